@@ -1,0 +1,36 @@
+# Top-level driver: CMake does the work underneath.
+#   make            build everything into build/
+#   make test       build and run every test (CTest)
+#   make asan       build into build-asan/ with ASan+UBSan and run every test
+#   make bench      run the library benchmark
+#   make install    install library, header, pkg-config file and shmcachectl
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all test asan bench install clean deps
+
+all: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD)
+
+test: all
+	cd $(BUILD) && ctest --output-on-failure -j 2
+
+asan:
+	cmake -S . -B build-asan -DSHMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2
+
+bench: all
+	./$(BUILD)/bench_lib
+
+install: all
+	cmake --install $(BUILD)
+
+deps:
+	./scripts/install-deps.sh
+
+clean:
+	rm -rf $(BUILD) build-asan

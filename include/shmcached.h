@@ -1,0 +1,346 @@
+/*
+ * shmcached.h - the public API of libshmcached.
+ *
+ * libshmcached is memcached's cache as a library: the cache lives in one
+ * shared-memory segment (a file, by default under /dev/shm) that any number
+ * of processes attach, each with any number of threads.  A get or a set is
+ * a function call that runs the cache code in the caller's thread on the
+ * shared segment; there is no server and no message.  Every process sees
+ * every other process's writes at once.
+ *
+ * The data model is memcached's (doc/protocol.txt of memcached):
+ *  - keys are 1..250 bytes with no control characters and no spaces;
+ *  - values are 0..item_size_max bytes (default 1 MiB) of any bytes;
+ *  - each item carries 32-bit client flags and a 64-bit CAS unique that
+ *    changes on every modification;
+ *  - expiration times are read as memcached reads them: 0 never expires,
+ *    1..2592000 (30 days) is relative to now, larger is an absolute Unix
+ *    time, negative means already expired.
+ *
+ * Rules every call follows:
+ *  - No pointer into the segment is ever returned: values are copied into
+ *    memory the caller gives (or, for *_alloc calls, memory malloc'd for
+ *    the caller).
+ *  - Every call returns a shmc_status.  SHMC_OK is 0; every other value is
+ *    a documented outcome or error, and shmc_strerror() describes it.
+ *  - A handle (shmc_cache) may be used by many threads of one process at
+ *    once.  It must not be used after fork() in the child: the child opens
+ *    its own handle with shmc_open().
+ *  - A process may die at any instruction, inside or outside a call,
+ *    without corrupting the segment or blocking other processes.  See
+ *    docs/design.md for how.
+ */
+#ifndef SHMCACHED_H
+#define SHMCACHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHMC_VERSION_STRING "0.1.0"
+
+/** Longest key memcached accepts, in bytes. */
+#define SHMC_KEY_MAX 250
+
+/** Default segment path used by the tools when none is given. */
+#define SHMC_DEFAULT_PATH "/dev/shm/shmcached"
+
+/** Outcomes and errors of every call. */
+typedef enum shmc_status {
+    SHMC_OK = 0,           /**< success */
+    SHMC_NOT_FOUND,        /**< no such key (or it expired / was flushed) */
+    SHMC_NOT_STORED,       /**< add: key exists; replace/append/prepend: key missing */
+    SHMC_EXISTS,           /**< cas (or delete with cas): the item changed since it was read */
+    SHMC_NOT_NUMERIC,      /**< incr/decr: the value is not a decimal 64-bit unsigned number */
+    SHMC_TOO_LARGE,        /**< the value is larger than the segment's item_size_max */
+    SHMC_BAD_KEY,          /**< key empty, longer than 250 bytes, or has a space/control byte */
+    SHMC_NO_MEMORY,        /**< out of memory: nothing could be evicted, or eviction is off */
+    SHMC_BUFFER_TOO_SMALL, /**< the caller's buffer is too small; the needed length is reported */
+    SHMC_INVALID,          /**< a bad argument (NULL where not allowed, bad config value...) */
+    SHMC_NOT_SEGMENT,      /**< the file is not a shmcached segment (bad magic) */
+    SHMC_BAD_VERSION,      /**< the segment has another format version */
+    SHMC_CORRUPT,          /**< the segment is truncated or its header is inconsistent */
+    SHMC_PERMISSION,       /**< the process may not open or create the segment file */
+    SHMC_FILE_EXISTS,      /**< create: a file already exists at that path */
+    SHMC_NO_FILE,          /**< open: no file at that path */
+    SHMC_TOO_MANY_CLIENTS, /**< the segment's client registry is full */
+    SHMC_SYSTEM,           /**< a system call failed; errno tells which */
+    SHMC_STATUS_COUNT      /**< number of codes (not a code) */
+} shmc_status;
+
+/** A human-readable, static description of a status code. Never NULL. */
+const char *shmc_strerror(shmc_status status);
+
+/* ------------------------------------------------------------------ */
+/* Creating, attaching and removing segments                           */
+/* ------------------------------------------------------------------ */
+
+/** Creation parameters of a segment; fixed for the segment's life. */
+typedef struct shmc_config {
+    uint64_t mem_bytes;       /**< memory for items (memcached -m); default 64 MiB; min 2 MiB */
+    uint32_t item_size_max;   /**< largest value+key+header (memcached -I); default 1 MiB;
+                                   1 KiB .. 128 MiB */
+    uint32_t chunk_size_min;  /**< smallest slab chunk's key+value space (memcached -n);
+                                   default 48 */
+    double growth_factor;     /**< slab class chunk size factor (memcached -f); default 1.25;
+                                   must be > 1.0 */
+    int no_evict;             /**< 1: return SHMC_NO_MEMORY when full instead of evicting
+                                   (memcached -M); default 0 */
+    uint32_t hash_power;      /**< log2 of the index's initial bucket count (memcached -o
+                                   hashpower); default 16; 10..31 */
+    uint32_t max_clients;     /**< size of the attached-client registry; default 256 */
+    uint32_t hot_lru_pct;     /**< share of a class's items kept in HOT; default 20 */
+    uint32_t warm_lru_pct;    /**< share of a class's items kept in WARM; default 40 */
+    int slab_automove;        /**< 1: move pages between classes as sizes shift; default 1 */
+    mode_t mode;              /**< file mode of the segment; default 0600 */
+    gid_t group;              /**< group of the file, or (gid_t)-1 to keep the default */
+} shmc_config;
+
+/** Fill *cfg with the defaults above. */
+void shmc_config_init(shmc_config *cfg);
+
+/** A process's handle on one attached segment. Opaque. */
+typedef struct shmc_cache shmc_cache;
+
+/**
+ * Create a new segment file at path (O_EXCL: never overwrites) with the
+ * given configuration (NULL for defaults) and attach it.
+ * Errors: SHMC_INVALID (bad config or NULL path/out), SHMC_FILE_EXISTS,
+ * SHMC_PERMISSION, SHMC_SYSTEM (errno set; e.g. ENOSPC).
+ * On error nothing is left at path.
+ */
+shmc_status shmc_create(const char *path, const shmc_config *cfg, shmc_cache **out);
+
+/**
+ * Attach an existing segment.  Repairs whatever processes that died
+ * while attached left behind (see docs/design.md), so it also works after
+ * every attached process crashed.
+ * Errors: SHMC_NO_FILE, SHMC_PERMISSION, SHMC_NOT_SEGMENT (not ours),
+ * SHMC_BAD_VERSION, SHMC_CORRUPT (truncated or inconsistent header),
+ * SHMC_TOO_MANY_CLIENTS, SHMC_SYSTEM.  On error the file is not changed.
+ */
+shmc_status shmc_open(const char *path, shmc_cache **out);
+
+/** Detach: release the client slot and unmap.  NULL is accepted. */
+void shmc_close(shmc_cache *cache);
+
+/**
+ * Remove the segment file at path after checking it is a shmcached
+ * segment (so a typo cannot delete an unrelated file).  Processes still
+ * attached keep working on their mapping until they close.
+ * Errors: as shmc_open's file errors.
+ */
+shmc_status shmc_destroy(const char *path);
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Look up key and copy its value into buf.
+ *  in:  *len is the capacity of buf (buf may be NULL when *len is 0).
+ *  out: *len is the value's length; *flags and *cas (either may be NULL)
+ *       the item's client flags and CAS unique.
+ * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_BAD_KEY, SHMC_INVALID, or
+ * SHMC_BUFFER_TOO_SMALL (then *len holds the length needed and buf is
+ * untouched; call again with a larger buffer).
+ * A hit marks the item recently used.
+ */
+shmc_status shmc_get(shmc_cache *cache, const void *key, size_t key_len,
+                     void *buf, size_t *len, uint32_t *flags, uint64_t *cas);
+
+/**
+ * As shmc_get, but into a buffer malloc'd for the caller (*value, to be
+ * free()d; never NULL on SHMC_OK, even for an empty value).
+ * Extra error: SHMC_SYSTEM when malloc fails.
+ */
+shmc_status shmc_get_alloc(shmc_cache *cache, const void *key, size_t key_len,
+                           void **value, size_t *len, uint32_t *flags, uint64_t *cas);
+
+/**
+ * Get-and-touch (memcached gat/gats): as shmc_get, and on a hit set the
+ * item's expiration time to exptime (memcached rules, see top).
+ */
+shmc_status shmc_gat(shmc_cache *cache, const void *key, size_t key_len, int64_t exptime,
+                     void *buf, size_t *len, uint32_t *flags, uint64_t *cas);
+
+/** One key's request and result in a shmc_get_multi call. */
+typedef struct shmc_value {
+    const void *key;     /**< in: the key */
+    size_t key_len;      /**< in: its length */
+    void *buf;           /**< in: where to copy the value */
+    size_t cap;          /**< in: capacity of buf */
+    size_t len;          /**< out: value length (needed length if too small) */
+    uint32_t flags;      /**< out: client flags */
+    uint64_t cas;        /**< out: CAS unique */
+    shmc_status status;  /**< out: as shmc_get's return value for this key */
+} shmc_value;
+
+/**
+ * Multi-key get (memcached "get k1 k2 ..."): each entry gets its own
+ * status.  Returns SHMC_INVALID if values is NULL with n > 0, else SHMC_OK.
+ */
+shmc_status shmc_get_multi(shmc_cache *cache, shmc_value *values, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+/** How shmc_store treats an existing item (memcached's storage commands). */
+typedef enum shmc_store_mode {
+    SHMC_SET,      /**< store unconditionally */
+    SHMC_ADD,      /**< only if the key is absent, else SHMC_NOT_STORED */
+    SHMC_REPLACE,  /**< only if the key is present, else SHMC_NOT_STORED */
+    SHMC_APPEND,   /**< add bytes after the value; flags and exptime are kept */
+    SHMC_PREPEND,  /**< add bytes before the value; flags and exptime are kept */
+    SHMC_CAS       /**< only if the item's CAS equals cas_in: else SHMC_EXISTS,
+                        or SHMC_NOT_FOUND if the key is absent */
+} shmc_store_mode;
+
+/**
+ * Store value under key.  flags and exptime are ignored by APPEND and
+ * PREPEND; cas_in is used by SHMC_CAS only.  On success *cas_out (may be
+ * NULL) is the new CAS unique.
+ * Returns SHMC_OK, SHMC_NOT_STORED, SHMC_EXISTS, SHMC_NOT_FOUND,
+ * SHMC_BAD_KEY, SHMC_TOO_LARGE, SHMC_NO_MEMORY, SHMC_INVALID.
+ * A failed store leaves the previous item untouched, except that a SET
+ * of a too-large value removes the old item (as memcached does).
+ */
+shmc_status shmc_store(shmc_cache *cache, shmc_store_mode mode,
+                       const void *key, size_t key_len,
+                       const void *value, size_t value_len,
+                       uint32_t flags, int64_t exptime,
+                       uint64_t cas_in, uint64_t *cas_out);
+
+/** shmc_store(cache, SHMC_SET, ...) without CAS arguments. */
+shmc_status shmc_set(shmc_cache *cache, const void *key, size_t key_len,
+                     const void *value, size_t value_len, uint32_t flags, int64_t exptime);
+
+/**
+ * Delete key.  cas: 0 deletes whatever is there; non-zero deletes only
+ * an item with that CAS unique (SHMC_EXISTS otherwise).
+ * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_EXISTS, SHMC_BAD_KEY.
+ */
+shmc_status shmc_delete(shmc_cache *cache, const void *key, size_t key_len, uint64_t cas);
+
+/**
+ * incr/decr: treat the value as a decimal 64-bit unsigned number and add
+ * or subtract delta.  incr wraps at 2^64; decr stops at 0.  The stored
+ * value becomes the decimal result (memcached keeps the length when the
+ * result is shorter, padding with spaces is not done: the value is the
+ * plain decimal).  *result (may be NULL) receives the new number.
+ * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_NOT_NUMERIC, SHMC_BAD_KEY,
+ * SHMC_NO_MEMORY.
+ */
+shmc_status shmc_incr(shmc_cache *cache, const void *key, size_t key_len,
+                      uint64_t delta, uint64_t *result);
+shmc_status shmc_decr(shmc_cache *cache, const void *key, size_t key_len,
+                      uint64_t delta, uint64_t *result);
+
+/** Set a new expiration time (memcached touch). SHMC_OK or SHMC_NOT_FOUND. */
+shmc_status shmc_touch(shmc_cache *cache, const void *key, size_t key_len, int64_t exptime);
+
+/**
+ * Invalidate every item (memcached flush_all).  delay 0: now; delay > 0:
+ * items not written since are invalid from now + delay seconds (the same
+ * exptime rules as items apply to large values).  Shared by every
+ * process attached to the segment.  Returns SHMC_OK or SHMC_INVALID.
+ */
+shmc_status shmc_flush_all(shmc_cache *cache, int64_t delay);
+
+/* ------------------------------------------------------------------ */
+/* Statistics, maintenance, checking                                   */
+/* ------------------------------------------------------------------ */
+
+/** Whole-cache statistics, under memcached's names. */
+typedef struct shmc_stats {
+    uint64_t curr_items;        /**< items stored now */
+    uint64_t total_items;       /**< items ever stored */
+    uint64_t bytes;             /**< bytes used by stored items (headers included) */
+    uint64_t limit_maxbytes;    /**< memory budget for items */
+    uint64_t get_hits, get_misses, get_expired, get_flushed;
+    uint64_t cmd_get, cmd_set, cmd_touch, cmd_flush;
+    uint64_t delete_hits, delete_misses;
+    uint64_t incr_hits, incr_misses, decr_hits, decr_misses;
+    uint64_t cas_hits, cas_misses, cas_badval;
+    uint64_t touch_hits, touch_misses;
+    uint64_t evictions;         /**< live items removed to make room */
+    uint64_t expired_unfetched; /**< expired items reclaimed that were never read */
+    uint64_t evicted_unfetched; /**< evicted items that were never read */
+    uint64_t reclaimed;         /**< times an expired item's memory was reused */
+    uint64_t slabs_moved;       /**< pages moved between classes */
+    uint64_t total_pages, free_pages; /**< slab pages in all / not given to a class */
+    uint64_t hash_power_level;  /**< log2 of the index's bucket count (rounded down) */
+    uint64_t hash_buckets;      /**< buckets in the index now */
+    uint64_t curr_clients;      /**< processes attached now */
+    uint64_t clients_recovered; /**< dead clients whose state was reclaimed */
+    uint64_t locks_repaired;    /**< locks taken over from a dead owner and repaired */
+    uint64_t uptime;            /**< seconds since the segment was created */
+    uint64_t time;              /**< the segment's clock (Unix time) */
+} shmc_stats;
+
+/** Fill *out.  SHMC_OK or SHMC_INVALID. */
+shmc_status shmc_stats_get(shmc_cache *cache, shmc_stats *out);
+
+/** Per slab class statistics (memcached "stats slabs" / "stats items"). */
+typedef struct shmc_class_stats {
+    uint32_t chunk_size;        /**< bytes per chunk */
+    uint32_t chunks_per_page;
+    uint64_t total_pages;
+    uint64_t used_chunks, free_chunks;
+    uint64_t curr_items;        /**< number (memcached "stats items" number) */
+    uint64_t hot, warm, cold;   /**< items in each LRU segment */
+    uint64_t bytes;             /**< bytes of items held */
+    uint64_t evictions, reclaimed, expired_unfetched, evicted_unfetched;
+    uint64_t oldest_age;        /**< seconds since the COLD tail was last used */
+} shmc_class_stats;
+
+/** Number of slab classes of the segment (ids are 1..n). */
+unsigned shmc_class_count(shmc_cache *cache);
+
+/** Fill *out for class id 1..shmc_class_count().  SHMC_INVALID otherwise. */
+shmc_status shmc_class_stats_get(shmc_cache *cache, unsigned class_id, shmc_class_stats *out);
+
+/** The segment's creation parameters (as stored in its header). */
+shmc_status shmc_config_get(shmc_cache *cache, shmc_config *out);
+
+/**
+ * Run one step of background maintenance now: reclaim expired items from
+ * LRU tails, balance HOT/WARM/COLD, move a slab page if automove wants
+ * one, and reap clients that died.  Calls run such steps amortized on
+ * their own, so no daemon is needed; this is for tools and tests.
+ */
+shmc_status shmc_maintain(shmc_cache *cache);
+
+/**
+ * Walk the whole segment and verify every invariant: hash chains, LRU
+ * links, free lists, slab page accounting, item counters, client slots.
+ * Blocks writers while it runs.  Describes each problem found on out
+ * (may be NULL) and returns the number of problems (0 = consistent).
+ */
+unsigned shmc_check(shmc_cache *cache, FILE *out);
+
+/**
+ * Detect clients that died while attached and reclaim what they held
+ * (shmcachectl recover).  *reaped (may be NULL) receives how many.
+ */
+shmc_status shmc_recover(shmc_cache *cache, unsigned *reaped);
+
+/**
+ * Test hook: move the segment's clock by seconds (shared by every
+ * process).  Lets tests drive expiry without sleeping.
+ */
+shmc_status shmc_clock_advance(shmc_cache *cache, int64_t seconds);
+
+/** Per-item memory overhead in bytes beyond key and value (the item header). */
+size_t shmc_item_overhead(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHMCACHED_H */
