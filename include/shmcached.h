@@ -42,6 +42,9 @@
 extern "C" {
 #endif
 
+/* Only the calls below are exported from libshmcached.so. */
+#pragma GCC visibility push(default)
+
 #define SHMC_VERSION_STRING "0.1.0"
 
 /** Longest key memcached accepts, in bytes. */
@@ -231,9 +234,8 @@ shmc_status shmc_delete(shmc_cache *cache, const void *key, size_t key_len, uint
 /**
  * incr/decr: treat the value as a decimal 64-bit unsigned number and add
  * or subtract delta.  incr wraps at 2^64; decr stops at 0.  The stored
- * value becomes the decimal result (memcached keeps the length when the
- * result is shorter, padding with spaces is not done: the value is the
- * plain decimal).  *result (may be NULL) receives the new number.
+ * value becomes the plain decimal result (memcached may pad a shorter
+ * result with spaces; we never do, and we accept trailing spaces).  *result (may be NULL) receives the new number.
  * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_NOT_NUMERIC, SHMC_BAD_KEY,
  * SHMC_NO_MEMORY.
  */
@@ -339,6 +341,8 @@ shmc_status shmc_clock_advance(shmc_cache *cache, int64_t seconds);
 
 /** Per-item memory overhead in bytes beyond key and value (the item header). */
 size_t shmc_item_overhead(void);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,356 @@
+/*
+ * api.c - the public entry points declared in include/shmcached.h.
+ *
+ * Owns: argument validation and the handle's life cycle.  Every call that
+ * touches the segment goes gate_enter() -> items.c (or stats.c, check.c)
+ * -> gate_leave(), and validates what the caller passed before any lock is
+ * taken, so a bad argument costs the caller an error, never the cache.
+ * Maintenance that memcached runs in background threads is paced here:
+ * every MAINTAIN_EVERY calls, the calling thread does one round.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "gate.h"
+#include "items.h"
+#include "registry.h"
+#include "segment.h"
+
+#define MAINTAIN_EVERY 4096u        /* calls between maintenance rounds */
+#define REAP_EVERY (MAINTAIN_EVERY * 256u) /* calls between dead-client sweeps */
+
+void shmc_config_init(shmc_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mem_bytes = 64ull << 20;
+    cfg->item_size_max = 1u << 20;
+    cfg->chunk_size_min = 48;
+    cfg->growth_factor = 1.25;
+    cfg->hash_power = 16;
+    cfg->max_clients = 256;
+    cfg->hot_lru_pct = 20;
+    cfg->warm_lru_pct = 40;
+    cfg->slab_automove = 1;
+    cfg->mode = 0600;
+    cfg->group = (gid_t)-1;
+}
+
+static shmc_cache *handle_new(const char *path)
+{
+    shmc_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->fd = -1;
+    c->path = strdup(path);
+    if (!c->path) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void handle_free(shmc_cache *c)
+{
+    segment_detach(c);
+    free(c->path);
+    free(c);
+}
+
+/* Claim a client slot, or undo the attach. */
+static shmc_status handle_register(shmc_cache *c, shmc_cache **out)
+{
+    shmc_status st = registry_attach(c);
+    if (st != SHMC_OK) {
+        int e = errno;
+        handle_free(c);
+        errno = e;
+        return st;
+    }
+    *out = c;
+    return SHMC_OK;
+}
+
+shmc_status shmc_create(const char *path, const shmc_config *cfg, shmc_cache **out)
+{
+    shmc_config def;
+    if (!path || !*path || !out)
+        return SHMC_INVALID;
+    if (!cfg) {
+        shmc_config_init(&def);
+        cfg = &def;
+    }
+    if (segment_check_config(cfg) != SHMC_OK)
+        return SHMC_INVALID;
+    shmc_cache *c = handle_new(path);
+    if (!c)
+        return SHMC_SYSTEM;
+    shmc_status st = segment_create(c, path, cfg);
+    if (st != SHMC_OK) {
+        int e = errno;
+        handle_free(c);
+        errno = e;
+        return st;
+    }
+    return handle_register(c, out);
+}
+
+shmc_status shmc_open(const char *path, shmc_cache **out)
+{
+    if (!path || !*path || !out)
+        return SHMC_INVALID;
+    shmc_cache *c = handle_new(path);
+    if (!c)
+        return SHMC_SYSTEM;
+    shmc_status st = segment_attach(c, path);
+    if (st != SHMC_OK) {
+        int e = errno;
+        handle_free(c);
+        errno = e;
+        return st;
+    }
+    return handle_register(c, out);
+}
+
+void shmc_close(shmc_cache *c)
+{
+    if (!c)
+        return;
+    registry_detach(c);
+    handle_free(c);
+}
+
+shmc_status shmc_destroy(const char *path)
+{
+    if (!path || !*path)
+        return SHMC_INVALID;
+    shmc_status st = segment_probe(path);
+    if (st != SHMC_OK)
+        return st;
+    return unlink(path) == 0 ? SHMC_OK : SHMC_SYSTEM;
+}
+
+/* memcached's key rule: 1..250 bytes, no control characters, no space. */
+static bool key_ok(const void *key, size_t nkey)
+{
+    if (!key || nkey == 0 || nkey > SHMC_KEY_MAX)
+        return false;
+    const unsigned char *k = key;
+    for (size_t i = 0; i < nkey; i++)
+        if (k[i] <= ' ' || k[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* Leave the gate, running a maintenance round when one is due. */
+static void api_leave(shmc_cache *c)
+{
+    uint32_t ops = __atomic_add_fetch(&c->ops, 1, __ATOMIC_RELAXED);
+    if (ops % MAINTAIN_EVERY == 0)
+        items_maintain(c, ops % REAP_EVERY == 0);
+    gate_leave(c);
+}
+
+/* The common body of get, gat and get_alloc. */
+static shmc_status api_get(shmc_cache *c, const void *key, size_t nkey, bool touch,
+                           int64_t exptime, item_out *o, size_t *len, uint32_t *flags,
+                           uint64_t *cas)
+{
+    if (!c || !len || (!o->alloced && !o->buf && o->cap))
+        return SHMC_INVALID;
+    if (!key_ok(key, nkey))
+        return SHMC_BAD_KEY;
+    seg_counters *n = gate_enter(c);
+    shmc_status st = items_get(c, n, key, nkey, touch, exptime, o);
+    api_leave(c);
+    if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
+        *len = o->len;
+        if (flags)
+            *flags = o->flags;
+        if (cas)
+            *cas = o->cas;
+    }
+    return st;
+}
+
+shmc_status shmc_get(shmc_cache *c, const void *key, size_t nkey, void *buf, size_t *len,
+                     uint32_t *flags, uint64_t *cas)
+{
+    item_out o = {.buf = buf, .cap = len ? *len : 0};
+    return api_get(c, key, nkey, false, 0, &o, len, flags, cas);
+}
+
+shmc_status shmc_gat(shmc_cache *c, const void *key, size_t nkey, int64_t exptime, void *buf,
+                     size_t *len, uint32_t *flags, uint64_t *cas)
+{
+    item_out o = {.buf = buf, .cap = len ? *len : 0};
+    return api_get(c, key, nkey, true, exptime, &o, len, flags, cas);
+}
+
+shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **value,
+                           size_t *len, uint32_t *flags, uint64_t *cas)
+{
+    if (!value)
+        return SHMC_INVALID;
+    *value = NULL;
+    item_out o = {.alloced = value};
+    return api_get(c, key, nkey, false, 0, &o, len, flags, cas);
+}
+
+shmc_status shmc_get_multi(shmc_cache *c, shmc_value *values, size_t n)
+{
+    if (!c || (n && !values))
+        return SHMC_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        shmc_value *v = &values[i];
+        v->len = v->cap;
+        v->status = shmc_get(c, v->key, v->key_len, v->buf, &v->len, &v->flags, &v->cas);
+    }
+    return SHMC_OK;
+}
+
+shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, size_t nkey,
+                       const void *value, size_t vlen, uint32_t flags, int64_t exptime,
+                       uint64_t cas_in, uint64_t *cas_out)
+{
+    if (!c || (vlen && !value) || (unsigned)mode > SHMC_CAS)
+        return SHMC_INVALID;
+    if (!key_ok(key, nkey))
+        return SHMC_BAD_KEY;
+    seg_counters *n = gate_enter(c);
+    shmc_status st = items_store(c, n, mode, key, nkey, value, vlen, flags, exptime, cas_in,
+                                 cas_out);
+    api_leave(c);
+    return st;
+}
+
+shmc_status shmc_set(shmc_cache *c, const void *key, size_t nkey, const void *value,
+                     size_t vlen, uint32_t flags, int64_t exptime)
+{
+    return shmc_store(c, SHMC_SET, key, nkey, value, vlen, flags, exptime, 0, NULL);
+}
+
+shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t cas)
+{
+    if (!c)
+        return SHMC_INVALID;
+    if (!key_ok(key, nkey))
+        return SHMC_BAD_KEY;
+    seg_counters *n = gate_enter(c);
+    shmc_status st = items_delete(c, n, key, nkey, cas);
+    api_leave(c);
+    return st;
+}
+
+static shmc_status api_arith(shmc_cache *c, const void *key, size_t nkey, bool incr,
+                             uint64_t delta, uint64_t *result)
+{
+    if (!c)
+        return SHMC_INVALID;
+    if (!key_ok(key, nkey))
+        return SHMC_BAD_KEY;
+    seg_counters *n = gate_enter(c);
+    shmc_status st = items_arith(c, n, key, nkey, incr, delta, result);
+    api_leave(c);
+    return st;
+}
+
+shmc_status shmc_incr(shmc_cache *c, const void *key, size_t nkey, uint64_t delta,
+                      uint64_t *result)
+{
+    return api_arith(c, key, nkey, true, delta, result);
+}
+
+shmc_status shmc_decr(shmc_cache *c, const void *key, size_t nkey, uint64_t delta,
+                      uint64_t *result)
+{
+    return api_arith(c, key, nkey, false, delta, result);
+}
+
+shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t exptime)
+{
+    if (!c)
+        return SHMC_INVALID;
+    if (!key_ok(key, nkey))
+        return SHMC_BAD_KEY;
+    seg_counters *n = gate_enter(c);
+    shmc_status st = items_touch(c, n, key, nkey, exptime);
+    api_leave(c);
+    return st;
+}
+
+shmc_status shmc_flush_all(shmc_cache *c, int64_t delay)
+{
+    if (!c || delay < 0)
+        return SHMC_INVALID;
+    seg_counters *n = gate_enter(c);
+    shmc_status st = items_flush(c, n, delay);
+    api_leave(c);
+    return st;
+}
+
+shmc_status shmc_maintain(shmc_cache *c)
+{
+    if (!c)
+        return SHMC_INVALID;
+    gate_enter(c);
+    items_maintain(c, true);
+    gate_leave(c);
+    return SHMC_OK;
+}
+
+shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
+{
+    if (!c)
+        return SHMC_INVALID;
+    gate_enter(c);
+    shmc_status st = registry_recover(c, reaped);
+    gate_leave(c);
+    return st;
+}
+
+shmc_status shmc_clock_advance(shmc_cache *c, int64_t seconds)
+{
+    if (!c)
+        return SHMC_INVALID;
+    gate_enter(c);
+    __atomic_fetch_add(&c->hdr->clock_offset, seconds, __ATOMIC_RELAXED);
+    gate_leave(c);
+    return SHMC_OK;
+}
+
+size_t shmc_item_overhead(void)
+{
+    return sizeof(item_t);
+}
+
+const char *shmc_strerror(shmc_status st)
+{
+    static const char *const text[SHMC_STATUS_COUNT] = {
+        [SHMC_OK] = "success",
+        [SHMC_NOT_FOUND] = "not found",
+        [SHMC_NOT_STORED] = "not stored",
+        [SHMC_EXISTS] = "item exists with another CAS value",
+        [SHMC_NOT_NUMERIC] = "cannot increment or decrement non-numeric value",
+        [SHMC_TOO_LARGE] = "object too large for cache",
+        [SHMC_BAD_KEY] = "bad key: empty, longer than 250 bytes, or with space or control bytes",
+        [SHMC_NO_MEMORY] = "out of memory storing object",
+        [SHMC_BUFFER_TOO_SMALL] = "buffer too small for the value",
+        [SHMC_INVALID] = "invalid argument",
+        [SHMC_NOT_SEGMENT] = "not a shmcached segment",
+        [SHMC_BAD_VERSION] = "segment has an unsupported format version",
+        [SHMC_CORRUPT] = "segment is truncated or its header is inconsistent",
+        [SHMC_PERMISSION] = "permission denied",
+        [SHMC_FILE_EXISTS] = "file already exists",
+        [SHMC_NO_FILE] = "no such segment file",
+        [SHMC_TOO_MANY_CLIENTS] = "too many clients attached to the segment",
+        [SHMC_SYSTEM] = "system error (see errno)",
+    };
+    if ((unsigned)st >= SHMC_STATUS_COUNT)
+        return "unknown status code";
+    return text[st];
+}

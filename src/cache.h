@@ -1,0 +1,83 @@
+/*
+ * cache.h - the per-process handle (struct shmc_cache) and the small
+ * address helpers every module uses to turn refs into pointers.
+ *
+ * The handle holds only process-local facts (where the segment is mapped,
+ * which client slot this process owns); every shared fact lives in the
+ * segment header.  There are no C globals in the library.
+ */
+#ifndef SHMC_CACHE_H
+#define SHMC_CACHE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "shmcached.h"
+
+struct shmc_cache {
+    char *base;                 /* where the segment is mapped in this process */
+    size_t size;                /* mapped length (the file size) */
+    int fd;                     /* the segment file, holds our slot's OFD lock */
+    uint32_t slot;              /* our client slot */
+    seg_header *hdr;            /* == base */
+    slab_class *classes;        /* indexed by class id (entry 0 unused) */
+    seg_lock *stripes;          /* SEG_NSTRIPES stripe locks */
+    client_slot *slots;         /* max_clients slots */
+    uint8_t *pagemap;           /* class id of each page, 0 = unassigned */
+    ref_t *buckets;             /* the hash index */
+    _Atomic uint32_t next_lane; /* round-robin lane assignment for threads */
+    _Atomic uint32_t ops;       /* calls since attach, paces maintenance */
+    char *path;                 /* the segment's path (malloc'd) */
+};
+
+/* Pointer to the item a ref names (ref must not be 0). */
+static inline item_t *seg_item(const shmc_cache *c, ref_t r)
+{
+    return (item_t *)(c->base + ((size_t)r << 3));
+}
+
+/* Ref of an item pointer inside the segment. */
+static inline ref_t seg_ref(const shmc_cache *c, const void *p)
+{
+    return (ref_t)(((const char *)p - c->base) >> 3);
+}
+
+/* First byte of page number pg. */
+static inline char *seg_page(const shmc_cache *c, uint32_t pg)
+{
+    return c->base + c->hdr->off_pages + (size_t)pg * c->hdr->page_size;
+}
+
+/* Page number holding the chunk r. */
+static inline uint32_t seg_page_of(const shmc_cache *c, ref_t r)
+{
+    return (uint32_t)((((size_t)r << 3) - c->hdr->off_pages) / c->hdr->page_size);
+}
+
+/* Total bytes of an item: header, key, value. */
+static inline size_t item_total(size_t nkey, size_t nbytes)
+{
+    return sizeof(item_t) + nkey + nbytes;
+}
+
+static inline const char *item_key(const item_t *it) { return it->data; }
+static inline char *item_value(item_t *it) { return it->data + it->nkey; }
+
+/* Atomic accessors for fields that are read without their lock. */
+static inline uint32_t item_state(const item_t *it)
+{
+    return __atomic_load_n(&it->state, __ATOMIC_ACQUIRE);
+}
+static inline void item_set_state(item_t *it, uint32_t w)
+{
+    __atomic_store_n(&it->state, w, __ATOMIC_RELEASE);
+}
+
+/* Count one event on a client's counter lane (relaxed: counters order
+ * nothing; the lane comes from gate_enter()). */
+#define COUNT(lane, field) ((void)__atomic_fetch_add(&(lane)->field, 1, __ATOMIC_RELAXED))
+
+#endif /* SHMC_CACHE_H */

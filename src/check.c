@@ -1,0 +1,279 @@
+/*
+ * check.c - shmc_check(): walk the whole segment and verify every
+ * invariant (shmcachectl check).
+ *
+ * Owns nothing in the segment; reads it all with every lock held (stripes,
+ * then classes, then the pool: the library's lock order), so writers wait
+ * while it runs.  Each chunk is marked as seen in a chain, an LRU list or
+ * a free list, and the final scan of every chunk proves each is exactly
+ * one of: free and on its free list; linked and in both its chain and its
+ * LRU list; or allocated to a live client.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "clock.h"
+#include "gate.h"
+#include "hash.h"
+#include "lock.h"
+#include "registry.h"
+#include "slabs.h"
+
+enum { SEEN_HASH = 1, SEEN_LRU = 2, SEEN_FREE = 4 };
+
+typedef struct checker {
+    shmc_cache *c;
+    FILE *out;
+    unsigned problems;
+    uint8_t *seen;        /* one byte per possible chunk */
+    uint32_t stride;      /* chunk slots per page in seen[] */
+} checker;
+
+static void problem(checker *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(checker *k, const char *fmt, ...)
+{
+    k->problems++;
+    if (!k->out || k->problems > 100)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("problem: ", k->out);
+    vfprintf(k->out, fmt, ap);
+    fputc('\n', k->out);
+    va_end(ap);
+}
+
+/* The seen[] byte of a ref, or NULL if the ref is not a chunk boundary of
+ * a page of class clsid. */
+static uint8_t *chunk_mark(checker *k, ref_t r, unsigned clsid)
+{
+    shmc_cache *c = k->c;
+    uint64_t off = (uint64_t)r << 3;
+    if (r == 0 || off < c->hdr->off_pages || off >= c->hdr->file_size)
+        return NULL;
+    uint32_t pg = (uint32_t)((off - c->hdr->off_pages) / c->hdr->page_size);
+    uint64_t in = (off - c->hdr->off_pages) % c->hdr->page_size;
+    if (c->pagemap[pg] != clsid)
+        return NULL;
+    slab_class *cls = &c->classes[clsid];
+    if (in % cls->size || in / cls->size >= cls->perslab)
+        return NULL;
+    return &k->seen[(size_t)pg * k->stride + in / cls->size];
+}
+
+static void check_pages(checker *k)
+{
+    shmc_cache *c = k->c;
+    uint32_t count[SEG_MAX_CLASSES + 1] = {0};
+    for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
+        if (c->pagemap[pg] > c->hdr->nclasses)
+            problem(k, "page %u has bad class %u", pg, c->pagemap[pg]);
+        else
+            count[c->pagemap[pg]]++;
+    }
+    for (unsigned i = 1; i <= c->hdr->nclasses; i++)
+        if (count[i] != c->classes[i].pages)
+            problem(k, "class %u owns %u pages but counts %u", i, count[i], c->classes[i].pages);
+}
+
+static void check_free_list(checker *k, unsigned clsid)
+{
+    shmc_cache *c = k->c;
+    slab_class *cls = &c->classes[clsid];
+    uint64_t n = 0, limit = (uint64_t)cls->pages * cls->perslab;
+    ref_t prev = 0;
+    for (ref_t r = cls->free_head; r; r = seg_item(c, r)->next) {
+        uint8_t *m = chunk_mark(k, r, clsid);
+        if (!m || (*m & SEEN_FREE) || ++n > limit) {
+            problem(k, "class %u: free list broken at ref %u", clsid, r);
+            return;
+        }
+        item_t *it = seg_item(c, r);
+        if (STATE_KIND(it->state) != CHUNK_FREE)
+            problem(k, "class %u: chunk %u on free list has state %u", clsid, r, it->state);
+        if (it->prev != prev)
+            problem(k, "class %u: free chunk %u has prev %u, expected %u", clsid, r, it->prev, prev);
+        *m |= SEEN_FREE;
+        prev = r;
+    }
+    if (n != cls->free_count)
+        problem(k, "class %u: %llu chunks on free list, counter says %u", clsid,
+                (unsigned long long)n, cls->free_count);
+}
+
+static void check_lru(checker *k, unsigned clsid, uint64_t *items, uint64_t *bytes)
+{
+    shmc_cache *c = k->c;
+    slab_class *cls = &c->classes[clsid];
+    uint64_t limit = (uint64_t)cls->pages * cls->perslab;
+    for (unsigned l = 0; l < SEG_NLRU; l++) {
+        uint64_t n = 0;
+        ref_t prev = 0;
+        for (ref_t r = cls->head[l]; r; r = seg_item(c, r)->next) {
+            uint8_t *m = chunk_mark(k, r, clsid);
+            if (!m || (*m & SEEN_LRU) || ++n > limit) {
+                problem(k, "class %u: LRU %u broken at ref %u", clsid, l, r);
+                break;
+            }
+            item_t *it = seg_item(c, r);
+            if (STATE_KIND(it->state) != CHUNK_LINKED || it->lru != l)
+                problem(k, "class %u: item %u in LRU %u has state %u lru %u", clsid, r, l,
+                        it->state, it->lru);
+            if (it->prev != prev)
+                problem(k, "class %u: LRU %u item %u has prev %u, expected %u", clsid, l, r,
+                        it->prev, prev);
+            *m |= SEEN_LRU;
+            *bytes += item_total(it->nkey, it->nbytes);
+            prev = r;
+        }
+        if (prev != cls->tail[l])
+            problem(k, "class %u: LRU %u tail is %u, walk ended at %u", clsid, l, cls->tail[l], prev);
+        if (n != cls->lru_count[l])
+            problem(k, "class %u: LRU %u holds %llu items, counter says %u", clsid, l,
+                    (unsigned long long)n, cls->lru_count[l]);
+        *items += n;
+    }
+}
+
+static void check_classes(checker *k)
+{
+    shmc_cache *c = k->c;
+    for (unsigned i = 1; i <= c->hdr->nclasses; i++) {
+        slab_class *cls = &c->classes[i];
+        uint64_t items = 0, bytes = 0;
+        check_free_list(k, i);
+        check_lru(k, i, &items, &bytes);
+        if (items != cls->curr_items || bytes != cls->bytes)
+            problem(k, "class %u: lists hold %llu items / %llu bytes, counters say %llu / %llu", i,
+                    (unsigned long long)items, (unsigned long long)bytes,
+                    (unsigned long long)cls->curr_items, (unsigned long long)cls->bytes);
+    }
+}
+
+/* Two live items with the same key in one chain? */
+static bool chain_has_live_twin(shmc_cache *c, ref_t from, const item_t *it, uint32_t now)
+{
+    for (ref_t r = from; r; r = seg_item(c, r)->h_next) {
+        item_t *o = seg_item(c, r);
+        if (o->hash == it->hash && o->nkey == it->nkey &&
+            memcmp(o->data, it->data, it->nkey) == 0 && clock_liveness(c, o, now) == ITEM_LIVE)
+            return true;
+    }
+    return false;
+}
+
+static void check_index(checker *k)
+{
+    shmc_cache *c = k->c;
+    uint64_t nb = hash_buckets(c);
+    uint32_t now = clock_now(c);
+    for (uint64_t b = 0; b < nb; b++) {
+        for (ref_t r = c->buckets[b]; r; r = seg_item(c, r)->h_next) {
+            item_t *it = seg_item(c, r);
+            unsigned clsid = (r << 3) >= c->hdr->off_pages && (r << 3) < c->hdr->file_size
+                                 ? c->pagemap[seg_page_of(c, r)] : 0;
+            uint8_t *m = clsid ? chunk_mark(k, r, clsid) : NULL;
+            if (!m || (*m & SEEN_HASH)) {
+                problem(k, "bucket %llu: chain broken at ref %u", (unsigned long long)b, r);
+                break;
+            }
+            *m |= SEEN_HASH;
+            if (STATE_KIND(it->state) != CHUNK_LINKED)
+                problem(k, "bucket %llu: item %u has state %u", (unsigned long long)b, r, it->state);
+            if (it->nkey < 1 || it->nkey > SHMC_KEY_MAX || hash_key(it->data, it->nkey) != it->hash)
+                problem(k, "bucket %llu: item %u key does not match its hash", (unsigned long long)b, r);
+            else if (hash_bucket(c, it->hash) != b)
+                problem(k, "item %u is in bucket %llu, belongs in %llu", r, (unsigned long long)b,
+                        (unsigned long long)hash_bucket(c, it->hash));
+            if (clock_liveness(c, it, now) == ITEM_LIVE && chain_has_live_twin(c, it->h_next, it, now))
+                problem(k, "item %u: key %.*s is live twice", r, it->nkey, it->data);
+        }
+    }
+}
+
+/* Every chunk is exactly one of free, linked, or owned by a live client. */
+static void check_chunks(checker *k)
+{
+    shmc_cache *c = k->c;
+    for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
+        unsigned clsid = c->pagemap[pg];
+        if (!clsid || clsid > c->hdr->nclasses)
+            continue;
+        item_t *it;
+        SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
+            ref_t r = seg_ref(c, it);
+            uint8_t m = *chunk_mark(k, r, clsid);
+            uint32_t st = it->state;
+            if (it->clsid != clsid)
+                problem(k, "chunk %u of class %u says class %u", r, clsid, it->clsid);
+            switch (STATE_KIND(st)) {
+            case CHUNK_FREE:
+                if (m != SEEN_FREE)
+                    problem(k, "free chunk %u is %s", r, m ? "in a list it must not be in"
+                                                           : "on no free list (leaked)");
+                break;
+            case CHUNK_LINKED:
+                if (m != (SEEN_HASH | SEEN_LRU))
+                    problem(k, "linked item %u is %s%s", r, m & SEEN_HASH ? "" : "in no chain ",
+                            m & SEEN_LRU ? "" : "in no LRU");
+                break;
+            case CHUNK_ALLOC:
+                if (m)
+                    problem(k, "allocated chunk %u is in a list", r);
+                else if (STATE_SLOT(st) >= c->hdr->max_clients ||
+                         c->slots[STATE_SLOT(st)].state != SLOT_ACTIVE ||
+                         !registry_alive(c, STATE_SLOT(st)))
+                    problem(k, "chunk %u is held by client slot %u, which is dead (leaked)", r,
+                            STATE_SLOT(st));
+                break;
+            default:
+                problem(k, "chunk %u has bad state %u", r, st);
+            }
+        }
+    }
+}
+
+static void lock_all(shmc_cache *c)
+{
+    for (uint32_t i = 0; i < SEG_NSTRIPES; i++)
+        lock_take(c, &c->stripes[i]);
+    for (unsigned i = 1; i <= c->hdr->nclasses; i++)
+        lock_take(c, &c->classes[i].lock);
+    lock_take(c, &c->hdr->pool_lock);
+}
+
+static void unlock_all(shmc_cache *c)
+{
+    lock_drop(&c->hdr->pool_lock);
+    for (unsigned i = c->hdr->nclasses; i >= 1; i--)
+        lock_drop(&c->classes[i].lock);
+    for (uint32_t i = SEG_NSTRIPES; i-- > 0;)
+        lock_drop(&c->stripes[i]);
+}
+
+unsigned shmc_check(shmc_cache *c, FILE *out)
+{
+    if (!c)
+        return 1;
+    checker k = {.c = c, .out = out};
+    k.stride = c->hdr->page_size / c->classes[1].size;
+    k.seen = calloc((size_t)c->hdr->npages * k.stride, 1);
+    if (!k.seen) {
+        problem(&k, "out of memory for the check");
+        return k.problems;
+    }
+    gate_enter(c);
+    lock_all(c);
+    check_pages(&k);
+    check_classes(&k);
+    check_index(&k);
+    check_chunks(&k);
+    unlock_all(c);
+    gate_leave(c);
+    free(k.seen);
+    if (out && k.problems > 100)
+        fprintf(out, "... %u problems in all\n", k.problems);
+    return k.problems;
+}

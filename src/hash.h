@@ -1,0 +1,52 @@
+/*
+ * hash.h - the index: key -> item, a linear-hashing table of chains.
+ *
+ * The table grows one bucket at a time (linear hashing), so growth never
+ * stops other clients for more than one bucket split.  Bucket b is guarded
+ * by stripe lock b % SEG_NSTRIPES; because the table size is always a
+ * multiple of SEG_NSTRIPES, a key's stripe (hash % SEG_NSTRIPES) never
+ * changes as the table grows, and a split touches buckets of one stripe.
+ * Every chain change is one store of a ref, so a reader of a chain never
+ * sees it broken and a crash leaves at worst an item missing from a chain,
+ * which recovery.c puts back.
+ */
+#ifndef SHMC_HASH_H
+#define SHMC_HASH_H
+
+#include "cache.h"
+
+/* 32-bit hash of a key (XXH3). */
+uint32_t hash_key(const void *key, size_t nkey);
+
+/* The stripe lock guarding every bucket a key with this hash can be in. */
+static inline seg_lock *hash_stripe(shmc_cache *c, uint32_t hash)
+{
+    return &c->stripes[hash & (SEG_NSTRIPES - 1)];
+}
+
+/* Number of buckets now. */
+uint64_t hash_buckets(const shmc_cache *c);
+
+/* Bucket index of a hash now (stripe lock held). */
+uint64_t hash_bucket(const shmc_cache *c, uint32_t hash);
+
+/* Head of the chain for hash (stripe lock held); 0 if empty. */
+ref_t hash_head(const shmc_cache *c, uint32_t hash);
+
+/* Link it at the head of its chain (stripe lock held). */
+void hash_insert(shmc_cache *c, item_t *it);
+
+/* Unlink it from its chain (stripe lock held); false if it was not there. */
+bool hash_remove(shmc_cache *c, item_t *it);
+
+/* Put repl where old is in old's chain, in one store (stripe lock held). */
+void hash_replace(shmc_cache *c, item_t *old, item_t *repl);
+
+/* Grow the table by up to max_splits buckets if it is over its load
+ * factor; takes locks itself, so call it holding none. */
+void hash_maybe_grow(shmc_cache *c, unsigned max_splits);
+
+/* Clear every bucket of stripe s that can be in use (recovery). */
+void hash_clear_stripe(shmc_cache *c, uint32_t s);
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * items.c - memcached's commands: get, store (set/add/replace/append/
+ * prepend/cas), delete, incr/decr, touch, flush_all.
+ *
+ * Owns: the item life cycle.  A command takes the key's stripe lock, finds
+ * the item in the index (hash.c), and, to change it, allocates a new chunk
+ * (slabs.c), fills it while it is private (CHUNK_ALLOC), and publishes it:
+ * under the class lock it enters the LRU (lru.c) and its state becomes
+ * CHUNK_LINKED (the commit point), then one store puts it in the chain in
+ * place of the old item, which is then freed.  A value is never changed in
+ * place, so no reader and no crash can see a torn value.
+ */
+#include "items.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "hash.h"
+#include "lock.h"
+#include "lru.h"
+#include "registry.h"
+#include "slabs.h"
+
+/* Remove a linked item from the index, its LRU and free it (stripe held). */
+static void item_unlink(shmc_cache *c, item_t *it)
+{
+    slab_class *cls = &c->classes[it->clsid];
+    hash_remove(c, it);
+    lock_take(c, &cls->lock);
+    if (STATE_KIND(item_state(it)) == CHUNK_LINKED) { /* a repair may have run */
+        lru_unlink(c, cls, it);
+        slabs_free_locked(c, cls, it);
+    }
+    lock_drop(&cls->lock);
+}
+
+/*
+ * The live item with this key (stripe lock held), or NULL.  Expired and
+ * flushed items met on the way are unlinked; *why says why the key was
+ * missing when it was found dead.
+ */
+static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
+                         uint32_t now, enum item_liveness *why)
+{
+    *why = ITEM_LIVE;
+    ref_t r = hash_head(c, hash);
+    while (r) {
+        item_t *it = seg_item(c, r);
+        r = it->h_next;
+        if (it->hash != hash || it->nkey != nkey || memcmp(it->data, key, nkey) != 0)
+            continue;
+        enum item_liveness l = clock_liveness(c, it, now);
+        if (l == ITEM_LIVE)
+            return it;
+        *why = l;
+        item_unlink(c, it);
+    }
+    return NULL;
+}
+
+/* Mark an item used now: atime and the ACTIVE/FETCHED bits. */
+static void item_bump(item_t *it, uint32_t now)
+{
+    if (it->atime != now)
+        it->atime = now;
+    const uint8_t want = IFLAG_ACTIVE | IFLAG_FETCHED;
+    if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & want) != want)
+        __atomic_fetch_or(&it->iflags, want, __ATOMIC_RELAXED);
+}
+
+/* A new private chunk for key + vlen bytes, header filled; NULL with *st. */
+static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
+                          size_t vlen, uint32_t flags, uint32_t exptime, uint32_t now,
+                          shmc_status *st)
+{
+    unsigned clsid = slabs_clsid(c, item_total(nkey, vlen));
+    if (!clsid) {
+        *st = SHMC_TOO_LARGE;
+        return NULL;
+    }
+    item_t *it = slabs_alloc(c, clsid);
+    if (!it) {
+        *st = SHMC_NO_MEMORY;
+        return NULL;
+    }
+    it->h_next = it->next = it->prev = 0;
+    it->exptime = exptime;
+    it->atime = now;
+    it->flags = flags;
+    it->cas = 0;
+    it->hash = hash;
+    it->nbytes = (uint32_t)vlen;
+    it->nkey = (uint8_t)nkey;
+    it->lru = SEG_LRU_HOT;
+    it->iflags = 0;
+    memcpy(it->data, key, nkey);
+    return it;
+}
+
+/*
+ * Publish a filled private item in place of old (or as new if old is
+ * NULL); stripe lock held.  Returns its new CAS.
+ */
+static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old)
+{
+    slab_class *cls = &c->classes[it->clsid];
+    it->cas = __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED);
+    lock_take(c, &cls->lock);
+    lru_link(c, cls, it);
+    item_set_state(it, STATE_MAKE(CHUNK_LINKED, 0)); /* the commit point */
+    lock_drop(&cls->lock);
+    if (old) {
+        hash_replace(c, old, it);
+        slab_class *ocls = &c->classes[old->clsid];
+        lock_take(c, &ocls->lock);
+        if (STATE_KIND(item_state(old)) == CHUNK_LINKED) {
+            lru_unlink(c, ocls, old);
+            slabs_free_locked(c, ocls, old);
+        }
+        lock_drop(&ocls->lock);
+    } else {
+        hash_insert(c, it);
+    }
+    COUNT(n, total_items);
+    return it->cas;
+}
+
+shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
+                      bool touch, int64_t exptime, item_out *out)
+{
+    uint32_t hash = hash_key(key, nkey);
+    uint32_t now = clock_now(c);
+    uint32_t exp = touch ? clock_exptime(c, exptime) : 0;
+    seg_lock *s = hash_stripe(c, hash);
+    enum item_liveness why;
+    shmc_status st = SHMC_OK;
+    COUNT(n, cmd_get);
+    if (touch)
+        COUNT(n, cmd_touch);
+    lock_take(c, s);
+    item_t *it = item_find(c, key, nkey, hash, now, &why);
+    if (!it) {
+        lock_drop(s);
+        COUNT(n, get_misses);
+        if (touch)
+            COUNT(n, touch_misses);
+        if (why == ITEM_EXPIRED)
+            COUNT(n, get_expired);
+        else if (why == ITEM_FLUSHED)
+            COUNT(n, get_flushed);
+        return SHMC_NOT_FOUND;
+    }
+    out->len = it->nbytes;
+    out->flags = it->flags;
+    out->cas = it->cas;
+    if (out->alloced) {
+        void *p = malloc(it->nbytes ? it->nbytes : 1);
+        if (p)
+            memcpy(p, item_value(it), it->nbytes);
+        *out->alloced = p;
+        st = p ? SHMC_OK : SHMC_SYSTEM;
+    } else if (it->nbytes > out->cap) {
+        st = SHMC_BUFFER_TOO_SMALL;
+    } else {
+        memcpy(out->buf, item_value(it), it->nbytes);
+    }
+    if (touch)
+        it->exptime = exp;
+    item_bump(it, now);
+    lock_drop(s);
+    COUNT(n, get_hits);
+    if (touch)
+        COUNT(n, touch_hits);
+    return st;
+}
+
+/* Whether mode allows storing given the current item; the error if not. */
+static shmc_status store_check(shmc_store_mode mode, const item_t *old, uint64_t cas_in,
+                               seg_counters *n)
+{
+    switch (mode) {
+    case SHMC_ADD:
+        return old ? SHMC_NOT_STORED : SHMC_OK;
+    case SHMC_REPLACE:
+    case SHMC_APPEND:
+    case SHMC_PREPEND:
+        return old ? SHMC_OK : SHMC_NOT_STORED;
+    case SHMC_CAS:
+        if (!old) {
+            COUNT(n, cas_misses);
+            return SHMC_NOT_FOUND;
+        }
+        if (old->cas != cas_in) {
+            COUNT(n, cas_badval);
+            return SHMC_EXISTS;
+        }
+        COUNT(n, cas_hits);
+        return SHMC_OK;
+    default:
+        return SHMC_OK;
+    }
+}
+
+/* append/prepend: a new item holding old's value with val added (stripe held). */
+static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
+                                item_t *old, const void *val, size_t vlen, uint32_t now,
+                                uint64_t *cas_out)
+{
+    size_t total = (size_t)old->nbytes + vlen;
+    shmc_status st;
+    if (total > UINT32_MAX)
+        return SHMC_TOO_LARGE;
+    item_t *it = item_alloc(c, old->data, old->nkey, old->hash, total, old->flags,
+                            old->exptime, now, &st);
+    if (!it)
+        return st;
+    char *dst = item_value(it);
+    if (mode == SHMC_APPEND) {
+        memcpy(dst, item_value(old), old->nbytes);
+        memcpy(dst + old->nbytes, val, vlen);
+    } else {
+        memcpy(dst, val, vlen);
+        memcpy(dst + vlen, item_value(old), old->nbytes);
+    }
+    uint64_t cas = item_publish(c, n, it, old);
+    if (cas_out)
+        *cas_out = cas;
+    return SHMC_OK;
+}
+
+/* SET of a value too large: memcached drops the old item so that a
+ * reader does not keep seeing stale data. */
+static void store_drop_stale(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
+                             uint32_t now)
+{
+    seg_lock *s = hash_stripe(c, hash);
+    enum item_liveness why;
+    lock_take(c, s);
+    item_t *old = item_find(c, key, nkey, hash, now, &why);
+    if (old)
+        item_unlink(c, old);
+    lock_drop(s);
+}
+
+shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
+                        const void *key, size_t nkey, const void *val, size_t vlen,
+                        uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t *cas_out)
+{
+    uint32_t hash = hash_key(key, nkey);
+    uint32_t now = clock_now(c);
+    bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
+    shmc_status st = SHMC_OK;
+    item_t *it = NULL;
+    COUNT(n, cmd_set);
+    if (!concat) { /* fill the new item before taking any lock */
+        it = item_alloc(c, key, nkey, hash, vlen, flags, clock_exptime(c, exptime), now, &st);
+        if (!it) {
+            if (st == SHMC_TOO_LARGE && mode == SHMC_SET)
+                store_drop_stale(c, key, nkey, hash, now);
+            return st;
+        }
+        memcpy(item_value(it), val, vlen);
+    }
+    seg_lock *s = hash_stripe(c, hash);
+    enum item_liveness why;
+    bool grew = false;
+    lock_take(c, s);
+    item_t *old = item_find(c, key, nkey, hash, now, &why);
+    st = store_check(mode, old, cas_in, n);
+    if (st == SHMC_OK && concat) {
+        st = store_concat(c, n, mode, old, val, vlen, now, cas_out);
+    } else if (st == SHMC_OK) {
+        uint64_t cas = item_publish(c, n, it, old);
+        if (cas_out)
+            *cas_out = cas;
+        grew = !old && (cas & 63) == 0;
+        it = NULL;
+    }
+    lock_drop(s);
+    if (it)
+        slabs_release(c, it); /* not stored: give the chunk back */
+    if (grew)
+        hash_maybe_grow(c, 256);
+    return st;
+}
+
+shmc_status items_delete(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, uint64_t cas)
+{
+    uint32_t hash = hash_key(key, nkey);
+    seg_lock *s = hash_stripe(c, hash);
+    enum item_liveness why;
+    shmc_status st = SHMC_OK;
+    lock_take(c, s);
+    item_t *it = item_find(c, key, nkey, hash, clock_now(c), &why);
+    if (!it)
+        st = SHMC_NOT_FOUND;
+    else if (cas && it->cas != cas)
+        st = SHMC_EXISTS;
+    else
+        item_unlink(c, it);
+    lock_drop(s);
+    if (st == SHMC_NOT_FOUND)
+        COUNT(n, delete_misses);
+    else if (st == SHMC_OK)
+        COUNT(n, delete_hits);
+    return st;
+}
+
+/* Parse a decimal 64-bit unsigned value (trailing spaces allowed, as
+ * memcached may leave them); false if it is not one. */
+static bool parse_u64(const char *p, size_t len, uint64_t *out)
+{
+    while (len && p[len - 1] == ' ')
+        len--;
+    if (len == 0 || len > 20)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        unsigned d = (unsigned)(p[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
+                        bool incr, uint64_t delta, uint64_t *result)
+{
+    uint32_t hash = hash_key(key, nkey);
+    uint32_t now = clock_now(c);
+    seg_lock *s = hash_stripe(c, hash);
+    enum item_liveness why;
+    shmc_status st = SHMC_OK;
+    uint64_t v = 0;
+    lock_take(c, s);
+    item_t *old = item_find(c, key, nkey, hash, now, &why);
+    if (!old) {
+        st = SHMC_NOT_FOUND;
+    } else if (!parse_u64(item_value(old), old->nbytes, &v)) {
+        st = SHMC_NOT_NUMERIC;
+    } else {
+        v = incr ? v + delta : (delta > v ? 0 : v - delta); /* incr wraps, decr floors */
+        char digits[24];
+        int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+        item_t *it = item_alloc(c, old->data, old->nkey, hash, (size_t)len, old->flags,
+                                old->exptime, now, &st);
+        if (it) {
+            memcpy(item_value(it), digits, (size_t)len);
+            it->iflags = IFLAG_FETCHED;
+            item_publish(c, n, it, old);
+        }
+    }
+    lock_drop(s);
+    if (st == SHMC_NOT_FOUND && incr)
+        COUNT(n, incr_misses);
+    else if (st == SHMC_NOT_FOUND)
+        COUNT(n, decr_misses);
+    else if (st == SHMC_OK && incr)
+        COUNT(n, incr_hits);
+    else if (st == SHMC_OK)
+        COUNT(n, decr_hits);
+    if (st == SHMC_OK && result)
+        *result = v;
+    return st;
+}
+
+shmc_status items_touch(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, int64_t exptime)
+{
+    uint32_t hash = hash_key(key, nkey);
+    uint32_t now = clock_now(c);
+    uint32_t exp = clock_exptime(c, exptime);
+    seg_lock *s = hash_stripe(c, hash);
+    enum item_liveness why;
+    COUNT(n, cmd_touch);
+    lock_take(c, s);
+    item_t *it = item_find(c, key, nkey, hash, now, &why);
+    if (it) {
+        it->exptime = exp;
+        item_bump(it, now);
+    }
+    lock_drop(s);
+    if (!it) {
+        COUNT(n, touch_misses);
+        return SHMC_NOT_FOUND;
+    }
+    COUNT(n, touch_hits);
+    return SHMC_OK;
+}
+
+shmc_status items_flush(shmc_cache *c, seg_counters *n, int64_t delay)
+{
+    seg_header *h = c->hdr;
+    COUNT(n, cmd_flush);
+    uint32_t when = delay > 0 ? clock_exptime(c, delay) : 0; /* memcached reads it as an exptime */
+    if (when > clock_now(c)) {
+        __atomic_store_n(&h->flush_time, when, __ATOMIC_RELEASE);
+        return SHMC_OK;
+    }
+    /* everything written so far has a CAS <= the counter now */
+    uint64_t cas = __atomic_load_n(&h->cas_counter, __ATOMIC_ACQUIRE);
+    uint64_t prev = __atomic_load_n(&h->flush_cas, __ATOMIC_RELAXED);
+    while (prev < cas &&
+           !__atomic_compare_exchange_n(&h->flush_cas, &prev, cas, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+    __atomic_store_n(&h->flush_time, 0, __ATOMIC_RELEASE); /* cancels a pending one */
+    return SHMC_OK;
+}
+
+void items_maintain(shmc_cache *c, bool reap)
+{
+    uint32_t now = clock_now(c);
+    for (unsigned id = 1; id <= c->hdr->nclasses; id++) {
+        slab_class *cls = &c->classes[id];
+        if (!__atomic_load_n(&cls->curr_items, __ATOMIC_RELAXED))
+            continue;
+        lock_take(c, &cls->lock);
+        lru_crawl(c, cls, 16, now);
+        lru_balance(c, cls, now);
+        lock_drop(&cls->lock);
+    }
+    hash_maybe_grow(c, 1024);
+    if (reap)
+        registry_recover(c, NULL);
+}

@@ -1,0 +1,44 @@
+/*
+ * items.h - memcached's commands on items, inside the segment.
+ *
+ * Each call takes the key's stripe lock for its whole duration, so every
+ * command is atomic with respect to others on the same key.  Arguments
+ * are validated by api.c before these are called.
+ */
+#ifndef SHMC_ITEMS_H
+#define SHMC_ITEMS_H
+
+#include "cache.h"
+
+/* Where a read copies its result. */
+typedef struct item_out {
+    void *buf;          /* caller's buffer, or NULL to malloc one */
+    size_t cap;         /* capacity of buf */
+    void **alloced;     /* for malloc'd results: where to put the pointer */
+    size_t len;         /* value length */
+    uint32_t flags;
+    uint64_t cas;
+} item_out;
+
+/* get / gat: touch != 0 sets exptime first (gat). */
+shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
+                      bool touch, int64_t exptime, item_out *out);
+
+shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
+                        const void *key, size_t nkey, const void *val, size_t vlen,
+                        uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t *cas_out);
+
+shmc_status items_delete(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, uint64_t cas);
+
+shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
+                        bool incr, uint64_t delta, uint64_t *result);
+
+shmc_status items_touch(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, int64_t exptime);
+
+shmc_status items_flush(shmc_cache *c, seg_counters *n, int64_t delay);
+
+/* One round of amortized maintenance (expired reclaim, LRU balance,
+ * index growth, dead-client reaping when due). */
+void items_maintain(shmc_cache *c, bool reap);
+
+#endif

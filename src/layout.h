@@ -1,0 +1,202 @@
+/*
+ * layout.h - the format of a shmcached segment: every structure that lives
+ * in shared memory, and nothing else.
+ *
+ * A segment file is laid out as
+ *
+ *   [seg_header][slab_class x MAX_CLASSES][stripe locks][client slots]
+ *   [page map][hash buckets (reserved for the most items, sparse)][pages]
+ *
+ * Every reference inside the segment is a ref_t: the byte offset from the
+ * start of the segment divided by 8 (items are 8-byte aligned), so a 32-bit
+ * ref addresses 32 GiB and every process may map the segment anywhere.
+ * Raw pointers are made from refs only inside the library (seg_ptr()).
+ *
+ * Crash safety rests on one rule (docs/design.md): the state word of each
+ * chunk (item_t.state) is the single source of truth about what the chunk
+ * is - FREE, ALLOCATED to a client slot, or LINKED into the cache - and it
+ * only changes by one store while holding the locks that protect the
+ * structures it implies.  The hash chains, LRU lists, free lists and
+ * counters are all derivable from the states, so the next process to take
+ * a lock whose owner died rebuilds them from the states (recovery.c).
+ */
+#ifndef SHMC_LAYOUT_H
+#define SHMC_LAYOUT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define SEG_MAGIC "SHMCACHD"            /* first 8 bytes of every segment */
+#define SEG_FORMAT_VERSION 1u           /* bumped on any layout change */
+
+#define SEG_PAGE_MIN (1u << 20)         /* slab page size: 1 MiB, or more for large items */
+#define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
+#define SEG_NSTRIPES 1024u              /* hash lock stripes; a power of two */
+#define SEG_MAX_CLASSES 63u             /* slab class ids are 1..63; 0 means "no class" */
+#define SEG_LRU_HOT 0
+#define SEG_LRU_WARM 1
+#define SEG_LRU_COLD 2
+#define SEG_NLRU 3
+#define SEG_LANES 8                     /* per-slot counter lanes, one per thread group */
+
+typedef uint32_t ref_t;                 /* segment offset / 8; 0 is the null ref */
+
+/* A process-shared, robust mutex.  kind/id tell the repair code which
+ * structure the lock guards, so that EOWNERDEAD can be handled generically. */
+typedef struct seg_lock {
+    pthread_mutex_t mu;                 /* PTHREAD_PROCESS_SHARED | PTHREAD_MUTEX_ROBUST */
+    uint32_t kind;                      /* LOCK_STRIPE, LOCK_CLASS, LOCK_POOL, LOCK_GROW */
+    uint32_t id;                        /* stripe number or class id */
+    char pad[64 - sizeof(pthread_mutex_t) - 8]; /* one cache line per lock */
+} __attribute__((aligned(64))) seg_lock;
+
+/* Chunk states (low 8 bits of item_t.state); the high 24 bits hold the
+ * owning client slot for CHUNK_ALLOC. */
+enum chunk_state {
+    CHUNK_FREE = 0,     /* on its class's free list (or about to be) */
+    CHUNK_ALLOC = 1,    /* owned by a client slot; in no list or chain */
+    CHUNK_LINKED = 2,   /* in the hash index and in one LRU list */
+};
+#define STATE_MAKE(st, slot) ((uint32_t)(st) | ((uint32_t)(slot) << 8))
+#define STATE_KIND(w) ((w) & 0xffu)
+#define STATE_SLOT(w) ((w) >> 8)
+
+/* Item flags (item_t.iflags), changed with atomic byte operations because a
+ * get sets them under a stripe lock while the LRU code clears them under a
+ * class lock. */
+#define IFLAG_FETCHED 0x01u  /* read at least once since stored */
+#define IFLAG_ACTIVE 0x02u   /* read since last LRU move */
+
+/* An item: this 48-byte header, then the key, then the value. */
+typedef struct item_t {
+    ref_t h_next;       /* next item in the same hash bucket */
+    ref_t next;         /* next in LRU list (toward tail) or free list */
+    ref_t prev;         /* previous in LRU list or free list */
+    uint32_t exptime;   /* expiry, segment-relative seconds; 0 = never */
+    uint32_t atime;     /* last access, segment-relative seconds */
+    uint32_t flags;     /* client flags, opaque to us */
+    uint64_t cas;       /* CAS unique; also orders duplicates in recovery */
+    uint32_t hash;      /* hash of the key (32 bits of XXH3) */
+    uint32_t nbytes;    /* value length */
+    uint8_t nkey;       /* key length, 1..250 */
+    uint8_t clsid;      /* slab class of the chunk */
+    uint8_t lru;        /* SEG_LRU_HOT / WARM / COLD while linked */
+    uint8_t iflags;     /* IFLAG_* */
+    uint32_t state;     /* chunk_state | owner slot << 8: the commit point */
+    char data[];        /* key bytes, then value bytes */
+} item_t;
+
+_Static_assert(sizeof(item_t) == 48, "item header must stay 48 bytes");
+
+/* One slab class: chunks of one size, with its free list and LRU lists,
+ * all guarded by lock. */
+typedef struct slab_class {
+    seg_lock lock;              /* guards every field below and the states of its chunks */
+    uint32_t size;              /* chunk size in bytes (multiple of 8) */
+    uint32_t perslab;           /* chunks per page */
+    uint32_t pages;             /* pages owned now */
+    uint32_t free_count;        /* chunks on the free list */
+    ref_t free_head;            /* free list, doubly linked through next/prev */
+    ref_t head[SEG_NLRU];       /* most recently used end of each LRU */
+    ref_t tail[SEG_NLRU];       /* least recently used end of each LRU */
+    uint32_t lru_count[SEG_NLRU]; /* items in each LRU */
+    uint64_t curr_items;        /* linked items of this class */
+    uint64_t bytes;             /* sum of header+key+value of linked items */
+    uint64_t evictions;         /* live items evicted */
+    uint64_t evicted_unfetched; /* evicted without ever being read */
+    uint64_t reclaimed;         /* expired items whose chunk was reused */
+    uint64_t expired_unfetched; /* expired without ever being read */
+    uint64_t alloc_fails;       /* allocations that found no memory (automove signal) */
+    uint32_t tail_atime;        /* atime of the last COLD tail seen (age stat) */
+    uint32_t pad;
+} __attribute__((aligned(64))) slab_class;
+
+/* Event counters kept per client slot and lane (so threads do not share
+ * cache lines), summed for statistics. */
+typedef struct seg_counters {
+    uint64_t cmd_get, get_hits, get_misses, get_expired, get_flushed;
+    uint64_t cmd_set, cmd_touch, cmd_flush, total_items;
+    uint64_t delete_hits, delete_misses;
+    uint64_t incr_hits, incr_misses, decr_hits, decr_misses;
+    uint64_t cas_hits, cas_misses, cas_badval;
+    uint64_t touch_hits, touch_misses;
+} __attribute__((aligned(64))) seg_counters;
+
+#define SEG_NCOUNTERS (sizeof(seg_counters) / sizeof(uint64_t))
+
+/* Slot states. */
+enum slot_state { SLOT_FREE = 0, SLOT_ACTIVE = 1 };
+
+/* One attached process.  Ownership of slot i is the OFD lock on byte
+ * LIVENESS_BASE + i of the segment file: the kernel drops it when the
+ * process dies, so a stale slot cannot be mistaken for a live one even
+ * if the pid is reused. */
+typedef struct client_slot {
+    uint32_t state;             /* SLOT_FREE or SLOT_ACTIVE */
+    uint32_t pid;               /* for humans (info); liveness uses the lock */
+    uint64_t attached_at;       /* Unix time of attach */
+    seg_counters lanes[SEG_LANES]; /* this client's event counters */
+} client_slot;
+
+/* The header at offset 0. */
+typedef struct seg_header {
+    char magic[8];              /* SEG_MAGIC */
+    uint32_t version;           /* SEG_FORMAT_VERSION */
+    uint32_t header_size;       /* sizeof(seg_header), a second format check */
+    uint64_t file_size;         /* the segment file's size in bytes */
+    uint32_t init_done;         /* 1 once creation finished; else the file is unusable */
+    uint32_t page_size;         /* slab page size in bytes */
+
+    /* creation parameters (shmc_config) */
+    uint64_t mem_bytes;
+    uint32_t item_size_max;
+    uint32_t chunk_size_min;
+    double growth_factor;
+    uint32_t no_evict;
+    uint32_t hash_power;
+    uint32_t max_clients;
+    uint32_t hot_lru_pct;
+    uint32_t warm_lru_pct;
+    uint32_t slab_automove;
+    uint32_t mode;
+    uint32_t group;
+
+    /* where things are (byte offsets from the start of the segment) */
+    uint64_t off_classes, off_stripes, off_slots, off_pagemap, off_buckets, off_pages;
+    uint32_t npages;            /* slab pages in the segment */
+    uint32_t nclasses;          /* classes in use, ids 1..nclasses */
+    uint64_t max_buckets;       /* buckets reserved for the index (power of two) */
+
+    /* the clock: segment-relative seconds are Unix time - epoch */
+    int64_t epoch;              /* Unix time of relative second 0 */
+    int64_t created;            /* Unix time of creation */
+    int64_t clock_offset;       /* test hook: seconds added to real time */
+
+    /* flush_all */
+    uint32_t flush_time;        /* items with atime <= this are dead once now >= it; 0 none */
+    uint32_t pad0;
+    uint64_t flush_cas;         /* items with cas <= this are dead (flush_all now) */
+
+    /* the index: linear hashing; buckets = (1<<hash_power << level) + split */
+    uint64_t hash_word;         /* level << 32 | split, one atomic store per split */
+
+    uint32_t page_hint;         /* where to start looking for a free page */
+    uint32_t pad1;
+
+    /* counters of the whole segment */
+    uint64_t slabs_moved;
+    uint64_t clients_recovered;
+    uint64_t locks_repaired;
+    seg_counters retired;       /* counters of clients that left or died */
+
+    seg_lock pool_lock;         /* guards page_hint and page map entries */
+    seg_lock grow_lock;         /* one index split at a time */
+
+    uint64_t cas_counter __attribute__((aligned(64))); /* last CAS handed out */
+} seg_header;
+
+/* Offset of the per-slot liveness lock bytes in the segment file (locks
+ * may lie beyond the end of a file; they do not touch its data). */
+#define LIVENESS_BASE (1ull << 40)
+
+#endif /* SHMC_LAYOUT_H */

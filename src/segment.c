@@ -1,0 +1,336 @@
+/*
+ * segment.c - the segment file: its creation, validation, mapping and
+ * removal.
+ *
+ * Owns: the file, the mapping, the header's format fields and the layout
+ * computation.  A segment is built under a temporary name and published
+ * with link(2), so no process can ever open a half-initialised one, and
+ * an existing file is never overwritten.  Attaching validates the header
+ * with pread() before mapping anything, so a foreign or damaged file is
+ * refused without being changed.
+ */
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "slabs.h"
+
+#define ALIGN_UP(x, a) (((x) + (a)-1) / (a) * (a))
+
+static uint64_t pow2_at_least(uint64_t x)
+{
+    uint64_t p = 1;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+shmc_status segment_check_config(const shmc_config *cfg)
+{
+    if (cfg->item_size_max < 1024 || cfg->item_size_max > SEG_ITEM_SIZE_MAX)
+        return SHMC_INVALID;
+    if (!(cfg->growth_factor > 1.0) || cfg->growth_factor > 100.0)
+        return SHMC_INVALID;
+    if (cfg->chunk_size_min < 8 || cfg->chunk_size_min > cfg->item_size_max / 2)
+        return SHMC_INVALID;
+    if (cfg->hash_power < 10 || cfg->hash_power > 31)
+        return SHMC_INVALID;
+    if (cfg->max_clients < 1 || cfg->max_clients > 65536)
+        return SHMC_INVALID;
+    if (cfg->hot_lru_pct < 1 || cfg->warm_lru_pct < 1 || cfg->hot_lru_pct + cfg->warm_lru_pct > 80)
+        return SHMC_INVALID;
+    if (cfg->mode & ~07777u)
+        return SHMC_INVALID;
+    uint64_t page = pow2_at_least(cfg->item_size_max);
+    if (page < SEG_PAGE_MIN)
+        page = SEG_PAGE_MIN;
+    if (cfg->mem_bytes < 2 * page || cfg->mem_bytes > (16ull << 30))
+        return SHMC_INVALID;
+    return SHMC_OK;
+}
+
+/* Decide where every region goes; fills the layout fields of h. */
+static shmc_status segment_layout(seg_header *h, const shmc_config *cfg)
+{
+    uint64_t page = pow2_at_least(cfg->item_size_max);
+    if (page < SEG_PAGE_MIN)
+        page = SEG_PAGE_MIN;
+    h->page_size = (uint32_t)page;
+    h->npages = (uint32_t)(cfg->mem_bytes / page);
+    uint32_t smallest = (uint32_t)ALIGN_UP(sizeof(item_t) + cfg->chunk_size_min, 8);
+    uint64_t max_items = (uint64_t)h->npages * (page / smallest);
+    uint64_t nb = pow2_at_least(max_items);
+    uint64_t n0 = 1ull << cfg->hash_power;
+    if (nb < 2 * n0)
+        nb = 2 * n0;
+    if (nb > (1ull << 32))
+        nb = 1ull << 32;
+    h->max_buckets = nb;
+
+    uint64_t off = ALIGN_UP(sizeof(seg_header), 64);
+    h->off_classes = off;
+    off += sizeof(slab_class) * (SEG_MAX_CLASSES + 1);
+    h->off_stripes = off;
+    off += sizeof(seg_lock) * SEG_NSTRIPES;
+    h->off_slots = off;
+    off += ALIGN_UP(sizeof(client_slot) * cfg->max_clients, 64);
+    h->off_pagemap = off;
+    off += ALIGN_UP(h->npages, 4096);
+    h->off_buckets = off;
+    off += ALIGN_UP(nb * sizeof(ref_t), 4096);
+    off = ALIGN_UP(off, 2u << 20); /* pages start on a huge-page boundary */
+    h->off_pages = off;
+    h->file_size = off + (uint64_t)h->npages * page;
+    if (h->file_size >> 35) /* refs are 32 bits of 8-byte units */
+        return SHMC_INVALID;
+    return SHMC_OK;
+}
+
+static void segment_set_params(seg_header *h, const shmc_config *cfg)
+{
+    memcpy(h->magic, SEG_MAGIC, 8);
+    h->version = SEG_FORMAT_VERSION;
+    h->header_size = sizeof(seg_header);
+    h->mem_bytes = cfg->mem_bytes;
+    h->item_size_max = cfg->item_size_max;
+    h->chunk_size_min = cfg->chunk_size_min;
+    h->growth_factor = cfg->growth_factor;
+    h->no_evict = cfg->no_evict ? 1 : 0;
+    h->hash_power = cfg->hash_power;
+    h->max_clients = cfg->max_clients;
+    h->hot_lru_pct = cfg->hot_lru_pct;
+    h->warm_lru_pct = cfg->warm_lru_pct;
+    h->slab_automove = cfg->slab_automove ? 1 : 0;
+    h->mode = cfg->mode;
+    h->group = (uint32_t)cfg->group;
+    time_t now = time(NULL);
+    h->created = now;
+    h->epoch = now - 2; /* relative time 1 is always in the past: "expired" */
+}
+
+/* Point the handle's region pointers into the mapping. */
+static void segment_bind(shmc_cache *c)
+{
+    c->hdr = (seg_header *)c->base;
+    c->classes = (slab_class *)(c->base + c->hdr->off_classes);
+    c->stripes = (seg_lock *)(c->base + c->hdr->off_stripes);
+    c->slots = (client_slot *)(c->base + c->hdr->off_slots);
+    c->pagemap = (uint8_t *)(c->base + c->hdr->off_pagemap);
+    c->buckets = (ref_t *)(c->base + c->hdr->off_buckets);
+}
+
+static shmc_status segment_init_locks(shmc_cache *c)
+{
+    seg_header *h = c->hdr;
+    int rc = lock_init(&h->pool_lock, LOCK_POOL, 0);
+    if (!rc)
+        rc = lock_init(&h->grow_lock, LOCK_GROW, 0);
+    for (uint32_t i = 0; !rc && i < SEG_NSTRIPES; i++)
+        rc = lock_init(&c->stripes[i], LOCK_STRIPE, i);
+    for (uint32_t i = 1; !rc && i <= SEG_MAX_CLASSES; i++)
+        rc = lock_init(&c->classes[i].lock, LOCK_CLASS, i);
+    if (rc) {
+        errno = rc;
+        return SHMC_SYSTEM;
+    }
+    return SHMC_OK;
+}
+
+static shmc_status status_from_errno(int e)
+{
+    switch (e) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return SHMC_PERMISSION;
+    case ENOENT:
+        return SHMC_NO_FILE;
+    case EEXIST:
+        return SHMC_FILE_EXISTS;
+    default:
+        return SHMC_SYSTEM;
+    }
+}
+
+/* Open the temporary file next to path with the segment's mode. */
+static int segment_open_temp(const char *path, const shmc_config *cfg, char **tmp_out)
+{
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return -1;
+    snprintf(tmp, n, "%s.new.%ld", path, (long)getpid());
+    unlink(tmp); /* a leftover of a creator with our pid that died */
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        free(tmp);
+        return -1;
+    }
+    /* umask must not weaken or widen what the caller asked for */
+    if (fchmod(fd, cfg->mode) != 0 ||
+        (cfg->group != (gid_t)-1 && fchown(fd, (uid_t)-1, cfg->group) != 0)) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        errno = e;
+        return -1;
+    }
+    *tmp_out = tmp;
+    return fd;
+}
+
+shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *cfg)
+{
+    seg_header proto;
+    memset(&proto, 0, sizeof proto);
+    segment_set_params(&proto, cfg);
+    if (segment_layout(&proto, cfg) != SHMC_OK)
+        return SHMC_INVALID;
+    if (access(path, F_OK) == 0)
+        return SHMC_FILE_EXISTS;
+
+    char *tmp = NULL;
+    int fd = segment_open_temp(path, cfg, &tmp);
+    if (fd < 0)
+        return status_from_errno(errno);
+    shmc_status st = SHMC_SYSTEM;
+    if (ftruncate(fd, (off_t)proto.file_size) != 0)
+        goto fail;
+    void *base = mmap(NULL, proto.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+        goto fail;
+    c->base = base;
+    c->size = proto.file_size;
+    c->fd = fd;
+    memcpy(c->base, &proto, sizeof proto);
+    segment_bind(c);
+    if ((st = segment_init_locks(c)) != SHMC_OK)
+        goto fail_unmap;
+    slabs_init_classes(c);
+    __atomic_store_n(&c->hdr->init_done, 1, __ATOMIC_RELEASE);
+    if (msync(c->base, sizeof(seg_header), MS_SYNC) != 0) {
+        st = SHMC_SYSTEM;
+        goto fail_unmap;
+    }
+    if (link(tmp, path) != 0) { /* publish; fails if path appeared meanwhile */
+        st = status_from_errno(errno);
+        goto fail_unmap;
+    }
+    unlink(tmp);
+    free(tmp);
+    return SHMC_OK;
+
+fail_unmap:
+    munmap(c->base, c->size);
+    c->base = NULL;
+fail:;
+    int e = errno;
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    errno = e;
+    return st;
+}
+
+/* Read and validate the header of an open file without mapping it. */
+static shmc_status segment_validate(int fd, seg_header *h)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return SHMC_SYSTEM;
+    if (!S_ISREG(sb.st_mode))
+        return SHMC_NOT_SEGMENT;
+    memset(h, 0, sizeof *h);
+    ssize_t n = pread(fd, h, sizeof *h, 0);
+    if (n < 0)
+        return SHMC_SYSTEM;
+    if (n < 8 || memcmp(h->magic, SEG_MAGIC, 8) != 0)
+        return n < 8 && sb.st_size < 8 ? SHMC_CORRUPT : SHMC_NOT_SEGMENT;
+    if ((size_t)n < sizeof(h->magic) + sizeof(h->version))
+        return SHMC_CORRUPT;
+    if (h->version != SEG_FORMAT_VERSION)
+        return SHMC_BAD_VERSION;
+    if ((size_t)n < sizeof *h || h->header_size != sizeof *h)
+        return SHMC_CORRUPT;
+    if (h->file_size != (uint64_t)sb.st_size || !h->init_done)
+        return SHMC_CORRUPT;
+    /* the layout must be what these parameters give */
+    shmc_config cfg = {
+        .mem_bytes = h->mem_bytes, .item_size_max = h->item_size_max,
+        .chunk_size_min = h->chunk_size_min, .growth_factor = h->growth_factor,
+        .no_evict = (int)h->no_evict, .hash_power = h->hash_power,
+        .max_clients = h->max_clients, .hot_lru_pct = h->hot_lru_pct,
+        .warm_lru_pct = h->warm_lru_pct, .slab_automove = (int)h->slab_automove,
+        .mode = h->mode, .group = (gid_t)h->group,
+    };
+    if (segment_check_config(&cfg) != SHMC_OK)
+        return SHMC_CORRUPT;
+    seg_header expect = *h;
+    if (segment_layout(&expect, &cfg) != SHMC_OK || memcmp(&expect, h, sizeof *h) != 0)
+        return SHMC_CORRUPT;
+    if (h->nclasses < 1 || h->nclasses > SEG_MAX_CLASSES)
+        return SHMC_CORRUPT;
+    return SHMC_OK;
+}
+
+shmc_status segment_attach(shmc_cache *c, const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return status_from_errno(errno);
+    seg_header h;
+    shmc_status st = segment_validate(fd, &h);
+    if (st != SHMC_OK) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return st;
+    }
+    void *base = mmap(NULL, h.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return SHMC_SYSTEM;
+    }
+    c->base = base;
+    c->size = h.file_size;
+    c->fd = fd;
+    segment_bind(c);
+    return SHMC_OK;
+}
+
+void segment_detach(shmc_cache *c)
+{
+    if (c->base)
+        munmap(c->base, c->size);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->base = NULL;
+    c->fd = -1;
+}
+
+shmc_status segment_probe(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return status_from_errno(errno);
+    char magic[8];
+    ssize_t n = pread(fd, magic, sizeof magic, 0);
+    close(fd);
+    if (n < 0)
+        return SHMC_SYSTEM;
+    if (n < 8 || memcmp(magic, SEG_MAGIC, 8) != 0)
+        return SHMC_NOT_SEGMENT;
+    return SHMC_OK;
+}

@@ -1,0 +1,25 @@
+/*
+ * segment.h - creating, validating, mapping and removing segment files.
+ */
+#ifndef SHMC_SEGMENT_H
+#define SHMC_SEGMENT_H
+
+#include "cache.h"
+
+/* Validate a configuration; SHMC_OK or SHMC_INVALID. */
+shmc_status segment_check_config(const shmc_config *cfg);
+
+/* Create the file at path, lay out and initialise a segment in it, and map
+ * it into c (c->base, c->fd, pointers).  On error the file is removed. */
+shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *cfg);
+
+/* Open and map an existing segment into c after validating its header. */
+shmc_status segment_attach(shmc_cache *c, const char *path);
+
+/* Unmap and close what segment_create/attach set up in c. */
+void segment_detach(shmc_cache *c);
+
+/* Check that the file at path is a segment (magic only); SHMC_OK if so. */
+shmc_status segment_probe(const char *path);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * stats.c - statistics under memcached's names, read from the segment.
+ *
+ * Owns: the summing of per-client counter lanes, retired counters and
+ * per-class counters into shmc_stats / shmc_class_stats.  Reads without
+ * locks: figures are a moment's snapshot, as memcached's are.
+ */
+#include <string.h>
+
+#include "cache.h"
+#include "clock.h"
+#include "gate.h"
+#include "hash.h"
+#include "registry.h"
+
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* Events of every client past and present. */
+static void stats_sum_events(shmc_cache *c, seg_counters *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    registry_add_counters(sum, &c->hdr->retired);
+    for (uint32_t i = 0; i < c->hdr->max_clients; i++)
+        if (LD(c->slots[i].state) == SLOT_ACTIVE)
+            registry_sum_counters(&c->slots[i], sum);
+}
+
+static void stats_copy_events(shmc_stats *o, const seg_counters *e)
+{
+    o->total_items = e->total_items;
+    o->get_hits = e->get_hits;
+    o->get_misses = e->get_misses;
+    o->get_expired = e->get_expired;
+    o->get_flushed = e->get_flushed;
+    o->cmd_get = e->cmd_get;
+    o->cmd_set = e->cmd_set;
+    o->cmd_touch = e->cmd_touch;
+    o->cmd_flush = e->cmd_flush;
+    o->delete_hits = e->delete_hits;
+    o->delete_misses = e->delete_misses;
+    o->incr_hits = e->incr_hits;
+    o->incr_misses = e->incr_misses;
+    o->decr_hits = e->decr_hits;
+    o->decr_misses = e->decr_misses;
+    o->cas_hits = e->cas_hits;
+    o->cas_misses = e->cas_misses;
+    o->cas_badval = e->cas_badval;
+    o->touch_hits = e->touch_hits;
+    o->touch_misses = e->touch_misses;
+}
+
+static void stats_add_classes(shmc_cache *c, shmc_stats *o)
+{
+    for (uint32_t i = 1; i <= c->hdr->nclasses; i++) {
+        slab_class *cls = &c->classes[i];
+        o->curr_items += LD(cls->curr_items);
+        o->bytes += LD(cls->bytes);
+        o->evictions += LD(cls->evictions);
+        o->evicted_unfetched += LD(cls->evicted_unfetched);
+        o->reclaimed += LD(cls->reclaimed);
+        o->expired_unfetched += LD(cls->expired_unfetched);
+        o->total_pages += LD(cls->pages);
+    }
+    o->free_pages = c->hdr->npages - o->total_pages;
+    o->total_pages = c->hdr->npages;
+}
+
+shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *o)
+{
+    if (!c || !o)
+        return SHMC_INVALID;
+    gate_enter(c);
+    seg_counters e;
+    memset(o, 0, sizeof *o);
+    stats_sum_events(c, &e);
+    stats_copy_events(o, &e);
+    stats_add_classes(c, o);
+    o->limit_maxbytes = c->hdr->mem_bytes;
+    o->slabs_moved = LD(c->hdr->slabs_moved);
+    o->hash_buckets = hash_buckets(c);
+    for (uint64_t b = o->hash_buckets; b > 1; b >>= 1)
+        o->hash_power_level++;
+    o->curr_clients = registry_count(c);
+    o->clients_recovered = LD(c->hdr->clients_recovered);
+    o->locks_repaired = LD(c->hdr->locks_repaired);
+    o->time = (uint64_t)clock_unix(c);
+    o->uptime = o->time - (uint64_t)c->hdr->created;
+    gate_leave(c);
+    return SHMC_OK;
+}
+
+unsigned shmc_class_count(shmc_cache *c)
+{
+    return c ? c->hdr->nclasses : 0;
+}
+
+shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *o)
+{
+    if (!c || !o || id < 1 || id > c->hdr->nclasses)
+        return SHMC_INVALID;
+    gate_enter(c);
+    slab_class *cls = &c->classes[id];
+    memset(o, 0, sizeof *o);
+    o->chunk_size = cls->size;
+    o->chunks_per_page = cls->perslab;
+    o->total_pages = LD(cls->pages);
+    o->free_chunks = LD(cls->free_count);
+    o->used_chunks = o->total_pages * cls->perslab - o->free_chunks;
+    o->curr_items = LD(cls->curr_items);
+    o->hot = LD(cls->lru_count[SEG_LRU_HOT]);
+    o->warm = LD(cls->lru_count[SEG_LRU_WARM]);
+    o->cold = LD(cls->lru_count[SEG_LRU_COLD]);
+    o->bytes = LD(cls->bytes);
+    o->evictions = LD(cls->evictions);
+    o->reclaimed = LD(cls->reclaimed);
+    o->expired_unfetched = LD(cls->expired_unfetched);
+    o->evicted_unfetched = LD(cls->evicted_unfetched);
+    uint32_t now = clock_now(c), t = LD(cls->tail_atime);
+    o->oldest_age = t && now > t ? now - t : 0;
+    gate_leave(c);
+    return SHMC_OK;
+}
+
+shmc_status shmc_config_get(shmc_cache *c, shmc_config *o)
+{
+    if (!c || !o)
+        return SHMC_INVALID;
+    seg_header *h = c->hdr;
+    memset(o, 0, sizeof *o);
+    o->mem_bytes = h->mem_bytes;
+    o->item_size_max = h->item_size_max;
+    o->chunk_size_min = h->chunk_size_min;
+    o->growth_factor = h->growth_factor;
+    o->no_evict = (int)h->no_evict;
+    o->hash_power = h->hash_power;
+    o->max_clients = h->max_clients;
+    o->hot_lru_pct = h->hot_lru_pct;
+    o->warm_lru_pct = h->warm_lru_pct;
+    o->slab_automove = (int)h->slab_automove;
+    o->mode = (mode_t)h->mode;
+    o->group = (gid_t)h->group;
+    return SHMC_OK;
+}
