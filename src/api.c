@@ -134,16 +134,19 @@ shmc_status shmc_destroy(const char *path)
     return unlink(path) == 0 ? SHMC_OK : SHMC_SYSTEM;
 }
 
-/* memcached's key rule: 1..250 bytes, no control characters, no space. */
-static bool key_ok(const void *key, size_t nkey)
+/* memcached's key rule: 1..250 bytes, no control characters, no space.
+ * A NULL key is a bad argument rather than a bad key. */
+static shmc_status key_check(const void *key, size_t nkey)
 {
-    if (!key || nkey == 0 || nkey > SHMC_KEY_MAX)
-        return false;
+    if (!key)
+        return SHMC_INVALID;
+    if (nkey == 0 || nkey > SHMC_KEY_MAX)
+        return SHMC_BAD_KEY;
     const unsigned char *k = key;
     for (size_t i = 0; i < nkey; i++)
         if (k[i] <= ' ' || k[i] == 0x7f)
-            return false;
-    return true;
+            return SHMC_BAD_KEY;
+    return SHMC_OK;
 }
 
 /* Leave the gate, running a maintenance round when one is due. */
@@ -162,8 +165,9 @@ static shmc_status api_get(shmc_cache *c, const void *key, size_t nkey, bool tou
 {
     if (!c || !len || (!o->alloced && !o->buf && o->cap))
         return SHMC_INVALID;
-    if (!key_ok(key, nkey))
-        return SHMC_BAD_KEY;
+    shmc_status kst = key_check(key, nkey);
+    if (kst != SHMC_OK)
+        return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_get(c, n, key, nkey, touch, exptime, o);
     api_leave(c);
@@ -219,8 +223,9 @@ shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, siz
 {
     if (!c || (vlen && !value) || (unsigned)mode > SHMC_CAS)
         return SHMC_INVALID;
-    if (!key_ok(key, nkey))
-        return SHMC_BAD_KEY;
+    shmc_status kst = key_check(key, nkey);
+    if (kst != SHMC_OK)
+        return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_store(c, n, mode, key, nkey, value, vlen, flags, exptime, cas_in,
                                  cas_out);
@@ -238,8 +243,9 @@ shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t ca
 {
     if (!c)
         return SHMC_INVALID;
-    if (!key_ok(key, nkey))
-        return SHMC_BAD_KEY;
+    shmc_status kst = key_check(key, nkey);
+    if (kst != SHMC_OK)
+        return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_delete(c, n, key, nkey, cas);
     api_leave(c);
@@ -251,8 +257,9 @@ static shmc_status api_arith(shmc_cache *c, const void *key, size_t nkey, bool i
 {
     if (!c)
         return SHMC_INVALID;
-    if (!key_ok(key, nkey))
-        return SHMC_BAD_KEY;
+    shmc_status kst = key_check(key, nkey);
+    if (kst != SHMC_OK)
+        return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_arith(c, n, key, nkey, incr, delta, result);
     api_leave(c);
@@ -275,8 +282,9 @@ shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t expt
 {
     if (!c)
         return SHMC_INVALID;
-    if (!key_ok(key, nkey))
-        return SHMC_BAD_KEY;
+    shmc_status kst = key_check(key, nkey);
+    if (kst != SHMC_OK)
+        return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_touch(c, n, key, nkey, exptime);
     api_leave(c);

@@ -142,9 +142,10 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
     item_t *it = item_find(c, key, nkey, hash, now, &why);
     if (!it) {
         lock_drop(s);
-        COUNT(n, get_misses);
-        if (touch)
+        if (touch) /* memcached counts a gat as a touch, not a get hit/miss */
             COUNT(n, touch_misses);
+        else
+            COUNT(n, get_misses);
         if (why == ITEM_EXPIRED)
             COUNT(n, get_expired);
         else if (why == ITEM_FLUSHED)
@@ -169,9 +170,10 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
         it->exptime = exp;
     item_bump(it, now);
     lock_drop(s);
-    COUNT(n, get_hits);
     if (touch)
         COUNT(n, touch_hits);
+    else
+        COUNT(n, get_hits);
     return st;
 }
 
