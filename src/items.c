@@ -163,7 +163,7 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
         st = p ? SHMC_OK : SHMC_SYSTEM;
     } else if (it->nbytes > out->cap) {
         st = SHMC_BUFFER_TOO_SMALL;
-    } else {
+    } else if (it->nbytes) { /* buf may be NULL for an empty value */
         memcpy(out->buf, item_value(it), it->nbytes);
     }
     if (touch)
@@ -218,13 +218,10 @@ static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode 
     if (!it)
         return st;
     char *dst = item_value(it);
-    if (mode == SHMC_APPEND) {
-        memcpy(dst, item_value(old), old->nbytes);
-        memcpy(dst + old->nbytes, val, vlen);
-    } else {
-        memcpy(dst, val, vlen);
-        memcpy(dst + vlen, item_value(old), old->nbytes);
-    }
+    size_t at = mode == SHMC_APPEND ? old->nbytes : 0;
+    memcpy(dst + (mode == SHMC_APPEND ? 0 : vlen), item_value(old), old->nbytes);
+    if (vlen) /* val may be NULL for an empty addition */
+        memcpy(dst + at, val, vlen);
     uint64_t cas = item_publish(c, n, it, old);
     if (cas_out)
         *cas_out = cas;
@@ -262,7 +259,8 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                 store_drop_stale(c, key, nkey, hash, now);
             return st;
         }
-        memcpy(item_value(it), val, vlen);
+        if (vlen) /* val may be NULL for an empty value */
+            memcpy(item_value(it), val, vlen);
     }
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;
