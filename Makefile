@@ -4,10 +4,13 @@
 #   make asan       build into build-asan/ with ASan+UBSan and run every test
 #   make bench      run the library benchmark
 #   make install    install library, header, pkg-config file and shmcachectl
+#   make demo       install missing packages, build, run the two-process demo
+#   make check      install missing packages, build, run every test, then again
+#                   under AddressSanitizer + UndefinedBehaviorSanitizer
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all test asan bench install clean deps
+.PHONY: all test asan bench install clean deps demo check
 
 all: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
@@ -34,3 +37,11 @@ deps:
 
 clean:
 	rm -rf $(BUILD) build-asan
+
+demo: deps
+	$(MAKE) all
+	./$(BUILD)/share_demo
+
+check: deps
+	$(MAKE) test
+	$(MAKE) asan
