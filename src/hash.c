@@ -10,6 +10,7 @@
 
 #include <xxhash.h>
 
+#include "crashpoint.h"
 #include "lock.h"
 
 uint32_t hash_key(const void *key, size_t nkey)
@@ -123,12 +124,14 @@ static void hash_split_one(shmc_cache *c)
         item_t *it = seg_item(c, *from);
         if ((it->hash & (2 * m - 1)) != s) {
             __atomic_store_n(from, it->h_next, __ATOMIC_RELEASE);
+            CRASH_POINT("hash.split_half");
             it->h_next = *to;
             __atomic_store_n(to, seg_ref(c, it), __ATOMIC_RELEASE);
         } else {
             from = &it->h_next;
         }
     }
+    CRASH_POINT("hash.split_done");
     uint64_t next = s + 1 == m ? ((w >> 32) + 1) << 32 : (w & ~0xffffffffull) | (s + 1);
     __atomic_store_n(&c->hdr->hash_word, next, __ATOMIC_RELEASE);
     lock_drop(l);

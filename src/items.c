@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "crashpoint.h"
 #include "hash.h"
 #include "lock.h"
 #include "lru.h"
@@ -27,9 +28,11 @@ static void item_unlink(shmc_cache *c, item_t *it)
 {
     slab_class *cls = &c->classes[it->clsid];
     hash_remove(c, it);
+    CRASH_POINT("unlink.unchained");
     lock_take(c, &cls->lock);
     if (STATE_KIND(item_state(it)) == CHUNK_LINKED) { /* a repair may have run */
         lru_unlink(c, cls, it);
+        CRASH_POINT("unlink.lru_unlinked");
         slabs_free_locked(c, cls, it);
     }
     lock_drop(&cls->lock);
@@ -84,6 +87,7 @@ static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t 
         *st = SHMC_NO_MEMORY;
         return NULL;
     }
+    CRASH_POINT("item.alloc");
     it->h_next = it->next = it->prev = 0;
     it->exptime = exptime;
     it->atime = now;
@@ -108,14 +112,18 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
     it->cas = __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED);
     lock_take(c, &cls->lock);
     lru_link(c, cls, it);
+    CRASH_POINT("publish.lru_linked");
     item_set_state(it, STATE_MAKE(CHUNK_LINKED, 0)); /* the commit point */
+    CRASH_POINT("publish.committed");
     lock_drop(&cls->lock);
     if (old) {
         hash_replace(c, old, it);
+        CRASH_POINT("publish.chained");
         slab_class *ocls = &c->classes[old->clsid];
         lock_take(c, &ocls->lock);
         if (STATE_KIND(item_state(old)) == CHUNK_LINKED) {
             lru_unlink(c, ocls, old);
+            CRASH_POINT("publish.old_unlinked");
             slabs_free_locked(c, ocls, old);
         }
         lock_drop(&ocls->lock);
@@ -261,6 +269,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
         }
         if (vlen) /* val may be NULL for an empty value */
             memcpy(item_value(it), val, vlen);
+        CRASH_POINT("item.filled");
     }
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;

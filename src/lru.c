@@ -11,6 +11,7 @@
 #include "lru.h"
 
 #include "clock.h"
+#include "crashpoint.h"
 #include "hash.h"
 #include "lock.h"
 #include "slabs.h"
@@ -78,6 +79,7 @@ void lru_append(shmc_cache *c, slab_class *cls, item_t *it)
 static void list_move(shmc_cache *c, slab_class *cls, item_t *it, unsigned to)
 {
     list_remove(c, cls, it);
+    CRASH_POINT("lru.moved");
     list_push_head(c, cls, it, to);
 }
 
@@ -151,6 +153,7 @@ static item_t *lru_pull_tail(shmc_cache *c, slab_class *cls, unsigned l, bool ev
             continue;
         }
         lru_drop(c, cls, it, why);
+        CRASH_POINT("lru.evict_dropped");
         item_set_state(it, STATE_MAKE(CHUNK_ALLOC, c->slot));
         lock_drop(s);
         return it;

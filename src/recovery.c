@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "crashpoint.h"
 #include "hash.h"
 #include "lock.h"
 #include "lru.h"
@@ -152,5 +153,7 @@ void recovery_reap_slot(shmc_cache *c, uint32_t slot)
                     slabs_free_locked(c, cls, it);
         }
         lock_drop(&cls->lock);
+        if (clsid == c->hdr->nclasses / 2)
+            CRASH_POINT("reap.half");
     }
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "crashpoint.h"
 #include "hash.h"
 #include "lock.h"
 #include "lru.h"
@@ -60,6 +61,7 @@ void slabs_free_locked(shmc_cache *c, slab_class *cls, item_t *it)
 {
     ref_t r = seg_ref(c, it);
     item_set_state(it, STATE_MAKE(CHUNK_FREE, 0));
+    CRASH_POINT("slabs.free_half");
     it->prev = 0;
     it->next = cls->free_head;
     if (cls->free_head)
@@ -110,17 +112,26 @@ static bool slabs_grow(shmc_cache *c, unsigned clsid)
         lock_drop(&c->hdr->pool_lock);
         return false;
     }
+    CRASH_POINT("slabs.grow_locked");
     item_t *it;
+    uint32_t i = 0;
     SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
         memset(it, 0, sizeof *it);
         it->clsid = (uint8_t)clsid;
+        if (++i == cls->perslab / 2)
+            CRASH_POINT("slabs.grow_half_init");
     }
     __atomic_store_n(&c->pagemap[pg], (uint8_t)clsid, __ATOMIC_RELEASE);
+    CRASH_POINT("slabs.grow_published");
     c->hdr->page_hint = pg + 1;
     lock_drop(&c->hdr->pool_lock);
     cls->pages++;
-    SLABS_FOR_EACH_CHUNK(c, pg, clsid, it)
+    i = 0;
+    SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
         slabs_free_locked(c, cls, it);
+        if (++i == cls->perslab / 2)
+            CRASH_POINT("slabs.grow_half_freed");
+    }
     return true;
 }
 
@@ -131,6 +142,7 @@ static item_t *slabs_pop_free(shmc_cache *c, slab_class *cls)
         return NULL;
     item_t *it = seg_item(c, cls->free_head);
     slabs_unfree_locked(c, cls, it);
+    CRASH_POINT("slabs.popped");
     return it;
 }
 
@@ -198,7 +210,10 @@ static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool ev
 {
     slab_class *cls = &c->classes[clsid];
     item_t *it;
+    uint32_t i = 0;
     SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
+        if (++i == cls->perslab / 2 + 1)
+            CRASH_POINT("slabs.reassign_half");
         uint32_t st = STATE_KIND(item_state(it));
         if (st == CHUNK_FREE) {
             slabs_unfree_locked(c, cls, it);
@@ -287,6 +302,7 @@ bool slabs_reassign(shmc_cache *c, unsigned dst)
         __atomic_store_n(&c->pagemap[pg], 0, __ATOMIC_RELEASE);
         c->hdr->page_hint = pg;
         lock_drop(&c->hdr->pool_lock);
+        CRASH_POINT("slabs.reassign_released");
         cls->pages--;
         __atomic_fetch_add(&c->hdr->slabs_moved, 1, __ATOMIC_RELAXED);
     }
