@@ -1,0 +1,373 @@
+/*
+ * test_crash_points.c - kill a client at every named step inside every
+ * mutation, then prove the segment recovers: the check finds nothing
+ * wrong, no value is torn, acknowledged writes are still there, and the
+ * other clients keep working without waiting.
+ *
+ * Linked with libshmcached_crash (crash points compiled in).  For each
+ * point in crashpoint_names, a fresh segment is created; a child process
+ * arms the point, attaches, and runs a workload that passes through every
+ * mutation until the point kills it.  The parent stays attached all along
+ * (so it is the "other client"), then recovers and verifies.  The list of
+ * points and the hits is printed, so coverage can be seen.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "crashpoint.h"
+#include "shmcached.h"
+#include "testutil.h"
+
+#define NKEYS 3000        /* enough to split the 1024-bucket index */
+#define NAPPEND 50
+#define MAX_OPS 400000
+
+/* What the child acknowledged, sent over a pipe in fixed records
+ * (writes of PIPE_BUF or less are atomic, so a kill cannot tear one). */
+enum ack_kind { ACK_SET = 1, ACK_DEL, ACK_APPEND, ACK_INCR };
+typedef struct ack {
+    uint32_t kind;
+    uint32_t key;
+    uint32_t seq;
+    uint32_t pad;
+} ack;
+
+typedef struct point_case {
+    const char *name;
+    unsigned skip;  /* passes before the kill */
+    int tight;      /* small cache: eviction and page moves happen */
+    int dead_peer;  /* leave a dead client first, so attach reaps */
+} point_case;
+
+static const point_case cases[] = {
+    {"slabs.popped", 50, 0, 0},
+    {"slabs.grow_locked", 2, 0, 0},
+    {"slabs.grow_half_init", 2, 0, 0},
+    {"slabs.grow_published", 2, 0, 0},
+    {"slabs.grow_half_freed", 2, 0, 0},
+    {"slabs.free_half", 40, 0, 0},
+    {"slabs.reassign_half", 0, 1, 0},
+    {"slabs.reassign_released", 0, 1, 0},
+    {"item.alloc", 100, 0, 0},
+    {"item.filled", 100, 0, 0},
+    {"publish.lru_linked", 100, 0, 0},
+    {"publish.committed", 100, 0, 0},
+    {"publish.chained", 100, 0, 0},
+    {"publish.old_unlinked", 100, 0, 0},
+    {"unlink.unchained", 20, 0, 0},
+    {"unlink.lru_unlinked", 20, 0, 0},
+    {"lru.moved", 30, 0, 0},
+    {"lru.evict_dropped", 5, 1, 0},
+    {"hash.split_half", 3, 0, 0},
+    {"hash.split_done", 3, 0, 0},
+    {"reap.half", 0, 0, 1},
+};
+
+/* ---- self-checking values -------------------------------------------- */
+
+static uint32_t fnv(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 16777619u;
+    return h;
+}
+
+/* "K=<key>;S=<seq>;<filler>;C=<8 hex>" */
+static size_t make_value(char *buf, size_t cap, const char *key, uint32_t seq, size_t filler)
+{
+    int n = snprintf(buf, cap, "K=%s;S=%u;", key, seq);
+    for (size_t i = 0; i < filler && (size_t)n + 12 < cap; i++)
+        buf[n++] = (char)('a' + (seq + i) % 26);
+    n += snprintf(buf + n, cap - (size_t)n, ";C=%08x", fnv(buf, (size_t)n));
+    return (size_t)n;
+}
+
+/* Parse and verify a value; returns its seq or -1 if torn or foreign. */
+static long check_value(const char *v, size_t len, const char *key)
+{
+    char head[300];
+    int hn = snprintf(head, sizeof head, "K=%s;S=", key);
+    if (len < (size_t)hn + 12 || memcmp(v, head, (size_t)hn) != 0)
+        return -1;
+    char sum[16];
+    snprintf(sum, sizeof sum, ";C=%08x", fnv(v, len - 11));
+    if (memcmp(v + len - 11, sum, 11) != 0)
+        return -1;
+    return strtol(v + hn, NULL, 10);
+}
+
+/* ---- the child's workload -------------------------------------------- */
+
+static void send_ack(int fd, uint32_t kind, uint32_t key, uint32_t seq)
+{
+    ack a = {kind, key, seq, 0};
+    if (write(fd, &a, sizeof a) != (ssize_t)sizeof a)
+        _exit(4);
+}
+
+static void child_workload(const char *path, const point_case *pc, int ackfd)
+{
+    crashpoint_arm(pc->name, pc->skip);
+    shmc_cache *c;
+    if (shmc_open(path, &c) != SHMC_OK)
+        _exit(2);
+    static char val[200000];
+    char key[64];
+    for (uint32_t op = 1; op < MAX_OPS; op++) {
+        uint32_t k = ((op / 10) * 131u + (op % 10) * 17u) % NKEYS;
+        snprintf(key, sizeof key, "k:%u", k);
+        switch (op % 10) {
+        case 0: /* delete */
+            if (shmc_delete(c, key, strlen(key), 0) == SHMC_OK)
+                send_ack(ackfd, ACK_DEL, k, op);
+            break;
+        case 1: { /* append a 10-byte record */
+            char rec[16];
+            snprintf(key, sizeof key, "a:%u", k % NAPPEND);
+            snprintf(rec, sizeof rec, "[%08u]", op);
+            shmc_status st = shmc_store(c, SHMC_APPEND, key, strlen(key), rec, 10, 0, 0, 0, NULL);
+            if (st == SHMC_NOT_STORED)
+                st = shmc_store(c, SHMC_ADD, key, strlen(key), rec, 10, 0, 0, 0, NULL);
+            if (st == SHMC_OK)
+                send_ack(ackfd, ACK_APPEND, k % NAPPEND, op);
+            break;
+        }
+        case 2: /* counter */
+            if (shmc_incr(c, "ctr", 3, 1, NULL) == SHMC_OK)
+                send_ack(ackfd, ACK_INCR, 0, op);
+            break;
+        case 3: /* short-lived items, then time passes: expiry reclaim */
+            snprintf(key, sizeof key, "e:%u", op);
+            shmc_set(c, key, strlen(key), "x", 1, 0, 2);
+            if (op % 1000 == 3)
+                shmc_clock_advance(c, 5);
+            break;
+        case 4: /* large values in a tight cache: eviction and page moves */
+            if (pc->tight) {
+                snprintf(key, sizeof key, "big:%u", op % 64);
+                size_t n = make_value(val, sizeof val, key, op, 20000 + (op % 3) * 40000);
+                shmc_set(c, key, strlen(key), val, n, 0, 0);
+                break;
+            }
+            /* fall through */
+        default: { /* set, in a range of sizes */
+            size_t n = make_value(val, sizeof val, key, op, (op % 5) * 40);
+            if (shmc_set(c, key, strlen(key), val, n, op, 0) == SHMC_OK)
+                send_ack(ackfd, ACK_SET, k, op);
+        }
+        }
+        if (op % 5000 == 0)
+            shmc_maintain(c);
+    }
+    _exit(3); /* the point was never reached */
+}
+
+/* A client that attaches, allocates and dies without detaching. */
+static void leave_dead_peer(const char *path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        shmc_cache *c;
+        if (shmc_open(path, &c) != SHMC_OK)
+            _exit(2);
+        for (int i = 0; i < 100; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "peer:%d", i);
+            shmc_set(c, key, strlen(key), "v", 1, 0, 0);
+        }
+        kill(getpid(), SIGKILL);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFSIGNALED(st));
+}
+
+/* ---- the parent's verification --------------------------------------- */
+
+typedef struct expect {
+    uint32_t set_seq[NKEYS]; /* last acked set (0: none since last delete) */
+    uint8_t deleted[NKEYS];  /* last acked op was a delete */
+    uint32_t appends[NAPPEND];
+    uint32_t incrs;
+} expect;
+
+static void read_acks(int fd, expect *e)
+{
+    ack a;
+    memset(e, 0, sizeof *e);
+    while (read(fd, &a, sizeof a) == (ssize_t)sizeof a) {
+        if (a.kind == ACK_SET) {
+            e->set_seq[a.key] = a.seq;
+            e->deleted[a.key] = 0;
+        } else if (a.kind == ACK_DEL) {
+            e->set_seq[a.key] = 0;
+            e->deleted[a.key] = 1;
+        } else if (a.kind == ACK_APPEND) {
+            e->appends[a.key]++;
+        } else if (a.kind == ACK_INCR) {
+            e->incrs++;
+        }
+    }
+}
+
+/* Values are whole; in a roomy cache every acknowledged write is there
+ * (or a newer one, from the operation the kill cut short). */
+static void verify_keys(shmc_cache *c, const expect *e, int strict)
+{
+    static char buf[300000];
+    char key[64];
+    unsigned torn = 0, lost = 0, found = 0;
+    for (uint32_t k = 0; k < NKEYS; k++) {
+        snprintf(key, sizeof key, "k:%u", k);
+        size_t len = sizeof buf;
+        shmc_status st = shmc_get(c, key, strlen(key), buf, &len, NULL, NULL);
+        if (st == SHMC_OK) {
+            found++;
+            long seq = check_value(buf, len, key);
+            if (seq < 0)
+                torn++;
+            else if (strict && (uint32_t)seq < e->set_seq[k])
+                lost++;
+        } else if (strict && e->set_seq[k]) {
+            lost++;
+        }
+    }
+    for (uint32_t a = 0; a < NAPPEND; a++) {
+        snprintf(key, sizeof key, "a:%u", a);
+        size_t len = sizeof buf;
+        if (shmc_get(c, key, strlen(key), buf, &len, NULL, NULL) != SHMC_OK) {
+            lost += strict && e->appends[a];
+            continue;
+        }
+        if (len % 10)
+            torn++;
+        for (size_t i = 0; i + 10 <= len; i += 10)
+            if (buf[i] != '[' || buf[i + 9] != ']')
+                torn++;
+        /* one append may have landed unacknowledged */
+        if (strict && (len / 10 < e->appends[a] || len / 10 > e->appends[a] + 1))
+            lost++;
+    }
+    if (strict && e->incrs) {
+        uint64_t v = 0;
+        size_t len = sizeof buf - 1;
+        assert_int_equal(shmc_get(c, "ctr", 3, buf, &len, NULL, NULL), SHMC_OK);
+        buf[len] = 0;
+        v = strtoull(buf, NULL, 10);
+        if (v < e->incrs || v > e->incrs + 1)
+            lost++;
+    }
+    if (torn || lost)
+        fprintf(stderr, "found %u keys, %u torn, %u acknowledged writes lost\n", found, torn, lost);
+    assert_int_equal(torn, 0);
+    assert_int_equal(lost, 0);
+}
+
+/* The survivors keep working: every stripe and class is usable. */
+static void verify_usable(shmc_cache *c)
+{
+    alarm(30); /* a hang is a failure, not a stuck CI */
+    char key[32];
+    for (int i = 0; i < 4096; i++) {
+        snprintf(key, sizeof key, "after:%d", i);
+        assert_int_equal(shmc_set(c, key, strlen(key), key, strlen(key), 0, 0), SHMC_OK);
+    }
+    for (int i = 0; i < 4096; i += 97) {
+        char buf[32];
+        size_t len = sizeof buf;
+        snprintf(key, sizeof key, "after:%d", i);
+        assert_int_equal(shmc_get(c, key, strlen(key), buf, &len, NULL, NULL), SHMC_OK);
+        assert_memory_equal(buf, key, len);
+    }
+    alarm(0);
+}
+
+static void run_case(const point_case *pc)
+{
+    char path[256];
+    tu_make_path(path, sizeof path, "crash");
+    shmc_config cfg;
+    shmc_config_init(&cfg);
+    cfg.hash_power = 10;
+    cfg.mem_bytes = pc->tight ? (4u << 20) : (64u << 20);
+    cfg.item_size_max = 256 * 1024;
+    shmc_cache *c;
+    assert_int_equal(shmc_create(path, &cfg, &c), SHMC_OK);
+    if (pc->dead_peer)
+        leave_dead_peer(path);
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_workload(path, pc, fds[1]);
+    }
+    close(fds[1]);
+    expect *e = malloc(sizeof *e);
+    assert_non_null(e);
+    read_acks(fds[0], e);
+    close(fds[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
+        fail_msg("crash point %s was not reached (child status %d)", pc->name, st);
+
+    unsigned reaped = 0;
+    assert_int_equal(shmc_recover(c, &reaped), SHMC_OK);
+    unsigned problems = shmc_check(c, stderr);
+    shmc_stats s;
+    assert_int_equal(shmc_stats_get(c, &s), SHMC_OK);
+    printf("  %-26s killed after %u passes; recovered: %u clients reaped, %llu locks repaired, "
+           "check %s\n", pc->name, pc->skip, reaped, (unsigned long long)s.locks_repaired,
+           problems ? "FAILED" : "clean");
+    assert_int_equal(problems, 0);
+    verify_keys(c, e, !pc->tight);
+    verify_usable(c);
+    assert_int_equal(shmc_check(c, stderr), 0);
+    free(e);
+    shmc_close(c);
+    shmc_destroy(path);
+}
+
+static void test_every_crash_point(void **state)
+{
+    (void)state;
+    size_t ncases = sizeof cases / sizeof cases[0];
+    size_t npoints = 0;
+    while (crashpoint_names[npoints])
+        npoints++;
+    printf("crash points: %zu\n", npoints);
+    /* every point compiled into the library has a case here */
+    for (size_t i = 0; i < npoints; i++) {
+        size_t j = 0;
+        while (j < ncases && strcmp(cases[j].name, crashpoint_names[i]) != 0)
+            j++;
+        if (j == ncases)
+            fail_msg("crash point %s has no test case", crashpoint_names[i]);
+    }
+    for (size_t i = 0; i < ncases; i++)
+        run_case(&cases[i]);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_crash_point),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
