@@ -28,6 +28,7 @@
 #include "crashpoint.h"
 #include "shmcached.h"
 #include "testutil.h"
+#include "testvalues.h"
 
 #define NKEYS 3000        /* enough to split the 1024-bucket index */
 #define NAPPEND 50
@@ -73,40 +74,6 @@ static const point_case cases[] = {
     {"hash.split_done", 3, 0, 0},
     {"reap.half", 0, 0, 1},
 };
-
-/* ---- self-checking values -------------------------------------------- */
-
-static uint32_t fnv(const char *p, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)p[i]) * 16777619u;
-    return h;
-}
-
-/* "K=<key>;S=<seq>;<filler>;C=<8 hex>" */
-static size_t make_value(char *buf, size_t cap, const char *key, uint32_t seq, size_t filler)
-{
-    int n = snprintf(buf, cap, "K=%s;S=%u;", key, seq);
-    for (size_t i = 0; i < filler && (size_t)n + 12 < cap; i++)
-        buf[n++] = (char)('a' + (seq + i) % 26);
-    n += snprintf(buf + n, cap - (size_t)n, ";C=%08x", fnv(buf, (size_t)n));
-    return (size_t)n;
-}
-
-/* Parse and verify a value; returns its seq or -1 if torn or foreign. */
-static long check_value(const char *v, size_t len, const char *key)
-{
-    char head[300];
-    int hn = snprintf(head, sizeof head, "K=%s;S=", key);
-    if (len < (size_t)hn + 12 || memcmp(v, head, (size_t)hn) != 0)
-        return -1;
-    char sum[16];
-    snprintf(sum, sizeof sum, ";C=%08x", fnv(v, len - 11));
-    if (memcmp(v + len - 11, sum, 11) != 0)
-        return -1;
-    return strtol(v + hn, NULL, 10);
-}
 
 /* ---- the child's workload -------------------------------------------- */
 
@@ -157,13 +124,13 @@ static void child_workload(const char *path, const point_case *pc, int ackfd)
         case 4: /* large values in a tight cache: eviction and page moves */
             if (pc->tight) {
                 snprintf(key, sizeof key, "big:%u", op % 64);
-                size_t n = make_value(val, sizeof val, key, op, 20000 + (op % 3) * 40000);
+                size_t n = tv_make(val, sizeof val, key, op, 20000 + (op % 3) * 40000);
                 shmc_set(c, key, strlen(key), val, n, 0, 0);
                 break;
             }
             /* fall through */
         default: { /* set, in a range of sizes */
-            size_t n = make_value(val, sizeof val, key, op, (op % 5) * 40);
+            size_t n = tv_make(val, sizeof val, key, op, (op % 5) * 40);
             if (shmc_set(c, key, strlen(key), val, n, op, 0) == SHMC_OK)
                 send_ack(ackfd, ACK_SET, k, op);
         }
@@ -235,7 +202,7 @@ static void verify_keys(shmc_cache *c, const expect *e, int strict)
         shmc_status st = shmc_get(c, key, strlen(key), buf, &len, NULL, NULL);
         if (st == SHMC_OK) {
             found++;
-            long seq = check_value(buf, len, key);
+            long long seq = tv_check(buf, len, key);
             if (seq < 0)
                 torn++;
             else if (strict && (uint32_t)seq < e->set_seq[k])
