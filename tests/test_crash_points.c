@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -330,11 +331,124 @@ static void test_every_crash_point(void **state)
         run_case(&cases[i]);
 }
 
+/* Fork a child that attaches and runs fn; returns its wait status. */
+static int run_child(const char *path, void (*fn)(shmc_cache *))
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL); /* cmocka's handler must not catch the fault */
+        shmc_cache *c;
+        if (shmc_open(path, &c) != SHMC_OK)
+            _exit(2);
+        fn(c);
+        _exit(0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return st;
+}
+
+static void *unmapped_buffer(void)
+{
+    void *p = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        _exit(6);
+    munmap(p, 1 << 16);
+    return p;
+}
+
+/* A get into a buffer that is not mapped faults inside the copy, under
+ * the key's stripe lock. */
+static void get_into_unmapped(shmc_cache *c)
+{
+    size_t len = 1 << 16;
+    shmc_get(c, "victim", 6, unmapped_buffer(), &len, NULL, NULL);
+}
+
+/* A set from a value that is not mapped faults while filling its chunk. */
+static void set_from_unmapped(shmc_cache *c)
+{
+    shmc_set(c, "victim", 6, unmapped_buffer(), 5000, 0, 0);
+}
+
+static void test_bad_buffer_kills_only_the_caller(void **state)
+{
+    (void)state;
+    char path[256], big[5000];
+    tu_make_path(path, sizeof path, "badbuf");
+    shmc_cache *c;
+    assert_int_equal(shmc_create(path, NULL, &c), SHMC_OK);
+    size_t n = tv_make(big, sizeof big, "victim", 1, 4000);
+    assert_int_equal(shmc_set(c, "victim", 6, big, n, 0, 0), SHMC_OK);
+    void (*cases_fn[])(shmc_cache *) = {get_into_unmapped, set_from_unmapped};
+    for (unsigned i = 0; i < 2; i++) {
+        int st = run_child(path, cases_fn[i]);
+        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+        unsigned reaped = 0;
+        assert_int_equal(shmc_recover(c, &reaped), SHMC_OK);
+        assert_int_equal(reaped, 1);
+        assert_int_equal(shmc_check(c, stderr), 0);
+        char buf[5000];
+        size_t len = sizeof buf;
+        assert_int_equal(shmc_get(c, "victim", 6, buf, &len, NULL, NULL), SHMC_OK);
+        assert_true(tv_check(buf, len, "victim") == 1);
+        verify_usable(c);
+    }
+    shmc_close(c);
+    shmc_destroy(path);
+}
+
+/* The only attached process dies in the middle of a store: the next
+ * attach (a warm restart) recovers the segment with its data. */
+static void write_then_die(shmc_cache *c)
+{
+    char key[32], val[256];
+    for (uint32_t i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "w:%u", i);
+        size_t n = tv_make(val, sizeof val, key, i, 50);
+        if (shmc_set(c, key, strlen(key), val, n, 0, 0) != SHMC_OK)
+            _exit(7);
+    }
+    crashpoint_arm("publish.committed", 0);
+    shmc_set(c, "w:0", 3, "never acknowledged", 18, 0, 0);
+    _exit(8);
+}
+
+static void test_everyone_dies_warm_restart(void **state)
+{
+    (void)state;
+    char path[256], key[32], buf[256];
+    tu_make_path(path, sizeof path, "alldie");
+    shmc_cache *c;
+    assert_int_equal(shmc_create(path, NULL, &c), SHMC_OK);
+    shmc_close(c); /* nobody attached from here on */
+    int st = run_child(path, write_then_die);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    assert_int_equal(shmc_open(path, &c), SHMC_OK); /* reaps the dead slot */
+    assert_int_equal(shmc_check(c, stderr), 0);
+    for (uint32_t i = 1; i < 2000; i++) {
+        snprintf(key, sizeof key, "w:%u", i);
+        size_t len = sizeof buf;
+        assert_int_equal(shmc_get(c, key, strlen(key), buf, &len, NULL, NULL), SHMC_OK);
+        assert_true(tv_check(buf, len, key) == (long long)i);
+    }
+    /* the store cut short after its commit point is complete, not torn */
+    size_t len = sizeof buf;
+    assert_int_equal(shmc_get(c, "w:0", 3, buf, &len, NULL, NULL), SHMC_OK);
+    assert_memory_equal(buf, "never acknowledged", 18);
+    assert_int_equal(shmc_check(c, stderr), 0);
+    shmc_close(c);
+    shmc_destroy(path);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_crash_point),
+        cmocka_unit_test(test_bad_buffer_kills_only_the_caller),
+        cmocka_unit_test(test_everyone_dies_warm_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
