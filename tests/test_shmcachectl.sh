@@ -1,0 +1,550 @@
+#!/usr/bin/env bash
+# test_shmcachectl.sh - drives build/shmcachectl through every subcommand
+# and its error paths, then runs the examples (share_demo, api_example).
+#
+#   bash tests/test_shmcachectl.sh BUILD_DIR
+#
+# Every check is counted; a failing check is reported and counted, not
+# fatal, so the closing "N passed, M failed" line is honest.  Exit status
+# is 0 only when nothing failed.
+set -euo pipefail
+
+BUILD=${1:?usage: test_shmcachectl.sh BUILD_DIR}
+CTL="$BUILD/shmcachectl"
+TMP=$(mktemp -d)
+BASE="/dev/shm/shmcachectl-test.$$.$RANDOM"
+SEG="$BASE.seg"        # the main segment
+BIG="$BASE.big"        # a second segment: large values, --group, a dead client
+NOTSEG="$BASE.notseg"  # a file that is not a segment
+BADSEG="$BASE.bad"     # must never be created by a rejected command line
+DAMAGED="$BASE.damaged" # a segment whose bytes the test changes
+FULL="$BASE.full"      # a segment with a single client slot
+DEMO="$BASE.demo"
+EXAMPLE="$BASE.example"
+BLOCKED_PID=""
+
+cleanup() {
+    if [[ -n $BLOCKED_PID ]]; then kill -9 "$BLOCKED_PID" 2>/dev/null || true; fi
+    rm -f "$BASE".*
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PASS=0
+FAIL=0
+OUT=""
+ERR=""
+RC=0
+
+pass() { PASS=$((PASS + 1)); }
+fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
+
+# run CMD...: OUT, ERR (trailing newlines kept) and RC of CMD.
+run() {
+    RC=0
+    "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
+    OUT=$(cat "$TMP/out"; echo x); OUT=${OUT%x}
+    ERR=$(cat "$TMP/err"; echo x); ERR=${ERR%x}
+}
+# ctl ARGS...: run shmcachectl on the main segment.
+ctl() { run "$CTL" -S "$SEG" "$@"; }
+
+expect_rc() {   # DESC WANT
+    if [[ $RC == "$2" ]]; then pass; else fail "$1: exit $RC, want $2 (stderr: ${ERR%$'\n'})"; fi
+}
+expect_out() {  # DESC EXACT-STDOUT
+    if [[ $OUT == "$2" ]]; then pass; else fail "$1: stdout '$OUT', want '$2'"; fi
+}
+expect_err() {  # DESC EXACT-STDERR
+    if [[ $ERR == "$2" ]]; then pass; else fail "$1: stderr '$ERR', want '$2'"; fi
+}
+expect_err_prefix() {  # DESC PREFIX
+    if [[ $ERR == "$2"* ]]; then pass; else fail "$1: stderr '$ERR', want it to start with '$2'"; fi
+}
+expect_line() { # DESC EXACT-LINE (somewhere in stdout)
+    if grep -qxF -- "$2" <<<"$OUT"; then pass; else fail "$1: no line '$2' in stdout:"$'\n'"$OUT"; fi
+}
+expect_match() { # DESC REGEX (a line of stdout matches it)
+    if grep -qE -- "$2" <<<"$OUT"; then pass; else fail "$1: no line matching /$2/ in stdout:"$'\n'"$OUT"; fi
+}
+expect_true() { # DESC COMMAND...
+    local desc=$1; shift
+    if "$@"; then pass; else fail "$desc"; fi
+}
+# usage error: exit 2, a one-line message, then the usage hint.
+expect_usage() { # DESC MESSAGE
+    expect_rc "$1" 2
+    expect_err "$1" "shmcachectl: $2"$'\n'"Try 'shmcachectl --help' for usage."$'\n'
+}
+
+# ------------------------------------------------------------------
+# Command line, before any segment exists
+# ------------------------------------------------------------------
+run "$CTL" --help
+expect_rc "--help" 0
+expect_true "--help prints usage" grep -q '^usage: shmcachectl \[-S SEGMENT\] COMMAND' "$TMP/out"
+run "$CTL" -h
+expect_rc "-h" 0
+run "$CTL"
+expect_usage "no command" "missing command"
+run "$CTL" -S "$SEG" bogus
+expect_usage "unknown command" "unknown command 'bogus'"
+run "$CTL" -x info
+expect_usage "unknown option" "unknown option '-x'"
+run "$CTL" -S
+expect_usage "-S without path" "option -S needs a segment path"
+
+ctl info
+expect_rc "info, no segment" 1
+expect_err_prefix "info, no segment" "shmcachectl: open $SEG: "
+
+# ------------------------------------------------------------------
+# create: bad command lines create nothing
+# ------------------------------------------------------------------
+bad_create() { # MESSAGE ARGS...
+    local msg=$1; shift
+    run "$CTL" -S "$BADSEG" create "$@"
+    expect_usage "create $*" "$msg"
+    expect_true "create $*: no file left" test ! -e "$BADSEG"
+}
+bad_create "invalid -m megabytes 'abc': not an unsigned number" -m abc
+bad_create "invalid -m megabytes '-5': not an unsigned number" -m -5
+bad_create "invalid -m megabytes '+5': not an unsigned number" -m +5
+bad_create "invalid -m megabytes '99999999999999999999': out of range (0..17592186044415)" -m 99999999999999999999
+bad_create "invalid -I size '12x': not a size (N, Nk or Nm)" -I 12x
+bad_create "invalid -I size '8192m': out of range" -I 8192m
+bad_create "invalid -f factor '1.2.3': not a number" -f 1.2.3
+bad_create "invalid -n size '4294967296': out of range (0..4294967295)" -n 4294967296
+bad_create "create: unknown -o option 'bogus'" -o bogus=1
+bad_create "invalid hashpower 'x': not an unsigned number" -o hashpower=x
+bad_create "create: -o hashpower needs a value (hashpower=N)" -o hashpower
+bad_create "invalid mode '9': not an octal number" --mode 9
+bad_create "invalid mode '01777777': not an octal mode (0..7777)" --mode 01777777
+bad_create "create: option -m needs a value" -m
+bad_create "create: unknown option '-z'" -z
+bad_create "create: unexpected argument 'extra'" extra
+bad_create "unknown group 'no-such-group-xyz'" --group no-such-group-xyz
+
+# A well-formed command line the library rejects: exit 1, nothing left.
+run "$CTL" -S "$BADSEG" create -f 0.5
+expect_rc "create -f 0.5 (library rejects)" 1
+expect_err_prefix "create -f 0.5" "shmcachectl: create $BADSEG: "
+expect_true "create -f 0.5: no file left" test ! -e "$BADSEG"
+
+# ------------------------------------------------------------------
+# create, info
+# ------------------------------------------------------------------
+ctl create -m 2 -I 64k -n 48 -f 1.25 -o hashpower=12,hot_lru_pct=20 -c 16 --mode 0640
+expect_rc "create" 0
+size=$(stat -c %s "$SEG" 2>/dev/null || echo none)
+expect_out "create" "created $SEG: $size bytes"$'\n'
+expect_true "create --mode 0640 sets the file mode" test "$(stat -c %a "$SEG")" = 640
+
+ctl create
+expect_rc "create over an existing file" 1
+expect_err_prefix "create over an existing file" "shmcachectl: create $SEG: "
+expect_true "create over an existing file keeps it" test "$(stat -c %s "$SEG")" = "$size"
+
+ctl info
+expect_rc "info" 0
+expect_line "info" "path: $SEG"
+expect_line "info" "file_size: $size"
+expect_line "info" "mem_bytes: 2097152"
+expect_line "info" "item_size_max: 65536"
+expect_line "info" "chunk_size_min: 48"
+expect_line "info" "growth_factor: 1.25"
+expect_line "info" "no_evict: 0"
+expect_line "info" "hash_power: 12"
+expect_line "info" "max_clients: 16"
+expect_line "info" "hot_lru_pct: 20"
+expect_line "info" "warm_lru_pct: 40"
+expect_line "info" "slab_automove: 1"
+expect_line "info" "mode: 0640"
+expect_line "info" "clients: 1 (including this shmcachectl)"
+expect_line "info" "protection: none"
+expect_match "info" '^classes: [1-9][0-9]*$'
+expect_match "info" '^item_overhead: [1-9][0-9]*$'
+ctl info extra
+expect_usage "info extra" "info: too many arguments"
+
+# The segment from the environment; -S wins over it.
+RC=0
+SHMCACHED_SEGMENT="$SEG" "$CTL" info >"$TMP/out" 2>&1 || RC=$?
+expect_rc "SHMCACHED_SEGMENT" 0
+expect_true "SHMCACHED_SEGMENT names the segment" grep -qxF "path: $SEG" "$TMP/out"
+RC=0
+SHMCACHED_SEGMENT="$BADSEG" "$CTL" -S "$SEG" info >"$TMP/out" 2>&1 || RC=$?
+expect_rc "-S wins over SHMCACHED_SEGMENT" 0
+expect_true "-S wins over SHMCACHED_SEGMENT" grep -qxF "path: $SEG" "$TMP/out"
+
+# ------------------------------------------------------------------
+# set, get
+# ------------------------------------------------------------------
+ctl set foo bar
+expect_rc "set foo" 0
+expect_out "set foo" "STORED"$'\n'
+ctl get foo
+expect_rc "get foo" 0
+expect_out "get foo (raw bytes, no newline)" "bar"
+expect_err "get foo" ""
+ctl get -v foo
+expect_rc "get -v foo" 0
+expect_out "get -v foo" "bar"
+expect_true "get -v prints VALUE key flags bytes cas" grep -qxE 'VALUE foo 0 3 [1-9][0-9]*' "$TMP/err"
+
+ctl set fl value 123 0
+expect_out "set with flags and exptime" "STORED"$'\n'
+ctl get -v fl
+expect_true "flags stored" grep -qxE 'VALUE fl 123 5 [1-9][0-9]*' "$TMP/err"
+
+printf 'a\0b\nc\n\n' >"$TMP/binary"
+RC=0
+"$CTL" -S "$SEG" set bin - <"$TMP/binary" >"$TMP/out" 2>"$TMP/err" || RC=$?
+expect_rc "set - (stdin)" 0
+"$CTL" -S "$SEG" get bin >"$TMP/got" 2>/dev/null || true
+expect_true "set -: binary value round-trips exactly" cmp -s "$TMP/binary" "$TMP/got"
+RC=0
+"$CTL" -S "$SEG" set empty - </dev/null >/dev/null 2>&1 || RC=$?
+expect_rc "set empty value" 0
+ctl get -v empty
+expect_rc "get empty value" 0
+expect_out "get empty value" ""
+expect_true "empty value has 0 bytes" grep -qxE 'VALUE empty 0 0 [1-9][0-9]*' "$TMP/err"
+
+ctl get missing
+expect_rc "get missing" 1
+expect_out "get missing" ""
+expect_err "get missing" "NOT_FOUND"$'\n'
+
+ctl get
+expect_usage "get, no key" "get: missing argument"
+ctl get a b
+expect_usage "get, two keys" "get: too many arguments"
+ctl set onlykey
+expect_usage "set, no value" "set: missing argument"
+ctl set k v 1 2 3
+expect_usage "set, 5 args" "set: too many arguments"
+ctl set k v x
+expect_usage "set, bad flags" "invalid flags 'x': not an unsigned number"
+ctl set k v 4294967296
+expect_usage "set, flags > 32 bits" "invalid flags '4294967296': out of range (0..4294967295)"
+ctl set k v 0 1.5
+expect_usage "set, bad exptime" "invalid exptime '1.5': not a number"
+ctl set "with space" v
+expect_rc "set bad key" 1
+expect_err_prefix "set bad key" "shmcachectl: set with space: "
+ctl set "$(printf 'a\tb')" v
+expect_rc "set key with a control byte" 1
+expect_err_prefix "set key with a control byte: one line" "shmcachectl: set a?b: "
+ctl set "$(printf 'k%.0s' {1..251})" v
+expect_rc "set 251-byte key" 1
+
+# Values larger than item_size_max (64k here).
+head -c 70000 /dev/zero | tr '\0' v >"$TMP/large"
+RC=0
+"$CTL" -S "$SEG" set large - <"$TMP/large" >"$TMP/out" 2>"$TMP/err" || RC=$?
+ERR=$(cat "$TMP/err")
+expect_rc "set too large" 1
+expect_err_prefix "set too large" "shmcachectl: set large: "
+
+# ------------------------------------------------------------------
+# incr, decr
+# ------------------------------------------------------------------
+ctl set n 10
+ctl incr n 5
+expect_rc "incr" 0
+expect_out "incr" "15"$'\n'
+ctl get n
+expect_out "incr stores the decimal" "15"
+ctl decr n 3
+expect_out "decr" "12"$'\n'
+ctl decr n 20
+expect_out "decr stops at 0" "0"$'\n'
+ctl set w 18446744073709551615
+ctl incr w 1
+expect_out "incr wraps at 2^64" "0"$'\n'
+ctl incr n 18446744073709551615
+expect_out "incr by 2^64-1" "18446744073709551615"$'\n'
+ctl incr missing 1
+expect_rc "incr missing" 1
+expect_err "incr missing" "NOT_FOUND"$'\n'
+ctl decr missing 1
+expect_rc "decr missing" 1
+expect_err "decr missing" "NOT_FOUND"$'\n'
+ctl incr foo 1
+expect_rc "incr non-numeric value" 1
+expect_err_prefix "incr non-numeric value" "shmcachectl: incr foo: "
+ctl incr n abc
+expect_usage "incr n abc" "invalid delta 'abc': not an unsigned number"
+ctl incr n -1
+expect_usage "incr n -1" "invalid delta '-1': not an unsigned number"
+ctl incr n 18446744073709551616
+expect_usage "incr n 2^64" "invalid delta '18446744073709551616': out of range (0..18446744073709551615)"
+ctl decr n ' 5'
+expect_usage "decr n ' 5'" "invalid delta ' 5': not an unsigned number"
+ctl incr n
+expect_usage "incr n" "incr: missing argument"
+
+# ------------------------------------------------------------------
+# touch, delete
+# ------------------------------------------------------------------
+ctl touch foo 100
+expect_rc "touch" 0
+expect_out "touch" "TOUCHED"$'\n'
+ctl touch missing 100
+expect_rc "touch missing" 1
+expect_err "touch missing" "NOT_FOUND"$'\n'
+ctl touch foo soon
+expect_usage "touch bad exptime" "invalid exptime 'soon': not a number"
+ctl touch fl -1
+expect_out "touch to a negative exptime" "TOUCHED"$'\n'
+ctl get fl
+expect_rc "negative exptime: expired at once" 1
+expect_err "negative exptime: expired at once" "NOT_FOUND"$'\n'
+
+ctl delete foo
+expect_rc "delete" 0
+expect_out "delete" "DELETED"$'\n'
+ctl delete foo
+expect_rc "delete again" 1
+expect_err "delete again" "NOT_FOUND"$'\n'
+ctl get foo
+expect_rc "get deleted" 1
+ctl delete
+expect_usage "delete, no key" "delete: missing argument"
+
+# ------------------------------------------------------------------
+# stats
+# ------------------------------------------------------------------
+# Items now: bin, empty, n, w.
+ctl stats
+expect_rc "stats" 0
+stat_names="version uptime time curr_clients clients_recovered locks_repaired cmd_get cmd_set
+ cmd_flush cmd_touch get_hits get_misses get_expired get_flushed delete_misses delete_hits
+ incr_misses incr_hits decr_misses decr_hits cas_misses cas_hits cas_badval touch_hits
+ touch_misses limit_maxbytes hash_power_level hash_buckets slabs_moved total_pages free_pages
+ bytes curr_items total_items expired_unfetched evicted_unfetched evictions reclaimed"
+for name in $stat_names; do
+    expect_match "stats has $name" "^STAT $name [0-9.]+\$"
+done
+expect_true "stats: 38 STAT lines" test "$(grep -c '^STAT ' "$TMP/out")" = 38
+expect_true "stats ends with END" test "$(tail -n 1 "$TMP/out")" = END
+expect_line "stats" "STAT version 0.1.0"
+expect_line "stats" "STAT curr_items 4"
+expect_line "stats" "STAT limit_maxbytes 2097152"
+expect_line "stats" "STAT curr_clients 1"
+expect_line "stats" "STAT delete_hits 1"
+expect_line "stats" "STAT delete_misses 1"
+expect_line "stats" "STAT touch_hits 2"
+expect_line "stats" "STAT touch_misses 1"
+
+ctl stats slabs
+expect_rc "stats slabs" 0
+expect_match "stats slabs" '^STAT [0-9]+:chunk_size [0-9]+$'
+expect_match "stats slabs" '^STAT [0-9]+:used_chunks [0-9]+$'
+expect_match "stats slabs" '^STAT active_slabs [1-9][0-9]*$'
+expect_true "stats slabs: only slab lines" test -z "$(grep -vE '^(STAT [0-9]+:[a-z_]+ [0-9]+|STAT active_slabs [0-9]+|END)$' "$TMP/out")"
+ctl stats items
+expect_rc "stats items" 0
+expect_match "stats items" '^STAT items:[0-9]+:number [1-9][0-9]*$'
+expect_true "stats items: numbers add up to curr_items" \
+    test "$(awk '/^STAT items:[0-9]+:number /{n+=$3} END{print n+0}' "$TMP/out")" = 4
+ctl stats -v
+expect_rc "stats -v" 0
+expect_line "stats -v" "STAT curr_items 4"
+expect_match "stats -v" '^STAT [0-9]+:chunk_size [0-9]+$'
+expect_match "stats -v" '^STAT items:[0-9]+:number [0-9]+$'
+expect_true "stats -v: one END, last" test "$(grep -c '^END$' "$TMP/out")-$(tail -n 1 "$TMP/out")" = 1-END
+ctl stats bogus
+expect_usage "stats bogus" "stats: unknown argument 'bogus' (slabs, items or -v)"
+
+# ------------------------------------------------------------------
+# check, flush_all
+# ------------------------------------------------------------------
+ctl check
+expect_rc "check" 0
+expect_out "check" "OK: segment consistent"$'\n'
+ctl check now
+expect_usage "check now" "check: too many arguments"
+
+ctl flush_all
+expect_rc "flush_all" 0
+expect_out "flush_all" "OK"$'\n'
+ctl get n
+expect_rc "flush_all removed n" 1
+expect_err "flush_all removed n" "NOT_FOUND"$'\n'
+ctl set after flush
+ctl get after
+expect_out "set after flush_all" "flush"
+ctl flush_all 100
+expect_rc "flush_all 100" 0
+expect_out "flush_all 100" "OK"$'\n'
+ctl get after
+expect_out "delayed flush_all leaves items until then" "flush"
+ctl flush_all -1
+expect_usage "flush_all -1" "invalid delay '-1': not an unsigned number"
+ctl flush_all 1 2
+expect_usage "flush_all 1 2" "flush_all: too many arguments"
+ctl check
+expect_out "check after flush_all" "OK: segment consistent"$'\n'
+
+# ------------------------------------------------------------------
+# recover: a client killed while attached
+# ------------------------------------------------------------------
+run "$CTL" -S "$BIG" create -m 8 -I 1m --group "$(id -gn)"
+expect_rc "create -I 1m --group" 0
+expect_true "--group sets the file's group" test "$(stat -c %g "$BIG")" = "$(id -g)"
+run "$CTL" -S "$BIG" info
+expect_line "info --group" "group: $(id -g) ($(id -gn))"
+head -c 600000 /dev/urandom >"$TMP/bigval"
+RC=0
+"$CTL" -S "$BIG" set big - <"$TMP/bigval" >/dev/null 2>"$TMP/err" || RC=$?
+expect_rc "set a 600000-byte value" 0
+"$CTL" -S "$BIG" get big >"$TMP/got" 2>/dev/null || true
+expect_true "600000-byte value round-trips" cmp -s "$TMP/bigval" "$TMP/got"
+
+# get blocks writing into a fifo nobody reads, while attached; kill -9 it.
+mkfifo "$TMP/fifo"
+exec 3<>"$TMP/fifo"
+"$CTL" -S "$BIG" get big >"$TMP/fifo" 2>/dev/null &
+BLOCKED_PID=$!
+attached=no
+for _ in $(seq 100); do
+    "$CTL" -S "$BIG" info >"$TMP/info" 2>/dev/null || true
+    if grep -qxF "clients: 2 (including this shmcachectl)" "$TMP/info"; then
+        attached=yes; break
+    fi
+    sleep 0.05
+done
+expect_true "a blocked get stays attached" test $attached = yes
+{ kill -9 "$BLOCKED_PID"; wait "$BLOCKED_PID"; } 2>/dev/null || true
+BLOCKED_PID=""
+exec 3>&-
+run "$CTL" -S "$BIG" recover
+expect_rc "recover" 0
+# shmc_open already repairs what dead clients left, so recover's own open
+# may have reaped it first.
+expect_match "recover" '^reaped [01] dead clients?$'
+run "$CTL" -S "$BIG" info
+expect_line "dead client gone" "clients: 1 (including this shmcachectl)"
+run "$CTL" -S "$BIG" stats
+expect_line "dead client counted" "STAT clients_recovered 1"
+run "$CTL" -S "$BIG" recover
+expect_out "recover again" "reaped 0 dead clients"$'\n'
+run "$CTL" -S "$BIG" check
+expect_out "check after a dead client" "OK: segment consistent"$'\n'
+RC=0
+"$CTL" -S "$BIG" get big >"$TMP/got" 2>/dev/null || RC=$?
+expect_rc "value survives a dead reader" 0
+expect_true "value intact after a dead reader" cmp -s "$TMP/bigval" "$TMP/got"
+run "$CTL" -S "$BIG" recover now
+expect_usage "recover now" "recover: too many arguments"
+run "$CTL" -S "$BIG" destroy
+expect_rc "destroy big" 0
+
+# ------------------------------------------------------------------
+# a full client registry (-c 1): a second client is refused until the
+# first one dies, then its slot is reclaimed on the next open
+# ------------------------------------------------------------------
+run "$CTL" -S "$FULL" create -m 8 -I 1m -c 1
+expect_rc "create -c 1" 0
+"$CTL" -S "$FULL" set big - <"$TMP/bigval" >/dev/null 2>&1 || true
+mkfifo "$TMP/fifo2"
+exec 4<>"$TMP/fifo2"
+"$CTL" -S "$FULL" get big >"$TMP/fifo2" 2>/dev/null &
+BLOCKED_PID=$!
+refused=no
+for _ in $(seq 100); do
+    run "$CTL" -S "$FULL" info
+    if [[ $RC == 1 ]]; then refused=yes; break; fi
+    sleep 0.05
+done
+expect_true "registry full: a second client is refused" test $refused = yes
+expect_err_prefix "registry full" "shmcachectl: open $FULL: "
+expect_true "registry full says so" grep -qi "too many clients" "$TMP/err"
+{ kill -9 "$BLOCKED_PID"; wait "$BLOCKED_PID"; } 2>/dev/null || true
+BLOCKED_PID=""
+exec 4>&-
+run "$CTL" -S "$FULL" info
+expect_rc "a dead client's slot is reclaimed on open" 0
+expect_line "a dead client's slot is reclaimed on open" "clients: 1 (including this shmcachectl)"
+run "$CTL" -S "$FULL" destroy
+expect_rc "destroy the -c 1 segment" 0
+
+# ------------------------------------------------------------------
+# check on a damaged segment: one key byte changed behind the library's
+# back no longer matches its hash
+# ------------------------------------------------------------------
+run "$CTL" -S "$DAMAGED" create -m 2 -I 64k
+expect_rc "create a segment to damage" 0
+run "$CTL" -S "$DAMAGED" set victim-key-0123456789 victim-value-0123456789
+run "$CTL" -S "$DAMAGED" check
+expect_out "check before damage" "OK: segment consistent"$'\n'
+offsets=$(grep -obUa 'victim-key-0123456789victim-value' "$DAMAGED" | cut -d: -f1 || true)
+expect_true "the key is stored once, in place" test "$(wc -w <<<"$offsets")" = 1
+if [[ $offsets =~ ^[0-9]+$ ]]; then
+    printf 'V' | dd of="$DAMAGED" bs=1 seek="$offsets" conv=notrunc status=none
+fi
+run "$CTL" -S "$DAMAGED" check
+expect_rc "check a damaged segment" 1
+expect_true "check lists the problem on stdout" test -n "$OUT" -a "$OUT" != "OK: segment consistent"$'\n'
+expect_true "check sums up on stderr" grep -qxE 'shmcachectl: check: [1-9][0-9]* problems? found' "$TMP/err"
+run "$CTL" -S "$DAMAGED" destroy
+expect_rc "destroy a damaged segment" 0
+
+# ------------------------------------------------------------------
+# a file that is not a segment
+# ------------------------------------------------------------------
+head -c 1048576 < <(yes "this is not a shmcached segment") >"$NOTSEG"
+run "$CTL" -S "$NOTSEG" info
+expect_rc "info on a non-segment file" 1
+expect_err_prefix "info on a non-segment file" "shmcachectl: open $NOTSEG: "
+expect_true "info on a non-segment file says so" grep -qi "not a shmcached segment" "$TMP/err"
+run "$CTL" -S "$NOTSEG" destroy
+expect_rc "destroy a non-segment file" 1
+expect_true "destroy a non-segment file says so" grep -qi "not a shmcached segment" "$TMP/err"
+expect_true "destroy leaves a non-segment file alone" test -s "$NOTSEG"
+run "$CTL" -S "$NOTSEG" check
+expect_rc "check a non-segment file" 1
+
+# ------------------------------------------------------------------
+# destroy
+# ------------------------------------------------------------------
+ctl destroy extra
+expect_usage "destroy extra" "destroy: too many arguments"
+ctl destroy
+expect_rc "destroy" 0
+expect_out "destroy" "destroyed $SEG"$'\n'
+expect_true "destroy removes the file" test ! -e "$SEG"
+ctl destroy
+expect_rc "destroy again" 1
+expect_err_prefix "destroy again" "shmcachectl: destroy $SEG: "
+ctl get foo
+expect_rc "get after destroy" 1
+expect_err_prefix "get after destroy" "shmcachectl: open $SEG: "
+
+# ------------------------------------------------------------------
+# the examples
+# ------------------------------------------------------------------
+run "$BUILD/share_demo" "$DEMO"
+expect_rc "share_demo" 0
+expect_true "share_demo says OK" test "$(tail -n 1 "$TMP/out")" = "OK: two processes shared one cache"
+expect_line "share_demo counter" "counter after 1000 increments by each process: 2000 (want 2000)"
+expect_true "share_demo removes its segment" test ! -e "$DEMO"
+run "$BUILD/share_demo" "$DEMO" --keep
+expect_rc "share_demo --keep" 0
+expect_true "share_demo --keep keeps the segment" test -e "$DEMO"
+run "$BUILD/share_demo" "$DEMO"
+expect_rc "share_demo on an existing segment" 0
+expect_line "share_demo on an existing segment" "opened existing segment $DEMO"
+expect_true "share_demo removes an existing segment too" test ! -e "$DEMO"
+
+run "$BUILD/api_example" "$EXAMPLE"
+expect_rc "api_example" 0
+expect_true "api_example output" test "$(head -n 2 "$TMP/out")" = 'greeting = "hello from shared memory, no server involved" (flags 42)
+hits = 42'
+expect_true "api_example removes its segment" test ! -e "$EXAMPLE"
+
+echo "$PASS passed, $FAIL failed"
+[[ $FAIL -eq 0 ]]
