@@ -19,8 +19,17 @@
 #include "registry.h"
 #include "segment.h"
 
-#define MAINTAIN_EVERY 4096u        /* calls between maintenance rounds */
-#define REAP_EVERY (MAINTAIN_EVERY * 256u) /* calls between dead-client sweeps */
+#define MAINTAIN_EVERY 4096u        /* calls per lane between maintenance rounds */
+#define REAP_EVERY (MAINTAIN_EVERY * 256u) /* calls per lane between dead-client sweeps */
+
+__thread uint32_t gate_thread_lane;
+
+uint32_t gate_assign_lane(void)
+{
+    static uint32_t next; /* process-wide turn counter for lanes */
+    gate_thread_lane = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % SEG_LANES + 1;
+    return gate_thread_lane;
+}
 
 void shmc_config_init(shmc_config *cfg)
 {
@@ -143,18 +152,29 @@ static shmc_status key_check(const void *key, size_t nkey)
     if (nkey == 0 || nkey > SHMC_KEY_MAX)
         return SHMC_BAD_KEY;
     const unsigned char *k = key;
-    for (size_t i = 0; i < nkey; i++)
+    size_t i = 0;
+    for (; i + 8 <= nkey; i += 8) { /* eight bytes at a time */
+        uint64_t x;
+        memcpy(&x, k + i, 8);
+        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+        uint64_t below_bang = (x - ones * 0x21) & ~x & highs; /* a byte <= ' ' */
+        uint64_t y = x ^ (ones * 0x7f);
+        uint64_t del = (y - ones) & ~y & highs;               /* a byte == DEL */
+        if (below_bang | del)
+            return SHMC_BAD_KEY;
+    }
+    for (; i < nkey; i++)
         if (k[i] <= ' ' || k[i] == 0x7f)
             return SHMC_BAD_KEY;
     return SHMC_OK;
 }
 
-/* Leave the gate, running a maintenance round when one is due. */
-static void api_leave(shmc_cache *c)
+/* Leave the gate, running a maintenance round when the lane is due one. */
+static void api_leave(shmc_cache *c, seg_counters *n)
 {
-    uint32_t ops = __atomic_add_fetch(&c->ops, 1, __ATOMIC_RELAXED);
-    if (ops % MAINTAIN_EVERY == 0)
-        items_maintain(c, ops % REAP_EVERY == 0);
+    uint64_t calls = __atomic_add_fetch(&n->calls, 1, __ATOMIC_RELAXED);
+    if (calls % MAINTAIN_EVERY == 0)
+        items_maintain(c, calls % REAP_EVERY == 0);
     gate_leave(c);
 }
 
@@ -170,7 +190,7 @@ static shmc_status api_get(shmc_cache *c, const void *key, size_t nkey, bool tou
         return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_get(c, n, key, nkey, touch, exptime, o);
-    api_leave(c);
+    api_leave(c, n);
     if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
         *len = o->len;
         if (flags)
@@ -229,7 +249,7 @@ shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, siz
     seg_counters *n = gate_enter(c);
     shmc_status st = items_store(c, n, mode, key, nkey, value, vlen, flags, exptime, cas_in,
                                  cas_out);
-    api_leave(c);
+    api_leave(c, n);
     return st;
 }
 
@@ -248,7 +268,7 @@ shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t ca
         return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_delete(c, n, key, nkey, cas);
-    api_leave(c);
+    api_leave(c, n);
     return st;
 }
 
@@ -262,7 +282,7 @@ static shmc_status api_arith(shmc_cache *c, const void *key, size_t nkey, bool i
         return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_arith(c, n, key, nkey, incr, delta, result);
-    api_leave(c);
+    api_leave(c, n);
     return st;
 }
 
@@ -287,7 +307,7 @@ shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t expt
         return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_touch(c, n, key, nkey, exptime);
-    api_leave(c);
+    api_leave(c, n);
     return st;
 }
 
@@ -297,7 +317,7 @@ shmc_status shmc_flush_all(shmc_cache *c, int64_t delay)
         return SHMC_INVALID;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_flush(c, n, delay);
-    api_leave(c);
+    api_leave(c, n);
     return st;
 }
 

@@ -9,7 +9,6 @@
 #ifndef SHMC_CACHE_H
 #define SHMC_CACHE_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,14 +21,13 @@ struct shmc_cache {
     size_t size;                /* mapped length (the file size) */
     int fd;                     /* the segment file, holds our slot's OFD lock */
     uint32_t slot;              /* our client slot */
+    uint32_t token;             /* our lock-owner token (lock.c) */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */
     seg_lock *stripes;          /* SEG_NSTRIPES stripe locks */
     client_slot *slots;         /* max_clients slots */
     uint8_t *pagemap;           /* class id of each page, 0 = unassigned */
     ref_t *buckets;             /* the hash index */
-    _Atomic uint32_t next_lane; /* round-robin lane assignment for threads */
-    _Atomic uint32_t ops;       /* calls since attach, paces maintenance */
     char *path;                 /* the segment's path (malloc'd) */
 };
 

@@ -5,22 +5,26 @@
  * gate_leave(); nothing else in the library is reachable from outside.
  * This is where the protection-key switch belongs (issue: protected
  * library); today's mode is "none": entering picks the calling thread's
- * counter lane in this process's client slot, and paces the amortized
- * maintenance that replaces memcached's background threads.
+ * counter lane in this process's client slot.
  */
 #ifndef SHMC_GATE_H
 #define SHMC_GATE_H
 
-#include <pthread.h>
-
 #include "cache.h"
 
-/* The counter lane of the calling thread (threads spread over lanes by a
- * hash of their id, so two threads rarely share a cache line). */
+/* The calling thread's lane, 1..SEG_LANES once assigned (api.c).  The one
+ * piece of per-thread state in the library: an index, no cache state. */
+extern __thread uint32_t gate_thread_lane;
+uint32_t gate_assign_lane(void);
+
+/* The counter lane of the calling thread in this process's slot: threads
+ * take lanes in turn, so up to SEG_LANES threads never share one. */
 static inline seg_counters *gate_enter(shmc_cache *c)
 {
-    uint64_t t = (uint64_t)pthread_self() * 0x9E3779B97F4A7C15ull;
-    return &c->slots[c->slot].lanes[t >> 61];
+    uint32_t lane = gate_thread_lane;
+    if (__builtin_expect(lane == 0, 0))
+        lane = gate_assign_lane();
+    return &c->slots[c->slot].lanes[lane - 1];
 }
 
 static inline void gate_leave(shmc_cache *c)
@@ -28,6 +32,5 @@ static inline void gate_leave(shmc_cache *c)
     (void)c;
 }
 
-_Static_assert(SEG_LANES == 8, "gate_enter takes 3 bits for the lane");
 
 #endif

@@ -140,11 +140,11 @@ static void hash_split_one(shmc_cache *c)
 void hash_maybe_grow(shmc_cache *c, unsigned max_splits)
 {
     uint64_t items = hash_load(c);
-    if (items * 2 <= hash_buckets(c) * 3)
+    if (items <= hash_buckets(c))
         return;
     if (!lock_try(c, &c->hdr->grow_lock))
         return; /* someone else is growing it */
-    for (unsigned i = 0; i < max_splits && hash_load(c) * 2 > hash_buckets(c) * 3; i++) {
+    for (unsigned i = 0; i < max_splits && hash_load(c) > hash_buckets(c); i++) {
         uint64_t before = hash_buckets(c);
         hash_split_one(c);
         if (hash_buckets(c) == before)

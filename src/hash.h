@@ -42,8 +42,9 @@ bool hash_remove(shmc_cache *c, item_t *it);
 /* Put repl where old is in old's chain, in one store (stripe lock held). */
 void hash_replace(shmc_cache *c, item_t *old, item_t *repl);
 
-/* Grow the table by up to max_splits buckets if it is over its load
- * factor; takes locks itself, so call it holding none. */
+/* Grow the table by up to max_splits buckets while it holds more items
+ * than buckets (a load factor of 1); takes locks itself, so call it
+ * holding none. */
 void hash_maybe_grow(shmc_cache *c, unsigned max_splits);
 
 /* Clear every bucket of stripe s that can be in use (recovery). */

@@ -143,15 +143,13 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;
     shmc_status st = SHMC_OK;
-    COUNT(n, cmd_get);
-    if (touch)
-        COUNT(n, cmd_touch);
+    __builtin_prefetch(&c->buckets[hash_bucket(c, hash)]); /* overlaps the lock's miss */
     lock_take(c, s);
     item_t *it = item_find(c, key, nkey, hash, now, &why);
     if (!it) {
         lock_drop(s);
-        if (touch) /* memcached counts a gat as a touch, not a get hit/miss */
-            COUNT(n, touch_misses);
+        if (touch)
+            COUNT(n, gat_misses);
         else
             COUNT(n, get_misses);
         if (why == ITEM_EXPIRED)
@@ -179,7 +177,7 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
     item_bump(it, now);
     lock_drop(s);
     if (touch)
-        COUNT(n, touch_hits);
+        COUNT(n, gat_hits);
     else
         COUNT(n, get_hits);
     return st;
@@ -385,7 +383,6 @@ shmc_status items_touch(shmc_cache *c, seg_counters *n, const void *key, size_t 
     uint32_t exp = clock_exptime(c, exptime);
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;
-    COUNT(n, cmd_touch);
     lock_take(c, s);
     item_t *it = item_find(c, key, nkey, hash, now, &why);
     if (it) {

@@ -23,7 +23,6 @@
 #ifndef SHMC_LAYOUT_H
 #define SHMC_LAYOUT_H
 
-#include <pthread.h>
 #include <stdint.h>
 
 #define SEG_MAGIC "SHMCACHD"            /* first 8 bytes of every segment */
@@ -41,13 +40,15 @@
 
 typedef uint32_t ref_t;                 /* segment offset / 8; 0 is the null ref */
 
-/* A process-shared, robust mutex.  kind/id tell the repair code which
- * structure the lock guards, so that EOWNERDEAD can be handled generically. */
+/* A process-shared lock whose word names its owner (lock.c): 0 when free,
+ * else the owner's token (client slot and slot generation) with bit 31 set
+ * when someone sleeps on it.  kind/id tell the repair code which structure
+ * the lock guards, so a dead owner's lock can be repaired generically. */
 typedef struct seg_lock {
-    pthread_mutex_t mu;                 /* PTHREAD_PROCESS_SHARED | PTHREAD_MUTEX_ROBUST */
+    uint32_t word;                      /* 0, or owner token | LOCK_WAITERS */
     uint32_t kind;                      /* LOCK_STRIPE, LOCK_CLASS, LOCK_POOL, LOCK_GROW */
     uint32_t id;                        /* stripe number or class id */
-    char pad[64 - sizeof(pthread_mutex_t) - 8]; /* one cache line per lock */
+    uint32_t pad[13];                   /* one cache line per lock */
 } __attribute__((aligned(64))) seg_lock;
 
 /* Chunk states (low 8 bits of item_t.state); the high 24 bits hold the
@@ -114,12 +115,15 @@ typedef struct slab_class {
 /* Event counters kept per client slot and lane (so threads do not share
  * cache lines), summed for statistics. */
 typedef struct seg_counters {
-    uint64_t cmd_get, get_hits, get_misses, get_expired, get_flushed;
-    uint64_t cmd_set, cmd_touch, cmd_flush, total_items;
+    uint64_t get_hits, get_misses;      /* get/gets (memcached's cmd_get adds gat_*) */
+    uint64_t get_expired, get_flushed;  /* misses because the item expired / was flushed */
+    uint64_t gat_hits, gat_misses;      /* gat/gats: a get and a touch in memcached's stats */
+    uint64_t touch_hits, touch_misses;  /* touch only */
+    uint64_t cmd_set, cmd_flush, total_items;
     uint64_t delete_hits, delete_misses;
     uint64_t incr_hits, incr_misses, decr_hits, decr_misses;
     uint64_t cas_hits, cas_misses, cas_badval;
-    uint64_t touch_hits, touch_misses;
+    uint64_t calls;                     /* calls through this lane: paces maintenance */
 } __attribute__((aligned(64))) seg_counters;
 
 #define SEG_NCOUNTERS (sizeof(seg_counters) / sizeof(uint64_t))
@@ -134,6 +138,8 @@ enum slot_state { SLOT_FREE = 0, SLOT_ACTIVE = 1 };
 typedef struct client_slot {
     uint32_t state;             /* SLOT_FREE or SLOT_ACTIVE */
     uint32_t pid;               /* for humans (info); liveness uses the lock */
+    uint32_t generation;        /* claims of this slot so far; part of lock tokens */
+    uint32_t pad;
     uint64_t attached_at;       /* Unix time of attach */
     seg_counters lanes[SEG_LANES]; /* this client's event counters */
 } client_slot;

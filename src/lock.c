@@ -1,77 +1,125 @@
 /*
- * lock.c - robust process-shared mutexes and the EOWNERDEAD hand-off.
+ * lock.c - the slow paths of the segment's locks: sleeping, detecting a
+ * dead owner, taking over and repairing (see lock.h for the protocol).
  *
- * Owns: the mutex protocol.  Knows nothing of what the locks guard; the
- * repair of a structure whose lock owner died is recovery_repair_lock()'s.
+ * Owns: the lock words.  Knows nothing of what the locks guard; the repair
+ * of a structure whose lock owner died is recovery_repair_lock()'s.
  */
 #include "lock.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "recovery.h"
+#include "registry.h"
 
-int lock_init(seg_lock *l, enum lock_kind kind, uint32_t id)
+#define LOCK_SPINS 200
+
+void lock_init(seg_lock *l, enum lock_kind kind, uint32_t id)
 {
-    pthread_mutexattr_t a;
-    int rc = pthread_mutexattr_init(&a);
-    if (rc)
-        return rc;
-    rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    if (!rc)
-        rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    if (!rc)
-        rc = pthread_mutex_init(&l->mu, &a);
-    pthread_mutexattr_destroy(&a);
+    l->word = 0;
     l->kind = kind;
     l->id = id;
-    return rc;
 }
 
-/* The previous owner died holding l: rebuild what it guards, then let
- * others use it again. */
-static void lock_recover(shmc_cache *c, seg_lock *l)
+static void futex_wait(uint32_t *word, uint32_t val, int ms)
+{
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
+    syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+void lock_wake(seg_lock *l)
+{
+    syscall(SYS_futex, &l->word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Is the client that wrote token into a lock gone? */
+static bool owner_dead(shmc_cache *c, uint32_t token)
+{
+    uint32_t slot = (token & 0xffffu) - 1;
+    if ((token & 0xffffu) == 0 || slot >= c->hdr->max_clients)
+        return true; /* not a token any client could write */
+    client_slot *s = &c->slots[slot];
+    if ((__atomic_load_n(&s->generation, __ATOMIC_ACQUIRE) & 0x7fffu) != (token >> 16 & 0x7fffu))
+        return true; /* the slot was reclaimed since: its owner died */
+    if (slot == c->slot)
+        return false; /* another thread of this process */
+    return !registry_alive(c, slot);
+}
+
+/* We own l now, taken from a dead owner: rebuild what it guards. */
+static void lock_repair(shmc_cache *c, seg_lock *l)
 {
     recovery_repair_lock(c, l);
-    pthread_mutex_consistent(&l->mu);
     __atomic_fetch_add(&c->hdr->locks_repaired, 1, __ATOMIC_RELAXED);
 }
 
-/* A mutex that is not recoverable can only come from a bug in this
- * library (unlocking without pthread_mutex_consistent): nothing sane is
- * left to do in this process. */
-static void lock_fatal(int rc)
+/* Try to replace the dead owner's word w by ours; true if we own l. */
+static bool lock_take_over(shmc_cache *c, seg_lock *l, uint32_t w)
 {
-    fprintf(stderr, "shmcached: lock failed: %d; segment lock unrecoverable\n", rc);
-    abort();
-}
-
-void lock_take(shmc_cache *c, seg_lock *l)
-{
-    int rc = pthread_mutex_lock(&l->mu);
-    if (rc == EOWNERDEAD)
-        lock_recover(c, l);
-    else if (rc)
-        lock_fatal(rc);
-}
-
-bool lock_try(shmc_cache *c, seg_lock *l)
-{
-    int rc = pthread_mutex_trylock(&l->mu);
-    if (rc == 0)
-        return true;
-    if (rc == EBUSY)
+    uint32_t mine = c->token | (w & LOCK_WAITERS);
+    if (!__atomic_compare_exchange_n(&l->word, &w, mine, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
         return false;
-    if (rc == EOWNERDEAD) {
-        lock_recover(c, l);
-        return true;
-    }
-    lock_fatal(rc);
-    return false;
+    lock_repair(c, l);
+    return true;
 }
 
-void lock_drop(seg_lock *l)
+void lock_take_slow(shmc_cache *c, seg_lock *l)
 {
-    pthread_mutex_unlock(&l->mu);
+    for (int i = 0; i < LOCK_SPINS; i++) {
+        uint32_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+        if (w == 0 && __atomic_compare_exchange_n(&l->word, &w, c->token, false,
+                                                  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return;
+        __builtin_ia32_pause();
+    }
+    uint32_t watched = 0; /* the owner we have been waiting on */
+    int waited_ms = 0;
+    for (;;) {
+        uint32_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+        if (w == 0) {
+            /* others may sleep: keep the waiters bit when we take it */
+            if (__atomic_compare_exchange_n(&l->word, &w, c->token | LOCK_WAITERS, false,
+                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                return;
+            continue;
+        }
+        uint32_t owner = w & ~LOCK_WAITERS;
+        if (owner != watched) {
+            watched = owner;
+            waited_ms = 0;
+        } else if (waited_ms >= LOCK_CHECK_MS && owner_dead(c, owner)) {
+            if (lock_take_over(c, l, w))
+                return;
+            continue;
+        }
+        if (!(w & LOCK_WAITERS) &&
+            !__atomic_compare_exchange_n(&l->word, &w, w | LOCK_WAITERS, false,
+                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            continue;
+        futex_wait(&l->word, w | LOCK_WAITERS, LOCK_CHECK_MS);
+        waited_ms += LOCK_CHECK_MS;
+    }
+}
+
+/* Take over l if the dead token owns it (then repair and release it). */
+static void lock_clear_dead(shmc_cache *c, seg_lock *l, uint32_t token)
+{
+    uint32_t w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
+    if ((w & ~LOCK_WAITERS) == token && lock_take_over(c, l, w))
+        lock_drop(l);
+}
+
+void lock_release_dead(shmc_cache *c, uint32_t token)
+{
+    for (uint32_t i = 0; i < SEG_NSTRIPES; i++)
+        lock_clear_dead(c, &c->stripes[i], token);
+    for (uint32_t i = 1; i <= c->hdr->nclasses; i++)
+        lock_clear_dead(c, &c->classes[i].lock, token);
+    lock_clear_dead(c, &c->hdr->pool_lock, token);
+    lock_clear_dead(c, &c->hdr->grow_lock, token);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "recovery.h"
 
 static int slot_lock_op(shmc_cache *c, uint32_t slot, int cmd, short type, struct flock *out)
@@ -67,10 +68,12 @@ static void slot_retire_counters(shmc_cache *c, client_slot *s)
     memset(s->lanes, 0, sizeof s->lanes);
 }
 
-/* Reclaim what the dead owner of slot left (we hold its lock now). */
+/* Reclaim what the dead owner of slot left (we hold its liveness lock):
+ * first the locks it held, repaired, then its chunks. */
 static void slot_reap(shmc_cache *c, uint32_t slot)
 {
     client_slot *s = &c->slots[slot];
+    lock_release_dead(c, lock_token(slot, __atomic_load_n(&s->generation, __ATOMIC_ACQUIRE)));
     recovery_reap_slot(c, slot);
     slot_retire_counters(c, s);
     __atomic_store_n(&s->state, SLOT_FREE, __ATOMIC_RELEASE);
@@ -92,6 +95,9 @@ shmc_status registry_attach(shmc_cache *c)
         s->pid = (uint32_t)getpid();
         s->attached_at = (uint64_t)time(NULL);
         memset(s->lanes, 0, sizeof s->lanes);
+        /* a new generation: locks still naming the last owner read as dead */
+        uint32_t gen = __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELEASE);
+        c->token = lock_token(i, gen);
         __atomic_store_n(&s->state, SLOT_ACTIVE, __ATOMIC_RELEASE);
         return SHMC_OK;
     }

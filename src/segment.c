@@ -44,7 +44,7 @@ shmc_status segment_check_config(const shmc_config *cfg)
         return SHMC_INVALID;
     if (cfg->hash_power < 10 || cfg->hash_power > 31)
         return SHMC_INVALID;
-    if (cfg->max_clients < 1 || cfg->max_clients > 65536)
+    if (cfg->max_clients < 1 || cfg->max_clients > 65535) /* tokens keep 16 bits */
         return SHMC_INVALID;
     if (cfg->hot_lru_pct < 1 || cfg->warm_lru_pct < 1 || cfg->hot_lru_pct + cfg->warm_lru_pct > 80)
         return SHMC_INVALID;
@@ -117,6 +117,19 @@ static void segment_set_params(seg_header *h, const shmc_config *cfg)
     h->epoch = now - 2; /* relative time 1 is always in the past: "expired" */
 }
 
+/* Map a segment file.  The mapping asks for transparent huge pages: a
+ * cache is random access over a large area, where 4 KiB pages cost a TLB
+ * miss on nearly every lookup.  The kernel gives them to shared memory
+ * when /sys/kernel/mm/transparent_hugepage/shmem_enabled allows it
+ * ("advise" or better); otherwise the advice is a no-op. */
+static void *segment_map(int fd, size_t size)
+{
+    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base != MAP_FAILED)
+        madvise(base, size, MADV_HUGEPAGE);
+    return base;
+}
+
 /* Point the handle's region pointers into the mapping. */
 static void segment_bind(shmc_cache *c)
 {
@@ -128,21 +141,15 @@ static void segment_bind(shmc_cache *c)
     c->buckets = (ref_t *)(c->base + c->hdr->off_buckets);
 }
 
-static shmc_status segment_init_locks(shmc_cache *c)
+static void segment_init_locks(shmc_cache *c)
 {
     seg_header *h = c->hdr;
-    int rc = lock_init(&h->pool_lock, LOCK_POOL, 0);
-    if (!rc)
-        rc = lock_init(&h->grow_lock, LOCK_GROW, 0);
-    for (uint32_t i = 0; !rc && i < SEG_NSTRIPES; i++)
-        rc = lock_init(&c->stripes[i], LOCK_STRIPE, i);
-    for (uint32_t i = 1; !rc && i <= SEG_MAX_CLASSES; i++)
-        rc = lock_init(&c->classes[i].lock, LOCK_CLASS, i);
-    if (rc) {
-        errno = rc;
-        return SHMC_SYSTEM;
-    }
-    return SHMC_OK;
+    lock_init(&h->pool_lock, LOCK_POOL, 0);
+    lock_init(&h->grow_lock, LOCK_GROW, 0);
+    for (uint32_t i = 0; i < SEG_NSTRIPES; i++)
+        lock_init(&c->stripes[i], LOCK_STRIPE, i);
+    for (uint32_t i = 1; i <= SEG_MAX_CLASSES; i++)
+        lock_init(&c->classes[i].lock, LOCK_CLASS, i);
 }
 
 static shmc_status status_from_errno(int e)
@@ -206,7 +213,7 @@ shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *c
     shmc_status st = SHMC_SYSTEM;
     if (ftruncate(fd, (off_t)proto.file_size) != 0)
         goto fail;
-    void *base = mmap(NULL, proto.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *base = segment_map(fd, proto.file_size);
     if (base == MAP_FAILED)
         goto fail;
     c->base = base;
@@ -214,8 +221,7 @@ shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *c
     c->fd = fd;
     memcpy(c->base, &proto, sizeof proto);
     segment_bind(c);
-    if ((st = segment_init_locks(c)) != SHMC_OK)
-        goto fail_unmap;
+    segment_init_locks(c);
     slabs_init_classes(c);
     __atomic_store_n(&c->hdr->init_done, 1, __ATOMIC_RELEASE);
     if (msync(c->base, sizeof(seg_header), MS_SYNC) != 0) {
@@ -296,7 +302,7 @@ shmc_status segment_attach(shmc_cache *c, const char *path)
         errno = e;
         return st;
     }
-    void *base = mmap(NULL, h.file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *base = segment_map(fd, h.file_size);
     if (base == MAP_FAILED) {
         int e = errno;
         close(fd);

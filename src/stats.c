@@ -25,16 +25,19 @@ static void stats_sum_events(shmc_cache *c, seg_counters *sum)
             registry_sum_counters(&c->slots[i], sum);
 }
 
+/* memcached's names from our events: a gat counts as a get command and a
+ * touch command, and its hits as touch hits, not get hits. */
 static void stats_copy_events(shmc_stats *o, const seg_counters *e)
 {
+    uint64_t gats = e->gat_hits + e->gat_misses;
     o->total_items = e->total_items;
     o->get_hits = e->get_hits;
     o->get_misses = e->get_misses;
     o->get_expired = e->get_expired;
     o->get_flushed = e->get_flushed;
-    o->cmd_get = e->cmd_get;
+    o->cmd_get = e->get_hits + e->get_misses + gats;
     o->cmd_set = e->cmd_set;
-    o->cmd_touch = e->cmd_touch;
+    o->cmd_touch = e->touch_hits + e->touch_misses + gats;
     o->cmd_flush = e->cmd_flush;
     o->delete_hits = e->delete_hits;
     o->delete_misses = e->delete_misses;
@@ -45,8 +48,8 @@ static void stats_copy_events(shmc_stats *o, const seg_counters *e)
     o->cas_hits = e->cas_hits;
     o->cas_misses = e->cas_misses;
     o->cas_badval = e->cas_badval;
-    o->touch_hits = e->touch_hits;
-    o->touch_misses = e->touch_misses;
+    o->touch_hits = e->touch_hits + e->gat_hits;
+    o->touch_misses = e->touch_misses + e->gat_misses;
 }
 
 static void stats_add_classes(shmc_cache *c, shmc_stats *o)
