@@ -1,0 +1,449 @@
+/*
+ * test_eviction.c - a small cache under memory pressure: LRU eviction,
+ * recently used items surviving, no_evict (memcached -M), reclaiming
+ * expired memory, and slab page moves when value sizes shift.
+ */
+#include "testutil.h"
+
+#define KS(s) (s), strlen(s)
+#define MiB (1024u * 1024u)
+
+static int setup_small(void **state)
+{
+    shmc_config cfg;
+    shmc_config_init(&cfg);
+    cfg.mem_bytes = 4 * MiB;
+    tu_fix *f = tu_fix_new("evict", &cfg);
+    if (!f)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int setup_noevict(void **state)
+{
+    shmc_config cfg;
+    shmc_config_init(&cfg);
+    cfg.mem_bytes = 4 * MiB;
+    cfg.no_evict = 1;
+    tu_fix *f = tu_fix_new("noevict", &cfg);
+    if (!f)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    return tu_fix_free(*state);
+}
+
+#define CACHE(state) (((tu_fix *)*(state))->c)
+
+static void key_of(char *buf, size_t n, const char *prefix, int i)
+{
+    snprintf(buf, n, "%s%d", prefix, i);
+}
+
+/* Value of key i: length len, content derived from (prefix, i). */
+static void val_of(char *buf, size_t len, int i)
+{
+    tu_fill(buf, len, (uint64_t)i * 2654435761u + len);
+}
+
+/* 1 if key holds exactly the value val_of(i, len); 0 if missing; fails on a wrong value. */
+static int check_key(shmc_cache *c, const char *prefix, int i, size_t len)
+{
+    char key[64];
+    key_of(key, sizeof key, prefix, i);
+    char *want = malloc(len + 1);
+    char *got = malloc(len + 1);
+    assert_non_null(want);
+    assert_non_null(got);
+    val_of(want, len, i);
+    size_t glen = len + 1;
+    shmc_status st = shmc_get(c, KS(key), got, &glen, NULL, NULL);
+    int present = 0;
+    if (st == SHMC_OK) {
+        if (glen != len || memcmp(got, want, len) != 0)
+            fail_msg("key %s: wrong value (len %zu, expected %zu)", key, glen, len);
+        present = 1;
+    } else if (st != SHMC_NOT_FOUND) {
+        fail_msg("get %s returned " TU_STATUS_FMT, key, TU_STATUS_ARGS(st));
+    }
+    free(want);
+    free(got);
+    return present;
+}
+
+static shmc_status put_key(shmc_cache *c, const char *prefix, int i, size_t len, int64_t exptime)
+{
+    char key[64];
+    key_of(key, sizeof key, prefix, i);
+    char *v = malloc(len + 1);
+    assert_non_null(v);
+    val_of(v, len, i);
+    shmc_status st = shmc_set(c, KS(key), v, len, 0, exptime);
+    free(v);
+    return st;
+}
+
+/* memcached default: when memory is full, the LRU tail is evicted and the
+ * store succeeds; every item is either still stored intact or counted
+ * as evicted. */
+static void test_eviction_keeps_storing(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c;
+    const int n = 60000;
+    const size_t vlen = 200;
+    for (int i = 0; i < n; i++) {
+        shmc_status st = put_key(c, "key", i, vlen, 0);
+        if (st != SHMC_OK)
+            fail_msg("set #%d returned " TU_STATUS_FMT, i, TU_STATUS_ARGS(st));
+    }
+    shmc_stats s = tu_stats(c);
+    assert_u64_cmp(s.evictions, >, 0);
+    assert_u64_eq(s.total_items, n);
+    assert_u64_cmp(s.curr_items, <, n);
+    /* the cache really holds a good share of its memory in items */
+    size_t per_item = shmc_item_overhead() + 8 + vlen;
+    assert_u64_cmp(s.curr_items, >=, f->cfg.mem_bytes / (4 * per_item));
+    assert_u64_cmp(s.bytes, <=, s.limit_maxbytes);
+    /* nothing was read: every eviction was of an unfetched item */
+    assert_u64_eq(s.evicted_unfetched, s.evictions);
+    /* each item is either stored or evicted */
+    assert_u64_eq(s.curr_items + s.evictions, n);
+
+    /* the newest items are there, the oldest are gone */
+    for (int i = n - 100; i < n; i++)
+        if (!check_key(c, "key", i, vlen))
+            fail_msg("recently written key%d was evicted", i);
+    assert_int_equal(check_key(c, "key", 0, vlen), 0);
+
+    /* every item found is intact, and exactly curr_items are found */
+    uint64_t present = 0;
+    for (int i = 0; i < n; i++)
+        present += (uint64_t)check_key(c, "key", i, vlen);
+    s = tu_stats(c);
+    assert_u64_eq(present, s.curr_items);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
+/* The LRU: items read again and again survive a flood of new writes;
+ * items never read are the ones evicted. */
+static void test_hot_items_survive(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    const size_t vlen = 200;
+    const int ncold = 5000, nhot = 100, rounds = 60, per_round = 1000;
+
+    for (int i = 0; i < ncold; i++)
+        assert_ok(put_key(c, "cold", i, vlen, 0));
+    for (int i = 0; i < nhot; i++)
+        assert_ok(put_key(c, "hot", i, vlen, 0));
+    for (int i = 0; i < nhot; i++) {
+        assert_int_equal(check_key(c, "hot", i, vlen), 1);
+        assert_int_equal(check_key(c, "hot", i, vlen), 1);
+    }
+
+    int fill = 0;
+    for (int r = 0; r < rounds; r++) {
+        /* memcached bumps an item at most once per ITEM_UPDATE_INTERVAL (60 s) */
+        assert_ok(shmc_clock_advance(c, 61));
+        for (int j = 0; j < per_round; j++, fill++) {
+            shmc_status st = put_key(c, "fill", fill, vlen, 0);
+            if (st != SHMC_OK)
+                fail_msg("set fill%d returned " TU_STATUS_FMT, fill, TU_STATUS_ARGS(st));
+        }
+        for (int i = 0; i < nhot; i++)
+            (void)check_key(c, "hot", i, vlen);
+    }
+
+    shmc_stats s = tu_stats(c);
+    /* the flood was several times the cache */
+    assert_u64_cmp(s.evictions, >, (uint64_t)rounds * per_round / 2);
+    int hot_left = 0, cold_left = 0;
+    for (int i = 0; i < nhot; i++)
+        hot_left += check_key(c, "hot", i, vlen);
+    for (int i = 0; i < ncold; i++)
+        cold_left += check_key(c, "cold", i, vlen);
+    print_message("hot items left: %d/%d, cold items left: %d/%d, evictions %" PRIu64 "\n",
+                  hot_left, nhot, cold_left, ncold, s.evictions);
+    if (hot_left < nhot * 9 / 10)
+        fail_msg("only %d of %d frequently read items survived", hot_left, nhot);
+    if (cold_left > ncold / 20)
+        fail_msg("%d of %d never-read old items survived", cold_left, ncold);
+}
+
+/* memcached -M: "return error on memory exhausted instead of removing items". */
+static void test_no_evict(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    const size_t vlen = 200;
+    int stored = -1;
+    for (int i = 0; i < 100000; i++) {
+        shmc_status st = put_key(c, "key", i, vlen, 0);
+        if (st == SHMC_NO_MEMORY) {
+            stored = i;
+            break;
+        }
+        if (st != SHMC_OK)
+            fail_msg("set key%d returned " TU_STATUS_FMT, i, TU_STATUS_ARGS(st));
+    }
+    if (stored < 0)
+        fail_msg("100000 x %zu bytes stored in a 4 MiB cache without SHMC_NO_MEMORY", vlen);
+    assert_true(stored > 1000);
+
+    /* still full: new keys of that size are refused, again and again */
+    for (int i = 0; i < 100; i++)
+        assert_status(put_key(c, "more", i, vlen, 0), SHMC_NO_MEMORY);
+
+    /* nothing was evicted: every stored item is readable and intact */
+    shmc_stats s = tu_stats(c);
+    assert_u64_eq(s.evictions, 0);
+    assert_u64_eq(s.curr_items, (uint64_t)stored);
+    for (int i = 0; i < stored; i++)
+        if (!check_key(c, "key", i, vlen))
+            fail_msg("key%d lost in a no_evict cache", i);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(check_key(c, "more", i, vlen), 0);
+
+    /* a refused add/replace leaves the old item alone */
+    char key[64];
+    key_of(key, sizeof key, "key", 0);
+    (void)shmc_store(c, SHMC_REPLACE, KS(key), "short", 5, 0, 0, 0, NULL);
+    /* (replace with a small value may succeed in another class; either way
+     * the key holds one whole value) */
+    {
+        void *out = NULL;
+        size_t len = 0;
+        assert_ok(shmc_get_alloc(c, KS(key), &out, &len, NULL, NULL));
+        assert_true(len == 5 || len == vlen);
+        free(out);
+    }
+
+    /* deleting frees memory for new items of the same size */
+    for (int i = 1; i <= 200; i++) {
+        key_of(key, sizeof key, "key", i);
+        assert_ok(shmc_delete(c, KS(key), 0));
+    }
+    for (int i = 0; i < 200; i++)
+        assert_ok(put_key(c, "new", i, vlen, 0));
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(check_key(c, "new", i, vlen), 1);
+    for (int i = 201; i < stored; i++)
+        assert_int_equal(check_key(c, "key", i, vlen), 1);
+    assert_u64_eq(tu_stats(c).evictions, 0);
+}
+
+/* Even with no_evict, expired items' memory is reused (memcached -M
+ * only stops evicting live items). */
+static void test_no_evict_reclaims_expired(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    const size_t vlen = 200;
+    int stored = -1;
+    for (int i = 0; i < 100000; i++) {
+        shmc_status st = put_key(c, "exp", i, vlen, 10);
+        if (st == SHMC_NO_MEMORY) {
+            stored = i;
+            break;
+        }
+        assert_ok(st);
+    }
+    assert_true(stored > 1000);
+    assert_ok(shmc_clock_advance(c, 20));
+    for (int i = 0; i < 2000; i++) {
+        shmc_status st = put_key(c, "live", i, vlen, 0);
+        if (st != SHMC_OK)
+            fail_msg("set live%d after every item expired returned " TU_STATUS_FMT, i,
+                     TU_STATUS_ARGS(st));
+    }
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(check_key(c, "live", i, vlen), 1);
+    shmc_stats s = tu_stats(c);
+    assert_u64_eq(s.evictions, 0);
+    assert_u64_cmp(s.reclaimed + s.expired_unfetched, >, 0);
+}
+
+/* Store with retries: when a class has no memory, maintenance (slab
+ * automove) must eventually give it a page. Returns rounds needed. */
+static int store_with_maintain(shmc_cache *c, const char *prefix, int i, size_t len)
+{
+    for (int round = 0; round < 600; round++) {
+        shmc_status st = put_key(c, prefix, i, len, 0);
+        if (st == SHMC_OK)
+            return round;
+        if (st != SHMC_NO_MEMORY)
+            fail_msg("set %s%d (%zu bytes) returned " TU_STATUS_FMT, prefix, i, len,
+                     TU_STATUS_ARGS(st));
+        assert_ok(shmc_maintain(c));
+        assert_ok(shmc_clock_advance(c, 1));
+    }
+    fail_msg("set %s%d (%zu bytes) still SHMC_NO_MEMORY after 600 maintenance steps",
+             prefix, i, len);
+    return -1;
+}
+
+/* Slab automove: after the memory went to small items, large items can
+ * still be stored (pages move between classes), and back again. */
+static void test_size_shift(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    const size_t small = 100, large = 20 * 1024;
+    const int nsmall = 50000, nlarge = 300;
+
+    for (int i = 0; i < nsmall; i++)
+        assert_ok(put_key(c, "s", i, small, 0));
+    shmc_stats s1 = tu_stats(c);
+    assert_u64_cmp(s1.evictions, >, 0);
+
+    int max_rounds = 0;
+    for (int i = 0; i < nlarge; i++) {
+        int r = store_with_maintain(c, "L", i, large);
+        if (r > max_rounds)
+            max_rounds = r;
+    }
+    shmc_stats s2 = tu_stats(c);
+    print_message("large stores: worst case %d maintenance rounds; slabs_moved %" PRIu64
+                  ", free_pages after small phase %" PRIu64 "\n",
+                  max_rounds, s2.slabs_moved, s1.free_pages);
+    if (s1.free_pages == 0)
+        assert_u64_cmp(s2.slabs_moved, >, 0);
+    for (int i = nlarge - 20; i < nlarge; i++)
+        if (!check_key(c, "L", i, large))
+            fail_msg("recently stored large item L%d missing", i);
+
+    /* and back to small values */
+    for (int i = 0; i < 5000; i++)
+        store_with_maintain(c, "t", i, small);
+    for (int i = 5000 - 100; i < 5000; i++)
+        if (!check_key(c, "t", i, small))
+            fail_msg("recently stored small item t%d missing", i);
+
+    /* a few maintenance steps later everything is still consistent */
+    for (int i = 0; i < 50; i++)
+        assert_ok(shmc_maintain(c));
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
+/* Overwrites and deletes under pressure keep the accounting right. */
+static void test_churn_accounting(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    /* sizes vary over a range of classes */
+    for (int i = 0; i < 30000; i++) {
+        size_t len = 50 + (size_t)((i * 7919) % 3000);
+        int k = i % 5000;
+        char key[32];
+        key_of(key, sizeof key, "c", k);
+        if (i % 7 == 3) {
+            shmc_status st = shmc_delete(c, KS(key), 0);
+            assert_true(st == SHMC_OK || st == SHMC_NOT_FOUND);
+            continue;
+        }
+        char *v = malloc(len);
+        assert_non_null(v);
+        val_of(v, len, i);
+        shmc_status st = shmc_set(c, KS(key), v, len, 0, 0);
+        free(v);
+        if (st == SHMC_NO_MEMORY) {
+            /* allowed only while pages are being rebalanced */
+            assert_ok(shmc_maintain(c));
+            continue;
+        }
+        assert_ok(st);
+    }
+    unsigned n = shmc_class_count(c);
+    uint64_t items = 0, bytes = 0;
+    for (unsigned id = 1; id <= n; id++) {
+        shmc_class_stats cs;
+        assert_ok(shmc_class_stats_get(c, id, &cs));
+        items += cs.curr_items;
+        bytes += cs.bytes;
+    }
+    shmc_stats s = tu_stats(c);
+    assert_u64_eq(items, s.curr_items);
+    assert_u64_eq(bytes, s.bytes);
+    assert_u64_cmp(s.curr_items, <=, 5000);
+    uint64_t present = 0;
+    for (int k = 0; k < 5000; k++) {
+        char key[32];
+        key_of(key, sizeof key, "c", k);
+        present += tu_get_status(c, key) == SHMC_OK;
+    }
+    assert_u64_eq(present, s.curr_items);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
+/* Expired items are reused before any live item is evicted (memcached
+ * checks the LRU tail for expired items first). */
+static void test_expired_before_evicted(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    const size_t vlen = 200;
+    /* fill the cache several times over with items that expire in 10 s */
+    for (int i = 0; i < 60000; i++)
+        assert_ok(put_key(c, "old", i, vlen, 10));
+    shmc_stats s0 = tu_stats(c);
+    assert_u64_cmp(s0.evictions, >, 0);
+    uint64_t capacity = s0.curr_items;
+    assert_ok(shmc_clock_advance(c, 20));
+    /* write half a cache of live items: room comes from expired ones only */
+    int n = (int)(capacity / 2);
+    for (int i = 0; i < n; i++)
+        assert_ok(put_key(c, "live", i, vlen, 0));
+    shmc_stats s1 = tu_stats(c);
+    print_message("capacity %" PRIu64 " items; evictions %" PRIu64 " -> %" PRIu64
+                  ", reclaimed %" PRIu64 " -> %" PRIu64 "\n", capacity, s0.evictions,
+                  s1.evictions, s0.reclaimed, s1.reclaimed);
+    assert_u64_eq(s1.evictions, s0.evictions);
+    assert_u64_cmp(s1.reclaimed, >, s0.reclaimed);
+    for (int i = 0; i < n; i++)
+        if (!check_key(c, "live", i, vlen))
+            fail_msg("live%d evicted while expired items were available", i);
+}
+
+/* Per-class counters add up to the whole-cache ones. */
+static void test_class_sums(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    for (int i = 0; i < 40000; i++)
+        assert_ok(put_key(c, "k", i, 50 + (size_t)(i % 7) * 150, 0));
+    shmc_stats s = tu_stats(c);
+    unsigned n = shmc_class_count(c);
+    uint64_t items = 0, bytes = 0, evictions = 0, pages = 0, evicted_unfetched = 0;
+    for (unsigned id = 1; id <= n; id++) {
+        shmc_class_stats cs;
+        assert_ok(shmc_class_stats_get(c, id, &cs));
+        items += cs.curr_items;
+        bytes += cs.bytes;
+        evictions += cs.evictions;
+        pages += cs.total_pages;
+        evicted_unfetched += cs.evicted_unfetched;
+        assert_u64_eq(cs.used_chunks + cs.free_chunks, cs.total_pages * cs.chunks_per_page);
+        assert_u64_eq(cs.hot + cs.warm + cs.cold, cs.curr_items);
+    }
+    assert_u64_cmp(s.evictions, >, 0);
+    assert_u64_eq(items, s.curr_items);
+    assert_u64_eq(bytes, s.bytes);
+    assert_u64_eq(evictions, s.evictions);
+    assert_u64_eq(evicted_unfetched, s.evicted_unfetched);
+    assert_u64_eq(pages + s.free_pages, s.total_pages);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_eviction_keeps_storing, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_hot_items_survive, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_no_evict, setup_noevict, teardown),
+        cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired, setup_noevict, teardown),
+        cmocka_unit_test_setup_teardown(test_size_shift, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_churn_accounting, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_before_evicted, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_class_sums, setup_small, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,395 @@
+/*
+ * test_large.c - large items (memcached -I 8m): multi-megabyte values
+ * stored and read back byte-exact, appended to, evicted; the size limit;
+ * and shmc_create's configuration checks.
+ */
+#include "testutil.h"
+
+#define KS(s) (s), strlen(s)
+#define KiB 1024u
+#define MiB (1024u * 1024u)
+
+static int setup_large(void **state)
+{
+    shmc_config cfg;
+    shmc_config_init(&cfg);
+    cfg.mem_bytes = 64 * MiB;
+    cfg.item_size_max = 8 * MiB;
+    tu_fix *f = tu_fix_new("large", &cfg);
+    if (!f)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    return tu_fix_free(*state);
+}
+
+#define CACHE(state) (((tu_fix *)*(state))->c)
+
+/* Store len pattern bytes under key, read back with get and get_alloc. */
+static void roundtrip(shmc_cache *c, const char *key, size_t len, uint64_t seed)
+{
+    unsigned char *v = malloc(len + 16);
+    unsigned char *out = malloc(len + 16);
+    assert_non_null(v);
+    assert_non_null(out);
+    tu_fill(v, len, seed);
+    uint64_t cas = 0;
+    assert_ok(shmc_store(c, SHMC_SET, KS(key), v, len, (uint32_t)seed, 0, 0, &cas));
+
+    size_t got = len + 16;
+    uint32_t flags = 0;
+    uint64_t gcas = 0;
+    memset(out, 0xEE, len + 16);
+    assert_ok(shmc_get(c, KS(key), out, &got, &flags, &gcas));
+    assert_u64_eq(got, len);
+    assert_bytes_equal(out, v, len);
+    for (size_t i = len; i < len + 16; i++)
+        assert_int_equal(out[i], 0xEE);
+    assert_u64_eq(flags, (uint32_t)seed);
+    assert_u64_eq(gcas, cas);
+
+    void *a = NULL;
+    got = 0;
+    assert_ok(shmc_get_alloc(c, KS(key), &a, &got, NULL, NULL));
+    assert_u64_eq(got, len);
+    assert_bytes_equal(a, v, len);
+    free(a);
+
+    /* too small by one byte: the exact size is reported */
+    got = len - 1;
+    assert_status(shmc_get(c, KS(key), out, &got, NULL, NULL), SHMC_BUFFER_TOO_SMALL);
+    assert_u64_eq(got, len);
+    free(v);
+    free(out);
+}
+
+/* Values above 1 MiB (the default page size) up to just under item_size_max. */
+static void test_large_values_roundtrip(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    roundtrip(c, "onemeg+1", 1 * MiB + 1, 1);
+    roundtrip(c, "four-meg", 4 * MiB, 2);
+    roundtrip(c, "eight-meg-less", 8 * MiB - 4 * KiB, 3);
+    roundtrip(c, "odd", 3 * MiB + 12345, 4);
+    /* all still there together */
+    void *a = NULL;
+    size_t len = 0;
+    assert_ok(shmc_get_alloc(c, KS("onemeg+1"), &a, &len, NULL, NULL));
+    assert_u64_eq(len, 1 * MiB + 1);
+    unsigned char *want = malloc(len);
+    assert_non_null(want);
+    tu_fill(want, len, 1);
+    assert_bytes_equal(a, want, len);
+    free(want);
+    free(a);
+    assert_ok(shmc_get_alloc(c, KS("eight-meg-less"), &a, &len, NULL, NULL));
+    assert_u64_eq(len, 8 * MiB - 4 * KiB);
+    free(a);
+
+    /* overwrite a large value by a small one and back */
+    assert_ok(tu_set(c, "four-meg", "small now", 0, 0));
+    assert_value_str(c, "four-meg", "small now");
+    roundtrip(c, "four-meg", 5 * MiB, 5);
+    assert_ok(shmc_delete(c, KS("four-meg"), 0));
+    assert_missing(c, "four-meg");
+}
+
+/* append/prepend on a large value. */
+static void test_large_append(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    size_t a = 3 * MiB, b = 1 * MiB + 7, p = 1000;
+    unsigned char *all = malloc(p + a + b);
+    assert_non_null(all);
+    tu_fill(all, p + a + b, 42);
+    /* value = prefix | base | suffix */
+    assert_ok(shmc_set(c, KS("big"), all + p, a, 9, 0));
+    assert_ok(shmc_store(c, SHMC_APPEND, KS("big"), all + p + a, b, 0, 0, 0, NULL));
+    assert_ok(shmc_store(c, SHMC_PREPEND, KS("big"), all, p, 0, 0, 0, NULL));
+    void *out = NULL;
+    size_t len = 0;
+    uint32_t flags = 0;
+    assert_ok(shmc_get_alloc(c, KS("big"), &out, &len, &flags, NULL));
+    assert_u64_eq(len, p + a + b);
+    assert_bytes_equal(out, all, p + a + b);
+    assert_u64_eq(flags, 9);
+    free(out);
+
+    /* small to large by append */
+    assert_ok(tu_set(c, "grow", "x", 0, 0));
+    assert_ok(shmc_store(c, SHMC_APPEND, KS("grow"), all, 2 * MiB, 0, 0, 0, NULL));
+    assert_ok(shmc_get_alloc(c, KS("grow"), &out, &len, NULL, NULL));
+    assert_u64_eq(len, 2 * MiB + 1);
+    assert_int_equal(((unsigned char *)out)[0], 'x');
+    assert_bytes_equal((unsigned char *)out + 1, all, 2 * MiB);
+    free(out);
+
+    /* appending past item_size_max: TOO_LARGE, value untouched */
+    unsigned char *more = malloc(5 * MiB);
+    assert_non_null(more);
+    memset(more, 'm', 5 * MiB);
+    assert_status(shmc_store(c, SHMC_APPEND, KS("big"), more, 5 * MiB, 0, 0, 0, NULL),
+                  SHMC_TOO_LARGE);
+    assert_ok(shmc_get_alloc(c, KS("big"), &out, &len, NULL, NULL));
+    assert_u64_eq(len, p + a + b);
+    assert_bytes_equal(out, all, p + a + b);
+    free(out);
+    free(more);
+    free(all);
+}
+
+/* A value over item_size_max is refused. */
+static void test_large_too_large(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c;
+    size_t max = f->cfg.item_size_max;
+    unsigned char *v = malloc(max + 4096);
+    assert_non_null(v);
+    memset(v, 'v', max + 4096);
+    assert_status(shmc_set(c, KS("k"), v, max + 1, 0, 0), SHMC_TOO_LARGE);
+    assert_status(shmc_set(c, KS("k"), v, max, 0, 0), SHMC_TOO_LARGE);
+    assert_status(shmc_set(c, KS("k"), v, max + 4096, 0, 0), SHMC_TOO_LARGE);
+    assert_missing(c, "k");
+
+    /* exact limit: value + key + header == item_size_max fits */
+    size_t fit = max - 1 - shmc_item_overhead();
+    assert_ok(shmc_set(c, KS("k"), v, fit, 0, 0));
+    assert_status(shmc_set(c, KS("k"), v, fit + 1, 0, 0), SHMC_TOO_LARGE);
+    assert_missing(c, "k");   /* the failed SET removed it */
+    free(v);
+}
+
+/* Large items are evicted like small ones when memory runs out. */
+static void test_large_eviction(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    size_t len = 4 * MiB;
+    unsigned char *v = malloc(len);
+    unsigned char *want = malloc(len);
+    assert_non_null(v);
+    assert_non_null(want);
+    for (int i = 0; i < 40; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "big%d", i);
+        tu_fill(v, len, (uint64_t)i + 100);
+        shmc_status st = shmc_set(c, KS(key), v, len, 0, 0);
+        if (st != SHMC_OK)
+            fail_msg("set %s (#%d of 4 MiB into 64 MiB) returned " TU_STATUS_FMT, key, i,
+                     TU_STATUS_ARGS(st));
+    }
+    shmc_stats s = tu_stats(c);
+    assert_u64_cmp(s.evictions, >, 0);
+    assert_u64_cmp(s.curr_items, <, 40);
+    assert_u64_cmp(s.curr_items + s.evictions, ==, 40);
+    for (int i = 37; i < 40; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "big%d", i);
+        void *out = NULL;
+        size_t got = 0;
+        assert_ok(shmc_get_alloc(c, KS(key), &out, &got, NULL, NULL));
+        assert_u64_eq(got, len);
+        tu_fill(want, len, (uint64_t)i + 100);
+        assert_bytes_equal(out, want, len);
+        free(out);
+    }
+    assert_missing(c, "big0");
+
+    /* small items still work next to them */
+    for (int i = 0; i < 1000; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "small%d", i);
+        shmc_status st = shmc_set(c, KS(key), "v", 1, 0, 0);
+        for (int r = 0; st == SHMC_NO_MEMORY && r < 600; r++) {
+            assert_ok(shmc_maintain(c));
+            assert_ok(shmc_clock_advance(c, 1));
+            st = shmc_set(c, KS(key), "v", 1, 0, 0);
+        }
+        assert_ok(st);
+    }
+    assert_value_str(c, "small999", "v");
+    free(v);
+    free(want);
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration checks                                                */
+/* ------------------------------------------------------------------ */
+
+static void expect_invalid_config(const shmc_config *cfg, const char *what)
+{
+    char path[TU_PATH_MAX];
+    tu_make_path(path, sizeof path, "cfg");
+    shmc_cache *c = NULL;
+    shmc_status st = shmc_create(path, cfg, &c);
+    if (st != SHMC_INVALID) {
+        if (st == SHMC_OK)
+            shmc_close(c);
+        tu_remove(path);
+        fail_msg("shmc_create with %s returned " TU_STATUS_FMT ", expected SHMC_INVALID", what,
+                 TU_STATUS_ARGS(st));
+    }
+    if (tu_file_exists(path)) {
+        unlink(path);
+        fail_msg("shmc_create with %s failed but left a file at the path", what);
+    }
+}
+
+static void expect_valid_config(const shmc_config *cfg, const char *what)
+{
+    char path[TU_PATH_MAX];
+    tu_make_path(path, sizeof path, "cfg");
+    shmc_cache *c = NULL;
+    shmc_status st = shmc_create(path, cfg, &c);
+    if (st != SHMC_OK) {
+        tu_remove(path);
+        fail_msg("shmc_create with %s returned " TU_STATUS_FMT ", expected SHMC_OK", what,
+                 TU_STATUS_ARGS(st));
+    }
+    /* usable */
+    shmc_status st2 = shmc_set(c, "k", 1, "v", 1, 0, 0);
+    char buf[4];
+    size_t len = sizeof buf;
+    shmc_status st3 = shmc_get(c, "k", 1, buf, &len, NULL, NULL);
+    shmc_config got;
+    shmc_status st4 = shmc_config_get(c, &got);
+    unsigned problems = shmc_check(c, stderr);
+    shmc_close(c);
+    tu_remove(path);
+    if (st2 != SHMC_OK || st3 != SHMC_OK)
+        fail_msg("cache created with %s: set " TU_STATUS_FMT ", get " TU_STATUS_FMT, what,
+                 TU_STATUS_ARGS(st2), TU_STATUS_ARGS(st3));
+    assert_ok(st4);
+    assert_u64_eq(got.item_size_max, cfg->item_size_max);
+    assert_u64_eq(got.mem_bytes, cfg->mem_bytes);
+    assert_int_equal(problems, 0);
+}
+
+static void test_config_validation(void **state)
+{
+    (void)state;
+    shmc_config base, cfg;
+    shmc_config_init(&base);
+
+    /* the documented defaults */
+    assert_u64_eq(base.mem_bytes, 64 * MiB);
+    assert_u64_eq(base.item_size_max, 1 * MiB);
+    assert_u64_eq(base.chunk_size_min, 48);
+    assert_true(base.growth_factor > 1.2499 && base.growth_factor < 1.2501);
+    assert_int_equal(base.no_evict, 0);
+    assert_u64_eq(base.hash_power, 16);
+    assert_u64_eq(base.max_clients, 256);
+    assert_u64_eq(base.hot_lru_pct, 20);
+    assert_u64_eq(base.warm_lru_pct, 40);
+    assert_int_equal(base.slab_automove, 1);
+    assert_int_equal(base.mode, 0600);
+
+    /* item_size_max: 1 KiB .. 128 MiB */
+    cfg = base; cfg.mem_bytes = 512 * MiB; cfg.item_size_max = 128 * MiB + 1;
+    expect_invalid_config(&cfg, "item_size_max = 128 MiB + 1");
+    cfg = base; cfg.mem_bytes = 512 * MiB; cfg.item_size_max = 256 * MiB;
+    expect_invalid_config(&cfg, "item_size_max = 256 MiB");
+    cfg = base; cfg.item_size_max = 1023;
+    expect_invalid_config(&cfg, "item_size_max = 1023");
+    cfg = base; cfg.item_size_max = 0;
+    expect_invalid_config(&cfg, "item_size_max = 0");
+
+    /* growth_factor must be > 1.0 */
+    cfg = base; cfg.growth_factor = 1.0;
+    expect_invalid_config(&cfg, "growth_factor = 1.0");
+    cfg = base; cfg.growth_factor = 0.5;
+    expect_invalid_config(&cfg, "growth_factor = 0.5");
+    cfg = base; cfg.growth_factor = -2.0;
+    expect_invalid_config(&cfg, "growth_factor = -2.0");
+    cfg = base; cfg.growth_factor = 0.0 / 0.0;
+    expect_invalid_config(&cfg, "growth_factor = NaN");
+
+    /* mem_bytes: at least 2 MiB */
+    cfg = base; cfg.mem_bytes = 2 * MiB - 1;
+    expect_invalid_config(&cfg, "mem_bytes = 2 MiB - 1");
+    cfg = base; cfg.mem_bytes = 1 * MiB;
+    expect_invalid_config(&cfg, "mem_bytes = 1 MiB");
+    cfg = base; cfg.mem_bytes = 4096;
+    expect_invalid_config(&cfg, "mem_bytes = 4096");
+
+    /* hash_power: 10..31 */
+    cfg = base; cfg.hash_power = 9;
+    expect_invalid_config(&cfg, "hash_power = 9");
+    cfg = base; cfg.hash_power = 32;
+    expect_invalid_config(&cfg, "hash_power = 32");
+
+    /* the accepted ends of the ranges */
+    cfg = base; cfg.mem_bytes = 2 * MiB;
+    expect_valid_config(&cfg, "mem_bytes = 2 MiB");
+    cfg = base; cfg.mem_bytes = 2 * MiB; cfg.item_size_max = 1024;
+    expect_valid_config(&cfg, "item_size_max = 1 KiB");
+    cfg = base; cfg.mem_bytes = 256 * MiB; cfg.item_size_max = 128 * MiB;
+    expect_valid_config(&cfg, "item_size_max = 128 MiB");
+    cfg = base; cfg.hash_power = 10;
+    expect_valid_config(&cfg, "hash_power = 10");
+    cfg = base; cfg.growth_factor = 2.0;
+    expect_valid_config(&cfg, "growth_factor = 2.0");
+
+    /* NULL config: the defaults */
+    char path[TU_PATH_MAX];
+    tu_make_path(path, sizeof path, "cfgnull");
+    shmc_cache *c = NULL;
+    assert_ok(shmc_create(path, NULL, &c));
+    shmc_config got;
+    assert_ok(shmc_config_get(c, &got));
+    shmc_close(c);
+    tu_remove(path);
+    assert_u64_eq(got.mem_bytes, base.mem_bytes);
+    assert_u64_eq(got.item_size_max, base.item_size_max);
+    assert_u64_eq(got.hash_power, base.hash_power);
+}
+
+/* A 128 MiB item_size_max segment really stores a value over 64 MiB. */
+static void test_max_item_size_limit(void **state)
+{
+    (void)state;
+    shmc_config cfg;
+    shmc_config_init(&cfg);
+    cfg.mem_bytes = 256 * MiB;
+    cfg.item_size_max = 128 * MiB;
+    char path[TU_PATH_MAX];
+    tu_make_path(path, sizeof path, "huge");
+    shmc_cache *c = NULL;
+    assert_ok(shmc_create(path, &cfg, &c));
+    size_t len = 100 * MiB;
+    unsigned char *v = malloc(len);
+    assert_non_null(v);
+    tu_fill(v, len, 7);
+    shmc_status st = shmc_set(c, "huge", 4, v, len, 0, 0);
+    void *out = NULL;
+    size_t got = 0;
+    shmc_status st2 = st == SHMC_OK ? shmc_get_alloc(c, "huge", 4, &out, &got, NULL, NULL)
+                                    : SHMC_NOT_FOUND;
+    int same = out && got == len && memcmp(out, v, len) == 0;
+    free(out);
+    free(v);
+    unsigned problems = shmc_check(c, stderr);
+    shmc_close(c);
+    tu_remove(path);
+    assert_ok(st);
+    assert_ok(st2);
+    assert_true(same);
+    assert_int_equal(problems, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_large_values_roundtrip, setup_large, teardown),
+        cmocka_unit_test_setup_teardown(test_large_append, setup_large, teardown),
+        cmocka_unit_test_setup_teardown(test_large_too_large, setup_large, teardown),
+        cmocka_unit_test_setup_teardown(test_large_eviction, setup_large, teardown),
+        cmocka_unit_test(test_config_validation),
+        cmocka_unit_test(test_max_item_size_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
