@@ -85,20 +85,24 @@ const char *shmc_strerror(shmc_status status);
 
 /** Creation parameters of a segment; fixed for the segment's life. */
 typedef struct shmc_config {
-    uint64_t mem_bytes;       /**< memory for items (memcached -m); default 64 MiB; min 2 MiB */
+    uint64_t mem_bytes;       /**< memory for items (memcached -m); default 64 MiB; at least
+                                   two slab pages (a page is 1 MiB, or item_size_max rounded
+                                   up to a power of two if larger), at most 16 GiB */
     uint32_t item_size_max;   /**< largest value+key+header (memcached -I); default 1 MiB;
                                    1 KiB .. 128 MiB */
     uint32_t chunk_size_min;  /**< smallest slab chunk's key+value space (memcached -n);
-                                   default 48 */
+                                   default 48; 8 .. item_size_max / 2 */
     double growth_factor;     /**< slab class chunk size factor (memcached -f); default 1.25;
-                                   must be > 1.0 */
+                                   > 1.0 and <= 100 */
     int no_evict;             /**< 1: return SHMC_NO_MEMORY when full instead of evicting
                                    (memcached -M); default 0 */
     uint32_t hash_power;      /**< log2 of the index's initial bucket count (memcached -o
                                    hashpower); default 16; 10..31 */
-    uint32_t max_clients;     /**< size of the attached-client registry; default 256 */
-    uint32_t hot_lru_pct;     /**< share of a class's items kept in HOT; default 20 */
-    uint32_t warm_lru_pct;    /**< share of a class's items kept in WARM; default 40 */
+    uint32_t max_clients;     /**< size of the attached-client registry; default 256;
+                                   1 .. 65535 */
+    uint32_t hot_lru_pct;     /**< share of a class's items kept in HOT; default 20; >= 1 */
+    uint32_t warm_lru_pct;    /**< share of a class's items kept in WARM; default 40; >= 1;
+                                   hot + warm <= 80 */
     int slab_automove;        /**< 1: move pages between classes as sizes shift; default 1 */
     mode_t mode;              /**< file mode of the segment; default 0600 */
     gid_t group;              /**< group of the file, or (gid_t)-1 to keep the default */
@@ -114,7 +118,8 @@ typedef struct shmc_cache shmc_cache;
  * Create a new segment file at path (O_EXCL: never overwrites) with the
  * given configuration (NULL for defaults) and attach it.
  * Errors: SHMC_INVALID (bad config or NULL path/out), SHMC_FILE_EXISTS,
- * SHMC_PERMISSION, SHMC_SYSTEM (errno set; e.g. ENOSPC).
+ * SHMC_NO_FILE (the directory does not exist), SHMC_PERMISSION,
+ * SHMC_SYSTEM (errno set; e.g. ENOSPC).
  * On error nothing is left at path.
  */
 shmc_status shmc_create(const char *path, const shmc_config *cfg, shmc_cache **out);
@@ -244,7 +249,8 @@ shmc_status shmc_incr(shmc_cache *cache, const void *key, size_t key_len,
 shmc_status shmc_decr(shmc_cache *cache, const void *key, size_t key_len,
                       uint64_t delta, uint64_t *result);
 
-/** Set a new expiration time (memcached touch). SHMC_OK or SHMC_NOT_FOUND. */
+/** Set a new expiration time (memcached touch); the CAS is unchanged.
+ * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_BAD_KEY, SHMC_INVALID. */
 shmc_status shmc_touch(shmc_cache *cache, const void *key, size_t key_len, int64_t exptime);
 
 /**
@@ -308,7 +314,8 @@ unsigned shmc_class_count(shmc_cache *cache);
 /** Fill *out for class id 1..shmc_class_count().  SHMC_INVALID otherwise. */
 shmc_status shmc_class_stats_get(shmc_cache *cache, unsigned class_id, shmc_class_stats *out);
 
-/** The segment's creation parameters (as stored in its header). */
+/** The segment's creation parameters (as stored in its header).
+ * SHMC_OK, or SHMC_INVALID if an argument is NULL. */
 shmc_status shmc_config_get(shmc_cache *cache, shmc_config *out);
 
 /**
@@ -316,6 +323,7 @@ shmc_status shmc_config_get(shmc_cache *cache, shmc_config *out);
  * LRU tails, balance HOT/WARM/COLD, move a slab page if automove wants
  * one, and reap clients that died.  Calls run such steps amortized on
  * their own, so no daemon is needed; this is for tools and tests.
+ * SHMC_OK, or SHMC_INVALID if cache is NULL.
  */
 shmc_status shmc_maintain(shmc_cache *cache);
 
@@ -330,12 +338,14 @@ unsigned shmc_check(shmc_cache *cache, FILE *out);
 /**
  * Detect clients that died while attached and reclaim what they held
  * (shmcachectl recover).  *reaped (may be NULL) receives how many.
+ * SHMC_OK, or SHMC_INVALID if cache is NULL.
  */
 shmc_status shmc_recover(shmc_cache *cache, unsigned *reaped);
 
 /**
  * Test hook: move the segment's clock by seconds (shared by every
  * process).  Lets tests drive expiry without sleeping.
+ * SHMC_OK, or SHMC_INVALID if cache is NULL.
  */
 shmc_status shmc_clock_advance(shmc_cache *cache, int64_t seconds);
 

@@ -69,11 +69,12 @@ static void slot_retire_counters(shmc_cache *c, client_slot *s)
 }
 
 /* Reclaim what the dead owner of slot left (we hold its liveness lock):
- * first the locks it held, repaired, then its chunks. */
-static void slot_reap(shmc_cache *c, uint32_t slot)
+ * first the locks its token still holds, repaired, then its chunks.
+ * c must have its own token set: reaping takes locks. */
+static void slot_reap(shmc_cache *c, uint32_t slot, uint32_t dead_token)
 {
     client_slot *s = &c->slots[slot];
-    lock_release_dead(c, lock_token(slot, __atomic_load_n(&s->generation, __ATOMIC_ACQUIRE)));
+    lock_release_dead(c, dead_token);
     recovery_reap_slot(c, slot);
     slot_retire_counters(c, s);
     __atomic_store_n(&s->state, SLOT_FREE, __ATOMIC_RELEASE);
@@ -89,15 +90,18 @@ shmc_status registry_attach(shmc_cache *c)
             return SHMC_SYSTEM;
         }
         client_slot *s = &c->slots[i];
+        bool dead = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_FREE;
+        uint32_t old_gen = __atomic_load_n(&s->generation, __ATOMIC_ACQUIRE);
+        /* a new generation first: our token, and locks still naming the
+         * last owner read as dead from now on */
+        uint32_t gen = __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELEASE);
         c->slot = i;
-        if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_FREE)
-            slot_reap(c, i);
+        c->token = lock_token(i, gen);
+        if (dead)
+            slot_reap(c, i, lock_token(i, old_gen));
         s->pid = (uint32_t)getpid();
         s->attached_at = (uint64_t)time(NULL);
         memset(s->lanes, 0, sizeof s->lanes);
-        /* a new generation: locks still naming the last owner read as dead */
-        uint32_t gen = __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELEASE);
-        c->token = lock_token(i, gen);
         __atomic_store_n(&s->state, SLOT_ACTIVE, __ATOMIC_RELEASE);
         return SHMC_OK;
     }
@@ -133,7 +137,8 @@ shmc_status registry_recover(shmc_cache *c, unsigned *reaped)
         if (!slot_try_claim(c, i))
             continue; /* alive, or being claimed by someone else */
         if (__atomic_load_n(&c->slots[i].state, __ATOMIC_ACQUIRE) != SLOT_FREE) {
-            slot_reap(c, i);
+            uint32_t gen = __atomic_load_n(&c->slots[i].generation, __ATOMIC_ACQUIRE);
+            slot_reap(c, i, lock_token(i, gen));
             n++;
         }
         slot_unlock(c, i);

@@ -261,7 +261,7 @@ static shmc_status segment_validate(int fd, seg_header *h)
     if (n < 0)
         return SHMC_SYSTEM;
     if (n < 8 || memcmp(h->magic, SEG_MAGIC, 8) != 0)
-        return n < 8 && sb.st_size < 8 ? SHMC_CORRUPT : SHMC_NOT_SEGMENT;
+        return SHMC_NOT_SEGMENT; /* as segment_probe says: never half-created */
     if ((size_t)n < sizeof(h->magic) + sizeof(h->version))
         return SHMC_CORRUPT;
     if (h->version != SEG_FORMAT_VERSION)
