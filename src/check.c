@@ -20,6 +20,7 @@
 #include "lock.h"
 #include "registry.h"
 #include "slabs.h"
+#include "value.h"
 
 enum { SEEN_HASH = 1, SEEN_LRU = 2, SEEN_FREE = 4 };
 
@@ -164,6 +165,25 @@ static bool chain_has_live_twin(shmc_cache *c, ref_t from, const item_t *it, uin
     return false;
 }
 
+/* A linked chained item's data chunks are all its own. */
+static void check_chunks_of(checker *k, item_t *head)
+{
+    shmc_cache *c = k->c;
+    if (!value_is_chained(head))
+        return;
+    if (head->clsid != c->hdr->nclasses)
+        problem(k, "chained item %u is in class %u", seg_ref(c, head), head->clsid);
+    uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
+    for (uint32_t i = 0; i < n; i++) {
+        ref_t r = value_refs(head)[i];
+        uint8_t *m = chunk_mark(k, r, c->hdr->nclasses);
+        item_t *d = m ? seg_item(c, r) : NULL;
+        if (!d || STATE_KIND(d->state) != CHUNK_DATA || d->h_next != seg_ref(c, head))
+            problem(k, "chained item %u: data chunk %u of %u is not its own", seg_ref(c, head),
+                    i, n);
+    }
+}
+
 static void check_index(checker *k)
 {
     shmc_cache *c = k->c;
@@ -189,6 +209,7 @@ static void check_index(checker *k)
                         (unsigned long long)hash_bucket(c, it->hash));
             if (clock_liveness(c, it, now) == ITEM_LIVE && chain_has_live_twin(c, it->h_next, it, now))
                 problem(k, "item %u: key %.*s is live twice", r, it->nkey, it->data);
+            check_chunks_of(k, it);
         }
     }
 }
@@ -218,6 +239,12 @@ static void check_chunks(checker *k)
                 if (m != (SEEN_HASH | SEEN_LRU))
                     problem(k, "linked item %u is %s%s", r, m & SEEN_HASH ? "" : "in no chain ",
                             m & SEEN_LRU ? "" : "in no LRU");
+                break;
+            case CHUNK_DATA:
+                if (m)
+                    problem(k, "data chunk %u is in a list", r);
+                else if (value_chunk_orphaned(c, it, clsid))
+                    problem(k, "data chunk %u belongs to no item (leaked)", r);
                 break;
             case CHUNK_ALLOC:
                 if (m)

@@ -23,11 +23,14 @@ const char *const crashpoint_names[] = {
     "slabs.reassign_half",   /* a page move has emptied half a page */
     "slabs.reassign_released", /* page back in the pool, class count not updated */
     "item.alloc",            /* a private chunk allocated, nothing filled */
+    "item.chunks_taken",     /* a chained value's data chunks allocated, not filled */
     "item.filled",           /* a private chunk filled, no lock taken */
     "publish.lru_linked",    /* new item in the LRU, state still ALLOC */
+    "publish.adopted",       /* data chunks belong to the new head, still ALLOC */
     "publish.committed",     /* new item LINKED, not yet in its chain */
     "publish.chained",       /* new item in the chain, old item still LINKED */
     "publish.old_unlinked",  /* old item out of its LRU, state still LINKED */
+    "publish.old_freed",     /* old item FREE, its data chunks not yet freed */
     "unlink.unchained",      /* item out of its chain, still LINKED */
     "unlink.lru_unlinked",   /* item out of its LRU, still LINKED */
     "lru.moved",             /* item out of one LRU list, not in the next */

@@ -22,6 +22,7 @@
 #include "lru.h"
 #include "registry.h"
 #include "slabs.h"
+#include "value.h"
 
 /* Remove a linked item from the index, its LRU and free it (stripe held). */
 static void item_unlink(shmc_cache *c, item_t *it)
@@ -34,6 +35,7 @@ static void item_unlink(shmc_cache *c, item_t *it)
         lru_unlink(c, cls, it);
         CRASH_POINT("unlink.lru_unlinked");
         slabs_free_locked(c, cls, it);
+        value_free_chunks(c, cls, it);
     }
     lock_drop(&cls->lock);
 }
@@ -77,11 +79,12 @@ static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t 
                           size_t vlen, uint32_t flags, uint32_t exptime, uint32_t now,
                           shmc_status *st)
 {
-    unsigned clsid = slabs_clsid(c, item_total(nkey, vlen));
-    if (!clsid) {
+    if (item_total(nkey, vlen) > c->hdr->item_size_max) {
         *st = SHMC_TOO_LARGE;
         return NULL;
     }
+    uint32_t extra = value_extra_chunks(c, nkey, vlen);
+    unsigned clsid = extra ? c->hdr->nclasses : slabs_clsid(c, item_total(nkey, vlen));
     item_t *it = slabs_alloc(c, clsid);
     if (!it) {
         *st = SHMC_NO_MEMORY;
@@ -97,8 +100,14 @@ static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t 
     it->nbytes = (uint32_t)vlen;
     it->nkey = (uint8_t)nkey;
     it->lru = SEG_LRU_HOT;
-    it->iflags = 0;
+    it->iflags = extra ? IFLAG_CHAINED : 0;
     memcpy(it->data, key, nkey);
+    if (extra && !value_alloc_chunks(c, it)) {
+        slabs_release(c, it);
+        *st = SHMC_NO_MEMORY;
+        return NULL;
+    }
+    CRASH_POINT("item.chunks_taken");
     return it;
 }
 
@@ -113,6 +122,10 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
     lock_take(c, &cls->lock);
     lru_link(c, cls, it);
     CRASH_POINT("publish.lru_linked");
+    if (value_is_chained(it)) {
+        value_adopt_chunks(c, it); /* before the commit point: see value.h */
+        CRASH_POINT("publish.adopted");
+    }
     item_set_state(it, STATE_MAKE(CHUNK_LINKED, 0)); /* the commit point */
     CRASH_POINT("publish.committed");
     lock_drop(&cls->lock);
@@ -125,6 +138,8 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
             lru_unlink(c, ocls, old);
             CRASH_POINT("publish.old_unlinked");
             slabs_free_locked(c, ocls, old);
+            CRASH_POINT("publish.old_freed");
+            value_free_chunks(c, ocls, old);
         }
         lock_drop(&ocls->lock);
     } else {
@@ -164,13 +179,13 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
     if (out->alloced) {
         void *p = malloc(it->nbytes ? it->nbytes : 1);
         if (p)
-            memcpy(p, item_value(it), it->nbytes);
+            value_read(c, it, 0, p, it->nbytes);
         *out->alloced = p;
         st = p ? SHMC_OK : SHMC_SYSTEM;
     } else if (it->nbytes > out->cap) {
         st = SHMC_BUFFER_TOO_SMALL;
-    } else if (it->nbytes) { /* buf may be NULL for an empty value */
-        memcpy(out->buf, item_value(it), it->nbytes);
+    } else { /* buf may be NULL for an empty value: value_read copies nothing */
+        value_read(c, it, 0, out->buf, it->nbytes);
     }
     if (touch)
         it->exptime = exp;
@@ -223,11 +238,8 @@ static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode 
                             old->exptime, now, &st);
     if (!it)
         return st;
-    char *dst = item_value(it);
-    size_t at = mode == SHMC_APPEND ? old->nbytes : 0;
-    memcpy(dst + (mode == SHMC_APPEND ? 0 : vlen), item_value(old), old->nbytes);
-    if (vlen) /* val may be NULL for an empty addition */
-        memcpy(dst + at, val, vlen);
+    value_copy(c, it, mode == SHMC_APPEND ? 0 : vlen, old);
+    value_write(c, it, mode == SHMC_APPEND ? old->nbytes : 0, val, vlen);
     uint64_t cas = item_publish(c, n, it, old);
     if (cas_out)
         *cas_out = cas;
@@ -265,8 +277,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                 store_drop_stale(c, key, nkey, hash, now);
             return st;
         }
-        if (vlen) /* val may be NULL for an empty value */
-            memcpy(item_value(it), val, vlen);
+        value_write(c, it, 0, val, vlen); /* nothing when vlen is 0 and val NULL */
         CRASH_POINT("item.filled");
     }
     seg_lock *s = hash_stripe(c, hash);
@@ -348,7 +359,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
     item_t *old = item_find(c, key, nkey, hash, now, &why);
     if (!old) {
         st = SHMC_NOT_FOUND;
-    } else if (!parse_u64(item_value(old), old->nbytes, &v)) {
+    } else if (value_is_chained(old) || !parse_u64(item_value(old), old->nbytes, &v)) {
         st = SHMC_NOT_NUMERIC;
     } else {
         v = incr ? v + delta : (delta > v ? 0 : v - delta); /* incr wraps, decr floors */

@@ -28,7 +28,7 @@
 #define SEG_MAGIC "SHMCACHD"            /* first 8 bytes of every segment */
 #define SEG_FORMAT_VERSION 1u           /* bumped on any layout change */
 
-#define SEG_PAGE_MIN (1u << 20)         /* slab page size: 1 MiB, or more for large items */
+#define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
 #define SEG_NSTRIPES 1024u              /* hash lock stripes; a power of two */
 #define SEG_MAX_CLASSES 63u             /* slab class ids are 1..63; 0 means "no class" */
@@ -57,6 +57,7 @@ enum chunk_state {
     CHUNK_FREE = 0,     /* on its class's free list (or about to be) */
     CHUNK_ALLOC = 1,    /* owned by a client slot; in no list or chain */
     CHUNK_LINKED = 2,   /* in the hash index and in one LRU list */
+    CHUNK_DATA = 3,     /* holds part of a chained value; h_next is its head (value.h) */
 };
 #define STATE_MAKE(st, slot) ((uint32_t)(st) | ((uint32_t)(slot) << 8))
 #define STATE_KIND(w) ((w) & 0xffu)
@@ -67,10 +68,11 @@ enum chunk_state {
  * class lock. */
 #define IFLAG_FETCHED 0x01u  /* read at least once since stored */
 #define IFLAG_ACTIVE 0x02u   /* read since last LRU move */
+#define IFLAG_CHAINED 0x04u  /* value continues in data chunks (value.h); set at allocation */
 
 /* An item: this 48-byte header, then the key, then the value. */
 typedef struct item_t {
-    ref_t h_next;       /* next item in the same hash bucket */
+    ref_t h_next;       /* next item in the same hash bucket; a data chunk's head */
     ref_t next;         /* next in LRU list (toward tail) or free list */
     ref_t prev;         /* previous in LRU list or free list */
     uint32_t exptime;   /* expiry, segment-relative seconds; 0 = never */

@@ -15,6 +15,7 @@
 #include "hash.h"
 #include "lock.h"
 #include "slabs.h"
+#include "value.h"
 
 static void list_push_head(shmc_cache *c, slab_class *cls, item_t *it, unsigned l)
 {
@@ -155,6 +156,7 @@ static item_t *lru_pull_tail(shmc_cache *c, slab_class *cls, unsigned l, bool ev
         lru_drop(c, cls, it, why);
         CRASH_POINT("lru.evict_dropped");
         item_set_state(it, STATE_MAKE(CHUNK_ALLOC, c->slot));
+        value_free_chunks(c, cls, it); /* the head left LINKED first: value.h */
         lock_drop(s);
         return it;
     }

@@ -21,13 +21,32 @@
 #include "lru.h"
 #include "registry.h"
 #include "slabs.h"
+#include "value.h"
 
 /* Does a chunk header found by a scan look like a real linked item? */
 static bool item_plausible(const shmc_cache *c, const item_t *it, unsigned clsid)
 {
+    size_t room = value_is_chained(it) && clsid == c->hdr->nclasses ? c->hdr->item_size_max
+                                                                     : c->classes[clsid].size;
     return it->clsid == clsid && it->nkey >= 1 && it->nkey <= SHMC_KEY_MAX &&
-           item_total(it->nkey, it->nbytes) <= c->classes[clsid].size &&
-           hash_key(it->data, it->nkey) == it->hash;
+           item_total(it->nkey, it->nbytes) <= room && hash_key(it->data, it->nkey) == it->hash;
+}
+
+/* Free the data chunks of class clsid that no head owns any more (class
+ * lock held; run after the heads' fates are settled). */
+static void free_orphan_chunks(shmc_cache *c, unsigned clsid)
+{
+    if (clsid != c->hdr->nclasses)
+        return; /* only the largest class holds chained values */
+    slab_class *cls = &c->classes[clsid];
+    for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
+        if (__atomic_load_n(&c->pagemap[pg], __ATOMIC_ACQUIRE) != clsid)
+            continue;
+        item_t *it;
+        SLABS_FOR_EACH_CHUNK(c, pg, clsid, it)
+            if (STATE_KIND(item_state(it)) == CHUNK_DATA && value_chunk_orphaned(c, it, clsid))
+                slabs_free_locked(c, cls, it);
+    }
 }
 
 /* An item with the same key as it, live, already in its chain. */
@@ -97,8 +116,8 @@ static bool slot_alive(shmc_cache *c, alive_cache *ac, uint32_t slot)
 static void repair_class(shmc_cache *c, unsigned clsid)
 {
     slab_class *cls = &c->classes[clsid];
-    static alive_cache zero_ac;
-    alive_cache ac = zero_ac;
+    alive_cache ac;
+    memset(&ac, 0, sizeof ac);
     cls->free_head = 0;
     cls->free_count = 0;
     memset(cls->head, 0, sizeof cls->head);
@@ -117,10 +136,11 @@ static void repair_class(shmc_cache *c, unsigned clsid)
             if (STATE_KIND(st) == CHUNK_LINKED)
                 lru_append(c, cls, it);
             else if (STATE_KIND(st) == CHUNK_FREE ||
-                     !slot_alive(c, &ac, STATE_SLOT(st)))
+                     (STATE_KIND(st) == CHUNK_ALLOC && !slot_alive(c, &ac, STATE_SLOT(st))))
                 slabs_free_locked(c, cls, it);
         }
     }
+    free_orphan_chunks(c, clsid);
 }
 
 void recovery_repair_lock(shmc_cache *c, seg_lock *l)
@@ -152,6 +172,7 @@ void recovery_reap_slot(shmc_cache *c, uint32_t slot)
                 if (item_state(it) == mine)
                     slabs_free_locked(c, cls, it);
         }
+        free_orphan_chunks(c, clsid);
         lock_drop(&cls->lock);
         if (clsid == c->hdr->nclasses / 2)
             CRASH_POINT("reap.half");

@@ -50,10 +50,7 @@ shmc_status segment_check_config(const shmc_config *cfg)
         return SHMC_INVALID;
     if (cfg->mode & ~07777u)
         return SHMC_INVALID;
-    uint64_t page = pow2_at_least(cfg->item_size_max);
-    if (page < SEG_PAGE_MIN)
-        page = SEG_PAGE_MIN;
-    if (cfg->mem_bytes < 2 * page || cfg->mem_bytes > (16ull << 30))
+    if (cfg->mem_bytes < 2 * SEG_PAGE_SIZE || cfg->mem_bytes > (16ull << 30))
         return SHMC_INVALID;
     return SHMC_OK;
 }
@@ -61,9 +58,7 @@ shmc_status segment_check_config(const shmc_config *cfg)
 /* Decide where every region goes; fills the layout fields of h. */
 static shmc_status segment_layout(seg_header *h, const shmc_config *cfg)
 {
-    uint64_t page = pow2_at_least(cfg->item_size_max);
-    if (page < SEG_PAGE_MIN)
-        page = SEG_PAGE_MIN;
+    uint64_t page = SEG_PAGE_SIZE;
     h->page_size = (uint32_t)page;
     h->npages = (uint32_t)(cfg->mem_bytes / page);
     uint32_t smallest = (uint32_t)ALIGN_UP(sizeof(item_t) + cfg->chunk_size_min, 8);

@@ -20,6 +20,7 @@
 #include "hash.h"
 #include "lock.h"
 #include "lru.h"
+#include "value.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~7u)
 
@@ -27,7 +28,10 @@ void slabs_init_classes(shmc_cache *c)
 {
     seg_header *h = c->hdr;
     uint32_t size = ALIGN8((uint32_t)sizeof(item_t) + h->chunk_size_min);
-    uint32_t largest = ALIGN8(h->item_size_max);
+    /* memcached's slab_chunk_max: larger items are chained over chunks of
+     * the largest class (value.h) */
+    uint32_t largest = ALIGN8(h->item_size_max < h->page_size / 2 ? h->item_size_max
+                                                                  : h->page_size / 2);
     unsigned id = 1;
     while (id < SEG_MAX_CLASSES && size <= h->page_size / 2 && size < largest) {
         c->classes[id].size = size;
@@ -84,6 +88,8 @@ void slabs_unfree_locked(shmc_cache *c, slab_class *cls, item_t *it)
 
 void slabs_release(shmc_cache *c, item_t *it)
 {
+    if (value_is_chained(it))
+        value_release_chunks(c, it);
     slab_class *cls = &c->classes[it->clsid];
     lock_take(c, &cls->lock);
     slabs_free_locked(c, cls, it);
@@ -202,6 +208,33 @@ static void slabs_unempty(shmc_cache *c, unsigned clsid, uint32_t pg, item_t *st
 }
 
 /*
+ * Evict linked item it of class clsid for a page move (class lock held):
+ * false if its stripe is busy, or it is live and evict is off.  Its chunk
+ * (and a chained value's data chunks) go to the free list.
+ */
+static bool slabs_evict_linked(shmc_cache *c, unsigned clsid, item_t *it, bool evict,
+                               uint32_t now)
+{
+    slab_class *cls = &c->classes[clsid];
+    if (STATE_KIND(item_state(it)) != CHUNK_LINKED)
+        return false;
+    enum item_liveness why = clock_liveness(c, it, now);
+    seg_lock *s = hash_stripe(c, it->hash);
+    if ((why == ITEM_LIVE && !evict) || !lock_try(c, s))
+        return false;
+    hash_remove(c, it);
+    lru_unlink(c, cls, it);
+    if (why == ITEM_LIVE)
+        cls->evictions++;
+    else
+        cls->reclaimed++;
+    slabs_free_locked(c, cls, it);
+    value_free_chunks(c, cls, it);
+    lock_drop(s);
+    return true;
+}
+
+/*
  * Empty page pg of class clsid (class lock held): take its free chunks off
  * the free list and evict its items.  Fails, undoing, if a chunk is
  * allocated to a client or its stripe is busy, or (no_evict) holds an item.
@@ -214,25 +247,19 @@ static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool ev
     SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
         if (++i == cls->perslab / 2 + 1)
             CRASH_POINT("slabs.reassign_half");
-        uint32_t st = STATE_KIND(item_state(it));
-        if (st == CHUNK_FREE) {
-            slabs_unfree_locked(c, cls, it);
-            continue;
+        if (STATE_KIND(item_state(it)) == CHUNK_DATA && it->h_next) { /* evict its item */
+            item_t *head = seg_item(c, it->h_next);
+            if (head->clsid == clsid)
+                slabs_evict_linked(c, clsid, head, evict, now);
         }
-        seg_lock *s = st == CHUNK_LINKED ? hash_stripe(c, it->hash) : NULL;
-        enum item_liveness why = s ? clock_liveness(c, it, now) : ITEM_LIVE;
-        if (!s || (why == ITEM_LIVE && !evict) || !lock_try(c, s)) {
+        uint32_t st = STATE_KIND(item_state(it));
+        if (st == CHUNK_LINKED && slabs_evict_linked(c, clsid, it, evict, now))
+            st = STATE_KIND(item_state(it)); /* now FREE, on the free list */
+        if (st != CHUNK_FREE) {
             slabs_unempty(c, clsid, pg, it);
             return false;
         }
-        hash_remove(c, it);
-        lru_unlink(c, cls, it);
-        if (why == ITEM_LIVE)
-            cls->evictions++;
-        else
-            cls->reclaimed++;
-        item_set_state(it, STATE_MAKE(CHUNK_FREE, 0));
-        lock_drop(s);
+        slabs_unfree_locked(c, cls, it);
     }
     return true;
 }

@@ -33,6 +33,7 @@
 
 #define NKEYS 3000        /* enough to split the 1024-bucket index */
 #define NAPPEND 50
+#define NLARGE 8          /* keys whose values are chained over data chunks */
 #define MAX_OPS 400000
 
 /* What the child acknowledged, sent over a pipe in fixed records
@@ -62,11 +63,14 @@ static const point_case cases[] = {
     {"slabs.reassign_half", 0, 1, 0},
     {"slabs.reassign_released", 0, 1, 0},
     {"item.alloc", 100, 0, 0},
+    {"item.chunks_taken", 3, 0, 0},
     {"item.filled", 100, 0, 0},
     {"publish.lru_linked", 100, 0, 0},
+    {"publish.adopted", 3, 0, 0},
     {"publish.committed", 100, 0, 0},
     {"publish.chained", 100, 0, 0},
     {"publish.old_unlinked", 100, 0, 0},
+    {"publish.old_freed", 3, 0, 0},
     {"unlink.unchained", 20, 0, 0},
     {"unlink.lru_unlinked", 20, 0, 0},
     {"lru.moved", 30, 0, 0},
@@ -91,7 +95,7 @@ static void child_workload(const char *path, const point_case *pc, int ackfd)
     shmc_cache *c;
     if (shmc_open(path, &c) != SHMC_OK)
         _exit(2);
-    static char val[200000];
+    static char val[1300000];
     char key[64];
     for (uint32_t op = 1; op < MAX_OPS; op++) {
         uint32_t k = ((op / 10) * 131u + (op % 10) * 17u) % NKEYS;
@@ -123,6 +127,14 @@ static void child_workload(const char *path, const point_case *pc, int ackfd)
                 shmc_clock_advance(c, 5);
             break;
         case 4: /* large values in a tight cache: eviction and page moves */
+            if (!pc->tight && op % 50 == 4) { /* values chained over data chunks */
+                uint32_t l = (op / 50) % NLARGE;
+                snprintf(key, sizeof key, "L:%u", l);
+                size_t n = tv_make(val, sizeof val, key, op, 600000 + (op % 3) * 300000);
+                if (shmc_set(c, key, strlen(key), val, n, 0, 0) == SHMC_OK)
+                    send_ack(ackfd, ACK_SET, NKEYS + l, op);
+                break;
+            }
             if (pc->tight) {
                 snprintf(key, sizeof key, "big:%u", op % 64);
                 size_t n = tv_make(val, sizeof val, key, op, 20000 + (op % 3) * 40000);
@@ -165,8 +177,8 @@ static void leave_dead_peer(const char *path)
 /* ---- the parent's verification --------------------------------------- */
 
 typedef struct expect {
-    uint32_t set_seq[NKEYS]; /* last acked set (0: none since last delete) */
-    uint8_t deleted[NKEYS];  /* last acked op was a delete */
+    uint32_t set_seq[NKEYS + NLARGE]; /* last acked set (0: none since last delete) */
+    uint8_t deleted[NKEYS + NLARGE];  /* last acked op was a delete */
     uint32_t appends[NAPPEND];
     uint32_t incrs;
 } expect;
@@ -194,11 +206,14 @@ static void read_acks(int fd, expect *e)
  * (or a newer one, from the operation the kill cut short). */
 static void verify_keys(shmc_cache *c, const expect *e, int strict)
 {
-    static char buf[300000];
+    static char buf[1300000];
     char key[64];
     unsigned torn = 0, lost = 0, found = 0;
-    for (uint32_t k = 0; k < NKEYS; k++) {
-        snprintf(key, sizeof key, "k:%u", k);
+    for (uint32_t k = 0; k < NKEYS + NLARGE; k++) {
+        if (k < NKEYS)
+            snprintf(key, sizeof key, "k:%u", k);
+        else
+            snprintf(key, sizeof key, "L:%u", k - NKEYS);
         size_t len = sizeof buf;
         shmc_status st = shmc_get(c, key, strlen(key), buf, &len, NULL, NULL);
         if (st == SHMC_OK) {
@@ -270,7 +285,7 @@ static void run_case(const point_case *pc)
     shmc_config_init(&cfg);
     cfg.hash_power = 10;
     cfg.mem_bytes = pc->tight ? (4u << 20) : (64u << 20);
-    cfg.item_size_max = 256 * 1024;
+    cfg.item_size_max = 2 * 1024 * 1024; /* values above 512 KiB are chained */
     shmc_cache *c;
     assert_int_equal(shmc_create(path, &cfg, &c), SHMC_OK);
     if (pc->dead_peer)

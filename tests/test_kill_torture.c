@@ -82,7 +82,7 @@ static void worker_read(shmc_cache *c, int fd, const char *key, uint32_t k, char
         report_send(fd, REP_ERROR, k, 0, (uint64_t)st);
 }
 
-static void worker_chaos(shmc_cache *c, uint64_t *rng, char *val, size_t cap, uint64_t seq)
+static void worker_chaos(shmc_cache *c, int fd, uint64_t *rng, char *val, size_t cap, uint64_t seq)
 {
     char key[32];
     uint32_t k = (uint32_t)(rng_next(rng) % NCHAOS);
@@ -118,6 +118,15 @@ static void worker_chaos(shmc_cache *c, uint64_t *rng, char *val, size_t cap, ui
         shmc_gat(c, key, strlen(key), 100, val, &len, NULL, NULL);
         break;
     }
+    case 7: /* values chained over data chunks (> 512 KiB) */
+        if (rng_next(rng) % 16 == 0) {
+            snprintf(key, sizeof key, "big:%u", k % 4);
+            n = tv_make(val, cap, key, seq, 550000 + rng_next(rng) % 350000);
+            shmc_set(c, key, strlen(key), val, n, 0, 0);
+            worker_read(c, fd, key, k, val, cap);
+            break;
+        }
+        /* fall through */
     default: shmc_set(c, key, strlen(key), val, n, 0, (int64_t)(rng_next(rng) % 4)); break;
     }
 }
@@ -130,7 +139,7 @@ static void worker_main(const char *path, int fd, uint64_t seed)
         report_send(fd, REP_ERROR, 0, 0, (uint64_t)st);
         _exit(2);
     }
-    static char val[8192], buf[8192];
+    static char val[8192], buf[8192], big[1 << 20];
     uint64_t rng = seed | 1;
     for (uint64_t seq = 1;; seq++) {
         char key[32];
@@ -153,7 +162,7 @@ static void worker_main(const char *path, int fd, uint64_t seed)
             snprintf(key, sizeof key, "c:%u", k % NCHAOS);
             worker_read(c, fd, key, k, buf, sizeof buf);
         } else {
-            worker_chaos(c, &rng, val, sizeof val, seq);
+            worker_chaos(c, fd, &rng, big, sizeof big, seq);
         }
         uint64_t took = now_us() - t0;
         if (took > SLOW_US)
@@ -262,7 +271,7 @@ static void test_kill_torture(void **state)
     tu_make_path(path, sizeof path, "torture");
     shmc_config cfg;
     shmc_config_init(&cfg);
-    cfg.mem_bytes = 32u << 20; /* roomy: nothing tracked is ever evicted */
+    cfg.mem_bytes = 64u << 20; /* roomy: nothing tracked is ever evicted */
     cfg.hash_power = 10;       /* small start: the index grows under fire */
     shmc_cache *c;
     assert_int_equal(shmc_create(path, &cfg, &c), SHMC_OK);

@@ -1,0 +1,190 @@
+/*
+ * value.c - reading and writing value bytes, contiguous or chained over
+ * data chunks, and the life of data chunks (see value.h).
+ *
+ * Owns: the layout of a chained value and the CHUNK_ALLOC -> CHUNK_DATA
+ * -> CHUNK_FREE transitions of data chunks.  Allocation itself is
+ * slabs.c's.
+ */
+#include "value.h"
+
+#include <string.h>
+
+#include "lock.h"
+#include "registry.h"
+#include "slabs.h"
+
+/* Bytes of value a data chunk holds, and the class of chained items. */
+static inline size_t data_cap(const shmc_cache *c)
+{
+    return c->classes[c->hdr->nclasses].size - sizeof(item_t);
+}
+
+uint32_t value_extra_chunks(const shmc_cache *c, size_t nkey, size_t vlen)
+{
+    size_t chunk = c->classes[c->hdr->nclasses].size;
+    if (item_total(nkey, vlen) <= chunk)
+        return 0;
+    /* each data chunk adds data_cap bytes but costs a 4-byte ref in the head */
+    size_t head_room = chunk - sizeof(item_t) - value_refs_at(nkey);
+    size_t per = data_cap(c) - sizeof(ref_t);
+    return (uint32_t)((vlen - head_room + per - 1) / per);
+}
+
+/* The part of the value held by segment i (0 = the head): pointer and length. */
+static char *segment_at(shmc_cache *c, item_t *it, uint32_t n, uint32_t i, size_t *len)
+{
+    size_t refs_at = value_refs_at(it->nkey);
+    size_t head_len = c->classes[c->hdr->nclasses].size - sizeof(item_t) - refs_at -
+                      n * sizeof(ref_t);
+    if (i == 0) {
+        *len = it->nbytes < head_len ? it->nbytes : head_len;
+        return it->data + refs_at + n * sizeof(ref_t);
+    }
+    size_t before = head_len + (size_t)(i - 1) * data_cap(c);
+    size_t rest = it->nbytes - before;
+    *len = rest < data_cap(c) ? rest : data_cap(c);
+    return seg_item(c, value_refs(it)[i - 1])->data;
+}
+
+/* Walk the segments overlapping [off, off+len): fn(segment ptr, buf ptr, n). */
+static void value_span(shmc_cache *c, item_t *it, size_t off, char *buf, size_t len, bool to_value)
+{
+    if (!value_is_chained(it)) {
+        if (to_value)
+            memcpy(it->data + it->nkey + off, buf, len);
+        else
+            memcpy(buf, it->data + it->nkey + off, len);
+        return;
+    }
+    uint32_t n = value_extra_chunks(c, it->nkey, it->nbytes);
+    size_t pos = 0;
+    for (uint32_t i = 0; i <= n && len; i++) {
+        size_t seg_len;
+        char *seg = segment_at(c, it, n, i, &seg_len);
+        if (off < pos + seg_len) {
+            size_t from = off - pos, take = seg_len - from < len ? seg_len - from : len;
+            if (to_value)
+                memcpy(seg + from, buf, take);
+            else
+                memcpy(buf, seg + from, take);
+            buf += take;
+            off += take;
+            len -= take;
+        }
+        pos += seg_len;
+    }
+}
+
+void value_read(shmc_cache *c, item_t *it, size_t off, void *dst, size_t len)
+{
+    if (len)
+        value_span(c, it, off, dst, len, false);
+}
+
+void value_write(shmc_cache *c, item_t *it, size_t off, const void *src, size_t len)
+{
+    if (len)
+        value_span(c, it, off, (char *)src, len, true);
+}
+
+void value_copy(shmc_cache *c, item_t *dst, size_t dst_off, item_t *src)
+{
+    if (!value_is_chained(src)) {
+        value_write(c, dst, dst_off, src->data + src->nkey, src->nbytes);
+        return;
+    }
+    uint32_t n = value_extra_chunks(c, src->nkey, src->nbytes);
+    for (uint32_t i = 0; i <= n; i++) {
+        size_t seg_len;
+        char *seg = segment_at(c, src, n, i, &seg_len);
+        value_write(c, dst, dst_off, seg, seg_len);
+        dst_off += seg_len;
+    }
+}
+
+bool value_alloc_chunks(shmc_cache *c, item_t *head)
+{
+    uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
+    ref_t *refs = value_refs(head);
+    memset(refs, 0, n * sizeof(ref_t));
+    for (uint32_t i = 0; i < n; i++) {
+        item_t *d = slabs_alloc(c, c->hdr->nclasses);
+        if (!d) {
+            value_release_chunks(c, head);
+            return false;
+        }
+        refs[i] = seg_ref(c, d); /* ours (CHUNK_ALLOC) until adopted */
+    }
+    return true;
+}
+
+void value_release_chunks(shmc_cache *c, item_t *head)
+{
+    uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
+    slab_class *cls = &c->classes[c->hdr->nclasses];
+    uint32_t mine = STATE_MAKE(CHUNK_ALLOC, c->slot);
+    lock_take(c, &cls->lock);
+    for (uint32_t i = 0; i < n; i++) {
+        ref_t r = value_refs(head)[i];
+        if (r && item_state(seg_item(c, r)) == mine)
+            slabs_free_locked(c, cls, seg_item(c, r));
+    }
+    lock_drop(&cls->lock);
+}
+
+void value_adopt_chunks(shmc_cache *c, item_t *head)
+{
+    uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
+    ref_t hr = seg_ref(c, head);
+    for (uint32_t i = 0; i < n; i++) {
+        item_t *d = seg_item(c, value_refs(head)[i]);
+        d->h_next = hr;
+        item_set_state(d, STATE_MAKE(CHUNK_DATA, 0));
+    }
+}
+
+void value_free_chunks(shmc_cache *c, slab_class *cls, item_t *head)
+{
+    if (!value_is_chained(head))
+        return;
+    uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
+    ref_t hr = seg_ref(c, head);
+    for (uint32_t i = 0; i < n; i++) {
+        ref_t r = value_refs(head)[i];
+        item_t *d = r ? seg_item(c, r) : NULL;
+        if (d && STATE_KIND(item_state(d)) == CHUNK_DATA && d->h_next == hr)
+            slabs_free_locked(c, cls, d);
+    }
+}
+
+/* Is r the start of a chunk in a page of class clsid? */
+static bool chunk_boundary(const shmc_cache *c, ref_t r, unsigned clsid)
+{
+    uint64_t off = (uint64_t)r << 3;
+    if (off < c->hdr->off_pages || off >= c->hdr->file_size)
+        return false;
+    uint64_t in = (off - c->hdr->off_pages) % c->hdr->page_size;
+    const slab_class *cls = &c->classes[clsid];
+    return c->pagemap[seg_page_of(c, r)] == clsid && in % cls->size == 0 &&
+           in / cls->size < cls->perslab;
+}
+
+bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid)
+{
+    ref_t hr = chunk->h_next;
+    if (!chunk_boundary(c, hr, clsid))
+        return true;
+    item_t *head = seg_item(c, hr);
+    uint32_t st = item_state(head);
+    bool held = STATE_KIND(st) == CHUNK_LINKED ||
+                (STATE_KIND(st) == CHUNK_ALLOC && registry_alive(c, STATE_SLOT(st)));
+    if (!held || !value_is_chained(head))
+        return true;
+    uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
+    ref_t me = seg_ref(c, chunk);
+    for (uint32_t i = 0; i < n; i++)
+        if (value_refs(head)[i] == me)
+            return false;
+    return true;
+}
