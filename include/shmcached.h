@@ -73,6 +73,10 @@ typedef enum shmc_status {
     SHMC_NO_FILE,          /**< open: no file at that path */
     SHMC_TOO_MANY_CLIENTS, /**< the segment's client registry is full */
     SHMC_SYSTEM,           /**< a system call failed; errno tells which */
+    SHMC_NO_PROTECTION,    /**< protection "mpk" asked for, but the CPU or kernel lacks
+                                memory protection keys (or none is free) */
+    SHMC_UNSAFE_PROCESS,   /**< strict protection: code outside the library's gates in
+                                this process can write PKRU, so it could open the cache */
     SHMC_STATUS_COUNT      /**< number of codes (not a code) */
 } shmc_status;
 
@@ -116,7 +120,8 @@ typedef struct shmc_cache shmc_cache;
 
 /**
  * Create a new segment file at path (O_EXCL: never overwrites) with the
- * given configuration (NULL for defaults) and attach it.
+ * given configuration (NULL for defaults) and attach it, with the options
+ * of shmc_options_init (so SHMC_PROTECTION applies).
  * Errors: SHMC_INVALID (bad config or NULL path/out), SHMC_FILE_EXISTS,
  * SHMC_NO_FILE (the directory does not exist), SHMC_PERMISSION,
  * SHMC_SYSTEM (errno set; e.g. ENOSPC).
@@ -124,8 +129,48 @@ typedef struct shmc_cache shmc_cache;
  */
 shmc_status shmc_create(const char *path, const shmc_config *cfg, shmc_cache **out);
 
+/** How the segment is protected from the calling process's own code. */
+typedef enum shmc_protection {
+    SHMC_PROTECT_AUTO = 0, /**< mpk where the CPU and kernel have protection keys, else none */
+    SHMC_PROTECT_MPK,      /**< memory protection keys: the segment is readable and writable
+                                only inside library calls; attaching fails with
+                                SHMC_NO_PROTECTION where keys are missing */
+    SHMC_PROTECT_NONE      /**< no protection: any code of the process can reach the segment */
+} shmc_protection;
+
+/** Per-handle options of shmc_open_with / shmc_create_with. */
+typedef struct shmc_options {
+    shmc_protection protection; /**< default SHMC_PROTECT_AUTO */
+    int strict;                 /**< with mpk: refuse to attach (SHMC_UNSAFE_PROCESS) if
+                                     executable code outside the library's gates holds an
+                                     instruction that writes PKRU; default 0 (count them:
+                                     shmc_stats.pkru_writers) */
+} shmc_options;
+
 /**
- * Attach an existing segment.  Repairs whatever processes that died
+ * Fill *opts with the defaults, then apply the environment:
+ * SHMC_PROTECTION=auto|mpk|none and SHMC_PROTECTION_STRICT=0|1.
+ * Returns SHMC_INVALID if a variable has another value.
+ */
+shmc_status shmc_options_init(shmc_options *opts);
+
+/** shmc_create with options (NULL: shmc_options_init's). */
+shmc_status shmc_create_with(const char *path, const shmc_config *cfg,
+                             const shmc_options *opts, shmc_cache **out);
+
+/** shmc_open with options (NULL: shmc_options_init's).  Extra errors:
+ * SHMC_NO_PROTECTION, SHMC_UNSAFE_PROCESS. */
+shmc_status shmc_open_with(const char *path, const shmc_options *opts, shmc_cache **out);
+
+/** The protection in effect for a handle (never SHMC_PROTECT_AUTO). */
+shmc_protection shmc_protection_of(shmc_cache *cache);
+
+/** "auto", "mpk" or "none". */
+const char *shmc_protection_name(shmc_protection p);
+
+/**
+ * Attach an existing segment, with the options of shmc_options_init (so
+ * SHMC_PROTECTION applies).  Repairs whatever processes that died
  * while attached left behind (see docs/design.md), so it also works after
  * every attached process crashed.
  * Errors: SHMC_NO_FILE, SHMC_PERMISSION, SHMC_NOT_SEGMENT (not ours),
@@ -288,6 +333,9 @@ typedef struct shmc_stats {
     uint64_t curr_clients;      /**< processes attached now */
     uint64_t clients_recovered; /**< dead clients whose state was reclaimed */
     uint64_t locks_repaired;    /**< locks taken over from a dead owner and repaired */
+    uint64_t protection;        /**< this handle's shmc_protection (SHMC_PROTECT_MPK/_NONE) */
+    uint64_t pkru_writers;      /**< PKRU-writing instructions found outside the library's
+                                     gates when this handle attached (mpk only) */
     uint64_t uptime;            /**< seconds since the segment was created */
     uint64_t time;              /**< the segment's clock (Unix time) */
 } shmc_stats;

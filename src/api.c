@@ -16,6 +16,7 @@
 #include "cache.h"
 #include "gate.h"
 #include "items.h"
+#include "protect.h"
 #include "registry.h"
 #include "segment.h"
 
@@ -55,6 +56,7 @@ static shmc_cache *handle_new(const char *path)
     if (!c)
         return NULL;
     c->fd = -1;
+    c->pkey = -1;
     c->path = strdup(path);
     if (!c->path) {
         free(c);
@@ -65,15 +67,21 @@ static shmc_cache *handle_new(const char *path)
 
 static void handle_free(shmc_cache *c)
 {
+    protect_teardown(c);
     segment_detach(c);
     free(c->path);
     free(c);
 }
 
-/* Claim a client slot, or undo the attach. */
-static shmc_status handle_register(shmc_cache *c, shmc_cache **out)
+/* Protect the mapping and claim a client slot, or undo the attach. */
+static shmc_status handle_register(shmc_cache *c, const shmc_options *opts, shmc_cache **out)
 {
-    shmc_status st = registry_attach(c);
+    shmc_status st = protect_setup(c, opts->protection, opts->strict);
+    if (st == SHMC_OK) {
+        gate_enter(c);
+        st = registry_attach(c);
+        gate_leave(c);
+    }
     if (st != SHMC_OK) {
         int e = errno;
         handle_free(c);
@@ -84,10 +92,74 @@ static shmc_status handle_register(shmc_cache *c, shmc_cache **out)
     return SHMC_OK;
 }
 
+/* opts, or the defaults and environment when NULL. */
+static shmc_status options_or_default(const shmc_options *opts, shmc_options *buf,
+                                      const shmc_options **use)
+{
+    *use = opts;
+    if (opts)
+        return opts->protection > SHMC_PROTECT_NONE ? SHMC_INVALID : SHMC_OK;
+    *use = buf;
+    return shmc_options_init(buf);
+}
+
+shmc_status shmc_options_init(shmc_options *opts)
+{
+    if (!opts)
+        return SHMC_INVALID;
+    opts->protection = SHMC_PROTECT_AUTO;
+    opts->strict = 0;
+    const char *p = getenv("SHMC_PROTECTION");
+    if (p && *p) {
+        if (strcmp(p, "auto") == 0)
+            opts->protection = SHMC_PROTECT_AUTO;
+        else if (strcmp(p, "mpk") == 0)
+            opts->protection = SHMC_PROTECT_MPK;
+        else if (strcmp(p, "none") == 0)
+            opts->protection = SHMC_PROTECT_NONE;
+        else
+            return SHMC_INVALID;
+    }
+    const char *strict = getenv("SHMC_PROTECTION_STRICT");
+    if (strict && *strict) {
+        if (strcmp(strict, "0") != 0 && strcmp(strict, "1") != 0)
+            return SHMC_INVALID;
+        opts->strict = strict[0] == '1';
+    }
+    return SHMC_OK;
+}
+
+const char *shmc_protection_name(shmc_protection p)
+{
+    switch (p) {
+    case SHMC_PROTECT_AUTO: return "auto";
+    case SHMC_PROTECT_MPK: return "mpk";
+    case SHMC_PROTECT_NONE: return "none";
+    }
+    return "unknown";
+}
+
+shmc_protection shmc_protection_of(shmc_cache *c)
+{
+    return c ? c->protection : SHMC_PROTECT_NONE;
+}
+
 shmc_status shmc_create(const char *path, const shmc_config *cfg, shmc_cache **out)
 {
+    return shmc_create_with(path, cfg, NULL, out);
+}
+
+shmc_status shmc_open(const char *path, shmc_cache **out)
+{
+    return shmc_open_with(path, NULL, out);
+}
+
+shmc_status shmc_create_with(const char *path, const shmc_config *cfg,
+                             const shmc_options *opts, shmc_cache **out)
+{
     shmc_config def;
-    if (!path || !*path || !out)
+    shmc_options obuf;
+    if (!path || !*path || !out || options_or_default(opts, &obuf, &opts) != SHMC_OK)
         return SHMC_INVALID;
     if (!cfg) {
         shmc_config_init(&def);
@@ -105,12 +177,13 @@ shmc_status shmc_create(const char *path, const shmc_config *cfg, shmc_cache **o
         errno = e;
         return st;
     }
-    return handle_register(c, out);
+    return handle_register(c, opts, out);
 }
 
-shmc_status shmc_open(const char *path, shmc_cache **out)
+shmc_status shmc_open_with(const char *path, const shmc_options *opts, shmc_cache **out)
 {
-    if (!path || !*path || !out)
+    shmc_options obuf;
+    if (!path || !*path || !out || options_or_default(opts, &obuf, &opts) != SHMC_OK)
         return SHMC_INVALID;
     shmc_cache *c = handle_new(path);
     if (!c)
@@ -122,14 +195,16 @@ shmc_status shmc_open(const char *path, shmc_cache **out)
         errno = e;
         return st;
     }
-    return handle_register(c, out);
+    return handle_register(c, opts, out);
 }
 
 void shmc_close(shmc_cache *c)
 {
     if (!c)
         return;
+    gate_enter(c);
     registry_detach(c);
+    gate_leave(c);
     handle_free(c);
 }
 
@@ -377,6 +452,9 @@ const char *shmc_strerror(shmc_status st)
         [SHMC_NO_FILE] = "no such segment file",
         [SHMC_TOO_MANY_CLIENTS] = "too many clients attached to the segment",
         [SHMC_SYSTEM] = "system error (see errno)",
+        [SHMC_NO_PROTECTION] = "memory protection keys are not available here "
+                               "(CPU or kernel); use protection none",
+        [SHMC_UNSAFE_PROCESS] = "strict protection: code outside the library can write PKRU",
     };
     if ((unsigned)st >= SHMC_STATUS_COUNT)
         return "unknown status code";

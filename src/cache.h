@@ -22,6 +22,9 @@ struct shmc_cache {
     int fd;                     /* the segment file, holds our slot's OFD lock */
     uint32_t slot;              /* our client slot */
     uint32_t token;             /* our lock-owner token (lock.c) */
+    int pkey;                   /* protection key of the mapping, -1 without (protect.c) */
+    shmc_protection protection; /* SHMC_PROTECT_MPK or SHMC_PROTECT_NONE */
+    unsigned pkru_writers;      /* foreign PKRU writers found at attach */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */
     seg_lock *stripes;          /* SEG_NSTRIPES stripe locks */

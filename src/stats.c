@@ -86,6 +86,8 @@ shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *o)
     o->curr_clients = registry_count(c);
     o->clients_recovered = LD(c->hdr->clients_recovered);
     o->locks_repaired = LD(c->hdr->locks_repaired);
+    o->protection = c->protection;
+    o->pkru_writers = c->pkru_writers;
     o->time = (uint64_t)clock_unix(c);
     o->uptime = o->time - (uint64_t)c->hdr->created;
     gate_leave(c);
@@ -94,7 +96,12 @@ shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *o)
 
 unsigned shmc_class_count(shmc_cache *c)
 {
-    return c ? c->hdr->nclasses : 0;
+    if (!c)
+        return 0;
+    gate_enter(c);
+    unsigned n = c->hdr->nclasses;
+    gate_leave(c);
+    return n;
 }
 
 shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *o)
@@ -128,6 +135,7 @@ shmc_status shmc_config_get(shmc_cache *c, shmc_config *o)
 {
     if (!c || !o)
         return SHMC_INVALID;
+    gate_enter(c);
     seg_header *h = c->hdr;
     memset(o, 0, sizeof *o);
     o->mem_bytes = h->mem_bytes;
@@ -142,5 +150,6 @@ shmc_status shmc_config_get(shmc_cache *c, shmc_config *o)
     o->slab_automove = (int)h->slab_automove;
     o->mode = (mode_t)h->mode;
     o->group = (gid_t)h->group;
+    gate_leave(c);
     return SHMC_OK;
 }

@@ -63,6 +63,8 @@ static inline const char *tu_status_name(shmc_status s)
     case SHMC_NO_FILE: return "SHMC_NO_FILE";
     case SHMC_TOO_MANY_CLIENTS: return "SHMC_TOO_MANY_CLIENTS";
     case SHMC_SYSTEM: return "SHMC_SYSTEM";
+    case SHMC_NO_PROTECTION: return "SHMC_NO_PROTECTION";
+    case SHMC_UNSAFE_PROCESS: return "SHMC_UNSAFE_PROCESS";
     case SHMC_STATUS_COUNT: break;
     }
     return "(unknown status)";

@@ -396,8 +396,11 @@ static int cmd_create(const char *path, int argc, char **argv)
  */
 static void print_protection(shmc_cache *cache)
 {
-    (void)cache;
-    printf("protection: none\n");
+    shmc_stats st;
+    printf("protection: %s", shmc_protection_name(shmc_protection_of(cache)));
+    if (shmc_stats_get(cache, &st) == SHMC_OK && st.pkru_writers)
+        printf(" (%" PRIu64 " PKRU writers outside the library's gates)", st.pkru_writers);
+    printf("\n");
 }
 
 static void print_group(gid_t gid)
@@ -484,6 +487,7 @@ static const struct {
     STAT_FIELD(bytes), STAT_FIELD(curr_items), STAT_FIELD(total_items),
     STAT_FIELD(expired_unfetched), STAT_FIELD(evicted_unfetched),
     STAT_FIELD(evictions), STAT_FIELD(reclaimed),
+    STAT_FIELD(protection), STAT_FIELD(pkru_writers),
 };
 #undef STAT_FIELD
 
@@ -502,7 +506,10 @@ static void print_general(const shmc_stats *s)
     for (size_t i = 0; i < sizeof stat_fields / sizeof stat_fields[0]; i++) {
         uint64_t v;
         memcpy(&v, base + stat_fields[i].offset, sizeof v);
-        printf("STAT %s %" PRIu64 "\n", stat_fields[i].name, v);
+        if (strcmp(stat_fields[i].name, "protection") == 0) /* a name, not a number */
+            printf("STAT protection %s\n", shmc_protection_name((shmc_protection)v));
+        else
+            printf("STAT %s %" PRIu64 "\n", stat_fields[i].name, v);
     }
 }
 
