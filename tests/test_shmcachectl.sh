@@ -325,10 +325,11 @@ stat_names="version uptime time curr_clients clients_recovered locks_repaired cm
  incr_misses incr_hits decr_misses decr_hits cas_misses cas_hits cas_badval touch_hits
  touch_misses limit_maxbytes hash_power_level hash_buckets slabs_moved total_pages free_pages
  bytes curr_items total_items expired_unfetched evicted_unfetched evictions reclaimed"
-for name in $stat_names; do
+for name in $stat_names pkru_writers; do
     expect_match "stats has $name" "^STAT $name [0-9.]+\$"
 done
-expect_true "stats: 38 STAT lines" test "$(grep -c '^STAT ' "$TMP/out")" = 38
+expect_match "stats names the protection in effect" "^STAT protection (mpk|none)\$"
+expect_true "stats: 40 STAT lines" test "$(grep -c '^STAT ' "$TMP/out")" = 40
 expect_true "stats ends with END" test "$(tail -n 1 "$TMP/out")" = END
 expect_line "stats" "STAT version 0.1.0"
 expect_line "stats" "STAT curr_items 4"
