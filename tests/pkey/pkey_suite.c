@@ -1,0 +1,417 @@
+/*
+ * pkey_suite.c - the protection suite: client code cannot reach the cache
+ * except through the library's entry points.
+ *
+ * Run inside QEMU (-cpu max, Debian's stock kernel: tests/qemu/run.sh) it
+ * checks mpk mode; run natively with SHMC_PROTECTION=none it runs the same
+ * calls and shows that nothing is protected there.  Statically linked, so
+ * it uses no test framework: each check prints a line, and the last line
+ * is "N passed, N failed".
+ *
+ *  1. a read and a write of segment memory outside a call fault with
+ *     SEGV_PKUERR, and the cache is intact afterwards;
+ *  2. every public call works with protection on, from several threads
+ *     and several processes;
+ *  3. a thread created after attach is denied;
+ *  4. a signal handler that runs during a library call is denied, and the
+ *     interrupted call completes;
+ *  5. the inspection finds a WRPKRU planted in the program's own
+ *     executable memory, and strict mode refuses to attach.
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "shmcached.h"
+
+#ifndef SEGV_PKUERR
+#define SEGV_PKUERR 4
+#endif
+
+static unsigned passed, failed;
+
+#define CHECK(cond, ...)                                                                       \
+    do {                                                                                       \
+        if (cond) {                                                                            \
+            passed++;                                                                          \
+        } else {                                                                               \
+            failed++;                                                                          \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                        \
+            printf(__VA_ARGS__);                                                               \
+            printf("\n");                                                                      \
+        }                                                                                      \
+    } while (0)
+
+#define CHECK_OK(expr) CHECK((expr) == SHMC_OK, "%s: %s", #expr, shmc_strerror(expr))
+
+static char seg_path[128];
+static int mpk; /* 1 when the handle under test runs in mpk mode */
+
+/* ---- probing segment memory from client code ------------------------- */
+
+static __thread sigjmp_buf probe_env;
+static __thread volatile int probing;
+static __thread volatile int probe_code;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    if (!probing) {
+        signal(SIGSEGV, SIG_DFL); /* a real crash: let it happen */
+        return;
+    }
+    probe_code = si->si_code;
+    siglongjmp(probe_env, 1);
+}
+
+/* Try to read (or write) *p from client code: 0 if it worked, else the
+ * si_code of the fault. */
+static int probe(volatile char *p, int write)
+{
+    probing = 1;
+    probe_code = 0;
+    if (sigsetjmp(probe_env, 1) == 0) {
+        if (write)
+            *p = *p;
+        else
+            (void)*p;
+    }
+    probing = 0;
+    return probe_code;
+}
+
+/* Where the segment is mapped in this process, from /proc/self/maps (what
+ * a stray pointer would hit), and its protection key from smaps. */
+static char *segment_mapping(int *pkey)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    char *base = NULL;
+    *pkey = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && strchr(line, '/')) {
+            if (base)
+                break; /* the next mapping: the key line was not there */
+            if (strstr(line, seg_path))
+                base = (char *)lo;
+        } else if (base && sscanf(line, "ProtectionKey: %d", pkey) == 1) {
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    return base;
+}
+
+/* ---- 1. stray reads and writes ---------------------------------------- */
+
+static void test_stray_access(shmc_cache *c)
+{
+    int pkey;
+    char *seg = segment_mapping(&pkey);
+    CHECK(seg != NULL, "segment mapping found in /proc/self/maps");
+    if (!seg)
+        return;
+    CHECK_OK(shmc_set(c, "guarded", 7, "treasure", 8, 0, 0));
+    int r = probe(seg, 0), w = probe(seg + 4096, 1);
+    if (mpk) {
+        CHECK(pkey > 0, "segment mapping carries a protection key (%d)", pkey);
+        CHECK(r == SEGV_PKUERR, "read outside a call faults with SEGV_PKUERR (si_code %d)", r);
+        CHECK(w == SEGV_PKUERR, "write outside a call faults with SEGV_PKUERR (si_code %d)", w);
+    } else {
+        CHECK(r == 0 && memcmp(seg, "SHMCACHD", 8) == 0,
+              "none mode: client code can read the segment (header seen)");
+    }
+    char buf[16];
+    size_t len = sizeof buf;
+    CHECK_OK(shmc_get(c, "guarded", 7, buf, &len, NULL, NULL));
+    CHECK(len == 8 && memcmp(buf, "treasure", 8) == 0, "cache intact after the stray access");
+    CHECK(shmc_check(c, stdout) == 0, "check clean after the stray access");
+}
+
+/* ---- 2. every public call --------------------------------------------- */
+
+static void test_every_call(shmc_cache *c)
+{
+    char buf[64];
+    size_t len = sizeof buf;
+    uint64_t cas = 0, v = 0;
+    uint32_t flags = 0;
+    CHECK_OK(shmc_store(c, SHMC_SET, "k", 1, "v1", 2, 7, 0, 0, &cas));
+    CHECK_OK(shmc_get(c, "k", 1, buf, &len, &flags, &cas));
+    CHECK(len == 2 && flags == 7, "get returns what set stored");
+    CHECK(shmc_store(c, SHMC_ADD, "k", 1, "x", 1, 0, 0, 0, NULL) == SHMC_NOT_STORED, "add exists");
+    CHECK_OK(shmc_store(c, SHMC_REPLACE, "k", 1, "v2", 2, 0, 0, 0, NULL));
+    CHECK_OK(shmc_store(c, SHMC_APPEND, "k", 1, "a", 1, 0, 0, 0, NULL));
+    CHECK_OK(shmc_store(c, SHMC_PREPEND, "k", 1, "p", 1, 0, 0, 0, NULL));
+    len = sizeof buf;
+    CHECK_OK(shmc_gat(c, "k", 1, 100, buf, &len, NULL, &cas));
+    CHECK(len == 4 && memcmp(buf, "pv2a", 4) == 0, "append/prepend/gat");
+    CHECK(shmc_store(c, SHMC_CAS, "k", 1, "c", 1, 0, 0, cas + 1, NULL) == SHMC_EXISTS, "cas stale");
+    CHECK_OK(shmc_store(c, SHMC_CAS, "k", 1, "c", 1, 0, 0, cas, NULL));
+    void *p = NULL;
+    CHECK_OK(shmc_get_alloc(c, "k", 1, &p, &len, NULL, NULL));
+    CHECK(p && len == 1 && *(char *)p == 'c', "get_alloc");
+    free(p);
+    shmc_value mv[2] = {{.key = "k", .key_len = 1, .buf = buf, .cap = sizeof buf},
+                        {.key = "nope", .key_len = 4, .buf = buf + 32, .cap = 32}};
+    CHECK_OK(shmc_get_multi(c, mv, 2));
+    CHECK(mv[0].status == SHMC_OK && mv[1].status == SHMC_NOT_FOUND, "get_multi");
+    CHECK_OK(shmc_set(c, "n", 1, "41", 2, 0, 0));
+    CHECK_OK(shmc_incr(c, "n", 1, 2, &v));
+    CHECK_OK(shmc_decr(c, "n", 1, 1, &v));
+    CHECK(v == 42, "incr/decr give 42 (%llu)", (unsigned long long)v);
+    CHECK_OK(shmc_touch(c, "n", 1, 1000));
+    CHECK_OK(shmc_delete(c, "n", 1, 0));
+    CHECK(shmc_delete(c, "n", 1, 0) == SHMC_NOT_FOUND, "delete twice");
+    shmc_stats st;
+    CHECK_OK(shmc_stats_get(c, &st));
+    CHECK(st.protection == (uint64_t)(mpk ? SHMC_PROTECT_MPK : SHMC_PROTECT_NONE),
+          "stats report the protection (%llu)", (unsigned long long)st.protection);
+    CHECK(shmc_class_count(c) > 1, "class count");
+    shmc_class_stats cs;
+    CHECK_OK(shmc_class_stats_get(c, 1, &cs));
+    shmc_config cfg;
+    CHECK_OK(shmc_config_get(c, &cfg));
+    CHECK(cfg.mem_bytes == 64u << 20, "config_get");
+    CHECK_OK(shmc_maintain(c));
+    unsigned reaped;
+    CHECK_OK(shmc_recover(c, &reaped));
+    CHECK_OK(shmc_clock_advance(c, 1));
+    CHECK_OK(shmc_flush_all(c, 0));
+    CHECK(shmc_get(c, "k", 1, buf, &len, NULL, NULL) == SHMC_NOT_FOUND, "flush_all");
+    CHECK(shmc_check(c, stdout) == 0, "check");
+}
+
+/* ---- 2 and 3: threads created after attach ---------------------------- */
+
+struct thread_arg {
+    shmc_cache *c;
+    int probe_result;
+    int errors;
+};
+
+static void *thread_main(void *p)
+{
+    struct thread_arg *a = p;
+    int pkey;
+    a->probe_result = probe(segment_mapping(&pkey), 0);
+    for (int i = 0; i < 2000; i++) {
+        char key[32], buf[32];
+        snprintf(key, sizeof key, "t%d", i % 50);
+        size_t len = sizeof buf;
+        if (shmc_incr(a->c, "tally", 5, 1, NULL) != SHMC_OK ||
+            shmc_set(a->c, key, strlen(key), key, strlen(key), 0, 0) != SHMC_OK)
+            a->errors++;
+        shmc_status st = shmc_get(a->c, key, strlen(key), buf, &len, NULL, NULL);
+        if (st != SHMC_OK && st != SHMC_NOT_FOUND)
+            a->errors++;
+    }
+    return NULL;
+}
+
+static uint64_t read_number(shmc_cache *c, const char *key)
+{
+    char buf[32];
+    size_t len = sizeof buf - 1;
+    if (shmc_get(c, key, strlen(key), buf, &len, NULL, NULL) != SHMC_OK)
+        return UINT64_MAX;
+    buf[len] = 0;
+    return strtoull(buf, NULL, 10);
+}
+
+static void test_threads(shmc_cache *c)
+{
+    enum { N = 4 };
+    pthread_t t[N];
+    struct thread_arg a[N];
+    CHECK_OK(shmc_set(c, "tally", 5, "0", 1, 0, 0));
+    for (int i = 0; i < N; i++) {
+        a[i] = (struct thread_arg){.c = c};
+        pthread_create(&t[i], NULL, thread_main, &a[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(a[i].errors == 0, "thread %d: every call succeeded", i);
+        CHECK(mpk ? a[i].probe_result == SEGV_PKUERR : a[i].probe_result == 0,
+              "thread %d created after attach: %s (si_code %d)", i,
+              mpk ? "denied" : "not protected in none mode", a[i].probe_result);
+    }
+    CHECK(read_number(c, "tally") == N * 2000, "threads' increments all counted");
+}
+
+/* ---- 2: several processes ---------------------------------------------- */
+
+static void test_processes(shmc_cache *c, const shmc_options *opts)
+{
+    enum { P = 3, K = 1000 };
+    CHECK_OK(shmc_set(c, "ptally", 6, "0", 1, 0, 0));
+    for (int i = 0; i < P; i++) {
+        if (fork() == 0) {
+            shmc_cache *cc;
+            if (shmc_open_with(seg_path, opts, &cc) != SHMC_OK ||
+                shmc_protection_of(cc) != (mpk ? SHMC_PROTECT_MPK : SHMC_PROTECT_NONE))
+                _exit(2);
+            int pkey;
+            if (mpk && probe(segment_mapping(&pkey), 1) != SEGV_PKUERR)
+                _exit(3);
+            for (int k = 0; k < K; k++)
+                if (shmc_incr(cc, "ptally", 6, 1, NULL) != SHMC_OK)
+                    _exit(4);
+            shmc_close(cc);
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < P; i++) {
+        int st;
+        wait(&st);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child process %d (status %d)", i, st);
+    }
+    CHECK(read_number(c, "ptally") == P * K, "processes' increments all counted");
+}
+
+/* ---- 4: a signal handler during a library call ------------------------ */
+
+static int sig_pkey;
+static uint32_t pkru_offset; /* of PKRU in the XSAVE area of a signal frame */
+static volatile int sig_inside, sig_denied, sig_total;
+static char *sig_seg;
+
+static void on_alarm(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)si;
+    ucontext_t *uc = ucv;
+    sig_total++;
+    /* was the interrupted code inside a call (our key open in its PKRU)? */
+    uint32_t pkru = *(uint32_t *)((char *)uc->uc_mcontext.fpregs + pkru_offset);
+    if (pkru & (3u << (2 * sig_pkey)))
+        return;
+    sig_inside++;
+    if (probe(sig_seg, 0) == SEGV_PKUERR)
+        sig_denied++;
+}
+
+static void test_signal_during_call(shmc_cache *c)
+{
+    unsigned eax, ebx, ecx, edx;
+    if (!mpk || !__get_cpuid_count(0xd, 9, &eax, &ebx, &ecx, &edx) || !ebx) {
+        printf("signal test: mpk only\n");
+        return;
+    }
+    pkru_offset = ebx;
+    sig_seg = segment_mapping(&sig_pkey);
+    enum { BIG = 4 << 20 };
+    char *val = malloc(BIG), *out = malloc(BIG);
+    for (int i = 0; i < BIG; i++)
+        val[i] = (char)(i * 7);
+    CHECK_OK(shmc_set(c, "big", 3, val, BIG, 0, 0));
+    struct sigaction sa = {.sa_sigaction = on_alarm, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {.it_interval = {0, 200}, .it_value = {0, 200}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int bad = 0;
+    for (int round = 0; round < 2000 && sig_inside < 20; round++) {
+        size_t len = BIG;
+        if (shmc_get(c, "big", 3, out, &len, NULL, NULL) != SHMC_OK || len != BIG ||
+            memcmp(out, val, BIG) != 0)
+            bad++;
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    signal(SIGALRM, SIG_DFL);
+    printf("signals: %d delivered, %d inside a library call, %d of those denied\n", sig_total,
+           sig_inside, sig_denied);
+    CHECK(sig_inside > 0, "some signals arrived inside a library call");
+    CHECK(sig_denied == sig_inside, "a handler running inside a call is denied");
+    CHECK(bad == 0, "the interrupted calls completed with the right value");
+    free(val);
+    free(out);
+}
+
+/* ---- 5: inspection ------------------------------------------------------ */
+
+static void test_inspection(void)
+{
+    shmc_options strict = {.protection = SHMC_PROTECT_MPK, .strict = 1};
+    shmc_cache *h = NULL;
+    shmc_status st = shmc_open_with(seg_path, &strict, &h);
+    CHECK(st == SHMC_OK, "strict attach of a clean process: %s", shmc_strerror(st));
+    shmc_stats s0 = {0};
+    if (h) {
+        shmc_stats_get(h, &s0);
+        shmc_close(h);
+    }
+    /* plant a WRPKRU; RET in the process's own executable memory */
+    unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                               -1, 0);
+    memcpy(code, "\x0f\x01\xef\xc3", 4);
+    mprotect(code, 4096, PROT_READ | PROT_EXEC);
+    shmc_options lax = {.protection = SHMC_PROTECT_MPK, .strict = 0};
+    CHECK_OK(shmc_open_with(seg_path, &lax, &h));
+    shmc_stats s1 = {0};
+    if (h) {
+        shmc_stats_get(h, &s1);
+        shmc_close(h);
+    }
+    CHECK(s1.pkru_writers == s0.pkru_writers + 1, "inspection finds the planted WRPKRU (%llu)",
+          (unsigned long long)s1.pkru_writers);
+    h = NULL;
+    st = shmc_open_with(seg_path, &strict, &h);
+    CHECK(st == SHMC_UNSAFE_PROCESS && !h, "strict mode refuses to attach: %s",
+          shmc_strerror(st));
+    munmap(code, 4096);
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1) /* the mode, for runs where the environment cannot be set */
+        setenv("SHMC_PROTECTION", argv[1], 1);
+    snprintf(seg_path, sizeof seg_path, "/dev/shm/pkey-suite-%d", (int)getpid());
+    struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO | SA_NODEFER};
+    sigaction(SIGSEGV, &sa, NULL);
+
+    shmc_options opts;
+    CHECK_OK(shmc_options_init(&opts)); /* SHMC_PROTECTION decides the mode */
+    shmc_cache *c = NULL;
+    shmc_config cfg;
+    shmc_config_init(&cfg);
+    cfg.item_size_max = 8u << 20; /* for the long calls of the signal test */
+    shmc_status st = shmc_create_with(seg_path, &cfg, &opts, &c);
+    CHECK(st == SHMC_OK, "create: %s", shmc_strerror(st));
+    if (!c)
+        return 1;
+    mpk = shmc_protection_of(c) == SHMC_PROTECT_MPK;
+    printf("protection in effect: %s (asked: %s)\n",
+           shmc_protection_name(shmc_protection_of(c)), shmc_protection_name(opts.protection));
+    if (opts.protection == SHMC_PROTECT_MPK)
+        CHECK(mpk, "mpk asked for and given");
+
+    test_stray_access(c);
+    test_every_call(c);
+    test_threads(c);
+    test_processes(c, &opts);
+    test_signal_during_call(c);
+    if (mpk)
+        test_inspection();
+    CHECK(shmc_check(c, stdout) == 0, "check clean at the end");
+    shmc_close(c);
+    shmc_destroy(seg_path);
+    printf("%u passed, %u failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
