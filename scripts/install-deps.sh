@@ -3,7 +3,8 @@
 # Idempotent; needs root (or sudo).
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libxxhash-dev libcmocka-dev
-      memcached libmemcached-dev libmemcached-tools)
+      memcached libmemcached-dev libmemcached-tools
+      qemu-system-x86 busybox-static cpio)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -11,5 +12,5 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

@@ -285,13 +285,14 @@ unsigned shmc_check(shmc_cache *c, FILE *out)
     if (!c)
         return 1;
     checker k = {.c = c, .out = out};
+    gate_enter(c);
     k.stride = c->hdr->page_size / c->classes[1].size;
     k.seen = calloc((size_t)c->hdr->npages * k.stride, 1);
     if (!k.seen) {
+        gate_leave(c);
         problem(&k, "out of memory for the check");
         return k.problems;
     }
-    gate_enter(c);
     lock_all(c);
     check_pages(&k);
     check_classes(&k);

@@ -106,9 +106,13 @@ unsigned shmc_class_count(shmc_cache *c)
 
 shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *o)
 {
-    if (!c || !o || id < 1 || id > c->hdr->nclasses)
+    if (!c || !o || id < 1)
         return SHMC_INVALID;
     gate_enter(c);
+    if (id > c->hdr->nclasses) {
+        gate_leave(c);
+        return SHMC_INVALID;
+    }
     slab_class *cls = &c->classes[id];
     memset(o, 0, sizeof *o);
     o->chunk_size = cls->size;

@@ -54,7 +54,11 @@ static unsigned passed, failed;
         }                                                                                      \
     } while (0)
 
-#define CHECK_OK(expr) CHECK((expr) == SHMC_OK, "%s: %s", #expr, shmc_strerror(expr))
+#define CHECK_OK(expr)                                                                         \
+    do {                                                                                       \
+        shmc_status st_ = (expr);                                                              \
+        CHECK(st_ == SHMC_OK, "%s: %s", #expr, shmc_strerror(st_));                            \
+    } while (0)
 
 static char seg_path[128];
 static int mpk; /* 1 when the handle under test runs in mpk mode */
@@ -359,7 +363,11 @@ static void test_inspection(void)
     /* plant a WRPKRU; RET in the process's own executable memory */
     unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                                -1, 0);
-    memcpy(code, "\x0f\x01\xef\xc3", 4);
+    /* the bytes come from data, never an immediate: an immediate holding
+     * 0F 01 EF in this program's own text would itself be a PKRU writer */
+    static volatile unsigned char plant[4] = {0x0f, 0x01, 0xef, 0xc3};
+    for (int i = 0; i < 4; i++)
+        code[i] = plant[i];
     mprotect(code, 4096, PROT_READ | PROT_EXEC);
     shmc_options lax = {.protection = SHMC_PROTECT_MPK, .strict = 0};
     CHECK_OK(shmc_open_with(seg_path, &lax, &h));
@@ -402,13 +410,20 @@ int main(int argc, char **argv)
     if (opts.protection == SHMC_PROTECT_MPK)
         CHECK(mpk, "mpk asked for and given");
 
+    printf("== %s\n", "stray_access");
     test_stray_access(c);
+    printf("== %s\n", "every_call");
     test_every_call(c);
+    printf("== %s\n", "threads");
     test_threads(c);
+    printf("== processes\n");
     test_processes(c, &opts);
+    printf("== %s\n", "signal_during_call");
     test_signal_during_call(c);
-    if (mpk)
+    if (mpk) {
+        printf("== inspection\n");
         test_inspection();
+    }
     CHECK(shmc_check(c, stdout) == 0, "check clean at the end");
     shmc_close(c);
     shmc_destroy(seg_path);
