@@ -52,6 +52,10 @@ static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t h
     ref_t r = hash_head(c, hash);
     while (r) {
         item_t *it = seg_item(c, r);
+        /* fetch the header, key and a small value's lines in parallel:
+         * one memory round trip instead of two */
+        __builtin_prefetch((char *)it + 64);
+        __builtin_prefetch((char *)it + 128);
         r = it->h_next;
         if (it->hash != hash || it->nkey != nkey || memcmp(it->data, key, nkey) != 0)
             continue;
