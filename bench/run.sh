@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# bench/run.sh - build, run the library benchmark and the memcached
+# comparison, print both side by side.  See bench/README.md.
+#
+#   bench/run.sh            full run (1M items, 3 s phases)
+#   bench/run.sh --quick    short run (200k items, 1 s phases): well under 2 minutes
+#
+# Environment: BUILD (default build), SOCK (memcached socket, default
+# /tmp/shmc-bench-memcached.sock), MEMCACHED (default memcached from PATH),
+# NO_BUILD=1 (skip `make`: use the binaries already in BUILD).
+# Exit status: 0 if every value read back was right, else 1.
+set -euo pipefail
+
+QUICK=
+for a in "$@"; do
+    case "$a" in
+    --quick | -q) QUICK=-q ;;
+    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $a (use --quick)" >&2; exit 2 ;;
+    esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+SOCK=${SOCK:-/tmp/shmc-bench-memcached.sock}
+MEMCACHED=${MEMCACHED:-memcached}
+LIB_CSV=$BUILD/bench-lib.csv
+MC_CSV=$BUILD/bench-memcached.csv
+
+if [ -z "${NO_BUILD:-}" ]; then
+    echo "== build (make)"
+    log=$(mktemp)
+    make >"$log" 2>&1 || { tail -30 "$log"; rm -f "$log"; echo "run.sh: make failed" >&2; exit 1; }
+    rm -f "$log"
+fi
+HAVE_MC=1
+if [ ! -x "$BUILD/bench_memcached" ]; then
+    echo "run.sh: $BUILD/bench_memcached was not built (no libmemcached-dev): skipping the memcached comparison" >&2
+    HAVE_MC=0
+elif ! command -v "$MEMCACHED" >/dev/null; then
+    echo "run.sh: $MEMCACHED not found: skipping the memcached comparison" >&2
+    HAVE_MC=0
+fi
+
+echo
+echo "== shmcached library: $BUILD/bench_lib $QUICK -o $LIB_CSV"
+rc=0
+"$BUILD/bench_lib" $QUICK -o "$LIB_CSV" || rc=$?
+
+if [ "$HAVE_MC" = 1 ]; then
+    echo
+    echo "== memcached over a UNIX socket"
+    rm -f "$SOCK"
+    USER_OPT=()
+    [ "$(id -u)" = 0 ] && USER_OPT=(-u root)
+    "$MEMCACHED" "${USER_OPT[@]}" -s "$SOCK" -m 1024 -t 2 &
+    MC_PID=$!
+    trap 'kill "$MC_PID" 2>/dev/null; wait "$MC_PID" 2>/dev/null; rm -f "$SOCK"' EXIT
+    for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+    [ -S "$SOCK" ] || { echo "run.sh: memcached did not create $SOCK" >&2; exit 1; }
+    echo "memcached $("$MEMCACHED" -V | awk '{print $2}') pid $MC_PID: -s $SOCK -m 1024 -t 2"
+    "$BUILD/bench_memcached" $QUICK -s "$SOCK" -o "$MC_CSV" || rc=$?
+else
+    : >"$MC_CSV"
+fi
+
+echo
+echo "== summary: single-thread latency, 100-byte values (ns; timer overhead subtracted)"
+awk -F, '
+    FNR == NR { lib[$2] = $3; next }
+              { mc[$2] = $3 }
+    function cell(v) { return v == "" ? "         -" : sprintf("%10.0f", v) }
+    END {
+        printf "%-10s %18s %22s %12s\n", "", "shmcached library", "memcached UNIX socket", "memcached/lib"
+        n = split("get_p50_ns get_p99_ns set_p50_ns set_p99_ns", m, " ")
+        for (i = 1; i <= n; i++) {
+            name = m[i]; sub(/_ns$/, "", name); sub(/_/, " ", name)
+            r = (lib[m[i]] > 0 && mc[m[i]] != "") ? sprintf("%11.0fx", mc[m[i]] / lib[m[i]]) : "           -"
+            printf "%-10s %18s %22s %12s\n", name, cell(lib[m[i]]), cell(mc[m[i]]), r
+        }
+        printf "\nshmcached library throughput, 95%% get / 5%% set on one handle:\n"
+        for (t = 1; t <= 1024; t++) if (("mix_" t "t_ops_per_s") in lib)
+            printf "  %4d thread%s %14.0f ops/s\n", t, t == 1 ? " " : "s", lib["mix_" t "t_ops_per_s"]
+        for (k in lib) if (k ~ /^mix_[0-9]+t_over_1t_ratio$/) printf "  ratio T/1 %18.2fx  (wall clock: the figure)\n", lib[k]
+        for (k in lib) if (k ~ /^mix_[0-9]+t_over_1t_cpu_normalized_ratio$/)
+            printf "  CPU-normalized %13.2fx  (diagnostic, see bench/README.md)\n", lib[k]
+        printf "\ntargets: get p50 <= 250 ns: %s;  set p50 <= 400 ns: %s;  2 threads >= 1.6x 1 thread: %s\n",
+            (lib["get_p50_ns"] != "" && lib["get_p50_ns"] <= 250) ? "met" : "NOT met",
+            (lib["set_p50_ns"] != "" && lib["set_p50_ns"] <= 400) ? "met" : "NOT met",
+            (lib["mix_2t_over_1t_ratio"] != "" && lib["mix_2t_over_1t_ratio"] >= 1.6) ? "met" : "NOT met"
+        printf "items resident: %s (library), %s (memcached)\n", lib["items"], mc["items"] == "" ? "-" : mc["items"]
+        printf "load average during the library run: %s at start, %s at end (above 0.5: other work was running)\n", lib["loadavg_start"], lib["loadavg_end"]
+    }' "$LIB_CSV" "$MC_CSV"
+echo "CSV: $LIB_CSV $MC_CSV"
+exit "$rc"
