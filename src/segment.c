@@ -84,7 +84,8 @@ static shmc_status segment_layout(seg_header *h, const shmc_config *cfg)
     off += ALIGN_UP(nb * sizeof(ref_t), 4096);
     off = ALIGN_UP(off, 2u << 20); /* pages start on a huge-page boundary */
     h->off_pages = off;
-    h->file_size = off + (uint64_t)h->npages * page;
+    /* a whole number of 2 MiB huge pages, as hugetlbfs requires */
+    h->file_size = ALIGN_UP(off + (uint64_t)h->npages * page, 2u << 20);
     if (h->file_size >> 35) /* refs are 32 bits of 8-byte units */
         return SHMC_INVALID;
     return SHMC_OK;
