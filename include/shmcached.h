@@ -169,6 +169,18 @@ shmc_protection shmc_protection_of(shmc_cache *cache);
 const char *shmc_protection_name(shmc_protection p);
 
 /**
+ * Close the holes protection keys leave open (docs/security.md): install a
+ * seccomp filter on every thread of the process, inherited by its children,
+ * that fails with EPERM any pkey_mprotect, pkey_alloc or pkey_free (which
+ * could re-tag or free the segment's key without writing PKRU), and any
+ * mmap or mprotect asking for PROT_EXEC (code mapped after the attach-time
+ * scan).  Irreversible.  Call it after attaching every handle the process
+ * needs: later mpk attaches fail, as do dlopen and JIT compilers.
+ * Returns SHMC_OK, or SHMC_SYSTEM (errno from prctl/seccomp).
+ */
+shmc_status shmc_lockdown(void);
+
+/**
  * Attach an existing segment, with the options of shmc_options_init (so
  * SHMC_PROTECTION applies).  Repairs whatever processes that died
  * while attached left behind (see docs/design.md), so it also works after

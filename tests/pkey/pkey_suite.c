@@ -16,7 +16,8 @@
  *  4. a signal handler that runs during a library call is denied, and the
  *     interrupted call completes;
  *  5. the inspection finds a WRPKRU planted in the program's own
- *     executable memory, and strict mode refuses to attach.
+ *     executable memory, and strict mode refuses to attach;
+ *  6. shmc_lockdown() forbids new executable mappings and pkey calls.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -385,6 +387,44 @@ static void test_inspection(void)
     munmap(code, 4096);
 }
 
+/* ---- the seccomp lockdown (in a child: it is irreversible) ------------- */
+
+static void test_lockdown(const shmc_options *opts)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        shmc_cache *cc;
+        if (shmc_open_with(seg_path, opts, &cc) != SHMC_OK)
+            _exit(2);
+        if (shmc_lockdown() != SHMC_OK)
+            _exit(3);
+        void *x = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (x != MAP_FAILED || errno != EPERM)
+            _exit(4); /* new executable mapping */
+        void *rw = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (rw == MAP_FAILED)
+            _exit(5); /* plain data mappings still work */
+        if (mprotect(rw, 4096, PROT_READ | PROT_EXEC) == 0 || errno != EPERM)
+            _exit(6);
+        if (syscall(SYS_pkey_mprotect, rw, 4096, PROT_READ, 0) == 0 || errno != EPERM)
+            _exit(7); /* re-tagging memory (the segment) to another key */
+        if (syscall(SYS_pkey_alloc, 0, 0) >= 0 || errno != EPERM)
+            _exit(8);
+        char buf[16];
+        size_t len = sizeof buf;
+        if (shmc_set(cc, "locked", 6, "down", 4, 0, 0) != SHMC_OK ||
+            shmc_get(cc, "locked", 6, buf, &len, NULL, NULL) != SHMC_OK || len != 4)
+            _exit(9); /* the cache keeps working */
+        shmc_close(cc);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "lockdown forbids PROT_EXEC and pkey calls, cache keeps working (status %d)",
+          WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -424,6 +464,8 @@ int main(int argc, char **argv)
         printf("== inspection\n");
         test_inspection();
     }
+    printf("== lockdown\n");
+    test_lockdown(&opts);
     CHECK(shmc_check(c, stdout) == 0, "check clean at the end");
     shmc_close(c);
     shmc_destroy(seg_path);
