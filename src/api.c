@@ -244,6 +244,12 @@ static shmc_status key_check(const void *key, size_t nkey)
     return SHMC_OK;
 }
 
+/* The checks of every call on one key, made before entering the gate. */
+static shmc_status api_check_keyed(const shmc_cache *c, const void *key, size_t nkey)
+{
+    return c ? key_check(key, nkey) : SHMC_INVALID;
+}
+
 /* Leave the gate, running a maintenance round when the lane is due one. */
 static void api_leave(shmc_cache *c, seg_counters *n)
 {
@@ -336,9 +342,7 @@ shmc_status shmc_set(shmc_cache *c, const void *key, size_t nkey, const void *va
 
 shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t cas)
 {
-    if (!c)
-        return SHMC_INVALID;
-    shmc_status kst = key_check(key, nkey);
+    shmc_status kst = api_check_keyed(c, key, nkey);
     if (kst != SHMC_OK)
         return kst;
     seg_counters *n = gate_enter(c);
@@ -350,9 +354,7 @@ shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t ca
 static shmc_status api_arith(shmc_cache *c, const void *key, size_t nkey, bool incr,
                              uint64_t delta, uint64_t *result)
 {
-    if (!c)
-        return SHMC_INVALID;
-    shmc_status kst = key_check(key, nkey);
+    shmc_status kst = api_check_keyed(c, key, nkey);
     if (kst != SHMC_OK)
         return kst;
     seg_counters *n = gate_enter(c);
@@ -375,9 +377,7 @@ shmc_status shmc_decr(shmc_cache *c, const void *key, size_t nkey, uint64_t delt
 
 shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t exptime)
 {
-    if (!c)
-        return SHMC_INVALID;
-    shmc_status kst = key_check(key, nkey);
+    shmc_status kst = api_check_keyed(c, key, nkey);
     if (kst != SHMC_OK)
         return kst;
     seg_counters *n = gate_enter(c);

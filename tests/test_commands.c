@@ -10,19 +10,9 @@
 
 static int setup(void **state)
 {
-    tu_fix *f = tu_fix_new("commands", NULL);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tu_setup(state, "commands", NULL);
 }
 
-static int teardown(void **state)
-{
-    return tu_fix_free(*state);
-}
-
-#define CACHE(state) (((tu_fix *)*(state))->c)
 
 /* Get key with flags and cas into small buffer; assert OK. */
 static void get_meta(shmc_cache *c, const char *key, uint32_t *flags, uint64_t *cas)
@@ -1344,11 +1334,7 @@ static int setup_small_index(void **state)
     shmc_config cfg;
     shmc_config_init(&cfg);
     cfg.hash_power = 10;
-    tu_fix *f = tu_fix_new("index", &cfg);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tu_setup(state, "index", &cfg);
 }
 
 static void test_index_grows(void **state)
@@ -1394,7 +1380,7 @@ static void test_index_grows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_teardown)
         T(test_set_get_roundtrip),
         T(test_zero_length_value),
         T(test_binary_value),
@@ -1434,7 +1420,7 @@ int main(void)
         T(test_stats_gat),
         T(test_stats_flush),
         T(test_class_stats),
-        cmocka_unit_test_setup_teardown(test_index_grows, setup_small_index, teardown),
+        cmocka_unit_test_setup_teardown(test_index_grows, setup_small_index, tu_teardown),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

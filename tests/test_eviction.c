@@ -13,11 +13,7 @@ static int setup_small(void **state)
     shmc_config cfg;
     shmc_config_init(&cfg);
     cfg.mem_bytes = 4 * MiB;
-    tu_fix *f = tu_fix_new("evict", &cfg);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tu_setup(state, "evict", &cfg);
 }
 
 static int setup_noevict(void **state)
@@ -26,19 +22,9 @@ static int setup_noevict(void **state)
     shmc_config_init(&cfg);
     cfg.mem_bytes = 4 * MiB;
     cfg.no_evict = 1;
-    tu_fix *f = tu_fix_new("noevict", &cfg);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tu_setup(state, "noevict", &cfg);
 }
 
-static int teardown(void **state)
-{
-    return tu_fix_free(*state);
-}
-
-#define CACHE(state) (((tu_fix *)*(state))->c)
 
 static void key_of(char *buf, size_t n, const char *prefix, int i)
 {
@@ -436,14 +422,14 @@ static void test_class_sums(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_eviction_keeps_storing, setup_small, teardown),
-        cmocka_unit_test_setup_teardown(test_hot_items_survive, setup_small, teardown),
-        cmocka_unit_test_setup_teardown(test_no_evict, setup_noevict, teardown),
-        cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired, setup_noevict, teardown),
-        cmocka_unit_test_setup_teardown(test_size_shift, setup_small, teardown),
-        cmocka_unit_test_setup_teardown(test_churn_accounting, setup_small, teardown),
-        cmocka_unit_test_setup_teardown(test_expired_before_evicted, setup_small, teardown),
-        cmocka_unit_test_setup_teardown(test_class_sums, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(test_eviction_keeps_storing, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_hot_items_survive, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_no_evict, setup_noevict, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired, setup_noevict, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_size_shift, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_churn_accounting, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_expired_before_evicted, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_class_sums, setup_small, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

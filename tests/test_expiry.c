@@ -12,19 +12,9 @@
 
 static int setup(void **state)
 {
-    tu_fix *f = tu_fix_new("expiry", NULL);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tu_setup(state, "expiry", NULL);
 }
 
-static int teardown(void **state)
-{
-    return tu_fix_free(*state);
-}
-
-#define CACHE(state) (((tu_fix *)*(state))->c)
 
 static uint64_t seg_time(shmc_cache *c)
 {
@@ -512,7 +502,7 @@ static void test_flush_seen_by_other_process(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_teardown)
         T(test_clock_advance),
         T(test_relative_exptime),
         T(test_relative_boundary_one_second),

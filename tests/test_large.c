@@ -15,19 +15,9 @@ static int setup_large(void **state)
     shmc_config_init(&cfg);
     cfg.mem_bytes = 64 * MiB;
     cfg.item_size_max = 8 * MiB;
-    tu_fix *f = tu_fix_new("large", &cfg);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tu_setup(state, "large", &cfg);
 }
 
-static int teardown(void **state)
-{
-    return tu_fix_free(*state);
-}
-
-#define CACHE(state) (((tu_fix *)*(state))->c)
 
 /* Store len pattern bytes under key, read back with get and get_alloc. */
 static void roundtrip(shmc_cache *c, const char *key, size_t len, uint64_t seed)
@@ -384,10 +374,10 @@ static void test_max_item_size_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_large_values_roundtrip, setup_large, teardown),
-        cmocka_unit_test_setup_teardown(test_large_append, setup_large, teardown),
-        cmocka_unit_test_setup_teardown(test_large_too_large, setup_large, teardown),
-        cmocka_unit_test_setup_teardown(test_large_eviction, setup_large, teardown),
+        cmocka_unit_test_setup_teardown(test_large_values_roundtrip, setup_large, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_large_append, setup_large, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_large_too_large, setup_large, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_large_eviction, setup_large, tu_teardown),
         cmocka_unit_test(test_config_validation),
         cmocka_unit_test(test_max_item_size_limit),
     };

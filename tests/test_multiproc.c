@@ -23,16 +23,7 @@ static int setup(void **state)
     shmc_config cfg;
     shmc_config_init(&cfg);
     cfg.hash_power = 10;
-    tu_fix *f = tu_fix_new("multiproc", &cfg);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    return tu_fix_free(*state);
+    return tu_setup(state, "multiproc", &cfg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -551,11 +542,7 @@ static int setup_pressure(void **state)
     shmc_config cfg;
     shmc_config_init(&cfg);
     cfg.mem_bytes = 4 * MiB;
-    tu_fix *f = tu_fix_new("pressure", &cfg);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tu_setup(state, "pressure", &cfg);
 }
 
 static void test_concurrent_eviction(void **state)
@@ -602,11 +589,7 @@ static int setup_large(void **state)
     shmc_config_init(&cfg);
     cfg.mem_bytes = 64 * MiB;
     cfg.item_size_max = 8 * MiB;
-    tu_fix *f = tu_fix_new("mplarge", &cfg);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
+    return tu_setup(state, "mplarge", &cfg);
 }
 
 /* Multi-megabyte values replaced by one process while others copy them
@@ -671,10 +654,10 @@ static void test_concurrent_large_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_processes_and_threads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_killed_process_does_not_block, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_eviction, setup_pressure, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_large_values, setup_large, teardown),
+        cmocka_unit_test_setup_teardown(test_processes_and_threads, setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_killed_process_does_not_block, setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_eviction, setup_pressure, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_large_values, setup_large, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

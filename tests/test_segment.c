@@ -22,16 +22,7 @@ static int setup(void **state)
 {
     shmc_config cfg;
     small_config(&cfg);
-    tu_fix *f = tu_fix_new("segment", &cfg);
-    if (!f)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    return tu_fix_free(*state);
+    return tu_setup(state, "segment", &cfg);
 }
 
 /* A scratch file path (tracked: removed at exit). */
@@ -800,7 +791,7 @@ static void test_create_system_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_teardown)
         T(test_create_twice),
         T(test_create_system_error),
         T(test_open_missing),

@@ -212,6 +212,15 @@ static inline tu_fix *tu_fix_new(const char *name, const shmc_config *cfg)
     return f;
 }
 
+/** cmocka setup body: a fixture named name with cfg (NULL: defaults) in *state. */
+static inline int tu_setup(void **state, const char *name, const shmc_config *cfg);
+
+/** cmocka teardown: check, close and remove the fixture in *state. */
+static inline int tu_teardown(void **state);
+
+/** The cache of the fixture in a cmocka state. */
+#define CACHE(state) (((tu_fix *)*(state))->c)
+
 /** Check, close and remove the fixture's segment. -1 if shmc_check found problems. */
 static inline int tu_fix_free(tu_fix *f)
 {
@@ -232,6 +241,20 @@ static inline int tu_fix_free(tu_fix *f)
     tu_remove(f->path);
     free(f);
     return rc;
+}
+
+static inline int tu_setup(void **state, const char *name, const shmc_config *cfg)
+{
+    tu_fix *f = tu_fix_new(name, cfg);
+    if (!f)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static inline int tu_teardown(void **state)
+{
+    return tu_fix_free(*state);
 }
 
 static inline shmc_stats tu_stats(shmc_cache *c)
