@@ -122,6 +122,14 @@ static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t 
 static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old)
 {
     slab_class *cls = &c->classes[it->clsid];
+    if (old) { /* unlinking old touches its LRU neighbours: start those reads now */
+        ref_t p = __atomic_load_n(&old->prev, __ATOMIC_RELAXED);
+        ref_t nx = __atomic_load_n(&old->next, __ATOMIC_RELAXED);
+        if (p)
+            __builtin_prefetch(seg_item(c, p), 1);
+        if (nx)
+            __builtin_prefetch(seg_item(c, nx), 1);
+    }
     it->cas = __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED);
     lock_take(c, &cls->lock);
     lru_link(c, cls, it);
