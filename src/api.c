@@ -452,8 +452,7 @@ const char *shmc_strerror(shmc_status st)
         [SHMC_NO_FILE] = "no such segment file",
         [SHMC_TOO_MANY_CLIENTS] = "too many clients attached to the segment",
         [SHMC_SYSTEM] = "system error (see errno)",
-        [SHMC_NO_PROTECTION] = "memory protection keys are not available here "
-                               "(CPU or kernel); use protection none",
+        [SHMC_NO_PROTECTION] = "memory protection keys are not available (CPU or kernel)",
         [SHMC_UNSAFE_PROCESS] = "strict protection: code outside the library can write PKRU",
     };
     if ((unsigned)st >= SHMC_STATUS_COUNT)

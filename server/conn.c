@@ -1,0 +1,315 @@
+/*
+ * conn.c - a client connection's life in its worker thread: read into the
+ * connection's buffer, hand the bytes to proto_text_process(), write the
+ * replies (partial writes kept for EV_WRITE), close.  Also the UDP socket
+ * (memcached's 8-byte frame header).  See conn.h.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define READ_CHUNK 16384
+/* Stop reading while this much output is queued (a client that sends
+ * without reading cannot grow the server's memory without bound). */
+#define OUT_HIGH_WATER (4u << 20)
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg);
+static void conn_on_write(evutil_socket_t fd, short what, void *arg);
+
+static void conn_free(conn *c)
+{
+    worker *w = c->w;
+    daemon_t *d = w->d;
+    pthread_mutex_lock(&w->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&w->lock);
+    if (c->rev)
+        event_free(c->rev);
+    if (c->wev)
+        event_free(c->wev);
+    close(c->fd);
+    if (d->st.verbose > 1)
+        fprintf(stderr, "<%d connection closed.\n", c->fd);
+    free(c->rbuf);
+    srv_buf_free(&c->out);
+    free(c);
+    atomic_fetch_sub(&d->curr_conns, 1);
+    atomic_fetch_sub(&d->conn_structures, 1);
+}
+
+static void set_reading(conn *c, int on)
+{
+    if (on && !c->reading) {
+        int idle = c->w->d->st.idle_timeout;
+        struct timeval tv = {idle, 0};
+        event_add(c->rev, idle > 0 ? &tv : NULL);
+        c->reading = 1;
+    } else if (!on && c->reading) {
+        event_del(c->rev);
+        c->reading = 0;
+    }
+}
+
+/* Write what is queued.  Returns -1 if the connection was closed. */
+static int conn_flush(conn *c)
+{
+    while (c->wpos < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->wpos, c->out.len - c->wpos, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->wpos += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            event_add(c->wev, NULL);
+            if (c->out.len - c->wpos > OUT_HIGH_WATER)
+                set_reading(c, 0);
+            return 0;
+        }
+        conn_free(c); /* the peer went away */
+        return -1;
+    }
+    /* everything written */
+    c->out.len = 0;
+    c->wpos = 0;
+    if (c->out.cap > (1u << 20)) { /* give back a big reply's memory */
+        srv_buf_free(&c->out);
+        memset(&c->out, 0, sizeof c->out);
+    }
+    event_del(c->wev);
+    if (c->closing) {
+        conn_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Run the protocol on what is buffered; then write.  Returns -1 if closed. */
+static int conn_process(conn *c)
+{
+    daemon_t *d = c->w->d;
+    if (c->rlen == 0 || c->closing)
+        return 0;
+    enum srv_action action = SRV_CONTINUE;
+    /* -R: proto_text_process() handles every complete request it is
+     * given, so fairness is by bytes: give it about reqs_per_event small
+     * requests' worth; if that slice holds no complete request (a big
+     * value), give it everything. */
+    size_t slice = (size_t)d->st.reqs_per_event * 256;
+    if (slice < 4096)
+        slice = 4096;
+    if (slice > c->rlen)
+        slice = c->rlen;
+    size_t used = proto_text_process(&c->sess, c->rbuf, slice, &c->out, &action);
+    if (!used && action == SRV_CONTINUE && slice < c->rlen)
+        used = proto_text_process(&c->sess, c->rbuf, c->rlen, &c->out, &action);
+    if (used > c->rlen)
+        used = c->rlen;
+    if (used) {
+        memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+        c->rlen -= used;
+        c->last_cmd = time(NULL);
+    }
+    if (action == SRV_CLOSE) {
+        c->closing = 1;
+    } else if (action == SRV_SHUTDOWN) {
+        c->closing = 1;
+        daemon_request_shutdown(d);
+    }
+    /* A request that can never complete: the buffer is past any item. */
+    size_t limit = (size_t)d->srv.item_size_max + (1u << 20);
+    if (!used && c->rlen > limit && !c->closing) {
+        srv_buf_printf(&c->out, "SERVER_ERROR out of memory reading request\r\n");
+        c->closing = 1;
+    }
+    if (c->closing)
+        set_reading(c, 0);
+    if (conn_flush(c) < 0)
+        return -1;
+    /* -R: the protocol stopped after max_reqs_per_event requests with more
+     * buffered: come back after the other connections had their turn. */
+    if (used && c->rlen && !c->closing && c->reading)
+        event_active(c->rev, EV_READ, 0);
+    return 0;
+}
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    conn *c = arg;
+    if (what & EV_TIMEOUT) {
+        if (c->wpos >= c->out.len) {
+            if (c->w->d->st.verbose > 1)
+                fprintf(stderr, "<%d idle timeout, closing\n", c->fd);
+            conn_free(c);
+        }
+        return;
+    }
+    int eof = 0;
+    for (int i = 0; i < 4; i++) {
+        if (c->rcap - c->rlen < READ_CHUNK) {
+            size_t ncap = c->rcap ? c->rcap * 2 : READ_CHUNK * 2;
+            char *nb = realloc(c->rbuf, ncap);
+            if (!nb) {
+                conn_free(c);
+                return;
+            }
+            c->rbuf = nb;
+            c->rcap = ncap;
+        }
+        size_t room = c->rcap - c->rlen;
+        ssize_t n = recv(c->fd, c->rbuf + c->rlen, room, 0);
+        if (n > 0) {
+            c->rlen += (size_t)n;
+            if ((size_t)n < room)
+                break;
+            continue;
+        }
+        if (n == 0) {
+            eof = 1;
+            break;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+        conn_free(c); /* ECONNRESET and friends */
+        return;
+    }
+    if (conn_process(c) < 0)
+        return;
+    if (eof) {
+        /* The client is gone or half-closed: write what is left, then close. */
+        c->closing = 1;
+        set_reading(c, 0);
+        if (c->wpos >= c->out.len)
+            conn_free(c);
+    }
+}
+
+static void conn_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    conn *c = arg;
+    if (conn_flush(c) < 0)
+        return;
+    if (c->wpos >= c->out.len && !c->closing && !c->reading) {
+        set_reading(c, 1); /* drained below the high-water mark */
+        if (c->rlen)
+            event_active(c->rev, EV_READ, 0);
+    }
+}
+
+void conn_new(worker *w, const new_conn *nc)
+{
+    daemon_t *d = w->d;
+    conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(nc->fd);
+        atomic_fetch_sub(&d->curr_conns, 1);
+        return;
+    }
+    atomic_fetch_add(&d->conn_structures, 1);
+    c->fd = nc->fd;
+    c->w = w;
+    c->last_cmd = time(NULL);
+    memcpy(c->addr, nc->addr, sizeof c->addr);
+    memcpy(c->listen_addr, nc->listen_addr, sizeof c->listen_addr);
+    c->sess.cache = d->cache;
+    c->sess.settings = &d->srv;
+    c->sess.hooks = &d->hooks;
+    c->sess.daemon = d;
+    c->rev = event_new(w->base, c->fd, EV_READ | EV_PERSIST, conn_on_read, c);
+    c->wev = event_new(w->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
+    pthread_mutex_lock(&w->lock);
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    pthread_mutex_unlock(&w->lock);
+    if (!c->rev || !c->wev) {
+        conn_free(c);
+        return;
+    }
+    if (d->st.verbose > 1)
+        fprintf(stderr, "<%d new auto-negotiating client connection\n", c->fd);
+    set_reading(c, 1);
+}
+
+void conn_close_all(worker *w)
+{
+    while (w->conns)
+        conn_free(w->conns);
+}
+
+/* ------------------------------------------------------------------ */
+/* UDP: every datagram is one request with memcached's frame header:   */
+/* request id, sequence number, datagram count, reserved (2 bytes      */
+/* each, network order).  Replies go out in datagrams of at most 1400  */
+/* bytes, each with the header (sequence numbered, count filled in).   */
+/* ------------------------------------------------------------------ */
+#define UDP_HEADER 8
+#define UDP_MAX_PAYLOAD 1400
+
+void conn_udp_read(int fd, short what, void *arg)
+{
+    worker *w = arg;
+    daemon_t *d = w->d;
+    static __thread unsigned char pkt[65536];
+    static __thread unsigned char dgram[UDP_MAX_PAYLOAD];
+    for (int round = 0; round < d->st.reqs_per_event; round++) {
+        struct sockaddr_storage from;
+        socklen_t fromlen = sizeof from;
+        ssize_t n = recvfrom(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &fromlen);
+        if (n < 0)
+            return; /* EAGAIN: another worker took it, or nothing left */
+        if (n < UDP_HEADER)
+            continue; /* not a memcached frame: dropped, as memcached does */
+        unsigned reqid = (unsigned)pkt[0] << 8 | pkt[1];
+        unsigned total = (unsigned)pkt[4] << 8 | pkt[5];
+        srv_buf out = {0};
+        if (total != 1) {
+            srv_buf_printf(&out, "SERVER_ERROR multi-packet request not supported\r\n");
+        } else {
+            enum srv_action action = SRV_CONTINUE;
+            w->udp_sess.cache = d->cache;
+            w->udp_sess.settings = &d->srv;
+            w->udp_sess.hooks = &d->hooks;
+            w->udp_sess.daemon = d;
+            w->udp_sess.swallow = 0;
+            w->udp_sess.noreply_pending = 0;
+            proto_text_process(&w->udp_sess, (const char *)pkt + UDP_HEADER,
+                               (size_t)n - UDP_HEADER, &out, &action);
+            if (action == SRV_SHUTDOWN)
+                daemon_request_shutdown(d);
+        }
+        size_t per = UDP_MAX_PAYLOAD - UDP_HEADER;
+        size_t count = out.len ? (out.len + per - 1) / per : 0;
+        if (count > 65535)
+            count = 0; /* a reply too big for the frame counter: dropped */
+        for (size_t i = 0; i < count; i++) {
+            size_t off = i * per;
+            size_t len = out.len - off < per ? out.len - off : per;
+            dgram[0] = (unsigned char)(reqid >> 8);
+            dgram[1] = (unsigned char)reqid;
+            dgram[2] = (unsigned char)(i >> 8);
+            dgram[3] = (unsigned char)i;
+            dgram[4] = (unsigned char)(count >> 8);
+            dgram[5] = (unsigned char)count;
+            dgram[6] = dgram[7] = 0;
+            memcpy(dgram + UDP_HEADER, out.data + off, len);
+            sendto(fd, dgram, UDP_HEADER + len, MSG_NOSIGNAL, (struct sockaddr *)&from, fromlen);
+        }
+        srv_buf_free(&out);
+    }
+}

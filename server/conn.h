@@ -1,0 +1,102 @@
+/*
+ * conn.h - the daemon's threads and connections.
+ *
+ * memcached's model: one listener thread (the main thread) accepts and
+ * hands each connection, round-robin, to one of N worker threads; each
+ * worker runs its own libevent event_base and owns its connections for
+ * their whole life.  A connection keeps a read buffer (bytes not yet
+ * consumed by proto_text_process) and an srv_buf of replies not yet
+ * written; reading stops while too much output is queued.
+ *
+ * Every worker shares the daemon's one shmc_cache handle (the library is
+ * thread-safe per handle).
+ */
+#ifndef SHMC_SERVER_CONN_H
+#define SHMC_SERVER_CONN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "protocol.h"
+#include "settings.h"
+
+struct event;
+struct event_base;
+struct daemon;
+
+typedef struct conn {
+    int fd;
+    struct worker *w;
+    struct event *rev;      /* EV_READ|EV_PERSIST, with the idle timeout */
+    struct event *wev;      /* EV_WRITE|EV_PERSIST, added while output is queued */
+    char *rbuf;             /* bytes read, not yet consumed */
+    size_t rlen, rcap;
+    srv_buf out;            /* replies; out.data[wpos..out.len) still to write */
+    size_t wpos;
+    srv_session sess;
+    int closing;            /* close once out is written */
+    int reading;            /* rev is added */
+    time_t last_cmd;        /* for stats conns and idle_timeout */
+    char addr[80];          /* "tcp:1.2.3.4:5678" / "unix:/path" */
+    char listen_addr[80];
+    struct conn *prev, *next; /* the worker's list (under w->lock) */
+} conn;
+
+/* A connection handed from the listener to a worker. */
+typedef struct new_conn {
+    int fd;
+    char addr[80];
+    char listen_addr[80];
+    struct new_conn *next;
+} new_conn;
+
+typedef struct worker {
+    int id;
+    struct daemon *d;
+    pthread_t thread;
+    struct event_base *base;
+    struct event *notify_ev;  /* activated by the listener: take queue */
+    struct event *stop_ev;    /* activated at shutdown */
+    struct event *udp_ev;     /* the shared UDP socket, if any */
+    pthread_mutex_t lock;     /* queue and the conns list */
+    new_conn *queue;
+    conn *conns;
+    srv_session udp_sess;
+} worker;
+
+/* The daemon: one per process (daemon.c). */
+typedef struct daemon {
+    settings st;              /* the command line */
+    srv_settings srv;         /* what the protocol needs */
+    srv_daemon_hooks hooks;
+    shmc_cache *cache;
+    char segment[4096];       /* the segment's path */
+    int segment_owned;        /* created by us (no -e): removed at exit */
+    int segment_attached;     /* -e found an existing segment */
+    char version[64];
+    time_t started;
+    int nworkers;
+    worker *workers;
+    struct event_base *main_base;
+    struct event *shutdown_ev;
+    int udp_fd;
+    atomic_long curr_conns;
+    atomic_long total_conns;
+    atomic_long rejected_conns;
+    atomic_long conn_structures;
+    atomic_int shutting_down;
+    int nlisteners;
+} daemon_t;
+
+/* Called in the worker's thread: start serving fd. */
+void conn_new(worker *w, const new_conn *nc);
+/* Close every connection of w (its thread, at shutdown). */
+void conn_close_all(worker *w);
+/* The UDP socket's read callback (memcached's 8-byte frame header). */
+void conn_udp_read(int fd, short what, void *arg);
+/* Ask the daemon to stop (thread-safe). */
+void daemon_request_shutdown(daemon_t *d);
+
+#endif

@@ -1,0 +1,845 @@
+/*
+ * daemon.c - build/shmcached: a drop-in memcached over a shmcached segment.
+ *
+ * main: command line (settings.c), root/-u checks, listeners (TCP, UNIX,
+ * UDP), daemonizing, the segment (attach with -e, else a fresh one named
+ * after the listener), worker threads (conn.c), signals, the stats hooks
+ * of protocol.h, graceful shutdown.
+ *
+ * The segment:
+ *  - with -e PATH: an existing segment at PATH is attached and kept (warm
+ *    restart, also after a crash: shmc_open repairs what a dead process
+ *    left); its own configuration wins over -m/-I/-f/-n/-M/-o (a note at
+ *    -v when they differ).  Missing, it is created with the flags.  It is
+ *    never removed by the server.
+ *  - without -e: /dev/shm/shmcached-<port> (or -<addr>-<port> with -l, or
+ *    derived from the -s path, or -udp<port>).  It is the server's own
+ *    cache, like memcached's memory: a stale one from a previous run of the
+ *    same listener is destroyed and a fresh one created (after the listener
+ *    is bound, so a second server on a busy port never touches it), and it
+ *    is removed at a clean shutdown.  Library clients may attach it while
+ *    the server runs (its path is printed at -v and in "stats settings").
+ */
+#define _GNU_SOURCE /* accept4, setgroups */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+#define MAX_LISTENERS 64
+
+typedef struct listener {
+    int fd;
+    struct event *ev;
+    char name[80]; /* "tcp:127.0.0.1:11211" / "unix:/path" */
+    int is_unix;
+} listener;
+
+static daemon_t D;
+static listener listeners[MAX_LISTENERS];
+static struct event *accept_retry_ev;
+static unsigned next_worker;
+
+/* ------------------------------------------------------------------ */
+/* stats hooks                                                         */
+/* ------------------------------------------------------------------ */
+
+static void hook_set_verbosity(void *daemon, unsigned level)
+{
+    daemon_t *d = daemon;
+    d->st.verbose = (int)level;
+    d->srv.verbose = (int)level;
+}
+
+static void hook_stats_general(void *daemon, srv_buf *out)
+{
+    daemon_t *d = daemon;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    time_t now = time(NULL);
+    srv_buf_printf(out, "STAT pid %ld\r\n", (long)getpid());
+    srv_buf_printf(out, "STAT uptime %ld\r\n", (long)(now - d->started));
+    srv_buf_printf(out, "STAT time %ld\r\n", (long)now);
+    srv_buf_printf(out, "STAT version %s\r\n", d->version);
+    srv_buf_printf(out, "STAT libevent %s\r\n", event_get_version());
+    srv_buf_printf(out, "STAT pointer_size %d\r\n", (int)(8 * sizeof(void *)));
+    srv_buf_printf(out, "STAT rusage_user %ld.%06ld\r\n", (long)ru.ru_utime.tv_sec,
+                   (long)ru.ru_utime.tv_usec);
+    srv_buf_printf(out, "STAT rusage_system %ld.%06ld\r\n", (long)ru.ru_stime.tv_sec,
+                   (long)ru.ru_stime.tv_usec);
+    srv_buf_printf(out, "STAT max_connections %d\r\n", d->st.maxconns);
+    srv_buf_printf(out, "STAT curr_connections %ld\r\n", atomic_load(&d->curr_conns));
+    srv_buf_printf(out, "STAT total_connections %ld\r\n", atomic_load(&d->total_conns));
+    srv_buf_printf(out, "STAT rejected_connections %ld\r\n", atomic_load(&d->rejected_conns));
+    srv_buf_printf(out, "STAT connection_structures %ld\r\n", atomic_load(&d->conn_structures));
+    srv_buf_printf(out, "STAT threads %d\r\n", d->nworkers);
+}
+
+static void hook_stats_settings(void *daemon, srv_buf *out)
+{
+    daemon_t *d = daemon;
+    const settings *s = &d->st;
+    shmc_config cfg;
+    shmc_config_init(&cfg);
+    shmc_config_get(d->cache, &cfg);
+    static const char *const protos[] = {"auto-negotiate", "ascii", "binary"};
+    /* proto_text.c writes the cache's own lines first (maxbytes, verbosity,
+     * evictions, growth_factor, chunk_size, reqs_per_event, cas_enabled,
+     * item_size_max, flush_enabled, hashpower_init, slab_reassign,
+     * slab_automove, lru_maintainer_thread, hot/warm_lru_pct): the daemon's
+     * lines follow, without repeating those. */
+#define S(fmt, ...) srv_buf_printf(out, "STAT " fmt "\r\n", __VA_ARGS__)
+    S("maxconns %d", s->maxconns);
+    S("tcpport %d", s->socketpath ? 0 : s->port);
+    S("udpport %d", s->socketpath ? 0 : s->udpport);
+    S("inter %s", s->inter ? s->inter : "NULL");
+    S("oldest %lu", 0UL);
+    S("domain_socket %s", s->socketpath ? s->socketpath : "NULL");
+    S("umask %o", s->access);
+    S("shutdown_command %s", s->shutdown_command ? "yes" : "no");
+    S("num_threads %d", s->num_threads);
+    S("num_threads_per_udp %d", s->num_threads);
+    S("stat_key_prefix %c", s->prefix_delimiter);
+    S("detail_enabled %s", "no");
+    S("tcp_backlog %d", s->backlog);
+    S("binding_protocol %s", protos[s->binding_protocol]);
+    S("auth_enabled_sasl %s", "no");
+    S("auth_enabled_ascii %s", s->auth_file ? "yes" : "no");
+    S("maxconns_fast %s", s->maxconns_fast ? "yes" : "no");
+    S("slab_chunk_max %u", s->slab_chunk_size_max);
+    S("lru_crawler %s", s->lru_crawler ? "yes" : "no");
+    S("lru_crawler_sleep %d", s->lru_crawler_sleep);
+    S("lru_crawler_tocrawl %u", s->lru_crawler_tocrawl);
+    S("tail_repair_time %d", s->tail_repair_time);
+    S("dump_enabled %s", s->dump_enabled ? "yes" : "no");
+    S("hash_algorithm %s", "xxh3");
+    S("lru_segmented %s", s->lru_segmented ? "yes" : "no");
+    S("hot_max_factor %.2f", s->hot_max_factor);
+    S("warm_max_factor %.2f", s->warm_max_factor);
+    S("temp_lru %s", "false");
+    S("temporary_ttl %d", s->temporary_ttl);
+    S("idle_timeout %d", s->idle_timeout);
+    S("watcher_logbuf_size %d", s->watcher_logbuf_size * 1024);
+    S("worker_logbuf_size %d", s->worker_logbuf_size * 1024);
+    S("read_buf_mem_limit %d", s->read_buf_mem_limit);
+    S("track_sizes %s", s->track_sizes ? "yes" : "no");
+    S("inline_ascii_response %s", "no");
+    S("ext_item_size %d", 512);
+    S("segment %s", d->segment);
+    S("segment_attached %s", d->segment_attached ? "yes" : "no");
+    S("segment_protection %s", shmc_protection_name(shmc_protection_of(d->cache)));
+    S("max_clients %u", cfg.max_clients);
+#undef S
+}
+
+static void hook_stats_conns(void *daemon, srv_buf *out)
+{
+    daemon_t *d = daemon;
+    time_t now = time(NULL);
+    for (int i = 0; i < MAX_LISTENERS && listeners[i].ev; i++)
+        srv_buf_printf(out, "STAT %d:state conn_listening\r\nSTAT %d:addr %s\r\n", listeners[i].fd,
+                       listeners[i].fd, listeners[i].name);
+    for (int i = 0; i < d->nworkers; i++) {
+        worker *w = &d->workers[i];
+        pthread_mutex_lock(&w->lock);
+        for (conn *c = w->conns; c; c = c->next) {
+            srv_buf_printf(out, "STAT %d:addr %s\r\n", c->fd, c->addr);
+            srv_buf_printf(out, "STAT %d:listen_addr %s\r\n", c->fd, c->listen_addr);
+            srv_buf_printf(out, "STAT %d:state %s\r\n", c->fd,
+                           c->wpos < c->out.len ? "conn_mwrite" : "conn_parse_cmd");
+            srv_buf_printf(out, "STAT %d:secs_since_last_cmd %ld\r\n", c->fd,
+                           (long)(now - c->last_cmd));
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* workers                                                             */
+/* ------------------------------------------------------------------ */
+
+static void worker_notify(evutil_socket_t fd, short what, void *arg)
+{
+    worker *w = arg;
+    pthread_mutex_lock(&w->lock);
+    new_conn *q = w->queue;
+    w->queue = NULL;
+    pthread_mutex_unlock(&w->lock);
+    while (q) {
+        new_conn *next = q->next;
+        conn_new(w, q);
+        free(q);
+        q = next;
+    }
+}
+
+static void worker_stop(evutil_socket_t fd, short what, void *arg)
+{
+    worker *w = arg;
+    worker_notify(-1, 0, w); /* connections handed over but not started */
+    conn_close_all(w);
+    event_base_loopbreak(w->base);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+void daemon_request_shutdown(daemon_t *d)
+{
+    if (d->shutdown_ev)
+        event_active(d->shutdown_ev, EV_READ, 0);
+}
+
+static void on_shutdown(evutil_socket_t fd, short what, void *arg)
+{
+    daemon_t *d = arg;
+    atomic_store(&d->shutting_down, 1);
+    event_base_loopbreak(d->main_base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    daemon_t *d = arg;
+    if (d->st.verbose)
+        fprintf(stderr, "Signal handled: %s.\n", strsignal((int)sig));
+    on_shutdown(-1, 0, d);
+}
+
+/* ------------------------------------------------------------------ */
+/* listeners                                                           */
+/* ------------------------------------------------------------------ */
+
+static void format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t n)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        snprintf(buf, n, "tcp:%s:%d", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+        snprintf(buf, n, "tcp6:[%s]:%d", host, port);
+    } else {
+        snprintf(buf, n, "unix:%s", D.st.socketpath ? D.st.socketpath : "");
+    }
+}
+
+static void accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+    for (int i = 0; i < MAX_LISTENERS && listeners[i].ev; i++)
+        event_add(listeners[i].ev, NULL);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    listener *l = arg;
+    daemon_t *d = &D;
+    for (int round = 0; round < 64; round++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                /* memcached: stop accepting for a moment */
+                if (d->st.verbose)
+                    fprintf(stderr, "Too many open connections\n");
+                for (int i = 0; i < MAX_LISTENERS && listeners[i].ev; i++)
+                    event_del(listeners[i].ev);
+                struct timeval tv = {0, 100000};
+                event_add(accept_retry_ev, &tv);
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                       errno != ECONNABORTED && d->st.verbose) {
+                perror("accept()");
+            }
+            return;
+        }
+        if (atomic_load(&d->curr_conns) >= d->st.maxconns) {
+            static const char msg[] = "ERROR Too many open connections\r\n";
+            if (send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL) < 0) {
+                /* nothing to do: closing anyway */
+            }
+            close(fd);
+            atomic_fetch_add(&d->rejected_conns, 1);
+            continue;
+        }
+        if (!l->is_unix) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        new_conn *nc = calloc(1, sizeof *nc);
+        if (!nc) {
+            close(fd);
+            continue;
+        }
+        nc->fd = fd;
+        format_addr((struct sockaddr *)&ss, sl, nc->addr, sizeof nc->addr);
+        snprintf(nc->listen_addr, sizeof nc->listen_addr, "%s", l->name);
+        atomic_fetch_add(&d->curr_conns, 1);
+        atomic_fetch_add(&d->total_conns, 1);
+        worker *w = &d->workers[next_worker++ % (unsigned)d->nworkers];
+        pthread_mutex_lock(&w->lock);
+        nc->next = w->queue;
+        w->queue = nc;
+        pthread_mutex_unlock(&w->lock);
+        event_active(w->notify_ev, EV_READ, 0);
+    }
+}
+
+static int add_listener(int fd, const char *name, int is_unix)
+{
+    int i = D.nlisteners;
+    if (i >= MAX_LISTENERS) {
+        close(fd);
+        return -1;
+    }
+    listeners[i].fd = fd;
+    listeners[i].is_unix = is_unix;
+    snprintf(listeners[i].name, sizeof listeners[i].name, "%s", name);
+    D.nlisteners++;
+    return 0;
+}
+
+/* Bind host:port (host NULL = any) for TCP (and UDP if udp_port). */
+static int bind_inet(const char *host, int port, int type, int backlog)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    hints.ai_flags = AI_PASSIVE | AI_ADDRCONFIG;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = type;
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc) {
+        fprintf(stderr, "getaddrinfo(): %s\n", gai_strerror(rc));
+        return -1;
+    }
+    int bound = 0, failed = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ai->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (type == SOCK_STREAM) {
+            setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        }
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+            if (errno == EADDRINUSE) {
+                fprintf(stderr, "failed to listen on TCP port %d: %s\n", port, strerror(errno));
+                failed = 1;
+            }
+            close(fd);
+            continue;
+        }
+        if (type == SOCK_STREAM && listen(fd, backlog) < 0) {
+            perror("listen()");
+            close(fd);
+            failed = 1;
+            continue;
+        }
+        char name[80];
+        format_addr(ai->ai_addr, ai->ai_addrlen, name, sizeof name);
+        if (type == SOCK_DGRAM) {
+            memmove(name, "udp", 3);
+            if (D.udp_fd >= 0) { /* one UDP socket served by all workers */
+                close(fd);
+                continue;
+            }
+            D.udp_fd = fd;
+        } else if (add_listener(fd, name, 0) < 0) {
+            failed = 1;
+            continue;
+        }
+        bound++;
+    }
+    freeaddrinfo(res);
+    if (failed || !bound) {
+        if (!failed)
+            fprintf(stderr, "failed to listen on %s port %d\n", type == SOCK_STREAM ? "TCP" : "UDP",
+                    port);
+        return -1;
+    }
+    return 0;
+}
+
+static int bind_unix(const char *path, int mask, int backlog)
+{
+    struct stat sb;
+    /* memcached: a stale socket file is removed (never another file) */
+    if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+        unlink(path);
+    struct sockaddr_un sun = {0};
+    if (strlen(path) >= sizeof sun.sun_path) {
+        fprintf(stderr, "UNIX socket path too long: %s\n", path);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        perror("socket()");
+        return -1;
+    }
+    sun.sun_family = AF_UNIX;
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    mode_t old = umask((mode_t)(~mask & 0777));
+    int rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+    umask(old);
+    if (rc < 0 || listen(fd, backlog) < 0) {
+        fprintf(stderr, "failed to listen on UNIX socket \"%s\": %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    char name[80];
+    snprintf(name, sizeof name, "unix:%s", path);
+    return add_listener(fd, name, 1);
+}
+
+/* -l: comma/space separated list of host, host:port, [v6]:port. */
+static int bind_listeners(const settings *s)
+{
+    if (s->socketpath)
+        return bind_unix(s->socketpath, s->access, s->backlog);
+    if (!s->inter) {
+        if (s->port && bind_inet(NULL, s->port, SOCK_STREAM, s->backlog) < 0)
+            return -1;
+        if (s->udpport && bind_inet(NULL, s->udpport, SOCK_DGRAM, 0) < 0)
+            return -1;
+        return 0;
+    }
+    char *list = strdup(s->inter), *save = NULL;
+    if (!list)
+        return -1;
+    int rc = 0;
+    for (char *tok = strtok_r(list, ", ", &save); tok && !rc; tok = strtok_r(NULL, ", ", &save)) {
+        int port = s->port, udpport = s->udpport;
+        char *host = tok;
+        if (*tok == '[') {
+            char *end = strchr(tok, ']');
+            if (!end) {
+                fprintf(stderr, "Invalid IPV6 address: \"%s\"\n", tok);
+                rc = -1;
+                break;
+            }
+            *end = '\0';
+            host = tok + 1;
+            if (end[1] == ':')
+                port = atoi(end + 2);
+        } else {
+            char *colon = strchr(tok, ':');
+            if (colon && !strchr(colon + 1, ':')) { /* host:port (not a bare v6 address) */
+                *colon = '\0';
+                port = atoi(colon + 1);
+            }
+        }
+        if (!strcmp(host, "INADDR_ANY") || !*host)
+            host = NULL;
+        if (port && bind_inet(host, port, SOCK_STREAM, s->backlog) < 0)
+            rc = -1;
+        if (!rc && udpport && bind_inet(host, udpport, SOCK_DGRAM, 0) < 0)
+            rc = -1;
+    }
+    free(list);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* the segment                                                         */
+/* ------------------------------------------------------------------ */
+
+static void default_segment_path(const settings *s, char *out, size_t n)
+{
+    char tag[256];
+    if (s->socketpath) {
+        const char *p = s->socketpath;
+        while (*p == '/')
+            p++;
+        snprintf(tag, sizeof tag, "%s", p);
+    } else if (s->inter) {
+        snprintf(tag, sizeof tag, "%s-%d", s->inter, s->port ? s->port : s->udpport);
+    } else if (s->port) {
+        snprintf(tag, sizeof tag, "%d", s->port);
+    } else {
+        snprintf(tag, sizeof tag, "udp%d", s->udpport);
+    }
+    for (char *p = tag; *p; p++)
+        if (*p == '/' || *p == ' ' || *p == ',' || *p == '[' || *p == ']')
+            *p = '_';
+    snprintf(out, n, "/dev/shm/shmcached-%s", tag);
+}
+
+static void config_from_settings(const settings *s, shmc_config *cfg)
+{
+    shmc_config_init(cfg);
+    cfg->mem_bytes = s->maxbytes;
+    cfg->item_size_max = s->item_size_max;
+    cfg->chunk_size_min = (uint32_t)s->chunk_size;
+    cfg->growth_factor = s->factor;
+    cfg->no_evict = !s->evict_to_free;
+    if (s->hashpower_init)
+        cfg->hash_power = (uint32_t)s->hashpower_init;
+    cfg->hot_lru_pct = (uint32_t)s->hot_lru_pct;
+    cfg->warm_lru_pct = (uint32_t)s->warm_lru_pct;
+    cfg->slab_automove = s->slab_automove != 0;
+}
+
+static int open_segment(daemon_t *d)
+{
+    shmc_config want, have;
+    config_from_settings(&d->st, &want);
+    shmc_status st;
+    if (d->st.segment) {
+        snprintf(d->segment, sizeof d->segment, "%s", d->st.segment);
+        st = shmc_open(d->segment, &d->cache);
+        if (st == SHMC_OK) {
+            d->segment_attached = 1;
+        } else if (st == SHMC_NO_FILE) {
+            st = shmc_create(d->segment, &want, &d->cache);
+            if (st == SHMC_FILE_EXISTS) /* raced with another creator */
+                st = shmc_open(d->segment, &d->cache), d->segment_attached = st == SHMC_OK;
+        }
+    } else {
+        default_segment_path(&d->st, d->segment, sizeof d->segment);
+        st = shmc_destroy(d->segment);
+        if (st != SHMC_OK && st != SHMC_NO_FILE) {
+            fprintf(stderr, "cannot replace %s: %s (remove it, or name a segment with -e)\n",
+                    d->segment, shmc_strerror(st));
+            return -1;
+        }
+        st = shmc_create(d->segment, &want, &d->cache);
+        d->segment_owned = st == SHMC_OK;
+    }
+    if (st != SHMC_OK) {
+        fprintf(stderr, "failed to %s segment %s: %s\n", d->st.segment ? "open or create" : "create",
+                d->segment, shmc_strerror(st));
+        return -1;
+    }
+    shmc_config_get(d->cache, &have);
+    if (d->st.verbose) {
+        fprintf(stderr, "segment %s (%s, protection %s)\n", d->segment,
+                d->segment_attached ? "attached, data kept" : "created",
+                shmc_protection_name(shmc_protection_of(d->cache)));
+        if (d->segment_attached &&
+            (have.mem_bytes != want.mem_bytes || have.item_size_max != want.item_size_max ||
+             have.chunk_size_min != want.chunk_size_min || have.growth_factor != want.growth_factor ||
+             have.no_evict != want.no_evict || have.hash_power != want.hash_power ||
+             have.hot_lru_pct != want.hot_lru_pct || have.warm_lru_pct != want.warm_lru_pct))
+            fprintf(stderr,
+                    "note: the segment's own configuration wins over the command line: "
+                    "-m %llu -I %u -n %u -f %.2f%s -o hashpower=%u,hot_lru_pct=%u,warm_lru_pct=%u\n",
+                    (unsigned long long)(have.mem_bytes >> 20), have.item_size_max,
+                    have.chunk_size_min, have.growth_factor, have.no_evict ? " -M" : "",
+                    have.hash_power, have.hot_lru_pct, have.warm_lru_pct);
+    }
+    d->srv.item_size_max = have.item_size_max;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* process setup                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Make a relative path absolute (the daemon may chdir("/") with -d). */
+static const char *absolute(const char *p)
+{
+    if (!p || p[0] == '/')
+        return p;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return p;
+    size_t n = strlen(cwd) + strlen(p) + 2;
+    char *r = malloc(n);
+    if (!r)
+        return p;
+    snprintf(r, n, "%s/%s", cwd, p);
+    return r; /* lives for the process */
+}
+
+static int drop_privileges(const settings *s)
+{
+    if (getuid() != 0 && geteuid() != 0)
+        return 0;
+    if (!s->username) {
+        fprintf(stderr, "can't run as root without the -u switch\n");
+        return -1;
+    }
+    if (!strcmp(s->username, "root"))
+        return 0;
+    struct passwd *pw = getpwnam(s->username);
+    if (!pw) {
+        fprintf(stderr, "can't find the user %s to switch to\n", s->username);
+        return -1;
+    }
+    if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+        fprintf(stderr, "failed to assume identity of user %s\n", s->username);
+        return -1;
+    }
+    return 0;
+}
+
+static void set_limits(const settings *s)
+{
+    struct rlimit rl;
+    if (s->coredumps && getrlimit(RLIMIT_CORE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_CORE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t want = (rlim_t)s->maxconns + 64;
+        if (rl.rlim_cur < want) {
+            rl.rlim_cur = want;
+            if (rl.rlim_max < want)
+                rl.rlim_max = want;
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+                getrlimit(RLIMIT_NOFILE, &rl);
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &rl);
+                fprintf(stderr, "failed to set rlimit for open files to %llu (using %llu). "
+                        "Try starting as root or requesting smaller maxconns value.\n",
+                        (unsigned long long)want, (unsigned long long)rl.rlim_cur);
+            }
+        }
+    }
+}
+
+static int become_daemon(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(EXIT_SUCCESS);
+    if (setsid() < 0)
+        return -1;
+    if (chdir("/") < 0)
+        return -1;
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+    return 0;
+}
+
+static void save_pid(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "Could not open the pid file %s for writing: %s\n", path, strerror(errno));
+        return;
+    }
+    fprintf(f, "%ld\n", (long)getpid());
+    if (fclose(f) != 0)
+        fprintf(stderr, "Could not close the pid file %s.\n", path);
+}
+
+int main(int argc, char **argv)
+{
+    daemon_t *d = &D;
+    char err[1024];
+    d->udp_fd = -1;
+    settings_init(&d->st);
+    if (settings_parse(&d->st, argc, argv, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_FAILURE;
+    }
+    settings *s = &d->st;
+    snprintf(d->version, sizeof d->version, "1.6.18-shmcached-%s", SHMC_VERSION_STRING);
+    if (s->help) {
+        printf("shmcached %s (memcached 1.6 compatible)\n%s", SHMC_VERSION_STRING, settings_usage());
+        return EXIT_SUCCESS;
+    }
+    if (s->version) {
+        printf("shmcached %s\n", SHMC_VERSION_STRING);
+        return EXIT_SUCCESS;
+    }
+    if (s->license) {
+        printf("shmcached %s: see the project's license file. libevent %s: BSD 3-clause.\n",
+               SHMC_VERSION_STRING, event_get_version());
+        return EXIT_SUCCESS;
+    }
+    if (s->binding_protocol == PROTO_BINARY) {
+        fprintf(stderr, "the binary protocol (-B binary) is not supported yet; use -B ascii or auto\n");
+        return EXIT_FAILURE;
+    }
+    if (s->auth_file) {
+        fprintf(stderr, "ASCII authentication (-Y) is not supported yet\n");
+        return EXIT_FAILURE;
+    }
+    if ((getuid() == 0 || geteuid() == 0) && !s->username) {
+        fprintf(stderr, "can't run as root without the -u switch\n");
+        return EX_USAGE;
+    }
+    if (!s->socketpath && !s->port && !s->udpport) {
+        fprintf(stderr, "no listener: -p 0 and no -U or -s\n");
+        return EXIT_FAILURE;
+    }
+    s->socketpath = absolute(s->socketpath);
+    s->pid_file = absolute(s->pid_file);
+    s->segment = absolute(s->segment);
+
+    set_limits(s);
+    if (drop_privileges(s) < 0)
+        return EX_OSERR;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+
+    /* Bind first: a second server on a busy listener fails here, before it
+     * could replace the running server's segment. */
+    if (bind_listeners(s) < 0)
+        return EX_OSERR;
+
+    if (s->daemonize && become_daemon() < 0) {
+        fprintf(stderr, "failed to daemon() in order to daemonize\n");
+        return EXIT_FAILURE;
+    }
+    if (s->lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+        fprintf(stderr, "warning: -k invalid, mlockall() failed: %s\n", strerror(errno));
+    if (s->pid_file)
+        save_pid(s->pid_file);
+
+    if (open_segment(d) < 0) {
+        if (s->socketpath)
+            unlink(s->socketpath);
+        if (s->pid_file)
+            unlink(s->pid_file);
+        return EXIT_FAILURE;
+    }
+    d->started = time(NULL);
+    d->srv.allow_shutdown = s->shutdown_command;
+    d->srv.cas_enabled = s->use_cas;
+    d->srv.flush_enabled = s->flush_enabled;
+    d->srv.verbose = s->verbose;
+    d->srv.max_reqs_per_event = (uint32_t)s->reqs_per_event;
+    d->srv.version = d->version;
+    d->hooks.set_verbosity = hook_set_verbosity;
+    d->hooks.stats_general = hook_stats_general;
+    d->hooks.stats_settings = hook_stats_settings;
+    d->hooks.stats_conns = hook_stats_conns;
+
+    if (evthread_use_pthreads() < 0) {
+        fprintf(stderr, "libevent: no pthreads support\n");
+        return EXIT_FAILURE;
+    }
+    d->main_base = event_base_new();
+    if (!d->main_base) {
+        fprintf(stderr, "failed to create the event base\n");
+        return EXIT_FAILURE;
+    }
+    d->nworkers = s->num_threads;
+    d->workers = calloc((size_t)d->nworkers, sizeof *d->workers);
+    if (!d->workers)
+        return EXIT_FAILURE;
+    for (int i = 0; i < d->nworkers; i++) {
+        worker *w = &d->workers[i];
+        w->id = i;
+        w->d = d;
+        pthread_mutex_init(&w->lock, NULL);
+        w->base = event_base_new();
+        if (!w->base)
+            return EXIT_FAILURE;
+        w->notify_ev = event_new(w->base, -1, EV_PERSIST, worker_notify, w);
+        w->stop_ev = event_new(w->base, -1, EV_PERSIST, worker_stop, w);
+        event_add(w->notify_ev, NULL); /* keeps the loop alive */
+        event_add(w->stop_ev, NULL);
+        if (d->udp_fd >= 0) {
+            w->udp_ev = event_new(w->base, d->udp_fd, EV_READ | EV_PERSIST, conn_udp_read, w);
+            event_add(w->udp_ev, NULL);
+        }
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            fprintf(stderr, "Can't create thread: %s\n", strerror(errno));
+            return EXIT_FAILURE;
+        }
+    }
+    for (int i = 0; i < d->nlisteners; i++) {
+        listeners[i].ev = event_new(d->main_base, listeners[i].fd, EV_READ | EV_PERSIST, on_accept,
+                                    &listeners[i]);
+        event_add(listeners[i].ev, NULL);
+        if (s->verbose)
+            fprintf(stderr, "listening on %s\n", listeners[i].name);
+    }
+    if (s->verbose && d->udp_fd >= 0)
+        fprintf(stderr, "listening on udp port %d\n", s->udpport);
+    accept_retry_ev = evtimer_new(d->main_base, accept_retry, NULL);
+    d->shutdown_ev = event_new(d->main_base, -1, EV_PERSIST, on_shutdown, d);
+    event_add(d->shutdown_ev, NULL);
+    struct event *sigs[3];
+    const int signums[3] = {SIGTERM, SIGINT, SIGUSR1};
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = evsignal_new(d->main_base, signums[i], on_signal, d);
+        event_add(sigs[i], NULL);
+    }
+
+    event_base_loop(d->main_base, 0);
+
+    /* Graceful shutdown: stop accepting, close connections, detach. */
+    if (s->verbose)
+        fprintf(stderr, "Gracefully stopping\n");
+    for (int i = 0; i < d->nlisteners; i++) {
+        event_free(listeners[i].ev);
+        listeners[i].ev = NULL;
+        close(listeners[i].fd);
+    }
+    for (int i = 0; i < d->nworkers; i++)
+        event_active(d->workers[i].stop_ev, EV_READ, 0);
+    for (int i = 0; i < d->nworkers; i++) {
+        worker *w = &d->workers[i];
+        pthread_join(w->thread, NULL);
+        event_free(w->notify_ev);
+        event_free(w->stop_ev);
+        if (w->udp_ev)
+            event_free(w->udp_ev);
+        event_base_free(w->base);
+        pthread_mutex_destroy(&w->lock);
+    }
+    if (d->udp_fd >= 0)
+        close(d->udp_fd);
+    shmc_close(d->cache);
+    if (d->segment_owned)
+        shmc_destroy(d->segment);
+    if (s->socketpath)
+        unlink(s->socketpath);
+    if (s->pid_file)
+        unlink(s->pid_file);
+    for (int i = 0; i < 3; i++)
+        event_free(sigs[i]);
+    event_free(accept_retry_ev);
+    event_free(d->shutdown_ev);
+    event_base_free(d->main_base);
+    free(d->workers);
+    if (s->verbose)
+        fprintf(stderr, "shmcached stopped\n");
+    return EXIT_SUCCESS;
+}

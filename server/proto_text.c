@@ -1,0 +1,1032 @@
+/*
+ * proto_text.c - memcached's text and meta protocols for shmcached's
+ * server: the executor and proto_text_process() (protocol.h).
+ *
+ * proto_text_parse() (proto_text_parse.c) turns bytes into a request;
+ * here each request runs against s->cache through the public API only
+ * (shmcached.h) and memcached's exact reply is rendered into out.
+ *
+ * Where the daemon differs from memcached, and why:
+ *  - a line over 2048 bytes without \n closes the connection silently, as
+ *    memcached does; a get/gets line may be longer (memcached: unbounded;
+ *    we close past TEXT_GET_LINE_MAX = 1 MiB);
+ *  - "stats reset" answers RESET but resets nothing: the counters live in
+ *    the shared segment and are cumulative over every process attached to
+ *    it (the library has no reset, and one daemon must not zero the
+ *    counters other processes read);
+ *  - "cache_memlimit N" answers as memcached (OK for 8..1000000000 MB) but
+ *    the segment's size is fixed at creation: the limit does not change;
+ *  - "slabs automove N" answers OK (0, 1, 2) but the engine's automove
+ *    is a creation parameter of the segment (shmc_config.slab_automove);
+ *    "slabs reassign" cannot be honoured (the API has no page move call):
+ *    bad ids get BADCLASS, src == dst SAME, anything else
+ *    "NOSPARE source class has no spare pages";
+ *  - "lru_crawler": the engine reclaims expired items lazily (LRU tails,
+ *    shmc_maintain); "crawl <ids|all>" runs one maintenance step and
+ *    answers OK (BADCLASS for bad ids); enable/disable/sleep/tocrawl
+ *    answer OK after memcached's checks; "metadump" answers
+ *    "ERROR metadump not allowed" (the API cannot list items);
+ *  - "watch" answers "CLIENT_ERROR watch commands not allowed";
+ *  - "stats sizes" answers "STAT sizes_status disabled" (no histogram);
+ *  - "stats detail on|off" answers OK, "dump" an empty list (no prefixes);
+ *  - "stats cachedump" answers "CLIENT_ERROR stats cachedump not allowed";
+ *  - keys with control bytes: the library refuses them (SHMC_BAD_KEY);
+ *    memcached would store them.  Storage/delete/incr/touch then answer
+ *    "CLIENT_ERROR bad command line format"; a get treats them as misses;
+ *  - a get with a key over 250 bytes fails before any key is fetched
+ *    (memcached fetches the keys before it, then drops their values);
+ *  - settings->max_reqs_per_event is not used here: process() handles
+ *    every complete request in the buffer (yielding would need the daemon
+ *    to call again without new input).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "protocol.h"
+#include "proto_text_parse.h"
+
+bool text_parse_i32(const char *p, size_t n, int32_t *out);
+bool text_parse_u32(const char *p, size_t n, uint32_t *out);
+
+typedef struct ctx {
+    srv_session *s;
+    shmc_cache *cache;
+    const srv_settings *set;
+    srv_buf *out;
+    bool oom;
+} ctx;
+
+static const srv_settings default_settings = {
+    .item_size_max = 1u << 20,
+    .allow_shutdown = 0,
+    .cas_enabled = 1,
+    .flush_enabled = 1,
+    .verbose = 0,
+    .max_reqs_per_event = 20,
+    .version = SHMC_VERSION_STRING,
+};
+
+static void put(ctx *c, const void *p, size_t n)
+{
+    if (!srv_buf_add(c->out, p, n))
+        c->oom = true;
+}
+
+static void put_str(ctx *c, const char *s)
+{
+    put(c, s, strlen(s));
+}
+
+#define PUTF(c, ...) do { if (!srv_buf_printf((c)->out, __VA_ARGS__)) (c)->oom = true; } while (0)
+
+/* A reply line, unless the request asked for noreply. */
+static void reply(ctx *c, const text_request *r, const char *line)
+{
+    if (r->noreply)
+        return;
+    put_str(c, line);
+    put(c, "\r\n", 2);
+}
+
+static void stat_u64(ctx *c, const char *name, uint64_t v)
+{
+    PUTF(c, "STAT %s %" PRIu64 "\r\n", name, v);
+}
+
+/* shmc_gat into a malloc'd buffer (the API has no gat_alloc). */
+static shmc_status gat_alloc(shmc_cache *cache, const char *k, size_t nk, int64_t exp,
+                             void **val, size_t *vlen, uint32_t *flags, uint64_t *cas)
+{
+    size_t cap = 256;
+    for (int tries = 0; tries < 16; tries++) {
+        char *buf = malloc(cap ? cap : 1);
+        if (!buf)
+            return SHMC_SYSTEM;
+        size_t len = cap;
+        shmc_status st = shmc_gat(cache, k, nk, exp, buf, &len, flags, cas);
+        if (st == SHMC_OK) {
+            *val = buf;
+            *vlen = len;
+            return SHMC_OK;
+        }
+        free(buf);
+        if (st != SHMC_BUFFER_TOO_SMALL)
+            return st;
+        cap = len;
+    }
+    return SHMC_SYSTEM;
+}
+
+/* ------------------------------------------------------------------ */
+/* Text commands                                                       */
+/* ------------------------------------------------------------------ */
+
+static void exec_get(ctx *c, text_request *r)
+{
+    bool with_cas = r->cmd == TC_GETS || r->cmd == TC_GATS;
+    bool touch = r->cmd == TC_GAT || r->cmd == TC_GATS;
+    const char *p = r->keys, *end = r->line_end;
+    while (p < end && !c->oom) {
+        while (p < end && *p == ' ')
+            p++;
+        const char *k = p;
+        while (p < end && *p != ' ')
+            p++;
+        size_t nk = (size_t)(p - k);
+        if (nk == 0)
+            break;
+        void *v = NULL;
+        size_t vl = 0;
+        uint32_t fl = 0;
+        uint64_t cs = 0;
+        shmc_status st = touch ? gat_alloc(c->cache, k, nk, r->exptime, &v, &vl, &fl, &cs)
+                               : shmc_get_alloc(c->cache, k, nk, &v, &vl, &fl, &cs);
+        if (st == SHMC_OK) {
+            if (!c->set->cas_enabled)
+                cs = 0;
+            if (with_cas)
+                PUTF(c, "VALUE %.*s %" PRIu32 " %zu %" PRIu64 "\r\n", (int)nk, k, fl, vl, cs);
+            else
+                PUTF(c, "VALUE %.*s %" PRIu32 " %zu\r\n", (int)nk, k, fl, vl);
+            put(c, v, vl);
+            put(c, "\r\n", 2);
+            free(v);
+        } else if (st == SHMC_SYSTEM) {
+            c->oom = true;
+        }
+    }
+    put(c, "END\r\n", 5);
+}
+
+static void exec_store(ctx *c, text_request *r)
+{
+    shmc_store_mode mode = SHMC_SET;
+    switch (r->cmd) {
+    case TC_ADD: mode = SHMC_ADD; break;
+    case TC_REPLACE: mode = SHMC_REPLACE; break;
+    case TC_APPEND: mode = SHMC_APPEND; break;
+    case TC_PREPEND: mode = SHMC_PREPEND; break;
+    case TC_CAS: mode = SHMC_CAS; break;
+    default: break;
+    }
+    shmc_status st = shmc_store(c->cache, mode, r->key, r->nkey, r->data, r->data_len, r->flags,
+                                r->exptime, r->cas, NULL);
+    switch (st) {
+    case SHMC_OK: reply(c, r, "STORED"); break;
+    case SHMC_NOT_STORED: reply(c, r, "NOT_STORED"); break;
+    case SHMC_EXISTS: reply(c, r, "EXISTS"); break;
+    case SHMC_NOT_FOUND: reply(c, r, "NOT_FOUND"); break;
+    case SHMC_TOO_LARGE: reply(c, r, "SERVER_ERROR object too large for cache"); break;
+    case SHMC_NO_MEMORY: reply(c, r, "SERVER_ERROR out of memory storing object"); break;
+    case SHMC_BAD_KEY: reply(c, r, "CLIENT_ERROR bad command line format"); break;
+    default: reply(c, r, "SERVER_ERROR Unhandled storage type."); break;
+    }
+}
+
+static void exec_arith(ctx *c, text_request *r)
+{
+    uint64_t res = 0;
+    shmc_status st = r->cmd == TC_INCR
+                         ? shmc_incr(c->cache, r->key, r->nkey, r->delta, &res)
+                         : shmc_decr(c->cache, r->key, r->nkey, r->delta, &res);
+    char num[32];
+    switch (st) {
+    case SHMC_OK:
+        snprintf(num, sizeof num, "%" PRIu64, res);
+        reply(c, r, num);
+        break;
+    case SHMC_NOT_FOUND: reply(c, r, "NOT_FOUND"); break;
+    case SHMC_NOT_NUMERIC:
+        reply(c, r, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+        break;
+    case SHMC_NO_MEMORY: reply(c, r, "SERVER_ERROR out of memory"); break;
+    case SHMC_BAD_KEY: reply(c, r, "CLIENT_ERROR bad command line format"); break;
+    default: reply(c, r, "SERVER_ERROR out of memory"); break;
+    }
+}
+
+static void exec_flush_all(ctx *c, text_request *r)
+{
+    if (!c->set->flush_enabled) {
+        reply(c, r, "CLIENT_ERROR flush_all not allowed");
+        return;
+    }
+    int32_t delay = 0;
+    if (r->ntokens != (r->noreply ? 3u : 2u)) {
+        if (!text_parse_i32(r->tok[1].p, r->tok[1].len, &delay)) {
+            reply(c, r, "CLIENT_ERROR invalid exptime argument");
+            return;
+        }
+    }
+    (void)shmc_flush_all(c->cache, delay > 0 ? delay : 0);
+    reply(c, r, "OK");
+}
+
+/* "1,3,10" or "all": every id a valid class. */
+static bool class_list_ok(ctx *c, const text_token *t)
+{
+    if (t->len == 3 && memcmp(t->p, "all", 3) == 0)
+        return true;
+    unsigned n = shmc_class_count(c->cache);
+    const char *p = t->p, *end = t->p + t->len;
+    while (p <= end) {
+        const char *s = p;
+        while (p < end && *p != ',')
+            p++;
+        uint32_t id;
+        if (!text_parse_u32(s, (size_t)(p - s), &id) || id < 1 || id > n)
+            return false;
+        p++;
+    }
+    return true;
+}
+
+static void exec_slabs(ctx *c, text_request *r)
+{
+    const text_token *t = r->tok;
+    if (r->ntokens == 5 && t[1].len == 8 && memcmp(t[1].p, "reassign", 8) == 0) {
+        int32_t src, dst;
+        if (!text_parse_i32(t[2].p, t[2].len, &src) || !text_parse_i32(t[3].p, t[3].len, &dst)) {
+            reply(c, r, "CLIENT_ERROR bad command line format");
+            return;
+        }
+        int32_t n = (int32_t)shmc_class_count(c->cache);
+        if ((src != -1 && (src < 1 || src > n)) || dst < 1 || dst > n)
+            reply(c, r, "BADCLASS invalid src or dst class id");
+        else if (src == dst)
+            reply(c, r, "SAME src and dst class are identical");
+        else
+            reply(c, r, "NOSPARE source class has no spare pages");
+        return;
+    }
+    if (r->ntokens >= 4 && t[1].len == 8 && memcmp(t[1].p, "automove", 8) == 0) {
+        if (r->ntokens >= 2 && t[r->ntokens - 2].len == 7 &&
+            memcmp(t[r->ntokens - 2].p, "noreply", 7) == 0)
+            r->noreply = true;
+        if (t[2].len == 5 && memcmp(t[2].p, "ratio", 5) == 0) {
+            if (r->ntokens < 5)
+                reply(c, r, "ERROR");
+            else
+                reply(c, r, "OK");
+            return;
+        }
+        uint32_t level;
+        if (!text_parse_u32(t[2].p, t[2].len, &level))
+            reply(c, r, "CLIENT_ERROR bad command line format");
+        else if (level > 2)
+            reply(c, r, "ERROR");
+        else
+            reply(c, r, "OK");
+        return;
+    }
+    reply(c, r, "ERROR");
+}
+
+static bool tok_eq(const text_token *t, const char *s)
+{
+    size_t n = strlen(s);
+    return t->p && t->len == n && memcmp(t->p, s, n) == 0;
+}
+
+static void exec_lru_crawler(ctx *c, text_request *r)
+{
+    const text_token *t = r->tok;
+    size_t nt = r->ntokens;
+    if (nt == 4 && tok_eq(&t[1], "crawl")) {
+        if (!class_list_ok(c, &t[2])) {
+            reply(c, r, "BADCLASS invalid class id");
+            return;
+        }
+        (void)shmc_maintain(c->cache);
+        reply(c, r, "OK");
+    } else if (nt == 4 && tok_eq(&t[1], "metadump")) {
+        reply(c, r, "ERROR metadump not allowed");
+    } else if (nt == 4 && tok_eq(&t[1], "tocrawl")) {
+        uint32_t v;
+        reply(c, r, text_parse_u32(t[2].p, t[2].len, &v) ? "OK"
+                                                          : "CLIENT_ERROR bad command line format");
+    } else if (nt == 4 && tok_eq(&t[1], "sleep")) {
+        uint32_t v;
+        if (!text_parse_u32(t[2].p, t[2].len, &v))
+            reply(c, r, "CLIENT_ERROR bad command line format");
+        else if (v > 1000000)
+            reply(c, r, "CLIENT_ERROR sleep must be one second or less");
+        else
+            reply(c, r, "OK");
+    } else if (nt == 3 && (tok_eq(&t[1], "enable") || tok_eq(&t[1], "disable"))) {
+        reply(c, r, "OK");
+    } else {
+        reply(c, r, "ERROR");
+    }
+}
+
+static void exec_lru(ctx *c, text_request *r)
+{
+    const text_token *t = r->tok;
+    size_t nt = r->ntokens;
+    if (nt >= 2 && tok_eq(&t[nt - 2], "noreply"))
+        r->noreply = true;
+    if (tok_eq(&t[1], "tune") && nt >= 7) {
+        uint32_t hot, warm;
+        if (!text_parse_u32(t[2].p, t[2].len, &hot) || !text_parse_u32(t[3].p, t[3].len, &warm))
+            reply(c, r, "ERROR");
+        else if (hot + (uint64_t)warm > 80)
+            reply(c, r, "ERROR hot and warm pcts must not exceed 80");
+        else
+            reply(c, r, "OK"); /* accepted; the segment's LRU split is fixed at creation */
+    } else if (tok_eq(&t[1], "mode") && nt >= 4) {
+        reply(c, r, tok_eq(&t[2], "segmented") ? "OK" : "ERROR");
+    } else if (tok_eq(&t[1], "temp_ttl") && nt >= 4) {
+        int32_t v;
+        reply(c, r, text_parse_i32(t[2].p, t[2].len, &v) ? "OK" : "ERROR");
+    } else {
+        reply(c, r, "ERROR");
+    }
+}
+
+/* The page size the library uses: 1 MiB, or item_size_max rounded up to
+ * a power of two if larger (shmc_config doc). */
+static uint64_t page_size_of(const shmc_config *cfg)
+{
+    uint64_t p = 1u << 20;
+    while (p < cfg->item_size_max)
+        p <<= 1;
+    return p;
+}
+
+static void stats_general(ctx *c)
+{
+    shmc_stats st;
+    memset(&st, 0, sizeof st);
+    (void)shmc_stats_get(c->cache, &st);
+    if (c->s->hooks && c->s->hooks->stats_general) {
+        c->s->hooks->stats_general(c->s->daemon, c->out);
+    } else {
+        stat_u64(c, "pid", (uint64_t)getpid());
+        stat_u64(c, "uptime", st.uptime);
+        stat_u64(c, "time", st.time);
+        PUTF(c, "STAT version %s\r\n", c->set->version ? c->set->version : SHMC_VERSION_STRING);
+        stat_u64(c, "pointer_size", 8 * sizeof(void *));
+    }
+    stat_u64(c, "cmd_get", st.cmd_get);
+    stat_u64(c, "cmd_set", st.cmd_set);
+    stat_u64(c, "cmd_flush", st.cmd_flush);
+    stat_u64(c, "cmd_touch", st.cmd_touch);
+    stat_u64(c, "get_hits", st.get_hits);
+    stat_u64(c, "get_misses", st.get_misses);
+    stat_u64(c, "get_expired", st.get_expired);
+    stat_u64(c, "get_flushed", st.get_flushed);
+    stat_u64(c, "delete_misses", st.delete_misses);
+    stat_u64(c, "delete_hits", st.delete_hits);
+    stat_u64(c, "incr_misses", st.incr_misses);
+    stat_u64(c, "incr_hits", st.incr_hits);
+    stat_u64(c, "decr_misses", st.decr_misses);
+    stat_u64(c, "decr_hits", st.decr_hits);
+    stat_u64(c, "cas_misses", st.cas_misses);
+    stat_u64(c, "cas_hits", st.cas_hits);
+    stat_u64(c, "cas_badval", st.cas_badval);
+    stat_u64(c, "touch_hits", st.touch_hits);
+    stat_u64(c, "touch_misses", st.touch_misses);
+    stat_u64(c, "limit_maxbytes", st.limit_maxbytes);
+    stat_u64(c, "hash_power_level", st.hash_power_level);
+    stat_u64(c, "hash_bytes", st.hash_buckets * sizeof(void *));
+    stat_u64(c, "hash_is_expanding", 0);
+    stat_u64(c, "slabs_moved", st.slabs_moved);
+    stat_u64(c, "slab_global_page_pool", st.free_pages);
+    stat_u64(c, "curr_items", st.curr_items);
+    stat_u64(c, "total_items", st.total_items);
+    stat_u64(c, "expired_unfetched", st.expired_unfetched);
+    stat_u64(c, "evicted_unfetched", st.evicted_unfetched);
+    stat_u64(c, "evictions", st.evictions);
+    stat_u64(c, "reclaimed", st.reclaimed);
+    stat_u64(c, "bytes", st.bytes);
+    /* shmcached's own: the segment shared by every attached process */
+    stat_u64(c, "shm_clients", st.curr_clients);
+    stat_u64(c, "shm_clients_recovered", st.clients_recovered);
+    stat_u64(c, "shm_locks_repaired", st.locks_repaired);
+    stat_u64(c, "shm_uptime", st.uptime);
+}
+
+static void stats_settings(ctx *c)
+{
+    shmc_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    (void)shmc_config_get(c->cache, &cfg);
+    stat_u64(c, "maxbytes", cfg.mem_bytes);
+    PUTF(c, "STAT verbosity %d\r\n", c->set->verbose);
+    PUTF(c, "STAT evictions %s\r\n", cfg.no_evict ? "off" : "on");
+    PUTF(c, "STAT growth_factor %.2f\r\n", cfg.growth_factor);
+    stat_u64(c, "chunk_size", cfg.chunk_size_min);
+    stat_u64(c, "reqs_per_event", c->set->max_reqs_per_event);
+    PUTF(c, "STAT cas_enabled %s\r\n", c->set->cas_enabled ? "yes" : "no");
+    stat_u64(c, "item_size_max", cfg.item_size_max);
+    PUTF(c, "STAT flush_enabled %s\r\n", c->set->flush_enabled ? "yes" : "no");
+    stat_u64(c, "hashpower_init", cfg.hash_power);
+    PUTF(c, "STAT slab_reassign %s\r\n", "yes");
+    stat_u64(c, "slab_automove", (uint64_t)cfg.slab_automove);
+    PUTF(c, "STAT lru_maintainer_thread %s\r\n", "yes");
+    stat_u64(c, "hot_lru_pct", cfg.hot_lru_pct);
+    stat_u64(c, "warm_lru_pct", cfg.warm_lru_pct);
+    if (c->s->hooks && c->s->hooks->stats_settings)
+        c->s->hooks->stats_settings(c->s->daemon, c->out);
+}
+
+static void stats_items(ctx *c)
+{
+    unsigned n = shmc_class_count(c->cache);
+    for (unsigned id = 1; id <= n; id++) {
+        shmc_class_stats cs;
+        if (shmc_class_stats_get(c->cache, id, &cs) != SHMC_OK || cs.curr_items == 0)
+            continue;
+        PUTF(c, "STAT items:%u:number %" PRIu64 "\r\n", id, cs.curr_items);
+        PUTF(c, "STAT items:%u:number_hot %" PRIu64 "\r\n", id, cs.hot);
+        PUTF(c, "STAT items:%u:number_warm %" PRIu64 "\r\n", id, cs.warm);
+        PUTF(c, "STAT items:%u:number_cold %" PRIu64 "\r\n", id, cs.cold);
+        PUTF(c, "STAT items:%u:age %" PRIu64 "\r\n", id, cs.oldest_age);
+        PUTF(c, "STAT items:%u:mem_requested %" PRIu64 "\r\n", id, cs.bytes);
+        PUTF(c, "STAT items:%u:evicted %" PRIu64 "\r\n", id, cs.evictions);
+        PUTF(c, "STAT items:%u:reclaimed %" PRIu64 "\r\n", id, cs.reclaimed);
+        PUTF(c, "STAT items:%u:expired_unfetched %" PRIu64 "\r\n", id, cs.expired_unfetched);
+        PUTF(c, "STAT items:%u:evicted_unfetched %" PRIu64 "\r\n", id, cs.evicted_unfetched);
+    }
+}
+
+static void stats_slabs(ctx *c)
+{
+    shmc_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    (void)shmc_config_get(c->cache, &cfg);
+    uint64_t psize = page_size_of(&cfg);
+    unsigned n = shmc_class_count(c->cache);
+    unsigned active = 0;
+    uint64_t pages = 0;
+    for (unsigned id = 1; id <= n; id++) {
+        shmc_class_stats cs;
+        if (shmc_class_stats_get(c->cache, id, &cs) != SHMC_OK || cs.total_pages == 0)
+            continue;
+        active++;
+        pages += cs.total_pages;
+        PUTF(c, "STAT %u:chunk_size %" PRIu32 "\r\n", id, cs.chunk_size);
+        PUTF(c, "STAT %u:chunks_per_page %" PRIu32 "\r\n", id, cs.chunks_per_page);
+        PUTF(c, "STAT %u:total_pages %" PRIu64 "\r\n", id, cs.total_pages);
+        PUTF(c, "STAT %u:total_chunks %" PRIu64 "\r\n", id,
+             cs.total_pages * (uint64_t)cs.chunks_per_page);
+        PUTF(c, "STAT %u:used_chunks %" PRIu64 "\r\n", id, cs.used_chunks);
+        PUTF(c, "STAT %u:free_chunks %" PRIu64 "\r\n", id, cs.free_chunks);
+        PUTF(c, "STAT %u:mem_requested %" PRIu64 "\r\n", id, cs.bytes);
+    }
+    PUTF(c, "STAT active_slabs %u\r\n", active);
+    stat_u64(c, "total_malloced", pages * psize);
+}
+
+static void exec_stats(ctx *c, text_request *r)
+{
+    const text_token *t = r->tok;
+    size_t nt = r->ntokens;
+    if (nt == 2) {
+        stats_general(c);
+    } else if (tok_eq(&t[1], "reset")) {
+        put_str(c, "RESET\r\n");
+        return;
+    } else if (tok_eq(&t[1], "detail")) {
+        if (nt >= 4 && (tok_eq(&t[2], "on") || tok_eq(&t[2], "off")))
+            put_str(c, "OK\r\n");
+        else if (nt >= 4 && tok_eq(&t[2], "dump"))
+            put_str(c, "END\r\n");
+        else
+            put_str(c, "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+        return;
+    } else if (tok_eq(&t[1], "settings")) {
+        stats_settings(c);
+    } else if (tok_eq(&t[1], "cachedump")) {
+        put_str(c, "CLIENT_ERROR stats cachedump not allowed\r\n");
+        return;
+    } else if (tok_eq(&t[1], "conns")) {
+        if (c->s->hooks && c->s->hooks->stats_conns)
+            c->s->hooks->stats_conns(c->s->daemon, c->out);
+    } else if (tok_eq(&t[1], "items")) {
+        stats_items(c);
+    } else if (tok_eq(&t[1], "slabs")) {
+        stats_slabs(c);
+    } else if (tok_eq(&t[1], "sizes") || tok_eq(&t[1], "sizes_disable")) {
+        put_str(c, "STAT sizes_status disabled\r\n");
+    } else if (tok_eq(&t[1], "sizes_enable")) {
+        put_str(c, "STAT sizes_status error\r\n"
+                   "STAT sizes_error sizes histogram not supported by shmcached\r\n");
+    } else {
+        put_str(c, "ERROR\r\n");
+        return;
+    }
+    put(c, "END\r\n", 5);
+}
+
+static enum srv_action exec_shutdown(ctx *c, text_request *r)
+{
+    if (!c->set->allow_shutdown) {
+        reply(c, r, "ERROR: shutdown not enabled");
+        return SRV_CONTINUE;
+    }
+    if (r->ntokens == 2 || (r->ntokens == 3 && tok_eq(&r->tok[1], "graceful")))
+        return SRV_SHUTDOWN;
+    reply(c, r, "CLIENT_ERROR invalid shutdown mode");
+    return SRV_CONTINUE;
+}
+
+static void exec_memlimit(ctx *c, text_request *r)
+{
+    if (r->delta < 8)
+        reply(c, r, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m");
+    else if (r->delta > 1000000000)
+        reply(c, r, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes");
+    else
+        reply(c, r, "OK"); /* the segment keeps its size: see the top of this file */
+}
+
+/* ------------------------------------------------------------------ */
+/* Meta commands                                                       */
+/* ------------------------------------------------------------------ */
+/*
+ * mg ms md ma mn me, as memcached 1.6's proto_text.c answers them.
+ * What the public API cannot express, and what we do instead:
+ *  - t (TTL remaining), l (last access), h (hit before): the API does not
+ *    return an item's expiry, access time or fetched bit.  These tokens
+ *    are left out of the reply rather than invented, except t when this
+ *    very request set the TTL (T, or N creating the item): then t is the
+ *    TTL just set (-1 for none).
+ *  - u (no LRU bump): accepted; every library read marks the item used.
+ *  - E (explicit new CAS): accepted and ignored; the library makes CAS
+ *    values itself.
+ *  - R (recache win) and the X/Z flags: need per-item stale/token bits
+ *    the library does not keep; R is accepted and never wins, X and Z are
+ *    never sent.  N (vivify) works: the client whose add creates the
+ *    empty placeholder gets W; the others find that empty item (without
+ *    Z, unlike memcached).
+ *  - I (invalidate) on md: the item is deleted rather than marked stale
+ *    (readers then miss and recompute, the safe side).  On ms, I is
+ *    accepted; a CAS mismatch stays EX.
+ *  - C on ms append/prepend and on ma: the library's append/incr take no
+ *    CAS; we compare with a read first (not atomic with the update).
+ *    c on ma reads the CAS after the update (not atomic either).
+ *  - me: answers "ME <key> cas=<cas> size=<bytes>" (exp/la/fetch/cls
+ *    are not exposed); it reads the item, which marks it used.
+ *  - keys decoded from base64 (b) must still be valid library keys (no
+ *    spaces/control bytes): otherwise CLIENT_ERROR bad command line format.
+ */
+
+static void meta_key(ctx *c, const text_request *r)
+{
+    put(c, " k", 2);
+    put(c, r->tok[1].p, r->tok[1].len);
+    if (r->meta.key_binary)
+        put(c, " b", 2);
+}
+
+static void meta_opaque_key(ctx *c, const text_request *r)
+{
+    for (size_t i = r->meta.first_flag; i < r->ntokens - 1; i++) {
+        const text_token *t = &r->tok[i];
+        if (t->p[0] == 'O') {
+            put(c, " ", 1);
+            put(c, t->p, t->len);
+        } else if (t->p[0] == 'k') {
+            meta_key(c, r);
+        }
+    }
+}
+
+static void meta_error(ctx *c, const char *line)
+{
+    put_str(c, line);
+    put(c, "\r\n", 2);
+}
+
+/* The relative TTL memcached's t flag reports for an exptime just set. */
+static int64_t ttl_of(ctx *c, int32_t e)
+{
+    if (e == 0)
+        return -1;
+    if (e < 0)
+        return 0;
+    if (e <= 60 * 60 * 24 * 30)
+        return e;
+    shmc_stats st;
+    memset(&st, 0, sizeof st);
+    (void)shmc_stats_get(c->cache, &st);
+    return (int64_t)e > (int64_t)st.time ? (int64_t)e - (int64_t)st.time : 0;
+}
+
+static void exec_mg(ctx *c, text_request *r)
+{
+    const text_meta *m = &r->meta;
+    void *v = NULL;
+    size_t vl = 0;
+    uint32_t fl = 0;
+    uint64_t cs = 0;
+    bool created = false, won = false;
+    shmc_status st = m->new_ttl
+                         ? gat_alloc(c->cache, r->key, r->nkey, m->exptime, &v, &vl, &fl, &cs)
+                         : shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, &fl, &cs);
+    if (st == SHMC_NOT_FOUND && m->vivify) {
+        shmc_status as = shmc_store(c->cache, SHMC_ADD, r->key, r->nkey, "", 0, 0,
+                                    m->autoviv_exptime, 0, &cs);
+        if (as == SHMC_OK) {
+            created = won = true;
+            st = SHMC_OK;
+            v = malloc(1);
+            vl = 0;
+            fl = 0;
+            if (!v)
+                st = SHMC_SYSTEM;
+        } else {
+            st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, &fl, &cs);
+        }
+    }
+    if (st == SHMC_BAD_KEY) {
+        meta_error(c, "CLIENT_ERROR bad command line format");
+        return;
+    }
+    if (st == SHMC_SYSTEM) {
+        c->oom = true;
+        return;
+    }
+    if (st != SHMC_OK) {
+        if (m->no_reply)
+            return;
+        put(c, "EN", 2);
+        meta_opaque_key(c, r);
+        put(c, "\r\n", 2);
+        return;
+    }
+    if (!c->set->cas_enabled)
+        cs = 0;
+    if (m->value)
+        PUTF(c, "VA %zu", vl);
+    else
+        put(c, "HD", 2);
+    for (size_t i = m->first_flag; i < r->ntokens - 1; i++) {
+        const text_token *t = &r->tok[i];
+        switch (t->p[0]) {
+        case 's': PUTF(c, " s%zu", vl); break;
+        case 't':
+            if (m->new_ttl)
+                PUTF(c, " t%" PRId64, ttl_of(c, m->exptime));
+            else if (created)
+                PUTF(c, " t%" PRId64, ttl_of(c, m->autoviv_exptime));
+            break;
+        case 'c': PUTF(c, " c%" PRIu64, cs); break;
+        case 'f': PUTF(c, " f%" PRIu32, fl); break;
+        case 'O': put(c, " ", 1); put(c, t->p, t->len); break;
+        case 'k': meta_key(c, r); break;
+        default: break;
+        }
+    }
+    if (won)
+        put(c, " W", 2);
+    put(c, "\r\n", 2);
+    if (m->value) {
+        put(c, v, vl);
+        put(c, "\r\n", 2);
+    }
+    free(v);
+}
+
+static void exec_ms(ctx *c, text_request *r)
+{
+    const text_meta *m = &r->meta;
+    shmc_store_mode mode = SHMC_SET;
+    switch (m->mode) {
+    case 'E': mode = SHMC_ADD; break;
+    case 'A': mode = SHMC_APPEND; break;
+    case 'P': mode = SHMC_PREPEND; break;
+    case 'R': mode = SHMC_REPLACE; break;
+    default: break;
+    }
+    if (m->has_cas && (mode == SHMC_SET || mode == SHMC_REPLACE))
+        mode = SHMC_CAS;
+    uint64_t newcas = 0;
+    shmc_status st = SHMC_OK;
+    if (m->has_cas && (mode == SHMC_APPEND || mode == SHMC_PREPEND)) {
+        void *v = NULL;
+        size_t len = 0;
+        uint64_t cur = 0;
+        st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &len, NULL, &cur);
+        free(v);
+        if (st == SHMC_OK && cur != m->req_cas)
+            st = SHMC_EXISTS;
+        else if (st == SHMC_NOT_FOUND)
+            st = SHMC_NOT_STORED;
+    }
+    if (st == SHMC_OK)
+        st = shmc_store(c->cache, mode, r->key, r->nkey, r->data, r->data_len,
+                        m->client_flags, m->exptime, m->req_cas, &newcas);
+    const char *code;
+    switch (st) {
+    case SHMC_OK:
+        if (m->no_reply)
+            return;
+        code = "HD";
+        break;
+    case SHMC_NOT_STORED: code = "NS"; break;
+    case SHMC_EXISTS: code = "EX"; break;
+    case SHMC_NOT_FOUND: code = "NF"; break;
+    case SHMC_TOO_LARGE: meta_error(c, "SERVER_ERROR object too large for cache"); return;
+    case SHMC_NO_MEMORY: meta_error(c, "SERVER_ERROR out of memory storing object"); return;
+    case SHMC_BAD_KEY: meta_error(c, "CLIENT_ERROR bad command line format"); return;
+    default: meta_error(c, "SERVER_ERROR Unhandled storage type."); return;
+    }
+    if (!c->set->cas_enabled)
+        newcas = 0;
+    put(c, code, 2);
+    for (size_t i = m->first_flag; i < r->ntokens - 1; i++) {
+        const text_token *t = &r->tok[i];
+        if (t->p[0] == 'O') {
+            put(c, " ", 1);
+            put(c, t->p, t->len);
+        } else if (t->p[0] == 'k') {
+            meta_key(c, r);
+        } else if (t->p[0] == 'c') {
+            PUTF(c, " c%" PRIu64, newcas);
+        }
+    }
+    put(c, "\r\n", 2);
+}
+
+static void exec_md(ctx *c, text_request *r)
+{
+    const text_meta *m = &r->meta;
+    shmc_status st;
+    if (m->has_cas && m->req_cas == 0) {
+        /* the library reads CAS 0 as "any"; memcached compares it */
+        void *v = NULL;
+        size_t len = 0;
+        st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &len, NULL, NULL);
+        free(v);
+        if (st == SHMC_OK)
+            st = SHMC_EXISTS;
+    } else {
+        st = shmc_delete(c->cache, r->key, r->nkey, m->has_cas ? m->req_cas : 0);
+    }
+    const char *code;
+    switch (st) {
+    case SHMC_OK:
+        if (m->no_reply)
+            return;
+        code = "HD";
+        break;
+    case SHMC_NOT_FOUND: code = "NF"; break;
+    case SHMC_EXISTS: code = "EX"; break;
+    case SHMC_BAD_KEY: meta_error(c, "CLIENT_ERROR bad command line format"); return;
+    default: code = "NF"; break;
+    }
+    put(c, code, 2);
+    meta_opaque_key(c, r);
+    put(c, "\r\n", 2);
+}
+
+static void exec_ma(ctx *c, text_request *r)
+{
+    const text_meta *m = &r->meta;
+    bool incr = !(m->mode == 'D' || m->mode == '-');
+    uint64_t res = 0, cs = 0;
+    bool created = false;
+    shmc_status st = SHMC_OK;
+    if (m->has_cas) {
+        void *v = NULL;
+        size_t vl = 0;
+        st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, NULL, &cs);
+        free(v);
+        if (st == SHMC_OK && cs != m->req_cas)
+            st = SHMC_EXISTS;
+    }
+    if (st == SHMC_OK)
+        st = incr ? shmc_incr(c->cache, r->key, r->nkey, m->delta, &res)
+                  : shmc_decr(c->cache, r->key, r->nkey, m->delta, &res);
+    bool ns = false;
+    if (st == SHMC_NOT_FOUND && m->vivify) {
+        char num[32];
+        int n = snprintf(num, sizeof num, "%" PRIu64, m->initial);
+        shmc_status as = shmc_store(c->cache, SHMC_ADD, r->key, r->nkey, num, (size_t)n, 0,
+                                    m->autoviv_exptime, 0, &cs);
+        if (as == SHMC_OK) {
+            created = true;
+            res = m->initial;
+            st = SHMC_OK;
+        } else if (as == SHMC_NO_MEMORY) {
+            meta_error(c, "SERVER_ERROR Out of memory allocating new item");
+            return;
+        } else {
+            ns = true;
+        }
+    }
+    if (ns) {
+        put(c, "NS", 2);
+        meta_opaque_key(c, r);
+        put(c, "\r\n", 2);
+        return;
+    }
+    switch (st) {
+    case SHMC_OK: break;
+    case SHMC_NOT_NUMERIC:
+        meta_error(c, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+        return;
+    case SHMC_NO_MEMORY: meta_error(c, "SERVER_ERROR out of memory"); return;
+    case SHMC_BAD_KEY: meta_error(c, "CLIENT_ERROR bad command line format"); return;
+    case SHMC_EXISTS:
+    case SHMC_NOT_FOUND:
+    default:
+        put(c, st == SHMC_EXISTS ? "EX" : "NF", 2);
+        meta_opaque_key(c, r);
+        put(c, "\r\n", 2);
+        return;
+    }
+    if (m->new_ttl)
+        (void)shmc_touch(c->cache, r->key, r->nkey, m->exptime);
+    if (m->no_reply && !created)
+        return;
+    char num[32];
+    int nlen = snprintf(num, sizeof num, "%" PRIu64, res);
+    if (m->value)
+        PUTF(c, "VA %d", nlen);
+    else
+        put(c, "HD", 2);
+    for (size_t i = m->first_flag; i < r->ntokens - 1; i++) {
+        const text_token *t = &r->tok[i];
+        switch (t->p[0]) {
+        case 'c':
+            if (!created) {
+                size_t len = 0;
+                void *v = NULL;
+                if (shmc_get_alloc(c->cache, r->key, r->nkey, &v, &len, NULL, &cs) != SHMC_OK)
+                    cs = 0;
+                free(v);
+            }
+            PUTF(c, " c%" PRIu64, c->set->cas_enabled ? cs : 0);
+            break;
+        case 't':
+            if (m->new_ttl)
+                PUTF(c, " t%" PRId64, ttl_of(c, m->exptime));
+            else if (created)
+                PUTF(c, " t%" PRId64, ttl_of(c, m->autoviv_exptime));
+            break;
+        case 'O': put(c, " ", 1); put(c, t->p, t->len); break;
+        case 'k': meta_key(c, r); break;
+        default: break;
+        }
+    }
+    if (m->value) {
+        put(c, "\r\n", 2);
+        put(c, num, (size_t)nlen);
+    }
+    put(c, "\r\n", 2);
+}
+
+static void exec_me(ctx *c, text_request *r)
+{
+    void *v = NULL;
+    size_t vl = 0;
+    uint64_t cs = 0;
+    shmc_status st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, NULL, &cs);
+    if (st == SHMC_OK) {
+        PUTF(c, "ME %.*s cas=%" PRIu64 " size=%zu\r\n", (int)r->tok[1].len, r->tok[1].p,
+             c->set->cas_enabled ? cs : 0, shmc_item_overhead() + r->nkey + vl);
+        free(v);
+    } else if (st == SHMC_BAD_KEY) {
+        meta_error(c, "CLIENT_ERROR bad command line format");
+    } else if (st == SHMC_SYSTEM) {
+        c->oom = true;
+    } else {
+        put(c, "EN\r\n", 4);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch                                                            */
+/* ------------------------------------------------------------------ */
+
+static bool is_meta(enum text_cmd cmd)
+{
+    return cmd >= TC_MG && cmd <= TC_ME;
+}
+
+static enum srv_action execute(ctx *c, text_request *r)
+{
+    switch (r->cmd) {
+    case TC_ERROR:
+        if (r->err == TE_TOO_LARGE && (r->orig_cmd == TC_SET || r->orig_cmd == TC_MS) && r->nkey)
+            (void)shmc_delete(c->cache, r->key, r->nkey, 0); /* as memcached: no stale value */
+        if (is_meta(r->orig_cmd))
+            r->noreply = false;
+        reply(c, r, text_err_string(r->err));
+        break;
+    case TC_GET: case TC_GETS: case TC_GAT: case TC_GATS:
+        exec_get(c, r);
+        break;
+    case TC_SET: case TC_ADD: case TC_REPLACE: case TC_APPEND: case TC_PREPEND: case TC_CAS:
+        exec_store(c, r);
+        break;
+    case TC_DELETE: {
+        shmc_status st = shmc_delete(c->cache, r->key, r->nkey, 0);
+        reply(c, r, st == SHMC_OK ? "DELETED"
+                    : st == SHMC_BAD_KEY ? "CLIENT_ERROR bad command line format" : "NOT_FOUND");
+        break;
+    }
+    case TC_INCR: case TC_DECR:
+        exec_arith(c, r);
+        break;
+    case TC_TOUCH: {
+        shmc_status st = shmc_touch(c->cache, r->key, r->nkey, r->exptime);
+        reply(c, r, st == SHMC_OK ? "TOUCHED"
+                    : st == SHMC_BAD_KEY ? "CLIENT_ERROR bad command line format" : "NOT_FOUND");
+        break;
+    }
+    case TC_FLUSH_ALL:
+        exec_flush_all(c, r);
+        break;
+    case TC_VERSION:
+        PUTF(c, "VERSION %s\r\n", c->set->version ? c->set->version : SHMC_VERSION_STRING);
+        break;
+    case TC_VERBOSITY:
+        if (c->s->hooks && c->s->hooks->set_verbosity)
+            c->s->hooks->set_verbosity(c->s->daemon, (unsigned)r->delta);
+        reply(c, r, "OK");
+        break;
+    case TC_QUIT:
+        return SRV_CLOSE;
+    case TC_SHUTDOWN:
+        return exec_shutdown(c, r);
+    case TC_CACHE_MEMLIMIT:
+        exec_memlimit(c, r);
+        break;
+    case TC_STATS:
+        exec_stats(c, r);
+        break;
+    case TC_SLABS:
+        exec_slabs(c, r);
+        break;
+    case TC_LRU_CRAWLER:
+        exec_lru_crawler(c, r);
+        break;
+    case TC_LRU:
+        exec_lru(c, r);
+        break;
+    case TC_WATCH:
+        put_str(c, "CLIENT_ERROR watch commands not allowed\r\n");
+        break;
+    case TC_MG: exec_mg(c, r); break;
+    case TC_MS: exec_ms(c, r); break;
+    case TC_MD: exec_md(c, r); break;
+    case TC_MA: exec_ma(c, r); break;
+    case TC_MN: put(c, "MN\r\n", 4); break;
+    case TC_ME: exec_me(c, r); break;
+    }
+    return SRV_CONTINUE;
+}
+
+size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *out,
+                          enum srv_action *action)
+{
+    ctx c = {
+        .s = s,
+        .cache = s->cache,
+        .set = s->settings ? s->settings : &default_settings,
+        .out = out,
+        .oom = false,
+    };
+    size_t off = 0;
+    *action = SRV_CONTINUE;
+    while (off < len) {
+        if (s->swallow > 0) {
+            size_t n = len - off < (size_t)s->swallow ? len - off : (size_t)s->swallow;
+            off += n;
+            s->swallow -= (int)n;
+            continue;
+        }
+        text_request r;
+        r.item_size_max = c.set->item_size_max;
+        long n = proto_text_parse(in + off, len - off, &r);
+        if (n == TEXT_NEED_MORE)
+            break;
+        if (n < 0) {
+            *action = SRV_CLOSE;
+            return len;
+        }
+        off += (size_t)n;
+        if (r.swallow > 0)
+            s->swallow = (int)r.swallow;
+        s->noreply_pending = r.noreply;
+        enum srv_action a = execute(&c, &r);
+        s->noreply_pending = 0;
+        if (c.oom) {
+            *action = SRV_CLOSE;
+            return len;
+        }
+        if (a != SRV_CONTINUE) {
+            *action = a;
+            return off;
+        }
+    }
+    return off;
+}

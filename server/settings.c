@@ -1,0 +1,612 @@
+/*
+ * settings.c - memcached 1.6's command line (see settings.h).
+ *
+ * Error messages are memcached's where it has one, so scripts that grep
+ * them keep working.  Options that tune memcached internals we do
+ * differently (LRU crawler, slab_chunk_max, hash algorithm...) are accepted,
+ * range-checked as memcached does, and reported by "stats settings".
+ */
+#include "settings.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MB (1024ULL * 1024ULL)
+/* shmcached's own bounds (include/shmcached.h: shmc_config). */
+#define SHMC_ITEM_MAX (128ULL * MB)
+#define SHMC_MEM_MAX (16ULL * 1024ULL * MB)
+
+void settings_init(settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->port = 11211;
+    s->udpport = 0;
+    s->access = 0700;
+    s->backlog = 1024;
+    s->binding_protocol = PROTO_AUTO;
+    s->maxconns = 1024;
+    s->num_threads = 4;
+    s->reqs_per_event = 20;
+    s->maxconns_fast = 1;
+    s->maxbytes = 64 * MB;
+    s->item_size_max = 1024 * 1024;
+    s->factor = 1.25;
+    s->chunk_size = 48;
+    s->evict_to_free = 1;
+    s->hashpower_init = 0;
+    snprintf(s->hash_algorithm, sizeof s->hash_algorithm, "%s", "murmur3");
+    s->slab_chunk_size_max = 512 * 1024;
+    s->slab_reassign = 1;
+    s->slab_automove = 1;
+    s->lru_crawler = 1;
+    s->lru_maintainer_thread = 1;
+    s->lru_segmented = 1;
+    s->temporary_ttl = 61;
+    s->hot_lru_pct = 20;
+    s->warm_lru_pct = 40;
+    s->hot_max_factor = 0.2;
+    s->warm_max_factor = 2.0;
+    s->lru_crawler_sleep = 100;
+    s->watcher_logbuf_size = 256;
+    s->worker_logbuf_size = 64;
+    s->hash_expand = 1;
+    s->use_cas = 1;
+    s->flush_enabled = 1;
+    s->dump_enabled = 1;
+    s->watch_enabled = 1;
+    s->prefix_delimiter = ':';
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && errlen)
+        vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A whole decimal int in [lo, hi]. */
+static int parse_int(const char *str, long lo, long hi, int *out)
+{
+    if (!str || !*str)
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(str, &end, 10);
+    if (errno || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_double(const char *str, double *out)
+{
+    if (!str || !*str)
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(str, &end);
+    if (errno || *end != '\0' || v != v)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int settings_parse_size(const char *str, uint64_t *out)
+{
+    if (!str || *str < '0' || *str > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(str, &end, 10);
+    if (errno)
+        return -1;
+    unsigned long long mul = 1;
+    if (*end == 'k' || *end == 'K') {
+        mul = 1024;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        mul = MB;
+        end++;
+    }
+    if (*end != '\0' || (v && mul > ULLONG_MAX / v))
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+/* -o name[=value],... (memcached's "extended" options). */
+static int parse_extended(settings *s, const char *arg, char *err, size_t errlen)
+{
+    char buf[1024];
+    if (strlen(arg) >= sizeof buf)
+        return fail(err, errlen, "Illegal suboption \"%s\"", arg);
+    memcpy(buf, arg, strlen(arg) + 1);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *val = strchr(tok, '=');
+        if (val)
+            *val++ = '\0';
+        const char *name = tok;
+#define NEED_VALUE(msg)                                                              \
+    do {                                                                             \
+        if (!val || !*val)                                                           \
+            return fail(err, errlen, "%s", msg);                                     \
+    } while (0)
+        if (!strcmp(name, "maxconns_fast")) {
+            s->maxconns_fast = 1;
+        } else if (!strcmp(name, "no_maxconns_fast")) {
+            s->maxconns_fast = 0;
+        } else if (!strcmp(name, "hashpower")) {
+            int v;
+            NEED_VALUE("Missing numeric argument for hashpower");
+            if (parse_int(val, INT_MIN, INT_MAX, &v))
+                return fail(err, errlen, "Missing numeric argument for hashpower");
+            if (v < 12)
+                return fail(err, errlen, "Initial hashtable multiplier of %d is too low", v);
+            /* memcached allows up to 64; the segment's index stops at 31. */
+            if (v > 31)
+                return fail(err, errlen, "Initial hashtable multiplier of %d is too high\n"
+                            "Choose a value based on \"STAT hash_power_level\" from a running instance", v);
+            s->hashpower_init = v;
+        } else if (!strcmp(name, "hash_algorithm")) {
+            NEED_VALUE("Missing hash_algorithm argument");
+            if (strcmp(val, "jenkins") && strcmp(val, "murmur3") && strcmp(val, "xxh3"))
+                return fail(err, errlen, "Unavailable hash_algorithm option: %s", val);
+            snprintf(s->hash_algorithm, sizeof s->hash_algorithm, "%s", val);
+        } else if (!strcmp(name, "slab_chunk_max")) {
+            int v;
+            NEED_VALUE("Missing slab_chunk_max argument");
+            if (parse_int(val, 1, INT_MAX / 1024, &v))
+                return fail(err, errlen, "could not parse argument to slab_chunk_max");
+            s->slab_chunk_size_max = (uint32_t)v * 1024;
+        } else if (!strcmp(name, "slab_reassign")) {
+            s->slab_reassign = 1;
+        } else if (!strcmp(name, "no_slab_reassign")) {
+            s->slab_reassign = 0;
+        } else if (!strcmp(name, "slab_automove")) {
+            if (!val || !*val) {
+                s->slab_automove = 1;
+            } else if (parse_int(val, 0, 2, &s->slab_automove)) {
+                return fail(err, errlen, "slab_automove must be between 0 and 2");
+            }
+        } else if (!strcmp(name, "no_slab_automove")) {
+            s->slab_automove = 0;
+        } else if (!strcmp(name, "lru_crawler")) {
+            s->lru_crawler = 1;
+        } else if (!strcmp(name, "no_lru_crawler")) {
+            s->lru_crawler = 0;
+        } else if (!strcmp(name, "lru_maintainer")) {
+            s->lru_maintainer_thread = 1;
+            s->lru_segmented = 1;
+        } else if (!strcmp(name, "no_lru_maintainer")) {
+            s->lru_maintainer_thread = 0;
+        } else if (!strcmp(name, "lru_segmented")) {
+            s->lru_segmented = 1;
+        } else if (!strcmp(name, "no_lru_segmented")) {
+            s->lru_segmented = 0;
+        } else if (!strcmp(name, "temporary_ttl")) {
+            NEED_VALUE("Missing temporary_ttl argument");
+            if (parse_int(val, 0, INT_MAX, &s->temporary_ttl))
+                return fail(err, errlen, "could not parse argument to temporary_ttl");
+        } else if (!strcmp(name, "hot_lru_pct")) {
+            NEED_VALUE("Missing hot_lru_pct argument");
+            int v;
+            if (parse_int(val, INT_MIN, INT_MAX, &v))
+                return fail(err, errlen, "could not parse argument to hot_lru_pct");
+            if (v < 1 || v > 80)
+                return fail(err, errlen, "hot_lru_pct must be > 1 and < 80");
+            s->hot_lru_pct = v;
+        } else if (!strcmp(name, "warm_lru_pct")) {
+            NEED_VALUE("Missing warm_lru_pct argument");
+            int v;
+            if (parse_int(val, INT_MIN, INT_MAX, &v))
+                return fail(err, errlen, "could not parse argument to warm_lru_pct");
+            if (v < 1 || v > 80)
+                return fail(err, errlen, "warm_lru_pct must be > 1 and < 80");
+            s->warm_lru_pct = v;
+        } else if (!strcmp(name, "hot_max_factor")) {
+            NEED_VALUE("Missing hot_max_factor argument");
+            if (parse_double(val, &s->hot_max_factor) || s->hot_max_factor <= 0)
+                return fail(err, errlen, "hot_max_factor must be > 0");
+        } else if (!strcmp(name, "warm_max_factor")) {
+            NEED_VALUE("Missing warm_max_factor argument");
+            if (parse_double(val, &s->warm_max_factor) || s->warm_max_factor <= 0)
+                return fail(err, errlen, "warm_max_factor must be > 0");
+        } else if (!strcmp(name, "idle_timeout")) {
+            NEED_VALUE("Missing numeric argument for idle_timeout");
+            if (parse_int(val, 0, INT_MAX, &s->idle_timeout))
+                return fail(err, errlen, "could not parse argument to idle_timeout");
+        } else if (!strcmp(name, "tail_repair_time")) {
+            NEED_VALUE("Missing numeric argument for tail_repair_time");
+            if (parse_int(val, 0, INT_MAX, &s->tail_repair_time))
+                return fail(err, errlen, "could not parse argument to tail_repair_time");
+            if (s->tail_repair_time > 0 && s->tail_repair_time < 10)
+                return fail(err, errlen, "Cannot set tail_repair_time to less than 10 seconds");
+        } else if (!strcmp(name, "lru_crawler_sleep")) {
+            NEED_VALUE("Missing lru_crawler_sleep value");
+            if (parse_int(val, 0, 1000000, &s->lru_crawler_sleep))
+                return fail(err, errlen, "LRU crawler sleep must be between 0 and 1 second");
+        } else if (!strcmp(name, "lru_crawler_tocrawl")) {
+            int v;
+            NEED_VALUE("Missing lru_crawler_tocrawl value");
+            if (parse_int(val, 0, INT_MAX, &v))
+                return fail(err, errlen, "could not parse argument to lru_crawler_tocrawl");
+            s->lru_crawler_tocrawl = (uint32_t)v;
+        } else if (!strcmp(name, "read_buf_mem_limit")) {
+            NEED_VALUE("Missing read_buf_mem_limit argument");
+            if (parse_int(val, 0, INT_MAX, &s->read_buf_mem_limit))
+                return fail(err, errlen, "could not parse argument to read_buf_mem_limit");
+        } else if (!strcmp(name, "watcher_logbuf_size")) {
+            NEED_VALUE("Missing watcher_logbuf_size argument");
+            if (parse_int(val, 0, INT_MAX / 1024, &s->watcher_logbuf_size))
+                return fail(err, errlen, "could not parse argument to watcher_logbuf_size");
+        } else if (!strcmp(name, "worker_logbuf_size")) {
+            NEED_VALUE("Missing worker_logbuf_size argument");
+            if (parse_int(val, 0, INT_MAX / 1024, &s->worker_logbuf_size))
+                return fail(err, errlen, "could not parse argument to worker_logbuf_size");
+        } else if (!strcmp(name, "track_sizes")) {
+            s->track_sizes = 1;
+        } else if (!strcmp(name, "no_hashexpand")) {
+            s->hash_expand = 0;
+        } else if (!strcmp(name, "modern")) {
+            /* memcached 1.6: "currently: nothing" */
+        } else if (!strcmp(name, "no_modern")) {
+            /* 1.4.x defaults */
+            s->slab_reassign = 0;
+            s->slab_automove = 0;
+            s->lru_crawler = 0;
+            s->lru_maintainer_thread = 0;
+            s->lru_segmented = 0;
+            s->slab_chunk_size_max = 1024 * 1024 / 2;
+            snprintf(s->hash_algorithm, sizeof s->hash_algorithm, "%s", "jenkins");
+        } else {
+            return fail(err, errlen, "Illegal suboption \"%s\"", name);
+        }
+#undef NEED_VALUE
+    }
+    return 0;
+}
+
+static const struct option long_options[] = {
+    {"unix-socket", required_argument, 0, 's'},
+    {"unix-mask", required_argument, 0, 'a'},
+    {"enable-shutdown", no_argument, 0, 'A'},
+    {"enable-ssl", no_argument, 0, 'Z'},
+    {"port", required_argument, 0, 'p'},
+    {"udp-port", required_argument, 0, 'U'},
+    {"listen", required_argument, 0, 'l'},
+    {"daemon", no_argument, 0, 'd'},
+    {"enable-coredumps", no_argument, 0, 'r'},
+    {"user", required_argument, 0, 'u'},
+    {"memory-limit", required_argument, 0, 'm'},
+    {"disable-evictions", no_argument, 0, 'M'},
+    {"conn-limit", required_argument, 0, 'c'},
+    {"lock-memory", no_argument, 0, 'k'},
+    {"verbose", optional_argument, 0, 'v'},
+    {"help", no_argument, 0, 'h'},
+    {"license", no_argument, 0, 'i'},
+    {"version", no_argument, 0, 'V'},
+    {"pidfile", required_argument, 0, 'P'},
+    {"slab-growth-factor", required_argument, 0, 'f'},
+    {"slab-min-size", required_argument, 0, 'n'},
+    {"enable-largepages", no_argument, 0, 'L'},
+    {"threads", required_argument, 0, 't'},
+    {"enable-sasl", no_argument, 0, 'S'},
+    {"max-reqs-per-event", required_argument, 0, 'R'},
+    {"disable-cas", no_argument, 0, 'C'},
+    {"listen-backlog", required_argument, 0, 'b'},
+    {"protocol", required_argument, 0, 'B'},
+    {"max-item-size", required_argument, 0, 'I'},
+    {"disable-flush-all", no_argument, 0, 'F'},
+    {"disable-dumping", no_argument, 0, 'X'},
+    {"disable-watch", no_argument, 0, 'W'},
+    {"auth-file", required_argument, 0, 'Y'},
+    {"memory-file", required_argument, 0, 'e'},
+    {"extended", required_argument, 0, 'o'},
+    {"napi-ids", required_argument, 0, 'N'},
+    {0, 0, 0, 0},
+};
+static const char short_options[] = ":a:Ab:B:c:CdD:e:f:FhiI:kl:LMm:n:N:o:p:P:rR:s:St:u:U:vVWXY:Z";
+
+int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
+{
+    int c, v;
+    int item_size_given = 0;
+    optind = 0; /* glibc: full re-initialisation */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (parse_int(optarg, 0, 65535, &s->port))
+                return fail(err, errlen, "Invalid value for -p: \"%s\"", optarg);
+            break;
+        case 'U':
+            if (parse_int(optarg, 0, 65535, &s->udpport))
+                return fail(err, errlen, "Invalid value for -U: \"%s\"", optarg);
+            break;
+        case 's':
+            s->socketpath = optarg;
+            break;
+        case 'a': {
+            char *end;
+            errno = 0;
+            long m = strtol(optarg, &end, 8);
+            if (!*optarg || *end || errno || m < 0 || m > 0777)
+                return fail(err, errlen, "Invalid value for -a: \"%s\" (an octal mask)", optarg);
+            s->access = (int)m;
+            break;
+        }
+        case 'l':
+            s->inter = optarg;
+            break;
+        case 'b':
+            if (parse_int(optarg, 1, INT_MAX, &s->backlog))
+                return fail(err, errlen, "Invalid value for -b: \"%s\"", optarg);
+            break;
+        case 'B':
+            if (!strcmp(optarg, "auto"))
+                s->binding_protocol = PROTO_AUTO;
+            else if (!strcmp(optarg, "binary"))
+                s->binding_protocol = PROTO_BINARY;
+            else if (!strcmp(optarg, "ascii"))
+                s->binding_protocol = PROTO_ASCII;
+            else
+                return fail(err, errlen, "Invalid value for binding protocol: %s\n"
+                            " -- should be one of auto, binary, or ascii", optarg);
+            break;
+        case 'c':
+            if (parse_int(optarg, INT_MIN, INT_MAX, &v))
+                return fail(err, errlen, "Invalid value for -c: \"%s\"", optarg);
+            if (v <= 0)
+                return fail(err, errlen, "Maximum connections must be greater than 0");
+            s->maxconns = v;
+            break;
+        case 't':
+            if (parse_int(optarg, INT_MIN, INT_MAX, &v))
+                return fail(err, errlen, "Invalid value for -t: \"%s\"", optarg);
+            if (v <= 0)
+                return fail(err, errlen, "Number of threads must be greater than 0");
+            if (v > 256)
+                return fail(err, errlen, "Number of threads must be at most 256");
+            s->num_threads = v;
+            break;
+        case 'R':
+            if (parse_int(optarg, INT_MIN, INT_MAX, &v))
+                return fail(err, errlen, "Invalid value for -R: \"%s\"", optarg);
+            if (v <= 0)
+                return fail(err, errlen, "Number of requests per event must be greater than 0");
+            s->reqs_per_event = v;
+            break;
+        case 'm': {
+            uint64_t mb;
+            /* memcached: megabytes; a k/m suffix is read as memcached 1.6 does (bytes) */
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || errno)
+                return fail(err, errlen, "Invalid value for -m: \"%s\"", optarg);
+            if (*end == '\0') {
+                mb = n * MB;
+                if (n > SHMC_MEM_MAX / MB)
+                    return fail(err, errlen, "Memory limit %llu MB is above shmcached's 16384 MB", n);
+            } else if (settings_parse_size(optarg, &mb)) {
+                return fail(err, errlen, "Invalid value for -m: \"%s\"", optarg);
+            }
+            if (mb == 0)
+                return fail(err, errlen, "Memory limit must be greater than 0");
+            if (mb > SHMC_MEM_MAX)
+                return fail(err, errlen, "Memory limit is above shmcached's 16384 MB");
+            s->maxbytes = mb;
+            break;
+        }
+        case 'M':
+            s->evict_to_free = 0;
+            break;
+        case 'I': {
+            uint64_t size;
+            if (settings_parse_size(optarg, &size))
+                return fail(err, errlen, "Invalid value for -I: \"%s\"", optarg);
+            if (size > UINT32_MAX)
+                return fail(err, errlen, "Cannot set item size limit higher than a gigabyte.");
+            s->item_size_max = (uint32_t)size;
+            item_size_given = 1;
+            break;
+        }
+        case 'f':
+            if (parse_double(optarg, &s->factor))
+                return fail(err, errlen, "Invalid value for -f: \"%s\"", optarg);
+            if (s->factor <= 1.0)
+                return fail(err, errlen, "Factor must be greater than 1");
+            if (s->factor > 100.0)
+                return fail(err, errlen, "Factor must be at most 100");
+            break;
+        case 'n':
+            if (parse_int(optarg, INT_MIN, INT_MAX, &v))
+                return fail(err, errlen, "Invalid value for -n: \"%s\"", optarg);
+            if (v <= 0)
+                return fail(err, errlen, "Chunk size must be greater than 0");
+            s->chunk_size = v;
+            break;
+        case 'C':
+            s->use_cas = 0;
+            break;
+        case 'F':
+            s->flush_enabled = 0;
+            break;
+        case 'A':
+            s->shutdown_command = 1;
+            break;
+        case 'X':
+            s->dump_enabled = 0;
+            break;
+        case 'W':
+            s->watch_enabled = 0;
+            break;
+        case 'Y':
+            s->auth_file = optarg;
+            break;
+        case 'd':
+            s->daemonize = 1;
+            break;
+        case 'P':
+            s->pid_file = optarg;
+            break;
+        case 'u':
+            s->username = optarg;
+            break;
+        case 'v':
+            if (optarg) { /* --verbose=N */
+                if (parse_int(optarg, 0, 3, &v))
+                    return fail(err, errlen, "Invalid value for --verbose: \"%s\"", optarg);
+                s->verbose = v;
+            } else {
+                s->verbose++;
+            }
+            break;
+        case 'k':
+            s->lock_memory = 1;
+            break;
+        case 'r':
+            s->coredumps = 1;
+            break;
+        case 'L':
+            s->largepages = 1;
+            break;
+        case 'e':
+            if (!*optarg)
+                return fail(err, errlen, "Invalid value for -e: an empty path");
+            s->segment = optarg;
+            break;
+        case 'D':
+            if (!optarg[0] || optarg[1])
+                return fail(err, errlen, "the -D option (the prefix delimiter) takes one character");
+            s->prefix_delimiter = optarg[0];
+            break;
+        case 'N':
+            if (parse_int(optarg, 0, INT_MAX, &s->napi_ids))
+                return fail(err, errlen, "Invalid value for -N: \"%s\"", optarg);
+            break;
+        case 'o':
+            if (parse_extended(s, optarg, err, errlen))
+                return -1;
+            break;
+        case 'h':
+            s->help = 1;
+            break;
+        case 'V':
+            s->version = 1;
+            break;
+        case 'i':
+            s->license = 1;
+            break;
+        case 'S':
+            return fail(err, errlen, "This server is not built with SASL support.");
+        case 'Z':
+            return fail(err, errlen, "This server is not built with TLS support.");
+        case ':':
+            if (optopt)
+                return fail(err, errlen, "option requires an argument -- '%c'", optopt);
+            return fail(err, errlen, "option '%s' requires an argument", argv[optind - 1]);
+        case '?':
+        default:
+            if (optopt)
+                return fail(err, errlen, "invalid option -- '%c'\nIllegal argument \"?\"", optopt);
+            return fail(err, errlen, "unrecognized option '%s'\nIllegal argument \"?\"",
+                        argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return fail(err, errlen, "Illegal argument \"%s\" (memcached takes no operands)", argv[optind]);
+
+    /* Cross-option checks, after every flag is known (as memcached does). */
+    if (s->item_size_max < 1024)
+        return fail(err, errlen, "Item max size cannot be less than 1024 bytes.");
+    if (s->item_size_max > s->maxbytes / 2)
+        return fail(err, errlen, "Cannot set item size limit higher than 1/2 of memory max.");
+    if (s->item_size_max > 1024 * MB)
+        return fail(err, errlen, "Cannot set item size limit higher than a gigabyte.");
+    if (s->item_size_max > SHMC_ITEM_MAX)
+        return fail(err, errlen, "Cannot set item size limit higher than 128 megabytes (shmcached's limit).");
+    if ((uint64_t)s->chunk_size > s->item_size_max / 2)
+        return fail(err, errlen, "Chunk size must be at most half of the item size max (-I)");
+    if (s->hot_lru_pct + s->warm_lru_pct > 80)
+        return fail(err, errlen, "hot_lru_pct + warm_lru_pct cannot be more than 80%% combined");
+    if (item_size_given && s->slab_chunk_size_max > s->item_size_max)
+        s->slab_chunk_size_max = s->item_size_max;
+    if (s->slab_chunk_size_max > s->item_size_max)
+        return fail(err, errlen, "slab_chunk_max cannot be larger than -I (item_size_max)");
+    if (s->socketpath && !*s->socketpath)
+        return fail(err, errlen, "Invalid value for -s: an empty path");
+    return 0;
+}
+
+const char *settings_usage(void)
+{
+    return
+"-p, --port=<num>          TCP port to listen on (default: 11211)\n"
+"-U, --udp-port=<num>      UDP port to listen on (default: 0, off)\n"
+"-s, --unix-socket=<file>  UNIX socket to listen on (disables network support)\n"
+"-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
+"-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
+"-l, --listen=<addr>       interface to listen on (default: INADDR_ANY)\n"
+"-d, --daemon              run as a daemon\n"
+"-r, --enable-coredumps    maximize core file limit\n"
+"-u, --user=<user>         assume identity of <username> (only when run as root)\n"
+"-m, --memory-limit=<num>  item memory in megabytes (default: 64)\n"
+"-M, --disable-evictions   return error on memory exhausted instead of evicting\n"
+"-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
+"-k, --lock-memory         lock down all paged memory\n"
+"-v, --verbose             verbose (print errors/warnings while in event loop)\n"
+"-vv                       very verbose (also print client commands/responses)\n"
+"-vvv                      extremely verbose (internal state transitions)\n"
+"-h, --help                print this help and exit\n"
+"-i, --license             print the license and exit\n"
+"-V, --version             print version and exit\n"
+"-P, --pidfile=<file>      save PID in <file>\n"
+"-f, --slab-growth-factor=<num> chunk size growth factor (default: 1.25)\n"
+"-n, --slab-min-size=<bytes> min space used for key+value+flags (default: 48)\n"
+"-L, --enable-largepages   accepted (the segment may live on hugetlbfs instead: -e)\n"
+"-D <char>                 accepted (prefix delimiter for per-prefix stats)\n"
+"-t, --threads=<num>       number of threads to use (default: 4)\n"
+"-R, --max-reqs-per-event  maximum number of requests per event, limits the\n"
+"                          requests processed per connection to prevent\n"
+"                          starvation (default: 20)\n"
+"-C, --disable-cas         disable use of CAS\n"
+"-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
+"-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: auto-negotiate)\n"
+"-I, --max-item-size=<num> adjusts max item size\n"
+"                          (default: 1m, min: 1k, max: 128m)\n"
+"-F, --disable-flush-all   disable flush_all command\n"
+"-X, --disable-dumping     disable stats cachedump and lru_crawler metadump\n"
+"-W  --disable-watch       disable watch commands (live logging)\n"
+"-Y, --auth-file=<file>    enable ASCII protocol authentication. format:\n"
+"                          user:pass\\nuser2:pass2\\n\n"
+"-e, --memory-file=<file>  the shared-memory segment: attached if it exists\n"
+"                          (its data and its own configuration kept), else\n"
+"                          created. Default: /dev/shm/shmcached-<port>, or\n"
+"                          derived from -s, replaced at start, removed at exit\n"
+"-o, --extended            comma separated list of extended options\n"
+"                          most options have a 'no_' prefix to disable\n"
+"   - maxconns_fast:       immediately close new connections after limit (default: enabled)\n"
+"   - hashpower:           log2 of the initial hash table size (12..31)\n"
+"   - hash_algorithm:      accepted: jenkins, murmur3, xxh3 (shmcached always uses xxh3)\n"
+"   - slab_chunk_max, slab_reassign, slab_automove[=0|1|2], lru_crawler,\n"
+"     lru_maintainer, lru_segmented, lru_crawler_sleep, lru_crawler_tocrawl,\n"
+"     tail_repair_time, hot_max_factor, warm_max_factor, read_buf_mem_limit,\n"
+"     watcher_logbuf_size, worker_logbuf_size, track_sizes, no_hashexpand:\n"
+"                          accepted and reported by \"stats settings\"\n"
+"   - hot_lru_pct:         pct of slab memory to reserve for hot lru (default: 20)\n"
+"   - warm_lru_pct:        pct of slab memory to reserve for warm lru (default: 40)\n"
+"   - temporary_ttl:       accepted (default: 61)\n"
+"   - idle_timeout:        timeout for idle connections. (default: 0, no timeout)\n"
+"   - modern / no_modern:  memcached 1.6 / 1.4 defaults\n";
+}

@@ -1,0 +1,101 @@
+/*
+ * settings.h - the daemon's command line: memcached 1.6's flags, with
+ * memcached's meanings and defaults, parsed into one struct.
+ *
+ * settings_parse() is a pure function of argv (no I/O, no exit): it either
+ * fills the struct or returns -1 with memcached's error wording in err.
+ * Checks that depend on the running process (root without -u, binding,
+ * the segment) are the daemon's (daemon.c).
+ */
+#ifndef SHMC_SERVER_SETTINGS_H
+#define SHMC_SERVER_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum binding_protocol { PROTO_AUTO = 0, PROTO_ASCII, PROTO_BINARY };
+
+typedef struct settings {
+    /* listeners */
+    int port;                 /* -p: TCP port (11211); 0 = off */
+    int udpport;              /* -U: UDP port (0 = off, memcached 1.6's default) */
+    const char *socketpath;   /* -s: UNIX socket (disables TCP and UDP) */
+    int access;               /* -a: UNIX socket mask, octal (0700) */
+    const char *inter;        /* -l: listen address list (NULL = INADDR_ANY) */
+    int backlog;              /* -b: listen backlog (1024) */
+    enum binding_protocol binding_protocol; /* -B (auto) */
+    /* connections and threads */
+    int maxconns;             /* -c (1024) */
+    int num_threads;          /* -t (4) */
+    int reqs_per_event;       /* -R (20) */
+    int idle_timeout;         /* -o idle_timeout (0 = none) */
+    int maxconns_fast;        /* -o maxconns_fast (on) */
+    /* the cache (mapped onto shmc_config at creation) */
+    uint64_t maxbytes;        /* -m MB (64) */
+    uint32_t item_size_max;   /* -I (1m; k/m suffix) */
+    double factor;            /* -f (1.25) */
+    int chunk_size;           /* -n (48) */
+    int evict_to_free;        /* !-M (1) */
+    int hashpower_init;       /* -o hashpower (0 = default) */
+    char hash_algorithm[16];  /* -o hash_algorithm (murmur3; we always use xxh3) */
+    uint32_t slab_chunk_size_max; /* -o slab_chunk_max, bytes (512k) */
+    int slab_reassign;        /* -o slab_reassign (on) */
+    int slab_automove;        /* -o slab_automove (1) */
+    int lru_crawler;          /* -o lru_crawler / no_lru_crawler (on) */
+    int lru_maintainer_thread;/* -o lru_maintainer / no_lru_maintainer (on) */
+    int lru_segmented;        /* on */
+    int temporary_ttl;        /* -o temporary_ttl (61) */
+    int hot_lru_pct;          /* -o hot_lru_pct (20) */
+    int warm_lru_pct;         /* -o warm_lru_pct (40) */
+    double hot_max_factor;    /* -o hot_max_factor (0.2) */
+    double warm_max_factor;   /* -o warm_max_factor (2.0) */
+    int tail_repair_time;     /* -o tail_repair_time (0) */
+    int lru_crawler_sleep;    /* -o lru_crawler_sleep (100) */
+    uint32_t lru_crawler_tocrawl; /* -o lru_crawler_tocrawl (0) */
+    int read_buf_mem_limit;   /* -o read_buf_mem_limit MB (0) */
+    int watcher_logbuf_size;  /* -o watcher_logbuf_size KB (256) */
+    int worker_logbuf_size;   /* -o worker_logbuf_size KB (64) */
+    int track_sizes;          /* -o track_sizes (off) */
+    int hash_expand;          /* !-o no_hashexpand (on) */
+    /* commands */
+    int use_cas;              /* !-C (1) */
+    int flush_enabled;        /* !-F (1) */
+    int shutdown_command;     /* -A (0) */
+    int dump_enabled;         /* !-X (1) */
+    int watch_enabled;        /* !-W (1) */
+    const char *auth_file;    /* -Y */
+    /* process */
+    int daemonize;            /* -d */
+    const char *pid_file;     /* -P */
+    const char *username;     /* -u */
+    int verbose;              /* -v count */
+    int lock_memory;          /* -k */
+    int coredumps;            /* -r */
+    int largepages;           /* -L */
+    const char *segment;      /* -e: the segment file (NULL = derived from the listener) */
+    char prefix_delimiter;    /* -D (':') */
+    int napi_ids;             /* -N */
+    int help;                 /* -h */
+    int version;              /* -V */
+    int license;              /* -i */
+} settings;
+
+/* Fill *s with memcached 1.6's defaults. */
+void settings_init(settings *s);
+
+/*
+ * Parse argv (argv[0] is the program name) into *s (settings_init first).
+ * Strings in *s point into argv.  Returns 0, or -1 with a message (no
+ * trailing newline) in err.  Uses getopt_long; resets its state itself,
+ * so it may be called more than once.
+ */
+int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen);
+
+/* Parse memcached's size syntax: digits with an optional k/K/m/M suffix.
+ * Returns 0 and *out, or -1. */
+int settings_parse_size(const char *str, uint64_t *out);
+
+/* The usage text (memcached -h's layout, our options). */
+const char *settings_usage(void);
+
+#endif

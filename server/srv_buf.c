@@ -1,0 +1,72 @@
+/*
+ * srv_buf.c - the growable output buffer of a connection (protocol.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol.h"
+
+static bool srv_buf_reserve(srv_buf *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return true;
+    size_t need = b->len + n;
+    if (need < b->len)
+        return false;           /* overflow */
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return false;
+        cap *= 2;
+    }
+    char *d = realloc(b->data, cap);
+    if (!d)
+        return false;
+    b->data = d;
+    b->cap = cap;
+    return true;
+}
+
+bool srv_buf_add(srv_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return true;
+    if (!srv_buf_reserve(b, n))
+        return false;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return true;
+}
+
+bool srv_buf_printf(srv_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    size_t room = b->cap - b->len;
+    va_start(ap, fmt);
+    int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return false;
+    if ((size_t)n < room) {
+        b->len += (size_t)n;
+        return true;
+    }
+    if (!srv_buf_reserve(b, (size_t)n + 1))
+        return false;
+    va_start(ap, fmt);
+    n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return false;
+    b->len += (size_t)n;
+    return true;
+}
+
+void srv_buf_free(srv_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

@@ -1,0 +1,782 @@
+/*
+ * test_proto_text.c - memcached's text and meta protocols of the server
+ * (server/proto_text.c): exact reply bytes for every command, error path,
+ * noreply, binary values, requests split at every byte, pipelining.
+ */
+#include "testutil.h"
+
+#include "protocol.h"
+#include "proto_text_parse.h"
+
+static srv_settings g_set = {
+    .item_size_max = 1u << 20,
+    .allow_shutdown = 0,
+    .cas_enabled = 1,
+    .flush_enabled = 1,
+    .verbose = 0,
+    .max_reqs_per_event = 20,
+    .version = "1.6.99-test",
+};
+
+typedef struct pt {
+    tu_fix *f;
+    srv_session s;
+    srv_buf out;
+    enum srv_action action;
+} pt;
+
+static int pt_setup(void **state)
+{
+    pt *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    t->f = tu_fix_new("proto", NULL);
+    if (!t->f) {
+        free(t);
+        return -1;
+    }
+    t->s.cache = t->f->c;
+    t->s.settings = &g_set;
+    *state = t;
+    return 0;
+}
+
+static int pt_teardown(void **state)
+{
+    pt *t = *state;
+    int rc = tu_fix_free(t->f);
+    srv_buf_free(&t->out);
+    free(t);
+    return rc;
+}
+
+/* Feed n bytes at once; return the reply (NUL-terminated copy in out). */
+static size_t feed(pt *t, const char *in, size_t n)
+{
+    t->out.len = 0;
+    return proto_text_process(&t->s, in, n, &t->out, &t->action);
+}
+
+/* Feed like a connection reading chunk bytes at a time; all input must
+ * be consumed.  The reply is left in t->out. */
+static void feed_chunked(pt *t, const char *in, size_t n, size_t chunk)
+{
+    char *buf = malloc(n + 1);
+    size_t have = 0, given = 0;
+    t->out.len = 0;
+    srv_buf acc = {0};
+    while (given < n || have > 0) {
+        size_t k = n - given < chunk ? n - given : chunk;
+        memcpy(buf + have, in + given, k);
+        have += k;
+        given += k;
+        srv_buf one = {0};
+        size_t used = proto_text_process(&t->s, buf, have, &one, &t->action);
+        srv_buf_add(&acc, one.data, one.len);
+        srv_buf_free(&one);
+        memmove(buf, buf + used, have - used);
+        have -= used;
+        if (t->action != SRV_CONTINUE)
+            break;
+        if (k == 0 && used == 0)
+            break;
+    }
+    free(buf);
+    t->out.len = 0;
+    srv_buf_add(&t->out, acc.data, acc.len);
+    srv_buf_free(&acc);
+    assert_int_equal(have, 0);
+}
+
+#define assert_reply(t, expected) do { \
+        const char *e_ = (expected); \
+        size_t el_ = strlen(e_); \
+        if ((t)->out.len != el_ || memcmp((t)->out.data, e_, el_) != 0) \
+            fail_msg("reply\n  got:      \"%.*s\"\n  expected: \"%s\"", (int)(t)->out.len, \
+                     (t)->out.data ? (t)->out.data : "", e_); \
+    } while (0)
+
+/* Send a request as one chunk: all of it consumed, exact reply. */
+static void req(pt *t, const char *in, const char *expected)
+{
+    size_t n = strlen(in);
+    size_t used = feed(t, in, n);
+    if (used != n)
+        fail_msg("request \"%s\": consumed %zu of %zu", in, used, n);
+    assert_reply(t, expected);
+}
+
+/* Same request byte by byte: the same reply. */
+static void req_split(pt *t, const char *in, const char *expected)
+{
+    feed_chunked(t, in, strlen(in), 1);
+    assert_reply(t, expected);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_storage_basic(void **state)
+{
+    pt *t = *state;
+    req(t, "set foo 5 0 3\r\nbar\r\n", "STORED\r\n");
+    req(t, "get foo\r\n", "VALUE foo 5 3\r\nbar\r\nEND\r\n");
+    req(t, "add foo 0 0 1\r\nx\r\n", "NOT_STORED\r\n");
+    req(t, "add new 0 0 1\r\nx\r\n", "STORED\r\n");
+    req(t, "replace nope 0 0 1\r\nx\r\n", "NOT_STORED\r\n");
+    req(t, "replace foo 7 0 3\r\nbaz\r\n", "STORED\r\n");
+    req(t, "append foo 0 0 2\r\n!!\r\n", "STORED\r\n");
+    req(t, "prepend foo 0 0 2\r\n<<\r\n", "STORED\r\n");
+    req(t, "get foo\r\n", "VALUE foo 7 7\r\n<<baz!!\r\nEND\r\n");
+    req(t, "append nope 0 0 1\r\nx\r\n", "NOT_STORED\r\n");
+    req(t, "prepend nope 0 0 1\r\nx\r\n", "NOT_STORED\r\n");
+    req(t, "set empty 0 0 0\r\n\r\n", "STORED\r\n");
+    req(t, "get empty\r\n", "VALUE empty 0 0\r\n\r\nEND\r\n");
+    req(t, "set big 4294967295 0 1\r\nz\r\n", "STORED\r\n");
+    req(t, "get big\r\n", "VALUE big 4294967295 1\r\nz\r\nEND\r\n");
+    req(t, "set x 0 0 1 garbage\r\nz\r\n", "STORED\r\n");
+}
+
+static void test_get_multi(void **state)
+{
+    pt *t = *state;
+    req(t, "set a 1 0 1\r\nA\r\nset b 2 0 2\r\nBB\r\n", "STORED\r\nSTORED\r\n");
+    req(t, "get a missing b\r\n", "VALUE a 1 1\r\nA\r\nVALUE b 2 2\r\nBB\r\nEND\r\n");
+    req(t, "get   a    b  \r\n", "VALUE a 1 1\r\nA\r\nVALUE b 2 2\r\nBB\r\nEND\r\n");
+    req(t, "get missing\r\n", "END\r\n");
+    req(t, "get a\n", "VALUE a 1 1\r\nA\r\nEND\r\n"); /* bare \n accepted */
+    /* more than 24 tokens: the keys past the tokenizer's limit still count */
+    char line[512] = "get";
+    for (int i = 0; i < 30; i++)
+        strcat(line, " a");
+    strcat(line, " b\r\n");
+    char exp[2048] = "";
+    for (int i = 0; i < 30; i++)
+        strcat(exp, "VALUE a 1 1\r\nA\r\n");
+    strcat(exp, "VALUE b 2 2\r\nBB\r\nEND\r\n");
+    req(t, line, exp);
+    req(t, "get\r\n", "ERROR\r\n");
+    req(t, "gets\r\n", "ERROR\r\n");
+}
+
+static void test_gets_cas(void **state)
+{
+    pt *t = *state;
+    req(t, "set k 3 0 2\r\nv1\r\n", "STORED\r\n");
+    uint64_t cas = 0;
+    assert_ok(shmc_get(t->s.cache, "k", 1, NULL, &(size_t){0}, NULL, &cas) == SHMC_BUFFER_TOO_SMALL
+                  ? SHMC_OK : SHMC_INVALID);
+    char buf[64];
+    size_t len = sizeof buf;
+    assert_ok(shmc_get(t->s.cache, "k", 1, buf, &len, NULL, &cas));
+    char exp[256], line[256];
+    snprintf(exp, sizeof exp, "VALUE k 3 2 %" PRIu64 "\r\nv1\r\nEND\r\n", cas);
+    req(t, "gets k\r\n", exp);
+    snprintf(line, sizeof line, "cas k 4 0 2 %" PRIu64 "\r\nv2\r\n", cas);
+    req(t, line, "STORED\r\n");
+    req(t, line, "EXISTS\r\n");                /* the CAS changed */
+    req(t, "cas nope 0 0 1 1\r\nx\r\n", "NOT_FOUND\r\n");
+    req(t, "get k\r\n", "VALUE k 4 2\r\nv2\r\nEND\r\n");
+    /* too few tokens: the data line is then read as a command */
+    req(t, "cas k 0 0 1\r\nx\r\n", "ERROR\r\nERROR\r\n");
+    req(t, "cas k 0 0 1 abc\r\nx\r\n", "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    len = sizeof buf;
+    assert_ok(shmc_get(t->s.cache, "k", 1, buf, &len, NULL, &cas));
+    snprintf(line, sizeof line, "cas k 4 0 2 %" PRIu64 " noreply\r\nv3\r\nget k\r\n", cas);
+    req(t, line, "VALUE k 4 2\r\nv3\r\nEND\r\n");
+}
+
+static void test_storage_errors(void **state)
+{
+    pt *t = *state;
+    req(t, "set\r\n", "ERROR\r\n");
+    req(t, "set k 0 0\r\n", "ERROR\r\n");
+    req(t, "set k 0 0 1 noreply extra\r\n", "ERROR\r\n");
+    req(t, "set k x 0 1\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "set k 0 x 1\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "set k 0 0 x\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "set k -1 0 1\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "set k 4294967296 0 1\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* a negative length: error, nothing swallowed */
+    req(t, "set k 0 0 -1\r\nget k\r\n", "CLIENT_ERROR bad command line format\r\nEND\r\n");
+    /* key too long */
+    char line[400];
+    memset(line, 'a', 251);
+    snprintf(line + 251, sizeof line - 251, " 0 0 1\r\n");
+    char full[420] = "set ";
+    strcat(full, line);
+    req(t, full, "CLIENT_ERROR bad command line format\r\n");
+    /* a 250-byte key is fine */
+    char k250[251];
+    memset(k250, 'b', 250);
+    k250[250] = 0;
+    char ok[400];
+    snprintf(ok, sizeof ok, "set %s 0 0 1\r\nz\r\n", k250);
+    req(t, ok, "STORED\r\n");
+    /* bad data chunk: the length's bytes + 2 are consumed */
+    req(t, "set k 0 0 3\r\nabcde\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    req(t, "set k 0 0 1\r\nabc", "CLIENT_ERROR bad data chunk\r\n");
+    req(t, "set k 0 0 1 noreply\r\nabc\r\n", "ERROR\r\n");
+    /* unknown commands */
+    req(t, "bogus\r\n", "ERROR\r\n");
+    req(t, "\r\n", "ERROR\r\n");
+    req(t, "x\r\n", "ERROR\r\n");
+    req(t, "GET foo\r\n", "ERROR\r\n");
+}
+
+static void test_too_large(void **state)
+{
+    pt *t = *state;
+    req(t, "set big 0 0 1\r\nx\r\n", "STORED\r\n");
+    size_t n = 2u << 20;
+    char *in = malloc(n + 100);
+    int h = snprintf(in, 100, "set big 0 0 %zu\r\n", n);
+    memset(in + h, 'v', n);
+    memcpy(in + h + n, "\r\nget big\r\n", 11);
+    size_t total = (size_t)h + n + 11;
+    /* the error comes with the line; the data is swallowed as it arrives */
+    size_t used = feed(t, in, (size_t)h + 10);
+    assert_int_equal(used, (size_t)h + 10);
+    assert_reply(t, "SERVER_ERROR object too large for cache\r\n");
+    used = feed(t, in + h + 10, total - (size_t)h - 10);
+    assert_int_equal(used, total - (size_t)h - 10);
+    assert_reply(t, "END\r\n");              /* the old value is gone, as in memcached */
+    free(in);
+    /* noreply hides it; the data is still swallowed */
+    req(t, "set big 0 0 2000000 noreply\r\n", "");
+    assert_int_equal(t->s.swallow, 2000002);
+    t->s.swallow = 0;
+    /* a bad length that's too big for the parser is a format error */
+    req(t, "set k 0 0 2147483647\r\n", "CLIENT_ERROR bad command line format\r\n");
+}
+
+static void test_noreply(void **state)
+{
+    pt *t = *state;
+    req(t, "set a 0 0 1 noreply\r\n1\r\n", "");
+    req(t, "add a 0 0 1 noreply\r\n1\r\n", "");
+    req(t, "replace a 0 0 1 noreply\r\n2\r\n", "");
+    req(t, "append a 0 0 1 noreply\r\n3\r\n", "");
+    req(t, "prepend a 0 0 1 noreply\r\n0\r\n", "");
+    req(t, "incr a 1 noreply\r\n", "");
+    req(t, "decr a 2 noreply\r\n", "");
+    req(t, "get a\r\n", "VALUE a 0 2\r\n22\r\nEND\r\n");
+    req(t, "touch a 100 noreply\r\n", "");
+    req(t, "delete a noreply\r\n", "");
+    req(t, "delete a noreply\r\n", "");
+    req(t, "incr a x noreply\r\n", "");   /* errors too, as memcached */
+    req(t, "flush_all noreply\r\n", "");
+    req(t, "flush_all 0 noreply\r\n", "");
+    req(t, "verbosity 1 noreply\r\n", "");
+    req(t, "get a\r\n", "END\r\n");
+}
+
+static void test_delete(void **state)
+{
+    pt *t = *state;
+    req(t, "set d 0 0 1\r\nx\r\n", "STORED\r\n");
+    req(t, "delete d\r\n", "DELETED\r\n");
+    req(t, "delete d\r\n", "NOT_FOUND\r\n");
+    req(t, "set d 0 0 1\r\nx\r\n", "STORED\r\n");
+    req(t, "delete d 0\r\n", "DELETED\r\n");
+    req(t, "set d 0 0 1\r\nx\r\n", "STORED\r\n");
+    req(t, "delete d 0 noreply\r\n", "");
+    req(t, "delete d 5\r\n",
+        "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+    req(t, "delete d 0 x\r\n",
+        "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+    req(t, "delete d 0 noreply x\r\n", "ERROR\r\n");
+    req(t, "delete\r\n", "ERROR\r\n");
+}
+
+static void test_incr_decr(void **state)
+{
+    pt *t = *state;
+    req(t, "set n 0 0 2\r\n10\r\n", "STORED\r\n");
+    req(t, "incr n 5\r\n", "15\r\n");
+    req(t, "decr n 100\r\n", "0\r\n");
+    req(t, "incr n 18446744073709551615\r\n", "18446744073709551615\r\n");
+    req(t, "incr n 1\r\n", "0\r\n");
+    req(t, "incr n 18446744073709551616\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    req(t, "incr n -1\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    req(t, "incr n abc\r\n", "CLIENT_ERROR invalid numeric delta argument\r\n");
+    req(t, "incr nope 1\r\n", "NOT_FOUND\r\n");
+    req(t, "decr nope 1\r\n", "NOT_FOUND\r\n");
+    req(t, "set s 0 0 3\r\nabc\r\n", "STORED\r\n");
+    req(t, "incr s 1\r\n", "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    req(t, "incr n\r\n", "ERROR\r\n");
+}
+
+static void test_touch_gat(void **state)
+{
+    pt *t = *state;
+    req(t, "set t 9 100 2\r\nhi\r\n", "STORED\r\n");
+    req(t, "touch t 1\r\n", "TOUCHED\r\n");
+    req(t, "touch nope 1\r\n", "NOT_FOUND\r\n");
+    req(t, "touch t x\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    req(t, "gat 0 t nope\r\n", "VALUE t 9 2\r\nhi\r\nEND\r\n");
+    char buf[8];
+    size_t len = sizeof buf;
+    uint64_t cas = 0;
+    assert_ok(shmc_get(t->s.cache, "t", 1, buf, &len, NULL, &cas));
+    char exp[128];
+    snprintf(exp, sizeof exp, "VALUE t 9 2 %" PRIu64 "\r\nhi\r\nEND\r\n", cas);
+    req(t, "gats 100 t\r\n", exp);
+    req(t, "gat x t\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    req(t, "gat 10\r\n", "END\r\n");
+    req(t, "touch t 1\r\n", "TOUCHED\r\n");
+    assert_ok(shmc_clock_advance(t->s.cache, 3));
+    req(t, "get t\r\n", "END\r\n");
+    req(t, "set t 0 -1 1\r\nx\r\n", "STORED\r\n");
+    req(t, "get t\r\n", "END\r\n");
+}
+
+static void test_flush_all(void **state)
+{
+    pt *t = *state;
+    req(t, "set f 0 0 1\r\nx\r\n", "STORED\r\n");
+    req(t, "flush_all\r\n", "OK\r\n");
+    req(t, "get f\r\n", "END\r\n");
+    req(t, "set f 0 0 1\r\nx\r\n", "STORED\r\n");
+    req(t, "flush_all 10\r\n", "OK\r\n");
+    req(t, "get f\r\n", "VALUE f 0 1\r\nx\r\nEND\r\n");
+    assert_ok(shmc_clock_advance(t->s.cache, 11));
+    req(t, "get f\r\n", "END\r\n");
+    req(t, "flush_all x\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    req(t, "flush_all 1 2 3\r\n", "ERROR\r\n");
+    g_set.flush_enabled = 0;
+    req(t, "flush_all\r\n", "CLIENT_ERROR flush_all not allowed\r\n");
+    g_set.flush_enabled = 1;
+}
+
+static void test_misc_commands(void **state)
+{
+    pt *t = *state;
+    req(t, "version\r\n", "VERSION 1.6.99-test\r\n");
+    req(t, "verbosity 1\r\n", "OK\r\n");
+    req(t, "verbosity\r\n", "ERROR\r\n");
+    req(t, "verbosity x\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "cache_memlimit 100\r\n", "OK\r\n");
+    req(t, "cache_memlimit 7\r\n", "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+    req(t, "cache_memlimit 2000000000\r\n",
+        "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
+    req(t, "cache_memlimit x\r\n", "ERROR\r\n");
+    req(t, "shutdown\r\n", "ERROR: shutdown not enabled\r\n");
+    assert_int_equal(t->action, SRV_CONTINUE);
+    g_set.allow_shutdown = 1;
+    req(t, "shutdown bogus\r\n", "CLIENT_ERROR invalid shutdown mode\r\n");
+    size_t used = feed(t, "shutdown\r\nget a\r\n", 17);
+    assert_int_equal(used, 10);
+    assert_int_equal(t->action, SRV_SHUTDOWN);
+    req(t, "shutdown graceful\r\n", "");
+    assert_int_equal(t->action, SRV_SHUTDOWN);
+    g_set.allow_shutdown = 0;
+    used = feed(t, "quit\r\nget a\r\n", 12);
+    assert_int_equal(used, 6);
+    assert_int_equal(t->action, SRV_CLOSE);
+    assert_int_equal(t->out.len, 0);
+    req(t, "slabs automove 1\r\n", "OK\r\n");
+    req(t, "slabs automove 3\r\n", "ERROR\r\n");
+    req(t, "slabs automove x\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "slabs reassign 1 1\r\n", "SAME src and dst class are identical\r\n");
+    req(t, "slabs reassign 1 9999\r\n", "BADCLASS invalid src or dst class id\r\n");
+    req(t, "slabs reassign 1 2\r\n", "NOSPARE source class has no spare pages\r\n");
+    req(t, "slabs reassign x 2\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "slabs bogus\r\n", "ERROR\r\n");
+    req(t, "lru_crawler crawl all\r\n", "OK\r\n");
+    req(t, "lru_crawler crawl 1,2\r\n", "OK\r\n");
+    req(t, "lru_crawler crawl 1,x\r\n", "BADCLASS invalid class id\r\n");
+    req(t, "lru_crawler sleep 2000000\r\n", "CLIENT_ERROR sleep must be one second or less\r\n");
+    req(t, "lru_crawler tocrawl 10\r\n", "OK\r\n");
+    req(t, "lru_crawler enable\r\n", "OK\r\n");
+    req(t, "lru_crawler metadump all\r\n", "ERROR metadump not allowed\r\n");
+    req(t, "lru_crawler\r\n", "ERROR\r\n");
+    req(t, "watch\r\n", "CLIENT_ERROR watch commands not allowed\r\n");
+}
+
+static bool has_line(pt *t, const char *line)
+{
+    size_t n = strlen(line);
+    for (size_t i = 0; i + n <= t->out.len; i++)
+        if ((i == 0 || t->out.data[i - 1] == '\n') && memcmp(t->out.data + i, line, n) == 0)
+            return true;
+    return false;
+}
+
+static bool ends_with_end(pt *t)
+{
+    return t->out.len >= 5 && memcmp(t->out.data + t->out.len - 5, "END\r\n", 5) == 0;
+}
+
+static void test_stats(void **state)
+{
+    pt *t = *state;
+    req(t, "set s 0 0 1\r\nx\r\nget s\r\nget nope\r\n",
+        "STORED\r\nVALUE s 0 1\r\nx\r\nEND\r\nEND\r\n");
+    feed(t, "stats\r\n", 7);
+    assert_true(ends_with_end(t));
+    assert_true(has_line(t, "STAT curr_items 1\r\n"));
+    assert_true(has_line(t, "STAT get_hits 1\r\n"));
+    assert_true(has_line(t, "STAT get_misses 1\r\n"));
+    assert_true(has_line(t, "STAT cmd_set 1\r\n"));
+    assert_true(has_line(t, "STAT limit_maxbytes "));
+    assert_true(has_line(t, "STAT pid "));
+    feed(t, "stats settings\r\n", 16);
+    assert_true(ends_with_end(t));
+    assert_true(has_line(t, "STAT item_size_max 1048576\r\n"));
+    assert_true(has_line(t, "STAT evictions on\r\n"));
+    feed(t, "stats items\r\n", 13);
+    assert_true(ends_with_end(t));
+    assert_true(has_line(t, "STAT items:1:number 1\r\n"));
+    feed(t, "stats slabs\r\n", 13);
+    assert_true(ends_with_end(t));
+    assert_true(has_line(t, "STAT 1:chunk_size "));
+    assert_true(has_line(t, "STAT active_slabs 1\r\n"));
+    assert_true(has_line(t, "STAT total_malloced 1048576\r\n"));
+    req(t, "stats sizes\r\n", "STAT sizes_status disabled\r\nEND\r\n");
+    req(t, "stats conns\r\n", "END\r\n");
+    req(t, "stats reset\r\n", "RESET\r\n");
+    req(t, "stats bogus\r\n", "ERROR\r\n");
+    req(t, "stats detail on\r\n", "OK\r\n");
+    req(t, "stats detail\r\n", "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+    req(t, "stats cachedump 1 1\r\n", "CLIENT_ERROR stats cachedump not allowed\r\n");
+}
+
+static void test_binary_values(void **state)
+{
+    pt *t = *state;
+    /* every byte value, \r\n inside the data included */
+    char in[600], exp[600];
+    int h = snprintf(in, sizeof in, "set bin 0 0 256\r\n");
+    for (int i = 0; i < 256; i++)
+        in[h + i] = (char)i;
+    memcpy(in + h + 256, "\r\n", 2);
+    size_t n = (size_t)h + 258;
+    assert_int_equal(feed(t, in, n), n);
+    assert_reply(t, "STORED\r\n");
+    int e = snprintf(exp, sizeof exp, "VALUE bin 0 256\r\n");
+    for (int i = 0; i < 256; i++)
+        exp[e + i] = (char)i;
+    memcpy(exp + e + 256, "\r\nEND\r\n", 7);
+    assert_int_equal(feed(t, "get bin\r\n", 9), 9);
+    assert_int_equal(t->out.len, (size_t)e + 263);
+    assert_memory_equal(t->out.data, exp, (size_t)e + 263);
+    /* split at every byte boundary */
+    feed_chunked(t, in, n, 1);
+    assert_reply(t, "STORED\r\n");
+}
+
+static void test_split_and_pipeline(void **state)
+{
+    pt *t = *state;
+    const char *script =
+        "set a 0 0 5\r\nhello\r\n"
+        "get a\r\n"
+        "append a 0 0 1\r\n!\r\n"
+        "gets nope\r\n"
+        "incr nope 1\r\n"
+        "delete a\r\n"
+        "mn\r\n"
+        "ms m 3 T0 F5\r\nabc\r\n"
+        "mg m v f s\r\n"
+        "bogus\r\n";
+    const char *expected =
+        "STORED\r\n"
+        "VALUE a 0 5\r\nhello\r\nEND\r\n"
+        "STORED\r\n"
+        "END\r\n"
+        "NOT_FOUND\r\n"
+        "DELETED\r\n"
+        "MN\r\n"
+        "HD\r\n"
+        "VA 3 f5 s3\r\nabc\r\n"
+        "ERROR\r\n";
+    req(t, script, expected);           /* pipelined in one buffer */
+    for (size_t chunk = 1; chunk <= 7; chunk++) {
+        feed_chunked(t, script, strlen(script), chunk);
+        assert_reply(t, expected);
+    }
+    /* a request split at every single position, two pieces */
+    size_t n = strlen(script);
+    for (size_t k = 1; k < n; k++) {
+        char *buf = malloc(n);
+        memcpy(buf, script, k);
+        srv_buf acc = {0}, one = {0};
+        size_t used = proto_text_process(&t->s, buf, k, &one, &t->action);
+        srv_buf_add(&acc, one.data, one.len);
+        one.len = 0;
+        memmove(buf, buf + used, k - used);
+        size_t have = k - used;
+        memcpy(buf + have, script + k, n - k);
+        have += n - k;
+        used = proto_text_process(&t->s, buf, have, &one, &t->action);
+        assert_int_equal(used, have);
+        srv_buf_add(&acc, one.data, one.len);
+        if (acc.len != strlen(expected) || memcmp(acc.data, expected, acc.len) != 0)
+            fail_msg("split at %zu: got \"%.*s\"", k, (int)acc.len, acc.data);
+        srv_buf_free(&one);
+        srv_buf_free(&acc);
+        free(buf);
+    }
+    req_split(t, "get a b c\r\n", "END\r\n");
+}
+
+static void test_line_limits(void **state)
+{
+    pt *t = *state;
+    /* a long line without \n: close, no reply */
+    char *junk = malloc(3000);
+    memset(junk, 'x', 3000);
+    size_t used = feed(t, junk, 3000);
+    assert_int_equal(used, 3000);
+    assert_int_equal(t->action, SRV_CLOSE);
+    assert_int_equal(t->out.len, 0);
+    /* but a long multiget keeps reading */
+    memcpy(junk, "get ", 4);
+    for (int i = 4; i < 3000; i++)
+        junk[i] = (i % 10 == 0) ? ' ' : 'k';
+    used = feed(t, junk, 3000);
+    assert_int_equal(used, 0);
+    assert_int_equal(t->action, SRV_CONTINUE);
+    free(junk);
+    /* a short partial line: wait */
+    assert_int_equal(feed(t, "get a", 5), 0);
+    assert_int_equal(t->action, SRV_CONTINUE);
+    /* a get with a key over 250 bytes */
+    char line[600] = "get a ";
+    memset(line + 6, 'k', 251);
+    strcpy(line + 257, " b\r\n");
+    req(t, line, "CLIENT_ERROR bad command line format\r\n");
+    /* NUL ends the line like memcached's strlen */
+    assert_int_equal(feed(t, "get a\0zzz\r\n", 11), 11);
+    assert_reply(t, "END\r\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Meta                                                                */
+/* ------------------------------------------------------------------ */
+
+static void test_meta_get_set(void **state)
+{
+    pt *t = *state;
+    req(t, "ms foo 2\r\nhi\r\n", "HD\r\n");
+    req(t, "mg foo v\r\n", "VA 2\r\nhi\r\n");
+    req(t, "mg foo\r\n", "HD\r\n");
+    req(t, "mg foo s v\r\n", "VA 2 s2\r\nhi\r\n");
+    req(t, "mg foo k f O123 s\r\n", "HD kfoo f0 O123 s2\r\n");
+    req(t, "mg nope v\r\n", "EN\r\n");
+    req(t, "mg nope v O9 k\r\n", "EN O9 knope\r\n");
+    req(t, "mg nope v q\r\nmn\r\n", "MN\r\n");
+    req(t, "mg foo v q\r\n", "VA 2\r\nhi\r\n");
+    req(t, "ms foo 3 F77 T0\r\nabc\r\n", "HD\r\n");
+    req(t, "mg foo f v\r\n", "VA 3 f77\r\nabc\r\n");
+    req(t, "get foo\r\n", "VALUE foo 77 3\r\nabc\r\nEND\r\n");
+    uint64_t cas = 0;
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_ok(shmc_get(t->s.cache, "foo", 3, buf, &len, NULL, &cas));
+    char exp[128], line[128];
+    snprintf(exp, sizeof exp, "HD c%" PRIu64 "\r\n", cas);
+    req(t, "mg foo c\r\n", exp);
+    /* CAS round trip */
+    snprintf(line, sizeof line, "ms foo 1 C%" PRIu64 " c\r\nz\r\n", cas);
+    feed(t, line, strlen(line));
+    assert_true(t->out.len > 4 && memcmp(t->out.data, "HD c", 4) == 0);
+    req(t, line, "EX c0\r\n");
+    req(t, "ms nope 1 C5\r\nz\r\n", "NF\r\n");
+    /* modes */
+    req(t, "ms foo 1 ME\r\nq\r\n", "NS\r\n");
+    req(t, "ms addme 1 ME\r\nq\r\n", "HD\r\n");
+    req(t, "ms foo 2 MA\r\n++\r\n", "HD\r\n");
+    req(t, "ms foo 2 MP\r\n--\r\n", "HD\r\n");
+    req(t, "mg foo v\r\n", "VA 5\r\n--z++\r\n");
+    req(t, "ms nope 1 MR\r\nq\r\n", "NS\r\n");
+    req(t, "ms nope 1 MA\r\nq\r\n", "NS\r\n");
+    req(t, "ms foo 1 MS\r\nS\r\n", "HD\r\n");
+    req(t, "ms foo 1 MX\r\nS\r\n", "CLIENT_ERROR invalid mode for ms M token\r\n");
+    req(t, "ms foo 1 MSS\r\nS\r\n", "CLIENT_ERROR incorrect length for M token\r\n");
+    /* quiet: HD hidden, other codes shown */
+    req(t, "ms foo 1 q\r\nQ\r\nms foo 1 ME q\r\nQ\r\nmn\r\n", "NS\r\nMN\r\n");
+    /* opaque and key */
+    req(t, "ms foo 1 O77 k\r\nK\r\n", "HD O77 kfoo\r\n");
+    /* T: the TTL */
+    req(t, "ms ttl 1 T2\r\nx\r\n", "HD\r\n");
+    req(t, "mg ttl v T100 t\r\n", "VA 1 t100\r\nx\r\n");
+    req(t, "mg ttl t v\r\n", "VA 1\r\nx\r\n");   /* t unknown without T: left out */
+    assert_ok(shmc_clock_advance(t->s.cache, 5));
+    req(t, "mg ttl v\r\n", "VA 1\r\nx\r\n");
+    req(t, "mg ttl T1\r\n", "HD\r\n");
+    assert_ok(shmc_clock_advance(t->s.cache, 3));
+    req(t, "mg ttl v\r\n", "EN\r\n");
+    /* binary value with the data split */
+    req_split(t, "ms bv 4\r\n\r\n\r\n\r\n", "HD\r\n");
+    req(t, "mg bv v\r\n", "VA 4\r\n\r\n\r\n\r\n");
+    /* bad data chunk: always shown */
+    req(t, "ms foo 1 q\r\nxy\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+}
+
+static void test_meta_errors(void **state)
+{
+    pt *t = *state;
+    req(t, "mg\r\n", "ERROR\r\n");
+    req(t, "mx foo\r\n", "ERROR\r\n");
+    req(t, "mg foo v v\r\n", "CLIENT_ERROR duplicate flag\r\n");
+    req(t, "mg foo !\r\n", "CLIENT_ERROR invalid flag\r\n");
+    req(t, "mg foo Tx\r\n", "CLIENT_ERROR bad token in command line format\r\n");
+    req(t, "mg foo O123456789012345678901234567890123\r\n",
+        "CLIENT_ERROR opaque token too long\r\n");
+    req(t, "mg foo a b c d e f g h i j k l m n o p q r s\r\n",
+        "CLIENT_ERROR options flags are too long\r\n");
+    req(t, "md foo a b c d e f g h i j k l m n o p q r s\r\n",
+        "CLIENT_ERROR options flags too long\r\n");
+    req(t, "md foo v v\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
+    req(t, "ma foo Dx\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
+    req(t, "ma foo MX\r\n", "CLIENT_ERROR invalid mode for ma M token\r\n");
+    req(t, "ms foo\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "ms foo x\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "ms foo -1\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* ms errors after the length swallow the data */
+    req(t, "ms foo 2 !\r\nab\r\nmn\r\n", "CLIENT_ERROR invalid flag\r\nMN\r\n");
+    req(t, "ms foo 2 Fx\r\nab\r\nmn\r\n", "CLIENT_ERROR bad command line format\r\nMN\r\n");
+    req(t, "ms foo 2000000 T0\r\n", "SERVER_ERROR object too large for cache\r\n");
+    assert_int_equal(t->s.swallow, 2000002);
+    t->s.swallow = 0;
+    char line[400] = "mg ";
+    memset(line + 3, 'k', 251);
+    strcpy(line + 254, " v\r\n");
+    req(t, line, "CLIENT_ERROR bad command line format\r\n");
+    req(t, "mg Zm9v= b\r\n", "CLIENT_ERROR error decoding key\r\n");
+}
+
+static void test_meta_delete(void **state)
+{
+    pt *t = *state;
+    req(t, "ms d 1\r\nx\r\n", "HD\r\n");
+    req(t, "md d\r\n", "HD\r\n");
+    req(t, "md d\r\n", "NF\r\n");
+    req(t, "md d q O5 k\r\n", "NF O5 kd\r\n");
+    req(t, "ms d 1\r\nx\r\n", "HD\r\n");
+    req(t, "md d q\r\nmn\r\n", "MN\r\n");
+    req(t, "ms d 1\r\nx\r\n", "HD\r\n");
+    req(t, "md d C1\r\n", "EX\r\n");
+    req(t, "md d C0\r\n", "EX\r\n");
+    uint64_t cas = 0;
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_ok(shmc_get(t->s.cache, "d", 1, buf, &len, NULL, &cas));
+    char line[64];
+    snprintf(line, sizeof line, "md d C%" PRIu64 " O1\r\n", cas);
+    req(t, line, "HD O1\r\n");
+    req(t, "ms d 1\r\nx\r\n", "HD\r\n");
+    req(t, "md d I T30\r\n", "HD\r\n");
+    req(t, "mg d\r\n", "EN\r\n");
+}
+
+static void test_meta_arith(void **state)
+{
+    pt *t = *state;
+    req(t, "ma n\r\n", "NF\r\n");
+    req(t, "ma n O1 k\r\n", "NF O1 kn\r\n");
+    req(t, "ma n N0 J10 v\r\n", "VA 2\r\n10\r\n");
+    req(t, "ma n v\r\n", "VA 2\r\n11\r\n");
+    req(t, "ma n D5 v\r\n", "VA 2\r\n16\r\n");
+    req(t, "ma n MD D6 v\r\n", "VA 2\r\n10\r\n");
+    req(t, "ma n M- D100 v\r\n", "VA 1\r\n0\r\n");
+    req(t, "ma n M+\r\n", "HD\r\n");
+    req(t, "ma n q\r\nmn\r\n", "MN\r\n");
+    req(t, "mg n v\r\n", "VA 1\r\n2\r\n");
+    uint64_t cas = 0;
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_ok(shmc_get(t->s.cache, "n", 1, buf, &len, NULL, &cas));
+    req(t, "ma n C1\r\n", "EX\r\n");
+    char line[64], exp[64];
+    snprintf(line, sizeof line, "ma n C%" PRIu64 " v\r\n", cas);
+    req(t, line, "VA 1\r\n3\r\n");
+    feed(t, "ma n c\r\n", 8);
+    assert_ok(shmc_get(t->s.cache, "n", 1, buf, &len, NULL, &cas));
+    snprintf(exp, sizeof exp, "HD c%" PRIu64 "\r\n", cas);
+    assert_reply(t, exp);
+    req(t, "ms s 1\r\nx\r\n", "HD\r\n");
+    req(t, "ma s\r\n", "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+    req(t, "ma n T100 t v\r\n", "VA 1 t100\r\n5\r\n");
+}
+
+static void test_meta_vivify_base64_debug(void **state)
+{
+    pt *t = *state;
+    req(t, "mg viv N30 v t\r\n", "VA 0 t30 W\r\n\r\n");
+    req(t, "mg viv v\r\n", "VA 0\r\n\r\n");
+    /* base64 keys: "foo" is Zm9v */
+    req(t, "ms Zm9v 2 b\r\nhi\r\n", "HD\r\n");
+    req(t, "get foo\r\n", "VALUE foo 0 2\r\nhi\r\nEND\r\n");
+    req(t, "mg Zm9v b k v\r\n", "VA 2 kZm9v b\r\nhi\r\n");
+    req(t, "md Zm9v b k\r\n", "HD kZm9v b\r\n");
+    req(t, "mg Zm9v b v k\r\n", "EN kZm9v b\r\n");
+    /* binary bytes the library refuses in a key */
+    req(t, "mg AAEC b v\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* me */
+    req(t, "ms dbg 3\r\nabc\r\n", "HD\r\n");
+    uint64_t cas = 0;
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_ok(shmc_get(t->s.cache, "dbg", 3, buf, &len, NULL, &cas));
+    char exp[128];
+    snprintf(exp, sizeof exp, "ME dbg cas=%" PRIu64 " size=%zu\r\n", cas,
+             shmc_item_overhead() + 6);
+    req(t, "me dbg\r\n", exp);
+    req(t, "me nope\r\n", "EN\r\n");
+    req(t, "me\r\n", "CLIENT_ERROR bad command line format\r\n");
+    req(t, "mn\r\n", "MN\r\n");
+}
+
+static void test_parser_direct(void **state)
+{
+    (void)state;
+    text_request r;
+    r.item_size_max = 0;
+    assert_int_equal(proto_text_parse("set k 0 0 5\r\nab", 15, &r), TEXT_NEED_MORE);
+    assert_int_equal(proto_text_parse("set k 0 0 2\r\nab\r\n", 17, &r), 17);
+    assert_int_equal(r.cmd, TC_SET);
+    assert_int_equal(r.data_len, 2);
+    assert_memory_equal(r.data, "ab", 2);
+    assert_int_equal(proto_text_parse("get a b\r\n", 9, &r), 9);
+    assert_int_equal(r.cmd, TC_GET);
+    assert_int_equal(proto_text_parse("bogus\r\n", 7, &r), 7);
+    assert_int_equal(r.cmd, TC_ERROR);
+    assert_int_equal(r.err, TE_ERROR);
+    unsigned char out[8];
+    char enc[16];
+    assert_int_equal(text_base64_decode("Zm9vYg==", 8, out, sizeof out), 4);
+    assert_memory_equal(out, "foob", 4);
+    assert_int_equal(text_base64_encode((const unsigned char *)"foob", 4, enc, sizeof enc), 8);
+    assert_memory_equal(enc, "Zm9vYg==", 8);
+    assert_int_equal(text_base64_decode("Zm9", 3, out, sizeof out), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_storage_basic, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_get_multi, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_gets_cas, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_storage_errors, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_too_large, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_noreply, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_delete, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_incr_decr, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_touch_gat, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_flush_all, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_misc_commands, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_stats, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_binary_values, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_split_and_pipeline, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_line_limits, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_meta_get_set, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_meta_errors, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_meta_delete, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_meta_arith, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_meta_vivify_base64_debug, pt_setup, pt_teardown),
+        cmocka_unit_test(test_parser_direct),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

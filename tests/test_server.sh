@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# test_server.sh - drives build/shmcached, the memcached-compatible server:
+#   1. memccapable -a (libmemcached-tools' ascii protocol conformance);
+#   2. pymemcache's own integration tests (Debian's python3-pymemcache);
+#   3. a library client (shmcachectl) and a network client read each
+#      other's writes through the server's segment;
+#   4. warm restart with -e: after SIGTERM, and after kill -9;
+#   5. bad input never crashes the server nor disturbs other connections;
+#   6. -c: over the limit, "ERROR Too many open connections";
+#   plus the UNIX socket (-s), UDP (-U), the "shutdown" command (-A),
+#   stats settings and command-line errors.
+#
+#   bash tests/test_server.sh BUILD_DIR
+#
+# Runs without a tty and as root (hence -u root).  Every check is counted;
+# the last line is "N passed, M failed"; exit status 0 only if none failed.
+set -uo pipefail
+
+BUILD=${1:?usage: test_server.sh BUILD_DIR}
+BUILD=$(cd "$BUILD" && pwd)
+SRV="$BUILD/shmcached"
+CTL="$BUILD/shmcachectl"
+TMP=$(mktemp -d)
+BASE="/dev/shm/shmcached-test.$$.$RANDOM"
+SEG="$BASE.seg"
+SOCK="$TMP/mc.sock"
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    rm -f "$BASE".*
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PASS=0
+FAIL=0
+pass() { PASS=$((PASS + 1)); echo "ok: $1"; }
+fail() { FAIL=$((FAIL + 1)); echo "FAIL: $1"; }
+check() { # check NAME COMMAND...
+    local name=$1; shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+if [[ ! -x $SRV ]]; then
+    echo "FAIL: $SRV not built"; echo "0 passed, 1 failed"; exit 1
+fi
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# A tiny memcached client: send the bytes of $2 (Python escapes), print the
+# reply until the server closes or $3 seconds pass with nothing new.
+cat > "$TMP/mc.py" <<'EOF'
+import socket, sys
+addr, data = sys.argv[1], sys.argv[2]
+wait = float(sys.argv[3]) if len(sys.argv) > 3 else 0.5
+if addr.startswith("/"):
+    s = socket.socket(socket.AF_UNIX); s.connect(addr)
+else:
+    h, p = addr.rsplit(":", 1); s = socket.create_connection((h, int(p)))
+s.sendall(data.encode().decode("unicode_escape").encode("latin1"))
+s.settimeout(wait); buf = b""
+try:
+    while True:
+        d = s.recv(1 << 20)
+        if not d: break
+        buf += d
+except (socket.timeout, ConnectionResetError):
+    pass
+sys.stdout.write(buf.decode("latin1"))
+EOF
+mc() { python3 "$TMP/mc.py" "$@"; }
+
+SRV_PID=""
+# start_server LOG ARGS...: start, wait until it answers "version".
+start_server() {
+    local log=$1; shift
+    "$SRV" -u root "$@" >"$log" 2>&1 &
+    SRV_PID=$!
+    PIDS+=("$SRV_PID")
+    local addr="127.0.0.1:$PORT"
+    for a in "$@"; do [[ $a == "$SOCK" ]] && addr="$SOCK"; done
+    for _ in $(seq 100); do
+        if mc "$addr" 'version\r\n' 0.2 2>/dev/null | grep -q '^VERSION'; then return 0; fi
+        kill -0 "$SRV_PID" 2>/dev/null || { cat "$log"; return 1; }
+        sleep 0.05
+    done
+    cat "$log"
+    return 1
+}
+stop_server() { # SIGTERM and wait
+    kill -TERM "$SRV_PID" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.05; done
+    wait "$SRV_PID" 2>/dev/null
+    local rc=$?
+    SRV_PID=""
+    return $rc
+}
+
+PORT=$(free_port)
+UPORT=$(free_port)
+
+# ---------------------------------------------------------------- startup
+check "start on 127.0.0.1:$PORT with -e $SEG" \
+    start_server "$TMP/srv.log" -l 127.0.0.1 -p "$PORT" -U "$UPORT" -e "$SEG" -t 4 -c 64 -A -v
+check "the segment file exists" test -f "$SEG"
+OUT=$(mc "127.0.0.1:$PORT" 'stats settings\r\n')
+check "stats settings: segment" grep -q "STAT segment $SEG" <<<"$OUT"
+check "stats settings: tcpport" grep -q "STAT tcpport $PORT" <<<"$OUT"
+check "stats settings: maxconns 64" grep -q "STAT maxconns 64" <<<"$OUT"
+check "stats settings: item_size_max" grep -q "STAT item_size_max 1048576" <<<"$OUT"
+OUT=$(mc "127.0.0.1:$PORT" 'stats\r\n')
+check "stats: pid" grep -q "STAT pid $SRV_PID" <<<"$OUT"
+check "stats: threads 4" grep -q "STAT threads 4" <<<"$OUT"
+check "-v prints the segment path" grep -q "$SEG" "$TMP/srv.log"
+
+# ---------------------------------------------------------------- 1. memccapable
+if command -v memccapable >/dev/null; then
+    OUT=$(timeout 120 memccapable -h 127.0.0.1 -p "$PORT" -a 2>&1)
+    echo "$OUT" | tail -3
+    check "memccapable -a: All tests passed" grep -q "All tests passed" <<<"$OUT"
+else
+    fail "memccapable not installed (libmemcached-tools)"
+fi
+
+# ---------------------------------------------------------------- 2. pymemcache
+PYM=$(dpkg -L python3-pymemcache 2>/dev/null | grep 'test/test_integration.py$' | head -1)
+if [[ -n $PYM ]]; then
+    PYDIR=${PYM%/pymemcache/test/test_integration.py}
+    OUT=$(cd "$PYDIR" && timeout 300 python3 -m pytest -p no:cacheprovider -q \
+          pymemcache/test/test_integration.py -m integration -k 'not tls' \
+          --server 127.0.0.1 --port "$PORT" 2>&1)
+    echo "$OUT" | tail -3
+    check "pymemcache integration tests" bash -c "grep -qE '[0-9]+ passed' <<<\"\$1\" && ! grep -qE '[0-9]+ (failed|error)' <<<\"\$1\"" _ "$OUT"
+else
+    fail "pymemcache's tests not found (python3-pymemcache)"
+fi
+
+# ---------------------------------------------------------------- 3. library <-> network
+"$CTL" -S "$SEG" set libkey fromlib >/dev/null
+OUT=$(mc "127.0.0.1:$PORT" 'get libkey\r\n')
+check "network reads the library's write" grep -q "^fromlib" <<<"$OUT"
+mc "127.0.0.1:$PORT" 'set netkey 0 0 7\r\nfromnet\r\n' >/dev/null
+check "the library reads the network's write" bash -c "[[ \$('$CTL' -S '$SEG' get netkey) == fromnet ]]"
+
+# ---------------------------------------------------------------- UDP
+OUT=$(python3 - "$UPORT" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.sendto(b"\x12\x34\x00\x00\x00\x01\x00\x00get libkey\r\n", ("127.0.0.1", int(sys.argv[1])))
+d, _ = s.recvfrom(65536)
+print(d[:2] == b"\x12\x34", d[4:6] == b"\x00\x01", d[8:].decode())
+EOF
+)
+check "UDP get with memcached's frame header" grep -q "^True True VALUE libkey" <<<"$OUT"
+
+# ---------------------------------------------------------------- 5. bad input
+mc "127.0.0.1:$PORT" 'set guard 0 0 2\r\nok\r\n' >/dev/null
+{
+    mc "127.0.0.1:$PORT" 'garbage line\r\n\x00\x01\x02\xff\r\nget\r\nset\r\nset k\r\n' 0.3
+    mc "127.0.0.1:$PORT" 'set k 0 0 -1\r\nset k 0 0 -99999999999999999999\r\nset k 0 0 99999999999\r\n' 0.3
+    mc "127.0.0.1:$PORT" 'set k 0 0 4294967296\r\nincr k -1\r\ndecr\r\ntouch k x\r\n' 0.3
+    python3 - "$PORT" <<'EOF'
+import socket, sys
+p = int(sys.argv[1])
+for payload in [b"x" * (4 << 20), b"get " + b"k" * 300000 + b"\r\n", b"\r\n" * 100000,
+                b"set big 0 0 2000000\r\n" + b"v" * 2000000 + b"\r\n"]:
+    s = socket.create_connection(("127.0.0.1", p)); s.settimeout(2)
+    try:
+        s.sendall(payload); s.recv(100)
+    except Exception:
+        pass
+    s.close()
+# a client that disconnects mid-request
+s = socket.create_connection(("127.0.0.1", p)); s.sendall(b"set half 0 0 100\r\nabc"); s.close()
+EOF
+} >/dev/null 2>&1
+check "the server survives bad input" kill -0 "$SRV_PID"
+OUT=$(mc "127.0.0.1:$PORT" 'get guard\r\n')
+check "a normal command still works after bad input" grep -q "^ok" <<<"$OUT"
+OUT=$(mc "127.0.0.1:$PORT" 'bogus\r\n')
+check "unknown command -> ERROR" grep -q "^ERROR" <<<"$OUT"
+
+# ---------------------------------------------------------------- 4. warm restart
+N=$(python3 - "$PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+out = b"".join(b"set r%d 0 0 %d\r\nv%d\r\n" % (i, len(b"v%d" % i), i) for i in range(1000))
+s.sendall(out)
+f = s.makefile("rb")
+ok = sum(1 for _ in range(1000) if f.readline() == b"STORED\r\n")
+print(ok)
+EOF
+)
+check "fill: 1000 keys stored over the network (got $N)" test "$N" = 1000
+readback() {
+    python3 - "$PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+f = s.makefile("rb")
+good = 0
+for i in range(1000):
+    s.sendall(b"get r%d\r\n" % i)
+    l = f.readline()
+    if l.startswith(b"VALUE"):
+        v = f.readline(); f.readline()
+        good += v == b"v%d\r\n" % i
+    else:
+        pass
+print(good)
+EOF
+}
+check "SIGTERM: clean exit (status 0)" stop_server
+check "SIGTERM: the -e segment is kept" test -f "$SEG"
+check "restart with the same -e" start_server "$TMP/srv2.log" -l 127.0.0.1 -p "$PORT" -e "$SEG" -v
+check "-v says the segment was attached" grep -q "attached, data kept" "$TMP/srv2.log"
+N=$(readback)
+check "warm restart after SIGTERM: 1000/1000 keys read back (got $N)" test "$N" = 1000
+kill -9 "$SRV_PID"; wait "$SRV_PID" 2>/dev/null
+check "restart after kill -9" start_server "$TMP/srv3.log" -l 127.0.0.1 -p "$PORT" -e "$SEG" -m 128 -v
+N=$(readback)
+check "warm restart after kill -9: 1000/1000 keys read back (got $N)" test "$N" = 1000
+check "shmcachectl check: the segment is consistent" "$CTL" -S "$SEG" check
+check "a differing -m on an attached segment: a note, its own config wins" \
+    grep -q "own configuration wins" "$TMP/srv3.log"
+stop_server
+
+# ---------------------------------------------------------------- 6. -c limit
+check "start with -c 3" start_server "$TMP/srv4.log" -l 127.0.0.1 -p "$PORT" -e "$SEG" -c 3
+OUT=$(python3 - "$PORT" <<'EOF'
+import socket, sys, time
+p = int(sys.argv[1])
+keep = [socket.create_connection(("127.0.0.1", p)) for _ in range(3)]
+for s in keep:
+    s.sendall(b"version\r\n"); s.recv(100)
+extra = socket.create_connection(("127.0.0.1", p)); extra.settimeout(2)
+print(extra.recv(100).decode().strip())
+for s in keep: s.close()
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", p)); s.sendall(b"version\r\n")
+print(s.recv(100).decode().strip()[:7])
+EOF
+)
+check "-c 3: the 4th connection gets ERROR Too many open connections" \
+    grep -q "^ERROR Too many open connections" <<<"$OUT"
+check "-c 3: after closing, connections are accepted again" grep -q "^VERSION" <<<"$OUT"
+OUT=$(mc "127.0.0.1:$PORT" 'shutdown\r\n')
+check "shutdown without -A is refused" grep -q "ERROR" <<<"$OUT"
+stop_server
+
+# ---------------------------------------------------------------- UNIX socket, default segment, -A
+check "start on a UNIX socket (-s, -a 0770), default segment" \
+    start_server "$TMP/srv5.log" -s "$SOCK" -a 770 -A -P "$TMP/pid" -v
+DEFSEG="/dev/shm/shmcached-$(tr '/' '_' <<<"${SOCK#/}")"
+check "the default segment is named after the socket ($DEFSEG)" test -f "$DEFSEG"
+check "the socket's mode is 0770" bash -c "[[ \$(stat -c %a '$SOCK') == 770 ]]"
+check "the pid file holds the pid" bash -c "[[ \$(cat '$TMP/pid') == $SRV_PID ]]"
+mc "$SOCK" 'set u 0 0 1\r\nx\r\n' >/dev/null
+check "the library reads a write made over the UNIX socket" bash -c "[[ \$('$CTL' -S '$DEFSEG' get u) == x ]]"
+mc "$SOCK" 'shutdown\r\n' >/dev/null
+for _ in $(seq 100); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.05; done
+check "shutdown (-A) stops the server" bash -c "! kill -0 $SRV_PID 2>/dev/null"
+wait "$SRV_PID" 2>/dev/null
+check "the socket file is removed at exit" test ! -e "$SOCK"
+check "the pid file is removed at exit" test ! -e "$TMP/pid"
+check "the server's own segment is removed at exit" test ! -e "$DEFSEG"
+
+# ---------------------------------------------------------------- command line
+OUT=$("$SRV" -u root -z 2>&1); RC=$?
+check "an unknown option: exit 1 with memcached's wording" bash -c "[[ $RC == 1 ]] && grep -q 'invalid option' <<<\"\$1\"" _ "$OUT"
+OUT=$("$SRV" -u root -o bogus 2>&1); RC=$?
+check "an unknown -o suboption: exit 1" bash -c "[[ $RC == 1 ]] && grep -q 'Illegal suboption \"bogus\"' <<<\"\$1\"" _ "$OUT"
+if [[ $(id -u) == 0 ]]; then
+    OUT=$("$SRV" -p "$PORT" 2>&1); RC=$?
+    check "root without -u is refused" bash -c "[[ $RC != 0 ]] && grep -q \"can't run as root without the -u switch\" <<<\"\$1\"" _ "$OUT"
+fi
+check "-h prints usage" bash -c "'$SRV' -h | grep -q -- --memory-limit"
+check "-V prints the version" bash -c "'$SRV' -V | grep -q '^shmcached '"
+start_server "$TMP/srv6.log" -l 127.0.0.1 -p "$PORT" >/dev/null
+mc "127.0.0.1:$PORT" 'set busy 0 0 1\r\nb\r\n' >/dev/null
+OUT=$("$SRV" -u root -l 127.0.0.1 -p "$PORT" 2>&1); RC=$?
+check "a busy port: an error" bash -c "[[ $RC != 0 ]] && grep -q 'failed to listen' <<<\"\$1\"" _ "$OUT"
+OUT=$(mc "127.0.0.1:$PORT" 'get busy\r\n')
+check "a busy port: the running server's segment is untouched" grep -q "^b" <<<"$OUT"
+kill -USR1 "$SRV_PID"
+for _ in $(seq 100); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.05; done
+check "SIGUSR1 stops the server gracefully" bash -c "! kill -0 $SRV_PID 2>/dev/null"
+wait "$SRV_PID" 2>/dev/null
+
+# ---------------------------------------------------------------- idle_timeout
+start_server "$TMP/srv7.log" -l 127.0.0.1 -p "$PORT" -o idle_timeout=1 >/dev/null
+OUT=$(python3 - "$PORT" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+s.sendall(b"version\r\n"); s.recv(100)
+t = time.time()
+print("closed" if s.recv(100) == b"" and time.time() - t < 4 else "open")
+EOF
+)
+check "-o idle_timeout=1 closes an idle connection" grep -q closed <<<"$OUT"
+stop_server
+
+echo "$PASS passed, $FAIL failed"
+[[ $FAIL -eq 0 ]]

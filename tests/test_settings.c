@@ -1,0 +1,382 @@
+/*
+ * test_settings.c - the daemon's command line (server/settings.c):
+ * memcached 1.6's defaults, every flag in short and long form, the k/m
+ * size suffixes, -o suboptions, and bad values -> an error with
+ * memcached's wording.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "settings.h"
+
+static char err[1024];
+
+/* Parse a NULL-terminated list of arguments (argv[0] added). */
+static int parse_v(settings *s, va_list ap)
+{
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = (char *)"shmcached";
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && argc < 63)
+        argv[argc++] = (char *)a;
+    argv[argc] = NULL;
+    settings_init(s);
+    err[0] = '\0';
+    return settings_parse(s, argc, argv, err, sizeof err);
+}
+
+static void ok(settings *s, ...)
+{
+    va_list ap;
+    va_start(ap, s);
+    int rc = parse_v(s, ap);
+    va_end(ap);
+    if (rc != 0)
+        fail_msg("unexpected error: %s", err);
+}
+
+/* Expect an error whose message contains want. */
+static void bad(const char *want, ...)
+{
+    settings s;
+    va_list ap;
+    va_start(ap, want);
+    int rc = parse_v(&s, ap);
+    va_end(ap);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, want))
+        fail_msg("error \"%s\" lacks \"%s\"", err, want);
+}
+
+static void test_defaults(void **state)
+{
+    settings s;
+    ok(&s, NULL);
+    assert_int_equal(s.port, 11211);
+    assert_int_equal(s.udpport, 0);
+    assert_null(s.socketpath);
+    assert_int_equal(s.access, 0700);
+    assert_null(s.inter);
+    assert_int_equal(s.maxbytes, 64ULL << 20);
+    assert_int_equal(s.maxconns, 1024);
+    assert_int_equal(s.num_threads, 4);
+    assert_int_equal(s.item_size_max, 1 << 20);
+    assert_true(s.factor == 1.25);
+    assert_int_equal(s.chunk_size, 48);
+    assert_int_equal(s.evict_to_free, 1);
+    assert_int_equal(s.use_cas, 1);
+    assert_int_equal(s.flush_enabled, 1);
+    assert_int_equal(s.shutdown_command, 0);
+    assert_int_equal(s.reqs_per_event, 20);
+    assert_int_equal(s.binding_protocol, PROTO_AUTO);
+    assert_int_equal(s.backlog, 1024);
+    assert_null(s.auth_file);
+    assert_int_equal(s.daemonize, 0);
+    assert_null(s.pid_file);
+    assert_null(s.username);
+    assert_int_equal(s.verbose, 0);
+    assert_null(s.segment);
+    assert_int_equal(s.hashpower_init, 0);
+    assert_string_equal(s.hash_algorithm, "murmur3");
+    assert_int_equal(s.slab_chunk_size_max, 512 * 1024);
+    assert_int_equal(s.slab_reassign, 1);
+    assert_int_equal(s.slab_automove, 1);
+    assert_int_equal(s.lru_crawler, 1);
+    assert_int_equal(s.lru_maintainer_thread, 1);
+    assert_int_equal(s.temporary_ttl, 61);
+    assert_int_equal(s.hot_lru_pct, 20);
+    assert_int_equal(s.warm_lru_pct, 40);
+    assert_int_equal(s.idle_timeout, 0);
+    assert_int_equal(s.maxconns_fast, 1);
+    assert_int_equal(s.help, 0);
+    assert_int_equal(s.version, 0);
+}
+
+static void test_short_flags(void **state)
+{
+    settings s;
+    ok(&s, "-p", "1234", "-U", "4321", "-s", "/tmp/x.sock", "-a", "755", "-l", "127.0.0.1",
+       "-m", "128", "-c", "10", "-t", "2", "-I", "2m", "-f", "1.5", "-n", "64", "-M", "-C", "-F",
+       "-A", "-R", "5", "-B", "ascii", "-b", "16", "-Y", "/tmp/auth", "-d", "-P", "/tmp/pid",
+       "-u", "nobody", "-vv", "-e", "/dev/shm/seg", "-k", "-r", "-L", "-X", "-W", "-D", "#",
+       NULL);
+    assert_int_equal(s.port, 1234);
+    assert_int_equal(s.udpport, 4321);
+    assert_string_equal(s.socketpath, "/tmp/x.sock");
+    assert_int_equal(s.access, 0755);
+    assert_string_equal(s.inter, "127.0.0.1");
+    assert_int_equal(s.maxbytes, 128ULL << 20);
+    assert_int_equal(s.maxconns, 10);
+    assert_int_equal(s.num_threads, 2);
+    assert_int_equal(s.item_size_max, 2 << 20);
+    assert_true(s.factor == 1.5);
+    assert_int_equal(s.chunk_size, 64);
+    assert_int_equal(s.evict_to_free, 0);
+    assert_int_equal(s.use_cas, 0);
+    assert_int_equal(s.flush_enabled, 0);
+    assert_int_equal(s.shutdown_command, 1);
+    assert_int_equal(s.reqs_per_event, 5);
+    assert_int_equal(s.binding_protocol, PROTO_ASCII);
+    assert_int_equal(s.backlog, 16);
+    assert_string_equal(s.auth_file, "/tmp/auth");
+    assert_int_equal(s.daemonize, 1);
+    assert_string_equal(s.pid_file, "/tmp/pid");
+    assert_string_equal(s.username, "nobody");
+    assert_int_equal(s.verbose, 2);
+    assert_string_equal(s.segment, "/dev/shm/seg");
+    assert_int_equal(s.lock_memory, 1);
+    assert_int_equal(s.coredumps, 1);
+    assert_int_equal(s.largepages, 1);
+    assert_int_equal(s.dump_enabled, 0);
+    assert_int_equal(s.watch_enabled, 0);
+    assert_int_equal(s.prefix_delimiter, '#');
+}
+
+static void test_long_flags(void **state)
+{
+    settings s;
+    ok(&s, "--port=2000", "--udp-port=2001", "--unix-socket=/tmp/y", "--unix-mask=711",
+       "--listen=::1", "--memory-limit=256", "--conn-limit=99", "--threads=8",
+       "--max-item-size=512k", "--slab-growth-factor=2", "--slab-min-size=96",
+       "--disable-evictions", "--disable-cas", "--disable-flush-all", "--enable-shutdown",
+       "--max-reqs-per-event=7", "--protocol=binary", "--listen-backlog=64",
+       "--auth-file=/a", "--daemon", "--pidfile=/p", "--user=root", "--verbose",
+       "--memory-file=/dev/shm/z", "--extended=hashpower=20", "--lock-memory",
+       "--enable-coredumps", "--enable-largepages", "--disable-dumping", "--disable-watch",
+       "--napi-ids=2", NULL);
+    assert_int_equal(s.port, 2000);
+    assert_int_equal(s.udpport, 2001);
+    assert_string_equal(s.socketpath, "/tmp/y");
+    assert_int_equal(s.access, 0711);
+    assert_string_equal(s.inter, "::1");
+    assert_int_equal(s.maxbytes, 256ULL << 20);
+    assert_int_equal(s.maxconns, 99);
+    assert_int_equal(s.num_threads, 8);
+    assert_int_equal(s.item_size_max, 512 * 1024);
+    assert_true(s.factor == 2.0);
+    assert_int_equal(s.chunk_size, 96);
+    assert_int_equal(s.evict_to_free, 0);
+    assert_int_equal(s.use_cas, 0);
+    assert_int_equal(s.flush_enabled, 0);
+    assert_int_equal(s.shutdown_command, 1);
+    assert_int_equal(s.reqs_per_event, 7);
+    assert_int_equal(s.binding_protocol, PROTO_BINARY);
+    assert_int_equal(s.backlog, 64);
+    assert_string_equal(s.auth_file, "/a");
+    assert_int_equal(s.daemonize, 1);
+    assert_string_equal(s.pid_file, "/p");
+    assert_string_equal(s.username, "root");
+    assert_int_equal(s.verbose, 1);
+    assert_string_equal(s.segment, "/dev/shm/z");
+    assert_int_equal(s.hashpower_init, 20);
+    assert_int_equal(s.lock_memory, 1);
+    assert_int_equal(s.napi_ids, 2);
+    /* -I 512k with the default slab_chunk_max (512k): unchanged */
+    assert_int_equal(s.slab_chunk_size_max, 512 * 1024);
+
+    ok(&s, "--port", "3000", "--verbose=3", "--help", "--version", "--license", NULL);
+    assert_int_equal(s.port, 3000);
+    assert_int_equal(s.verbose, 3);
+    assert_int_equal(s.help, 1);
+    assert_int_equal(s.version, 1);
+    assert_int_equal(s.license, 1);
+    ok(&s, "-h", "-V", "-i", NULL);
+    assert_int_equal(s.help + s.version + s.license, 3);
+}
+
+static void test_verbose_levels(void **state)
+{
+    settings s;
+    ok(&s, "-v", NULL);
+    assert_int_equal(s.verbose, 1);
+    ok(&s, "-vvv", NULL);
+    assert_int_equal(s.verbose, 3);
+    ok(&s, "-v", "-v", NULL);
+    assert_int_equal(s.verbose, 2);
+}
+
+static void test_sizes(void **state)
+{
+    uint64_t v;
+    assert_int_equal(settings_parse_size("1024", &v), 0);
+    assert_int_equal(v, 1024);
+    assert_int_equal(settings_parse_size("1k", &v), 0);
+    assert_int_equal(v, 1024);
+    assert_int_equal(settings_parse_size("3K", &v), 0);
+    assert_int_equal(v, 3072);
+    assert_int_equal(settings_parse_size("2m", &v), 0);
+    assert_int_equal(v, 2 << 20);
+    assert_int_equal(settings_parse_size("4M", &v), 0);
+    assert_int_equal(v, 4 << 20);
+    assert_int_equal(settings_parse_size("", &v), -1);
+    assert_int_equal(settings_parse_size("-1", &v), -1);
+    assert_int_equal(settings_parse_size("1g", &v), -1);
+    assert_int_equal(settings_parse_size("1kk", &v), -1);
+    assert_int_equal(settings_parse_size("x", &v), -1);
+    assert_int_equal(settings_parse_size("99999999999999999999", &v), -1);
+
+    settings s;
+    ok(&s, "-I", "1k", NULL);
+    assert_int_equal(s.item_size_max, 1024);
+    assert_int_equal(s.slab_chunk_size_max, 1024); /* follows a smaller -I, as memcached */
+    ok(&s, "-I", "4194304", NULL);
+    assert_int_equal(s.item_size_max, 4 << 20);
+    ok(&s, "-m", "1024", "-I", "128m", NULL);
+    assert_int_equal(s.item_size_max, 128 << 20);
+    ok(&s, "-m", "100m", NULL); /* a suffix means bytes */
+    assert_int_equal(s.maxbytes, 100ULL << 20);
+    ok(&s, "-m", "16384", NULL);
+    assert_int_equal(s.maxbytes, 16384ULL << 20);
+}
+
+static void test_extended(void **state)
+{
+    settings s;
+    ok(&s, "-o", "hashpower=16,hash_algorithm=xxh3,slab_chunk_max=256,no_slab_reassign,"
+       "slab_automove=2,no_lru_crawler,no_lru_maintainer,temporary_ttl=30,hot_lru_pct=10,"
+       "warm_lru_pct=30,idle_timeout=5,no_maxconns_fast,tail_repair_time=60,"
+       "lru_crawler_sleep=50,lru_crawler_tocrawl=100,read_buf_mem_limit=8,"
+       "watcher_logbuf_size=128,worker_logbuf_size=32,track_sizes,no_hashexpand,"
+       "hot_max_factor=0.5,warm_max_factor=3,modern", NULL);
+    assert_int_equal(s.hashpower_init, 16);
+    assert_string_equal(s.hash_algorithm, "xxh3");
+    assert_int_equal(s.slab_chunk_size_max, 256 * 1024);
+    assert_int_equal(s.slab_reassign, 0);
+    assert_int_equal(s.slab_automove, 2);
+    assert_int_equal(s.lru_crawler, 0);
+    assert_int_equal(s.lru_maintainer_thread, 0);
+    assert_int_equal(s.temporary_ttl, 30);
+    assert_int_equal(s.hot_lru_pct, 10);
+    assert_int_equal(s.warm_lru_pct, 30);
+    assert_int_equal(s.idle_timeout, 5);
+    assert_int_equal(s.maxconns_fast, 0);
+    assert_int_equal(s.tail_repair_time, 60);
+    assert_int_equal(s.lru_crawler_sleep, 50);
+    assert_int_equal(s.lru_crawler_tocrawl, 100);
+    assert_int_equal(s.read_buf_mem_limit, 8);
+    assert_int_equal(s.watcher_logbuf_size, 128);
+    assert_int_equal(s.worker_logbuf_size, 32);
+    assert_int_equal(s.track_sizes, 1);
+    assert_int_equal(s.hash_expand, 0);
+    assert_true(s.hot_max_factor == 0.5);
+    assert_true(s.warm_max_factor == 3.0);
+
+    ok(&s, "-o", "slab_reassign,slab_automove,lru_crawler,lru_maintainer,maxconns_fast", NULL);
+    assert_int_equal(s.slab_reassign, 1);
+    assert_int_equal(s.slab_automove, 1);
+    assert_int_equal(s.lru_crawler, 1);
+    assert_int_equal(s.lru_maintainer_thread, 1);
+    assert_int_equal(s.maxconns_fast, 1);
+
+    ok(&s, "-o", "no_modern", NULL);
+    assert_int_equal(s.slab_reassign, 0);
+    assert_int_equal(s.lru_maintainer_thread, 0);
+    assert_string_equal(s.hash_algorithm, "jenkins");
+
+    /* several -o accumulate */
+    ok(&s, "-o", "hashpower=14", "-o", "idle_timeout=9", NULL);
+    assert_int_equal(s.hashpower_init, 14);
+    assert_int_equal(s.idle_timeout, 9);
+}
+
+static void test_errors(void **state)
+{
+    bad("invalid option -- 'z'", "-z", NULL);
+    bad("Illegal argument", "-z", NULL);
+    bad("unrecognized option '--bogus'", "--bogus", NULL);
+    bad("option requires an argument -- 'p'", "-p", NULL);
+    bad("Illegal argument \"extra\"", "extra", NULL);
+    bad("Invalid value for -p", "-p", "abc", NULL);
+    bad("Invalid value for -p", "-p", "70000", NULL);
+    bad("Invalid value for -p", "-p", "-1", NULL);
+    bad("Invalid value for -U", "-U", "x", NULL);
+    bad("Invalid value for -a", "-a", "999", NULL);
+    bad("Invalid value for -a", "-a", "", NULL);
+    bad("Invalid value for -m", "-m", "abc", NULL);
+    bad("Invalid value for -m", "-m", "-1", NULL);
+    bad("Memory limit must be greater than 0", "-m", "0", NULL);
+    bad("16384", "-m", "16385", NULL);
+    bad("Maximum connections must be greater than 0", "-c", "0", NULL);
+    bad("Invalid value for -c", "-c", "lots", NULL);
+    bad("Number of threads must be greater than 0", "-t", "0", NULL);
+    bad("Number of threads must be greater than 0", "-t", "-3", NULL);
+    bad("Invalid value for -t", "-t", "2x", NULL);
+    bad("Item max size cannot be less than 1024 bytes.", "-I", "512", NULL);
+    bad("Cannot set item size limit higher than 1/2 of memory max.", "-I", "64m", NULL);
+    bad("Cannot set item size limit higher than 1/2 of memory max.", "-I", "2000m", NULL);
+    bad("128 megabytes", "-m", "4096", "-I", "256m", NULL);
+    bad("Invalid value for -I", "-I", "1g", NULL);
+    bad("Invalid value for -I", "-I", "abc", NULL);
+    bad("Factor must be greater than 1", "-f", "0.5", NULL);
+    bad("Factor must be greater than 1", "-f", "1", NULL);
+    bad("Invalid value for -f", "-f", "x", NULL);
+    bad("Chunk size must be greater than 0", "-n", "0", NULL);
+    bad("Invalid value for -n", "-n", "abc", NULL);
+    bad("Number of requests per event must be greater than 0", "-R", "0", NULL);
+    bad("Invalid value for binding protocol: foo", "-B", "foo", NULL);
+    bad("Invalid value for -b", "-b", "x", NULL);
+    bad("Invalid value for -b", "-b", "0", NULL);
+    bad("Invalid value for --verbose", "--verbose=9", NULL);
+    bad("empty path", "-e", "", NULL);
+    bad("empty path", "-s", "", NULL);
+    bad("-D", "-D", "ab", NULL);
+    bad("SASL", "-S", NULL);
+    bad("TLS", "-Z", NULL);
+    /* -o */
+    bad("Illegal suboption \"foo\"", "-o", "foo", NULL);
+    bad("Illegal suboption \"ext_path\"", "-o", "ext_path=/x:1G", NULL);
+    bad("Initial hashtable multiplier of 100 is too high", "-o", "hashpower=100", NULL);
+    bad("Initial hashtable multiplier of 5 is too low", "-o", "hashpower=5", NULL);
+    bad("Missing numeric argument for hashpower", "-o", "hashpower", NULL);
+    bad("Missing numeric argument for hashpower", "-o", "hashpower=x", NULL);
+    bad("Unavailable hash_algorithm option: md5", "-o", "hash_algorithm=md5", NULL);
+    bad("hot_lru_pct must be > 1 and < 80", "-o", "hot_lru_pct=90", NULL);
+    bad("warm_lru_pct must be > 1 and < 80", "-o", "warm_lru_pct=0", NULL);
+    bad("cannot be more than 80% combined", "-o", "hot_lru_pct=50,warm_lru_pct=50", NULL);
+    bad("idle_timeout", "-o", "idle_timeout=x", NULL);
+    bad("idle_timeout", "-o", "idle_timeout=-1", NULL);
+    bad("temporary_ttl", "-o", "temporary_ttl=x", NULL);
+    bad("slab_automove must be between 0 and 2", "-o", "slab_automove=3", NULL);
+    bad("slab_chunk_max", "-o", "slab_chunk_max=x", NULL);
+    bad("slab_chunk_max cannot be larger", "-o", "slab_chunk_max=2048", NULL);
+    bad("tail_repair_time", "-o", "tail_repair_time=5", NULL);
+    bad("LRU crawler sleep must be between 0 and 1 second", "-o", "lru_crawler_sleep=2000000", NULL);
+}
+
+static void test_reparse(void **state)
+{
+    /* getopt state is reset: a second parse sees every flag again */
+    settings s;
+    ok(&s, "-p", "1", NULL);
+    ok(&s, "-p", "2", NULL);
+    assert_int_equal(s.port, 2);
+    bad("invalid option", "-z", NULL);
+    ok(&s, "-t", "3", NULL);
+    assert_int_equal(s.num_threads, 3);
+}
+
+static void test_usage(void **state)
+{
+    const char *u = settings_usage();
+    assert_non_null(strstr(u, "--port"));
+    assert_non_null(strstr(u, "--memory-file"));
+    assert_non_null(strstr(u, "idle_timeout"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),   cmocka_unit_test(test_short_flags),
+        cmocka_unit_test(test_long_flags), cmocka_unit_test(test_verbose_levels),
+        cmocka_unit_test(test_sizes),      cmocka_unit_test(test_extended),
+        cmocka_unit_test(test_errors),     cmocka_unit_test(test_reparse),
+        cmocka_unit_test(test_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
