@@ -234,6 +234,32 @@ shmc_status shmc_get_alloc(shmc_cache *cache, const void *key, size_t key_len,
 shmc_status shmc_gat(shmc_cache *cache, const void *key, size_t key_len, int64_t exptime,
                      void *buf, size_t *len, uint32_t *flags, uint64_t *cas);
 
+/** What shmc_get_info reports about an item besides its value. */
+typedef struct shmc_item_info {
+    uint32_t flags;         /**< client flags */
+    uint64_t cas;           /**< CAS unique */
+    size_t len;             /**< value length */
+    int64_t ttl;            /**< seconds until it expires (after a touch: the new TTL);
+                                 -1: never expires */
+    uint32_t last_access;   /**< seconds since it was last read or written, before this call */
+    int fetched;            /**< 1 if it had been read before this call */
+    unsigned class_id;      /**< slab class holding it */
+} shmc_item_info;
+
+/** Options of shmc_get_info (or'ed). */
+#define SHMC_GET_NO_BUMP 0x1u /**< leave the item's LRU position, access time and fetched
+                                   bit alone (memcached meta "u"...; a plain read) */
+#define SHMC_GET_TOUCH 0x2u   /**< first set its expiration time to exptime (gat) */
+
+/**
+ * A get that also reports the item's metadata (memcached's meta commands).
+ * len NULL: the value is not copied (buf ignored); else as shmc_get.  info
+ * may be NULL.  Returns as shmc_get.  Counted as a get, or a gat with
+ * SHMC_GET_TOUCH.
+ */
+shmc_status shmc_get_info(shmc_cache *cache, const void *key, size_t key_len, unsigned opts,
+                          int64_t exptime, void *buf, size_t *len, shmc_item_info *info);
+
 /** One key's request and result in a shmc_get_multi call. */
 typedef struct shmc_value {
     const void *key;     /**< in: the key */
@@ -305,6 +331,14 @@ shmc_status shmc_incr(shmc_cache *cache, const void *key, size_t key_len,
                       uint64_t delta, uint64_t *result);
 shmc_status shmc_decr(shmc_cache *cache, const void *key, size_t key_len,
                       uint64_t delta, uint64_t *result);
+
+/**
+ * incr (incr != 0) or decr with CAS: as shmc_incr/shmc_decr, but only if the
+ * item's CAS is cas_in (0: any), else SHMC_EXISTS; *cas_out (may be NULL)
+ * receives the new CAS.
+ */
+shmc_status shmc_arith(shmc_cache *cache, const void *key, size_t key_len, int incr,
+                       uint64_t delta, uint64_t cas_in, uint64_t *result, uint64_t *cas_out);
 
 /** Set a new expiration time (memcached touch); the CAS is unchanged.
  * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_BAD_KEY, SHMC_INVALID. */

@@ -273,12 +273,27 @@ static shmc_status api_get(shmc_cache *c, const void *key, size_t nkey, bool tou
     shmc_status st = items_get(c, n, key, nkey, touch, exptime, o);
     api_leave(c, n);
     if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
-        *len = o->len;
+        *len = o->info.len;
         if (flags)
-            *flags = o->flags;
+            *flags = o->info.flags;
         if (cas)
-            *cas = o->cas;
+            *cas = o->info.cas;
     }
+    return st;
+}
+
+shmc_status shmc_get_info(shmc_cache *c, const void *key, size_t nkey, unsigned opts,
+                          int64_t exptime, void *buf, size_t *len, shmc_item_info *info)
+{
+    size_t ignored = 0;
+    item_out o = {.buf = buf, .cap = len ? *len : 0, .no_value = !len,
+                  .no_bump = opts & SHMC_GET_NO_BUMP};
+    if (opts & ~(SHMC_GET_NO_BUMP | SHMC_GET_TOUCH))
+        return SHMC_INVALID;
+    shmc_status st = api_get(c, key, nkey, opts & SHMC_GET_TOUCH, exptime, &o,
+                             len ? len : &ignored, NULL, NULL);
+    if ((st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) && info)
+        *info = o.info;
     return st;
 }
 
@@ -351,14 +366,14 @@ shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t ca
     return st;
 }
 
-static shmc_status api_arith(shmc_cache *c, const void *key, size_t nkey, bool incr,
-                             uint64_t delta, uint64_t *result)
+shmc_status shmc_arith(shmc_cache *c, const void *key, size_t nkey, int incr, uint64_t delta,
+                       uint64_t cas_in, uint64_t *result, uint64_t *cas_out)
 {
     shmc_status kst = api_check_keyed(c, key, nkey);
     if (kst != SHMC_OK)
         return kst;
     seg_counters *n = gate_enter(c);
-    shmc_status st = items_arith(c, n, key, nkey, incr, delta, result);
+    shmc_status st = items_arith(c, n, key, nkey, incr, delta, cas_in, result, cas_out);
     api_leave(c, n);
     return st;
 }
@@ -366,13 +381,13 @@ static shmc_status api_arith(shmc_cache *c, const void *key, size_t nkey, bool i
 shmc_status shmc_incr(shmc_cache *c, const void *key, size_t nkey, uint64_t delta,
                       uint64_t *result)
 {
-    return api_arith(c, key, nkey, true, delta, result);
+    return shmc_arith(c, key, nkey, 1, delta, 0, result, NULL);
 }
 
 shmc_status shmc_decr(shmc_cache *c, const void *key, size_t nkey, uint64_t delta,
                       uint64_t *result)
 {
-    return api_arith(c, key, nkey, false, delta, result);
+    return shmc_arith(c, key, nkey, 0, delta, 0, result, NULL);
 }
 
 shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t exptime)

@@ -78,6 +78,19 @@ static void item_bump(item_t *it, uint32_t now)
         __atomic_fetch_or(&it->iflags, want, __ATOMIC_RELAXED);
 }
 
+/* What a read reports about a live item (stripe lock held, before it is
+ * bumped). */
+static void item_report(const item_t *it, uint32_t now, shmc_item_info *info)
+{
+    info->flags = it->flags;
+    info->cas = it->cas;
+    info->len = it->nbytes;
+    info->ttl = it->exptime ? (int64_t)it->exptime - (int64_t)now : -1;
+    info->last_access = now > it->atime ? now - it->atime : 0;
+    info->fetched = (__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IFLAG_FETCHED) != 0;
+    info->class_id = it->clsid;
+}
+
 /* A new private chunk for key + vlen bytes, header filled; NULL with *st. */
 static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
                           size_t vlen, uint32_t flags, uint32_t exptime, uint32_t now,
@@ -185,10 +198,12 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
             COUNT(n, get_flushed);
         return SHMC_NOT_FOUND;
     }
-    out->len = it->nbytes;
-    out->flags = it->flags;
-    out->cas = it->cas;
-    if (out->alloced) {
+    if (touch)
+        it->exptime = exp;
+    item_report(it, now, &out->info);
+    if (out->no_value) {
+        /* metadata only */
+    } else if (out->alloced) {
         void *p = malloc(it->nbytes ? it->nbytes : 1);
         if (p)
             value_read(c, it, 0, p, it->nbytes);
@@ -199,9 +214,8 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
     } else { /* buf may be NULL for an empty value: value_read copies nothing */
         value_read(c, it, 0, out->buf, it->nbytes);
     }
-    if (touch)
-        it->exptime = exp;
-    item_bump(it, now);
+    if (!out->no_bump)
+        item_bump(it, now);
     lock_drop(s);
     if (touch)
         COUNT(n, gat_hits);
@@ -359,7 +373,8 @@ static bool parse_u64(const char *p, size_t len, uint64_t *out)
 }
 
 shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
-                        bool incr, uint64_t delta, uint64_t *result)
+                        bool incr, uint64_t delta, uint64_t cas_in, uint64_t *result,
+                        uint64_t *cas_out)
 {
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
@@ -369,8 +384,11 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
     uint64_t v = 0;
     lock_take(c, s);
     item_t *old = item_find(c, key, nkey, hash, now, &why);
+    uint64_t cas = 0;
     if (!old) {
         st = SHMC_NOT_FOUND;
+    } else if (cas_in && old->cas != cas_in) {
+        st = SHMC_EXISTS;
     } else if (value_is_chained(old) || !parse_u64(item_value(old), old->nbytes, &v)) {
         st = SHMC_NOT_NUMERIC;
     } else {
@@ -382,7 +400,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
         if (it) {
             memcpy(item_value(it), digits, (size_t)len);
             it->iflags = IFLAG_FETCHED;
-            item_publish(c, n, it, old);
+            cas = item_publish(c, n, it, old);
         }
     }
     lock_drop(s);
@@ -396,6 +414,8 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
         COUNT(n, decr_hits);
     if (st == SHMC_OK && result)
         *result = v;
+    if (st == SHMC_OK && cas_out)
+        *cas_out = cas;
     return st;
 }
 

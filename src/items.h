@@ -10,17 +10,17 @@
 
 #include "cache.h"
 
-/* Where a read copies its result. */
+/* Where a read copies its result, and what it reports. */
 typedef struct item_out {
     void *buf;          /* caller's buffer, or NULL to malloc one */
     size_t cap;         /* capacity of buf */
     void **alloced;     /* for malloc'd results: where to put the pointer */
-    size_t len;         /* value length */
-    uint32_t flags;
-    uint64_t cas;
+    bool no_value;      /* report only: copy nothing */
+    bool no_bump;       /* leave LRU position, access time and fetched bit alone */
+    shmc_item_info info; /* out: flags, cas, len, ttl, last access, fetched, class */
 } item_out;
 
-/* get / gat: touch != 0 sets exptime first (gat). */
+/* get / gat: touch sets exptime first (gat). */
 shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
                       bool touch, int64_t exptime, item_out *out);
 
@@ -30,8 +30,10 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
 
 shmc_status items_delete(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, uint64_t cas);
 
+/* incr/decr; cas_in 0 = any item, else SHMC_EXISTS on another CAS. */
 shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
-                        bool incr, uint64_t delta, uint64_t *result);
+                        bool incr, uint64_t delta, uint64_t cas_in, uint64_t *result,
+                        uint64_t *cas_out);
 
 shmc_status items_touch(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, int64_t exptime);
 

@@ -1377,6 +1377,66 @@ static void test_index_grows(void **state)
     assert_value_str(c, "key:1", "3");
 }
 
+/* shmc_get_info: the metadata memcached's meta commands return. */
+static void test_get_info(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    char buf[16];
+    size_t len = sizeof buf;
+    shmc_item_info info;
+    assert_status(tu_set(c, "m", "val", 9, 100), SHMC_OK);
+    assert_status(tu_set(c, "forever", "x", 0, 0), SHMC_OK);
+    assert_status(shmc_clock_advance(c, 10), SHMC_OK);
+    /* a read that leaves the item alone: not fetched afterwards */
+    assert_status(shmc_get_info(c, KS("m"), SHMC_GET_NO_BUMP, 0, NULL, NULL, &info), SHMC_OK);
+    assert_int_equal(info.len, 3);
+    assert_int_equal(info.flags, 9);
+    assert_in_range(info.ttl, 88, 91);
+    assert_in_range(info.last_access, 9, 11);
+    assert_int_equal(info.fetched, 0);
+    assert_true(info.class_id >= 1 && info.class_id <= shmc_class_count(c));
+    /* a normal read: reports fetched 0 (before it), then 1, and resets access time */
+    assert_status(shmc_get_info(c, KS("m"), 0, 0, buf, &len, &info), SHMC_OK);
+    assert_int_equal(info.fetched, 0);
+    assert_memory_equal(buf, "val", 3);
+    assert_status(shmc_get_info(c, KS("m"), 0, 0, NULL, NULL, &info), SHMC_OK);
+    assert_int_equal(info.fetched, 1);
+    assert_in_range(info.last_access, 0, 1);
+    /* touch through get_info: the reported TTL is the new one */
+    assert_status(shmc_get_info(c, KS("m"), SHMC_GET_TOUCH, 500, NULL, NULL, &info), SHMC_OK);
+    assert_in_range(info.ttl, 498, 500);
+    assert_status(shmc_get_info(c, KS("forever"), 0, 0, NULL, NULL, &info), SHMC_OK);
+    assert_int_equal(info.ttl, -1);
+    /* errors */
+    len = 1;
+    assert_status(shmc_get_info(c, KS("m"), 0, 0, buf, &len, &info), SHMC_BUFFER_TOO_SMALL);
+    assert_int_equal(len, 3);
+    assert_status(shmc_get_info(c, KS("nope"), 0, 0, NULL, NULL, &info), SHMC_NOT_FOUND);
+    assert_status(shmc_get_info(c, KS("m"), 0x80, 0, NULL, NULL, &info), SHMC_INVALID);
+}
+
+/* shmc_arith: incr/decr guarded by CAS, returning the new CAS. */
+static void test_arith_cas(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    uint64_t cas = 0, newcas = 0, v = 0, seen = 0;
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_status(tu_set(c, "n", "10", 0, 0), SHMC_OK);
+    assert_status(shmc_get(c, KS("n"), buf, &len, NULL, &cas), SHMC_OK);
+    assert_status(shmc_arith(c, KS("n"), 1, 5, cas + 1, &v, &newcas), SHMC_EXISTS);
+    assert_value_str(c, "n", "10");
+    assert_status(shmc_arith(c, KS("n"), 1, 5, cas, &v, &newcas), SHMC_OK);
+    assert_int_equal(v, 15);
+    len = sizeof buf;
+    assert_status(shmc_get(c, KS("n"), buf, &len, NULL, &seen), SHMC_OK);
+    assert_int_equal(seen, newcas);
+    assert_true(newcas != cas);
+    assert_status(shmc_arith(c, KS("n"), 0, 20, 0, &v, NULL), SHMC_OK);
+    assert_int_equal(v, 0);
+    assert_status(shmc_arith(c, KS("none"), 1, 1, 0, &v, NULL), SHMC_NOT_FOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1420,6 +1480,8 @@ int main(void)
         T(test_stats_gat),
         T(test_stats_flush),
         T(test_class_stats),
+        T(test_get_info),
+        T(test_arith_cas),
         cmocka_unit_test_setup_teardown(test_index_grows, setup_small_index, tu_teardown),
 #undef T
     };
