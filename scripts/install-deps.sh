@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libxxhash-dev libcmocka-dev
       memcached libmemcached-dev libmemcached-tools
-      libevent-dev python3-pymemcache python3-pytest clang
+      libevent-dev libsasl2-dev libsasl2-modules python3-pymemcache python3-pytest clang
       qemu-system-x86 busybox-static cpio)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -43,6 +43,8 @@ static void conn_free(conn *c)
         fprintf(stderr, "<%d connection closed.\n", c->fd);
     free(c->rbuf);
     srv_buf_free(&c->out);
+    if (c->sess.sasl_conn && d->srv.sasl)
+        d->srv.sasl->conn_free(d->srv.sasl->ctx, c->sess.sasl_conn);
     free(c);
     atomic_fetch_sub(&d->curr_conns, 1);
     atomic_fetch_sub(&d->conn_structures, 1);
@@ -112,9 +114,15 @@ static int conn_process(conn *c)
         slice = 4096;
     if (slice > c->rlen)
         slice = c->rlen;
-    size_t used = proto_text_process(&c->sess, c->rbuf, slice, &c->out, &action);
+    if (c->sess.proto == SRV_PROTO_UNDECIDED) /* -B: memcached's auto-negotiation */
+        c->sess.proto = d->st.binding_protocol == PROTO_BINARY ? SRV_PROTO_BINARY
+                        : d->st.binding_protocol == PROTO_ASCII ? SRV_PROTO_TEXT
+                        : (unsigned char)c->rbuf[0] == 0x80 ? SRV_PROTO_BINARY : SRV_PROTO_TEXT;
+    size_t (*process)(srv_session *, const char *, size_t, srv_buf *, enum srv_action *) =
+        c->sess.proto == SRV_PROTO_BINARY ? proto_binary_process : proto_text_process;
+    size_t used = process(&c->sess, c->rbuf, slice, &c->out, &action);
     if (!used && action == SRV_CONTINUE && slice < c->rlen)
-        used = proto_text_process(&c->sess, c->rbuf, c->rlen, &c->out, &action);
+        used = process(&c->sess, c->rbuf, c->rlen, &c->out, &action);
     if (used > c->rlen)
         used = c->rlen;
     if (used) {
@@ -131,7 +139,8 @@ static int conn_process(conn *c)
     /* A request that can never complete: the buffer is past any item. */
     size_t limit = (size_t)d->srv.item_size_max + (1u << 20);
     if (!used && c->rlen > limit && !c->closing) {
-        srv_buf_printf(&c->out, "SERVER_ERROR out of memory reading request\r\n");
+        if (c->sess.proto != SRV_PROTO_BINARY)
+            srv_buf_printf(&c->out, "SERVER_ERROR out of memory reading request\r\n");
         c->closing = 1;
     }
     if (c->closing)

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "sasl.h"
 
 #define MAX_LISTENERS 64
 
@@ -123,7 +124,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("detail_enabled %s", "no");
     S("tcp_backlog %d", s->backlog);
     S("binding_protocol %s", protos[s->binding_protocol]);
-    S("auth_enabled_sasl %s", "no");
+    S("auth_enabled_sasl %s", s->sasl ? "yes" : "no");
     S("auth_enabled_ascii %s", s->auth_file ? "yes" : "no");
     S("maxconns_fast %s", s->maxconns_fast ? "yes" : "no");
     S("slab_chunk_max %u", s->slab_chunk_size_max);
@@ -665,6 +666,31 @@ static void save_pid(const char *path)
         fprintf(stderr, "Could not close the pid file %s.\n", path);
 }
 
+/* -Y: memcached's authfile, loaded once at start (memcached's messages). */
+static srv_auth g_auth;
+
+static int load_authfile(const char *path)
+{
+    switch (srv_auth_load(&g_auth, path)) {
+    case SRV_AUTH_OK:
+        return 0;
+    case SRV_AUTH_STATFAIL:
+        fprintf(stderr, "Could not stat authfile [%s], error %s\n", path, strerror(errno));
+        return -1;
+    case SRV_AUTH_OPENFAIL:
+        fprintf(stderr, "Could not open authfile [%s] for reading, error %s\n", path,
+                strerror(errno));
+        return -1;
+    case SRV_AUTH_OOM:
+        fprintf(stderr, "Out of memory reading password file: %s\n", path);
+        return -1;
+    case SRV_AUTH_MALFORMED:
+        fprintf(stderr, "Authfile [%s] has a malformed entry. Should be 'user:password'\n", path);
+        return -1;
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     daemon_t *d = &D;
@@ -690,13 +716,17 @@ int main(int argc, char **argv)
                SHMC_VERSION_STRING, event_get_version());
         return EXIT_SUCCESS;
     }
-    if (s->binding_protocol == PROTO_BINARY) {
-        fprintf(stderr, "the binary protocol (-B binary) is not supported yet; use -B ascii or auto\n");
-        return EXIT_FAILURE;
-    }
-    if (s->auth_file) {
-        fprintf(stderr, "ASCII authentication (-Y) is not supported yet\n");
-        return EXIT_FAILURE;
+    if (s->auth_file) { /* memcached: -Y forces the text protocol, no UDP */
+        if (s->binding_protocol == PROTO_BINARY) {
+            fprintf(stderr, "ERROR: You cannot allow the BINARY protocol while using ascii "
+                            "authentication tokens.\n");
+            return EX_USAGE;
+        }
+        s->binding_protocol = PROTO_ASCII;
+        if (s->udpport) {
+            fprintf(stderr, "Cannot use UDP with ascii authentication enabled (-U 0 to disable)\n");
+            return EX_USAGE;
+        }
     }
     if ((getuid() == 0 || geteuid() == 0) && !s->username) {
         fprintf(stderr, "can't run as root without the -u switch\n");
@@ -713,6 +743,16 @@ int main(int argc, char **argv)
     set_limits(s);
     if (drop_privileges(s) < 0)
         return EX_OSERR;
+    if (s->auth_file && load_authfile(s->auth_file) < 0)
+        return EXIT_FAILURE;
+    if (s->sasl) { /* -S: SASL PLAIN for the binary protocol (sasl.c) */
+        char serr[256];
+        d->srv.sasl = srv_sasl_init(NULL, s->verbose, serr, sizeof serr);
+        if (!d->srv.sasl) {
+            fprintf(stderr, "%s\n", serr);
+            return EXIT_FAILURE;
+        }
+    }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
 
@@ -744,6 +784,7 @@ int main(int argc, char **argv)
     d->srv.verbose = s->verbose;
     d->srv.max_reqs_per_event = (uint32_t)s->reqs_per_event;
     d->srv.version = d->version;
+    d->srv.auth = s->auth_file ? &g_auth : NULL;
     d->hooks.set_verbosity = hook_set_verbosity;
     d->hooks.stats_general = hook_stats_general;
     d->hooks.stats_settings = hook_stats_settings;

@@ -37,7 +37,10 @@
  *    (memcached fetches the keys before it, then drops their values);
  *  - settings->max_reqs_per_event is not used here: process() handles
  *    every complete request in the buffer (yielding would need the daemon
- *    to call again without new input).
+ *    to call again without new input);
+ *  - -Y (settings->auth): until authenticated, requests go to
+ *    proto_auth_process() (proto_auth.c), memcached's exact exchange; the
+ *    "stats" counters auth_cmds / auth_errors are not kept.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -96,9 +99,10 @@ static void stat_u64(ctx *c, const char *name, uint64_t v)
     PUTF(c, "STAT %s %" PRIu64 "\r\n", name, v);
 }
 
-/* shmc_gat into a malloc'd buffer (the API has no gat_alloc). */
-static shmc_status gat_alloc(shmc_cache *cache, const char *k, size_t nk, int64_t exp,
-                             void **val, size_t *vlen, uint32_t *flags, uint64_t *cas)
+/* shmc_get_info into a malloc'd buffer: the value with its metadata
+ * (opts: SHMC_GET_TOUCH for gat, SHMC_GET_NO_BUMP for meta u). */
+static shmc_status get_info_alloc(shmc_cache *cache, const char *k, size_t nk, unsigned opts,
+                                  int64_t exp, void **val, size_t *vlen, shmc_item_info *info)
 {
     size_t cap = 256;
     for (int tries = 0; tries < 16; tries++) {
@@ -106,7 +110,7 @@ static shmc_status gat_alloc(shmc_cache *cache, const char *k, size_t nk, int64_
         if (!buf)
             return SHMC_SYSTEM;
         size_t len = cap;
-        shmc_status st = shmc_gat(cache, k, nk, exp, buf, &len, flags, cas);
+        shmc_status st = shmc_get_info(cache, k, nk, opts, exp, buf, &len, info);
         if (st == SHMC_OK) {
             *val = buf;
             *vlen = len;
@@ -115,7 +119,7 @@ static shmc_status gat_alloc(shmc_cache *cache, const char *k, size_t nk, int64_
         free(buf);
         if (st != SHMC_BUFFER_TOO_SMALL)
             return st;
-        cap = len;
+        cap = len; /* it grew meanwhile: try again with its size */
     }
     return SHMC_SYSTEM;
 }
@@ -142,8 +146,11 @@ static void exec_get(ctx *c, text_request *r)
         size_t vl = 0;
         uint32_t fl = 0;
         uint64_t cs = 0;
-        shmc_status st = touch ? gat_alloc(c->cache, k, nk, r->exptime, &v, &vl, &fl, &cs)
-                               : shmc_get_alloc(c->cache, k, nk, &v, &vl, &fl, &cs);
+        shmc_item_info info;
+        shmc_status st = get_info_alloc(c->cache, k, nk, touch ? SHMC_GET_TOUCH : 0,
+                                        r->exptime, &v, &vl, &info);
+        fl = info.flags;
+        cs = info.cas;
         if (st == SHMC_OK) {
             if (!c->set->cas_enabled)
                 cs = 0;
@@ -551,12 +558,8 @@ static void exec_memlimit(ctx *c, text_request *r)
 /*
  * mg ms md ma mn me, as memcached 1.6's proto_text.c answers them.
  * What the public API cannot express, and what we do instead:
- *  - t (TTL remaining), l (last access), h (hit before): the API does not
- *    return an item's expiry, access time or fetched bit.  These tokens
- *    are left out of the reply rather than invented, except t when this
- *    very request set the TTL (T, or N creating the item): then t is the
- *    TTL just set (-1 for none).
- *  - u (no LRU bump): accepted; every library read marks the item used.
+ *  - t (TTL remaining), l (seconds since last access), h (read before):
+ *    from shmc_get_info; u (no LRU bump) reads with SHMC_GET_NO_BUMP.
  *  - E (explicit new CAS): accepted and ignored; the library makes CAS
  *    values itself.
  *  - R (recache win) and the X/Z flags: need per-item stale/token bits
@@ -567,11 +570,11 @@ static void exec_memlimit(ctx *c, text_request *r)
  *  - I (invalidate) on md: the item is deleted rather than marked stale
  *    (readers then miss and recompute, the safe side).  On ms, I is
  *    accepted; a CAS mismatch stays EX.
- *  - C on ms append/prepend and on ma: the library's append/incr take no
- *    CAS; we compare with a read first (not atomic with the update).
- *    c on ma reads the CAS after the update (not atomic either).
- *  - me: answers "ME <key> cas=<cas> size=<bytes>" (exp/la/fetch/cls
- *    are not exposed); it reads the item, which marks it used.
+ *  - C on ms append/prepend: the library's append takes no CAS; we
+ *    compare with a read first (not atomic with the update).  On ma, C
+ *    and c are atomic with the update (shmc_arith).
+ *  - me: memcached's line (exp la cas fetch cls size) from shmc_get_info,
+ *    without marking the item used.
  *  - keys decoded from base64 (b) must still be valid library keys (no
  *    spaces/control bytes): otherwise CLIENT_ERROR bad command line format.
  */
@@ -625,23 +628,29 @@ static void exec_mg(ctx *c, text_request *r)
     size_t vl = 0;
     uint32_t fl = 0;
     uint64_t cs = 0;
-    bool created = false, won = false;
-    shmc_status st = m->new_ttl
-                         ? gat_alloc(c->cache, r->key, r->nkey, m->exptime, &v, &vl, &fl, &cs)
-                         : shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, &fl, &cs);
+    bool won = false;
+    shmc_item_info info;
+    unsigned opts = (m->new_ttl ? SHMC_GET_TOUCH : 0) | (m->no_update ? SHMC_GET_NO_BUMP : 0);
+    shmc_status st = get_info_alloc(c->cache, r->key, r->nkey, opts, m->exptime, &v, &vl, &info);
+    fl = info.flags;
+    cs = info.cas;
     if (st == SHMC_NOT_FOUND && m->vivify) {
         shmc_status as = shmc_store(c->cache, SHMC_ADD, r->key, r->nkey, "", 0, 0,
                                     m->autoviv_exptime, 0, &cs);
         if (as == SHMC_OK) {
-            created = won = true;
+            won = true;
             st = SHMC_OK;
             v = malloc(1);
             vl = 0;
             fl = 0;
             if (!v)
                 st = SHMC_SYSTEM;
+            memset(&info, 0, sizeof info);
+            info.ttl = ttl_of(c, m->autoviv_exptime);
         } else {
-            st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, &fl, &cs);
+            st = get_info_alloc(c->cache, r->key, r->nkey, opts, m->exptime, &v, &vl, &info);
+            fl = info.flags;
+            cs = info.cas;
         }
     }
     if (st == SHMC_BAD_KEY) {
@@ -670,12 +679,9 @@ static void exec_mg(ctx *c, text_request *r)
         const text_token *t = &r->tok[i];
         switch (t->p[0]) {
         case 's': PUTF(c, " s%zu", vl); break;
-        case 't':
-            if (m->new_ttl)
-                PUTF(c, " t%" PRId64, ttl_of(c, m->exptime));
-            else if (created)
-                PUTF(c, " t%" PRId64, ttl_of(c, m->autoviv_exptime));
-            break;
+        case 't': PUTF(c, " t%" PRId64, info.ttl); break;
+        case 'l': PUTF(c, " l%" PRIu32, info.last_access); break;
+        case 'h': PUTF(c, " h%d", info.fetched); break;
         case 'c': PUTF(c, " c%" PRIu64, cs); break;
         case 'f': PUTF(c, " f%" PRIu32, fl); break;
         case 'O': put(c, " ", 1); put(c, t->p, t->len); break;
@@ -792,18 +798,9 @@ static void exec_ma(ctx *c, text_request *r)
     bool incr = !(m->mode == 'D' || m->mode == '-');
     uint64_t res = 0, cs = 0;
     bool created = false;
-    shmc_status st = SHMC_OK;
-    if (m->has_cas) {
-        void *v = NULL;
-        size_t vl = 0;
-        st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, NULL, &cs);
-        free(v);
-        if (st == SHMC_OK && cs != m->req_cas)
-            st = SHMC_EXISTS;
-    }
-    if (st == SHMC_OK)
-        st = incr ? shmc_incr(c->cache, r->key, r->nkey, m->delta, &res)
-                  : shmc_decr(c->cache, r->key, r->nkey, m->delta, &res);
+    /* C compares and c reports the CAS atomically with the update */
+    shmc_status st = shmc_arith(c->cache, r->key, r->nkey, incr, m->delta,
+                                m->has_cas ? m->req_cas : 0, &res, &cs);
     bool ns = false;
     if (st == SHMC_NOT_FOUND && m->vivify) {
         char num[32];
@@ -883,20 +880,20 @@ static void exec_ma(ctx *c, text_request *r)
     put(c, "\r\n", 2);
 }
 
+/* me: memcached's debug line, from the item's metadata; a read that leaves
+ * the item's LRU position alone. */
 static void exec_me(ctx *c, text_request *r)
 {
-    void *v = NULL;
-    size_t vl = 0;
-    uint64_t cs = 0;
-    shmc_status st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, NULL, &cs);
+    shmc_item_info info;
+    shmc_status st = shmc_get_info(c->cache, r->key, r->nkey, SHMC_GET_NO_BUMP, 0, NULL, NULL,
+                                   &info);
     if (st == SHMC_OK) {
-        PUTF(c, "ME %.*s cas=%" PRIu64 " size=%zu\r\n", (int)r->tok[1].len, r->tok[1].p,
-             c->set->cas_enabled ? cs : 0, shmc_item_overhead() + r->nkey + vl);
-        free(v);
+        PUTF(c, "ME %.*s exp=%" PRId64 " la=%" PRIu32 " cas=%" PRIu64 " fetch=%s cls=%u size=%zu\r\n",
+             (int)r->tok[1].len, r->tok[1].p, info.ttl, info.last_access,
+             c->set->cas_enabled ? info.cas : 0, info.fetched ? "yes" : "no", info.class_id,
+             shmc_item_overhead() + r->nkey + info.len);
     } else if (st == SHMC_BAD_KEY) {
         meta_error(c, "CLIENT_ERROR bad command line format");
-    } else if (st == SHMC_SYSTEM) {
-        c->oom = true;
     } else {
         put(c, "EN\r\n", 4);
     }
@@ -1002,6 +999,17 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
             size_t n = len - off < (size_t)s->swallow ? len - off : (size_t)s->swallow;
             off += n;
             s->swallow -= (int)n;
+            continue;
+        }
+        if (c.set->auth && !s->authenticated) { /* -Y: proto_auth.c */
+            long an = proto_auth_process(s, c.set->auth, in + off, len - off, out);
+            if (an == 0)
+                break;
+            if (an < 0) {
+                *action = SRV_CLOSE;
+                return len;
+            }
+            off += (size_t)an;
             continue;
         }
         text_request r;

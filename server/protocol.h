@@ -41,6 +41,8 @@ typedef struct srv_settings {
     int verbose;              /* -v count */
     uint32_t max_reqs_per_event; /* -R */
     const char *version;      /* reply of "version" */
+    const struct srv_auth *auth; /* -Y: non-NULL = text connections must authenticate first */
+    const struct srv_sasl_ops *sasl; /* -S: non-NULL = binary connections need SASL first */
 } srv_settings;
 
 /* What the connection must do after process(). */
@@ -58,7 +60,59 @@ typedef struct srv_session {
     int swallow;                  /* internal: bytes of a bad data block to skip */
     const struct srv_daemon_hooks *hooks; /* daemon commands; NULL in unit tests */
     void *daemon;                 /* opaque: passed back to the hooks */
+    int authenticated;            /* -Y: this connection passed the auth "set" */
+    int proto;                    /* conn.c: 0 undecided, 1 text, 2 binary (SRV_PROTO_*) */
+    uint64_t bin_swallow;         /* internal (binary): bytes of a request to discard */
+    void *sasl_conn;              /* -S: this connection's SASL state (srv_sasl_ops) */
+    int sasl_authenticated;       /* -S: this connection completed SASL */
 } srv_session;
+
+/*
+ * ASCII authentication (-Y <authfile>), as memcached 1.6 does it
+ * (proto_auth.c).  The file holds "user:password" lines; memcached keeps
+ * the first SRV_AUTH_MAX_ENTRIES and ignores the rest.  Until it has
+ * authenticated, a text connection may only send
+ *   set <anykey> <flags> <exptime> <bytes>\r\n<user> <password>\r\n
+ * answered STORED or "CLIENT_ERROR authentication failure"; every other
+ * line gets "CLIENT_ERROR unauthenticated".
+ */
+#define SRV_AUTH_MAX_ENTRIES 8
+
+typedef struct srv_auth_entry {
+    const char *user;
+    size_t ulen;
+    const char *pass;
+    size_t plen;
+} srv_auth_entry;
+
+typedef struct srv_auth {
+    unsigned count;
+    srv_auth_entry e[SRV_AUTH_MAX_ENTRIES];
+    char *data;                   /* the file's bytes; the entries point here */
+} srv_auth;
+
+enum srv_auth_load_result {
+    SRV_AUTH_OK = 0,
+    SRV_AUTH_OPENFAIL,            /* errno tells why */
+    SRV_AUTH_STATFAIL,            /* errno tells why */
+    SRV_AUTH_OOM,
+    SRV_AUTH_MALFORMED,           /* a line without ':' (an empty line too) */
+};
+
+/* Load an authfile into *a (zeroed first).  srv_auth_free() releases it. */
+enum srv_auth_load_result srv_auth_load(srv_auth *a, const char *path);
+/* Parse the file's bytes (used by srv_auth_load; tests call it directly).
+ * Takes ownership of data (malloc'd, NUL-terminated). */
+enum srv_auth_load_result srv_auth_parse(srv_auth *a, char *data);
+void srv_auth_free(srv_auth *a);
+/* true if user/pass match an entry (constant time per entry). */
+bool srv_auth_check(const srv_auth *a, const char *user, size_t ulen, const char *pass,
+                    size_t plen);
+/* The text protocol's step for an unauthenticated connection: handle the
+ * first request of in[0..len).  Returns bytes consumed, 0 to wait for
+ * more, -1 to close the connection (a line over 2048 bytes, or no memory). */
+long proto_auth_process(srv_session *s, const srv_auth *a, const char *in, size_t len,
+                        srv_buf *out);
 
 /*
  * Process as many complete requests as in[0..len) holds.  Appends every
@@ -88,5 +142,35 @@ typedef struct srv_daemon_hooks {
     /* append the "stats conns" lines */
     void (*stats_conns)(void *daemon, srv_buf *out);
 } srv_daemon_hooks;
+
+/* srv_session.proto */
+enum { SRV_PROTO_UNDECIDED = 0, SRV_PROTO_TEXT = 1, SRV_PROTO_BINARY = 2 };
+
+/*
+ * memcached's binary protocol (proto_binary.c): as proto_text_process.
+ * Bytes that do not start with the request magic (0x80) close the
+ * connection (*action SRV_CLOSE), as memcached does.
+ */
+size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf *out,
+                            enum srv_action *action);
+
+/*
+ * SASL for the binary protocol (-S; server/sasl.c implements it with
+ * Cyrus libsasl2).  The protocol module only calls these; *conn is the
+ * session's sasl_conn, created on first use.
+ */
+enum srv_sasl_result { SRV_SASL_OK = 0, SRV_SASL_CONTINUE, SRV_SASL_FAIL };
+typedef struct srv_sasl_ops {
+    void *ctx;
+    /* the mechanisms, space-separated; false on failure */
+    bool (*list_mechs)(void *ctx, void **conn, const char **out, unsigned *outlen);
+    /* SASL auth (step false: start mechanism mech) or SASL step (step
+     * true); out, outlen: data for the client (valid until the next call) */
+    enum srv_sasl_result (*auth)(void *ctx, void **conn, bool step, const char *mech,
+                                 const char *data, unsigned len, const char **out,
+                                 unsigned *outlen);
+    /* release a connection's state (conn may be NULL) */
+    void (*conn_free)(void *ctx, void *conn);
+} srv_sasl_ops;
 
 #endif

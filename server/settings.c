@@ -509,7 +509,8 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             s->license = 1;
             break;
         case 'S':
-            return fail(err, errlen, "This server is not built with SASL support.");
+            s->sasl = 1;
+            break;
         case 'Z':
             return fail(err, errlen, "This server is not built with TLS support.");
         case ':':
@@ -585,6 +586,8 @@ const char *settings_usage(void)
 "-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: auto-negotiate)\n"
 "-I, --max-item-size=<num> adjusts max item size\n"
 "                          (default: 1m, min: 1k, max: 128m)\n"
+"-S, --enable-sasl         turn on Sasl authentication (binary protocol, PLAIN;\n"
+"                          passwords: MEMCACHED_SASL_PWDB file of user:password)\n"
 "-F, --disable-flush-all   disable flush_all command\n"
 "-X, --disable-dumping     disable stats cachedump and lru_crawler metadump\n"
 "-W  --disable-watch       disable watch commands (live logging)\n"

@@ -64,6 +64,7 @@ typedef struct settings {
     int dump_enabled;         /* !-X (1) */
     int watch_enabled;        /* !-W (1) */
     const char *auth_file;    /* -Y */
+    int sasl;                 /* -S: binary connections must authenticate (SASL PLAIN) */
     /* process */
     int daemonize;            /* -d */
     const char *pid_file;     /* -P */

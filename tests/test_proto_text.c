@@ -601,9 +601,12 @@ static void test_meta_get_set(void **state)
     /* T: the TTL */
     req(t, "ms ttl 1 T2\r\nx\r\n", "HD\r\n");
     req(t, "mg ttl v T100 t\r\n", "VA 1 t100\r\nx\r\n");
-    req(t, "mg ttl t v\r\n", "VA 1\r\nx\r\n");   /* t unknown without T: left out */
+    /* t (TTL left), h (read before), l (seconds since last access) */
+    req(t, "mg ttl t h l v\r\n", "VA 1 t100 h1 l0\r\nx\r\n");
     assert_ok(shmc_clock_advance(t->s.cache, 5));
-    req(t, "mg ttl v\r\n", "VA 1\r\nx\r\n");
+    /* u: a read that does not count as an access */
+    req(t, "mg ttl t l u v\r\n", "VA 1 t95 l5\r\nx\r\n");
+    req(t, "mg ttl l v\r\n", "VA 1 l5\r\nx\r\n");
     req(t, "mg ttl T1\r\n", "HD\r\n");
     assert_ok(shmc_clock_advance(t->s.cache, 3));
     req(t, "mg ttl v\r\n", "EN\r\n");
@@ -720,9 +723,11 @@ static void test_meta_vivify_base64_debug(void **state)
     char buf[8];
     size_t len = sizeof buf;
     assert_ok(shmc_get(t->s.cache, "dbg", 3, buf, &len, NULL, &cas));
-    char exp[128];
-    snprintf(exp, sizeof exp, "ME dbg cas=%" PRIu64 " size=%zu\r\n", cas,
-             shmc_item_overhead() + 6);
+    shmc_item_info info;
+    assert_ok(shmc_get_info(t->s.cache, "dbg", 3, SHMC_GET_NO_BUMP, 0, NULL, NULL, &info));
+    char exp[160];
+    snprintf(exp, sizeof exp, "ME dbg exp=-1 la=0 cas=%" PRIu64 " fetch=yes cls=%u size=%zu\r\n",
+             cas, info.class_id, shmc_item_overhead() + 6);
     req(t, "me dbg\r\n", exp);
     req(t, "me nope\r\n", "EN\r\n");
     req(t, "me\r\n", "CLIENT_ERROR bad command line format\r\n");
@@ -753,6 +758,95 @@ static void test_parser_direct(void **state)
     assert_int_equal(text_base64_decode("Zm9", 3, out, sizeof out), 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* -Y: memcached's ASCII authentication (proto_auth.c)                 */
+/* ------------------------------------------------------------------ */
+
+static void test_auth_file_parse(void **state)
+{
+    (void)state;
+    srv_auth a;
+    assert_int_equal(srv_auth_parse(&a, strdup("alice:secret\nbob:pw:with:colons\r\ncarol:\n")),
+                     SRV_AUTH_OK);
+    assert_int_equal(a.count, 3);
+    assert_true(srv_auth_check(&a, "alice", 5, "secret", 6));
+    assert_true(srv_auth_check(&a, "bob", 3, "pw:with:colons", 14)); /* \r dropped */
+    assert_true(srv_auth_check(&a, "carol", 5, "", 0));
+    assert_false(srv_auth_check(&a, "alice", 5, "secreT", 6));
+    assert_false(srv_auth_check(&a, "alice", 5, "secre", 5));
+    assert_false(srv_auth_check(&a, "alic", 4, "secret", 6));
+    srv_auth_free(&a);
+    /* no newline at the end; an empty file authenticates nobody */
+    assert_int_equal(srv_auth_parse(&a, strdup("u:p")), SRV_AUTH_OK);
+    assert_true(srv_auth_check(&a, "u", 1, "p", 1));
+    srv_auth_free(&a);
+    assert_int_equal(srv_auth_parse(&a, strdup("")), SRV_AUTH_OK);
+    assert_int_equal(a.count, 0);
+    srv_auth_free(&a);
+    /* a line without ':' (an empty line too) is malformed */
+    assert_int_equal(srv_auth_parse(&a, strdup("alice:x\nnocolon\n")), SRV_AUTH_MALFORMED);
+    assert_int_equal(srv_auth_parse(&a, strdup("alice:x\n\nbob:y\n")), SRV_AUTH_MALFORMED);
+    /* memcached keeps 8 entries and ignores the rest (even malformed ones) */
+    assert_int_equal(srv_auth_parse(&a, strdup("a:1\nb:2\nc:3\nd:4\ne:5\nf:6\ng:7\nh:8\ni:9\nbad\n")),
+                     SRV_AUTH_OK);
+    assert_int_equal(a.count, 8);
+    assert_true(srv_auth_check(&a, "h", 1, "8", 1));
+    assert_false(srv_auth_check(&a, "i", 1, "9", 1));
+    srv_auth_free(&a);
+    /* the loader */
+    char path[] = "/tmp/shmc-authfile-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "user:pass\n", 10), 10);
+    close(fd);
+    assert_int_equal(srv_auth_load(&a, path), SRV_AUTH_OK);
+    assert_true(srv_auth_check(&a, "user", 4, "pass", 4));
+    srv_auth_free(&a);
+    unlink(path);
+    assert_int_equal(srv_auth_load(&a, path), SRV_AUTH_OPENFAIL);
+}
+
+static void test_auth_exchange(void **state)
+{
+    pt *t = *state;
+    srv_auth a;
+    assert_int_equal(srv_auth_parse(&a, strdup("alice:secret\n")), SRV_AUTH_OK);
+    srv_settings set = g_set;
+    set.auth = &a;
+    t->s.settings = &set;
+    /* every command but the auth set is refused, line by line */
+    req(t, "get foo\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    req(t, "version\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    req(t, "mg foo v\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    req(t, "set foo 0 0\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    req(t, "set foo 0 0 x\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    req(t, "add foo 0 0 12\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    req(t, "\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    /* the data block's checks */
+    req(t, "set k 0 0 4\r\nabcdXY", "CLIENT_ERROR bad command line termination\r\n");
+    req(t, "set k 0 0 5\r\nalice\r\n", "CLIENT_ERROR bad authentication token format\r\n");
+    req(t, "set k 0 0 11\r\nalice wrong\r\n", "CLIENT_ERROR authentication failure\r\n");
+    req(t, "set k 0 0 12\r\nbob secretxx\r\n", "CLIENT_ERROR authentication failure\r\n");
+    assert_int_equal(t->s.authenticated, 0);
+    /* incomplete: nothing consumed until the whole request is there */
+    assert_int_equal(feed(t, "set k 0 0 12\r\nalice se", 22), 0);
+    assert_int_equal(t->out.len, 0);
+    /* success (key, flags, exptime and noreply ignored), then normal service,
+     * pipelined and byte by byte */
+    req_split(t, "set anykey 99 999 12 noreply\r\nalice secret\r\nset foo 0 0 3\r\nbar\r\nget foo\r\n",
+              "STORED\r\nSTORED\r\nVALUE foo 0 3\r\nbar\r\nEND\r\n");
+    assert_int_equal(t->s.authenticated, 1);
+    req(t, "version\r\n", "VERSION 1.6.99-test\r\n");
+    /* a new connection starts unauthenticated; a junk line over 2048 bytes closes */
+    t->s.authenticated = 0;
+    char junk[3000];
+    memset(junk, 'x', sizeof junk);
+    feed(t, junk, sizeof junk);
+    assert_int_equal(t->action, SRV_CLOSE);
+    t->s.settings = &g_set;
+    srv_auth_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +871,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_meta_arith, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_meta_vivify_base64_debug, pt_setup, pt_teardown),
         cmocka_unit_test(test_parser_direct),
+        cmocka_unit_test(test_auth_file_parse),
+        cmocka_unit_test_setup_teardown(test_auth_exchange, pt_setup, pt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,6 +126,92 @@ else
     fail "memccapable not installed (libmemcached-tools)"
 fi
 
+# ---------------------------------------------------------------- 1b. binary protocol, SASL
+if command -v memccapable >/dev/null; then
+    OUT=$(timeout 120 memccapable -h 127.0.0.1 -p "$PORT" -b 2>&1)
+    echo "$OUT" | tail -3
+    check "memccapable -b (binary protocol, -B auto): All tests passed" \
+        grep -q "All tests passed" <<<"$OUT"
+fi
+# A tiny binary-protocol client: PORT then steps "op" / "op:key" /
+# "auth:user:pass" / "set:key:value"; prints "<opcode> <status hex> <body>"
+# per reply, "closed" when the server closes.
+cat > "$TMP/bin.py" <<'EOF'
+import socket, struct, sys
+def pkt(op, key=b"", ext=b"", val=b""):
+    return struct.pack(">BBHBBHIIQ", 0x80, op, len(key), len(ext), 0, 0,
+                       len(key) + len(ext) + len(val), 0x5eed, 0) + ext + key + val
+def rd(s):
+    h = b""
+    while len(h) < 24:
+        d = s.recv(24 - len(h))
+        if not d: return None
+        h += d
+    _, op, kl, el, _, st, bl, opq, _ = struct.unpack(">BBHBBHIIQ", h)
+    b = b""
+    while len(b) < bl:
+        d = s.recv(bl - len(b))
+        if not d: return None
+        b += d
+    return op, st, b[el + kl:], opq
+def send(s, f):
+    if f[0] == "auth":
+        s.sendall(pkt(0x21, b"PLAIN", val=b"\0" + f[1].encode() + b"\0" + f[2].encode()))
+    elif f[0] == "set":
+        s.sendall(pkt(0x01, f[1].encode(), struct.pack(">II", 0, 0), f[2].encode()))
+    elif f[0] == "get":
+        s.sendall(pkt(0x00, f[1].encode()))
+    elif f[0] == "mechs":
+        s.sendall(pkt(0x20))
+    elif f[0] == "version":
+        s.sendall(pkt(0x0b))
+    elif f[0] == "badmagic":
+        s.sendall(b"\x81" + b"\0" * 23)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+for step in sys.argv[2:]:
+    f = step.split(":", 2)
+    try:
+        send(s, f)
+    except OSError:
+        print("closed"); break
+    try:
+        r = rd(s)
+    except (socket.timeout, ConnectionResetError):
+        r = None
+    if r is None:
+        print("closed"); break
+    print("%02x %04x %s%s" % (r[0], r[1], r[2].decode("latin1"), "" if r[3] == 0x5eed else " BAD-OPAQUE"))
+EOF
+SPORT=$(free_port)
+printf 'alice:secret\nbob:pw:with:colons\n' >"$TMP/pwdb"
+MEMCACHED_SASL_PWDB="$TMP/pwdb" "$SRV" -u root -l 127.0.0.1 -p "$SPORT" -e "$BASE.sasl" \
+    -S -B binary >"$TMP/srv-sasl.log" 2>&1 &
+SASL_PID=$!
+PIDS+=("$SASL_PID")
+for _ in $(seq 100); do
+    python3 "$TMP/bin.py" "$SPORT" version 2>/dev/null | grep -q '^0b 0000' && break
+    sleep 0.05
+done
+OUT=$(python3 "$TMP/bin.py" "$SPORT" mechs version get:k version)
+check "-S: List Mechs is PLAIN, Version allowed, a Get before auth: Auth failure. and close" \
+    bash -c '[[ $(sed -n 1p <<<"$1") == "20 0000 PLAIN" && $(sed -n 2p <<<"$1") == "0b 0000 "?* &&
+              $(sed -n 3,4p <<<"$1") == $'"'"'00 0020 Auth failure.\nclosed'"'"' ]]' _ "$OUT"
+OUT=$(python3 "$TMP/bin.py" "$SPORT" auth:alice:wrong auth:mallory:secret get:k version)
+check "-S: a wrong password or unknown user: Auth failure." \
+    test "$OUT" == $'21 0020 Auth failure.\n21 0020 Auth failure.\n00 0020 Auth failure.\nclosed'
+OUT=$(python3 "$TMP/bin.py" "$SPORT" auth:bob:pw:with:colons set:k:v get:k)
+check "-S: SASL PLAIN with the right password, then normal service" \
+    test "$OUT" == $'21 0000 Authenticated\n01 0000 \n00 0000 v'
+OUT=$(python3 "$TMP/bin.py" "$SPORT" badmagic version)
+check "-B binary: a bad magic byte closes the connection" test "$OUT" == "closed"
+OUT=$(mc "127.0.0.1:$SPORT" 'version\r\n' 0.5)
+check "-B binary: a text command closes the connection" test -z "$OUT"
+kill -TERM "$SASL_PID" 2>/dev/null; wait "$SASL_PID" 2>/dev/null
+MEMCACHED_SASL_PWDB="$TMP/nonexistent" "$SRV" -u root -l 127.0.0.1 -p "$SPORT" -S \
+    >"$TMP/srv-sasl2.log" 2>&1; RC=$?
+check "-S with a missing MEMCACHED_SASL_PWDB file: an error" \
+    bash -c "[[ $RC != 0 ]] && grep -q 'SASL password file' '$TMP/srv-sasl2.log'"
+
 # ---------------------------------------------------------------- 2. pymemcache
 PYM=$(dpkg -L python3-pymemcache 2>/dev/null | grep 'test/test_integration.py$' | head -1)
 if [[ -n $PYM ]]; then
@@ -302,6 +388,39 @@ EOF
 )
 check "-o idle_timeout=1 closes an idle connection" grep -q closed <<<"$OUT"
 stop_server
+
+# ---------------------------------------------------------------- -Y ASCII authentication
+printf 'alice:secret\nbob:hunter2\n' >"$TMP/auth"
+"$SRV" -u root -l 127.0.0.1 -p "$PORT" -e "$BASE.auth" -Y "$TMP/auth" >"$TMP/srv8.log" 2>&1 &
+SRV_PID=$!
+PIDS+=("$SRV_PID")
+for _ in $(seq 100); do
+    mc "127.0.0.1:$PORT" 'version\r\n' 0.2 2>/dev/null | grep -q . && break
+    sleep 0.05
+done
+OUT=$(mc "127.0.0.1:$PORT" 'get foo\r\nversion\r\ndelete foo\r\nset foo 0 0 1\r\nx\r\n')
+check "-Y: commands before auth get CLIENT_ERROR unauthenticated" \
+    test "$OUT" == $'CLIENT_ERROR unauthenticated\r\nCLIENT_ERROR unauthenticated\r\nCLIENT_ERROR unauthenticated\r\nCLIENT_ERROR bad authentication token format\r'
+OUT=$(mc "127.0.0.1:$PORT" 'set auth 0 0 11\r\nalice wrong\r\nget foo\r\n')
+check "-Y: a wrong password gets CLIENT_ERROR authentication failure" \
+    test "$OUT" == $'CLIENT_ERROR authentication failure\r\nCLIENT_ERROR unauthenticated\r'
+OUT=$(mc "127.0.0.1:$PORT" 'set auth 0 0 11\r\nbob hunter2\r\nset foo 0 0 3\r\nbar\r\nget foo\r\n')
+check "-Y: the auth set answers STORED, then normal service" \
+    test "$OUT" == $'STORED\r\nSTORED\r\nVALUE foo 0 3\r\nbar\r\nEND\r'
+OUT=$(mc "127.0.0.1:$PORT" 'get foo\r\n')
+check "-Y: authentication is per connection" test "$OUT" == $'CLIENT_ERROR unauthenticated\r'
+OUT=$(mc "127.0.0.1:$PORT" 'set a 0 0 12\r\nalice secret\r\nstats settings\r\n')
+check "-Y: stats settings shows auth_enabled_ascii yes" grep -q 'auth_enabled_ascii yes' <<<"$OUT"
+stop_server
+OUT=$("$SRV" -u root -l 127.0.0.1 -p "$PORT" -e "$BASE.auth" -Y "$TMP/nonexistent" 2>&1); RC=$?
+check "-Y with a missing file: exit 1, memcached's message" \
+    bash -c "[[ $RC == 1 ]] && grep -q 'Could not open authfile \[.*nonexistent\] for reading' <<<\"\$1\"" _ "$OUT"
+printf 'alice:secret\nno-colon\n' >"$TMP/badauth"
+OUT=$("$SRV" -u root -l 127.0.0.1 -p "$PORT" -e "$BASE.auth" -Y "$TMP/badauth" 2>&1); RC=$?
+check "-Y with a malformed file: exit 1, memcached's message" \
+    bash -c "[[ $RC == 1 ]] && grep -q \"has a malformed entry. Should be 'user:password'\" <<<\"\$1\"" _ "$OUT"
+OUT=$("$SRV" -u root -l 127.0.0.1 -p "$PORT" -U "$UPORT" -Y "$TMP/auth" 2>&1); RC=$?
+check "-Y with UDP is refused as by memcached" bash -c "[[ $RC != 0 ]] && grep -q 'Cannot use UDP with ascii authentication' <<<\"\$1\"" _ "$OUT"
 
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL -eq 0 ]]

@@ -326,7 +326,6 @@ static void test_errors(void **state)
     bad("empty path", "-e", "", NULL);
     bad("empty path", "-s", "", NULL);
     bad("-D", "-D", "ab", NULL);
-    bad("SASL", "-S", NULL);
     bad("TLS", "-Z", NULL);
     /* -o */
     bad("Illegal suboption \"foo\"", "-o", "foo", NULL);

@@ -1,0 +1,150 @@
+/*
+ * fuzz_binary.c - libFuzzer harness of the binary protocol
+ * (tests/fuzz_binary.sh builds and runs it).  Each input is fed to
+ * proto_binary_process as a connection would: in chunks whose sizes come
+ * from the input's first byte, keeping what was not consumed; the first
+ * byte's top bit turns on a SASL requirement served by a fake mechanism
+ * (no libsasl2 here).  The parser alone also runs on an exact-size copy
+ * of the input (ASan catches any read past its end).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "protocol.h"
+#include "proto_binary_parse.h"
+
+static shmc_cache *cache;
+static char path[256];
+
+static void cleanup(void)
+{
+    shmc_close(cache);
+    shmc_destroy(path);
+}
+
+static bool fake_list(void *ctx, void **conn, const char **out, unsigned *outlen)
+{
+    (void)ctx;
+    (void)conn;
+    *out = "PLAIN";
+    *outlen = 5;
+    return true;
+}
+
+static enum srv_sasl_result fake_auth(void *ctx, void **conn, bool step, const char *mech,
+                                      const char *data, unsigned len, const char **out,
+                                      unsigned *outlen)
+{
+    (void)ctx;
+    (void)conn;
+    (void)step;
+    *out = "";
+    *outlen = 0;
+    if (strcmp(mech, "PLAIN") != 0)
+        return SRV_SASL_FAIL;
+    if (len == 0)
+        return SRV_SASL_CONTINUE;
+    return len == 4 && memcmp(data, "\0u\0p", 4) == 0 ? SRV_SASL_OK : SRV_SASL_FAIL;
+}
+
+static void fake_free(void *ctx, void *conn)
+{
+    (void)ctx;
+    (void)conn;
+}
+
+static const srv_sasl_ops fake_sasl = {NULL, fake_list, fake_auth, fake_free};
+
+static srv_settings settings = {
+    .item_size_max = 64 * 1024,
+    .allow_shutdown = 1,
+    .cas_enabled = 1,
+    .flush_enabled = 1,
+    .max_reqs_per_event = 20,
+    .version = "fuzz",
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!cache) {
+        shmc_config cfg;
+        shmc_config_init(&cfg);
+        cfg.mem_bytes = 4u << 20;
+        cfg.item_size_max = 64 * 1024;
+        snprintf(path, sizeof path, "/dev/shm/shmc-fuzz-binary-%ld", (long)getpid());
+        unlink(path);
+        if (shmc_create(path, &cfg, &cache) != SHMC_OK)
+            abort();
+        atexit(cleanup);
+    }
+    if (size == 0)
+        return 0;
+
+    /* the parser alone, on an exact-size copy */
+    unsigned char *exact = malloc(size);
+    memcpy(exact, data + 1, size - 1);
+    size_t off = 0;
+    while (off < size - 1) {
+        bin_request r;
+        r.item_size_max = settings.item_size_max;
+        long n = proto_binary_parse(exact + off, size - 1 - off, &r);
+        if (n <= 0)
+            break;
+        if ((size_t)n > size - 1 - off)
+            abort();
+        if (r.value && r.value + r.nvalue > (const char *)exact + size - 1)
+            abort();
+        if (r.key && r.key + r.nkey > (const char *)exact + size - 1)
+            abort();
+        off += (size_t)n;
+        if (r.swallow > size - 1 - off)
+            break;
+        off += (size_t)r.swallow;
+    }
+    free(exact);
+
+    /* the whole protocol, chunked like a connection */
+    srv_settings set = settings;
+    set.sasl = (data[0] & 0x80) ? &fake_sasl : NULL;
+    size_t chunk = (size_t)(data[0] % 64) + 1;
+    const char *in = (const char *)data + 1;
+    size_t n = size - 1, given = 0, have = 0;
+    char *buf = malloc(n + 1);
+    srv_session s = {.cache = cache, .settings = &set};
+    srv_buf out = {0};
+    while (given < n || have > 0) {
+        size_t k = n - given < chunk ? n - given : chunk;
+        memcpy(buf + have, in + given, k);
+        have += k;
+        given += k;
+        enum srv_action act;
+        out.len = 0;
+        size_t used = proto_binary_process(&s, buf, have, &out, &act);
+        if (used > have)
+            abort();
+        /* every reply is whole packets */
+        size_t o = 0;
+        while (o < out.len) {
+            const unsigned char *h = (const unsigned char *)out.data + o;
+            if (out.len - o < 24 || h[0] != 0x81)
+                abort();
+            uint32_t bl = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
+            o += 24 + (size_t)bl;
+        }
+        if (o != out.len)
+            abort();
+        memmove(buf, buf + used, have - used);
+        have -= used;
+        if (act != SRV_CONTINUE)
+            break;
+        if (k == 0)
+            break;
+    }
+    srv_buf_free(&out);
+    free(buf);
+    return 0;
+}

@@ -1,0 +1,541 @@
+/*
+ * proto_binary.c - memcached's binary protocol for shmcached's server:
+ * the executor and proto_binary_process() (protocol.h).
+ *
+ * proto_binary_parse() (proto_binary_parse.c) turns bytes into a request;
+ * here each request runs against s->cache through the public API only
+ * (shmcached.h) and memcached 1.6's exact reply packets are rendered into
+ * out: magic 0x81, the request's opcode and opaque echoed, status, CAS;
+ * error replies carry memcached's message as their body.
+ *
+ * memcached's rules kept: quiet opcodes (...Q) send no success reply
+ * (GetQ/GetKQ/GATQ/GATKQ still send hits and drop misses), errors are
+ * always sent; GetK/GATK misses carry the key; key + extras longer than
+ * the body answer "Unknown command" and close; a key over 250 bytes or
+ * lengths wrong for the command answer "Invalid arguments" and close; an
+ * unknown opcode answers "Unknown command" and its body is skipped; a bad
+ * magic byte closes silently; with -S every command but SASL and Version
+ * answers "Auth failure." and closes until SASL succeeded.
+ *
+ * Where we differ from memcached, and why:
+ *  - Verbosity (0x1b): memcached 1.6 answers "Unknown command"; we do what
+ *    the protocol spec says (set the daemon's verbosity, empty success);
+ *  - Stat: the replies are rendered by the text module ("stats <key>")
+ *    and turned into packets, so the same counters and the same
+ *    limitations apply (proto_text.c); an unknown group answers
+ *    "Not found", as memcached does;
+ *  - keys the library refuses (spaces, control bytes): a get misses,
+ *    delete answers "Not found", the other commands "Invalid arguments"
+ *    (memcached would store such keys);
+ *  - Append/Prepend with a CAS: compared with a read first (not atomic
+ *    with the update; the library's append takes no CAS), as the text
+ *    module's ms does.  Increment/Decrement use shmc_arith's CAS;
+ *  - Touch/GAT/GATK and Stat: body bytes past the key are discarded
+ *    (memcached would read them as the next request);
+ *  - SASL data over 8 KiB answers "Invalid arguments".
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol.h"
+#include "proto_binary_parse.h"
+
+typedef struct bctx {
+    srv_session *s;
+    shmc_cache *cache;
+    const srv_settings *set;
+    srv_buf *out;
+    const bin_request *r;
+    bool oom;
+} bctx;
+
+static const srv_settings default_settings = {
+    .item_size_max = 1u << 20,
+    .cas_enabled = 1,
+    .flush_enabled = 1,
+    .max_reqs_per_event = 20,
+    .version = SHMC_VERSION_STRING,
+};
+
+static void put(bctx *c, const void *p, size_t n)
+{
+    if (n && !srv_buf_add(c->out, p, n))
+        c->oom = true;
+}
+
+static void wr32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static void wr64(unsigned char *p, uint64_t v)
+{
+    wr32(p, (uint32_t)(v >> 32));
+    wr32(p + 4, (uint32_t)v);
+}
+
+/* A response header for the current request. */
+static void header(bctx *c, uint16_t status, uint8_t extlen, uint16_t keylen, uint32_t bodylen,
+                   uint64_t cas)
+{
+    unsigned char h[BIN_HEADER_LEN];
+    h[0] = BIN_RES_MAGIC;
+    h[1] = c->r->h.opcode;
+    h[2] = (unsigned char)(keylen >> 8);
+    h[3] = (unsigned char)keylen;
+    h[4] = extlen;
+    h[5] = 0;
+    h[6] = (unsigned char)(status >> 8);
+    h[7] = (unsigned char)status;
+    wr32(h + 8, bodylen);
+    memcpy(h + 12, &c->r->h.opaque, 4);
+    wr64(h + 16, c->set->cas_enabled ? cas : 0);
+    put(c, h, sizeof h);
+}
+
+/* An error reply: the status and memcached's message.  Always sent. */
+static void error(bctx *c, enum bin_status st)
+{
+    const char *msg = bin_status_string(st);
+    size_t n = strlen(msg);
+    header(c, (uint16_t)st, 0, 0, (uint32_t)n, 0);
+    put(c, msg, n);
+}
+
+/* A success reply with an optional body, unless the request is quiet. */
+static void success(bctx *c, const void *body, uint32_t n, uint64_t cas)
+{
+    if (c->r->quiet)
+        return;
+    header(c, BIN_ST_OK, 0, 0, n, cas);
+    put(c, body, n);
+}
+
+/* shmc_gat into a malloc'd buffer (the API has no gat_alloc). */
+static shmc_status gat_alloc(shmc_cache *cache, const char *k, size_t nk, int64_t exp,
+                             void **val, size_t *vlen, uint32_t *flags, uint64_t *cas)
+{
+    size_t cap = 256;
+    for (int tries = 0; tries < 16; tries++) {
+        char *buf = malloc(cap ? cap : 1);
+        if (!buf)
+            return SHMC_SYSTEM;
+        size_t len = cap;
+        shmc_status st = shmc_gat(cache, k, nk, exp, buf, &len, flags, cas);
+        if (st == SHMC_OK) {
+            *val = buf;
+            *vlen = len;
+            return SHMC_OK;
+        }
+        free(buf);
+        if (st != SHMC_BUFFER_TOO_SMALL)
+            return st;
+        cap = len;
+    }
+    return SHMC_SYSTEM;
+}
+
+/* The current CAS of key (0 if absent). */
+static shmc_status read_cas(bctx *c, const char *k, size_t nk, uint64_t *cas)
+{
+    void *v = NULL;
+    size_t vl = 0;
+    *cas = 0;
+    shmc_status st = shmc_get_alloc(c->cache, k, nk, &v, &vl, NULL, cas);
+    free(v);
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+/* ------------------------------------------------------------------ */
+
+static void exec_get(bctx *c, const bin_request *r)
+{
+    bool touch = r->cmd == BIN_TOUCH || r->cmd == BIN_GAT || r->cmd == BIN_GATK;
+    bool with_key = r->cmd == BIN_GETK || r->cmd == BIN_GATK;
+    bool with_value = r->cmd != BIN_TOUCH;
+    void *v = NULL;
+    size_t vl = 0;
+    uint32_t fl = 0;
+    uint64_t cs = 0;
+    shmc_status st = touch ? gat_alloc(c->cache, r->key, r->nkey, (int64_t)r->exptime, &v, &vl,
+                                       &fl, &cs)
+                           : shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, &fl, &cs);
+    if (st == SHMC_OK) {
+        uint16_t kl = with_key ? r->nkey : 0;
+        size_t body = 4 + kl + (with_value ? vl : 0);
+        if (body > UINT32_MAX) {
+            free(v);
+            error(c, BIN_ST_E2BIG);
+            return;
+        }
+        header(c, BIN_ST_OK, 4, kl, (uint32_t)body, cs);
+        unsigned char ext[4];
+        wr32(ext, fl);
+        put(c, ext, 4);
+        put(c, r->key, kl);
+        if (with_value)
+            put(c, v, vl);
+        free(v);
+        return;
+    }
+    if (st == SHMC_SYSTEM) {
+        c->oom = true;
+        return;
+    }
+    /* a miss (or a key the library refuses) */
+    if (r->quiet)
+        return;
+    if (with_key) {
+        header(c, BIN_ST_KEY_ENOENT, 0, r->nkey, r->nkey, 0);
+        put(c, r->key, r->nkey);
+    } else {
+        error(c, BIN_ST_KEY_ENOENT);
+    }
+}
+
+static void exec_store(bctx *c, const bin_request *r)
+{
+    shmc_store_mode mode = SHMC_SET;
+    switch (r->cmd) {
+    case BIN_ADD: mode = SHMC_ADD; break;
+    case BIN_REPLACE: mode = SHMC_REPLACE; break;
+    case BIN_APPEND: mode = SHMC_APPEND; break;
+    case BIN_PREPEND: mode = SHMC_PREPEND; break;
+    default: break;
+    }
+    bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
+    shmc_status st = SHMC_OK;
+    if (r->h.cas) {
+        if (concat) {
+            uint64_t cur;
+            st = read_cas(c, r->key, r->nkey, &cur);
+            if (st == SHMC_OK && cur != r->h.cas)
+                st = SHMC_EXISTS;
+            else if (st == SHMC_NOT_FOUND)
+                st = SHMC_NOT_STORED;
+        } else {
+            mode = SHMC_CAS; /* memcached: any set/add/replace with a CAS */
+        }
+    }
+    uint64_t newcas = 0;
+    if (st == SHMC_OK)
+        st = shmc_store(c->cache, mode, r->key, r->nkey, r->value, r->nvalue, r->flags,
+                        (int64_t)r->exptime, r->h.cas, &newcas);
+    switch (st) {
+    case SHMC_OK: success(c, NULL, 0, newcas); break;
+    case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
+    case SHMC_NOT_FOUND: error(c, BIN_ST_KEY_ENOENT); break;
+    case SHMC_NOT_STORED:
+        error(c, r->cmd == BIN_ADD       ? BIN_ST_KEY_EEXISTS
+                 : r->cmd == BIN_REPLACE ? BIN_ST_KEY_ENOENT
+                                         : BIN_ST_NOT_STORED);
+        break;
+    case SHMC_TOO_LARGE: error(c, BIN_ST_E2BIG); break;
+    case SHMC_NO_MEMORY: error(c, BIN_ST_ENOMEM); break;
+    case SHMC_SYSTEM: c->oom = true; break;
+    default: error(c, BIN_ST_EINVAL); break;
+    }
+}
+
+static void exec_delete(bctx *c, const bin_request *r)
+{
+    shmc_status st = shmc_delete(c->cache, r->key, r->nkey, r->h.cas);
+    switch (st) {
+    case SHMC_OK: success(c, NULL, 0, 0); break;
+    case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
+    default: error(c, BIN_ST_KEY_ENOENT); break;
+    }
+}
+
+static void exec_arith(bctx *c, const bin_request *r)
+{
+    bool incr = r->cmd == BIN_INCREMENT;
+    uint64_t res = 0, cas = 0;
+    shmc_status st = shmc_arith(c->cache, r->key, r->nkey, incr, r->delta, r->h.cas, &res, &cas);
+    if (st == SHMC_NOT_FOUND) {
+        if (r->exptime == 0xffffffffu) {
+            error(c, BIN_ST_KEY_ENOENT);
+            return;
+        }
+        char num[32];
+        int n = snprintf(num, sizeof num, "%" PRIu64, r->initial);
+        shmc_status as = shmc_store(c->cache, SHMC_ADD, r->key, r->nkey, num, (size_t)n, 0,
+                                    (int64_t)r->exptime, 0, &cas);
+        if (as == SHMC_OK) {
+            res = r->initial;
+            st = SHMC_OK;
+        } else if (as == SHMC_NO_MEMORY) {
+            error(c, BIN_ST_ENOMEM);
+            return;
+        } else if (as == SHMC_BAD_KEY) {
+            error(c, BIN_ST_EINVAL);
+            return;
+        } else {
+            error(c, BIN_ST_NOT_STORED);
+            return;
+        }
+    }
+    switch (st) {
+    case SHMC_OK: {
+        unsigned char body[8];
+        wr64(body, res);
+        success(c, body, 8, cas);
+        break;
+    }
+    case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
+    case SHMC_NOT_NUMERIC: error(c, BIN_ST_DELTA_BADVAL); break;
+    case SHMC_NO_MEMORY: error(c, BIN_ST_ENOMEM); break;
+    case SHMC_SYSTEM: c->oom = true; break;
+    default: error(c, BIN_ST_EINVAL); break;
+    }
+}
+
+static void exec_flush(bctx *c, const bin_request *r)
+{
+    if (!c->set->flush_enabled) {
+        error(c, BIN_ST_AUTH_ERROR); /* memcached's answer to a disabled flush */
+        return;
+    }
+    (void)shmc_flush_all(c->cache, r->has_exptime ? (int64_t)r->exptime : 0);
+    success(c, NULL, 0, 0);
+}
+
+/* One stat packet: key = name, value = value. */
+static void stat_packet(bctx *c, const char *name, size_t nn, const char *val, size_t vn)
+{
+    if (nn > UINT16_MAX)
+        nn = UINT16_MAX;
+    header(c, BIN_ST_OK, 0, (uint16_t)nn, (uint32_t)(nn + vn), 0);
+    put(c, name, nn);
+    put(c, val, vn);
+}
+
+/* Stat: "stats <key>" through the text module, its "STAT name value"
+ * lines turned into packets, then the empty terminating packet. */
+static void exec_stat(bctx *c, const bin_request *r)
+{
+    for (size_t i = 0; i < r->nkey; i++) {
+        unsigned char ch = (unsigned char)r->key[i];
+        if (ch < 0x20 || ch == 0x7f) {
+            error(c, BIN_ST_KEY_ENOENT);
+            return;
+        }
+    }
+    srv_buf cmd = {0}, txt = {0};
+    bool ok = r->nkey ? srv_buf_printf(&cmd, "stats %.*s\r\n", (int)r->nkey, r->key)
+                      : srv_buf_printf(&cmd, "stats\r\n");
+    if (!ok) {
+        srv_buf_free(&cmd);
+        c->oom = true;
+        return;
+    }
+    srv_session t = *c->s;
+    t.swallow = 0;
+    t.noreply_pending = 0;
+    t.authenticated = 1;
+    enum srv_action a = SRV_CONTINUE;
+    (void)proto_text_process(&t, cmd.data, cmd.len, &txt, &a);
+    srv_buf_free(&cmd);
+    const char *p = txt.data, *end = txt.data + txt.len;
+    bool any = false, good = false;
+    while (p && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            break;
+        size_t n = (size_t)(eol - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        if (n > 5 && memcmp(p, "STAT ", 5) == 0) {
+            const char *name = p + 5, *le = p + n;
+            const char *sp = memchr(name, ' ', (size_t)(le - name));
+            const char *val = sp ? sp + 1 : le;
+            stat_packet(c, name, (size_t)((sp ? sp : le) - name), val, (size_t)(le - val));
+            any = true;
+        } else if ((n == 3 && memcmp(p, "END", 3) == 0) || (n == 5 && memcmp(p, "RESET", 5) == 0) ||
+                   (n == 2 && memcmp(p, "OK", 2) == 0)) {
+            good = true;
+            break;
+        } else {
+            break;
+        }
+        p = eol + 1;
+    }
+    srv_buf_free(&txt);
+    if (!good && !any) {
+        error(c, BIN_ST_KEY_ENOENT);
+        return;
+    }
+    header(c, BIN_ST_OK, 0, 0, 0, 0);
+}
+
+static void exec_sasl(bctx *c, const bin_request *r)
+{
+    const srv_sasl_ops *ops = c->set->sasl;
+    if (!ops) {
+        error(c, BIN_ST_UNKNOWN_COMMAND);
+        return;
+    }
+    const char *out = NULL;
+    unsigned outlen = 0;
+    if (r->cmd == BIN_SASL_LIST_MECHS) {
+        if (!ops->list_mechs(ops->ctx, &c->s->sasl_conn, &out, &outlen)) {
+            error(c, BIN_ST_AUTH_ERROR);
+            return;
+        }
+        success(c, out, outlen, 0);
+        return;
+    }
+    if (r->err == BE_SASL_EINVAL) {
+        error(c, BIN_ST_EINVAL);
+        return;
+    }
+    char mech[BIN_SASL_MECH_MAX + 1];
+    memcpy(mech, r->key, r->nkey);
+    mech[r->nkey] = '\0';
+    enum srv_sasl_result res = ops->auth(ops->ctx, &c->s->sasl_conn, r->cmd == BIN_SASL_STEP,
+                                         mech, r->value, (unsigned)r->nvalue, &out, &outlen);
+    switch (res) {
+    case SRV_SASL_OK:
+        c->s->sasl_authenticated = 1;
+        success(c, "Authenticated", 13, 0);
+        break;
+    case SRV_SASL_CONTINUE:
+        header(c, BIN_ST_AUTH_CONTINUE, 0, 0, outlen, 0);
+        put(c, out, outlen);
+        break;
+    default:
+        error(c, BIN_ST_AUTH_ERROR);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch                                                            */
+/* ------------------------------------------------------------------ */
+
+static bool needs_auth(uint8_t opcode)
+{
+    return !(opcode == BIN_SASL_LIST_MECHS || opcode == BIN_SASL_AUTH ||
+             opcode == BIN_SASL_STEP || opcode == BIN_VERSION);
+}
+
+static enum srv_action execute(bctx *c, const bin_request *r)
+{
+    if (r->err == BE_BAD_LENGTHS) {
+        error(c, BIN_ST_UNKNOWN_COMMAND);
+        return SRV_CLOSE;
+    }
+    if (c->set->sasl && !c->s->sasl_authenticated && needs_auth(r->h.opcode)) {
+        error(c, BIN_ST_AUTH_ERROR);
+        return SRV_CLOSE;
+    }
+    switch (r->err) {
+    case BE_PROTOCOL:
+        error(c, BIN_ST_EINVAL);
+        return SRV_CLOSE;
+    case BE_UNKNOWN:
+        error(c, BIN_ST_UNKNOWN_COMMAND);
+        return SRV_CONTINUE;
+    case BE_TOO_LARGE:
+        if (r->cmd == BIN_SET) /* as memcached: no stale value survives */
+            (void)shmc_delete(c->cache, r->key, r->nkey, 0);
+        error(c, BIN_ST_E2BIG);
+        return SRV_CONTINUE;
+    default:
+        break;
+    }
+    switch (r->cmd) {
+    case BIN_GET: case BIN_GETK: case BIN_TOUCH: case BIN_GAT: case BIN_GATK:
+        exec_get(c, r);
+        break;
+    case BIN_SET: case BIN_ADD: case BIN_REPLACE: case BIN_APPEND: case BIN_PREPEND:
+        exec_store(c, r);
+        break;
+    case BIN_DELETE:
+        exec_delete(c, r);
+        break;
+    case BIN_INCREMENT: case BIN_DECREMENT:
+        exec_arith(c, r);
+        break;
+    case BIN_QUIT:
+        success(c, NULL, 0, 0);
+        return SRV_CLOSE;
+    case BIN_FLUSH:
+        exec_flush(c, r);
+        break;
+    case BIN_NOOP:
+        success(c, NULL, 0, 0);
+        break;
+    case BIN_VERSION: {
+        const char *v = c->set->version ? c->set->version : SHMC_VERSION_STRING;
+        success(c, v, (uint32_t)strlen(v), 0);
+        break;
+    }
+    case BIN_STAT:
+        exec_stat(c, r);
+        break;
+    case BIN_VERBOSITY:
+        if (c->s->hooks && c->s->hooks->set_verbosity)
+            c->s->hooks->set_verbosity(c->s->daemon, r->verbosity);
+        success(c, NULL, 0, 0);
+        break;
+    case BIN_SASL_LIST_MECHS: case BIN_SASL_AUTH: case BIN_SASL_STEP:
+        exec_sasl(c, r);
+        break;
+    default:
+        error(c, BIN_ST_UNKNOWN_COMMAND);
+        break;
+    }
+    return SRV_CONTINUE;
+}
+
+size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf *out,
+                            enum srv_action *action)
+{
+    bctx c = {
+        .s = s,
+        .cache = s->cache,
+        .set = s->settings ? s->settings : &default_settings,
+        .out = out,
+        .oom = false,
+    };
+    size_t off = 0;
+    *action = SRV_CONTINUE;
+    while (off < len) {
+        if (s->bin_swallow > 0) {
+            size_t n = len - off < s->bin_swallow ? len - off : (size_t)s->bin_swallow;
+            off += n;
+            s->bin_swallow -= n;
+            continue;
+        }
+        bin_request r;
+        r.item_size_max = c.set->item_size_max;
+        long n = proto_binary_parse((const unsigned char *)in + off, len - off, &r);
+        if (n == BIN_NEED_MORE)
+            break;
+        if (n < 0) {
+            *action = SRV_CLOSE;
+            return len;
+        }
+        off += (size_t)n;
+        s->bin_swallow = r.swallow;
+        c.r = &r;
+        enum srv_action a = execute(&c, &r);
+        if (c.oom) {
+            *action = SRV_CLOSE;
+            return len;
+        }
+        if (a != SRV_CONTINUE) {
+            *action = a;
+            return off;
+        }
+    }
+    return off;
+}
