@@ -9,7 +9,8 @@
  * every other process's writes at once.
  *
  * The data model is memcached's (doc/protocol.txt of memcached):
- *  - keys are 1..250 bytes with no control characters and no spaces;
+ *  - keys are 1..250 bytes, of any value (as memcached accepts them; the
+ *    text protocol itself cannot carry spaces or newlines in a key);
  *  - values are 0..item_size_max bytes (default 1 MiB) of any bytes;
  *  - each item carries 32-bit client flags and a 64-bit CAS unique that
  *    changes on every modification;
@@ -61,7 +62,7 @@ typedef enum shmc_status {
     SHMC_EXISTS,           /**< cas (or delete with cas): the item changed since it was read */
     SHMC_NOT_NUMERIC,      /**< incr/decr: the value is not a decimal 64-bit unsigned number */
     SHMC_TOO_LARGE,        /**< the value is larger than the segment's item_size_max */
-    SHMC_BAD_KEY,          /**< key empty, longer than 250 bytes, or has a space/control byte */
+    SHMC_BAD_KEY,          /**< key empty or longer than 250 bytes */
     SHMC_NO_MEMORY,        /**< out of memory: nothing could be evicted, or eviction is off */
     SHMC_BUFFER_TOO_SMALL, /**< the caller's buffer is too small; the needed length is reported */
     SHMC_INVALID,          /**< a bad argument (NULL where not allowed, bad config value...) */
@@ -244,21 +245,49 @@ typedef struct shmc_item_info {
     uint32_t last_access;   /**< seconds since it was last read or written, before this call */
     int fetched;            /**< 1 if it had been read before this call */
     unsigned class_id;      /**< slab class holding it */
+    int stale;              /**< 1 if it was invalidated (shmc_invalidate; meta "X") */
+    int win;                /**< the recache token: 1 this caller won it (meta "W"),
+                                 -1 another caller holds it (meta "Z"), 0 neither */
 } shmc_item_info;
 
-/** Options of shmc_get_info (or'ed). */
+/** Flags of shmc_get_options (or'ed). */
 #define SHMC_GET_NO_BUMP 0x1u /**< leave the item's LRU position, access time and fetched
                                    bit alone (memcached meta "u"...; a plain read) */
 #define SHMC_GET_TOUCH 0x2u   /**< first set its expiration time to exptime (gat) */
 
+/** How shmc_get_info reads. */
+typedef struct shmc_get_options {
+    unsigned flags;         /**< SHMC_GET_* */
+    int64_t exptime;        /**< with SHMC_GET_TOUCH: the new expiration time */
+    int64_t recache_below;  /**< > 0: an item whose TTL is below this many seconds hands
+                                 the recache token to its first reader (meta "R") */
+} shmc_get_options;
+
 /**
  * A get that also reports the item's metadata (memcached's meta commands).
- * len NULL: the value is not copied (buf ignored); else as shmc_get.  info
- * may be NULL.  Returns as shmc_get.  Counted as a get, or a gat with
+ * opts NULL: a plain get.  len NULL: the value is not copied (buf ignored);
+ * else as shmc_get.  info may be NULL.  Returns as shmc_get, or
+ * SHMC_INVALID for unknown flags.  Counted as a get, or a gat with
  * SHMC_GET_TOUCH.
+ *
+ * The recache token (memcached's stale-while-revalidate): an item that is
+ * stale, or whose TTL is below recache_below, gives the token to exactly
+ * one reader (win 1), and tells every later reader that someone has it
+ * (win -1), until the item is replaced.
  */
-shmc_status shmc_get_info(shmc_cache *cache, const void *key, size_t key_len, unsigned opts,
-                          int64_t exptime, void *buf, size_t *len, shmc_item_info *info);
+shmc_status shmc_get_info(shmc_cache *cache, const void *key, size_t key_len,
+                          const shmc_get_options *opts, void *buf, size_t *len,
+                          shmc_item_info *info);
+
+/**
+ * Mark an item stale (memcached "md <key> I"): it stays readable, readers
+ * see stale = 1 and the first of them wins the recache token; its CAS
+ * changes.  cas_in 0: any item, else SHMC_EXISTS on another CAS.
+ * exptime NULL: keep the TTL, else set it.  Returns SHMC_OK, SHMC_NOT_FOUND,
+ * SHMC_EXISTS, key errors.
+ */
+shmc_status shmc_invalidate(shmc_cache *cache, const void *key, size_t key_len, uint64_t cas_in,
+                            const int64_t *exptime);
 
 /** One key's request and result in a shmc_get_multi call. */
 typedef struct shmc_value {
@@ -289,8 +318,10 @@ typedef enum shmc_store_mode {
     SHMC_REPLACE,  /**< only if the key is present, else SHMC_NOT_STORED */
     SHMC_APPEND,   /**< add bytes after the value; flags and exptime are kept */
     SHMC_PREPEND,  /**< add bytes before the value; flags and exptime are kept */
-    SHMC_CAS       /**< only if the item's CAS equals cas_in: else SHMC_EXISTS,
+    SHMC_CAS,      /**< only if the item's CAS equals cas_in: else SHMC_EXISTS,
                         or SHMC_NOT_FOUND if the key is absent */
+    SHMC_CAS_STALE /**< as SHMC_CAS, but if cas_in is older than the item's CAS the value
+                        is stored anyway, marked stale (memcached "ms ... I") */
 } shmc_store_mode;
 
 /**

@@ -101,8 +101,9 @@ static void stat_u64(ctx *c, const char *name, uint64_t v)
 
 /* shmc_get_info into a malloc'd buffer: the value with its metadata
  * (opts: SHMC_GET_TOUCH for gat, SHMC_GET_NO_BUMP for meta u). */
-static shmc_status get_info_alloc(shmc_cache *cache, const char *k, size_t nk, unsigned opts,
-                                  int64_t exp, void **val, size_t *vlen, shmc_item_info *info)
+static shmc_status get_info_alloc(shmc_cache *cache, const char *k, size_t nk,
+                                  const shmc_get_options *opts, void **val, size_t *vlen,
+                                  shmc_item_info *info)
 {
     size_t cap = 256;
     for (int tries = 0; tries < 16; tries++) {
@@ -110,7 +111,7 @@ static shmc_status get_info_alloc(shmc_cache *cache, const char *k, size_t nk, u
         if (!buf)
             return SHMC_SYSTEM;
         size_t len = cap;
-        shmc_status st = shmc_get_info(cache, k, nk, opts, exp, buf, &len, info);
+        shmc_status st = shmc_get_info(cache, k, nk, opts, buf, &len, info);
         if (st == SHMC_OK) {
             *val = buf;
             *vlen = len;
@@ -147,8 +148,8 @@ static void exec_get(ctx *c, text_request *r)
         uint32_t fl = 0;
         uint64_t cs = 0;
         shmc_item_info info;
-        shmc_status st = get_info_alloc(c->cache, k, nk, touch ? SHMC_GET_TOUCH : 0,
-                                        r->exptime, &v, &vl, &info);
+        shmc_get_options o = {.flags = touch ? SHMC_GET_TOUCH : 0, .exptime = r->exptime};
+        shmc_status st = get_info_alloc(c->cache, k, nk, &o, &v, &vl, &info);
         fl = info.flags;
         cs = info.cas;
         if (st == SHMC_OK) {
@@ -562,21 +563,19 @@ static void exec_memlimit(ctx *c, text_request *r)
  *    from shmc_get_info; u (no LRU bump) reads with SHMC_GET_NO_BUMP.
  *  - E (explicit new CAS): accepted and ignored; the library makes CAS
  *    values itself.
- *  - R (recache win) and the X/Z flags: need per-item stale/token bits
- *    the library does not keep; R is accepted and never wins, X and Z are
- *    never sent.  N (vivify) works: the client whose add creates the
- *    empty placeholder gets W; the others find that empty item (without
- *    Z, unlike memcached).
- *  - I (invalidate) on md: the item is deleted rather than marked stale
- *    (readers then miss and recompute, the safe side).  On ms, I is
- *    accepted; a CAS mismatch stays EX.
+ *  - R, W, X, Z: the library's recache token (shmc_get_info): a stale
+ *    item, or one whose TTL is below R, gives W to its first reader and Z
+ *    to later ones; X marks a stale item.  N (vivify): the client whose add
+ *    creates the placeholder takes the token (W), later readers get Z.
+ *  - I (invalidate): md I marks the item stale with a new CAS
+ *    (shmc_invalidate; T sets its TTL); ms I with an older CAS stores the
+ *    value as stale (SHMC_CAS_STALE).
  *  - C on ms append/prepend: the library's append takes no CAS; we
  *    compare with a read first (not atomic with the update).  On ma, C
  *    and c are atomic with the update (shmc_arith).
  *  - me: memcached's line (exp la cas fetch cls size) from shmc_get_info,
  *    without marking the item used.
- *  - keys decoded from base64 (b) must still be valid library keys (no
- *    spaces/control bytes): otherwise CLIENT_ERROR bad command line format.
+ *  - keys decoded from base64 (b) may hold any byte, as in memcached.
  */
 
 static void meta_key(ctx *c, const text_request *r)
@@ -630,14 +629,23 @@ static void exec_mg(ctx *c, text_request *r)
     uint64_t cs = 0;
     bool won = false;
     shmc_item_info info;
-    unsigned opts = (m->new_ttl ? SHMC_GET_TOUCH : 0) | (m->no_update ? SHMC_GET_NO_BUMP : 0);
-    shmc_status st = get_info_alloc(c->cache, r->key, r->nkey, opts, m->exptime, &v, &vl, &info);
+    shmc_get_options opts = {
+        .flags = (m->new_ttl ? SHMC_GET_TOUCH : 0) | (m->no_update ? SHMC_GET_NO_BUMP : 0),
+        .exptime = m->exptime,
+        .recache_below = m->recache ? m->recache_time : 0,
+    };
+    shmc_status st = get_info_alloc(c->cache, r->key, r->nkey, &opts, &v, &vl, &info);
     fl = info.flags;
     cs = info.cas;
     if (st == SHMC_NOT_FOUND && m->vivify) {
         shmc_status as = shmc_store(c->cache, SHMC_ADD, r->key, r->nkey, "", 0, 0,
                                     m->autoviv_exptime, 0, &cs);
         if (as == SHMC_OK) {
+            /* we created it: take its recache token, so that later
+             * readers of the empty placeholder see Z, as in memcached */
+            const shmc_get_options take = {.flags = SHMC_GET_NO_BUMP,
+                                           .recache_below = INT64_MAX};
+            (void)shmc_get_info(c->cache, r->key, r->nkey, &take, NULL, NULL, NULL);
             won = true;
             st = SHMC_OK;
             v = malloc(1);
@@ -648,7 +656,7 @@ static void exec_mg(ctx *c, text_request *r)
             memset(&info, 0, sizeof info);
             info.ttl = ttl_of(c, m->autoviv_exptime);
         } else {
-            st = get_info_alloc(c->cache, r->key, r->nkey, opts, m->exptime, &v, &vl, &info);
+            st = get_info_alloc(c->cache, r->key, r->nkey, &opts, &v, &vl, &info);
             fl = info.flags;
             cs = info.cas;
         }
@@ -689,8 +697,12 @@ static void exec_mg(ctx *c, text_request *r)
         default: break;
         }
     }
-    if (won)
+    if (won || info.win == 1)
         put(c, " W", 2);
+    if (info.stale)
+        put(c, " X", 2);
+    if (!won && info.win == -1)
+        put(c, " Z", 2);
     put(c, "\r\n", 2);
     if (m->value) {
         put(c, v, vl);
@@ -711,7 +723,7 @@ static void exec_ms(ctx *c, text_request *r)
     default: break;
     }
     if (m->has_cas && (mode == SHMC_SET || mode == SHMC_REPLACE))
-        mode = SHMC_CAS;
+        mode = m->invalidate ? SHMC_CAS_STALE : SHMC_CAS; /* I: an older CAS stores, stale */
     uint64_t newcas = 0;
     shmc_status st = SHMC_OK;
     if (m->has_cas && (mode == SHMC_APPEND || mode == SHMC_PREPEND)) {
@@ -766,12 +778,15 @@ static void exec_md(ctx *c, text_request *r)
     shmc_status st;
     if (m->has_cas && m->req_cas == 0) {
         /* the library reads CAS 0 as "any"; memcached compares it */
-        void *v = NULL;
-        size_t len = 0;
-        st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &len, NULL, NULL);
-        free(v);
+        const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+        st = shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, NULL);
         if (st == SHMC_OK)
             st = SHMC_EXISTS;
+    } else if (m->invalidate) {
+        /* I: keep the item, stale, for one client to recache (T sets its TTL) */
+        int64_t ttl = m->exptime;
+        st = shmc_invalidate(c->cache, r->key, r->nkey, m->has_cas ? m->req_cas : 0,
+                             m->new_ttl ? &ttl : NULL);
     } else {
         st = shmc_delete(c->cache, r->key, r->nkey, m->has_cas ? m->req_cas : 0);
     }
@@ -885,8 +900,8 @@ static void exec_ma(ctx *c, text_request *r)
 static void exec_me(ctx *c, text_request *r)
 {
     shmc_item_info info;
-    shmc_status st = shmc_get_info(c->cache, r->key, r->nkey, SHMC_GET_NO_BUMP, 0, NULL, NULL,
-                                   &info);
+    const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+    shmc_status st = shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, &info);
     if (st == SHMC_OK) {
         PUTF(c, "ME %.*s exp=%" PRId64 " la=%" PRIu32 " cas=%" PRIu64 " fetch=%s cls=%u size=%zu\r\n",
              (int)r->tok[1].len, r->tok[1].p, info.ttl, info.last_access,

@@ -218,30 +218,15 @@ shmc_status shmc_destroy(const char *path)
     return unlink(path) == 0 ? SHMC_OK : SHMC_SYSTEM;
 }
 
-/* memcached's key rule: 1..250 bytes, no control characters, no space.
- * A NULL key is a bad argument rather than a bad key. */
+/* memcached's key rule as memcached enforces it: 1..250 bytes, of any
+ * value (binary-protocol keys and base64 meta keys may hold any byte; the
+ * text protocol cannot carry spaces or newlines, and its parser stops them
+ * there).  A NULL key is a bad argument rather than a bad key. */
 static shmc_status key_check(const void *key, size_t nkey)
 {
     if (!key)
         return SHMC_INVALID;
-    if (nkey == 0 || nkey > SHMC_KEY_MAX)
-        return SHMC_BAD_KEY;
-    const unsigned char *k = key;
-    size_t i = 0;
-    for (; i + 8 <= nkey; i += 8) { /* eight bytes at a time */
-        uint64_t x;
-        memcpy(&x, k + i, 8);
-        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-        uint64_t below_bang = (x - ones * 0x21) & ~x & highs; /* a byte <= ' ' */
-        uint64_t y = x ^ (ones * 0x7f);
-        uint64_t del = (y - ones) & ~y & highs;               /* a byte == DEL */
-        if (below_bang | del)
-            return SHMC_BAD_KEY;
-    }
-    for (; i < nkey; i++)
-        if (k[i] <= ' ' || k[i] == 0x7f)
-            return SHMC_BAD_KEY;
-    return SHMC_OK;
+    return nkey == 0 || nkey > SHMC_KEY_MAX ? SHMC_BAD_KEY : SHMC_OK;
 }
 
 /* The checks of every call on one key, made before entering the gate. */
@@ -282,15 +267,20 @@ static shmc_status api_get(shmc_cache *c, const void *key, size_t nkey, bool tou
     return st;
 }
 
-shmc_status shmc_get_info(shmc_cache *c, const void *key, size_t nkey, unsigned opts,
-                          int64_t exptime, void *buf, size_t *len, shmc_item_info *info)
+shmc_status shmc_get_info(shmc_cache *c, const void *key, size_t nkey,
+                          const shmc_get_options *opts, void *buf, size_t *len,
+                          shmc_item_info *info)
 {
+    static const shmc_get_options plain;
     size_t ignored = 0;
-    item_out o = {.buf = buf, .cap = len ? *len : 0, .no_value = !len,
-                  .no_bump = opts & SHMC_GET_NO_BUMP};
-    if (opts & ~(SHMC_GET_NO_BUMP | SHMC_GET_TOUCH))
+    if (!opts)
+        opts = &plain;
+    if (opts->flags & ~(SHMC_GET_NO_BUMP | SHMC_GET_TOUCH))
         return SHMC_INVALID;
-    shmc_status st = api_get(c, key, nkey, opts & SHMC_GET_TOUCH, exptime, &o,
+    item_out o = {.buf = buf, .cap = len ? *len : 0, .no_value = !len,
+                  .no_bump = opts->flags & SHMC_GET_NO_BUMP,
+                  .recache_below = opts->recache_below};
+    shmc_status st = api_get(c, key, nkey, opts->flags & SHMC_GET_TOUCH, opts->exptime, &o,
                              len ? len : &ignored, NULL, NULL);
     if ((st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) && info)
         *info = o.info;
@@ -337,7 +327,7 @@ shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, siz
                        const void *value, size_t vlen, uint32_t flags, int64_t exptime,
                        uint64_t cas_in, uint64_t *cas_out)
 {
-    if (!c || (vlen && !value) || (unsigned)mode > SHMC_CAS)
+    if (!c || (vlen && !value) || (unsigned)mode > SHMC_CAS_STALE)
         return SHMC_INVALID;
     shmc_status kst = key_check(key, nkey);
     if (kst != SHMC_OK)
@@ -388,6 +378,18 @@ shmc_status shmc_decr(shmc_cache *c, const void *key, size_t nkey, uint64_t delt
                       uint64_t *result)
 {
     return shmc_arith(c, key, nkey, 0, delta, 0, result, NULL);
+}
+
+shmc_status shmc_invalidate(shmc_cache *c, const void *key, size_t nkey, uint64_t cas_in,
+                            const int64_t *exptime)
+{
+    shmc_status kst = api_check_keyed(c, key, nkey);
+    if (kst != SHMC_OK)
+        return kst;
+    seg_counters *n = gate_enter(c);
+    shmc_status st = items_invalidate(c, n, key, nkey, cas_in, exptime);
+    api_leave(c, n);
+    return st;
 }
 
 shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t exptime)
@@ -455,7 +457,7 @@ const char *shmc_strerror(shmc_status st)
         [SHMC_EXISTS] = "item exists with another CAS value",
         [SHMC_NOT_NUMERIC] = "cannot increment or decrement non-numeric value",
         [SHMC_TOO_LARGE] = "object too large for cache",
-        [SHMC_BAD_KEY] = "bad key: empty, longer than 250 bytes, or with space or control bytes",
+        [SHMC_BAD_KEY] = "bad key: empty or longer than 250 bytes",
         [SHMC_NO_MEMORY] = "out of memory storing object",
         [SHMC_BUFFER_TOO_SMALL] = "buffer too small for the value",
         [SHMC_INVALID] = "invalid argument",

@@ -89,6 +89,23 @@ static void item_report(const item_t *it, uint32_t now, shmc_item_info *info)
     info->last_access = now > it->atime ? now - it->atime : 0;
     info->fetched = (__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IFLAG_FETCHED) != 0;
     info->class_id = it->clsid;
+    info->stale = (__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IFLAG_STALE) != 0;
+    info->win = 0;
+}
+
+/* The recache token (stripe lock held): a stale item, or one whose TTL is
+ * below recache_below, gives it to its first reader; once given, later
+ * readers learn that someone holds it. */
+static void item_recache_token(item_t *it, int64_t recache_below, shmc_item_info *info)
+{
+    bool due = info->stale || (recache_below > 0 && info->ttl >= 0 && info->ttl < recache_below);
+    bool given = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IFLAG_TOKEN;
+    if (due && !given) {
+        __atomic_fetch_or(&it->iflags, (uint8_t)IFLAG_TOKEN, __ATOMIC_RELAXED);
+        info->win = 1;
+    } else if (given) {
+        info->win = -1;
+    }
 }
 
 /* A new private chunk for key + vlen bytes, header filled; NULL with *st. */
@@ -201,6 +218,7 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
     if (touch)
         it->exptime = exp;
     item_report(it, now, &out->info);
+    item_recache_token(it, out->recache_below, &out->info);
     if (out->no_value) {
         /* metadata only */
     } else if (out->alloced) {
@@ -236,11 +254,13 @@ static shmc_status store_check(shmc_store_mode mode, const item_t *old, uint64_t
     case SHMC_PREPEND:
         return old ? SHMC_OK : SHMC_NOT_STORED;
     case SHMC_CAS:
+    case SHMC_CAS_STALE:
         if (!old) {
             COUNT(n, cas_misses);
             return SHMC_NOT_FOUND;
         }
-        if (old->cas != cas_in) {
+        /* CAS_STALE: an older CAS still stores, as a stale item (below) */
+        if (old->cas != cas_in && !(mode == SHMC_CAS_STALE && cas_in < old->cas)) {
             COUNT(n, cas_badval);
             return SHMC_EXISTS;
         }
@@ -315,6 +335,8 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
     if (st == SHMC_OK && concat) {
         st = store_concat(c, n, mode, old, val, vlen, now, cas_out);
     } else if (st == SHMC_OK) {
+        if (mode == SHMC_CAS_STALE && old->cas != cas_in)
+            it->iflags |= IFLAG_STALE; /* still private: a plain store */
         uint64_t cas = item_publish(c, n, it, old);
         if (cas_out)
             *cas_out = cas;
@@ -439,6 +461,38 @@ shmc_status items_touch(shmc_cache *c, seg_counters *n, const void *key, size_t 
     }
     COUNT(n, touch_hits);
     return SHMC_OK;
+}
+
+shmc_status items_invalidate(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
+                             uint64_t cas_in, const int64_t *exptime)
+{
+    uint32_t hash = hash_key(key, nkey);
+    uint32_t now = clock_now(c);
+    uint32_t exp = exptime ? clock_exptime(c, *exptime) : 0;
+    seg_lock *s = hash_stripe(c, hash);
+    enum item_liveness why;
+    shmc_status st = SHMC_OK;
+    lock_take(c, s);
+    item_t *it = item_find(c, key, nkey, hash, now, &why);
+    if (!it) {
+        st = SHMC_NOT_FOUND;
+    } else if (cas_in && it->cas != cas_in) {
+        st = SHMC_EXISTS;
+    } else {
+        /* each a single store: a death between them leaves a valid item */
+        if (exptime)
+            it->exptime = exp;
+        __atomic_store_n(&it->cas, __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED),
+                         __ATOMIC_RELAXED);
+        __atomic_fetch_and(&it->iflags, (uint8_t)~IFLAG_TOKEN, __ATOMIC_RELAXED);
+        __atomic_fetch_or(&it->iflags, (uint8_t)IFLAG_STALE, __ATOMIC_RELAXED);
+    }
+    lock_drop(s);
+    if (st == SHMC_OK)
+        COUNT(n, delete_hits);
+    else if (st == SHMC_NOT_FOUND)
+        COUNT(n, delete_misses);
+    return st;
 }
 
 shmc_status items_flush(shmc_cache *c, seg_counters *n, int64_t delay)

@@ -17,6 +17,7 @@ typedef struct item_out {
     void **alloced;     /* for malloc'd results: where to put the pointer */
     bool no_value;      /* report only: copy nothing */
     bool no_bump;       /* leave LRU position, access time and fetched bit alone */
+    int64_t recache_below; /* > 0: hand out the recache token below this TTL */
     shmc_item_info info; /* out: flags, cas, len, ttl, last access, fetched, class */
 } item_out;
 
@@ -36,6 +37,10 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
                         uint64_t *cas_out);
 
 shmc_status items_touch(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, int64_t exptime);
+
+/* Mark stale with a new CAS (cas_in 0: any); exptime NULL keeps the TTL. */
+shmc_status items_invalidate(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
+                             uint64_t cas_in, const int64_t *exptime);
 
 shmc_status items_flush(shmc_cache *c, seg_counters *n, int64_t delay);
 

@@ -69,6 +69,8 @@ enum chunk_state {
 #define IFLAG_FETCHED 0x01u  /* read at least once since stored */
 #define IFLAG_ACTIVE 0x02u   /* read since last LRU move */
 #define IFLAG_CHAINED 0x04u  /* value continues in data chunks (value.h); set at allocation */
+#define IFLAG_STALE 0x08u    /* invalidated: still served, marked stale (meta X) */
+#define IFLAG_TOKEN 0x10u    /* the recache token was handed out (meta W, then Z) */
 
 /* An item: this 48-byte header, then the key, then the value. */
 typedef struct item_t {

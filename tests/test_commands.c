@@ -585,28 +585,29 @@ static void test_key_limits(void **state)
     assert_status(shmc_incr(c, "", 0, 1, NULL), SHMC_BAD_KEY);
     assert_status(shmc_touch(c, "", 0, 0), SHMC_BAD_KEY);
 
-    /* spaces and control bytes anywhere in the key */
-    static const char bad_bytes[] = { ' ', '\n', '\r', '\t', '\0', 0x01, 0x1f, 0x7f, '\v', '\f' };
-    for (size_t i = 0; i < sizeof bad_bytes; i++) {
+    /* any byte may be in a key, as memcached accepts (binary protocol keys,
+     * memcaslap's control bytes): each such key is its own */
+    static const char odd_bytes[] = { ' ', '\n', '\r', '\t', '\0', 0x01, 0x1f, 0x7f, '\v', '\f' };
+    for (size_t i = 0; i < sizeof odd_bytes; i++) {
         for (int pos = 0; pos < 3; pos++) {
             char k[3] = { 'a', 'b', 'c' };
-            k[pos] = bad_bytes[i];
-            shmc_status st = shmc_set(c, k, 3, "v", 1, 0, 0);
-            if (st != SHMC_BAD_KEY)
-                fail_msg("set of key with byte 0x%02x at %d returned " TU_STATUS_FMT
-                         ", expected SHMC_BAD_KEY", (unsigned char)bad_bytes[i], pos,
-                         TU_STATUS_ARGS(st));
-            len = sizeof buf;
-            st = shmc_get(c, k, 3, buf, &len, NULL, NULL);
-            if (st != SHMC_BAD_KEY)
-                fail_msg("get of key with byte 0x%02x at %d returned " TU_STATUS_FMT
-                         ", expected SHMC_BAD_KEY", (unsigned char)bad_bytes[i], pos,
-                         TU_STATUS_ARGS(st));
+            k[pos] = odd_bytes[i];
+            char val[2] = { odd_bytes[i], (char)('0' + pos) };
+            assert_status(shmc_set(c, k, 3, val, 2, 0, 0), SHMC_OK);
         }
     }
-    /* nothing was stored under a bad key's prefix either */
-    assert_missing(c, "ab");
-    assert_missing(c, "bc");
+    for (size_t i = 0; i < sizeof odd_bytes; i++) {
+        for (int pos = 0; pos < 3; pos++) {
+            char k[3] = { 'a', 'b', 'c' };
+            k[pos] = odd_bytes[i];
+            len = sizeof buf;
+            assert_status(shmc_get(c, k, 3, buf, &len, NULL, NULL), SHMC_OK);
+            assert_int_equal(len, 2);
+            assert_int_equal(buf[0], odd_bytes[i]);
+            assert_int_equal(buf[1], '0' + pos);
+        }
+    }
+    assert_missing(c, "abc");
 
     /* bytes >= 0x80 (UTF-8) and punctuation are ordinary key bytes */
     assert_ok(tu_set(c, "ключ", "utf8", 0, 0));
@@ -1384,11 +1385,14 @@ static void test_get_info(void **state)
     char buf[16];
     size_t len = sizeof buf;
     shmc_item_info info;
+    const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+    const shmc_get_options touch = {.flags = SHMC_GET_TOUCH, .exptime = 500};
+    const shmc_get_options bad = {.flags = 0x80};
     assert_status(tu_set(c, "m", "val", 9, 100), SHMC_OK);
     assert_status(tu_set(c, "forever", "x", 0, 0), SHMC_OK);
     assert_status(shmc_clock_advance(c, 10), SHMC_OK);
     /* a read that leaves the item alone: not fetched afterwards */
-    assert_status(shmc_get_info(c, KS("m"), SHMC_GET_NO_BUMP, 0, NULL, NULL, &info), SHMC_OK);
+    assert_status(shmc_get_info(c, KS("m"), &nobump, NULL, NULL, &info), SHMC_OK);
     assert_int_equal(info.len, 3);
     assert_int_equal(info.flags, 9);
     assert_in_range(info.ttl, 88, 91);
@@ -1396,23 +1400,79 @@ static void test_get_info(void **state)
     assert_int_equal(info.fetched, 0);
     assert_true(info.class_id >= 1 && info.class_id <= shmc_class_count(c));
     /* a normal read: reports fetched 0 (before it), then 1, and resets access time */
-    assert_status(shmc_get_info(c, KS("m"), 0, 0, buf, &len, &info), SHMC_OK);
+    assert_status(shmc_get_info(c, KS("m"), NULL, buf, &len, &info), SHMC_OK);
     assert_int_equal(info.fetched, 0);
     assert_memory_equal(buf, "val", 3);
-    assert_status(shmc_get_info(c, KS("m"), 0, 0, NULL, NULL, &info), SHMC_OK);
+    assert_status(shmc_get_info(c, KS("m"), NULL, NULL, NULL, &info), SHMC_OK);
     assert_int_equal(info.fetched, 1);
     assert_in_range(info.last_access, 0, 1);
     /* touch through get_info: the reported TTL is the new one */
-    assert_status(shmc_get_info(c, KS("m"), SHMC_GET_TOUCH, 500, NULL, NULL, &info), SHMC_OK);
+    assert_status(shmc_get_info(c, KS("m"), &touch, NULL, NULL, &info), SHMC_OK);
     assert_in_range(info.ttl, 498, 500);
-    assert_status(shmc_get_info(c, KS("forever"), 0, 0, NULL, NULL, &info), SHMC_OK);
+    assert_status(shmc_get_info(c, KS("forever"), NULL, NULL, NULL, &info), SHMC_OK);
     assert_int_equal(info.ttl, -1);
     /* errors */
     len = 1;
-    assert_status(shmc_get_info(c, KS("m"), 0, 0, buf, &len, &info), SHMC_BUFFER_TOO_SMALL);
+    assert_status(shmc_get_info(c, KS("m"), NULL, buf, &len, &info), SHMC_BUFFER_TOO_SMALL);
     assert_int_equal(len, 3);
-    assert_status(shmc_get_info(c, KS("nope"), 0, 0, NULL, NULL, &info), SHMC_NOT_FOUND);
-    assert_status(shmc_get_info(c, KS("m"), 0x80, 0, NULL, NULL, &info), SHMC_INVALID);
+    assert_status(shmc_get_info(c, KS("nope"), NULL, NULL, NULL, &info), SHMC_NOT_FOUND);
+    assert_status(shmc_get_info(c, KS("m"), &bad, NULL, NULL, &info), SHMC_INVALID);
+}
+
+/* The recache token: stale items and items near expiry hand it to exactly
+ * one reader (memcached meta W / Z / X). */
+static void test_invalidate_and_recache_token(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    shmc_item_info info;
+    uint64_t cas0 = 0;
+    char buf[16];
+    size_t len = sizeof buf;
+    assert_status(tu_set(c, "s", "old", 0, 0), SHMC_OK);
+    assert_status(shmc_get(c, KS("s"), buf, &len, NULL, &cas0), SHMC_OK);
+    assert_status(shmc_invalidate(c, KS("s"), cas0 + 1, NULL), SHMC_EXISTS);
+    assert_status(shmc_invalidate(c, KS("nope"), 0, NULL), SHMC_NOT_FOUND);
+    int64_t ttl = 30;
+    assert_status(shmc_invalidate(c, KS("s"), cas0, &ttl), SHMC_OK);
+    /* still readable, stale, new CAS, new TTL; first reader wins, the next is told */
+    len = sizeof buf;
+    assert_status(shmc_get_info(c, KS("s"), NULL, buf, &len, &info), SHMC_OK);
+    assert_memory_equal(buf, "old", 3);
+    assert_int_equal(info.stale, 1);
+    assert_int_equal(info.win, 1);
+    assert_true(info.cas != cas0);
+    assert_in_range(info.ttl, 29, 30);
+    assert_status(shmc_get_info(c, KS("s"), NULL, NULL, NULL, &info), SHMC_OK);
+    assert_int_equal(info.win, -1);
+    /* a store replaces the stale item: fresh, no token */
+    assert_status(tu_set(c, "s", "new", 0, 0), SHMC_OK);
+    assert_status(shmc_get_info(c, KS("s"), NULL, NULL, NULL, &info), SHMC_OK);
+    assert_int_equal(info.stale, 0);
+    assert_int_equal(info.win, 0);
+    /* near expiry: TTL 50 is below recache_below 60 */
+    const shmc_get_options r60 = {.recache_below = 60};
+    assert_status(tu_set(c, "r", "v", 0, 50), SHMC_OK);
+    assert_status(shmc_get_info(c, KS("r"), &r60, NULL, NULL, &info), SHMC_OK);
+    assert_int_equal(info.win, 1);
+    assert_status(shmc_get_info(c, KS("r"), &r60, NULL, NULL, &info), SHMC_OK);
+    assert_int_equal(info.win, -1);
+    const shmc_get_options r10 = {.recache_below = 10};
+    assert_status(tu_set(c, "r2", "v", 0, 50), SHMC_OK);
+    assert_status(shmc_get_info(c, KS("r2"), &r10, NULL, NULL, &info), SHMC_OK);
+    assert_int_equal(info.win, 0);
+    /* CAS_STALE: an older CAS still stores, but the value is stale */
+    uint64_t cas1 = 0, cas2 = 0;
+    len = sizeof buf;
+    assert_status(shmc_get(c, KS("s"), buf, &len, NULL, &cas1), SHMC_OK);
+    assert_status(tu_set(c, "s", "newer", 0, 0), SHMC_OK);
+    assert_status(shmc_store(c, SHMC_CAS, KS("s"), "late", 4, 0, 0, cas1, NULL), SHMC_EXISTS);
+    assert_status(shmc_store(c, SHMC_CAS_STALE, KS("s"), "late", 4, 0, 0, cas1, &cas2),
+                  SHMC_OK);
+    len = sizeof buf;
+    assert_status(shmc_get_info(c, KS("s"), NULL, buf, &len, &info), SHMC_OK);
+    assert_memory_equal(buf, "late", 4);
+    assert_int_equal(info.stale, 1);
+    assert_int_equal(info.cas, cas2);
 }
 
 /* shmc_arith: incr/decr guarded by CAS, returning the new CAS. */
@@ -1482,6 +1542,7 @@ int main(void)
         T(test_class_stats),
         T(test_get_info),
         T(test_arith_cas),
+        T(test_invalidate_and_recache_token),
         cmocka_unit_test_setup_teardown(test_index_grows, setup_small_index, tu_teardown),
 #undef T
     };

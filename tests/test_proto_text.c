@@ -670,8 +670,29 @@ static void test_meta_delete(void **state)
     snprintf(line, sizeof line, "md d C%" PRIu64 " O1\r\n", cas);
     req(t, line, "HD O1\r\n");
     req(t, "ms d 1\r\nx\r\n", "HD\r\n");
+    /* I: the item stays, stale, with a new TTL; the first reader wins the
+     * right to recache it (W), later ones are told (Z); X marks it stale */
     req(t, "md d I T30\r\n", "HD\r\n");
-    req(t, "mg d\r\n", "EN\r\n");
+    req(t, "mg d t v\r\n", "VA 1 t30 W X\r\nx\r\n");
+    req(t, "mg d\r\n", "HD X Z\r\n");
+    /* a store replaces the stale item: fresh again */
+    req(t, "ms d 1\r\ny\r\n", "HD\r\n");
+    req(t, "mg d v\r\n", "VA 1\r\ny\r\n");
+    /* ms I: a value with an older CAS is stored, stale */
+    len = sizeof buf;
+    assert_ok(shmc_get(t->s.cache, "d", 1, buf, &len, NULL, &cas));
+    req(t, "ms d 1\r\nz\r\n", "HD\r\n");
+    snprintf(line, sizeof line, "ms d 1 C%" PRIu64 "\r\nw\r\n", cas);
+    req(t, line, "EX\r\n");
+    snprintf(line, sizeof line, "ms d 1 I C%" PRIu64 "\r\nw\r\n", cas);
+    req(t, line, "HD\r\n");
+    req(t, "mg d v\r\n", "VA 1 W X\r\nw\r\n");
+    /* R: an item close to expiry hands out the recache token once */
+    req(t, "ms r 1 T10\r\nr\r\n", "HD\r\n");
+    req(t, "mg r R30 v\r\n", "VA 1 W\r\nr\r\n");
+    req(t, "mg r R30 v\r\n", "VA 1 Z\r\nr\r\n");
+    req(t, "ms r2 1 T100\r\nr\r\n", "HD\r\n");
+    req(t, "mg r2 R30 v\r\n", "VA 1\r\nr\r\n");
 }
 
 static void test_meta_arith(void **state)
@@ -708,15 +729,17 @@ static void test_meta_vivify_base64_debug(void **state)
 {
     pt *t = *state;
     req(t, "mg viv N30 v t\r\n", "VA 0 t30 W\r\n\r\n");
-    req(t, "mg viv v\r\n", "VA 0\r\n\r\n");
+    req(t, "mg viv v\r\n", "VA 0 Z\r\n\r\n"); /* someone is already filling it */
     /* base64 keys: "foo" is Zm9v */
     req(t, "ms Zm9v 2 b\r\nhi\r\n", "HD\r\n");
     req(t, "get foo\r\n", "VALUE foo 0 2\r\nhi\r\nEND\r\n");
     req(t, "mg Zm9v b k v\r\n", "VA 2 kZm9v b\r\nhi\r\n");
     req(t, "md Zm9v b k\r\n", "HD kZm9v b\r\n");
     req(t, "mg Zm9v b v k\r\n", "EN kZm9v b\r\n");
-    /* binary bytes the library refuses in a key */
-    req(t, "mg AAEC b v\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* a base64 key may decode to any bytes, as in memcached */
+    req(t, "mg AAEC b v\r\n", "EN\r\n");
+    req(t, "ms AAEC 2 b\r\nbb\r\n", "HD\r\n");
+    req(t, "mg AAEC b v\r\n", "VA 2\r\nbb\r\n");
     /* me */
     req(t, "ms dbg 3\r\nabc\r\n", "HD\r\n");
     uint64_t cas = 0;
@@ -724,7 +747,8 @@ static void test_meta_vivify_base64_debug(void **state)
     size_t len = sizeof buf;
     assert_ok(shmc_get(t->s.cache, "dbg", 3, buf, &len, NULL, &cas));
     shmc_item_info info;
-    assert_ok(shmc_get_info(t->s.cache, "dbg", 3, SHMC_GET_NO_BUMP, 0, NULL, NULL, &info));
+    const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+    assert_ok(shmc_get_info(t->s.cache, "dbg", 3, &nobump, NULL, NULL, &info));
     char exp[160];
     snprintf(exp, sizeof exp, "ME dbg exp=-1 la=0 cas=%" PRIu64 " fetch=yes cls=%u size=%zu\r\n",
              cas, info.class_id, shmc_item_overhead() + 6);
