@@ -7,10 +7,14 @@
 #   make demo       install missing packages, build, run the two-process demo
 #   make check      install missing packages, build, run every test, then again
 #                   under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make server     install missing packages, build, run build/shmcached in the
+#                   foreground on port $(PORT) (11211) with its default segment
+#                   /dev/shm/shmcached-$(PORT); Ctrl-C stops it and removes it
 BUILD ?= build
 JOBS ?= $(shell nproc)
+PORT ?= 11211
 
-.PHONY: all test asan bench install clean deps demo check
+.PHONY: all test asan bench install clean deps demo check server
 
 all: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
@@ -45,3 +49,10 @@ demo: deps
 check: deps
 	$(MAKE) test
 	$(MAKE) asan
+
+server: deps
+	$(MAKE) all
+	@echo "shmcached: memcached protocol on port $(PORT); segment /dev/shm/shmcached-$(PORT)"
+	@echo "  attach it: ./$(BUILD)/shmcachectl -S /dev/shm/shmcached-$(PORT) get KEY"
+	@echo "  or from C: shmc_open(\"/dev/shm/shmcached-$(PORT)\", &cache)"
+	exec ./$(BUILD)/shmcached -p $(PORT) $$([ "$$(id -u)" = 0 ] && echo -u root) -v
