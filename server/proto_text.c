@@ -129,6 +129,45 @@ static shmc_status get_info_alloc(shmc_cache *cache, const char *k, size_t nk,
 /* Text commands                                                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * One "VALUE key flags bytes [cas]" block of a text get, with the value
+ * copied by the library straight into the output buffer: room for the
+ * header is left before it, the header is written once the length is
+ * known, and the value slides down behind it (a move within the buffer,
+ * not a second copy from the cache).
+ */
+static shmc_status get_value_block(ctx *c, const char *k, size_t nk,
+                                   const shmc_get_options *o, bool with_cas)
+{
+    size_t room = sizeof "VALUE   4294967295 18446744073709551615 18446744073709551615\r\n" + nk;
+    size_t guess = 2048;
+    for (int tries = 0; tries < 16; tries++) {
+        if (!srv_buf_reserve(c->out, room + guess + 2))
+            return SHMC_SYSTEM;
+        char *hdr = c->out->data + c->out->len;
+        size_t len = guess;
+        shmc_item_info info;
+        shmc_status st = shmc_get_info(c->cache, k, nk, o, hdr + room, &len, &info);
+        if (st == SHMC_BUFFER_TOO_SMALL) {
+            guess = len; /* the value's size now: make room and read again */
+            continue;
+        }
+        if (st != SHMC_OK)
+            return st;
+        uint64_t cs = c->set->cas_enabled ? info.cas : 0;
+        int hl = with_cas
+                     ? snprintf(hdr, room, "VALUE %.*s %" PRIu32 " %zu %" PRIu64 "\r\n",
+                                (int)nk, k, info.flags, len, cs)
+                     : snprintf(hdr, room, "VALUE %.*s %" PRIu32 " %zu\r\n", (int)nk, k,
+                                info.flags, len);
+        memmove(hdr + hl, hdr + room, len);
+        memcpy(hdr + hl + len, "\r\n", 2);
+        c->out->len += (size_t)hl + len + 2;
+        return SHMC_OK;
+    }
+    return SHMC_SYSTEM;
+}
+
 static void exec_get(ctx *c, text_request *r)
 {
     bool with_cas = r->cmd == TC_GETS || r->cmd == TC_GATS;
@@ -143,28 +182,9 @@ static void exec_get(ctx *c, text_request *r)
         size_t nk = (size_t)(p - k);
         if (nk == 0)
             break;
-        void *v = NULL;
-        size_t vl = 0;
-        uint32_t fl = 0;
-        uint64_t cs = 0;
-        shmc_item_info info;
         shmc_get_options o = {.flags = touch ? SHMC_GET_TOUCH : 0, .exptime = r->exptime};
-        shmc_status st = get_info_alloc(c->cache, k, nk, &o, &v, &vl, &info);
-        fl = info.flags;
-        cs = info.cas;
-        if (st == SHMC_OK) {
-            if (!c->set->cas_enabled)
-                cs = 0;
-            if (with_cas)
-                PUTF(c, "VALUE %.*s %" PRIu32 " %zu %" PRIu64 "\r\n", (int)nk, k, fl, vl, cs);
-            else
-                PUTF(c, "VALUE %.*s %" PRIu32 " %zu\r\n", (int)nk, k, fl, vl);
-            put(c, v, vl);
-            put(c, "\r\n", 2);
-            free(v);
-        } else if (st == SHMC_SYSTEM) {
+        if (get_value_block(c, k, nk, &o, with_cas) == SHMC_SYSTEM)
             c->oom = true;
-        }
     }
     put(c, "END\r\n", 5);
 }

@@ -25,6 +25,9 @@ typedef struct srv_buf {
     size_t cap; /* bytes allocated */
 } srv_buf;
 
+/* Make room for n more bytes after len; false if memory ran out. */
+bool srv_buf_reserve(srv_buf *b, size_t n);
+
 /* Append n bytes; false if memory ran out (the connection then closes). */
 bool srv_buf_add(srv_buf *b, const void *p, size_t n);
 /* printf-style append. */

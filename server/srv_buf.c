@@ -8,7 +8,7 @@
 
 #include "protocol.h"
 
-static bool srv_buf_reserve(srv_buf *b, size_t n)
+bool srv_buf_reserve(srv_buf *b, size_t n)
 {
     if (b->cap - b->len >= n)
         return true;
