@@ -10,10 +10,11 @@
  *  - a line over 2048 bytes without \n closes the connection silently, as
  *    memcached does; a get/gets line may be longer (memcached: unbounded;
  *    we close past TEXT_GET_LINE_MAX = 1 MiB);
- *  - "stats reset" answers RESET but resets nothing: the counters live in
- *    the shared segment and are cumulative over every process attached to
- *    it (the library has no reset, and one daemon must not zero the
- *    counters other processes read);
+ *  - "stats reset": the counters live in the shared segment and other
+ *    processes read them, so one server must not zero them; instead this
+ *    server keeps a baseline taken at the reset and reports counters
+ *    relative to it (gauges such as curr_items and bytes are not reset,
+ *    as in memcached);
  *  - "cache_memlimit N" answers as memcached (OK for 8..1000000000 MB) but
  *    the segment's size is fixed at creation: the limit does not change;
  *  - "slabs automove N" answers OK (0, 1, 2) but the engine's automove
@@ -44,6 +45,8 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -385,11 +388,59 @@ static uint64_t page_size_of(const shmc_config *cfg)
     return p;
 }
 
-static void stats_general(ctx *c)
+/* "stats reset": the baseline this server reports counters against (one
+ * per server process, shared by its worker threads). */
+static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
+static shmc_stats reset_base;
+static const shmc_cache *reset_cache; /* the handle the baseline belongs to */
+
+/* The cumulative counters of shmc_stats, which "stats reset" zeroes. */
+static const size_t reset_fields[] = {
+    offsetof(shmc_stats, total_items), offsetof(shmc_stats, get_hits),
+    offsetof(shmc_stats, get_misses), offsetof(shmc_stats, get_expired),
+    offsetof(shmc_stats, get_flushed), offsetof(shmc_stats, cmd_get),
+    offsetof(shmc_stats, cmd_set), offsetof(shmc_stats, cmd_touch),
+    offsetof(shmc_stats, cmd_flush), offsetof(shmc_stats, delete_hits),
+    offsetof(shmc_stats, delete_misses), offsetof(shmc_stats, incr_hits),
+    offsetof(shmc_stats, incr_misses), offsetof(shmc_stats, decr_hits),
+    offsetof(shmc_stats, decr_misses), offsetof(shmc_stats, cas_hits),
+    offsetof(shmc_stats, cas_misses), offsetof(shmc_stats, cas_badval),
+    offsetof(shmc_stats, touch_hits), offsetof(shmc_stats, touch_misses),
+    offsetof(shmc_stats, evictions), offsetof(shmc_stats, expired_unfetched),
+    offsetof(shmc_stats, evicted_unfetched), offsetof(shmc_stats, reclaimed),
+    offsetof(shmc_stats, slabs_moved),
+};
+
+/* The cache's statistics, counters relative to the last "stats reset". */
+static void stats_read(ctx *c, shmc_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    (void)shmc_stats_get(c->cache, st);
+    pthread_mutex_lock(&reset_lock);
+    for (size_t i = 0; reset_cache == c->cache && i < sizeof reset_fields / sizeof reset_fields[0];
+         i++) {
+        uint64_t *v = (uint64_t *)((char *)st + reset_fields[i]);
+        uint64_t b = *(const uint64_t *)((const char *)&reset_base + reset_fields[i]);
+        *v = *v >= b ? *v - b : 0;
+    }
+    pthread_mutex_unlock(&reset_lock);
+}
+
+static void stats_reset(ctx *c)
 {
     shmc_stats st;
     memset(&st, 0, sizeof st);
     (void)shmc_stats_get(c->cache, &st);
+    pthread_mutex_lock(&reset_lock);
+    reset_base = st;
+    reset_cache = c->cache;
+    pthread_mutex_unlock(&reset_lock);
+}
+
+static void stats_general(ctx *c)
+{
+    shmc_stats st;
+    stats_read(c, &st);
     if (c->s->hooks && c->s->hooks->stats_general) {
         c->s->hooks->stats_general(c->s->daemon, c->out);
     } else {
@@ -517,6 +568,7 @@ static void exec_stats(ctx *c, text_request *r)
     if (nt == 2) {
         stats_general(c);
     } else if (tok_eq(&t[1], "reset")) {
+        stats_reset(c);
         put_str(c, "RESET\r\n");
         return;
     } else if (tok_eq(&t[1], "detail")) {

@@ -434,7 +434,15 @@ static void test_stats(void **state)
     assert_true(has_line(t, "STAT total_malloced 1048576\r\n"));
     req(t, "stats sizes\r\n", "STAT sizes_status disabled\r\nEND\r\n");
     req(t, "stats conns\r\n", "END\r\n");
+    /* reset: counters restart from zero for this server, gauges stay */
     req(t, "stats reset\r\n", "RESET\r\n");
+    feed(t, "stats\r\n", 7);
+    assert_true(has_line(t, "STAT get_hits 0\r\n"));
+    assert_true(has_line(t, "STAT cmd_set 0\r\n"));
+    assert_true(has_line(t, "STAT curr_items 1\r\n"));
+    req(t, "get s\r\n", "VALUE s 0 1\r\nx\r\nEND\r\n");
+    feed(t, "stats\r\n", 7);
+    assert_true(has_line(t, "STAT get_hits 1\r\n"));
     req(t, "stats bogus\r\n", "ERROR\r\n");
     req(t, "stats detail on\r\n", "OK\r\n");
     req(t, "stats detail\r\n", "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
