@@ -13,17 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_common.h"
 #include "protocol.h"
 #include "proto_binary_parse.h"
 
-static shmc_cache *cache;
-static char path[256];
-
-static void cleanup(void)
-{
-    shmc_close(cache);
-    shmc_destroy(path);
-}
 
 static bool fake_list(void *ctx, void **conn, const char **out, unsigned *outlen)
 {
@@ -58,29 +51,10 @@ static void fake_free(void *ctx, void *conn)
 
 static const srv_sasl_ops fake_sasl = {NULL, fake_list, fake_auth, fake_free};
 
-static srv_settings settings = {
-    .item_size_max = 64 * 1024,
-    .allow_shutdown = 1,
-    .cas_enabled = 1,
-    .flush_enabled = 1,
-    .max_reqs_per_event = 20,
-    .version = "fuzz",
-};
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!cache) {
-        shmc_config cfg;
-        shmc_config_init(&cfg);
-        cfg.mem_bytes = 4u << 20;
-        cfg.item_size_max = 64 * 1024;
-        snprintf(path, sizeof path, "/dev/shm/shmc-fuzz-binary-%ld", (long)getpid());
-        unlink(path);
-        if (shmc_create(path, &cfg, &cache) != SHMC_OK)
-            abort();
-        atexit(cleanup);
-    }
+    shmc_cache *cache = fuzz_cache("binary");
     if (size == 0)
         return 0;
 
@@ -90,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 0;
     while (off < size - 1) {
         bin_request r;
-        r.item_size_max = settings.item_size_max;
+        r.item_size_max = fuzz_settings.item_size_max;
         long n = proto_binary_parse(exact + off, size - 1 - off, &r);
         if (n <= 0)
             break;
@@ -108,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(exact);
 
     /* the whole protocol, chunked like a connection */
-    srv_settings set = settings;
+    srv_settings set = fuzz_settings;
     set.sasl = (data[0] & 0x80) ? &fake_sasl : NULL;
     size_t chunk = (size_t)(data[0] % 64) + 1;
     const char *in = (const char *)data + 1;

@@ -12,41 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_common.h"
 #include "protocol.h"
 #include "proto_text_parse.h"
 
-static shmc_cache *cache;
-static char path[256];
-
-static void cleanup(void)
-{
-    shmc_close(cache);
-    shmc_destroy(path);
-}
-
-static srv_settings settings = {
-    .item_size_max = 64 * 1024,
-    .allow_shutdown = 1,
-    .cas_enabled = 1,
-    .flush_enabled = 1,
-    .max_reqs_per_event = 20,
-    .version = "fuzz",
-};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!cache) {
-        shmc_config cfg;
-        shmc_config_init(&cfg);
-        cfg.mem_bytes = 4u << 20;
-        cfg.item_size_max = 64 * 1024;
-        snprintf(path, sizeof path, "/dev/shm/shmc-fuzz-text-%ld", (long)getpid());
-        unlink(path);
-        if (shmc_create(path, &cfg, &cache) != SHMC_OK)
-            abort();
-        atexit(cleanup);
-    }
+    shmc_cache *cache = fuzz_cache("text");
     if (size == 0)
         return 0;
 
@@ -56,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 0;
     while (off < size - 1) {
         text_request r;
-        r.item_size_max = settings.item_size_max;
+        r.item_size_max = fuzz_settings.item_size_max;
         long n = proto_text_parse(exact + off, size - 1 - off, &r);
         if (n <= 0)
             break;
@@ -71,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *in = (const char *)data + 1;
     size_t n = size - 1, given = 0, have = 0;
     char *buf = malloc(n + 1);
-    srv_session s = {.cache = cache, .settings = &settings};
+    srv_session s = {.cache = cache, .settings = &fuzz_settings};
     srv_buf out = {0};
     while (given < n || have > 0) {
         size_t k = n - given < chunk ? n - given : chunk;
