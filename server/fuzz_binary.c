@@ -1,6 +1,6 @@
 /*
  * fuzz_binary.c - libFuzzer harness of the binary protocol
- * (tests/fuzz_binary.sh builds and runs it).  Each input is fed to
+ * (tests/fuzz.sh binary builds and runs it).  Each input is fed to
  * proto_binary_process as a connection would: in chunks whose sizes come
  * from the input's first byte, keeping what was not consumed; the first
  * byte's top bit turns on a SASL requirement served by a fake mechanism

@@ -1,6 +1,6 @@
 /*
  * fuzz_text.c - libFuzzer harness of the text/meta protocol
- * (tests/fuzz_text.sh builds and runs it).  Each input is fed to
+ * (tests/fuzz.sh text builds and runs it).  Each input is fed to
  * proto_text_process as a connection would: in chunks whose sizes come
  * from the input's first byte, keeping what was not consumed.  The
  * parser alone also runs on the exact input (ASan catches any read past
