@@ -339,6 +339,18 @@ shmc_status shmc_store(shmc_cache *cache, shmc_store_mode mode,
                        uint32_t flags, int64_t exptime,
                        uint64_t cas_in, uint64_t *cas_out);
 
+/**
+ * As shmc_store, but the stored item takes the CAS value new_cas instead of
+ * a fresh one (memcached's meta "E"; 0: a fresh one).  CAS values stay
+ * unique only if the caller keeps its explicit ones unique; values the
+ * library makes later are always above every explicit one.
+ */
+shmc_status shmc_store_ex(shmc_cache *cache, shmc_store_mode mode,
+                          const void *key, size_t key_len,
+                          const void *value, size_t value_len,
+                          uint32_t flags, int64_t exptime,
+                          uint64_t cas_in, uint64_t new_cas, uint64_t *cas_out);
+
 /** shmc_store(cache, SHMC_SET, ...) without CAS arguments. */
 shmc_status shmc_set(shmc_cache *cache, const void *key, size_t key_len,
                      const void *value, size_t value_len, uint32_t flags, int64_t exptime);

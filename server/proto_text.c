@@ -633,8 +633,8 @@ static void exec_memlimit(ctx *c, text_request *r)
  * What the public API cannot express, and what we do instead:
  *  - t (TTL remaining), l (seconds since last access), h (read before):
  *    from shmc_get_info; u (no LRU bump) reads with SHMC_GET_NO_BUMP.
- *  - E (explicit new CAS): accepted and ignored; the library makes CAS
- *    values itself.
+ *  - E (explicit new CAS): honoured by ms (shmc_store_ex); accepted and
+ *    ignored by ma and md, whose library calls make CAS values themselves.
  *  - R, W, X, Z: the library's recache token (shmc_get_info): a stale
  *    item, or one whose TTL is below R, gives W to its first reader and Z
  *    to later ones; X marks a stale item.  N (vivify): the client whose add
@@ -809,9 +809,10 @@ static void exec_ms(ctx *c, text_request *r)
         else if (st == SHMC_NOT_FOUND)
             st = SHMC_NOT_STORED;
     }
-    if (st == SHMC_OK)
-        st = shmc_store(c->cache, mode, r->key, r->nkey, r->data, r->data_len,
-                        m->client_flags, m->exptime, m->req_cas, &newcas);
+    if (st == SHMC_OK) /* E: the item takes the client's CAS value */
+        st = shmc_store_ex(c->cache, mode, r->key, r->nkey, r->data, r->data_len,
+                           m->client_flags, m->exptime, m->req_cas,
+                           m->has_new_cas ? m->new_cas : 0, &newcas);
     const char *code;
     switch (st) {
     case SHMC_OK:

@@ -327,6 +327,13 @@ shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, siz
                        const void *value, size_t vlen, uint32_t flags, int64_t exptime,
                        uint64_t cas_in, uint64_t *cas_out)
 {
+    return shmc_store_ex(c, mode, key, nkey, value, vlen, flags, exptime, cas_in, 0, cas_out);
+}
+
+shmc_status shmc_store_ex(shmc_cache *c, shmc_store_mode mode, const void *key, size_t nkey,
+                          const void *value, size_t vlen, uint32_t flags, int64_t exptime,
+                          uint64_t cas_in, uint64_t new_cas, uint64_t *cas_out)
+{
     if (!c || (vlen && !value) || (unsigned)mode > SHMC_CAS_STALE)
         return SHMC_INVALID;
     shmc_status kst = key_check(key, nkey);
@@ -334,7 +341,7 @@ shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, siz
         return kst;
     seg_counters *n = gate_enter(c);
     shmc_status st = items_store(c, n, mode, key, nkey, value, vlen, flags, exptime, cas_in,
-                                 cas_out);
+                                 new_cas, cas_out);
     api_leave(c, n);
     return st;
 }

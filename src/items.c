@@ -149,6 +149,15 @@ static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t 
  * Publish a filled private item in place of old (or as new if old is
  * NULL); stripe lock held.  Returns its new CAS.
  */
+/* Make the CAS counter at least v (an atomic max). */
+static void cas_counter_raise(shmc_cache *c, uint64_t v)
+{
+    uint64_t cur = __atomic_load_n(&c->hdr->cas_counter, __ATOMIC_RELAXED);
+    while (cur < v && !__atomic_compare_exchange_n(&c->hdr->cas_counter, &cur, v, false,
+                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
 static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old)
 {
     slab_class *cls = &c->classes[it->clsid];
@@ -160,7 +169,10 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
         if (nx)
             __builtin_prefetch(seg_item(c, nx), 1);
     }
-    it->cas = __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED);
+    if (it->cas) /* an explicit CAS (meta E): keep generated ones above it */
+        cas_counter_raise(c, it->cas);
+    else
+        it->cas = __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED);
     lock_take(c, &cls->lock);
     lru_link(c, cls, it);
     CRASH_POINT("publish.lru_linked");
@@ -274,7 +286,7 @@ static shmc_status store_check(shmc_store_mode mode, const item_t *old, uint64_t
 /* append/prepend: a new item holding old's value with val added (stripe held). */
 static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                                 item_t *old, const void *val, size_t vlen, uint32_t now,
-                                uint64_t *cas_out)
+                                uint64_t new_cas, uint64_t *cas_out)
 {
     size_t total = (size_t)old->nbytes + vlen;
     shmc_status st;
@@ -286,6 +298,7 @@ static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode 
         return st;
     value_copy(c, it, mode == SHMC_APPEND ? 0 : vlen, old);
     value_write(c, it, mode == SHMC_APPEND ? old->nbytes : 0, val, vlen);
+    it->cas = new_cas;
     uint64_t cas = item_publish(c, n, it, old);
     if (cas_out)
         *cas_out = cas;
@@ -308,7 +321,8 @@ static void store_drop_stale(shmc_cache *c, const void *key, size_t nkey, uint32
 
 shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                         const void *key, size_t nkey, const void *val, size_t vlen,
-                        uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t *cas_out)
+                        uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t new_cas,
+                        uint64_t *cas_out)
 {
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
@@ -324,6 +338,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
             return st;
         }
         value_write(c, it, 0, val, vlen); /* nothing when vlen is 0 and val NULL */
+        it->cas = new_cas; /* 0: item_publish makes a fresh one */
         CRASH_POINT("item.filled");
     }
     seg_lock *s = hash_stripe(c, hash);
@@ -333,7 +348,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
     item_t *old = item_find(c, key, nkey, hash, now, &why);
     st = store_check(mode, old, cas_in, n);
     if (st == SHMC_OK && concat) {
-        st = store_concat(c, n, mode, old, val, vlen, now, cas_out);
+        st = store_concat(c, n, mode, old, val, vlen, now, new_cas, cas_out);
     } else if (st == SHMC_OK) {
         if (mode == SHMC_CAS_STALE && old->cas != cas_in)
             it->iflags |= IFLAG_STALE; /* still private: a plain store */

@@ -27,7 +27,8 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
 
 shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                         const void *key, size_t nkey, const void *val, size_t vlen,
-                        uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t *cas_out);
+                        uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t new_cas,
+                        uint64_t *cas_out);
 
 shmc_status items_delete(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, uint64_t cas);
 

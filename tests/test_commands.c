@@ -1475,6 +1475,25 @@ static void test_invalidate_and_recache_token(void **state)
     assert_int_equal(info.cas, cas2);
 }
 
+/* shmc_store_ex: an explicit CAS value (memcached meta E). */
+static void test_store_explicit_cas(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    uint64_t cas = 0, got = 0;
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_status(shmc_store_ex(c, SHMC_SET, KS("e"), "v1", 2, 0, 0, 0, 5000000, &cas), SHMC_OK);
+    assert_int_equal(cas, 5000000);
+    assert_status(shmc_get(c, KS("e"), buf, &len, NULL, &got), SHMC_OK);
+    assert_int_equal(got, 5000000);
+    /* a CAS store against it, then a generated CAS: above the explicit one */
+    assert_status(shmc_store(c, SHMC_CAS, KS("e"), "v2", 2, 0, 0, 5000000, &cas), SHMC_OK);
+    assert_true(cas > 5000000);
+    assert_status(shmc_store_ex(c, SHMC_APPEND, KS("e"), "x", 1, 0, 0, 0, 7, &cas), SHMC_OK);
+    assert_int_equal(cas, 7);
+    assert_value_str(c, "e", "v2x");
+}
+
 /* shmc_arith: incr/decr guarded by CAS, returning the new CAS. */
 static void test_arith_cas(void **state)
 {
@@ -1542,6 +1561,7 @@ int main(void)
         T(test_class_stats),
         T(test_get_info),
         T(test_arith_cas),
+        T(test_store_explicit_cas),
         T(test_invalidate_and_recache_token),
         cmocka_unit_test_setup_teardown(test_index_grows, setup_small_index, tu_teardown),
 #undef T
