@@ -297,8 +297,15 @@ void conn_udp_read(int fd, short what, void *arg)
             w->udp_sess.daemon = d;
             w->udp_sess.swallow = 0;
             w->udp_sess.noreply_pending = 0;
-            proto_text_process(&w->udp_sess, (const char *)pkt + UDP_HEADER,
-                               (size_t)n - UDP_HEADER, &out, &action);
+            w->udp_sess.bin_swallow = 0;
+            /* each datagram is negotiated as a connection's first bytes (-B) */
+            unsigned char first = (size_t)n > UDP_HEADER ? pkt[UDP_HEADER] : 0;
+            bool binary = d->st.binding_protocol == PROTO_BINARY ||
+                          (d->st.binding_protocol == PROTO_AUTO && first == 0x80);
+            w->udp_sess.proto = binary ? SRV_PROTO_BINARY : SRV_PROTO_TEXT;
+            (binary ? proto_binary_process : proto_text_process)(
+                &w->udp_sess, (const char *)pkt + UDP_HEADER, (size_t)n - UDP_HEADER, &out,
+                &action);
             if (action == SRV_SHUTDOWN)
                 daemon_request_shutdown(d);
         }

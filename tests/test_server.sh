@@ -242,6 +242,18 @@ print(d[:2] == b"\x12\x34", d[4:6] == b"\x00\x01", d[8:].decode())
 EOF
 )
 check "UDP get with memcached's frame header" grep -q "^True True VALUE libkey" <<<"$OUT"
+OUT=$(python3 - "$UPORT" <<'EOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+req = struct.pack(">BBHBBHIIQ", 0x80, 0x00, 6, 0, 0, 0, 6, 0xdeadbeef, 0) + b"libkey"
+s.sendto(b"\x00\x07\x00\x00\x00\x01\x00\x00" + req, ("127.0.0.1", int(sys.argv[1])))
+d, _ = s.recvfrom(65536)
+r = d[8:]
+print(d[:2] == b"\x00\x07", r[0] == 0x81, r[1] == 0, struct.unpack(">H", r[6:8])[0] == 0,
+      struct.unpack(">I", r[12:16])[0] == 0xdeadbeef)
+EOF
+)
+check "UDP binary get (-B auto: a 0x80 datagram is binary)" grep -q "^True True True True True" <<<"$OUT"
 
 # ---------------------------------------------------------------- 5. bad input
 mc "127.0.0.1:$PORT" 'set guard 0 0 2\r\nok\r\n' >/dev/null
