@@ -283,11 +283,12 @@ shmc_status shmc_get_info(shmc_cache *cache, const void *key, size_t key_len,
  * Mark an item stale (memcached "md <key> I"): it stays readable, readers
  * see stale = 1 and the first of them wins the recache token; its CAS
  * changes.  cas_in 0: any item, else SHMC_EXISTS on another CAS.
- * exptime NULL: keep the TTL, else set it.  Returns SHMC_OK, SHMC_NOT_FOUND,
- * SHMC_EXISTS, key errors.
+ * exptime NULL: keep the TTL, else set it.  new_cas: the CAS it takes (0: a
+ * fresh one; meta "md I E").  Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_EXISTS,
+ * key errors.
  */
 shmc_status shmc_invalidate(shmc_cache *cache, const void *key, size_t key_len, uint64_t cas_in,
-                            const int64_t *exptime);
+                            const int64_t *exptime, uint64_t new_cas);
 
 /** One key's request and result in a shmc_get_multi call. */
 typedef struct shmc_value {
@@ -326,7 +327,9 @@ typedef enum shmc_store_mode {
 
 /**
  * Store value under key.  flags and exptime are ignored by APPEND and
- * PREPEND; cas_in is used by SHMC_CAS only.  On success *cas_out (may be
+ * PREPEND; cas_in is used by SHMC_CAS, and by APPEND/PREPEND when non-zero
+ * (then the item's CAS must equal it, else SHMC_EXISTS: memcached meta
+ * "ms ... MA C<cas>").  On success *cas_out (may be
  * NULL) is the new CAS unique.
  * Returns SHMC_OK, SHMC_NOT_STORED, SHMC_EXISTS, SHMC_NOT_FOUND,
  * SHMC_BAD_KEY, SHMC_TOO_LARGE, SHMC_NO_MEMORY, SHMC_INVALID.
@@ -382,6 +385,11 @@ shmc_status shmc_decr(shmc_cache *cache, const void *key, size_t key_len,
  */
 shmc_status shmc_arith(shmc_cache *cache, const void *key, size_t key_len, int incr,
                        uint64_t delta, uint64_t cas_in, uint64_t *result, uint64_t *cas_out);
+
+/** As shmc_arith, with an explicit new CAS value (meta "ma E"; 0: a fresh one). */
+shmc_status shmc_arith_ex(shmc_cache *cache, const void *key, size_t key_len, int incr,
+                          uint64_t delta, uint64_t cas_in, uint64_t new_cas, uint64_t *result,
+                          uint64_t *cas_out);
 
 /** Set a new expiration time (memcached touch); the CAS is unchanged.
  * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_BAD_KEY, SHMC_INVALID. */

@@ -24,12 +24,8 @@
  *    and turned into packets, so the same counters and the same
  *    limitations apply (proto_text.c); an unknown group answers
  *    "Not found", as memcached does;
- *  - keys the library refuses (spaces, control bytes): a get misses,
- *    delete answers "Not found", the other commands "Invalid arguments"
- *    (memcached would store such keys);
- *  - Append/Prepend with a CAS: compared with a read first (not atomic
- *    with the update; the library's append takes no CAS), as the text
- *    module's ms does.  Increment/Decrement use shmc_arith's CAS;
+ *  - Append/Prepend and Increment/Decrement with a CAS: compared by the
+ *    library under the item's lock, atomic with the update;
  *  - Touch/GAT/GATK and Stat: body bytes past the key are discarded
  *    (memcached would read them as the next request);
  *  - SASL data over 8 KiB answers "Invalid arguments".
@@ -140,17 +136,6 @@ static shmc_status gat_alloc(shmc_cache *cache, const char *k, size_t nk, int64_
     return SHMC_SYSTEM;
 }
 
-/* The current CAS of key (0 if absent). */
-static shmc_status read_cas(bctx *c, const char *k, size_t nk, uint64_t *cas)
-{
-    void *v = NULL;
-    size_t vl = 0;
-    *cas = 0;
-    shmc_status st = shmc_get_alloc(c->cache, k, nk, &v, &vl, NULL, cas);
-    free(v);
-    return st;
-}
-
 /* ------------------------------------------------------------------ */
 /* Commands                                                            */
 /* ------------------------------------------------------------------ */
@@ -211,22 +196,12 @@ static void exec_store(bctx *c, const bin_request *r)
     default: break;
     }
     bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
-    shmc_status st = SHMC_OK;
-    if (r->h.cas) {
-        if (concat) {
-            uint64_t cur;
-            st = read_cas(c, r->key, r->nkey, &cur);
-            if (st == SHMC_OK && cur != r->h.cas)
-                st = SHMC_EXISTS;
-            else if (st == SHMC_NOT_FOUND)
-                st = SHMC_NOT_STORED;
-        } else {
-            mode = SHMC_CAS; /* memcached: any set/add/replace with a CAS */
-        }
-    }
+    /* memcached: any set/add/replace with a CAS is a CAS store; append and
+     * prepend compare it too (the library, under the item's lock) */
+    if (r->h.cas && !concat)
+        mode = SHMC_CAS;
     uint64_t newcas = 0;
-    if (st == SHMC_OK)
-        st = shmc_store(c->cache, mode, r->key, r->nkey, r->value, r->nvalue, r->flags,
+    shmc_status st = shmc_store(c->cache, mode, r->key, r->nkey, r->value, r->nvalue, r->flags,
                         (int64_t)r->exptime, r->h.cas, &newcas);
     switch (st) {
     case SHMC_OK: success(c, NULL, 0, newcas); break;

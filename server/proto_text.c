@@ -633,8 +633,8 @@ static void exec_memlimit(ctx *c, text_request *r)
  * What the public API cannot express, and what we do instead:
  *  - t (TTL remaining), l (seconds since last access), h (read before):
  *    from shmc_get_info; u (no LRU bump) reads with SHMC_GET_NO_BUMP.
- *  - E (explicit new CAS): honoured by ms (shmc_store_ex); accepted and
- *    ignored by ma and md, whose library calls make CAS values themselves.
+ *  - E (explicit new CAS): honoured by ms, ma and md I (shmc_store_ex,
+ *    shmc_arith_ex, shmc_invalidate).
  *  - R, W, X, Z: the library's recache token (shmc_get_info): a stale
  *    item, or one whose TTL is below R, gives W to its first reader and Z
  *    to later ones; X marks a stale item.  N (vivify): the client whose add
@@ -642,9 +642,8 @@ static void exec_memlimit(ctx *c, text_request *r)
  *  - I (invalidate): md I marks the item stale with a new CAS
  *    (shmc_invalidate; T sets its TTL); ms I with an older CAS stores the
  *    value as stale (SHMC_CAS_STALE).
- *  - C on ms append/prepend: the library's append takes no CAS; we
- *    compare with a read first (not atomic with the update).  On ma, C
- *    and c are atomic with the update (shmc_arith).
+ *  - C on ms append/prepend and on ma, and c on ma, are atomic with the
+ *    update (the library compares under the item's lock).
  *  - me: memcached's line (exp la cas fetch cls size) from shmc_get_info,
  *    without marking the item used.
  *  - keys decoded from base64 (b) may hold any byte, as in memcached.
@@ -798,18 +797,9 @@ static void exec_ms(ctx *c, text_request *r)
         mode = m->invalidate ? SHMC_CAS_STALE : SHMC_CAS; /* I: an older CAS stores, stale */
     uint64_t newcas = 0;
     shmc_status st = SHMC_OK;
-    if (m->has_cas && (mode == SHMC_APPEND || mode == SHMC_PREPEND)) {
-        void *v = NULL;
-        size_t len = 0;
-        uint64_t cur = 0;
-        st = shmc_get_alloc(c->cache, r->key, r->nkey, &v, &len, NULL, &cur);
-        free(v);
-        if (st == SHMC_OK && cur != m->req_cas)
-            st = SHMC_EXISTS;
-        else if (st == SHMC_NOT_FOUND)
-            st = SHMC_NOT_STORED;
-    }
-    if (st == SHMC_OK) /* E: the item takes the client's CAS value */
+    /* C on append/prepend: the library compares it under the item's lock;
+     * E: the item takes the client's CAS value */
+    if (st == SHMC_OK)
         st = shmc_store_ex(c->cache, mode, r->key, r->nkey, r->data, r->data_len,
                            m->client_flags, m->exptime, m->req_cas,
                            m->has_new_cas ? m->new_cas : 0, &newcas);
@@ -859,7 +849,7 @@ static void exec_md(ctx *c, text_request *r)
         /* I: keep the item, stale, for one client to recache (T sets its TTL) */
         int64_t ttl = m->exptime;
         st = shmc_invalidate(c->cache, r->key, r->nkey, m->has_cas ? m->req_cas : 0,
-                             m->new_ttl ? &ttl : NULL);
+                             m->new_ttl ? &ttl : NULL, m->has_new_cas ? m->new_cas : 0);
     } else {
         st = shmc_delete(c->cache, r->key, r->nkey, m->has_cas ? m->req_cas : 0);
     }
@@ -887,8 +877,9 @@ static void exec_ma(ctx *c, text_request *r)
     uint64_t res = 0, cs = 0;
     bool created = false;
     /* C compares and c reports the CAS atomically with the update */
-    shmc_status st = shmc_arith(c->cache, r->key, r->nkey, incr, m->delta,
-                                m->has_cas ? m->req_cas : 0, &res, &cs);
+    shmc_status st = shmc_arith_ex(c->cache, r->key, r->nkey, incr, m->delta,
+                                   m->has_cas ? m->req_cas : 0,
+                                   m->has_new_cas ? m->new_cas : 0, &res, &cs);
     bool ns = false;
     if (st == SHMC_NOT_FOUND && m->vivify) {
         char num[32];

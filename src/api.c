@@ -366,11 +366,18 @@ shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t ca
 shmc_status shmc_arith(shmc_cache *c, const void *key, size_t nkey, int incr, uint64_t delta,
                        uint64_t cas_in, uint64_t *result, uint64_t *cas_out)
 {
+    return shmc_arith_ex(c, key, nkey, incr, delta, cas_in, 0, result, cas_out);
+}
+
+shmc_status shmc_arith_ex(shmc_cache *c, const void *key, size_t nkey, int incr,
+                          uint64_t delta, uint64_t cas_in, uint64_t new_cas, uint64_t *result,
+                          uint64_t *cas_out)
+{
     shmc_status kst = api_check_keyed(c, key, nkey);
     if (kst != SHMC_OK)
         return kst;
     seg_counters *n = gate_enter(c);
-    shmc_status st = items_arith(c, n, key, nkey, incr, delta, cas_in, result, cas_out);
+    shmc_status st = items_arith(c, n, key, nkey, incr, delta, cas_in, new_cas, result, cas_out);
     api_leave(c, n);
     return st;
 }
@@ -388,13 +395,13 @@ shmc_status shmc_decr(shmc_cache *c, const void *key, size_t nkey, uint64_t delt
 }
 
 shmc_status shmc_invalidate(shmc_cache *c, const void *key, size_t nkey, uint64_t cas_in,
-                            const int64_t *exptime)
+                            const int64_t *exptime, uint64_t new_cas)
 {
     shmc_status kst = api_check_keyed(c, key, nkey);
     if (kst != SHMC_OK)
         return kst;
     seg_counters *n = gate_enter(c);
-    shmc_status st = items_invalidate(c, n, key, nkey, cas_in, exptime);
+    shmc_status st = items_invalidate(c, n, key, nkey, cas_in, exptime, new_cas);
     api_leave(c, n);
     return st;
 }

@@ -262,9 +262,12 @@ static shmc_status store_check(shmc_store_mode mode, const item_t *old, uint64_t
     case SHMC_ADD:
         return old ? SHMC_NOT_STORED : SHMC_OK;
     case SHMC_REPLACE:
+        return old ? SHMC_OK : SHMC_NOT_STORED;
     case SHMC_APPEND:
     case SHMC_PREPEND:
-        return old ? SHMC_OK : SHMC_NOT_STORED;
+        if (!old)
+            return SHMC_NOT_STORED;
+        return cas_in && old->cas != cas_in ? SHMC_EXISTS : SHMC_OK;
     case SHMC_CAS:
     case SHMC_CAS_STALE:
         if (!old) {
@@ -410,8 +413,8 @@ static bool parse_u64(const char *p, size_t len, uint64_t *out)
 }
 
 shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
-                        bool incr, uint64_t delta, uint64_t cas_in, uint64_t *result,
-                        uint64_t *cas_out)
+                        bool incr, uint64_t delta, uint64_t cas_in, uint64_t new_cas,
+                        uint64_t *result, uint64_t *cas_out)
 {
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
@@ -437,6 +440,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
         if (it) {
             memcpy(item_value(it), digits, (size_t)len);
             it->iflags = IFLAG_FETCHED;
+            it->cas = new_cas; /* 0: a fresh one */
             cas = item_publish(c, n, it, old);
         }
     }
@@ -479,7 +483,7 @@ shmc_status items_touch(shmc_cache *c, seg_counters *n, const void *key, size_t 
 }
 
 shmc_status items_invalidate(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
-                             uint64_t cas_in, const int64_t *exptime)
+                             uint64_t cas_in, const int64_t *exptime, uint64_t new_cas)
 {
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
@@ -497,8 +501,11 @@ shmc_status items_invalidate(shmc_cache *c, seg_counters *n, const void *key, si
         /* each a single store: a death between them leaves a valid item */
         if (exptime)
             it->exptime = exp;
-        __atomic_store_n(&it->cas, __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED),
-                         __ATOMIC_RELAXED);
+        if (new_cas)
+            cas_counter_raise(c, new_cas);
+        else
+            new_cas = __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&it->cas, new_cas, __ATOMIC_RELAXED);
         __atomic_fetch_and(&it->iflags, (uint8_t)~IFLAG_TOKEN, __ATOMIC_RELAXED);
         __atomic_fetch_or(&it->iflags, (uint8_t)IFLAG_STALE, __ATOMIC_RELAXED);
     }

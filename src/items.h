@@ -32,16 +32,17 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
 
 shmc_status items_delete(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, uint64_t cas);
 
-/* incr/decr; cas_in 0 = any item, else SHMC_EXISTS on another CAS. */
+/* incr/decr; cas_in 0 = any item, else SHMC_EXISTS on another CAS;
+ * new_cas 0 = a fresh CAS. */
 shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
-                        bool incr, uint64_t delta, uint64_t cas_in, uint64_t *result,
-                        uint64_t *cas_out);
+                        bool incr, uint64_t delta, uint64_t cas_in, uint64_t new_cas,
+                        uint64_t *result, uint64_t *cas_out);
 
 shmc_status items_touch(shmc_cache *c, seg_counters *n, const void *key, size_t nkey, int64_t exptime);
 
 /* Mark stale with a new CAS (cas_in 0: any); exptime NULL keeps the TTL. */
 shmc_status items_invalidate(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
-                             uint64_t cas_in, const int64_t *exptime);
+                             uint64_t cas_in, const int64_t *exptime, uint64_t new_cas);
 
 shmc_status items_flush(shmc_cache *c, seg_counters *n, int64_t delay);
 

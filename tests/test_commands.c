@@ -1430,10 +1430,10 @@ static void test_invalidate_and_recache_token(void **state)
     size_t len = sizeof buf;
     assert_status(tu_set(c, "s", "old", 0, 0), SHMC_OK);
     assert_status(shmc_get(c, KS("s"), buf, &len, NULL, &cas0), SHMC_OK);
-    assert_status(shmc_invalidate(c, KS("s"), cas0 + 1, NULL), SHMC_EXISTS);
-    assert_status(shmc_invalidate(c, KS("nope"), 0, NULL), SHMC_NOT_FOUND);
+    assert_status(shmc_invalidate(c, KS("s"), cas0 + 1, NULL, 0), SHMC_EXISTS);
+    assert_status(shmc_invalidate(c, KS("nope"), 0, NULL, 0), SHMC_NOT_FOUND);
     int64_t ttl = 30;
-    assert_status(shmc_invalidate(c, KS("s"), cas0, &ttl), SHMC_OK);
+    assert_status(shmc_invalidate(c, KS("s"), cas0, &ttl, 0), SHMC_OK);
     /* still readable, stale, new CAS, new TTL; first reader wins, the next is told */
     len = sizeof buf;
     assert_status(shmc_get_info(c, KS("s"), NULL, buf, &len, &info), SHMC_OK);
@@ -1492,6 +1492,21 @@ static void test_store_explicit_cas(void **state)
     assert_status(shmc_store_ex(c, SHMC_APPEND, KS("e"), "x", 1, 0, 0, 0, 7, &cas), SHMC_OK);
     assert_int_equal(cas, 7);
     assert_value_str(c, "e", "v2x");
+    /* append/prepend with a CAS: only onto that very item */
+    assert_status(shmc_store(c, SHMC_APPEND, KS("e"), "y", 1, 0, 0, 8, NULL), SHMC_EXISTS);
+    assert_status(shmc_store(c, SHMC_PREPEND, KS("e"), "p", 1, 0, 0, 7, &cas), SHMC_OK);
+    assert_value_str(c, "e", "pv2x");
+    assert_status(shmc_store(c, SHMC_APPEND, KS("none"), "y", 1, 0, 0, 8, NULL), SHMC_NOT_STORED);
+    /* incr and invalidate with an explicit CAS */
+    assert_status(tu_set(c, "num", "1", 0, 0), SHMC_OK);
+    uint64_t v = 0;
+    assert_status(shmc_arith_ex(c, KS("num"), 1, 1, 0, 4242, &v, &cas), SHMC_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(cas, 4242);
+    assert_status(shmc_invalidate(c, KS("num"), 4242, NULL, 99), SHMC_OK);
+    len = sizeof buf;
+    assert_status(shmc_get(c, KS("num"), buf, &len, NULL, &got), SHMC_OK);
+    assert_int_equal(got, 99);
 }
 
 /* shmc_arith: incr/decr guarded by CAS, returning the new CAS. */
