@@ -51,6 +51,21 @@ static void fake_free(void *ctx, void *conn)
 
 static const srv_sasl_ops fake_sasl = {NULL, fake_list, fake_auth, fake_free};
 
+/* Every binary reply is a run of whole response packets. */
+static void check_whole_packets(const srv_buf *out)
+{
+    size_t o = 0;
+    while (o < out->len) {
+        const unsigned char *h = (const unsigned char *)out->data + o;
+        if (out->len - o < 24 || h[0] != 0x81)
+            abort();
+        uint32_t bl = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
+        o += 24 + (size_t)bl;
+    }
+    if (o != out->len)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -84,41 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the whole protocol, chunked like a connection */
     srv_settings set = fuzz_settings;
     set.sasl = (data[0] & 0x80) ? &fake_sasl : NULL;
-    size_t chunk = (size_t)(data[0] % 64) + 1;
-    const char *in = (const char *)data + 1;
-    size_t n = size - 1, given = 0, have = 0;
-    char *buf = malloc(n + 1);
     srv_session s = {.cache = cache, .settings = &set};
-    srv_buf out = {0};
-    while (given < n || have > 0) {
-        size_t k = n - given < chunk ? n - given : chunk;
-        memcpy(buf + have, in + given, k);
-        have += k;
-        given += k;
-        enum srv_action act;
-        out.len = 0;
-        size_t used = proto_binary_process(&s, buf, have, &out, &act);
-        if (used > have)
-            abort();
-        /* every reply is whole packets */
-        size_t o = 0;
-        while (o < out.len) {
-            const unsigned char *h = (const unsigned char *)out.data + o;
-            if (out.len - o < 24 || h[0] != 0x81)
-                abort();
-            uint32_t bl = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
-            o += 24 + (size_t)bl;
-        }
-        if (o != out.len)
-            abort();
-        memmove(buf, buf + used, have - used);
-        have -= used;
-        if (act != SRV_CONTINUE)
-            break;
-        if (k == 0)
-            break;
-    }
-    srv_buf_free(&out);
-    free(buf);
+    fuzz_feed_chunked(proto_binary_process, &s, (const char *)data + 1, size - 1,
+                      (size_t)(data[0] % 64) + 1, check_whole_packets);
     return 0;
 }

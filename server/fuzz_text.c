@@ -41,30 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(exact);
 
     /* the whole protocol, chunked like a connection */
-    size_t chunk = (size_t)(data[0] % 64) + 1;
-    const char *in = (const char *)data + 1;
-    size_t n = size - 1, given = 0, have = 0;
-    char *buf = malloc(n + 1);
     srv_session s = {.cache = cache, .settings = &fuzz_settings};
-    srv_buf out = {0};
-    while (given < n || have > 0) {
-        size_t k = n - given < chunk ? n - given : chunk;
-        memcpy(buf + have, in + given, k);
-        have += k;
-        given += k;
-        enum srv_action act;
-        out.len = 0;
-        size_t used = proto_text_process(&s, buf, have, &out, &act);
-        if (used > have)
-            abort();
-        memmove(buf, buf + used, have - used);
-        have -= used;
-        if (act != SRV_CONTINUE)
-            break;
-        if (k == 0)
-            break;
-    }
-    srv_buf_free(&out);
-    free(buf);
+    fuzz_feed_chunked(proto_text_process, &s, (const char *)data + 1, size - 1,
+                      (size_t)(data[0] % 64) + 1, NULL);
     return 0;
 }
