@@ -75,7 +75,10 @@ static int conn_flush(conn *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            event_add(c->wev, NULL);
+            if (!c->writing) {
+                event_add(c->wev, NULL);
+                c->writing = 1;
+            }
             if (c->out.len - c->wpos > OUT_HIGH_WATER)
                 set_reading(c, 0);
             return 0;
@@ -90,7 +93,10 @@ static int conn_flush(conn *c)
         srv_buf_free(&c->out);
         memset(&c->out, 0, sizeof c->out);
     }
-    event_del(c->wev);
+    if (c->writing) {
+        event_del(c->wev);
+        c->writing = 0;
+    }
     if (c->closing) {
         conn_free(c);
         return -1;

@@ -38,6 +38,7 @@ typedef struct conn {
     srv_session sess;
     int closing;            /* close once out is written */
     int reading;            /* rev is added */
+    int writing;            /* wev is added (a write would block) */
     time_t last_cmd;        /* for stats conns and idle_timeout */
     char addr[80];          /* "tcp:1.2.3.4:5678" / "unix:/path" */
     char listen_addr[80];
@@ -57,8 +58,9 @@ typedef struct worker {
     struct daemon *d;
     pthread_t thread;
     struct event_base *base;
-    struct event *notify_ev;  /* activated by the listener: take queue */
-    struct event *stop_ev;    /* activated at shutdown */
+    int wake_fd;              /* eventfd other threads write to: new conns queued, or stop */
+    struct event *wake_ev;    /* read event on wake_fd in this worker's base */
+    atomic_int stopping;      /* set by the main thread at shutdown, before a wake */
     struct event *udp_ev;     /* the shared UDP socket, if any */
     pthread_mutex_t lock;     /* queue and the conns list */
     new_conn *queue;
@@ -80,7 +82,8 @@ typedef struct daemon {
     int nworkers;
     worker *workers;
     struct event_base *main_base;
-    struct event *shutdown_ev;
+    int shutdown_fd;          /* eventfd: any thread (or a signal) asks the main loop to stop */
+    struct event *shutdown_ev; /* read event on shutdown_fd in main_base */
     int udp_fd;
     atomic_long curr_conns;
     atomic_long total_conns;

@@ -24,7 +24,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -38,6 +37,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -179,9 +179,31 @@ static void hook_stats_conns(void *daemon, srv_buf *out)
 /* workers                                                             */
 /* ------------------------------------------------------------------ */
 
-static void worker_notify(evutil_socket_t fd, short what, void *arg)
+/*
+ * Cross-thread wake-ups are eventfd writes, each read by the owning thread's
+ * event loop: every event base is touched by its own thread only, so
+ * libevent runs without its lock layer (evthread_use_pthreads cost three
+ * mutex pairs per request).
+ */
+static void wake(int fd)
 {
-    worker *w = arg;
+    uint64_t one = 1;
+    ssize_t n;
+    do
+        n = write(fd, &one, sizeof one);
+    while (n < 0 && errno == EINTR);
+}
+
+static void drain_wake(int fd)
+{
+    uint64_t v;
+    while (read(fd, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+}
+
+/* Start the connections the listener queued for this worker. */
+static void worker_take_queue(worker *w)
+{
     pthread_mutex_lock(&w->lock);
     new_conn *q = w->queue;
     w->queue = NULL;
@@ -194,12 +216,15 @@ static void worker_notify(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void worker_stop(evutil_socket_t fd, short what, void *arg)
+static void worker_wake(evutil_socket_t fd, short what, void *arg)
 {
     worker *w = arg;
-    worker_notify(-1, 0, w); /* connections handed over but not started */
-    conn_close_all(w);
-    event_base_loopbreak(w->base);
+    drain_wake(w->wake_fd);
+    worker_take_queue(w);
+    if (atomic_load(&w->stopping)) {
+        conn_close_all(w);
+        event_base_loopbreak(w->base);
+    }
 }
 
 static void *worker_main(void *arg)
@@ -211,13 +236,15 @@ static void *worker_main(void *arg)
 
 void daemon_request_shutdown(daemon_t *d)
 {
-    if (d->shutdown_ev)
-        event_active(d->shutdown_ev, EV_READ, 0);
+    if (d->shutdown_fd >= 0)
+        wake(d->shutdown_fd);
 }
 
 static void on_shutdown(evutil_socket_t fd, short what, void *arg)
 {
     daemon_t *d = arg;
+    if (fd >= 0)
+        drain_wake(d->shutdown_fd);
     atomic_store(&d->shutting_down, 1);
     event_base_loopbreak(d->main_base);
 }
@@ -310,7 +337,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         nc->next = w->queue;
         w->queue = nc;
         pthread_mutex_unlock(&w->lock);
-        event_active(w->notify_ev, EV_READ, 0);
+        wake(w->wake_fd);
     }
 }
 
@@ -790,13 +817,14 @@ int main(int argc, char **argv)
     d->hooks.stats_settings = hook_stats_settings;
     d->hooks.stats_conns = hook_stats_conns;
 
-    if (evthread_use_pthreads() < 0) {
-        fprintf(stderr, "libevent: no pthreads support\n");
-        return EXIT_FAILURE;
-    }
     d->main_base = event_base_new();
     if (!d->main_base) {
         fprintf(stderr, "failed to create the event base\n");
+        return EXIT_FAILURE;
+    }
+    d->shutdown_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* before any worker runs */
+    if (d->shutdown_fd < 0) {
+        fprintf(stderr, "eventfd: %s\n", strerror(errno));
         return EXIT_FAILURE;
     }
     d->nworkers = s->num_threads;
@@ -811,10 +839,13 @@ int main(int argc, char **argv)
         w->base = event_base_new();
         if (!w->base)
             return EXIT_FAILURE;
-        w->notify_ev = event_new(w->base, -1, EV_PERSIST, worker_notify, w);
-        w->stop_ev = event_new(w->base, -1, EV_PERSIST, worker_stop, w);
-        event_add(w->notify_ev, NULL); /* keeps the loop alive */
-        event_add(w->stop_ev, NULL);
+        w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (w->wake_fd < 0) {
+            fprintf(stderr, "eventfd: %s\n", strerror(errno));
+            return EXIT_FAILURE;
+        }
+        w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, worker_wake, w);
+        event_add(w->wake_ev, NULL);
         if (d->udp_fd >= 0) {
             w->udp_ev = event_new(w->base, d->udp_fd, EV_READ | EV_PERSIST, conn_udp_read, w);
             event_add(w->udp_ev, NULL);
@@ -834,7 +865,7 @@ int main(int argc, char **argv)
     if (s->verbose && d->udp_fd >= 0)
         fprintf(stderr, "listening on udp port %d\n", s->udpport);
     accept_retry_ev = evtimer_new(d->main_base, accept_retry, NULL);
-    d->shutdown_ev = event_new(d->main_base, -1, EV_PERSIST, on_shutdown, d);
+    d->shutdown_ev = event_new(d->main_base, d->shutdown_fd, EV_READ | EV_PERSIST, on_shutdown, d);
     event_add(d->shutdown_ev, NULL);
     struct event *sigs[3];
     const int signums[3] = {SIGTERM, SIGINT, SIGUSR1};
@@ -853,13 +884,15 @@ int main(int argc, char **argv)
         listeners[i].ev = NULL;
         close(listeners[i].fd);
     }
-    for (int i = 0; i < d->nworkers; i++)
-        event_active(d->workers[i].stop_ev, EV_READ, 0);
+    for (int i = 0; i < d->nworkers; i++) {
+        atomic_store(&d->workers[i].stopping, 1);
+        wake(d->workers[i].wake_fd);
+    }
     for (int i = 0; i < d->nworkers; i++) {
         worker *w = &d->workers[i];
         pthread_join(w->thread, NULL);
-        event_free(w->notify_ev);
-        event_free(w->stop_ev);
+        event_free(w->wake_ev);
+        close(w->wake_fd);
         if (w->udp_ev)
             event_free(w->udp_ev);
         event_base_free(w->base);
@@ -878,6 +911,7 @@ int main(int argc, char **argv)
         event_free(sigs[i]);
     event_free(accept_retry_ev);
     event_free(d->shutdown_ev);
+    close(d->shutdown_fd);
     event_base_free(d->main_base);
     free(d->workers);
     if (s->verbose)

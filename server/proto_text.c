@@ -86,6 +86,26 @@ static void put_str(ctx *c, const char *s)
     put(c, s, strlen(s));
 }
 
+/* prefix then v in decimal (the hot reply paths: no printf). */
+static void put_num(ctx *c, const char *prefix, uint64_t v)
+{
+    char num[24];
+    put_str(c, prefix);
+    put(c, num, srv_fmt_u64(num, v));
+}
+
+/* The same for a signed value (a meta TTL of -1). */
+static void put_snum(ctx *c, const char *prefix, int64_t v)
+{
+    put_str(c, prefix);
+    if (v < 0) {
+        put(c, "-", 1);
+        v = -v;
+    }
+    char num[24];
+    put(c, num, srv_fmt_u64(num, (uint64_t)v));
+}
+
 #define PUTF(c, ...) do { if (!srv_buf_printf((c)->out, __VA_ARGS__)) (c)->oom = true; } while (0)
 
 /* A reply line, unless the request asked for noreply. */
@@ -139,6 +159,28 @@ static shmc_status get_info_alloc(shmc_cache *cache, const char *k, size_t nk,
  * known, and the value slides down behind it (a move within the buffer,
  * not a second copy from the cache).
  */
+/* "VALUE key flags bytes [cas]\r\n" at dst; returns its length. */
+static size_t value_header(char *dst, const char *k, size_t nk, uint32_t flags, size_t bytes,
+                           bool with_cas, uint64_t cas)
+{
+    char *p = dst;
+    memcpy(p, "VALUE ", 6);
+    p += 6;
+    memcpy(p, k, nk);
+    p += nk;
+    *p++ = ' ';
+    p += srv_fmt_u64(p, flags);
+    *p++ = ' ';
+    p += srv_fmt_u64(p, bytes);
+    if (with_cas) {
+        *p++ = ' ';
+        p += srv_fmt_u64(p, cas);
+    }
+    *p++ = '\r';
+    *p++ = '\n';
+    return (size_t)(p - dst);
+}
+
 static shmc_status get_value_block(ctx *c, const char *k, size_t nk,
                                    const shmc_get_options *o, bool with_cas)
 {
@@ -158,11 +200,7 @@ static shmc_status get_value_block(ctx *c, const char *k, size_t nk,
         if (st != SHMC_OK)
             return st;
         uint64_t cs = c->set->cas_enabled ? info.cas : 0;
-        int hl = with_cas
-                     ? snprintf(hdr, room, "VALUE %.*s %" PRIu32 " %zu %" PRIu64 "\r\n",
-                                (int)nk, k, info.flags, len, cs)
-                     : snprintf(hdr, room, "VALUE %.*s %" PRIu32 " %zu\r\n", (int)nk, k,
-                                info.flags, len);
+        size_t hl = value_header(hdr, k, nk, info.flags, len, with_cas, cs);
         memmove(hdr + hl, hdr + room, len);
         memcpy(hdr + hl + len, "\r\n", 2);
         c->out->len += (size_t)hl + len + 2;
@@ -226,7 +264,7 @@ static void exec_arith(ctx *c, text_request *r)
     char num[32];
     switch (st) {
     case SHMC_OK:
-        snprintf(num, sizeof num, "%" PRIu64, res);
+        num[srv_fmt_u64(num, res)] = '\0';
         reply(c, r, num);
         break;
     case SHMC_NOT_FOUND: reply(c, r, "NOT_FOUND"); break;
@@ -751,18 +789,18 @@ static void exec_mg(ctx *c, text_request *r)
     if (!c->set->cas_enabled)
         cs = 0;
     if (m->value)
-        PUTF(c, "VA %zu", vl);
+        put_num(c, "VA ", vl);
     else
         put(c, "HD", 2);
     for (size_t i = m->first_flag; i < r->ntokens - 1; i++) {
         const text_token *t = &r->tok[i];
         switch (t->p[0]) {
-        case 's': PUTF(c, " s%zu", vl); break;
-        case 't': PUTF(c, " t%" PRId64, info.ttl); break;
-        case 'l': PUTF(c, " l%" PRIu32, info.last_access); break;
-        case 'h': PUTF(c, " h%d", info.fetched); break;
-        case 'c': PUTF(c, " c%" PRIu64, cs); break;
-        case 'f': PUTF(c, " f%" PRIu32, fl); break;
+        case 's': put_num(c, " s", vl); break;
+        case 't': put_snum(c, " t", info.ttl); break;
+        case 'l': put_num(c, " l", info.last_access); break;
+        case 'h': put_num(c, " h", info.fetched != 0); break;
+        case 'c': put_num(c, " c", cs); break;
+        case 'f': put_num(c, " f", fl); break;
         case 'O': put(c, " ", 1); put(c, t->p, t->len); break;
         case 'k': meta_key(c, r); break;
         default: break;
@@ -829,7 +867,7 @@ static void exec_ms(ctx *c, text_request *r)
         } else if (t->p[0] == 'k') {
             meta_key(c, r);
         } else if (t->p[0] == 'c') {
-            PUTF(c, " c%" PRIu64, newcas);
+            put_num(c, " c", newcas);
         }
     }
     put(c, "\r\n", 2);
@@ -922,10 +960,11 @@ static void exec_ma(ctx *c, text_request *r)
         (void)shmc_touch(c->cache, r->key, r->nkey, m->exptime);
     if (m->no_reply && !created)
         return;
-    char num[32];
-    int nlen = snprintf(num, sizeof num, "%" PRIu64, res);
+    char num[24];
+    size_t nlen = srv_fmt_u64(num, res);
+    num[nlen] = '\0';
     if (m->value)
-        PUTF(c, "VA %d", nlen);
+        put_num(c, "VA ", nlen);
     else
         put(c, "HD", 2);
     for (size_t i = m->first_flag; i < r->ntokens - 1; i++) {
@@ -939,13 +978,13 @@ static void exec_ma(ctx *c, text_request *r)
                     cs = 0;
                 free(v);
             }
-            PUTF(c, " c%" PRIu64, c->set->cas_enabled ? cs : 0);
+            put_num(c, " c", c->set->cas_enabled ? cs : 0);
             break;
         case 't':
             if (m->new_ttl)
-                PUTF(c, " t%" PRId64, ttl_of(c, m->exptime));
+                put_snum(c, " t", ttl_of(c, m->exptime));
             else if (created)
-                PUTF(c, " t%" PRId64, ttl_of(c, m->autoviv_exptime));
+                put_snum(c, " t", ttl_of(c, m->autoviv_exptime));
             break;
         case 'O': put(c, " ", 1); put(c, t->p, t->len); break;
         case 'k': meta_key(c, r); break;
