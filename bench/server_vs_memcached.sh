@@ -15,21 +15,25 @@
 # memcaslap (memaslap), whose keys begin with raw control bytes, is not
 # used: memcslap gives the same load shape with less setup.
 #
-#   bench/server_vs_memcached.sh           full: EXEC=200000, 3 s phases (about 3 minutes)
-#   bench/server_vs_memcached.sh --quick   EXEC=40000, 1 s phases (under a minute)
+#   bench/server_vs_memcached.sh           full: 3 rounds, EXEC=100000, 3 s phases (about 6 minutes)
+#   bench/server_vs_memcached.sh --quick   1 round, EXEC=40000, 1 s phases (under a minute)
 #
 # Environment: BUILD (default build), MEMCACHED (default memcached),
 # MEM (-m, default 256), THREADS (-t, default 2), CONC (memcslap threads,
-# default 4), EXEC, NO_BUILD=1.  Each server runs alone while it is
+# default 4), EXEC, ROUNDS, NO_BUILD=1.  Each server runs alone while it is
 # measured (started, driven, stopped); shmcached uses its default segment
-# (named after the listener, removed at its clean exit).
+# (named after the listener, removed at its clean exit).  Rounds alternate
+# which server goes first, and every figure is the median over the rounds:
+# on a shared 2-core VM one run's noise is as large as the difference
+# being measured.  The latency client runs first on each fresh server, so
+# that memcslap's keys have not yet filled the memory.
 set -euo pipefail
 
 QUICK=0
 for a in "$@"; do
     case "$a" in
     --quick | -q) QUICK=1 ;;
-    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "server_vs_memcached.sh: unknown argument $a (use --quick)" >&2; exit 2 ;;
     esac
 done
@@ -40,7 +44,8 @@ BUILD=${BUILD:-build}
 MEMCACHED=${MEMCACHED:-memcached}
 MEM=${MEM:-256}
 THREADS=${THREADS:-2}
-if [ "$QUICK" = 1 ]; then EXEC=${EXEC:-40000}; BM_OPT=(-q -d 1); else EXEC=${EXEC:-200000}; BM_OPT=(-d 3); fi
+if [ "$QUICK" = 1 ]; then EXEC=${EXEC:-40000}; BM_OPT=(-q -d 1); ROUNDS=${ROUNDS:-1}
+else EXEC=${EXEC:-100000}; BM_OPT=(-d 3); ROUNDS=${ROUNDS:-3}; fi
 SLAP_CONC=${CONC:-4}
 
 if [ -z "${NO_BUILD:-}" ]; then
@@ -91,7 +96,8 @@ stop() {
     SRV_PID=
 }
 
-declare -A R # R[name,transport,figure]
+declare -A R # R[name,transport,figure,round]; the median over rounds is R[name,transport,figure]
+ROUND=1
 
 # bench_memcached -o CSV: "label,figure,value,unit" lines
 run_bm() {
@@ -100,7 +106,7 @@ run_bm() {
     [ -s "$csv" ] || { echo "bench_memcached against $name gave no result:" >&2; tail -5 "$TMP/bm-$1.txt" >&2; return; }
     local f
     for f in get_p50_ns get_p99_ns get_mean_ns set_p50_ns set_p99_ns set_mean_ns get_misses set_failures; do
-        R[$name,unix,bm_$f]=$(awk -F, -v f="$f" '$2 == f {printf "%.0f", $3}' "$csv")
+        R[$name,unix,bm_$f,$ROUND]=$(awk -F, -v f="$f" '$2 == f {printf "%.0f", $3}' "$csv")
     done
 }
 
@@ -114,24 +120,45 @@ run_slap() {
     [ -n "$line" ] || { echo "memcslap $test against $name/$tr gave no result:" >&2; tail -5 "$out" >&2; return; }
     keys=$(awk '{print $4}' <<<"$line")
     secs=$(awk -F: '{print $2}' <<<"$line" | awk '{print $1}')
-    R[$name,$tr,slap_${test}_ops]=$(awk -v k="$keys" -v s="$secs" 'BEGIN{printf "%.0f", (s > 0 ? k / s : 0)}')
-    R[$name,$tr,slap_${test}_lat]=$(awk -v k="$keys" -v s="$secs" -v c="$SLAP_CONC" 'BEGIN{printf "%.1f", (k > 0 ? c * s * 1e6 / k : 0)}')
-    R[$name,$tr,slap_${test}_keys]=$keys
+    R[$name,$tr,slap_${test}_ops,$ROUND]=$(awk -v k="$keys" -v s="$secs" 'BEGIN{printf "%.0f", (s > 0 ? k / s : 0)}')
+    R[$name,$tr,slap_${test}_lat,$ROUND]=$(awk -v k="$keys" -v s="$secs" -v c="$SLAP_CONC" 'BEGIN{printf "%.1f", (k > 0 ? c * s * 1e6 / k : 0)}')
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== shmcached ($SHMC) vs $($MEMCACHED -V 2>/dev/null || echo memcached): -m $MEM -t $THREADS, $(nproc) CPUs"
 echo "   memcslap: $SLAP --concurrency=$SLAP_CONC --execute-number=$EXEC --test=set|get"
 [ -n "$BM" ] && echo "   latency:  $BM -s <socket> ${BM_OPT[*]}"
-echo "   load average before: $LOAD_BEFORE"
-for tr in tcp unix; do
-    for name in shmcached memcached; do
-        echo "-- $name over $tr" >&2
-        start "$name" "$tr"
-        run_slap "$name" "$tr" set
-        run_slap "$name" "$tr" get
-        if [ "$tr" = unix ] && [ -n "$BM" ]; then run_bm "$name"; fi
-        stop
+echo "   load average before: $LOAD_BEFORE; $ROUNDS round(s), medians shown"
+for ROUND in $(seq "$ROUNDS"); do
+    order=(shmcached memcached)
+    [ $((ROUND % 2)) = 0 ] && order=(memcached shmcached)
+    for tr in tcp unix; do
+        for name in "${order[@]}"; do
+            echo "-- round $ROUND: $name over $tr" >&2
+            start "$name" "$tr"
+            if [ "$tr" = unix ] && [ -n "$BM" ]; then run_bm "$name"; fi
+            run_slap "$name" "$tr" set
+            run_slap "$name" "$tr" get
+            stop
+        done
+    done
+done
+# median NAME TRANSPORT FIGURE: the median of the rounds that gave a value
+median() {
+    local r v vals=()
+    for r in $(seq "$ROUNDS"); do
+        v=${R[$1,$2,$3,$r]:-}
+        [ -n "$v" ] && vals+=("$v")
+    done
+    [ ${#vals[@]} = 0 ] && return
+    printf '%s\n' "${vals[@]}" | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.10g\n", (a[NR/2]+a[NR/2+1])/2}'
+}
+for name in shmcached memcached; do
+    for tr in tcp unix; do
+        for f in slap_set_ops slap_set_lat slap_get_ops slap_get_lat bm_get_p50_ns bm_get_p99_ns bm_get_mean_ns \
+                 bm_set_p50_ns bm_set_p99_ns bm_set_mean_ns bm_get_misses bm_set_failures; do
+            R[$name,$tr,$f]=$(median "$name" "$tr" "$f")
+        done
     done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
