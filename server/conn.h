@@ -53,6 +53,9 @@ typedef struct new_conn {
     struct new_conn *next;
 } new_conn;
 
+/* UDP sockets a daemon may serve (one per address family and -l address). */
+#define SRV_MAX_UDP 8
+
 typedef struct worker {
     int id;
     struct daemon *d;
@@ -61,7 +64,7 @@ typedef struct worker {
     int wake_fd;              /* eventfd other threads write to: new conns queued, or stop */
     struct event *wake_ev;    /* read event on wake_fd in this worker's base */
     atomic_int stopping;      /* set by the main thread at shutdown, before a wake */
-    struct event *udp_ev;     /* the shared UDP socket, if any */
+    struct event *udp_ev[SRV_MAX_UDP]; /* one per UDP socket of the daemon (udp_fds) */
     pthread_mutex_t lock;     /* queue and the conns list */
     new_conn *queue;
     conn *conns;
@@ -84,7 +87,8 @@ typedef struct daemon {
     struct event_base *main_base;
     int shutdown_fd;          /* eventfd: any thread (or a signal) asks the main loop to stop */
     struct event *shutdown_ev; /* read event on shutdown_fd in main_base */
-    int udp_fd;
+    int udp_fds[SRV_MAX_UDP]; /* UDP sockets (IPv4 and IPv6, -l addresses), all workers read them */
+    int nudp;
     atomic_long curr_conns;
     atomic_long total_conns;
     atomic_long rejected_conns;

@@ -400,11 +400,13 @@ static int bind_inet(const char *host, int port, int type, int backlog)
         format_addr(ai->ai_addr, ai->ai_addrlen, name, sizeof name);
         if (type == SOCK_DGRAM) {
             memmove(name, "udp", 3);
-            if (D.udp_fd >= 0) { /* one UDP socket served by all workers */
+            if (D.nudp >= SRV_MAX_UDP) {
+                fprintf(stderr, "too many UDP addresses (at most %d)\n", SRV_MAX_UDP);
                 close(fd);
+                failed = 1;
                 continue;
             }
-            D.udp_fd = fd;
+            D.udp_fds[D.nudp++] = fd; /* served by every worker */
         } else if (add_listener(fd, name, 0) < 0) {
             failed = 1;
             continue;
@@ -722,7 +724,7 @@ int main(int argc, char **argv)
 {
     daemon_t *d = &D;
     char err[1024];
-    d->udp_fd = -1;
+    d->nudp = 0;
     settings_init(&d->st);
     if (settings_parse(&d->st, argc, argv, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
@@ -846,9 +848,12 @@ int main(int argc, char **argv)
         }
         w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, worker_wake, w);
         event_add(w->wake_ev, NULL);
-        if (d->udp_fd >= 0) {
-            w->udp_ev = event_new(w->base, d->udp_fd, EV_READ | EV_PERSIST, conn_udp_read, w);
-            event_add(w->udp_ev, NULL);
+        for (int u = 0; u < d->nudp; u++) {
+            w->udp_ev[u] = event_new(w->base, d->udp_fds[u], EV_READ | EV_PERSIST, conn_udp_read, w);
+            if (!w->udp_ev[u] || event_add(w->udp_ev[u], NULL) < 0) {
+                fprintf(stderr, "failed to watch the UDP socket\n");
+                return EXIT_FAILURE;
+            }
         }
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             fprintf(stderr, "Can't create thread: %s\n", strerror(errno));
@@ -862,7 +867,7 @@ int main(int argc, char **argv)
         if (s->verbose)
             fprintf(stderr, "listening on %s\n", listeners[i].name);
     }
-    if (s->verbose && d->udp_fd >= 0)
+    if (s->verbose && d->nudp > 0)
         fprintf(stderr, "listening on udp port %d\n", s->udpport);
     accept_retry_ev = evtimer_new(d->main_base, accept_retry, NULL);
     d->shutdown_ev = event_new(d->main_base, d->shutdown_fd, EV_READ | EV_PERSIST, on_shutdown, d);
@@ -893,13 +898,13 @@ int main(int argc, char **argv)
         pthread_join(w->thread, NULL);
         event_free(w->wake_ev);
         close(w->wake_fd);
-        if (w->udp_ev)
-            event_free(w->udp_ev);
+        for (int u = 0; u < d->nudp; u++)
+            event_free(w->udp_ev[u]);
         event_base_free(w->base);
         pthread_mutex_destroy(&w->lock);
     }
-    if (d->udp_fd >= 0)
-        close(d->udp_fd);
+    for (int u = 0; u < d->nudp; u++)
+        close(d->udp_fds[u]);
     shmc_close(d->cache);
     if (d->segment_owned)
         shmc_destroy(d->segment);

@@ -388,6 +388,25 @@ for _ in $(seq 100); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.05; don
 check "SIGUSR1 stops the server gracefully" bash -c "! kill -0 $SRV_PID 2>/dev/null"
 wait "$SRV_PID" 2>/dev/null
 
+# ---------------------------------------------------------------- UDP on every address family
+# Without -l, memcached serves UDP on IPv4 and IPv6 alike.
+start_server "$TMP/srv8.log" -p "$PORT" -U "$UPORT" >/dev/null
+OUT=$(python3 - "$UPORT" <<'EOF'
+import socket, sys
+for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    try:
+        s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(2)
+        s.sendto(b"\x00\x05\x00\x00\x00\x01\x00\x00version\r\n", (addr, int(sys.argv[1])))
+    except OSError:
+        print(addr, "skipped (no such loopback here)"); continue
+    d, _ = s.recvfrom(65536)
+    print(addr, d[:2] == b"\x00\x05" and d[8:].startswith(b"VERSION"))
+EOF
+)
+check "UDP over IPv4 without -l" grep -q "^127.0.0.1 True" <<<"$OUT"
+check "UDP over IPv6 without -l (or no IPv6 loopback)" grep -Eq "^::1 (True|skipped)" <<<"$OUT"
+stop_server
+
 # ---------------------------------------------------------------- idle_timeout
 start_server "$TMP/srv7.log" -l 127.0.0.1 -p "$PORT" -o idle_timeout=1 >/dev/null
 OUT=$(python3 - "$PORT" <<'EOF'
