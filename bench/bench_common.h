@@ -1,5 +1,5 @@
 /*
- * bench_common.h - timer, key/value, PRNG and report helpers shared by
+ * bench_common.h - timer, key/value and report helpers shared by
  * bench_lib.c and bench_memcached.c.  Header-only (static inline) so that
  * the CMake glob of bench C files does not pick it up as a program.
  *
@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "hist.h"
+#include "rng.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #define BENCH_HAVE_TSC 1
@@ -212,35 +213,6 @@ static inline int bench_value_ok(const char *buf, size_t len, size_t vlen, uint3
         return 0;
     bench_value(scratch, vlen, i);
     return memcmp(buf, scratch, vlen) == 0;
-}
-
-/* xoshiro-ish: splitmix64 seeding + xorshift64*. */
-typedef struct bench_rng {
-    uint64_t s;
-} bench_rng;
-
-static inline void rng_seed(bench_rng *r, uint64_t seed)
-{
-    uint64_t z = seed + 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    r->s = (z ^ (z >> 31)) | 1;
-}
-
-static inline uint64_t rng_next(bench_rng *r)
-{
-    uint64_t x = r->s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    r->s = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-/* Uniform in [0, n) (Lemire's multiply-shift; bias < n/2^32, negligible). */
-static inline uint32_t rng_below(bench_rng *r, uint32_t n)
-{
-    return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
 }
 
 /* The 1-minute load average (-1 if unknown): other work on the machine

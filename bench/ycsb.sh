@@ -65,13 +65,10 @@ LOG=$OUT/ycsb.log
 rm -f "$CSV" "$JSON" "$OUT"/*.png "$OUT"/*.dat
 : >"$LOG"
 TMP=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-SOCK=$TMP/srv.sock
-USER_OPT=()
-[ "$(id -u)" = 0 ] && USER_OPT=(-u root)
-SRV_PID=
+. "$ROOT/bench/servers.sh"
+srv_init
 cleanup() {
-    [ -n "$SRV_PID" ] && { kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true; }
+    srv_stop
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -94,28 +91,6 @@ drive() {
     grep -v '^ycsb .*ops/s now$' "$TMP/err" >>"$LOG" || true
 }
 
-# start NAME TRANSPORT: one server alone (memcached and shmcached alike)
-start() {
-    local bin=$SHMC
-    [ "$1" = memcached ] && bin=$MEMCACHED
-    local listen=(-l 127.0.0.1 -p "$PORT" -U 0)
-    [ "$2" = unix ] && { rm -f "$SOCK"; listen=(-s "$SOCK"); }
-    "$bin" "${USER_OPT[@]}" "${listen[@]}" -m "$MEM" -t "$SRV_THREADS" -c 4096 >"$TMP/$1-$2.log" 2>&1 &
-    SRV_PID=$!
-    for _ in $(seq 100); do
-        if [ "$2" = unix ]; then [ -S "$SOCK" ] && break
-        else (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; fi
-        sleep 0.05
-    done
-    sleep 0.2
-    kill -0 "$SRV_PID" 2>/dev/null || { cat "$TMP/$1-$2.log"; echo "ycsb.sh: $1 did not start" >&2; exit 1; }
-}
-stop() {
-    kill "$SRV_PID" 2>/dev/null || true
-    wait "$SRV_PID" 2>/dev/null || true
-    SRV_PID=
-}
-
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== ycsb.sh: workloads ${WORKLOADS[*]}, threads ${THREADS[*]}, shapes ${SHAPES[*]}, $SECS s per run, $(nproc) CPUs"
 echo "   servers: ${SERVERS[*]:-none} with -m $MEM -t $SRV_THREADS; load average before: $LOAD_BEFORE"
@@ -130,9 +105,8 @@ for shape in "${SHAPES[@]}"; do
 done
 for name in "${SERVERS[@]}"; do
     for tr in unix tcp; do
-        start "$name" "$tr"
-        addr=$SOCK
-        [ "$tr" = tcp ] && addr=127.0.0.1:$PORT
+        srv_start "$name" "$tr"
+        addr=$SRV_ADDR
         for shape in "${SHAPES[@]}"; do
             load= # the first run of a shape flushes and loads; the others reuse the records
             for proto in text binary; do
@@ -146,7 +120,7 @@ for name in "${SERVERS[@]}"; do
                 done
             done
         done
-        stop
+        srv_stop
     done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)

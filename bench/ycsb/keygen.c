@@ -132,12 +132,7 @@ uint64_t insert_acked(const insert_counter *c)
 
 uint64_t keygen_rand(keygen *g)
 {
-    uint64_t x = g->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    g->rng = x;
-    return x * 0x2545F4914F6CDD1Dull;
+    return rng_next(&g->rng);
 }
 
 /* Uniform in [0,1) with 53 random bits. */
@@ -152,7 +147,7 @@ void keygen_init(keygen *g, key_dist dist, uint64_t records, insert_counter *ins
     g->dist = dist;
     g->records = records;
     g->inserts = inserts;
-    g->rng = fnv1a64(seed + 0x9E3779B97F4A7C15ull) | 1;
+    rng_seed(&g->rng, seed);
     if (dist == DIST_ZIPFIAN)
         zipf_init(&g->z, ZIPF_SCRAMBLE_ITEMS, ZIPF_THETA);
     else if (dist == DIST_LATEST)

@@ -20,6 +20,8 @@
 
 #include <stdint.h>
 
+#include "rng.h"
+
 #define ZIPF_THETA 0.99
 #define ZIPF_SCRAMBLE_ITEMS 10000000000ull /* the scrambled generator's item space */
 #define INSERT_WINDOW 4096 /* inserts in flight at once, at most (threads x processes) */
@@ -88,7 +90,7 @@ typedef struct keygen {
     key_dist dist;           /* the distribution */
     uint64_t records;        /* records loaded: zipfian and uniform pick in [0, records) */
     zipf z;                  /* scrambled item space, or the latest window */
-    uint64_t rng;            /* xorshift64* state */
+    bench_rng rng;           /* random numbers (rng.h) */
     insert_counter *inserts; /* shared counter (latest) */
 } keygen;
 
