@@ -2,7 +2,8 @@
 #   make            build everything into build/
 #   make test       build and run every test (CTest)
 #   make asan       build into build-asan/ with ASan+UBSan and run every test
-#   make bench      run the library benchmark
+#   make bench      build, run the YCSB comparison in quick mode (bench/ycsb.sh --quick;
+#                   build/bench_lib alone: ./build/bench_lib)
 #   make install    install library, header, pkg-config file and shmcachectl
 #   make demo       install missing packages, build, run the two-process demo
 #   make check      install missing packages, build, run every test, then again
@@ -31,7 +32,7 @@ asan:
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2
 
 bench: all
-	./$(BUILD)/bench_lib
+	NO_BUILD=1 BUILD=$(BUILD) bench/ycsb.sh --quick
 
 install: all
 	cmake --install $(BUILD)

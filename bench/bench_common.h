@@ -1,5 +1,5 @@
 /*
- * bench_common.h - timer, histogram, key/value and PRNG helpers shared by
+ * bench_common.h - timer, key/value and report helpers shared by
  * bench_lib.c and bench_memcached.c.  Header-only (static inline) so that
  * the CMake glob of bench C files does not pick it up as a program.
  *
@@ -10,9 +10,8 @@
  * timer's own overhead (median of an empty timed region) is measured and
  * subtracted from every sample.
  *
- * Histogram: HdrHistogram-like.  Values below 2^HIST_SUB_BITS ns are exact;
- * above, each power of two is cut into 2^HIST_SUB_BITS sub-buckets, so a
- * recorded value is known to within 1/2^HIST_SUB_BITS (0.8%) of itself.
+ * The latency histogram is its own module, hist.h / hist.c (linked into
+ * every benchmark).
  */
 #ifndef SHMC_BENCH_COMMON_H
 #define SHMC_BENCH_COMMON_H
@@ -23,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "hist.h"
+#include "rng.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #define BENCH_HAVE_TSC 1
@@ -173,94 +175,6 @@ static inline const char *bench_timer_desc(char *buf, size_t cap)
 }
 
 /* ------------------------------------------------------------------ */
-/* Histogram                                                           */
-/* ------------------------------------------------------------------ */
-
-#define HIST_SUB_BITS 7
-#define HIST_SUB (1u << HIST_SUB_BITS)
-#define HIST_MAX_EXP 40 /* values up to 2^40 ns (~18 min) */
-#define HIST_BUCKETS (HIST_SUB + (HIST_MAX_EXP - HIST_SUB_BITS + 1) * HIST_SUB)
-
-typedef struct bench_hist {
-    uint64_t count;
-    uint64_t max;
-    uint64_t min;
-    double sum;
-    uint64_t b[HIST_BUCKETS];
-} bench_hist;
-
-static inline void hist_reset(bench_hist *h)
-{
-    memset(h, 0, sizeof *h);
-    h->min = UINT64_MAX;
-}
-
-static inline unsigned hist_index(uint64_t v)
-{
-    if (v < HIST_SUB)
-        return (unsigned)v;
-    unsigned e = 63u - (unsigned)__builtin_clzll(v); /* >= HIST_SUB_BITS */
-    if (e > HIST_MAX_EXP)
-        return HIST_BUCKETS - 1;
-    unsigned sub = (unsigned)(v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1);
-    return HIST_SUB + (e - HIST_SUB_BITS) * HIST_SUB + sub;
-}
-
-/* Midpoint of bucket i's value range. */
-static inline double hist_value(unsigned i)
-{
-    if (i < HIST_SUB)
-        return (double)i;
-    unsigned e = (i - HIST_SUB) / HIST_SUB + HIST_SUB_BITS;
-    unsigned sub = (i - HIST_SUB) % HIST_SUB;
-    double lo = (double)((uint64_t)(HIST_SUB + sub) << (e - HIST_SUB_BITS));
-    double width = (double)(1ull << (e - HIST_SUB_BITS));
-    return lo + width / 2;
-}
-
-static inline void hist_record(bench_hist *h, uint64_t v)
-{
-    h->b[hist_index(v)]++;
-    h->count++;
-    h->sum += (double)v;
-    if (v > h->max)
-        h->max = v;
-    if (v < h->min)
-        h->min = v;
-}
-
-/* Value at percentile p (0..100): the bucket holding the ceil(p% * count)th
- * smallest sample, as that bucket's midpoint, clamped to [min, max]. */
-static inline double hist_pct(const bench_hist *h, double p)
-{
-    if (h->count == 0)
-        return 0;
-    uint64_t rank = (uint64_t)((p / 100.0) * (double)h->count + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > h->count)
-        rank = h->count;
-    uint64_t seen = 0;
-    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
-        seen += h->b[i];
-        if (seen >= rank) {
-            double v = hist_value(i);
-            if (v > (double)h->max)
-                v = (double)h->max;
-            if (v < (double)h->min)
-                v = (double)h->min;
-            return v;
-        }
-    }
-    return (double)h->max;
-}
-
-static inline double hist_mean(const bench_hist *h)
-{
-    return h->count ? h->sum / (double)h->count : 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Keys, values, random numbers                                        */
 /* ------------------------------------------------------------------ */
 
@@ -299,35 +213,6 @@ static inline int bench_value_ok(const char *buf, size_t len, size_t vlen, uint3
         return 0;
     bench_value(scratch, vlen, i);
     return memcmp(buf, scratch, vlen) == 0;
-}
-
-/* xoshiro-ish: splitmix64 seeding + xorshift64*. */
-typedef struct bench_rng {
-    uint64_t s;
-} bench_rng;
-
-static inline void rng_seed(bench_rng *r, uint64_t seed)
-{
-    uint64_t z = seed + 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    r->s = (z ^ (z >> 31)) | 1;
-}
-
-static inline uint64_t rng_next(bench_rng *r)
-{
-    uint64_t x = r->s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    r->s = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-/* Uniform in [0, n) (Lemire's multiply-shift; bias < n/2^32, negligible). */
-static inline uint32_t rng_below(bench_rng *r, uint32_t n)
-{
-    return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
 }
 
 /* The 1-minute load average (-1 if unknown): other work on the machine

@@ -3,7 +3,7 @@
 # Idempotent; needs root (or sudo).
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libxxhash-dev libcmocka-dev
-      memcached libmemcached-dev libmemcached-tools
+      memcached libmemcached-dev libmemcached-tools gnuplot-nox
       libevent-dev libsasl2-dev libsasl2-modules python3-pymemcache python3-pytest clang
       qemu-system-x86 busybox-static cpio)
 missing=()

@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# bench/ycsb.sh - the headline benchmark: YCSB core workloads A, B, C, D, F
+# through build/ycsb against
+#   lib         libshmcached calls, 1 process (threads share its handle)
+#   lib-2proc   libshmcached calls, 2 processes (-P 2), each attaching the segment
+#   shmcached-{unix,tcp}-{text,binary}  build/shmcached through libmemcached
+#   memcached-{unix,tcp}-{text,binary}  the real memcached, the same way
+# at 1 and 2 client threads, both shapes (100,000 x 100 B and 1,000 x
+# 10 KB), every value verified.  The servers run one at a time with the same
+# -m and -t.  Writes build/ycsb-results/ycsb.csv (+ ycsb.json, one object
+# per run), prints markdown tables with ratios against memcached over the
+# same transport, and draws PNG plots with gnuplot when it is installed.
+#
+#   bench/ycsb.sh           full: both shapes, 3 s per run (about 15 minutes)
+#   bench/ycsb.sh --quick   small shape only, 1 s per run (about 3-4 minutes)
+#
+# Environment: BUILD (default build), MEMCACHED (default memcached), MEM
+# (server -m, default 1024), SRV_THREADS (server -t, default 2), SECS (run
+# seconds), NO_BUILD=1 (skip make), OUT (default $BUILD/ycsb-results).
+# Exit status: 0, or 1 if any run reported a miss, a wrong value or an
+# error (or could not run).
+set -euo pipefail
+
+QUICK=0
+for a in "$@"; do
+    case "$a" in
+    --quick | -q) QUICK=1 ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "ycsb.sh: unknown argument $a (use --quick)" >&2; exit 2 ;;
+    esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+MEMCACHED=${MEMCACHED:-memcached}
+MEM=${MEM:-1024}
+SRV_THREADS=${SRV_THREADS:-2}
+OUT=${OUT:-$BUILD/ycsb-results}
+if [ "$QUICK" = 1 ]; then SHAPES=(small); SECS=${SECS:-1}; else SHAPES=(small large); SECS=${SECS:-3}; fi
+WORKLOADS=(A B C D F)
+THREADS=(1 2)
+
+if [ -z "${NO_BUILD:-}" ]; then
+    log=$(mktemp)
+    make JOBS="${JOBS:-2}" >"$log" 2>&1 || { tail -30 "$log"; rm -f "$log"; echo "ycsb.sh: make failed" >&2; exit 1; }
+    rm -f "$log"
+fi
+YCSB=$BUILD/ycsb
+SHMC=$BUILD/shmcached
+[ -x "$YCSB" ] || { echo "ycsb.sh: $YCSB not built" >&2; exit 1; }
+SERVERS=()
+if "$YCSB" -b mc -a /dev/null/x -d 1 2>&1 | grep -q "not built in"; then
+    echo "ycsb.sh: $YCSB has no mc backend (libmemcached-dev missing at build time): library only" >&2
+else
+    [ -x "$SHMC" ] && SERVERS+=(shmcached) || echo "ycsb.sh: $SHMC not built: skipping it" >&2
+    command -v "$MEMCACHED" >/dev/null && SERVERS+=(memcached) ||
+        echo "ycsb.sh: $MEMCACHED not found (apt-get install memcached): skipping it" >&2
+fi
+
+mkdir -p "$OUT"
+CSV=$OUT/ycsb.csv
+JSON=$OUT/ycsb.json
+LOG=$OUT/ycsb.log
+rm -f "$CSV" "$JSON" "$OUT"/*.png "$OUT"/*.dat
+: >"$LOG"
+TMP=$(mktemp -d)
+. "$ROOT/bench/servers.sh"
+srv_init
+cleanup() {
+    srv_stop
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+FAILED=0
+RUNS=0
+# drive LABEL ARGS...: one build/ycsb run, its table into the log, a line on stdout
+drive() {
+    local label=$1
+    shift
+    RUNS=$((RUNS + 1))
+    echo "== $label: $YCSB $* -V -d $SECS" >>"$LOG"
+    if "$YCSB" "$@" -V -d "$SECS" -l "$label" -c "$CSV" -j "$JSON" >>"$LOG" 2>"$TMP/err"; then
+        printf '%-22s %s\n' "$label" "$(grep '^run:' "$LOG" | tail -1)"
+    else
+        FAILED=$((FAILED + 1))
+        printf '%-22s FAILED: %s\n' "$label" "$(tail -3 "$LOG" "$TMP/err" | grep -v '^==' | tr '\n' ' ')"
+    fi
+    grep -v '^ycsb .*ops/s now$' "$TMP/err" >>"$LOG" || true
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== ycsb.sh: workloads ${WORKLOADS[*]}, threads ${THREADS[*]}, shapes ${SHAPES[*]}, $SECS s per run, $(nproc) CPUs"
+echo "   servers: ${SERVERS[*]:-none} with -m $MEM -t $SRV_THREADS; load average before: $LOAD_BEFORE"
+echo "   every table: $LOG"
+for shape in "${SHAPES[@]}"; do
+    for w in "${WORKLOADS[@]}"; do
+        for t in "${THREADS[@]}"; do
+            drive lib -b lib -s "$shape" -w "$w" -t "$t"
+            drive lib-2proc -b lib -s "$shape" -w "$w" -t "$t" -P 2
+        done
+    done
+done
+for name in "${SERVERS[@]}"; do
+    for tr in unix tcp; do
+        srv_start "$name" "$tr"
+        addr=$SRV_ADDR
+        for shape in "${SHAPES[@]}"; do
+            load= # the first run of a shape flushes and loads; the others reuse the records
+            for proto in text binary; do
+                popt=()
+                [ "$proto" = binary ] && popt=(-B)
+                for w in "${WORKLOADS[@]}"; do
+                    for t in "${THREADS[@]}"; do
+                        drive "$name-$tr-$proto" -b mc -a "$addr" "${popt[@]}" -s "$shape" -w "$w" -t "$t" $load
+                        load=-L
+                    done
+                done
+            done
+        done
+        srv_stop
+    done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- tables -------------------------------------------------------------
+# The CSV: label,backend,workload,dist,records,value_bytes,processes,threads,op,metric,value
+# One awk program reads it into F[label,shape,workload,threads,op,metric].
+TABLES=$OUT/tables.md
+awk -F, -v quick="$QUICK" '
+function shape(records, vb) { return records == 100000 && vb == 100 ? "small" : (records == 1000 && vb == 10240 ? "large" : records "x" vb) }
+function num(v, d) { return v == "" ? "-" : sprintf("%." d "f", v) }
+function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.1fx", a / b) }
+function ratio2(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
+NR > 1 {
+    s = shape($5, $6); k = $1 SUBSEP s SUBSEP $3 SUBSEP $8 SUBSEP $9 SUBSEP $10
+    F[k] = $11
+    if (!($1 in seen)) { seen[$1] = 1; labels[++nl] = $1 }
+    if (!(s in sseen)) { sseen[s] = 1; shapes[++ns] = s }
+}
+function get(l, s, w, t, op, m) { return F[l, s, w, t, op, m] }
+END {
+    split("A B C D F", W, " ")
+    for (si = 1; si <= ns; si++) {
+        s = shapes[si]
+        desc = s == "small" ? "100,000 records x 100 B" : (s == "large" ? "1,000 records x 10 KB" : s)
+        printf "\n### Throughput, ops/s (%s)\n\n| workload | threads |", desc
+        for (i = 1; i <= nl; i++) printf " %s |", labels[i]
+        printf "\n|---|---|"; for (i = 1; i <= nl; i++) printf "---|"; printf "\n"
+        for (wi = 1; wi <= 5; wi++) for (t = 1; t <= 2; t++) {
+            printf "| %s | %d |", W[wi], t
+            for (i = 1; i <= nl; i++) printf " %s |", num(get(labels[i], s, W[wi], t, "all", "ops_per_s"), 0)
+            printf "\n"
+        }
+        printf "\n### Read latency p50 / p99, ns (%s)\n\n| workload | threads |", desc
+        for (i = 1; i <= nl; i++) printf " %s |", labels[i]
+        printf "\n|---|---|"; for (i = 1; i <= nl; i++) printf "---|"; printf "\n"
+        for (wi = 1; wi <= 5; wi++) for (t = 1; t <= 2; t++) {
+            printf "| %s | %d |", W[wi], t
+            for (i = 1; i <= nl; i++) {
+                l = labels[i]
+                printf " %s / %s |", num(get(l, s, W[wi], t, "read", "p50_ns"), 0), num(get(l, s, W[wi], t, "read", "p99_ns"), 0)
+            }
+            printf "\n"
+        }
+        printf "\n### Headline: the library against memcached over a UNIX socket (text protocol), %s\n\n", desc
+        printf "| figure | lib | memcached-unix-text | ratio | target |\n|---|---|---|---|---|\n"
+        for (wi = 1; wi <= 5; wi++) {
+            a = get("lib", s, W[wi], 1, "read", "p50_ns"); b = get("memcached-unix-text", s, W[wi], 1, "read", "p50_ns")
+            printf "| %s read p50, 1 thread, ns | %s | %s | %s lower | %s |\n", W[wi], num(a, 0), num(b, 0), ratio(b, a),
+                W[wi] == "C" ? ((a > 0 && b / a >= 100) ? ">= 100x: met" : ">= 100x: NOT met") : ""
+        }
+        for (wi = 1; wi <= 5; wi++) {
+            a = get("lib", s, W[wi], 2, "all", "ops_per_s"); b = get("memcached-unix-text", s, W[wi], 2, "all", "ops_per_s")
+            tgt = ""
+            if (W[wi] ~ /[ABC]/) tgt = (b > 0 && a / b >= 20) ? ">= 20x: met" : ">= 20x: NOT met"
+            printf "| %s ops/s, 2 threads | %s | %s | %s | %s |\n", W[wi], num(a, 0), num(b, 0), ratio(a, b), tgt
+        }
+        printf "\n### build/shmcached against memcached over the same socket and protocol, %s\n\n", desc
+        printf "| transport | workload | ops/s ratio, 1 thread | ops/s ratio, 2 threads | read p50 ratio, 1 thread (lower is better) |\n|---|---|---|---|---|\n"
+        split("unix-text unix-binary tcp-text tcp-binary", TR, " ")
+        for (ti = 1; ti <= 4; ti++) for (wi = 1; wi <= 5; wi++) {
+            sl = "shmcached-" TR[ti]; ml = "memcached-" TR[ti]
+            if (get(sl, s, W[wi], 1, "all", "ops_per_s") == "" || get(ml, s, W[wi], 1, "all", "ops_per_s") == "") continue
+            printf "| %s | %s | %s | %s | %s |\n", TR[ti], W[wi],
+                ratio2(get(sl, s, W[wi], 1, "all", "ops_per_s"), get(ml, s, W[wi], 1, "all", "ops_per_s")),
+                ratio2(get(sl, s, W[wi], 2, "all", "ops_per_s"), get(ml, s, W[wi], 2, "all", "ops_per_s")),
+                ratio2(get(sl, s, W[wi], 1, "read", "p50_ns"), get(ml, s, W[wi], 1, "read", "p50_ns"))
+        }
+    }
+}' "$CSV" >"$TABLES"
+cat "$TABLES"
+echo
+echo "runs: $RUNS, failed or with problems: $FAILED; load average before: $LOAD_BEFORE; after: $LOAD_AFTER"
+echo "CSV: $CSV  JSON: $JSON  tables: $TABLES  log: $LOG"
+
+# ---- plots --------------------------------------------------------------
+# Per shape: ops/s against threads per backend (log scale), one panel per
+# workload; read latency percentiles per backend at 1 thread, one panel per
+# workload.  Data files: $OUT/<shape>-<workload>-{tput,lat}.dat
+if command -v gnuplot >/dev/null; then
+    for shape in "${SHAPES[@]}"; do
+        for w in "${WORKLOADS[@]}"; do
+            awk -F, -v w="$w" -v shape="$shape" -v kind=tput '
+                function sh(r, v) { return r == 100000 && v == 100 ? "small" : (r == 1000 && v == 10240 ? "large" : "other") }
+                NR > 1 && $3 == w && sh($5, $6) == shape && $9 == "all" && $10 == "ops_per_s" {
+                    if (!($1 in seen)) { seen[$1] = 1; L[++n] = $1 }
+                    V[$1, $8] = $11; T[$8] = 1 }
+                END { printf "threads"; for (i = 1; i <= n; i++) printf " %s", L[i]; printf "\n"
+                      for (t = 1; t <= 64; t++) if (t in T) { printf "%d", t; for (i = 1; i <= n; i++) printf " %s", (L[i] SUBSEP t) in V ? V[L[i], t] : "NaN"; printf "\n" } }
+            ' "$CSV" >"$OUT/$shape-$w-tput.dat"
+            awk -F, -v w="$w" -v shape="$shape" '
+                function sh(r, v) { return r == 100000 && v == 100 ? "small" : (r == 1000 && v == 10240 ? "large" : "other") }
+                NR > 1 && $3 == w && sh($5, $6) == shape && $8 == 1 && $9 == "read" && $10 ~ /^p[0-9.]+_ns$/ {
+                    if (!($1 in seen)) { seen[$1] = 1; L[++n] = $1 }
+                    V[$1, $10] = $11 }
+                END { print "backend p50 p90 p99 p99.9"
+                      for (i = 1; i <= n; i++) printf "%s %s %s %s %s\n", L[i], V[L[i], "p50_ns"], V[L[i], "p90_ns"], V[L[i], "p99_ns"], V[L[i], "p99.9_ns"] }
+            ' "$CSV" >"$OUT/$shape-$w-lat.dat"
+        done
+        ncol=$(head -1 "$OUT/$shape-A-tput.dat" | wc -w)
+        gnuplot <<EOF 2>>"$LOG" || echo "ycsb.sh: gnuplot failed (see $LOG)" >&2
+set terminal pngcairo size 1600,1000 noenhanced font ",9"
+set output "$OUT/throughput-$shape.png"
+set multiplot layout 2,3 title "YCSB throughput against client threads per process (lib-2proc: 2 processes), $shape shape (ops/s, log scale)"
+set logscale y
+set xtics 1
+set xrange [0.8:2.2]
+set key outside right font ",7"
+set grid
+do for [w in "${WORKLOADS[*]}"] {
+    f = "$OUT/$shape-".w."-tput.dat"
+    set title "workload ".w
+    plot for [i=2:$ncol] f using 1:i with linespoints title columnheader(i)
+}
+unset multiplot
+set output "$OUT/latency-$shape.png"
+set multiplot layout 2,3 title "YCSB read latency percentiles, 1 thread, $shape shape (ns, log scale)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set xrange [*:*]
+unset xtics
+set xtics rotate by -30 font ",7"
+set logscale y
+set key inside top left font ",7"
+do for [w in "${WORKLOADS[*]}"] {
+    f = "$OUT/$shape-".w."-lat.dat"
+    set title "workload ".w
+    plot f using 2:xtic(1) title "p50", "" using 3 title "p90", "" using 4 title "p99", "" using 5 title "p99.9"
+}
+unset multiplot
+EOF
+    done
+    echo "plots: $(ls "$OUT"/*.png 2>/dev/null | tr '\n' ' ')"
+else
+    echo "ycsb.sh: gnuplot not installed (apt-get install gnuplot-nox): no plots" >&2
+fi
+[ "$FAILED" = 0 ] || exit 1
