@@ -1,6 +1,6 @@
 /*
  * bench_common.h - timer, key/value and report helpers shared by
- * bench_lib.c and bench_memcached.c.  Header-only (static inline) so that
+ * bench_lib.c and build/ycsb.  Header-only (static inline) so that
  * the CMake glob of bench C files does not pick it up as a program.
  *
  * Timer: on x86-64 the time-stamp counter (lfence; rdtsc ... rdtscp; lfence),

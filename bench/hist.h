@@ -1,6 +1,6 @@
 /*
  * hist.h - the benchmarks' latency histogram (one for the whole tree:
- * bench_lib, bench_memcached and build/ycsb all record into it).
+ * bench_lib and build/ycsb all record into it).
  *
  * HdrHistogram-style log buckets (Debian packages no C HdrHistogram, so this
  * is the project's own): values below HIST_SUB (128) are counted exactly;
