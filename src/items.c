@@ -182,19 +182,12 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
     }
     item_set_state(it, STATE_MAKE(CHUNK_LINKED, 0)); /* the commit point */
     CRASH_POINT("publish.committed");
-    /* An update of the same size class (the common case) retires the old
-     * item in the same critical section: one class lock round trip instead
-     * of two, on the line two writers of one class contend for.  The
-     * steps and their order are the same either way. */
-    bool same_class = old && old->clsid == it->clsid;
-    if (!same_class)
-        lock_drop(&cls->lock);
+    lock_drop(&cls->lock);
     if (old) {
         hash_replace(c, old, it);
         CRASH_POINT("publish.chained");
         slab_class *ocls = &c->classes[old->clsid];
-        if (!same_class)
-            lock_take(c, &ocls->lock);
+        lock_take(c, &ocls->lock);
         if (STATE_KIND(item_state(old)) == CHUNK_LINKED) {
             lru_unlink(c, ocls, old);
             CRASH_POINT("publish.old_unlinked");
