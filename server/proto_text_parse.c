@@ -81,6 +81,17 @@ static bool parse_u32(const char *p, size_t n, uint32_t *out)
     return true;
 }
 
+/* Client flags: memcached 1.6.18 reads them as an unsigned 64-bit number
+ * and keeps the low 32 bits (4294967296 stores flags 0). */
+static bool parse_flags(const char *p, size_t n, uint32_t *out)
+{
+    uint64_t v;
+    if (!parse_u64(p, n, &v))
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
 static bool parse_i32(const char *p, size_t n, int32_t *out)
 {
     bool neg = false;
@@ -253,7 +264,7 @@ static long parse_storage(const char *in, size_t len, size_t linelen, text_reque
     r->key = t[1].p;
     r->nkey = t[1].len;
     int32_t exptime, vlen;
-    if (!parse_u32(t[2].p, t[2].len, &r->flags) || !parse_i32(t[3].p, t[3].len, &exptime) ||
+    if (!parse_flags(t[2].p, t[2].len, &r->flags) || !parse_i32(t[3].p, t[3].len, &exptime) ||
         !parse_i32(t[4].p, t[4].len, &vlen))
         return fail(r, TE_BAD_FORMAT, (long)linelen);
     r->exptime = exptime;
@@ -337,7 +348,7 @@ static enum text_err meta_preparse(text_request *r, unsigned start)
             m->no_reply = 1;
             break;
         case 'F':
-            if (!parse_u32(arg, alen, &m->client_flags))
+            if (!parse_flags(arg, alen, &m->client_flags))
                 err = TE_BAD_FORMAT;
             break;
         case 'C':
