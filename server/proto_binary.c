@@ -185,6 +185,23 @@ static void exec_get(bctx *c, const bin_request *r)
     }
 }
 
+/*
+ * -C: items carry no CAS for the client (memcached's CAS 0).  memcached
+ * then ignores a store's CAS, and a delete or incr/decr with a non-zero
+ * CAS meets an item whose CAS is 0: "exists" if the key is there.
+ * Returns true if that decided the reply (sent); false to go on with cas 0.
+ */
+static bool nocas_mismatch(bctx *c, const bin_request *r)
+{
+    if (c->set->cas_enabled || r->h.cas == 0)
+        return false;
+    const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+    if (shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, NULL) != SHMC_OK)
+        return false;
+    error(c, BIN_ST_KEY_EEXISTS);
+    return true;
+}
+
 static void exec_store(bctx *c, const bin_request *r)
 {
     shmc_store_mode mode = SHMC_SET;
@@ -198,11 +215,12 @@ static void exec_store(bctx *c, const bin_request *r)
     bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
     /* memcached: any set/add/replace with a CAS is a CAS store; append and
      * prepend compare it too (the library, under the item's lock) */
-    if (r->h.cas && !concat)
+    uint64_t cas = c->set->cas_enabled ? r->h.cas : 0; /* -C: ignored, as memcached */
+    if (cas && !concat)
         mode = SHMC_CAS;
     uint64_t newcas = 0;
     shmc_status st = shmc_store(c->cache, mode, r->key, r->nkey, r->value, r->nvalue, r->flags,
-                        (int64_t)r->exptime, r->h.cas, &newcas);
+                        (int64_t)r->exptime, cas, &newcas);
     switch (st) {
     case SHMC_OK: success(c, NULL, 0, newcas); break;
     case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
@@ -221,7 +239,9 @@ static void exec_store(bctx *c, const bin_request *r)
 
 static void exec_delete(bctx *c, const bin_request *r)
 {
-    shmc_status st = shmc_delete(c->cache, r->key, r->nkey, r->h.cas);
+    if (nocas_mismatch(c, r))
+        return;
+    shmc_status st = shmc_delete(c->cache, r->key, r->nkey, c->set->cas_enabled ? r->h.cas : 0);
     switch (st) {
     case SHMC_OK: success(c, NULL, 0, 0); break;
     case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
@@ -233,7 +253,10 @@ static void exec_arith(bctx *c, const bin_request *r)
 {
     bool incr = r->cmd == BIN_INCREMENT;
     uint64_t res = 0, cas = 0;
-    shmc_status st = shmc_arith(c->cache, r->key, r->nkey, incr, r->delta, r->h.cas, &res, &cas);
+    if (nocas_mismatch(c, r))
+        return;
+    shmc_status st = shmc_arith(c->cache, r->key, r->nkey, incr, r->delta,
+                                c->set->cas_enabled ? r->h.cas : 0, &res, &cas);
     if (st == SHMC_NOT_FOUND) {
         if (r->exptime == 0xffffffffu) {
             error(c, BIN_ST_KEY_ENOENT);

@@ -192,6 +192,20 @@ static void exec_get(ctx *c, text_request *r)
     put(c, "END\r\n", 5);
 }
 
+/*
+ * -C: items carry no CAS for the client (memcached's CAS 0), so a CAS
+ * compare in memcached meets 0: "cas" and "ms C" (set/replace) never
+ * match an existing item, "md C<n>" / "ma C<n>" match only n == 0, and
+ * "ms C" on append/prepend is not compared at all.  SHMC_EXISTS if the
+ * key is there, else SHMC_NOT_FOUND.
+ */
+static shmc_status nocas_probe(ctx *c, const text_request *r)
+{
+    const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+    shmc_status st = shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, NULL);
+    return st == SHMC_OK ? SHMC_EXISTS : st;
+}
+
 static void exec_store(ctx *c, text_request *r)
 {
     shmc_store_mode mode = SHMC_SET;
@@ -203,8 +217,10 @@ static void exec_store(ctx *c, text_request *r)
     case TC_CAS: mode = SHMC_CAS; break;
     default: break;
     }
-    shmc_status st = shmc_store(c->cache, mode, r->key, r->nkey, r->data, r->data_len, r->flags,
-                                r->exptime, r->cas, NULL);
+    shmc_status st = mode == SHMC_CAS && !c->set->cas_enabled
+                         ? nocas_probe(c, r)
+                         : shmc_store(c->cache, mode, r->key, r->nkey, r->data, r->data_len,
+                                      r->flags, r->exptime, r->cas, NULL);
     switch (st) {
     case SHMC_OK: reply(c, r, "STORED"); break;
     case SHMC_NOT_STORED: reply(c, r, "NOT_STORED"); break;
@@ -768,12 +784,13 @@ static void exec_mg(ctx *c, text_request *r)
         default: break;
         }
     }
-    if (won || info.win == 1)
-        put(c, " W", 2);
-    if (info.stale)
-        put(c, " X", 2);
+    /* memcached's order: Z (someone has the token), X (stale), W (won) */
     if (!won && info.win == -1)
         put(c, " Z", 2);
+    if (info.stale)
+        put(c, " X", 2);
+    if (won || info.win == 1)
+        put(c, " W", 2);
     put(c, "\r\n", 2);
     if (m->value) {
         put(c, v, vl);
@@ -793,15 +810,18 @@ static void exec_ms(ctx *c, text_request *r)
     case 'R': mode = SHMC_REPLACE; break;
     default: break;
     }
-    if (m->has_cas && (mode == SHMC_SET || mode == SHMC_REPLACE))
+    bool cas_store = m->has_cas && (mode == SHMC_SET || mode == SHMC_REPLACE);
+    if (cas_store)
         mode = m->invalidate ? SHMC_CAS_STALE : SHMC_CAS; /* I: an older CAS stores, stale */
     uint64_t newcas = 0;
     shmc_status st = SHMC_OK;
+    if (cas_store && !c->set->cas_enabled)
+        st = nocas_probe(c, r);
     /* C on append/prepend: the library compares it under the item's lock;
      * E: the item takes the client's CAS value */
     if (st == SHMC_OK)
         st = shmc_store_ex(c->cache, mode, r->key, r->nkey, r->data, r->data_len,
-                           m->client_flags, m->exptime, m->req_cas,
+                           m->client_flags, m->exptime, c->set->cas_enabled ? m->req_cas : 0,
                            m->has_new_cas ? m->new_cas : 0, &newcas);
     const char *code;
     switch (st) {
@@ -839,7 +859,10 @@ static void exec_md(ctx *c, text_request *r)
 {
     const text_meta *m = &r->meta;
     shmc_status st;
-    if (m->has_cas && m->req_cas == 0) {
+    bool has_cas = m->has_cas && (c->set->cas_enabled || m->req_cas != 0);
+    if (has_cas && !c->set->cas_enabled) {
+        st = nocas_probe(c, r); /* -C: C<n>, n != 0, meets CAS 0 */
+    } else if (has_cas && m->req_cas == 0) {
         /* the library reads CAS 0 as "any"; memcached compares it */
         const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
         st = shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, NULL);
@@ -848,10 +871,10 @@ static void exec_md(ctx *c, text_request *r)
     } else if (m->invalidate) {
         /* I: keep the item, stale, for one client to recache (T sets its TTL) */
         int64_t ttl = m->exptime;
-        st = shmc_invalidate(c->cache, r->key, r->nkey, m->has_cas ? m->req_cas : 0,
+        st = shmc_invalidate(c->cache, r->key, r->nkey, has_cas ? m->req_cas : 0,
                              m->new_ttl ? &ttl : NULL, m->has_new_cas ? m->new_cas : 0);
     } else {
-        st = shmc_delete(c->cache, r->key, r->nkey, m->has_cas ? m->req_cas : 0);
+        st = shmc_delete(c->cache, r->key, r->nkey, has_cas ? m->req_cas : 0);
     }
     const char *code;
     switch (st) {
@@ -877,9 +900,13 @@ static void exec_ma(ctx *c, text_request *r)
     uint64_t res = 0, cs = 0;
     bool created = false;
     /* C compares and c reports the CAS atomically with the update */
-    shmc_status st = shmc_arith_ex(c->cache, r->key, r->nkey, incr, m->delta,
-                                   m->has_cas ? m->req_cas : 0,
-                                   m->has_new_cas ? m->new_cas : 0, &res, &cs);
+    shmc_status st = SHMC_NOT_FOUND;
+    if (m->has_cas && m->req_cas && !c->set->cas_enabled)
+        st = nocas_probe(c, r); /* -C: C<n>, n != 0, meets CAS 0 */
+    if (st == SHMC_NOT_FOUND)
+        st = shmc_arith_ex(c->cache, r->key, r->nkey, incr, m->delta,
+                           m->has_cas && c->set->cas_enabled ? m->req_cas : 0,
+                           m->has_new_cas ? m->new_cas : 0, &res, &cs);
     bool ns = false;
     if (st == SHMC_NOT_FOUND && m->vivify) {
         char num[32];

@@ -693,8 +693,8 @@ static void test_meta_delete(void **state)
     /* I: the item stays, stale, with a new TTL; the first reader wins the
      * right to recache it (W), later ones are told (Z); X marks it stale */
     req(t, "md d I T30\r\n", "HD\r\n");
-    req(t, "mg d t v\r\n", "VA 1 t30 W X\r\nx\r\n");
-    req(t, "mg d\r\n", "HD X Z\r\n");
+    req(t, "mg d t v\r\n", "VA 1 t30 X W\r\nx\r\n");
+    req(t, "mg d\r\n", "HD Z X\r\n");
     /* a store replaces the stale item: fresh again */
     req(t, "ms d 1\r\ny\r\n", "HD\r\n");
     req(t, "mg d v\r\n", "VA 1\r\ny\r\n");
@@ -706,7 +706,7 @@ static void test_meta_delete(void **state)
     req(t, line, "EX\r\n");
     snprintf(line, sizeof line, "ms d 1 I C%" PRIu64 "\r\nw\r\n", cas);
     req(t, line, "HD\r\n");
-    req(t, "mg d v\r\n", "VA 1 W X\r\nw\r\n");
+    req(t, "mg d v\r\n", "VA 1 X W\r\nw\r\n");
     /* R: an item close to expiry hands out the recache token once */
     req(t, "ms r 1 T10\r\nr\r\n", "HD\r\n");
     req(t, "mg r R30 v\r\n", "VA 1 W\r\nr\r\n");
