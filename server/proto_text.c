@@ -24,13 +24,19 @@
  *    "NOSPARE source class has no spare pages";
  *  - "lru_crawler": the engine reclaims expired items lazily (LRU tails,
  *    shmc_maintain); "crawl <ids|all>" runs one maintenance step and
- *    answers OK (BADCLASS for bad ids); enable/disable/sleep/tocrawl
- *    answer OK after memcached's checks; "metadump" answers
+ *    answers OK (BADCLASS for bad ids); enable/disable switch the daemon's
+ *    lru_crawler setting with memcached's answers (enable while enabled:
+ *    "ERROR failed to start lru crawler thread"; crawl/metadump while
+ *    disabled: "CLIENT_ERROR lru crawler disabled"); sleep/tocrawl answer
+ *    OK after memcached's checks; "metadump" answers
  *    "ERROR metadump not allowed" (the API cannot list items);
+ *  - "lru mode flat" answers OK and shows in stats settings, but the
+ *    engine's LRU stays segmented;
  *  - "watch" answers "CLIENT_ERROR watch commands not allowed";
  *  - "stats sizes" answers "STAT sizes_status disabled" (no histogram);
  *  - "stats detail on|off" answers OK, "dump" an empty list (no prefixes);
- *  - "stats cachedump" answers "CLIENT_ERROR stats cachedump not allowed";
+ *  - "stats cachedump" checks its arguments as memcached, then answers
+ *    "CLIENT_ERROR stats cachedump not allowed";
  *  - keys with control bytes: the library refuses them (SHMC_BAD_KEY);
  *    memcached would store them.  Storage/delete/incr/touch then answer
  *    "CLIENT_ERROR bad command line format"; a get treats them as misses;
@@ -301,7 +307,9 @@ static void exec_slabs(ctx *c, text_request *r)
             return;
         }
         int32_t n = (int32_t)shmc_class_count(c->cache);
-        if ((src != -1 && (src < 1 || src > n)) || dst < 1 || dst > n)
+        /* src -1: memcached picks a class with a spare page; there is
+         * none here, and it then reports the ids as bad */
+        if (src < 1 || src > n || dst < 1 || dst > n)
             reply(c, r, "BADCLASS invalid src or dst class id");
         else if (src == dst)
             reply(c, r, "SAME src and dst class are identical");
@@ -338,18 +346,30 @@ static bool tok_eq(const text_token *t, const char *s)
     return t->p && t->len == n && memcmp(t->p, s, n) == 0;
 }
 
+/* The daemon's lru_crawler setting (on when there is no daemon); on 0/1
+ * also switches it.  Returns the setting before the call. */
+static int crawler_switch(ctx *c, int on)
+{
+    if (!c->s->hooks || !c->s->hooks->lru_crawler)
+        return 1;
+    return c->s->hooks->lru_crawler(c->s->daemon, on);
+}
+
 static void exec_lru_crawler(ctx *c, text_request *r)
 {
     const text_token *t = r->tok;
     size_t nt = r->ntokens;
-    if (nt == 4 && tok_eq(&t[1], "crawl")) {
+    bool dump = nt == 4 && tok_eq(&t[1], "metadump");
+    if ((dump || (nt == 4 && tok_eq(&t[1], "crawl"))) && !crawler_switch(c, -1)) {
+        reply(c, r, "CLIENT_ERROR lru crawler disabled");
+    } else if (nt == 4 && tok_eq(&t[1], "crawl")) {
         if (!class_list_ok(c, &t[2])) {
             reply(c, r, "BADCLASS invalid class id");
             return;
         }
         (void)shmc_maintain(c->cache);
         reply(c, r, "OK");
-    } else if (nt == 4 && tok_eq(&t[1], "metadump")) {
+    } else if (dump) {
         reply(c, r, "ERROR metadump not allowed");
     } else if (nt == 4 && tok_eq(&t[1], "tocrawl")) {
         uint32_t v;
@@ -363,7 +383,11 @@ static void exec_lru_crawler(ctx *c, text_request *r)
             reply(c, r, "CLIENT_ERROR sleep must be one second or less");
         else
             reply(c, r, "OK");
-    } else if (nt == 3 && (tok_eq(&t[1], "enable") || tok_eq(&t[1], "disable"))) {
+    } else if (nt == 3 && tok_eq(&t[1], "enable")) {
+        /* memcached: the crawler thread is already running */
+        reply(c, r, crawler_switch(c, 1) ? "ERROR failed to start lru crawler thread" : "OK");
+    } else if (nt == 3 && tok_eq(&t[1], "disable")) {
+        (void)crawler_switch(c, 0);
         reply(c, r, "OK");
     } else {
         reply(c, r, "ERROR");
@@ -385,7 +409,15 @@ static void exec_lru(ctx *c, text_request *r)
         else
             reply(c, r, "OK"); /* accepted; the segment's LRU split is fixed at creation */
     } else if (tok_eq(&t[1], "mode") && nt >= 4) {
-        reply(c, r, tok_eq(&t[2], "segmented") ? "OK" : "ERROR");
+        /* recorded for stats settings; the engine's LRU stays segmented */
+        bool seg = tok_eq(&t[2], "segmented");
+        if (seg || tok_eq(&t[2], "flat")) {
+            if (c->s->hooks && c->s->hooks->set_lru_segmented)
+                c->s->hooks->set_lru_segmented(c->s->daemon, seg);
+            reply(c, r, "OK");
+        } else {
+            reply(c, r, "ERROR");
+        }
     } else if (tok_eq(&t[1], "temp_ttl") && nt >= 4) {
         int32_t v;
         reply(c, r, text_parse_i32(t[2].p, t[2].len, &v) ? "OK" : "ERROR");
@@ -577,6 +609,22 @@ static void stats_slabs(ctx *c)
     stat_u64(c, "total_malloced", pages * psize);
 }
 
+/* "stats cachedump <class> <limit>": memcached's argument checks, then
+ * refused (the API cannot list a class's items). */
+static void stats_cachedump(ctx *c, const text_request *r)
+{
+    const text_token *t = r->tok;
+    uint32_t id, limit;
+    if (r->ntokens < 5)
+        put_str(c, "CLIENT_ERROR bad command line\r\n");
+    else if (!text_parse_u32(t[2].p, t[2].len, &id) || !text_parse_u32(t[3].p, t[3].len, &limit))
+        put_str(c, "CLIENT_ERROR bad command line format\r\n");
+    else if (id >= 64) /* memcached's MAX_NUMBER_OF_SLAB_CLASSES */
+        put_str(c, "CLIENT_ERROR Illegal slab id\r\n");
+    else
+        put_str(c, "CLIENT_ERROR stats cachedump not allowed\r\n");
+}
+
 static void exec_stats(ctx *c, text_request *r)
 {
     const text_token *t = r->tok;
@@ -598,7 +646,7 @@ static void exec_stats(ctx *c, text_request *r)
     } else if (tok_eq(&t[1], "settings")) {
         stats_settings(c);
     } else if (tok_eq(&t[1], "cachedump")) {
-        put_str(c, "CLIENT_ERROR stats cachedump not allowed\r\n");
+        stats_cachedump(c, r);
         return;
     } else if (tok_eq(&t[1], "conns")) {
         if (c->s->hooks && c->s->hooks->stats_conns)

@@ -144,6 +144,11 @@ typedef struct srv_daemon_hooks {
     void (*stats_settings)(void *daemon, srv_buf *out);
     /* append the "stats conns" lines */
     void (*stats_conns)(void *daemon, srv_buf *out);
+    /* "lru_crawler enable|disable": on 0/1 switches the daemon's crawler
+     * setting, -1 only reads it; returns the setting before the call */
+    int (*lru_crawler)(void *daemon, int on);
+    /* "lru mode flat|segmented": records the daemon's lru_segmented */
+    void (*set_lru_segmented)(void *daemon, int on);
 } srv_daemon_hooks;
 
 /* srv_session.proto */

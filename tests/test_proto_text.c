@@ -388,7 +388,8 @@ static void test_misc_commands(void **state)
     req(t, "lru_crawler crawl 1,x\r\n", "BADCLASS invalid class id\r\n");
     req(t, "lru_crawler sleep 2000000\r\n", "CLIENT_ERROR sleep must be one second or less\r\n");
     req(t, "lru_crawler tocrawl 10\r\n", "OK\r\n");
-    req(t, "lru_crawler enable\r\n", "OK\r\n");
+    req(t, "lru_crawler enable\r\n", "ERROR failed to start lru crawler thread\r\n");
+    req(t, "lru_crawler disable\r\n", "OK\r\n");
     req(t, "lru_crawler metadump all\r\n", "ERROR metadump not allowed\r\n");
     req(t, "lru_crawler\r\n", "ERROR\r\n");
     req(t, "watch\r\n", "CLIENT_ERROR watch commands not allowed\r\n");
@@ -448,6 +449,8 @@ static void test_stats(void **state)
     req(t, "stats detail on\r\n", "OK\r\n");
     req(t, "stats detail\r\n", "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
     req(t, "stats cachedump 1 1\r\n", "CLIENT_ERROR stats cachedump not allowed\r\n");
+    req(t, "stats cachedump 1\r\n", "CLIENT_ERROR bad command line\r\n");
+    req(t, "stats cachedump 64 1\r\n", "CLIENT_ERROR Illegal slab id\r\n");
 }
 
 static void test_binary_values(void **state)
