@@ -13,13 +13,13 @@
  * always sent; GetK/GATK misses carry the key; key + extras longer than
  * the body answer "Unknown command" and close; a key over 250 bytes or
  * lengths wrong for the command answer "Invalid arguments" and close; an
- * unknown opcode answers "Unknown command" and its body is skipped; a bad
+ * unknown opcode answers "Unknown command" and its body is skipped (so
+ * does Verbosity, 0x1b, as in memcached 1.6.18, which does not implement
+ * it: the text "verbosity" sets the level); a bad
  * magic byte closes silently; with -S every command but SASL and Version
  * answers "Auth failure." and closes until SASL succeeded.
  *
  * Where we differ from memcached, and why:
- *  - Verbosity (0x1b): memcached 1.6 answers "Unknown command"; we do what
- *    the protocol spec says (set the daemon's verbosity, empty success);
  *  - Stat: the replies are rendered by the text module ("stats <key>")
  *    and turned into packets, so the same counters and the same
  *    limitations apply (proto_text.c); an unknown group answers
@@ -326,6 +326,13 @@ static void exec_stat(bctx *c, const bin_request *r)
             return;
         }
     }
+    if (r->nkey == 11 && memcmp(r->key, "detail dump", 11) == 0) {
+        /* memcached sends the text dump as one stat "detailed"; the
+         * dump is empty here (no per-prefix stats), as "stats detail dump" */
+        stat_packet(c, "detailed", 8, "END\r\n", 5);
+        header(c, BIN_ST_OK, 0, 0, 0, 0);
+        return;
+    }
     srv_buf cmd = {0}, txt = {0};
     bool ok = r->nkey ? srv_buf_printf(&cmd, "stats %.*s\r\n", (int)r->nkey, r->key)
                       : srv_buf_printf(&cmd, "stats\r\n");
@@ -478,11 +485,6 @@ static enum srv_action execute(bctx *c, const bin_request *r)
     }
     case BIN_STAT:
         exec_stat(c, r);
-        break;
-    case BIN_VERBOSITY:
-        if (c->s->hooks && c->s->hooks->set_verbosity)
-            c->s->hooks->set_verbosity(c->s->daemon, r->verbosity);
-        success(c, NULL, 0, 0);
         break;
     case BIN_SASL_LIST_MECHS: case BIN_SASL_AUTH: case BIN_SASL_STEP:
         exec_sasl(c, r);

@@ -88,8 +88,6 @@ static bool lengths_ok(uint8_t cmd, uint8_t ext, uint16_t key, uint32_t body)
         return ext == 0 && key != 0;
     case BIN_TOUCH: case BIN_GAT: case BIN_GATK:
         return ext == 4 && key != 0;
-    case BIN_VERBOSITY:
-        return ext == 4 && key == 0 && body == 4;
     default:
         return true;
     }
@@ -101,8 +99,7 @@ static bool known(uint8_t cmd)
     case BIN_GET: case BIN_SET: case BIN_ADD: case BIN_REPLACE: case BIN_DELETE:
     case BIN_INCREMENT: case BIN_DECREMENT: case BIN_QUIT: case BIN_FLUSH: case BIN_NOOP:
     case BIN_VERSION: case BIN_GETK: case BIN_APPEND: case BIN_PREPEND: case BIN_STAT:
-    case BIN_VERBOSITY: case BIN_TOUCH: case BIN_GAT: case BIN_GATK:
-    case BIN_SASL_LIST_MECHS: case BIN_SASL_AUTH: case BIN_SASL_STEP:
+    case BIN_TOUCH: case BIN_GAT: case BIN_GATK: case BIN_SASL_LIST_MECHS: case BIN_SASL_AUTH: case BIN_SASL_STEP:
         return true;
     default:
         return false;
@@ -208,9 +205,6 @@ long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
         break;
     case BIN_TOUCH: case BIN_GAT: case BIN_GATK:
         r->exptime = rd32(e);
-        break;
-    case BIN_VERBOSITY:
-        r->verbosity = rd32(e);
         break;
     default:
         break;

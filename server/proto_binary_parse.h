@@ -101,7 +101,6 @@ typedef struct bin_request {
     uint32_t exptime;          /* set/add/replace, touch/gat, flush, incr/decr */
     bool has_exptime;          /* flush: extras present */
     uint64_t delta, initial;   /* incr/decr */
-    uint32_t verbosity;        /* verbosity */
 } bin_request;
 
 /*

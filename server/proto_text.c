@@ -941,6 +941,16 @@ static void exec_md(ctx *c, text_request *r)
     put(c, "\r\n", 2);
 }
 
+/* The remaining TTL of r's key as meta "t" shows it (-1: none). */
+static int64_t item_ttl(ctx *c, const text_request *r)
+{
+    const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+    shmc_item_info info;
+    if (shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, &info) != SHMC_OK)
+        return -1;
+    return info.ttl;
+}
+
 static void exec_ma(ctx *c, text_request *r)
 {
     const text_meta *m = &r->meta;
@@ -1021,6 +1031,8 @@ static void exec_ma(ctx *c, text_request *r)
                 PUTF(c, " t%" PRId64, ttl_of(c, m->exptime));
             else if (created)
                 PUTF(c, " t%" PRId64, ttl_of(c, m->autoviv_exptime));
+            else /* memcached: the item's remaining TTL, -1 for none */
+                PUTF(c, " t%" PRId64, item_ttl(c, r));
             break;
         case 'O': put(c, " ", 1); put(c, t->p, t->len); break;
         case 'k': meta_key(c, r); break;

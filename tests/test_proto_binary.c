@@ -552,14 +552,14 @@ static void test_misc(void **state)
 {
     pt *t = *state;
     BUFS;
-    /* Noop, Version, Verbosity */
+    /* Noop, Version, Verbosity (Unknown command, as memcached 1.6.18) */
     unsigned char vx[4] = {0, 0, 0, 1};
     rq(&q, BIN_NOOP, NULL, NULL, 0, NULL, 0, 0);
     rq(&q, BIN_VERSION, NULL, NULL, 0, NULL, 0, 0);
     rq(&q, BIN_VERBOSITY, NULL, vx, 4, NULL, 0, 0);
     rs(&e, BIN_NOOP, 0, 0, 0, 0, 0);
     rs_str(&e, BIN_VERSION, 0, "1.6.99-test");
-    rs(&e, BIN_VERBOSITY, 0, 0, 0, 0, 0);
+    rs_err(&e, BIN_VERBOSITY, BIN_ST_UNKNOWN_COMMAND);
     run(t, &q, &e);
     run_split(t, &q, &e);
     /* Flush, FlushQ, Flush with a delay */
