@@ -145,7 +145,10 @@ static int conn_process(conn *c)
     }
     if (c->closing)
         set_reading(c, 0);
-    if (conn_flush(c) < 0)
+    /* While a refused request's data is being skipped, memcached holds
+     * its replies until the skipped bytes have arrived: so do we. */
+    bool hold = !c->closing && (c->sess.swallow > 0 || c->sess.bin_swallow > 0);
+    if (!hold && conn_flush(c) < 0)
         return -1;
     /* -R: the protocol stopped after max_reqs_per_event requests with more
      * buffered: come back after the other connections had their turn. */
@@ -204,6 +207,8 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         set_reading(c, 0);
         if (c->wpos >= c->out.len)
             conn_free(c);
+        else
+            (void)conn_flush(c); /* replies held while skipping data */
     }
 }
 

@@ -134,9 +134,12 @@ long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
     uint16_t klen = h->keylen;
     uint32_t body = h->bodylen;
 
+    /* memcached reads the extras and key before it judges the lengths:
+     * the error reply waits for those bytes too */
+    size_t head = BIN_HEADER_LEN + (size_t)ext + klen;
     if ((uint32_t)klen + ext > body) {
         r->err = BE_BAD_LENGTHS;
-        return BIN_HEADER_LEN;
+        return len < head ? BIN_NEED_MORE : BIN_HEADER_LEN;
     }
     if (!known(r->cmd)) {
         r->err = BE_UNKNOWN;
@@ -145,11 +148,10 @@ long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
     }
     if (klen > BIN_KEY_MAX || !lengths_ok(r->cmd, ext, klen, body)) {
         r->err = BE_PROTOCOL;
-        return BIN_HEADER_LEN;
+        return len < head ? BIN_NEED_MORE : BIN_HEADER_LEN;
     }
 
     /* bytes of the request needed now (the rest is value or discarded) */
-    size_t head = BIN_HEADER_LEN + (size_t)ext + klen;
     uint64_t vlen = (uint64_t)body - ext - klen;
     size_t need = BIN_HEADER_LEN + (size_t)body;
     bool discard_value = false;
