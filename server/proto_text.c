@@ -37,9 +37,6 @@
  *  - "stats detail on|off" answers OK, "dump" an empty list (no prefixes);
  *  - "stats cachedump" checks its arguments as memcached, then answers
  *    "CLIENT_ERROR stats cachedump not allowed";
- *  - keys with control bytes: the library refuses them (SHMC_BAD_KEY);
- *    memcached would store them.  Storage/delete/incr/touch then answer
- *    "CLIENT_ERROR bad command line format"; a get treats them as misses;
  *  - a get with a key over 250 bytes fails before any key is fetched
  *    (memcached fetches the keys before it, then drops their values);
  *  - settings->max_reqs_per_event is not used here: process() handles

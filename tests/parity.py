@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """parity.py - byte-for-byte reply parity of build/shmcached with memcached.
 
-    python3 tests/parity.py SHMCACHED [MEMCACHED] [-k SUBSTRING] [-v]
+    python3 tests/parity.py SHMCACHED [MEMCACHED] [-k SUBSTRING] [-v] [-x]
+
+-k runs the cases whose name contains SUBSTRING, -v prints every reply and
+time, -x also runs the EXCLUDED cases (to see how they differ).
 
 Starts the real memcached and shmcached with the same settings (TCP on
 loopback, free ports; pairs with -C, a small -I and a small -c), sends every
@@ -148,13 +151,23 @@ def read_reply(sock, done, idle):
             return buf
 
 
+class Raw(bytes):
+    """A step sent without the sentinel (a request left incomplete on
+    purpose); its reply is whatever arrives before a short silence."""
+
+
+RAW_IDLE = 0.3
+
+
 def run_steps(port, case, sock=None):
     s = sock or socket.create_connection(("127.0.0.1", port), 5)
     replies = []
     try:
         for step in case.steps:
             data = step(replies) if callable(step) else step
-            if case.sentinel:
+            if isinstance(step, Raw):
+                done, idle = None, RAW_IDLE
+            elif case.sentinel:
                 data += BIN_SENTINEL if case.binary else TEXT_SENTINEL
                 # one MN per "mn" the step itself sends, plus the sentinel's
                 n_mn = len(re.findall(rb"(?:^|\n)mn[ \r]", data))
@@ -272,8 +285,9 @@ def norm_bin_stat(reply, cm):
 
 class Case:
     def __init__(self, name, steps, binary=False, sentinel=True, idle=None,
-                 until=None, norm=None, pair="main"):
+                 until=None, norm=None, pair="main", custom=None):
         self.name = name
+        self.custom = custom  # custom(port) -> replies, instead of steps
         self.steps = steps if isinstance(steps, list) else [steps]
         self.binary = binary
         self.sentinel = sentinel
@@ -295,8 +309,10 @@ EXCLUDED = {}
 
 
 def run_case(c, mc, sc):
-    a = run_steps(mc.port, c)
-    b = run_steps(sc.port, c)
+    if c.custom:
+        a, b = c.custom(mc.port), c.custom(sc.port)
+    else:
+        a, b = run_steps(mc.port, c), run_steps(sc.port, c)
     na = [c.norm(r, cm) for cm in [CasMap()] for r in a]
     nb = [c.norm(r, cm) for cm in [CasMap()] for r in b]
     return na == nb, a, b, na, nb
@@ -305,14 +321,16 @@ def run_case(c, mc, sc):
 def main():
     args = sys.argv[1:]
     verbose = "-v" in args
+    run_excluded = "-x" in args   # run the excluded cases too (to review them)
     filt = None
     if "-k" in args:
         i = args.index("-k")
         filt = args[i + 1]
         del args[i:i + 2]
-    args = [a for a in args if a != "-v"]
+    args = [a for a in args if a not in ("-v", "-x")]
     shm = args[0]
     mcd = args[1] if len(args) > 1 else "memcached"
+    sys.dont_write_bytecode = True
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from parity_cases import add_cases, EXCLUDED as excl, PAIRS
     add_cases(case)
@@ -323,7 +341,10 @@ def main():
     t0 = time.time()
     passed = failed = excluded = 0
     try:
+        wanted = {c.pair for c in CASES if not filt or filt in c.name}
         for pair, flags in PAIRS.items():
+            if pair not in wanted:
+                continue
             mc = Server([mcd] + flags)
             sc = Server([shm] + flags, seg="%s.%s.seg" % (tmpseg, pair))
             servers[pair] = (mc, sc)
@@ -332,13 +353,16 @@ def main():
         for c in CASES:
             if filt and filt not in c.name:
                 continue
-            if c.name in EXCLUDED:
+            if c.name in EXCLUDED and not run_excluded:
                 excluded += 1
                 if verbose:
                     print("excluded: %s (%s)" % (c.name, EXCLUDED[c.name]))
                 continue
             mc, sc = servers[c.pair]
+            t1 = time.time()
             ok, a, b, na, nb = run_case(c, mc, sc)
+            if verbose:
+                print("   (%.2f s)" % (time.time() - t1))
             if ok:
                 passed += 1
                 print("ok: %s" % c.name)
@@ -358,6 +382,10 @@ def main():
                     failed += 1
                     srv.start()
     finally:
+        for mc, sc in servers.values():   # SIGTERM all, then wait
+            for srv in (mc, sc):
+                if srv.proc and srv.proc.poll() is None:
+                    srv.proc.terminate()
         for mc, sc in servers.values():
             mc.stop()
             sc.stop()
