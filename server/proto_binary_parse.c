@@ -111,12 +111,11 @@ long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
     uint32_t ismax = r->item_size_max ? r->item_size_max : (1u << 20);
     memset(r, 0, sizeof *r);
     r->item_size_max = ismax;
-    if (len == 0)
+    /* memcached judges the magic once the whole header is in */
+    if (len < BIN_HEADER_LEN)
         return BIN_NEED_MORE;
     if (in[0] != BIN_REQ_MAGIC)
         return BIN_CLOSE;
-    if (len < BIN_HEADER_LEN)
-        return BIN_NEED_MORE;
 
     bin_header *h = &r->h;
     h->magic = in[0];

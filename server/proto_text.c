@@ -770,8 +770,10 @@ static void exec_mg(ctx *c, text_request *r)
     fl = info.flags;
     cs = info.cas;
     if (st == SHMC_NOT_FOUND && m->vivify) {
+        /* T applies to the new placeholder too (memcached touches it) */
+        int32_t exptime = m->new_ttl ? m->exptime : m->autoviv_exptime;
         shmc_status as = shmc_store(c->cache, SHMC_ADD, r->key, r->nkey, "", 0, 0,
-                                    m->autoviv_exptime, 0, &cs);
+                                    exptime, 0, &cs);
         if (as == SHMC_OK) {
             /* we created it: take its recache token, so that later
              * readers of the empty placeholder see Z, as in memcached */
@@ -786,7 +788,7 @@ static void exec_mg(ctx *c, text_request *r)
             if (!v)
                 st = SHMC_SYSTEM;
             memset(&info, 0, sizeof info);
-            info.ttl = ttl_of(c, m->autoviv_exptime);
+            info.ttl = ttl_of(c, exptime);
         } else {
             st = get_info_alloc(c->cache, r->key, r->nkey, &opts, &v, &vl, &info);
             fl = info.flags;

@@ -92,6 +92,9 @@ static bool parse_flags(const char *p, size_t n, uint32_t *out)
     return true;
 }
 
+/* A 32-bit signed argument (exptimes, lengths, T/N/R): memcached 1.6.18
+ * reads a signed long and keeps its low 32 bits, so 4294967296 is 0 and
+ * 2147483648 is -2147483648; only numbers outside 64 bits are refused. */
 static bool parse_i32(const char *p, size_t n, int32_t *out)
 {
     bool neg = false;
@@ -105,9 +108,10 @@ static bool parse_i32(const char *p, size_t n, int32_t *out)
     }
     if (!parse_u64(p, n, &v))
         return false;
-    if (neg ? v > (uint64_t)INT32_MAX + 1 : v > INT32_MAX)
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
         return false;
-    *out = neg ? (int32_t)(-(int64_t)v) : (int32_t)v;
+    uint32_t low = (uint32_t)(neg ? 0 - v : v);
+    memcpy(out, &low, sizeof *out);
     return true;
 }
 
@@ -607,10 +611,10 @@ long proto_text_parse(const char *in, size_t len, text_request *r)
         if (nt != 3 && nt != 4)
             return fail(r, TE_ERROR, (long)linelen);
         set_noreply_maybe(r);
-        uint32_t lv;
-        if (!parse_u32(t[1].p, t[1].len, &lv))
+        uint64_t lv; /* memcached keeps the low 32 bits, as for flags */
+        if (!parse_u64(t[1].p, t[1].len, &lv))
             return fail(r, TE_BAD_FORMAT, (long)linelen);
-        r->delta = lv;
+        r->delta = (uint32_t)lv;
         return (long)linelen;
     }
     if (tok_is(&t[0], "cache_memlimit")) {

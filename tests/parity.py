@@ -56,13 +56,14 @@ class Server:
         self.proc = None
 
     def start(self):
+        if not hasattr(self, "log"):
+            self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=self.log)
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("%s exited: %s" % (
-                    self.argv, self.proc.stderr.read().decode(errors="replace")))
+                raise RuntimeError("%s exited: %s" % (self.argv, self.errors()))
             try:
                 with socket.create_connection(("127.0.0.1", self.port), 0.5) as s:
                     s.sendall(b"version\r\n")
@@ -71,6 +72,17 @@ class Server:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("%s did not start" % self.argv)
+
+    def errors(self):
+        """What the server wrote on stderr."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def sanitizer_report(self):
+        """The ASan/UBSan/LSan report in its stderr, or ''."""
+        err = self.errors()
+        marks = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+        return err if any(m in err for m in marks) else ""
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -389,6 +401,11 @@ def main():
         for mc, sc in servers.values():
             mc.stop()
             sc.stop()
+            report = sc.sanitizer_report()
+            if report:
+                print("FAIL: shmcached (%s) sanitizer report:\n%s" % (
+                    " ".join(sc.argv), report))
+                failed += 1
     print("%d passed, %d failed, %d excluded (%.1f s)" % (
         passed, failed, excluded, time.time() - t0))
     return 1 if failed else 0

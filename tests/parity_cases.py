@@ -9,6 +9,7 @@ import base64
 import re
 import socket
 import struct
+import time
 
 from parity import (Raw, bin_req, bin_packets, norm_text, norm_stats_names,
                     norm_stats_first, norm_bin, norm_bin_version,
@@ -121,6 +122,7 @@ def add_cases(case):
     add_text_misc(case, nk)
     add_meta(case, nk)
     add_binary(case, nk)
+    add_more(case, nk)
     add_nocas(case, nk)
     add_pairs(case, nk)
     add_flush(case, nk)   # last: a delayed flush must not meet other cases
@@ -919,6 +921,122 @@ def add_binary(case, nk):
     bcase("sasl list mechs without -S", bin_req(0x20))
 
 
+# ------------------------------------------------------------ more edges
+
+def add_more(case, nk):
+    k = nk()
+    case("text: exptime over 30 days is an absolute time (past)",
+         b"set %s 0 2592001 1\r\nx\r\nget %s\r\n" % (k, k))
+    k = nk()
+    case("text: exptime 30 days exactly is relative",
+         b"set %s 0 2592000 1\r\nx\r\nget %s\r\n" % (k, k))
+    k = nk()
+    case("text: absolute exptime in the future",
+         [lambda r, k=k: b"set %s 0 %d 1\r\nx\r\nget %s\r\n"
+          % (k, int(time.time()) + 100, k)])
+    k = nk()
+    case("text: exptime 2^31-1 and 2^31", b"set %s 0 2147483647 1\r\nx\r\n"
+         b"get %s\r\nset %s 0 2147483648 1\r\nx\r\n" % (k, k, k))
+    for e in (b"4294967296", b"9999999999", b"-2147483649", b"-4294967296",
+              b"9223372036854775807", b"9223372036854775808",
+              b"-9223372036854775808", b"-9223372036854775809"):
+        k = nk()
+        # (no "t": an absolute time's remaining seconds depend on where
+        # each server is within its clock second)
+        case("text: exptime %s (memcached keeps the low 32 bits)" % e.decode(),
+             b"set %s 0 %s 1\r\nx\r\nget %s\r\ntouch %s %s\r\n"
+             b"gat %s %s\r\nmg %s T%s v\r\nms %s 1 T%s\r\ny\r\n"
+             b"mg %s N%s v\r\n"
+             % (k, e, k, k, e, e, k, k, e, k, e, k + b"n", e))
+    k = nk()
+    case("text: length 4294967297 is 1", b"set %s 0 0 4294967297\r\nx\r\n"
+         b"get %s\r\nms %s 4294967298\r\nyz\r\nmg %s v\r\n" % (k, k, k, k))
+    case("text: verbosity 2^32 and 2^64",
+         b"verbosity 4294967296\r\nverbosity 18446744073709551616\r\n"
+         b"verbosity 0\r\n")
+    k = nk()
+    case("text: touch noreply then get", b"set %s 0 0 1\r\nx\r\n"
+         b"touch %s -1 noreply\r\nget %s\r\n" % (k, k, k))
+    k = nk()
+    case("text: get with noreply is a key", b"set noreply 0 0 1\r\nn\r\n"
+         b"get %s noreply\r\n" % k)
+    k = nk()
+    case("text: incr with a plus sign and leading zero",
+         b"set %s 0 0 1\r\n1\r\nincr %s +5\r\nincr %s 05\r\n" % (k, k, k))
+    k = nk()
+    case("text: incr delta 2^64-1", b"set %s 0 0 1\r\n1\r\n"
+         b"incr %s 18446744073709551615\r\n" % (k, k))
+    k = nk()
+    case("text: cas noreply bad data chunk",
+         b"cas %s 0 0 1 1 noreply\r\nxyz\r\nget %s\r\n" % (k, k))
+    for arg in (b" graceful", b" foo", b" 1 2"):
+        case("text: shutdown%s without -A" % arg.decode(),
+             b"shutdown%s\r\n" % arg)
+    case("text: verbosity negative", b"verbosity -1\r\n")
+    case("text: version noreply", b"version noreply\r\n")
+    case("text: mn then quit", b"mn\r\nquit\r\n", sentinel=False, idle=1)
+    k = nk()
+    case("meta: ms T-1 expires at once", b"ms %s 1 T-1\r\nx\r\nmg %s v\r\n"
+         % (k, k))
+    k = nk()
+    case("meta: mg u (no LRU bump) and h l",
+         b"ms %s 1\r\nx\r\nmg %s u h l v\r\nmg %s h\r\n" % (k, k, k))
+    k = nk()
+    case("meta: mg N with T and t", b"mg %s N30 T60 t v c\r\n" % k)
+    k = nk()
+    case("meta: ms invalid base64 key", b"ms %s 1 b\r\nx\r\n" % b"!!!!")
+    k = nk()
+    case("meta: md q miss is shown", b"md %s q\r\nmn\r\n" % k)
+    k = nk()
+    case("meta: ma N with T and J, then t",
+         b"ma %s N100 J7 T50 v t\r\nma %s v t\r\n" % (k, k))
+    k = nk()
+    case("meta: ms with mg-only flags", b"ms %s 1 v s h l\r\nx\r\n" % k)
+    k = nk()
+    case("meta: md with ms-only flags", b"md %s F5\r\n" % k)
+    k = nk()
+    case("meta: mg k with base64 key", b"ms %s 1 b\r\nx\r\nmg %s b k v\r\n"
+         % (base64.b64encode(k), base64.b64encode(k)))
+    k = nk()
+    case("meta: ms key only", b"ms %s\r\n" % k)
+    k = nk()
+    case("meta: ms I on a missing key", b"ms %s 1 I\r\nx\r\n" % k)
+    k = nk()
+    case("meta: mg on an invalidated item with q",
+         b"ms %s 1\r\nx\r\nmd %s I q\r\nmg %s v q\r\nmg %s v q\r\n"
+         % (k, k, k, k))
+    k = nk()
+    case("meta: mg O and k on a miss with q",
+         b"mg %s O1 k q\r\nmg %s O2 k\r\n" % (k, k))
+    case("binary: getk miss returns the key", bin_req(GETK, nk(), opaque=3),
+         binary=True)
+    case("binary: gat miss, gatk miss", bin_req(GAT, nk(), extras=struct.pack(
+        ">I", 1)) + bin_req(GATK, nk(), extras=struct.pack(">I", 1)),
+         binary=True)
+    k = nk()
+    case("binary: get with a cas in the request", bin_req(SET, k, b"v", set_ex())
+         + bin_req(GET, k, cas=12345), binary=True)
+    k = nk()
+    case("binary: set flags and exptime round trip",
+         bin_req(SET, k, b"v", set_ex(0xDEADBEEF, 100)) + bin_req(GETK, k),
+         binary=True)
+    k = nk()
+    case("binary: set with negative exptime",
+         bin_req(SET, k, b"v", set_ex(0, 0xFFFFFFFF)) + bin_req(GET, k),
+         binary=True)
+    k = nk()
+    case("binary: text after binary on one connection",
+         bin_req(NOOP) + b"get foo\r\n", binary=True, sentinel=False,
+         idle=0.3)
+    case("binary: stat items (shape)", bin_req(STAT, b"items"), binary=True,
+         norm=norm_bin_stat)
+    case("binary: stat with a control byte", bin_req(STAT, b"a\x01"),
+         binary=True)
+    case("binary: many quiet gets then noop",
+         b"".join(bin_req(GETQ, b"mq%03d" % i, opaque=i) for i in range(50)),
+         binary=True)
+
+
 # ------------------------------------------------------------ -C
 
 def add_nocas(case, nk):
@@ -1079,6 +1197,10 @@ def add_flush(case, nk):
          b"set %s 0 0 1\r\ny\r\nget %s\r\n" % (k, k, k, k))
     k = nk()
     case("text: flush_all 0", b"set %s 0 0 1\r\nx\r\nflush_all 0\r\nget %s\r\n"
+         % (k, k))
+    k = nk()
+    case("text: flush_all 2^32 is flush_all 0",
+         b"set %s 0 0 1\r\nx\r\nflush_all 4294967296\r\nget %s\r\n"
          % (k, k))
     k = nk()
     case("text: flush_all with a delay keeps items until it passes",

@@ -314,6 +314,12 @@ static void test_touch_gat(void **state)
     req(t, "touch t 1\r\n", "TOUCHED\r\n");
     req(t, "touch nope 1\r\n", "NOT_FOUND\r\n");
     req(t, "touch t x\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    /* memcached keeps the low 32 bits of a 64-bit exptime or length */
+    req(t, "touch t 4294967296\r\n", "TOUCHED\r\n");
+    req(t, "touch t 9223372036854775808\r\n", "CLIENT_ERROR invalid exptime argument\r\n");
+    req(t, "set l 0 4294967296 4294967297\r\nx\r\nget l\r\n",
+        "STORED\r\nVALUE l 0 1\r\nx\r\nEND\r\n");
+    req(t, "set l 0 2147483648 1\r\nx\r\nget l\r\n", "STORED\r\nEND\r\n");
     req(t, "gat 0 t nope\r\n", "VALUE t 9 2\r\nhi\r\nEND\r\n");
     char buf[8];
     size_t len = sizeof buf;
