@@ -95,12 +95,17 @@ static void header(bctx *c, uint16_t status, uint8_t extlen, uint16_t keylen, ui
 }
 
 /* An error reply: the status and memcached's message.  Always sent. */
-static void error(bctx *c, enum bin_status st)
+/* An error reply with its own message. */
+static void error_msg(bctx *c, enum bin_status st, const char *msg)
 {
-    const char *msg = bin_status_string(st);
     size_t n = strlen(msg);
     header(c, (uint16_t)st, 0, 0, (uint32_t)n, 0);
     put(c, msg, n);
+}
+
+static void error(bctx *c, enum bin_status st)
+{
+    error_msg(c, st, bin_status_string(st));
 }
 
 /* A success reply with an optional body, unless the request is quiet. */
@@ -231,7 +236,12 @@ static void exec_store(bctx *c, const bin_request *r)
                                          : BIN_ST_NOT_STORED);
         break;
     case SHMC_TOO_LARGE: error(c, BIN_ST_E2BIG); break;
-    case SHMC_NO_MEMORY: error(c, BIN_ST_ENOMEM); break;
+    /* memcached's text for a store it cannot allocate */
+    case SHMC_NO_MEMORY:
+        if (r->cmd == BIN_SET) /* as memcached: a failed set leaves no stale value */
+            (void)shmc_delete(c->cache, r->key, r->nkey, 0);
+        error_msg(c, BIN_ST_ENOMEM, "Out of memory allocating item");
+        break;
     case SHMC_SYSTEM: c->oom = true; break;
     default: error(c, BIN_ST_EINVAL); break;
     }

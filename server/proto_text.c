@@ -230,7 +230,11 @@ static void exec_store(ctx *c, text_request *r)
     case SHMC_EXISTS: reply(c, r, "EXISTS"); break;
     case SHMC_NOT_FOUND: reply(c, r, "NOT_FOUND"); break;
     case SHMC_TOO_LARGE: reply(c, r, "SERVER_ERROR object too large for cache"); break;
-    case SHMC_NO_MEMORY: reply(c, r, "SERVER_ERROR out of memory storing object"); break;
+    case SHMC_NO_MEMORY:
+        if (r->cmd == TC_SET) /* as memcached: a failed set leaves no stale value */
+            (void)shmc_delete(c->cache, r->key, r->nkey, 0);
+        reply(c, r, "SERVER_ERROR out of memory storing object");
+        break;
     case SHMC_BAD_KEY: reply(c, r, "CLIENT_ERROR bad command line format"); break;
     default: reply(c, r, "SERVER_ERROR Unhandled storage type."); break;
     }
@@ -881,7 +885,11 @@ static void exec_ms(ctx *c, text_request *r)
     case SHMC_EXISTS: code = "EX"; break;
     case SHMC_NOT_FOUND: code = "NF"; break;
     case SHMC_TOO_LARGE: meta_error(c, "SERVER_ERROR object too large for cache"); return;
-    case SHMC_NO_MEMORY: meta_error(c, "SERVER_ERROR out of memory storing object"); return;
+    case SHMC_NO_MEMORY:
+        /* as memcached: an ms that cannot allocate drops the old value, any mode */
+        (void)shmc_delete(c->cache, r->key, r->nkey, 0);
+        meta_error(c, "SERVER_ERROR out of memory storing object");
+        return;
     case SHMC_BAD_KEY: meta_error(c, "CLIENT_ERROR bad command line format"); return;
     default: meta_error(c, "SERVER_ERROR Unhandled storage type."); return;
     }

@@ -20,6 +20,7 @@ PAIRS = {
     "main": ["-m", "64", "-t", "2", "-I", "1m"],
     "nocas": ["-m", "64", "-t", "2", "-I", "1m", "-C"],
     "small": ["-m", "64", "-t", "2", "-I", "2k", "-o", "slab_chunk_max=1024"],
+    "nomem": ["-m", "8", "-t", "2", "-M"],
     # memcached sets RLIMIT_NOFILE to -c and needs ~16 descriptors itself
     "conns": ["-m", "64", "-t", "2", "-c", "32"],
 }
@@ -1106,6 +1107,21 @@ def recv_all(sock, idle):
         return buf + CLOSED
 
 
+def recv_until_mn(sock, timeout=3.0):
+    """Bytes up to the "MN\r\n" that answers a trailing mn (or a close)."""
+    buf = b""
+    sock.settimeout(timeout)
+    try:
+        while not buf.endswith(b"MN\r\n"):
+            d = sock.recv(1 << 16)
+            if not d:
+                return buf + CLOSED
+            buf += d
+    except socket.timeout:
+        pass
+    return buf
+
+
 def connect(port):
     return socket.create_connection(("127.0.0.1", port), 5)
 
@@ -1170,7 +1186,52 @@ def conn_limit(port):
             s.close()
 
 
+def out_of_memory(port):
+    """-M with little memory: store 50 KB values until the first refusal;
+    its text (not when it comes: the engines account memory differently),
+    then a binary store of the same size, a read of the first item, and
+    a miss (the server still answers).  The 2 MB store is too large."""
+    s = connect(port)
+    f = s.makefile("rb")
+    first = None
+    try:
+        for i in range(1000):
+            s.sendall(b"set oom%d 0 0 50000\r\n" % i + b"x" * 50000 + b"\r\n")
+            line = f.readline()
+            if line != b"STORED\r\n":
+                first = line
+                break
+        out = [first]
+        b = connect(port)
+        b.sendall(bin_req(SET, b"oombin", b"y" * 50000, set_ex(), opaque=9))
+        out.append(recv_all(b, 0.3))
+        b.close()
+        s.sendall(b"get oom0\r\nincr oomnope 1\r\nmn\r\n")
+        out.append(len(recv_until_mn(s)))
+        # a set that cannot be stored drops the old value (memcached:
+        # "stale data persisting ... unacceptable for SET"); add keeps it
+        for key, req in ((b"oom1", b"set oom1 0 0 50000\r\n"),
+                         (b"oom1", b"add oom1 0 0 50000\r\n"),
+                         (b"oom1", b"replace oom1 0 0 50000\r\n"),
+                         (b"oom2", b"append oom2 0 0 50000\r\n"),
+                         (b"oom3", b"ms oom3 50000 MA\r\n"),
+                         (b"oom4", b"ms oom4 50000 MR\r\n")):
+            s.sendall(req + b"z" * 50000 + b"\r\nget %s\r\nmn\r\n" % key)
+            r = recv_until_mn(s)
+            out.append(r if len(r) < 200 else r[:60] + b"...")
+        b = connect(port)
+        b.sendall(bin_req(SET, b"oom5", b"y" * 50000, set_ex()) +
+                  bin_req(GET, b"oom5", opaque=3))
+        out.append(recv_all(b, 0.3))
+        b.close()
+        return out
+    finally:
+        s.close()
+
+
 def add_pairs(case, nk):
+    case("-M: out of memory, text and binary", [], custom=out_of_memory,
+         pair="nomem", norm=lambda r, cm: r)
     k = nk()
     case("isolation: text request in flight while others send bad input",
          [], custom=lambda port, k=k: isolation_text(port, k))
