@@ -124,6 +124,9 @@ def add_cases(case):
     add_meta(case, nk)
     add_binary(case, nk)
     add_more(case, nk)
+    add_meta_sweep(case, nk)
+    add_text_sweep(case, nk)
+    add_binary_sweep(case, nk)
     add_nocas(case, nk)
     add_pairs(case, nk)
     add_flush(case, nk)   # last: a delayed flush must not meet other cases
@@ -1036,6 +1039,97 @@ def add_more(case, nk):
     case("binary: many quiet gets then noop",
          b"".join(bin_req(GETQ, b"mq%03d" % i, opaque=i) for i in range(50)),
          binary=True)
+
+
+# ------------------------------------------------------------ meta flag sweep
+
+def add_meta_sweep(case, nk):
+    """Every letter as a flag of each meta command, bare and with a
+    numeric token, on an existing item (E is excluded: a flag of later
+    memcached releases)."""
+    letters = [chr(c) for c in range(ord("A"), ord("Z") + 1)] + \
+              [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    for cmd in ("mg", "ms", "md", "ma"):
+        reqs = []
+        for ch in letters:
+            if ch == "E":
+                continue
+            for tok in ("", "5"):
+                k = nk()
+                pre = b"ms %s 1 T100\r\n7\r\n" % k
+                flag = (ch + tok).encode()
+                if cmd == "ms":
+                    req = b"ms %s 1 %s\r\n8\r\n" % (k, flag)
+                else:
+                    req = b"%s %s %s\r\n" % (cmd.encode(), k, flag)
+                reqs.append((flag, pre + req + b"mg %s v f t\r\n" % k))
+        for flag, req in reqs:
+            case("meta sweep: %s flag %s" % (cmd, flag.decode()), req)
+
+
+# ------------------------------------------------------------ text sweep
+
+def add_text_sweep(case, nk):
+    """Each text command with argument lists of every shape, followed by a
+    line that a storage command would take as its data."""
+    cmds = ("get", "gets", "gat", "gats", "set", "add", "replace", "append",
+            "prepend", "cas", "incr", "decr", "delete", "touch", "verbosity",
+            "version", "stats", "cache_memlimit", "slabs", "lru_crawler",
+            "lru", "mn", "me", "mg", "ms", "md", "ma", "misbehave")
+    # (flush_all is not swept: a flush, even a delayed one, would meet
+    # the other cases; add_flush covers it)
+    shapes = ("", " K", " K K", " K 1", " K 1 noreply", " K 1 1", " K 1 1 1",
+              " K 1 1 1 1", " K 1 1 1 noreply", " K 1 1 1 1 noreply",
+              " K 1 1 1 1 1 1", " K a b c d e", " noreply", " K -1",
+              " K 1 1 -1", " 1 K", " K  1", " K\t1", " K 1 1 1 1 noreplyx")
+    for cmd in cmds:
+        for shape in shapes:
+            k = nk()
+            line = (cmd + shape).encode().replace(b"K", k)
+            case("text sweep: %r" % (cmd + shape), line + b"\r\nxyz\r\n",
+                 norm=norm_stats_first if cmd == "stats" else None)
+
+
+# ------------------------------------------------------------ binary sweep
+
+PAST_KEY_OPS = (0x10, 0x1C, 0x1D, 0x1E, 0x23, 0x24)
+PAST_KEY = ("Stat, Touch, GAT and GATK have no value: shmcached discards "
+            "body bytes past the key, memcached reads them as the next "
+            "request (here a bad magic byte: it closes, and the unread "
+            "bytes make the kernel reset the connection)")
+
+
+def norm_bin_sweep(reply, cm):
+    out = norm_bin_stat(reply, cm)
+    for p in out:
+        if isinstance(p, dict) and p["op"] == VERSION and p["status"] == 0:
+            p["value"] = b"<v>"
+    return out
+
+
+def add_binary_sweep(case, nk):
+    """Each opcode memcached 1.6.18 implements, with every combination of
+    extras (0, 4, 8, 20 bytes), key (none, one) and value (none, one) --
+    consistent lengths, so right or wrong for the command -- on an
+    existing numeric item."""
+    # (Flush is not swept: it would meet the other cases; add_flush)
+    ops = [o for o in range(0x00, 0x1F) if o not in (0x08, 0x18, 0x1B)] + [0x23, 0x24]
+    for op in ops:
+        for ext in (0, 4, 8, 20):
+            for key in (b"", b"K"):
+                for val in (b"", b"1"):
+                    k = nk()
+                    kk = key.replace(b"K", k)
+                    pre = bin_req(SET, k, b"5", set_ex(1, 100))
+                    req = bin_req(op, kk, val, extras=bytes(range(1, ext + 1)),
+                                  opaque=0x77)
+                    name = ("binary sweep: op 0x%02x ext %d key %d value %d"
+                            % (op, ext, len(key), len(val)))
+                    if val and op in PAST_KEY_OPS and \
+                            (op == STAT or (ext == 4 and key)):
+                        EXCLUDED[name] = PAST_KEY
+                    case(name, pre + req + bin_req(GETK, k), binary=True,
+                         norm=norm_bin_sweep)
 
 
 # ------------------------------------------------------------ -C
