@@ -54,10 +54,9 @@ class Server:
         if seg:
             self.argv += ["-e", seg]
         self.proc = None
+        self.log = tempfile.TemporaryFile()
 
     def start(self):
-        if not hasattr(self, "log"):
-            self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
                                      stderr=self.log)
         deadline = time.time() + 10
@@ -67,7 +66,7 @@ class Server:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), 0.5) as s:
                     s.sendall(b"version\r\n")
-                    if s.recv(100).startswith(b"VERSION"):
+                    if s.recv(100):  # VERSION, or (-Y) unauthenticated
                         return
             except OSError:
                 time.sleep(0.05)
@@ -353,6 +352,11 @@ def main():
     t0 = time.time()
     passed = failed = excluded = 0
     try:
+        authfile = "%s.auth" % tmpseg
+        with open(authfile, "w") as f:
+            f.write("user:secret\n")
+        PAIRS = {p: [authfile if a == "@AUTHFILE@" else a for a in fl]
+                 for p, fl in PAIRS.items()}
         wanted = {c.pair for c in CASES if not filt or filt in c.name}
         for pair, flags in PAIRS.items():
             if pair not in wanted:
@@ -394,6 +398,8 @@ def main():
                     failed += 1
                     srv.start()
     finally:
+        if os.path.exists("%s.auth" % tmpseg):
+            os.unlink("%s.auth" % tmpseg)
         for mc, sc in servers.values():   # SIGTERM all, then wait
             for srv in (mc, sc):
                 if srv.proc and srv.proc.poll() is None:

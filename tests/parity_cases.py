@@ -21,6 +21,8 @@ PAIRS = {
     "nocas": ["-m", "64", "-t", "2", "-I", "1m", "-C"],
     "small": ["-m", "64", "-t", "2", "-I", "2k", "-o", "slab_chunk_max=1024"],
     "nomem": ["-m", "8", "-t", "2", "-M"],
+    # -Y: the authfile is written by tests/parity.py (AUTHFILE)
+    "auth": ["-m", "64", "-t", "2", "-Y", "@AUTHFILE@"],
     # memcached sets RLIMIT_NOFILE to -c and needs ~16 descriptors itself
     "conns": ["-m", "64", "-t", "2", "-c", "32"],
 }
@@ -30,6 +32,10 @@ PAD = ("memcached rewrites a number no longer than the old value in place, "
        "connection holds the item; the library stores the plain decimal "
        "(include/shmcached.h, shmc_incr); the replies are compared in the "
        "'(reply)' cases")
+
+AUTH_PIPE = ("-Y: memcached 1.6.18 reuses one response object before "
+             "authentication, so of several requests in one read only the "
+             "last is answered; shmcached answers each")
 
 EXCLUDED = {
     "text: watch":
@@ -47,6 +53,13 @@ EXCLUDED = {
         "memcached 1.6.18 reads the extras and key, then discards the whole "
         "body again, eating the first bytes of the next request (the "
         "sentinel Noop is never answered); shmcached discards the body once",
+    "text: flush_all with an absolute time before the server started":
+        "memcached turns a time before its own start into its relative "
+        "time 1, which disables the flush (OK, nothing flushed); a past "
+        "time after its start flushes at once, as shmcached does for any "
+        "past time",
+    "-Y: unauthenticated pipeline": AUTH_PIPE,
+    "-Y: bad password pipelined": AUTH_PIPE,
     "meta: mg E flag":
         "E (explicit CAS) is a flag of memcached after 1.6.18; shmcached "
         "implements it, 1.6.18 answers CLIENT_ERROR invalid flag",
@@ -128,6 +141,7 @@ def add_cases(case):
     add_text_sweep(case, nk)
     add_binary_sweep(case, nk)
     add_nocas(case, nk)
+    add_auth(case, nk)
     add_pairs(case, nk)
     add_flush(case, nk)   # last: a delayed flush must not meet other cases
 
@@ -1132,6 +1146,25 @@ def add_binary_sweep(case, nk):
                          norm=norm_bin_sweep)
 
 
+# ------------------------------------------------------------ -Y
+
+def add_auth(case, nk):
+    def c(name, steps, idle=0.3):
+        case("-Y: " + name, steps, pair="auth", sentinel=False, idle=idle)
+    c("unauthenticated get", b"get foo\r\n")
+    c("unauthenticated pipeline", b"get foo\r\nversion\r\n")
+    c("bad password", [b"set a 0 0 7\r\nuser xx\r\n", b"get foo\r\n"])
+    c("bad password pipelined", b"set a 0 0 7\r\nuser xx\r\nget foo\r\n")
+    c("unauthenticated, one request per read",
+      [b"get foo\r\n", b"version\r\n"])
+    c("one token", b"set a 0 0 4\r\nuser\r\n")
+    c("bad data termination", b"set a 0 0 4\r\nuserXX")
+    c("good password, then commands",
+      [b"set a 0 0 11\r\nuser secret\r\n", b"set k 0 0 1\r\nx\r\nget k\r\n"])
+    c("line too long", b"x" * 3000, idle=1)
+    c("unauthenticated meta", b"mg foo v\r\n")
+
+
 # ------------------------------------------------------------ -C
 
 def add_nocas(case, nk):
@@ -1357,6 +1390,9 @@ def add_flush(case, nk):
     case("text: flush_all 2^32 is flush_all 0",
          b"set %s 0 0 1\r\nx\r\nflush_all 4294967296\r\nget %s\r\n"
          % (k, k))
+    k = nk()
+    case("text: flush_all with an absolute time before the server started",
+         b"set %s 0 0 1\r\nx\r\nflush_all 16909060\r\nget %s\r\n" % (k, k))
     k = nk()
     case("text: flush_all with a delay keeps items until it passes",
          b"set %s 0 0 1\r\nx\r\nflush_all 3\r\nget %s\r\n" % (k, k))
