@@ -15,8 +15,10 @@
  * lengths wrong for the command answer "Invalid arguments" and close; an
  * unknown opcode answers "Unknown command" and its body is skipped (so
  * does Verbosity, 0x1b, as in memcached 1.6.18, which does not implement
- * it: the text "verbosity" sets the level); a bad
- * magic byte closes silently; with -S every command but SASL and Version
+ * it: the text "verbosity" sets the level); a bad magic byte closes
+ * silently (after a whole header, as memcached); a store that cannot be
+ * allocated answers "Out of memory allocating item" (a failed Set drops
+ * the old value, as memcached); with -S every command but SASL and Version
  * answers "Auth failure." and closes until SASL succeeded.
  *
  * Where we differ from memcached, and why:

@@ -13,7 +13,9 @@
  *
  * Requests memcached rejects are described, not failed: err tells which
  * reply and whether the connection then closes.  A bad magic byte is the
- * only input the parser refuses (BIN_CLOSE): memcached closes silently.
+ * only input the parser refuses (BIN_CLOSE): memcached closes silently,
+ * once a whole header is in.  As memcached, an error about the lengths is
+ * reported only once the extras and key have arrived.
  */
 #ifndef SHMC_SERVER_PROTO_BINARY_PARSE_H
 #define SHMC_SERVER_PROTO_BINARY_PARSE_H
