@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "item_size.h"
 #include "protocol.h"
 #include "proto_binary_parse.h"
 
@@ -226,8 +227,15 @@ static void exec_store(bctx *c, const bin_request *r)
     if (cas && !concat)
         mode = SHMC_CAS;
     uint64_t newcas = 0;
-    shmc_status st = shmc_store(c->cache, mode, r->key, r->nkey, r->value, r->nvalue, r->flags,
+    shmc_status st;
+    if (concat && mc_concat_too_large(c->cache, r->key, r->nkey, r->nvalue,
+                                      c->set->item_size_max, c->set->cas_enabled))
+        st = SHMC_NOT_STORED; /* memcached: the joined item does not fit */
+    else
+        st = shmc_store(c->cache, mode, r->key, r->nkey, r->value, r->nvalue, r->flags,
                         (int64_t)r->exptime, cas, &newcas);
+    if (st == SHMC_TOO_LARGE && concat)
+        st = SHMC_NOT_STORED;
     switch (st) {
     case SHMC_OK: success(c, NULL, 0, newcas); break;
     case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
@@ -529,6 +537,7 @@ size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf 
         }
         bin_request r;
         r.item_size_max = c.set->item_size_max;
+        r.no_cas = !c.set->cas_enabled;
         long n = proto_binary_parse((const unsigned char *)in + off, len - off, &r);
         if (n == BIN_NEED_MORE)
             break;

@@ -4,6 +4,7 @@
  * (proto_bin.c dispatch_bin_command), in its order: key + extras longer
  * than the body, key over 250 bytes, then each command's own lengths.
  */
+#include "item_size.h"
 #include "proto_binary_parse.h"
 
 #include <string.h>
@@ -109,8 +110,10 @@ static bool known(uint8_t cmd)
 long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
 {
     uint32_t ismax = r->item_size_max ? r->item_size_max : (1u << 20);
+    bool no_cas = r->no_cas;
     memset(r, 0, sizeof *r);
     r->item_size_max = ismax;
+    r->no_cas = no_cas;
     /* memcached judges the magic once the whole header is in */
     if (len < BIN_HEADER_LEN)
         return BIN_NEED_MORE;
@@ -156,12 +159,16 @@ long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
     bool discard_value = false;
 
     switch (r->cmd) {
-    case BIN_SET: case BIN_ADD: case BIN_REPLACE: case BIN_APPEND: case BIN_PREPEND:
-        if (vlen > ismax) {
+    case BIN_SET: case BIN_ADD: case BIN_REPLACE: case BIN_APPEND: case BIN_PREPEND: {
+        if (len < head) /* the flags decide too (memcached reads extras and key first) */
+            return BIN_NEED_MORE;
+        uint32_t flags = ext >= 4 ? rd32(in + BIN_HEADER_LEN) : 0;
+        if (mc_item_too_large(ismax, klen, flags, vlen, !no_cas)) {
             r->err = BE_TOO_LARGE;
             discard_value = true;
         }
         break;
+    }
     case BIN_SASL_AUTH: case BIN_SASL_STEP:
         if (klen > BIN_SASL_MECH_MAX || vlen > BIN_SASL_DATA_MAX) {
             r->err = BE_SASL_EINVAL;

@@ -86,6 +86,8 @@ typedef struct bin_header {
 typedef struct bin_request {
     /* in: the largest item the cache accepts (0: 1 MiB) */
     uint32_t item_size_max;
+    /* in: -C (items carry no CAS: memcached's items are 8 bytes smaller) */
+    bool no_cas;
 
     /* out */
     bin_header h;

@@ -54,6 +54,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "item_size.h"
 #include "protocol.h"
 #include "proto_text_parse.h"
 
@@ -220,10 +221,18 @@ static void exec_store(ctx *c, text_request *r)
     case TC_CAS: mode = SHMC_CAS; break;
     default: break;
     }
-    shmc_status st = mode == SHMC_CAS && !c->set->cas_enabled
-                         ? nocas_probe(c, r)
-                         : shmc_store(c->cache, mode, r->key, r->nkey, r->data, r->data_len,
-                                      r->flags, r->exptime, r->cas, NULL);
+    bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
+    shmc_status st;
+    if (mode == SHMC_CAS && !c->set->cas_enabled)
+        st = nocas_probe(c, r);
+    else if (concat && mc_concat_too_large(c->cache, r->key, r->nkey, r->data_len,
+                                           c->set->item_size_max, c->set->cas_enabled))
+        st = SHMC_NOT_STORED;
+    else
+        st = shmc_store(c->cache, mode, r->key, r->nkey, r->data, r->data_len, r->flags,
+                        r->exptime, r->cas, NULL);
+    if (st == SHMC_TOO_LARGE && concat) /* memcached: the joined item does not fit */
+        st = SHMC_NOT_STORED;
     switch (st) {
     case SHMC_OK: reply(c, r, "STORED"); break;
     case SHMC_NOT_STORED: reply(c, r, "NOT_STORED"); break;
@@ -866,14 +875,20 @@ static void exec_ms(ctx *c, text_request *r)
         mode = m->invalidate ? SHMC_CAS_STALE : SHMC_CAS; /* I: an older CAS stores, stale */
     uint64_t newcas = 0;
     shmc_status st = SHMC_OK;
+    bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
     if (cas_store && !c->set->cas_enabled)
         st = nocas_probe(c, r);
+    else if (concat && mc_concat_too_large(c->cache, r->key, r->nkey, r->data_len,
+                                           c->set->item_size_max, c->set->cas_enabled))
+        st = SHMC_NOT_STORED; /* memcached: the joined item does not fit */
     /* C on append/prepend: the library compares it under the item's lock;
      * E: the item takes the client's CAS value */
     if (st == SHMC_OK)
         st = shmc_store_ex(c->cache, mode, r->key, r->nkey, r->data, r->data_len,
                            m->client_flags, m->exptime, c->set->cas_enabled ? m->req_cas : 0,
                            m->has_new_cas ? m->new_cas : 0, &newcas);
+    if (st == SHMC_TOO_LARGE && concat)
+        st = SHMC_NOT_STORED;
     const char *code;
     switch (st) {
     case SHMC_OK:
@@ -1187,6 +1202,7 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
         }
         text_request r;
         r.item_size_max = c.set->item_size_max;
+        r.no_cas = !c.set->cas_enabled;
         long n = proto_text_parse(in + off, len - off, &r);
         if (n == TEXT_NEED_MORE)
             break;

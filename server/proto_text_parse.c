@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "item_size.h"
 #include "proto_text_parse.h"
 #include "shmcached.h"
 
@@ -247,11 +248,10 @@ static void set_noreply_maybe(text_request *r)
         r->noreply = true;
 }
 
-/* Too large for the cache: key + value + item header over item_size_max. */
-static bool too_large(const text_request *r, size_t nkey, size_t vlen)
+/* Too large for the cache, by memcached's rule (item_size.h). */
+static bool too_large(const text_request *r, size_t nkey, uint32_t flags, size_t vlen)
 {
-    uint64_t max = r->item_size_max ? r->item_size_max : (1u << 20);
-    return (uint64_t)shmc_item_overhead() + nkey + vlen > max;
+    return mc_item_too_large(r->item_size_max, nkey, flags, vlen, !r->no_cas);
 }
 
 /* Storage commands: set add replace append prepend cas. */
@@ -276,7 +276,7 @@ static long parse_storage(const char *in, size_t len, size_t linelen, text_reque
         return fail(r, TE_BAD_FORMAT, (long)linelen);
     if (vlen < 0 || vlen > INT_MAX - 2)
         return fail(r, TE_BAD_FORMAT, (long)linelen);
-    if (too_large(r, r->nkey, (size_t)vlen)) {
+    if (too_large(r, r->nkey, r->flags, (size_t)vlen)) {
         r->swallow = (size_t)vlen + 2;
         return fail(r, TE_TOO_LARGE, (long)linelen);
     }
@@ -455,7 +455,7 @@ static long parse_meta(const char *in, size_t len, size_t linelen, text_request 
     enum text_err e = meta_preparse(r, 3);
     if (e == TE_NONE && r->meta.mode != 0 && !strchr("EAPRS", r->meta.mode))
         e = TE_META_MS_MODE;
-    if (e == TE_NONE && too_large(r, r->nkey, (size_t)vlen))
+    if (e == TE_NONE && too_large(r, r->nkey, r->meta.client_flags, (size_t)vlen))
         e = TE_TOO_LARGE;
     if (e != TE_NONE) {
         r->swallow = (size_t)vlen + 2;
@@ -474,8 +474,10 @@ static long parse_meta(const char *in, size_t len, size_t linelen, text_request 
 long proto_text_parse(const char *in, size_t len, text_request *r)
 {
     uint32_t ism = r->item_size_max;
+    bool no_cas = r->no_cas;
     memset(r, 0, offsetof(text_request, keybuf));
     r->item_size_max = ism;
+    r->no_cas = no_cas;
 
     const char *nl = memchr(in, '\n', len);
     if (!nl) {

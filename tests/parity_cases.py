@@ -137,6 +137,7 @@ def add_cases(case):
     add_meta(case, nk)
     add_binary(case, nk)
     add_more(case, nk)
+    add_limits(case, nk)
     add_meta_sweep(case, nk)
     add_text_sweep(case, nk)
     add_binary_sweep(case, nk)
@@ -1053,6 +1054,57 @@ def add_more(case, nk):
     case("binary: many quiet gets then noop",
          b"".join(bin_req(GETQ, b"mq%03d" % i, opaque=i) for i in range(50)),
          binary=True)
+
+
+# ------------------------------------------------------------ -I boundary
+
+def add_limits(case, nk):
+    """Values at memcached's exact -I limit (item_size.h): 1 MiB minus its
+    48-byte header, the key and a NUL, the flags when not 0, the \r\n and
+    the CAS (not with -C)."""
+    def limit(k, flags=0, cas=True):
+        return (1 << 20) - 48 - (len(k) + 1) - (4 if flags else 0) - 2 - \
+            (8 if cas else 0)
+    for flags in (0, 1):
+        for pair, cas in (("main", True), ("nocas", False)):
+            for extra in (0, 1):
+                k = nk()
+                n = limit(k, flags, cas) + extra
+                tag = "%s flags %d %s" % ("-C" if not cas else "cas", flags,
+                                          "limit" if not extra else "limit+1")
+                case("limit: set at the -I limit (%s)" % tag,
+                     b"set %s %d 0 %d\r\n" % (k, flags, n) + b"v" * n +
+                     b"\r\nmg %s s\r\n" % k, pair=pair, idle=5)
+                k = nk()
+                case("limit: ms at the -I limit (%s)" % tag,
+                     b"ms %s %d F%d\r\n" % (k, n, flags) + b"v" * n +
+                     b"\r\nmg %s s\r\n" % k, pair=pair, idle=5)
+                k = nk()
+                case("limit: binary set at the -I limit (%s)" % tag,
+                     bin_req(SET, k, b"v" * n, set_ex(flags)) +
+                     bin_req(GETK, k + b"x"), binary=True, pair=pair, idle=5)
+    for extra in (0, 1):  # -I 2k
+        k = nk()
+        n = limit(k) - (1 << 20) + 2048 + extra
+        case("limit: set at a 2k -I limit (%s)" % ("limit+1" if extra else "limit"),
+             b"set %s 0 0 %d\r\n" % (k, n) + b"v" * n + b"\r\nmg %s s\r\n" % k,
+             pair="small")
+    for extra in (0, 1):
+        k = nk()
+        n = limit(k) - 1000000 + extra
+        tag = "limit" if not extra else "limit+1"
+        case("limit: append to the -I limit (%s)" % tag,
+             b"set %s 0 0 1000000\r\n" % k + b"a" * 1000000 +
+             b"\r\nappend %s 0 0 %d\r\n" % (k, n) + b"b" * n +
+             b"\r\nprepend %s 0 0 %d\r\n" % (k, n) + b"b" * n +
+             b"\r\nms %s %d MA\r\n" % (k, n) + b"c" * n +
+             b"\r\nmg %s s\r\n" % k, idle=5)
+        k = nk()
+        case("limit: binary append to the -I limit (%s)" % tag,
+             bin_req(SET, k, b"a" * 1000000, set_ex()) +
+             bin_req(APPEND, k, b"b" * n) + bin_req(PREPEND, k, b"b" * n) +
+             bin_req(APPENDQ, k, b"b" * n, opaque=5),
+             binary=True, idle=5)
 
 
 # ------------------------------------------------------------ meta flag sweep

@@ -792,6 +792,7 @@ static void test_parser_direct(void **state)
     (void)state;
     text_request r;
     r.item_size_max = 0;
+    r.no_cas = false;
     assert_int_equal(proto_text_parse("set k 0 0 5\r\nab", 15, &r), TEXT_NEED_MORE);
     assert_int_equal(proto_text_parse("set k 0 0 2\r\nab\r\n", 17, &r), 17);
     assert_int_equal(r.cmd, TC_SET);
