@@ -60,6 +60,9 @@ EXCLUDED = {
         "past time",
     "-Y: unauthenticated pipeline": AUTH_PIPE,
     "-Y: bad password pipelined": AUTH_PIPE,
+    "text: incr/decr on the value b'5\\x00' (reply)":
+        "memcached reads the value as a C string and stops at a NUL byte "
+        "(5); the library does not take a value holding a NUL for a number",
     "meta: mg E flag":
         "E (explicit CAS) is a flag of memcached after 1.6.18; shmcached "
         "implements it, 1.6.18 answers CLIENT_ERROR invalid flag",
@@ -460,6 +463,12 @@ def add_text_arith(case, nk):
     case("text: incr/decr noreply", s(k, b"7") +
          b"incr %s 1 noreply\r\ndecr %s 3 noreply\r\nget %s\r\n"
          b"incr %sx 1 noreply\r\n" % (k, k, k, k))
+    for v in (b"00000000000000000000001", b"-5", b"+5", b" 5", b"5 ", b"5\x00",
+              b"1.5", b"0x10", b"18446744073709551615 ", b"99999999999999999999",
+              b"5 x", b"-0", b"\t7\r", b"-18446744073709551615"):
+        k = nk()
+        case("text: incr/decr on the value %r (reply)" % v, s(k, v) +
+             b"incr %s 1\r\ndecr %s 1\r\nma %s v\r\n" % (k, k, k))
     k = nk()
     case("text: incr keeps flags, changes cas",
          [b"set %s 42 0 1\r\n1\r\ngets %s\r\n" % (k, k),
