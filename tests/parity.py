@@ -329,6 +329,13 @@ def run_case(c, mc, sc):
     return na == nb, a, b, na, nb
 
 
+def timed(c):
+    """True if some reply of case c is read up to a silence, not up to
+    the sentinel's answer."""
+    return bool(c.custom) or not c.sentinel or \
+        any(isinstance(st, Raw) for st in c.steps)
+
+
 def main():
     args = sys.argv[1:]
     verbose = "-v" in args
@@ -377,11 +384,17 @@ def main():
             mc, sc = servers[c.pair]
             t1 = time.time()
             ok, a, b, na, nb = run_case(c, mc, sc)
+            retried = False
+            if not ok and timed(c):
+                # a reply read up to a silence may be cut short on a busy
+                # machine: such cases get one more try (reported)
+                retried = True
+                ok, a, b, na, nb = run_case(c, mc, sc)
             if verbose:
                 print("   (%.2f s)" % (time.time() - t1))
             if ok:
                 passed += 1
-                print("ok: %s" % c.name)
+                print("ok: %s%s" % (c.name, " (after a retry)" if retried else ""))
                 if verbose:
                     print("   ", a)
             else:
