@@ -719,7 +719,9 @@ static void exec_memlimit(ctx *c, text_request *r)
  *  - C on ms append/prepend and on ma, and c on ma, are atomic with the
  *    update (the library compares under the item's lock).
  *  - me: memcached's line (exp la cas fetch cls size) from shmc_get_info,
- *    without marking the item used.
+ *    without marking the item used; exp is printed as memcached 1.6.18
+ *    prints it, the remaining seconds negated (-1: no expiry), size as
+ *    memcached counts an item (item_size.h); cls is the library's class.
  *  - keys decoded from base64 (b) may hold any byte, as in memcached.
  */
 
@@ -1070,6 +1072,13 @@ static void exec_ma(ctx *c, text_request *r)
 
 /* me: memcached's debug line, from the item's metadata; a read that leaves
  * the item's LRU position alone. */
+/* "me" size=: the item's size as memcached 1.6 counts it (item_size.h). */
+static size_t mc_item_size(const ctx *c, size_t nkey, const shmc_item_info *info)
+{
+    return MC_ITEM_HEADER + nkey + 1 + (info->flags ? 4 : 0) + info->len + 2 +
+           (c->set->cas_enabled ? 8 : 0);
+}
+
 static void exec_me(ctx *c, text_request *r)
 {
     shmc_item_info info;
@@ -1077,9 +1086,9 @@ static void exec_me(ctx *c, text_request *r)
     shmc_status st = shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, &info);
     if (st == SHMC_OK) {
         PUTF(c, "ME %.*s exp=%" PRId64 " la=%" PRIu32 " cas=%" PRIu64 " fetch=%s cls=%u size=%zu\r\n",
-             (int)r->tok[1].len, r->tok[1].p, info.ttl, info.last_access,
-             c->set->cas_enabled ? info.cas : 0, info.fetched ? "yes" : "no", info.class_id,
-             shmc_item_overhead() + r->nkey + info.len);
+             (int)r->tok[1].len, r->tok[1].p, info.ttl < 0 ? info.ttl : -info.ttl,
+             info.last_access, c->set->cas_enabled ? info.cas : 0,
+             info.fetched ? "yes" : "no", info.class_id, mc_item_size(c, r->nkey, &info));
     } else if (st == SHMC_BAD_KEY) {
         meta_error(c, "CLIENT_ERROR bad command line format");
     } else {

@@ -456,7 +456,11 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
                                 old->exptime, now, &st);
         if (it) {
             memcpy(item_value(it), digits, (size_t)len);
-            it->iflags = IFLAG_FETCHED;
+            /* memcached rewrites a result that fits in place, keeping the
+             * item's "fetched" bit (meta h, me fetch=), and puts a longer
+             * one in a new, unfetched item */
+            uint8_t was = __atomic_load_n(&old->iflags, __ATOMIC_RELAXED);
+            it->iflags = (size_t)len <= old->nbytes ? (uint8_t)(was & IFLAG_FETCHED) : 0;
             it->cas = new_cas; /* 0: a fresh one */
             cas = item_publish(c, n, it, old);
         }

@@ -115,8 +115,9 @@ def arith_ex(delta, initial=0, exp=0):
 
 
 def norm_me(reply, cm):
+    """me: the slab class (cls=) is the engine's own."""
     reply = norm_text(reply, cm)
-    return re.sub(rb" cls=\d+ size=\d+", b" cls=# size=#", reply)
+    return re.sub(rb" cls=\d+ ", b" cls=# ", reply)
 
 
 class Keys:
@@ -750,8 +751,22 @@ def add_meta(case, nk):
     case("meta: mn", b"mn\r\n")
     case("meta: mn with arguments", b"mn foo\r\n")
     k = nk()
-    case("meta: me debug (cls/size normalised)", s(k) + b"me %s\r\n" % k,
+    case("meta: me debug (cls normalised)", s(k) + b"me %s\r\n" % k,
          norm=norm_me)
+    k = nk()
+    case("meta: me with TTL, flags, after a get",
+         b"set %s 5 100 3\r\nabc\r\nme %s\r\nget %s\r\nme %s\r\n"
+         % (k, k, k, k), norm=norm_me)
+    k = nk()
+    case("meta: me on -C", b"set %s 0 0 3\r\nabc\r\nme %s\r\n" % (k, k),
+         norm=norm_me, pair="nocas")
+    for v, get in ((b"5", False), (b"5", True), (b"9", False), (b"9", True)):
+        k = nk()
+        case("meta: fetched bit after incr of %s%s" % (v.decode(),
+             " after a get" if get else ""),
+             b"set %s 0 0 1\r\n%s\r\n" % (k, v) +
+             (b"get %s\r\n" % k if get else b"") +
+             b"incr %s 1\r\nmg %s h\r\nme %s\r\n" % (k, k, k), norm=norm_me)
     case("meta: me miss", b"me %s\r\n" % nk())
     case("meta: me no key", b"me\r\n")
     case("meta: me base64", b"me %s b\r\n" % base64.b64encode(nk()))
