@@ -145,9 +145,11 @@ static int conn_process(conn *c)
     }
     if (c->closing)
         set_reading(c, 0);
-    /* While a refused request's data is being skipped, memcached holds
-     * its replies until the skipped bytes have arrived: so do we. */
-    bool hold = !c->closing && (c->sess.swallow > 0 || c->sess.bin_swallow > 0);
+    /* While a refused request's data is being skipped, or an ms's data
+     * block is arriving, memcached holds the replies until those bytes
+     * are in: so do we. */
+    bool hold = !c->closing && (c->sess.swallow > 0 || c->sess.bin_swallow > 0 ||
+                                c->sess.awaiting_data);
     if (!hold && conn_flush(c) < 0)
         return -1;
     /* -R: the protocol stopped after max_reqs_per_event requests with more

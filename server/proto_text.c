@@ -1191,6 +1191,7 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
     };
     size_t off = 0;
     *action = SRV_CONTINUE;
+    s->awaiting_data = 0;
     while (off < len) {
         if (s->swallow > 0) {
             size_t n = len - off < (size_t)s->swallow ? len - off : (size_t)s->swallow;
@@ -1213,8 +1214,13 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
         r.item_size_max = c.set->item_size_max;
         r.no_cas = !c.set->cas_enabled;
         long n = proto_text_parse(in + off, len - off, &r);
-        if (n == TEXT_NEED_MORE)
+        if (n == TEXT_NEED_MORE) {
+            /* memcached 1.6.18 sends nothing while an ms's data block is
+             * incomplete (it does for set & co.) */
+            s->awaiting_data = len - off > 3 && memcmp(in + off, "ms ", 3) == 0 &&
+                               memchr(in + off, '\n', len - off) != NULL;
             break;
+        }
         if (n < 0) {
             *action = SRV_CLOSE;
             return len;

@@ -220,6 +220,15 @@ def add_text_storage(case, nk):
     case("text: set data without \\r\\n, then a command",
          [Raw(b"set %s 0 0 3\r\nabcXY" % k), b"\r\nget %s\r\n" % k])
     k = nk()
+    k = nk()
+    case("text: replies flow while a data block is incomplete",
+         [Raw(b"get %s\r\nset %s 0 0 5\r\nab" % (k, k)), b"cde\r\nget %s\r\n" % k])
+    k = nk()
+    case("meta: replies wait while an ms data block is incomplete",
+         [Raw(b"mg %s v\r\nms %s 5\r\nab" % (k, k)), b"cde\r\nmg %s v\r\n" % k])
+    k = nk()
+    case("text: replies flow while a line is incomplete",
+         [Raw(b"get %s\r\nset %s 0 0" % (k, k)), b" 1\r\nx\r\nget %s\r\n" % k])
     case("text: set data ending \\n only",
          b"set %s 0 0 3\r\nabc\nget %s\r\n" % (k, k))
     k = nk()
@@ -959,6 +968,13 @@ def add_binary(case, nk):
                                      bodylen=0xFFFF),
           sentinel=False, idle=0.3)
     bcase("datatype non-zero", bin_req(GET, nk(), datatype=1))
+    k = nk()
+    bcase("replies flow while a body is incomplete",
+          [Raw(bin_req(GET, k) + bin_req(SET, k, b"value", set_ex())[:30]),
+           bin_req(SET, k, b"value", set_ex())[30:] + bin_req(GET, k)])
+    k = nk()
+    bcase("replies flow while a header is incomplete",
+          [Raw(bin_req(GET, k) + bin_req(GET, k)[:10]), bin_req(GET, k)[10:]])
     bcase("partial header then rest",
           [Raw(bin_req(GET, b"part")[:10]), bin_req(GET, b"part")[10:]])
     bcase("sasl list mechs without -S", bin_req(0x20))
