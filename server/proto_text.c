@@ -1179,6 +1179,13 @@ static enum srv_action execute(ctx *c, text_request *r)
     return SRV_CONTINUE;
 }
 
+/* memcached sends the replies so far right after these (even while it
+ * then reads a storage command's data); after the others it waits. */
+static bool sends_at_once(enum text_cmd cmd)
+{
+    return cmd == TC_GET || cmd == TC_GETS || cmd == TC_GAT || cmd == TC_GATS || cmd == TC_MN;
+}
+
 size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *out,
                           enum srv_action *action)
 {
@@ -1191,6 +1198,8 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
     };
     size_t off = 0;
     *action = SRV_CONTINUE;
+    if (!s->awaiting_data && s->swallow == 0)
+        s->sendable = out->len; /* memcached sent all of it when it waited for input */
     s->awaiting_data = 0;
     while (off < len) {
         if (s->swallow > 0) {
@@ -1215,10 +1224,8 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
         r.no_cas = !c.set->cas_enabled;
         long n = proto_text_parse(in + off, len - off, &r);
         if (n == TEXT_NEED_MORE) {
-            /* memcached 1.6.18 sends nothing while an ms's data block is
-             * incomplete (it does for set & co.) */
-            s->awaiting_data = len - off > 3 && memcmp(in + off, "ms ", 3) == 0 &&
-                               memchr(in + off, '\n', len - off) != NULL;
+            /* a whole line waiting for more is a storage command's data */
+            s->awaiting_data = memchr(in + off, '\n', len - off) != NULL;
             break;
         }
         if (n < 0) {
@@ -1231,6 +1238,8 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
         s->noreply_pending = r.noreply;
         enum srv_action a = execute(&c, &r);
         s->noreply_pending = 0;
+        if (sends_at_once(r.cmd))
+            s->sendable = out->len;
         if (c.oom) {
             *action = SRV_CLOSE;
             return len;
@@ -1240,5 +1249,7 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
             return off;
         }
     }
+    if (!s->awaiting_data && s->swallow == 0)
+        s->sendable = out->len;
     return off;
 }

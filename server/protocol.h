@@ -66,8 +66,12 @@ typedef struct srv_session {
     int authenticated;            /* -Y: this connection passed the auth "set" */
     int proto;                    /* conn.c: 0 undecided, 1 text, 2 binary (SRV_PROTO_*) */
     uint64_t bin_swallow;         /* internal (binary): bytes of a request to discard */
-    int awaiting_data;            /* internal (text): an ms line is in, not yet all its
-                                     data (memcached sends no reply meanwhile) */
+    int awaiting_data;            /* internal (text): a storage command's line is in,
+                                     not yet all its data */
+    size_t sendable;              /* internal (text): while awaiting data or skipping
+                                     it, how much of the output memcached would have
+                                     sent (up to its last get or mn); conn.c holds the
+                                     rest and zeroes this when the output drains */
     void *sasl_conn;              /* -S: this connection's SASL state (srv_sasl_ops) */
     int sasl_authenticated;       /* -S: this connection completed SASL */
 } srv_session;

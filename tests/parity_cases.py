@@ -229,6 +229,22 @@ def add_text_storage(case, nk):
     k = nk()
     case("text: replies flow while a line is incomplete",
          [Raw(b"get %s\r\nset %s 0 0" % (k, k)), b" 1\r\nx\r\nget %s\r\n" % k])
+    for cmd in (b"get Z", b"gets Z", b"gat 0 Z", b"gats 0 Z", b"mn", b"delete Z",
+                b"incr Z 1", b"touch Z 1", b"set Z 0 0 1\r\nx", b"mg Z v", b"md Z",
+                b"ma Z", b"version", b"verbosity 0", b"bogus", b"me Z",
+                b"get Z\r\ndelete Z", b"delete Z\r\nget Z", b"delete Z\r\nmn"):
+        k = nk()
+        first = cmd.replace(b"Z", k)
+        case("text: replies before an incomplete data block, after %r" % cmd.decode(),
+             [Raw(first + b"\r\nadd %s 0 0 100\r\nxx" % k),
+              b"y" * 98 + b"\r\nmg %s s\r\n" % k])
+    for cmd in (b"get Z", b"delete Z", b"mn"):
+        k = nk()
+        first = cmd.replace(b"Z", k)
+        case("text: replies before a refused, skipped data block, after %r"
+             % cmd.decode(),
+             [Raw(first + b"\r\nset %s 0 0 2000000\r\nxx" % k),
+              b"y" * 1999998 + b"\r\nmg %s s\r\n" % k], idle=5)
     case("text: set data ending \\n only",
          b"set %s 0 0 3\r\nabc\nget %s\r\n" % (k, k))
     k = nk()
