@@ -369,7 +369,10 @@ shmc_status shmc_delete(shmc_cache *cache, const void *key, size_t key_len, uint
  * incr/decr: treat the value as a decimal 64-bit unsigned number and add
  * or subtract delta.  incr wraps at 2^64; decr stops at 0.  The stored
  * value becomes the plain decimal result (memcached may pad a shorter
- * result with spaces; we never do, and we accept trailing spaces).  *result (may be NULL) receives the new number.
+ * result with spaces; we never do).  The value is read as memcached
+ * reads it: optional white space and '+', digits, then white space or
+ * its end ("007", " 5", "5 x" are numbers; "1.5", "-1", "" are not).
+ * *result (may be NULL) receives the new number.
  * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_NOT_NUMERIC, SHMC_BAD_KEY,
  * SHMC_NO_MEMORY.
  */

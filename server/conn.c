@@ -63,11 +63,31 @@ static void set_reading(conn *c, int on)
     }
 }
 
-/* Write what is queued.  Returns -1 if the connection was closed. */
+/*
+ * How much of the queued replies may go now.  memcached sends its replies
+ * when it waits for input; while it reads a text storage command's data
+ * block, or skips a refused request's data, it holds the replies that came
+ * after its last get/gets/gat/gats/mn (the protocol keeps that mark in
+ * sess.sendable); a binary request's skipped body holds them all.
+ */
+static size_t send_limit(const conn *c)
+{
+    if (c->closing)
+        return c->out.len;
+    if (c->sess.proto == SRV_PROTO_BINARY)
+        return c->sess.bin_swallow > 0 ? c->wpos : c->out.len;
+    if (c->sess.swallow == 0 && !c->sess.awaiting_data)
+        return c->out.len;
+    size_t lim = c->sess.sendable < c->out.len ? c->sess.sendable : c->out.len;
+    return lim > c->wpos ? lim : c->wpos;
+}
+
+/* Write what is queued and may go.  Returns -1 if the connection was closed. */
 static int conn_flush(conn *c)
 {
-    while (c->wpos < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->wpos, c->out.len - c->wpos, MSG_NOSIGNAL);
+    size_t lim = send_limit(c);
+    while (c->wpos < lim) {
+        ssize_t n = send(c->fd, c->out.data + c->wpos, lim - c->wpos, MSG_NOSIGNAL);
         if (n > 0) {
             c->wpos += (size_t)n;
             continue;
@@ -86,9 +106,14 @@ static int conn_flush(conn *c)
         conn_free(c); /* the peer went away */
         return -1;
     }
+    if (c->wpos < c->out.len) { /* the rest is held (send_limit) */
+        event_del(c->wev);
+        return 0;
+    }
     /* everything written */
     c->out.len = 0;
     c->wpos = 0;
+    c->sess.sendable = 0;
     if (c->out.cap > (1u << 20)) { /* give back a big reply's memory */
         srv_buf_free(&c->out);
         memset(&c->out, 0, sizeof c->out);
@@ -210,6 +235,8 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         set_reading(c, 0);
         if (c->wpos >= c->out.len)
             conn_free(c);
+        else
+            (void)conn_flush(c); /* replies held while reading data */
     }
 }
 

@@ -72,6 +72,20 @@ static void hook_set_verbosity(void *daemon, unsigned level)
     d->srv.verbose = (int)level;
 }
 
+static int hook_lru_crawler(void *daemon, int on)
+{
+    daemon_t *d = daemon;
+    if (on < 0)
+        return __atomic_load_n(&d->st.lru_crawler, __ATOMIC_RELAXED);
+    return __atomic_exchange_n(&d->st.lru_crawler, on, __ATOMIC_RELAXED);
+}
+
+static void hook_set_lru_segmented(void *daemon, int on)
+{
+    daemon_t *d = daemon;
+    __atomic_store_n(&d->st.lru_segmented, on, __ATOMIC_RELAXED);
+}
+
 static void hook_stats_general(void *daemon, srv_buf *out)
 {
     daemon_t *d = daemon;
@@ -128,13 +142,13 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("auth_enabled_ascii %s", s->auth_file ? "yes" : "no");
     S("maxconns_fast %s", s->maxconns_fast ? "yes" : "no");
     S("slab_chunk_max %u", s->slab_chunk_size_max);
-    S("lru_crawler %s", s->lru_crawler ? "yes" : "no");
+    S("lru_crawler %s", __atomic_load_n(&s->lru_crawler, __ATOMIC_RELAXED) ? "yes" : "no");
     S("lru_crawler_sleep %d", s->lru_crawler_sleep);
     S("lru_crawler_tocrawl %u", s->lru_crawler_tocrawl);
     S("tail_repair_time %d", s->tail_repair_time);
     S("dump_enabled %s", s->dump_enabled ? "yes" : "no");
     S("hash_algorithm %s", "xxh3");
-    S("lru_segmented %s", s->lru_segmented ? "yes" : "no");
+    S("lru_segmented %s", __atomic_load_n(&s->lru_segmented, __ATOMIC_RELAXED) ? "yes" : "no");
     S("hot_max_factor %.2f", s->hot_max_factor);
     S("warm_max_factor %.2f", s->warm_max_factor);
     S("temp_lru %s", "false");
@@ -818,6 +832,8 @@ int main(int argc, char **argv)
     d->hooks.stats_general = hook_stats_general;
     d->hooks.stats_settings = hook_stats_settings;
     d->hooks.stats_conns = hook_stats_conns;
+    d->hooks.lru_crawler = hook_lru_crawler;
+    d->hooks.set_lru_segmented = hook_set_lru_segmented;
 
     d->main_base = event_base_new();
     if (!d->main_base) {

@@ -80,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (off < size - 1) {
         bin_request r;
         r.item_size_max = fuzz_settings.item_size_max;
+        r.no_cas = !fuzz_settings.cas_enabled;
         long n = proto_binary_parse(exact + off, size - 1 - off, &r);
         if (n <= 0)
             break;

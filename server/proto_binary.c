@@ -13,13 +13,15 @@
  * always sent; GetK/GATK misses carry the key; key + extras longer than
  * the body answer "Unknown command" and close; a key over 250 bytes or
  * lengths wrong for the command answer "Invalid arguments" and close; an
- * unknown opcode answers "Unknown command" and its body is skipped; a bad
- * magic byte closes silently; with -S every command but SASL and Version
+ * unknown opcode answers "Unknown command" and its body is skipped (so
+ * does Verbosity, 0x1b, as in memcached 1.6.18, which does not implement
+ * it: the text "verbosity" sets the level); a bad magic byte closes
+ * silently (after a whole header, as memcached); a store that cannot be
+ * allocated answers "Out of memory allocating item" (a failed Set drops
+ * the old value, as memcached); with -S every command but SASL and Version
  * answers "Auth failure." and closes until SASL succeeded.
  *
  * Where we differ from memcached, and why:
- *  - Verbosity (0x1b): memcached 1.6 answers "Unknown command"; we do what
- *    the protocol spec says (set the daemon's verbosity, empty success);
  *  - Stat: the replies are rendered by the text module ("stats <key>")
  *    and turned into packets, so the same counters and the same
  *    limitations apply (proto_text.c); an unknown group answers
@@ -35,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "item_size.h"
 #include "protocol.h"
 #include "proto_binary_parse.h"
 
@@ -95,12 +98,17 @@ static void header(bctx *c, uint16_t status, uint8_t extlen, uint16_t keylen, ui
 }
 
 /* An error reply: the status and memcached's message.  Always sent. */
-static void error(bctx *c, enum bin_status st)
+/* An error reply with its own message. */
+static void error_msg(bctx *c, enum bin_status st, const char *msg)
 {
-    const char *msg = bin_status_string(st);
     size_t n = strlen(msg);
     header(c, (uint16_t)st, 0, 0, (uint32_t)n, 0);
     put(c, msg, n);
+}
+
+static void error(bctx *c, enum bin_status st)
+{
+    error_msg(c, st, bin_status_string(st));
 }
 
 /* A success reply with an optional body, unless the request is quiet. */
@@ -185,6 +193,23 @@ static void exec_get(bctx *c, const bin_request *r)
     }
 }
 
+/*
+ * -C: items carry no CAS for the client (memcached's CAS 0).  memcached
+ * then ignores a store's CAS, and a delete or incr/decr with a non-zero
+ * CAS meets an item whose CAS is 0: "exists" if the key is there.
+ * Returns true if that decided the reply (sent); false to go on with cas 0.
+ */
+static bool nocas_mismatch(bctx *c, const bin_request *r)
+{
+    if (c->set->cas_enabled || r->h.cas == 0)
+        return false;
+    const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+    if (shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, NULL) != SHMC_OK)
+        return false;
+    error(c, BIN_ST_KEY_EEXISTS);
+    return true;
+}
+
 static void exec_store(bctx *c, const bin_request *r)
 {
     shmc_store_mode mode = SHMC_SET;
@@ -198,11 +223,19 @@ static void exec_store(bctx *c, const bin_request *r)
     bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
     /* memcached: any set/add/replace with a CAS is a CAS store; append and
      * prepend compare it too (the library, under the item's lock) */
-    if (r->h.cas && !concat)
+    uint64_t cas = c->set->cas_enabled ? r->h.cas : 0; /* -C: ignored, as memcached */
+    if (cas && !concat)
         mode = SHMC_CAS;
     uint64_t newcas = 0;
-    shmc_status st = shmc_store(c->cache, mode, r->key, r->nkey, r->value, r->nvalue, r->flags,
-                        (int64_t)r->exptime, r->h.cas, &newcas);
+    shmc_status st;
+    if (concat && mc_concat_too_large(c->cache, r->key, r->nkey, r->nvalue,
+                                      c->set->item_size_max, c->set->cas_enabled))
+        st = SHMC_NOT_STORED; /* memcached: the joined item does not fit */
+    else
+        st = shmc_store(c->cache, mode, r->key, r->nkey, r->value, r->nvalue, r->flags,
+                        (int64_t)r->exptime, cas, &newcas);
+    if (st == SHMC_TOO_LARGE && concat)
+        st = SHMC_NOT_STORED;
     switch (st) {
     case SHMC_OK: success(c, NULL, 0, newcas); break;
     case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
@@ -213,7 +246,12 @@ static void exec_store(bctx *c, const bin_request *r)
                                          : BIN_ST_NOT_STORED);
         break;
     case SHMC_TOO_LARGE: error(c, BIN_ST_E2BIG); break;
-    case SHMC_NO_MEMORY: error(c, BIN_ST_ENOMEM); break;
+    /* memcached's text for a store it cannot allocate */
+    case SHMC_NO_MEMORY:
+        if (r->cmd == BIN_SET) /* as memcached: a failed set leaves no stale value */
+            (void)shmc_delete(c->cache, r->key, r->nkey, 0);
+        error_msg(c, BIN_ST_ENOMEM, "Out of memory allocating item");
+        break;
     case SHMC_SYSTEM: c->oom = true; break;
     default: error(c, BIN_ST_EINVAL); break;
     }
@@ -221,7 +259,9 @@ static void exec_store(bctx *c, const bin_request *r)
 
 static void exec_delete(bctx *c, const bin_request *r)
 {
-    shmc_status st = shmc_delete(c->cache, r->key, r->nkey, r->h.cas);
+    if (nocas_mismatch(c, r))
+        return;
+    shmc_status st = shmc_delete(c->cache, r->key, r->nkey, c->set->cas_enabled ? r->h.cas : 0);
     switch (st) {
     case SHMC_OK: success(c, NULL, 0, 0); break;
     case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
@@ -233,7 +273,10 @@ static void exec_arith(bctx *c, const bin_request *r)
 {
     bool incr = r->cmd == BIN_INCREMENT;
     uint64_t res = 0, cas = 0;
-    shmc_status st = shmc_arith(c->cache, r->key, r->nkey, incr, r->delta, r->h.cas, &res, &cas);
+    if (nocas_mismatch(c, r))
+        return;
+    shmc_status st = shmc_arith(c->cache, r->key, r->nkey, incr, r->delta,
+                                c->set->cas_enabled ? r->h.cas : 0, &res, &cas);
     if (st == SHMC_NOT_FOUND) {
         if (r->exptime == 0xffffffffu) {
             error(c, BIN_ST_KEY_ENOENT);
@@ -302,6 +345,13 @@ static void exec_stat(bctx *c, const bin_request *r)
             error(c, BIN_ST_KEY_ENOENT);
             return;
         }
+    }
+    if (r->nkey == 11 && memcmp(r->key, "detail dump", 11) == 0) {
+        /* memcached sends the text dump as one stat "detailed"; the
+         * dump is empty here (no per-prefix stats), as "stats detail dump" */
+        stat_packet(c, "detailed", 8, "END\r\n", 5);
+        header(c, BIN_ST_OK, 0, 0, 0, 0);
+        return;
     }
     srv_buf cmd = {0}, txt = {0};
     bool ok = r->nkey ? srv_buf_printf(&cmd, "stats %.*s\r\n", (int)r->nkey, r->key)
@@ -456,11 +506,6 @@ static enum srv_action execute(bctx *c, const bin_request *r)
     case BIN_STAT:
         exec_stat(c, r);
         break;
-    case BIN_VERBOSITY:
-        if (c->s->hooks && c->s->hooks->set_verbosity)
-            c->s->hooks->set_verbosity(c->s->daemon, r->verbosity);
-        success(c, NULL, 0, 0);
-        break;
     case BIN_SASL_LIST_MECHS: case BIN_SASL_AUTH: case BIN_SASL_STEP:
         exec_sasl(c, r);
         break;
@@ -492,6 +537,7 @@ size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf 
         }
         bin_request r;
         r.item_size_max = c.set->item_size_max;
+        r.no_cas = !c.set->cas_enabled;
         long n = proto_binary_parse((const unsigned char *)in + off, len - off, &r);
         if (n == BIN_NEED_MORE)
             break;

@@ -4,6 +4,7 @@
  * (proto_bin.c dispatch_bin_command), in its order: key + extras longer
  * than the body, key over 250 bytes, then each command's own lengths.
  */
+#include "item_size.h"
 #include "proto_binary_parse.h"
 
 #include <string.h>
@@ -88,8 +89,6 @@ static bool lengths_ok(uint8_t cmd, uint8_t ext, uint16_t key, uint32_t body)
         return ext == 0 && key != 0;
     case BIN_TOUCH: case BIN_GAT: case BIN_GATK:
         return ext == 4 && key != 0;
-    case BIN_VERBOSITY:
-        return ext == 4 && key == 0 && body == 4;
     default:
         return true;
     }
@@ -101,8 +100,7 @@ static bool known(uint8_t cmd)
     case BIN_GET: case BIN_SET: case BIN_ADD: case BIN_REPLACE: case BIN_DELETE:
     case BIN_INCREMENT: case BIN_DECREMENT: case BIN_QUIT: case BIN_FLUSH: case BIN_NOOP:
     case BIN_VERSION: case BIN_GETK: case BIN_APPEND: case BIN_PREPEND: case BIN_STAT:
-    case BIN_VERBOSITY: case BIN_TOUCH: case BIN_GAT: case BIN_GATK:
-    case BIN_SASL_LIST_MECHS: case BIN_SASL_AUTH: case BIN_SASL_STEP:
+    case BIN_TOUCH: case BIN_GAT: case BIN_GATK: case BIN_SASL_LIST_MECHS: case BIN_SASL_AUTH: case BIN_SASL_STEP:
         return true;
     default:
         return false;
@@ -112,14 +110,15 @@ static bool known(uint8_t cmd)
 long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
 {
     uint32_t ismax = r->item_size_max ? r->item_size_max : (1u << 20);
+    bool no_cas = r->no_cas;
     memset(r, 0, sizeof *r);
     r->item_size_max = ismax;
-    if (len == 0)
+    r->no_cas = no_cas;
+    /* memcached judges the magic once the whole header is in */
+    if (len < BIN_HEADER_LEN)
         return BIN_NEED_MORE;
     if (in[0] != BIN_REQ_MAGIC)
         return BIN_CLOSE;
-    if (len < BIN_HEADER_LEN)
-        return BIN_NEED_MORE;
 
     bin_header *h = &r->h;
     h->magic = in[0];
@@ -137,9 +136,12 @@ long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
     uint16_t klen = h->keylen;
     uint32_t body = h->bodylen;
 
+    /* memcached reads the extras and key before it judges the lengths:
+     * the error reply waits for those bytes too */
+    size_t head = BIN_HEADER_LEN + (size_t)ext + klen;
     if ((uint32_t)klen + ext > body) {
         r->err = BE_BAD_LENGTHS;
-        return BIN_HEADER_LEN;
+        return len < head ? BIN_NEED_MORE : BIN_HEADER_LEN;
     }
     if (!known(r->cmd)) {
         r->err = BE_UNKNOWN;
@@ -148,22 +150,25 @@ long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
     }
     if (klen > BIN_KEY_MAX || !lengths_ok(r->cmd, ext, klen, body)) {
         r->err = BE_PROTOCOL;
-        return BIN_HEADER_LEN;
+        return len < head ? BIN_NEED_MORE : BIN_HEADER_LEN;
     }
 
     /* bytes of the request needed now (the rest is value or discarded) */
-    size_t head = BIN_HEADER_LEN + (size_t)ext + klen;
     uint64_t vlen = (uint64_t)body - ext - klen;
     size_t need = BIN_HEADER_LEN + (size_t)body;
     bool discard_value = false;
 
     switch (r->cmd) {
-    case BIN_SET: case BIN_ADD: case BIN_REPLACE: case BIN_APPEND: case BIN_PREPEND:
-        if (vlen > ismax) {
+    case BIN_SET: case BIN_ADD: case BIN_REPLACE: case BIN_APPEND: case BIN_PREPEND: {
+        if (len < head) /* the flags decide too (memcached reads extras and key first) */
+            return BIN_NEED_MORE;
+        uint32_t flags = ext >= 4 ? rd32(in + BIN_HEADER_LEN) : 0;
+        if (mc_item_too_large(ismax, klen, flags, vlen, !no_cas)) {
             r->err = BE_TOO_LARGE;
             discard_value = true;
         }
         break;
+    }
     case BIN_SASL_AUTH: case BIN_SASL_STEP:
         if (klen > BIN_SASL_MECH_MAX || vlen > BIN_SASL_DATA_MAX) {
             r->err = BE_SASL_EINVAL;
@@ -208,9 +213,6 @@ long proto_binary_parse(const unsigned char *in, size_t len, bin_request *r)
         break;
     case BIN_TOUCH: case BIN_GAT: case BIN_GATK:
         r->exptime = rd32(e);
-        break;
-    case BIN_VERBOSITY:
-        r->verbosity = rd32(e);
         break;
     default:
         break;

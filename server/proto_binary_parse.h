@@ -13,7 +13,9 @@
  *
  * Requests memcached rejects are described, not failed: err tells which
  * reply and whether the connection then closes.  A bad magic byte is the
- * only input the parser refuses (BIN_CLOSE): memcached closes silently.
+ * only input the parser refuses (BIN_CLOSE): memcached closes silently,
+ * once a whole header is in.  As memcached, an error about the lengths is
+ * reported only once the extras and key have arrived.
  */
 #ifndef SHMC_SERVER_PROTO_BINARY_PARSE_H
 #define SHMC_SERVER_PROTO_BINARY_PARSE_H
@@ -84,6 +86,8 @@ typedef struct bin_header {
 typedef struct bin_request {
     /* in: the largest item the cache accepts (0: 1 MiB) */
     uint32_t item_size_max;
+    /* in: -C (items carry no CAS: memcached's items are 8 bytes smaller) */
+    bool no_cas;
 
     /* out */
     bin_header h;
@@ -101,7 +105,6 @@ typedef struct bin_request {
     uint32_t exptime;          /* set/add/replace, touch/gat, flush, incr/decr */
     bool has_exptime;          /* flush: extras present */
     uint64_t delta, initial;   /* incr/decr */
-    uint32_t verbosity;        /* verbosity */
 } bin_request;
 
 /*

@@ -24,16 +24,19 @@
  *    "NOSPARE source class has no spare pages";
  *  - "lru_crawler": the engine reclaims expired items lazily (LRU tails,
  *    shmc_maintain); "crawl <ids|all>" runs one maintenance step and
- *    answers OK (BADCLASS for bad ids); enable/disable/sleep/tocrawl
- *    answer OK after memcached's checks; "metadump" answers
+ *    answers OK (BADCLASS for bad ids); enable/disable switch the daemon's
+ *    lru_crawler setting with memcached's answers (enable while enabled:
+ *    "ERROR failed to start lru crawler thread"; crawl/metadump while
+ *    disabled: "CLIENT_ERROR lru crawler disabled"); sleep/tocrawl answer
+ *    OK after memcached's checks; "metadump" answers
  *    "ERROR metadump not allowed" (the API cannot list items);
+ *  - "lru mode flat" answers OK and shows in stats settings, but the
+ *    engine's LRU stays segmented;
  *  - "watch" answers "CLIENT_ERROR watch commands not allowed";
  *  - "stats sizes" answers "STAT sizes_status disabled" (no histogram);
  *  - "stats detail on|off" answers OK, "dump" an empty list (no prefixes);
- *  - "stats cachedump" answers "CLIENT_ERROR stats cachedump not allowed";
- *  - keys with control bytes: the library refuses them (SHMC_BAD_KEY);
- *    memcached would store them.  Storage/delete/incr/touch then answer
- *    "CLIENT_ERROR bad command line format"; a get treats them as misses;
+ *  - "stats cachedump" checks its arguments as memcached, then answers
+ *    "CLIENT_ERROR stats cachedump not allowed";
  *  - a get with a key over 250 bytes fails before any key is fetched
  *    (memcached fetches the keys before it, then drops their values);
  *  - settings->max_reqs_per_event is not used here: process() handles
@@ -51,6 +54,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "item_size.h"
 #include "protocol.h"
 #include "proto_text_parse.h"
 
@@ -230,6 +234,20 @@ static void exec_get(ctx *c, text_request *r)
     put(c, "END\r\n", 5);
 }
 
+/*
+ * -C: items carry no CAS for the client (memcached's CAS 0), so a CAS
+ * compare in memcached meets 0: "cas" and "ms C" (set/replace) never
+ * match an existing item, "md C<n>" / "ma C<n>" match only n == 0, and
+ * "ms C" on append/prepend is not compared at all.  SHMC_EXISTS if the
+ * key is there, else SHMC_NOT_FOUND.
+ */
+static shmc_status nocas_probe(ctx *c, const text_request *r)
+{
+    const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+    shmc_status st = shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, NULL);
+    return st == SHMC_OK ? SHMC_EXISTS : st;
+}
+
 static void exec_store(ctx *c, text_request *r)
 {
     shmc_store_mode mode = SHMC_SET;
@@ -241,15 +259,29 @@ static void exec_store(ctx *c, text_request *r)
     case TC_CAS: mode = SHMC_CAS; break;
     default: break;
     }
-    shmc_status st = shmc_store(c->cache, mode, r->key, r->nkey, r->data, r->data_len, r->flags,
-                                r->exptime, r->cas, NULL);
+    bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
+    shmc_status st;
+    if (mode == SHMC_CAS && !c->set->cas_enabled)
+        st = nocas_probe(c, r);
+    else if (concat && mc_concat_too_large(c->cache, r->key, r->nkey, r->data_len,
+                                           c->set->item_size_max, c->set->cas_enabled))
+        st = SHMC_NOT_STORED;
+    else
+        st = shmc_store(c->cache, mode, r->key, r->nkey, r->data, r->data_len, r->flags,
+                        r->exptime, r->cas, NULL);
+    if (st == SHMC_TOO_LARGE && concat) /* memcached: the joined item does not fit */
+        st = SHMC_NOT_STORED;
     switch (st) {
     case SHMC_OK: reply(c, r, "STORED"); break;
     case SHMC_NOT_STORED: reply(c, r, "NOT_STORED"); break;
     case SHMC_EXISTS: reply(c, r, "EXISTS"); break;
     case SHMC_NOT_FOUND: reply(c, r, "NOT_FOUND"); break;
     case SHMC_TOO_LARGE: reply(c, r, "SERVER_ERROR object too large for cache"); break;
-    case SHMC_NO_MEMORY: reply(c, r, "SERVER_ERROR out of memory storing object"); break;
+    case SHMC_NO_MEMORY:
+        if (r->cmd == TC_SET) /* as memcached: a failed set leaves no stale value */
+            (void)shmc_delete(c->cache, r->key, r->nkey, 0);
+        reply(c, r, "SERVER_ERROR out of memory storing object");
+        break;
     case SHMC_BAD_KEY: reply(c, r, "CLIENT_ERROR bad command line format"); break;
     default: reply(c, r, "SERVER_ERROR Unhandled storage type."); break;
     }
@@ -323,7 +355,9 @@ static void exec_slabs(ctx *c, text_request *r)
             return;
         }
         int32_t n = (int32_t)shmc_class_count(c->cache);
-        if ((src != -1 && (src < 1 || src > n)) || dst < 1 || dst > n)
+        /* src -1: memcached picks a class with a spare page; there is
+         * none here, and it then reports the ids as bad */
+        if (src < 1 || src > n || dst < 1 || dst > n)
             reply(c, r, "BADCLASS invalid src or dst class id");
         else if (src == dst)
             reply(c, r, "SAME src and dst class are identical");
@@ -360,18 +394,30 @@ static bool tok_eq(const text_token *t, const char *s)
     return t->p && t->len == n && memcmp(t->p, s, n) == 0;
 }
 
+/* The daemon's lru_crawler setting (on when there is no daemon); on 0/1
+ * also switches it.  Returns the setting before the call. */
+static int crawler_switch(ctx *c, int on)
+{
+    if (!c->s->hooks || !c->s->hooks->lru_crawler)
+        return 1;
+    return c->s->hooks->lru_crawler(c->s->daemon, on);
+}
+
 static void exec_lru_crawler(ctx *c, text_request *r)
 {
     const text_token *t = r->tok;
     size_t nt = r->ntokens;
-    if (nt == 4 && tok_eq(&t[1], "crawl")) {
+    bool dump = nt == 4 && tok_eq(&t[1], "metadump");
+    if ((dump || (nt == 4 && tok_eq(&t[1], "crawl"))) && !crawler_switch(c, -1)) {
+        reply(c, r, "CLIENT_ERROR lru crawler disabled");
+    } else if (nt == 4 && tok_eq(&t[1], "crawl")) {
         if (!class_list_ok(c, &t[2])) {
             reply(c, r, "BADCLASS invalid class id");
             return;
         }
         (void)shmc_maintain(c->cache);
         reply(c, r, "OK");
-    } else if (nt == 4 && tok_eq(&t[1], "metadump")) {
+    } else if (dump) {
         reply(c, r, "ERROR metadump not allowed");
     } else if (nt == 4 && tok_eq(&t[1], "tocrawl")) {
         uint32_t v;
@@ -385,7 +431,11 @@ static void exec_lru_crawler(ctx *c, text_request *r)
             reply(c, r, "CLIENT_ERROR sleep must be one second or less");
         else
             reply(c, r, "OK");
-    } else if (nt == 3 && (tok_eq(&t[1], "enable") || tok_eq(&t[1], "disable"))) {
+    } else if (nt == 3 && tok_eq(&t[1], "enable")) {
+        /* memcached: the crawler thread is already running */
+        reply(c, r, crawler_switch(c, 1) ? "ERROR failed to start lru crawler thread" : "OK");
+    } else if (nt == 3 && tok_eq(&t[1], "disable")) {
+        (void)crawler_switch(c, 0);
         reply(c, r, "OK");
     } else {
         reply(c, r, "ERROR");
@@ -407,7 +457,15 @@ static void exec_lru(ctx *c, text_request *r)
         else
             reply(c, r, "OK"); /* accepted; the segment's LRU split is fixed at creation */
     } else if (tok_eq(&t[1], "mode") && nt >= 4) {
-        reply(c, r, tok_eq(&t[2], "segmented") ? "OK" : "ERROR");
+        /* recorded for stats settings; the engine's LRU stays segmented */
+        bool seg = tok_eq(&t[2], "segmented");
+        if (seg || tok_eq(&t[2], "flat")) {
+            if (c->s->hooks && c->s->hooks->set_lru_segmented)
+                c->s->hooks->set_lru_segmented(c->s->daemon, seg);
+            reply(c, r, "OK");
+        } else {
+            reply(c, r, "ERROR");
+        }
     } else if (tok_eq(&t[1], "temp_ttl") && nt >= 4) {
         int32_t v;
         reply(c, r, text_parse_i32(t[2].p, t[2].len, &v) ? "OK" : "ERROR");
@@ -599,6 +657,22 @@ static void stats_slabs(ctx *c)
     stat_u64(c, "total_malloced", pages * psize);
 }
 
+/* "stats cachedump <class> <limit>": memcached's argument checks, then
+ * refused (the API cannot list a class's items). */
+static void stats_cachedump(ctx *c, const text_request *r)
+{
+    const text_token *t = r->tok;
+    uint32_t id, limit;
+    if (r->ntokens < 5)
+        put_str(c, "CLIENT_ERROR bad command line\r\n");
+    else if (!text_parse_u32(t[2].p, t[2].len, &id) || !text_parse_u32(t[3].p, t[3].len, &limit))
+        put_str(c, "CLIENT_ERROR bad command line format\r\n");
+    else if (id >= 64) /* memcached's MAX_NUMBER_OF_SLAB_CLASSES */
+        put_str(c, "CLIENT_ERROR Illegal slab id\r\n");
+    else
+        put_str(c, "CLIENT_ERROR stats cachedump not allowed\r\n");
+}
+
 static void exec_stats(ctx *c, text_request *r)
 {
     const text_token *t = r->tok;
@@ -620,7 +694,7 @@ static void exec_stats(ctx *c, text_request *r)
     } else if (tok_eq(&t[1], "settings")) {
         stats_settings(c);
     } else if (tok_eq(&t[1], "cachedump")) {
-        put_str(c, "CLIENT_ERROR stats cachedump not allowed\r\n");
+        stats_cachedump(c, r);
         return;
     } else if (tok_eq(&t[1], "conns")) {
         if (c->s->hooks && c->s->hooks->stats_conns)
@@ -683,7 +757,9 @@ static void exec_memlimit(ctx *c, text_request *r)
  *  - C on ms append/prepend and on ma, and c on ma, are atomic with the
  *    update (the library compares under the item's lock).
  *  - me: memcached's line (exp la cas fetch cls size) from shmc_get_info,
- *    without marking the item used.
+ *    without marking the item used; exp is printed as memcached 1.6.18
+ *    prints it, the remaining seconds negated (-1: no expiry), size as
+ *    memcached counts an item (item_size.h); cls is the library's class.
  *  - keys decoded from base64 (b) may hold any byte, as in memcached.
  */
 
@@ -747,8 +823,10 @@ static void exec_mg(ctx *c, text_request *r)
     fl = info.flags;
     cs = info.cas;
     if (st == SHMC_NOT_FOUND && m->vivify) {
+        /* T applies to the new placeholder too (memcached touches it) */
+        int32_t exptime = m->new_ttl ? m->exptime : m->autoviv_exptime;
         shmc_status as = shmc_store(c->cache, SHMC_ADD, r->key, r->nkey, "", 0, 0,
-                                    m->autoviv_exptime, 0, &cs);
+                                    exptime, 0, &cs);
         if (as == SHMC_OK) {
             /* we created it: take its recache token, so that later
              * readers of the empty placeholder see Z, as in memcached */
@@ -763,7 +841,7 @@ static void exec_mg(ctx *c, text_request *r)
             if (!v)
                 st = SHMC_SYSTEM;
             memset(&info, 0, sizeof info);
-            info.ttl = ttl_of(c, m->autoviv_exptime);
+            info.ttl = ttl_of(c, exptime);
         } else {
             st = get_info_alloc(c->cache, r->key, r->nkey, &opts, &v, &vl, &info);
             fl = info.flags;
@@ -806,12 +884,13 @@ static void exec_mg(ctx *c, text_request *r)
         default: break;
         }
     }
-    if (won || info.win == 1)
-        put(c, " W", 2);
-    if (info.stale)
-        put(c, " X", 2);
+    /* memcached's order: Z (someone has the token), X (stale), W (won) */
     if (!won && info.win == -1)
         put(c, " Z", 2);
+    if (info.stale)
+        put(c, " X", 2);
+    if (won || info.win == 1)
+        put(c, " W", 2);
     put(c, "\r\n", 2);
     if (m->value) {
         put(c, v, vl);
@@ -831,16 +910,25 @@ static void exec_ms(ctx *c, text_request *r)
     case 'R': mode = SHMC_REPLACE; break;
     default: break;
     }
-    if (m->has_cas && (mode == SHMC_SET || mode == SHMC_REPLACE))
+    bool cas_store = m->has_cas && (mode == SHMC_SET || mode == SHMC_REPLACE);
+    if (cas_store)
         mode = m->invalidate ? SHMC_CAS_STALE : SHMC_CAS; /* I: an older CAS stores, stale */
     uint64_t newcas = 0;
     shmc_status st = SHMC_OK;
+    bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
+    if (cas_store && !c->set->cas_enabled)
+        st = nocas_probe(c, r);
+    else if (concat && mc_concat_too_large(c->cache, r->key, r->nkey, r->data_len,
+                                           c->set->item_size_max, c->set->cas_enabled))
+        st = SHMC_NOT_STORED; /* memcached: the joined item does not fit */
     /* C on append/prepend: the library compares it under the item's lock;
      * E: the item takes the client's CAS value */
     if (st == SHMC_OK)
         st = shmc_store_ex(c->cache, mode, r->key, r->nkey, r->data, r->data_len,
-                           m->client_flags, m->exptime, m->req_cas,
+                           m->client_flags, m->exptime, c->set->cas_enabled ? m->req_cas : 0,
                            m->has_new_cas ? m->new_cas : 0, &newcas);
+    if (st == SHMC_TOO_LARGE && concat)
+        st = SHMC_NOT_STORED;
     const char *code;
     switch (st) {
     case SHMC_OK:
@@ -852,7 +940,11 @@ static void exec_ms(ctx *c, text_request *r)
     case SHMC_EXISTS: code = "EX"; break;
     case SHMC_NOT_FOUND: code = "NF"; break;
     case SHMC_TOO_LARGE: meta_error(c, "SERVER_ERROR object too large for cache"); return;
-    case SHMC_NO_MEMORY: meta_error(c, "SERVER_ERROR out of memory storing object"); return;
+    case SHMC_NO_MEMORY:
+        /* as memcached: an ms that cannot allocate drops the old value, any mode */
+        (void)shmc_delete(c->cache, r->key, r->nkey, 0);
+        meta_error(c, "SERVER_ERROR out of memory storing object");
+        return;
     case SHMC_BAD_KEY: meta_error(c, "CLIENT_ERROR bad command line format"); return;
     default: meta_error(c, "SERVER_ERROR Unhandled storage type."); return;
     }
@@ -877,7 +969,10 @@ static void exec_md(ctx *c, text_request *r)
 {
     const text_meta *m = &r->meta;
     shmc_status st;
-    if (m->has_cas && m->req_cas == 0) {
+    bool has_cas = m->has_cas && (c->set->cas_enabled || m->req_cas != 0);
+    if (has_cas && !c->set->cas_enabled) {
+        st = nocas_probe(c, r); /* -C: C<n>, n != 0, meets CAS 0 */
+    } else if (has_cas && m->req_cas == 0) {
         /* the library reads CAS 0 as "any"; memcached compares it */
         const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
         st = shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, NULL);
@@ -886,10 +981,10 @@ static void exec_md(ctx *c, text_request *r)
     } else if (m->invalidate) {
         /* I: keep the item, stale, for one client to recache (T sets its TTL) */
         int64_t ttl = m->exptime;
-        st = shmc_invalidate(c->cache, r->key, r->nkey, m->has_cas ? m->req_cas : 0,
+        st = shmc_invalidate(c->cache, r->key, r->nkey, has_cas ? m->req_cas : 0,
                              m->new_ttl ? &ttl : NULL, m->has_new_cas ? m->new_cas : 0);
     } else {
-        st = shmc_delete(c->cache, r->key, r->nkey, m->has_cas ? m->req_cas : 0);
+        st = shmc_delete(c->cache, r->key, r->nkey, has_cas ? m->req_cas : 0);
     }
     const char *code;
     switch (st) {
@@ -908,6 +1003,16 @@ static void exec_md(ctx *c, text_request *r)
     put(c, "\r\n", 2);
 }
 
+/* The remaining TTL of r's key as meta "t" shows it (-1: none). */
+static int64_t item_ttl(ctx *c, const text_request *r)
+{
+    const shmc_get_options nobump = {.flags = SHMC_GET_NO_BUMP};
+    shmc_item_info info;
+    if (shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, &info) != SHMC_OK)
+        return -1;
+    return info.ttl;
+}
+
 static void exec_ma(ctx *c, text_request *r)
 {
     const text_meta *m = &r->meta;
@@ -915,9 +1020,13 @@ static void exec_ma(ctx *c, text_request *r)
     uint64_t res = 0, cs = 0;
     bool created = false;
     /* C compares and c reports the CAS atomically with the update */
-    shmc_status st = shmc_arith_ex(c->cache, r->key, r->nkey, incr, m->delta,
-                                   m->has_cas ? m->req_cas : 0,
-                                   m->has_new_cas ? m->new_cas : 0, &res, &cs);
+    shmc_status st = SHMC_NOT_FOUND;
+    if (m->has_cas && m->req_cas && !c->set->cas_enabled)
+        st = nocas_probe(c, r); /* -C: C<n>, n != 0, meets CAS 0 */
+    if (st == SHMC_NOT_FOUND)
+        st = shmc_arith_ex(c->cache, r->key, r->nkey, incr, m->delta,
+                           m->has_cas && c->set->cas_enabled ? m->req_cas : 0,
+                           m->has_new_cas ? m->new_cas : 0, &res, &cs);
     bool ns = false;
     if (st == SHMC_NOT_FOUND && m->vivify) {
         char num[32];
@@ -985,6 +1094,8 @@ static void exec_ma(ctx *c, text_request *r)
                 put_snum(c, " t", ttl_of(c, m->exptime));
             else if (created)
                 put_snum(c, " t", ttl_of(c, m->autoviv_exptime));
+            else /* memcached: the item's remaining TTL, -1 for none */
+                put_snum(c, " t", item_ttl(c, r));
             break;
         case 'O': put(c, " ", 1); put(c, t->p, t->len); break;
         case 'k': meta_key(c, r); break;
@@ -1000,6 +1111,13 @@ static void exec_ma(ctx *c, text_request *r)
 
 /* me: memcached's debug line, from the item's metadata; a read that leaves
  * the item's LRU position alone. */
+/* "me" size=: the item's size as memcached 1.6 counts it (item_size.h). */
+static size_t mc_item_size(const ctx *c, size_t nkey, const shmc_item_info *info)
+{
+    return MC_ITEM_HEADER + nkey + 1 + (info->flags ? 4 : 0) + info->len + 2 +
+           (c->set->cas_enabled ? 8 : 0);
+}
+
 static void exec_me(ctx *c, text_request *r)
 {
     shmc_item_info info;
@@ -1007,9 +1125,9 @@ static void exec_me(ctx *c, text_request *r)
     shmc_status st = shmc_get_info(c->cache, r->key, r->nkey, &nobump, NULL, NULL, &info);
     if (st == SHMC_OK) {
         PUTF(c, "ME %.*s exp=%" PRId64 " la=%" PRIu32 " cas=%" PRIu64 " fetch=%s cls=%u size=%zu\r\n",
-             (int)r->tok[1].len, r->tok[1].p, info.ttl, info.last_access,
-             c->set->cas_enabled ? info.cas : 0, info.fetched ? "yes" : "no", info.class_id,
-             shmc_item_overhead() + r->nkey + info.len);
+             (int)r->tok[1].len, r->tok[1].p, info.ttl < 0 ? info.ttl : -info.ttl,
+             info.last_access, c->set->cas_enabled ? info.cas : 0,
+             info.fetched ? "yes" : "no", info.class_id, mc_item_size(c, r->nkey, &info));
     } else if (st == SHMC_BAD_KEY) {
         meta_error(c, "CLIENT_ERROR bad command line format");
     } else {
@@ -1100,6 +1218,13 @@ static enum srv_action execute(ctx *c, text_request *r)
     return SRV_CONTINUE;
 }
 
+/* memcached sends the replies so far right after these (even while it
+ * then reads a storage command's data); after the others it waits. */
+static bool sends_at_once(enum text_cmd cmd)
+{
+    return cmd == TC_GET || cmd == TC_GETS || cmd == TC_GAT || cmd == TC_GATS || cmd == TC_MN;
+}
+
 size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *out,
                           enum srv_action *action)
 {
@@ -1112,6 +1237,9 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
     };
     size_t off = 0;
     *action = SRV_CONTINUE;
+    if (!s->awaiting_data && s->swallow == 0)
+        s->sendable = out->len; /* memcached sent all of it when it waited for input */
+    s->awaiting_data = 0;
     while (off < len) {
         if (s->swallow > 0) {
             size_t n = len - off < (size_t)s->swallow ? len - off : (size_t)s->swallow;
@@ -1132,9 +1260,13 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
         }
         text_request r;
         r.item_size_max = c.set->item_size_max;
+        r.no_cas = !c.set->cas_enabled;
         long n = proto_text_parse(in + off, len - off, &r);
-        if (n == TEXT_NEED_MORE)
+        if (n == TEXT_NEED_MORE) {
+            /* a whole line waiting for more is a storage command's data */
+            s->awaiting_data = memchr(in + off, '\n', len - off) != NULL;
             break;
+        }
         if (n < 0) {
             *action = SRV_CLOSE;
             return len;
@@ -1145,6 +1277,8 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
         s->noreply_pending = r.noreply;
         enum srv_action a = execute(&c, &r);
         s->noreply_pending = 0;
+        if (sends_at_once(r.cmd))
+            s->sendable = out->len;
         if (c.oom) {
             *action = SRV_CLOSE;
             return len;
@@ -1154,5 +1288,7 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
             return off;
         }
     }
+    if (!s->awaiting_data && s->swallow == 0)
+        s->sendable = out->len;
     return off;
 }

@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "item_size.h"
 #include "proto_text_parse.h"
 #include "shmcached.h"
 
@@ -81,6 +82,20 @@ static bool parse_u32(const char *p, size_t n, uint32_t *out)
     return true;
 }
 
+/* Client flags: memcached 1.6.18 reads them as an unsigned 64-bit number
+ * and keeps the low 32 bits (4294967296 stores flags 0). */
+static bool parse_flags(const char *p, size_t n, uint32_t *out)
+{
+    uint64_t v;
+    if (!parse_u64(p, n, &v))
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* A 32-bit signed argument (exptimes, lengths, T/N/R): memcached 1.6.18
+ * reads a signed long and keeps its low 32 bits, so 4294967296 is 0 and
+ * 2147483648 is -2147483648; only numbers outside 64 bits are refused. */
 static bool parse_i32(const char *p, size_t n, int32_t *out)
 {
     bool neg = false;
@@ -94,9 +109,10 @@ static bool parse_i32(const char *p, size_t n, int32_t *out)
     }
     if (!parse_u64(p, n, &v))
         return false;
-    if (neg ? v > (uint64_t)INT32_MAX + 1 : v > INT32_MAX)
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
         return false;
-    *out = neg ? (int32_t)(-(int64_t)v) : (int32_t)v;
+    uint32_t low = (uint32_t)(neg ? 0 - v : v);
+    memcpy(out, &low, sizeof *out);
     return true;
 }
 
@@ -232,11 +248,10 @@ static void set_noreply_maybe(text_request *r)
         r->noreply = true;
 }
 
-/* Too large for the cache: key + value + item header over item_size_max. */
-static bool too_large(const text_request *r, size_t nkey, size_t vlen)
+/* Too large for the cache, by memcached's rule (item_size.h). */
+static bool too_large(const text_request *r, size_t nkey, uint32_t flags, size_t vlen)
 {
-    uint64_t max = r->item_size_max ? r->item_size_max : (1u << 20);
-    return (uint64_t)shmc_item_overhead() + nkey + vlen > max;
+    return mc_item_too_large(r->item_size_max, nkey, flags, vlen, !r->no_cas);
 }
 
 /* Storage commands: set add replace append prepend cas. */
@@ -253,7 +268,7 @@ static long parse_storage(const char *in, size_t len, size_t linelen, text_reque
     r->key = t[1].p;
     r->nkey = t[1].len;
     int32_t exptime, vlen;
-    if (!parse_u32(t[2].p, t[2].len, &r->flags) || !parse_i32(t[3].p, t[3].len, &exptime) ||
+    if (!parse_flags(t[2].p, t[2].len, &r->flags) || !parse_i32(t[3].p, t[3].len, &exptime) ||
         !parse_i32(t[4].p, t[4].len, &vlen))
         return fail(r, TE_BAD_FORMAT, (long)linelen);
     r->exptime = exptime;
@@ -261,7 +276,7 @@ static long parse_storage(const char *in, size_t len, size_t linelen, text_reque
         return fail(r, TE_BAD_FORMAT, (long)linelen);
     if (vlen < 0 || vlen > INT_MAX - 2)
         return fail(r, TE_BAD_FORMAT, (long)linelen);
-    if (too_large(r, r->nkey, (size_t)vlen)) {
+    if (too_large(r, r->nkey, r->flags, (size_t)vlen)) {
         r->swallow = (size_t)vlen + 2;
         return fail(r, TE_TOO_LARGE, (long)linelen);
     }
@@ -337,7 +352,7 @@ static enum text_err meta_preparse(text_request *r, unsigned start)
             m->no_reply = 1;
             break;
         case 'F':
-            if (!parse_u32(arg, alen, &m->client_flags))
+            if (!parse_flags(arg, alen, &m->client_flags))
                 err = TE_BAD_FORMAT;
             break;
         case 'C':
@@ -440,7 +455,7 @@ static long parse_meta(const char *in, size_t len, size_t linelen, text_request 
     enum text_err e = meta_preparse(r, 3);
     if (e == TE_NONE && r->meta.mode != 0 && !strchr("EAPRS", r->meta.mode))
         e = TE_META_MS_MODE;
-    if (e == TE_NONE && too_large(r, r->nkey, (size_t)vlen))
+    if (e == TE_NONE && too_large(r, r->nkey, r->meta.client_flags, (size_t)vlen))
         e = TE_TOO_LARGE;
     if (e != TE_NONE) {
         r->swallow = (size_t)vlen + 2;
@@ -459,8 +474,10 @@ static long parse_meta(const char *in, size_t len, size_t linelen, text_request 
 long proto_text_parse(const char *in, size_t len, text_request *r)
 {
     uint32_t ism = r->item_size_max;
+    bool no_cas = r->no_cas;
     memset(r, 0, offsetof(text_request, keybuf));
     r->item_size_max = ism;
+    r->no_cas = no_cas;
 
     const char *nl = memchr(in, '\n', len);
     if (!nl) {
@@ -596,10 +613,10 @@ long proto_text_parse(const char *in, size_t len, text_request *r)
         if (nt != 3 && nt != 4)
             return fail(r, TE_ERROR, (long)linelen);
         set_noreply_maybe(r);
-        uint32_t lv;
-        if (!parse_u32(t[1].p, t[1].len, &lv))
+        uint64_t lv; /* memcached keeps the low 32 bits, as for flags */
+        if (!parse_u64(t[1].p, t[1].len, &lv))
             return fail(r, TE_BAD_FORMAT, (long)linelen);
-        r->delta = lv;
+        r->delta = (uint32_t)lv;
         return (long)linelen;
     }
     if (tok_is(&t[0], "cache_memlimit")) {

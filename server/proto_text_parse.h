@@ -97,6 +97,8 @@ typedef struct text_request {
     /* in: the largest item (key + value + header) the cache accepts;
      * 0 means memcached's default of 1 MiB */
     uint32_t item_size_max;
+    /* in: -C (items carry no CAS: memcached's items are 8 bytes smaller) */
+    bool no_cas;
 
     /* out */
     enum text_cmd cmd;

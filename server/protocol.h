@@ -70,6 +70,12 @@ typedef struct srv_session {
     int authenticated;            /* -Y: this connection passed the auth "set" */
     int proto;                    /* conn.c: 0 undecided, 1 text, 2 binary (SRV_PROTO_*) */
     uint64_t bin_swallow;         /* internal (binary): bytes of a request to discard */
+    int awaiting_data;            /* internal (text): a storage command's line is in,
+                                     not yet all its data */
+    size_t sendable;              /* internal (text): while awaiting data or skipping
+                                     it, how much of the output memcached would have
+                                     sent (up to its last get or mn); conn.c holds the
+                                     rest and zeroes this when the output drains */
     void *sasl_conn;              /* -S: this connection's SASL state (srv_sasl_ops) */
     int sasl_authenticated;       /* -S: this connection completed SASL */
 } srv_session;
@@ -148,6 +154,11 @@ typedef struct srv_daemon_hooks {
     void (*stats_settings)(void *daemon, srv_buf *out);
     /* append the "stats conns" lines */
     void (*stats_conns)(void *daemon, srv_buf *out);
+    /* "lru_crawler enable|disable": on 0/1 switches the daemon's crawler
+     * setting, -1 only reads it; returns the setting before the call */
+    int (*lru_crawler)(void *daemon, int on);
+    /* "lru mode flat|segmented": records the daemon's lru_segmented */
+    void (*set_lru_segmented)(void *daemon, int on);
 } srv_daemon_hooks;
 
 /* srv_session.proto */

@@ -391,22 +391,39 @@ shmc_status items_delete(shmc_cache *c, seg_counters *n, const void *key, size_t
     return st;
 }
 
-/* Parse a decimal 64-bit unsigned value (trailing spaces allowed, as
- * memcached may leave them); false if it is not one. */
+static bool is_space(char ch)
+{
+    return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
+/* Parse the value as memcached's incr/decr reads it (strtoull): optional
+ * white space and sign, decimal digits within 64 bits, then white space
+ * or the end of the value (what follows the white space is not looked
+ * at).  A '-' is refused when the negated number would be negative as a
+ * signed 64-bit value ("-0" is 0).  A NUL byte is not white space here
+ * (memcached, reading a C string, would stop at it). */
 static bool parse_u64(const char *p, size_t len, uint64_t *out)
 {
-    while (len && p[len - 1] == ' ')
-        len--;
-    if (len == 0 || len > 20)
-        return false;
+    size_t i = 0;
+    while (i < len && is_space(p[i]))
+        i++;
+    bool neg = i < len && p[i] == '-';
+    if (i < len && (p[i] == '+' || p[i] == '-'))
+        i++;
+    size_t first = i;
     uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
+    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
         unsigned d = (unsigned)(p[i] - '0');
         if (v > (UINT64_MAX - d) / 10)
             return false;
         v = v * 10 + d;
+    }
+    if (i == first || (i < len && !is_space(p[i])))
+        return false;
+    if (neg) {
+        v = 0 - v;
+        if ((int64_t)v < 0)
+            return false;
     }
     *out = v;
     return true;
@@ -439,7 +456,11 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
                                 old->exptime, now, &st);
         if (it) {
             memcpy(item_value(it), digits, (size_t)len);
-            it->iflags = IFLAG_FETCHED;
+            /* memcached rewrites a result that fits in place, keeping the
+             * item's "fetched" bit (meta h, me fetch=), and puts a longer
+             * one in a new, unfetched item */
+            uint8_t was = __atomic_load_n(&old->iflags, __ATOMIC_RELAXED);
+            it->iflags = (size_t)len <= old->nbytes ? (uint8_t)(was & IFLAG_FETCHED) : 0;
             it->cas = new_cas; /* 0: a fresh one */
             cas = item_publish(c, n, it, old);
         }

@@ -528,6 +528,25 @@ static void test_incr_not_numeric(void **state)
     assert_status(shmc_incr(c, KS("bin"), 1, NULL), SHMC_NOT_NUMERIC);
 }
 
+/* "incr"/"decr" read the value as memcached does (strtoull): white space
+ * and '+' before, white space after, any number of leading zeros. */
+static void test_incr_memcached_numbers(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    static const struct { const char *v; uint64_t n; } ok[] = {
+        {" 5", 6}, {"+5", 6}, {"5 ", 6}, {"5 x", 6}, {"\t7\r", 8},
+        {"00000000000000000000001", 2}, {"-0", 1},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t r = 0;
+        assert_ok(tu_set(c, "n", ok[i].v, 0, 0));
+        shmc_status st = shmc_incr(c, KS("n"), 1, &r);
+        if (st != SHMC_OK || r != ok[i].n)
+            fail_msg("incr of \"%s\": " TU_STATUS_FMT ", %llu", ok[i].v,
+                     TU_STATUS_ARGS(st), (unsigned long long)r);
+    }
+}
+
 /* "incr"/"decr" on a missing key: NOT_FOUND, and nothing is created. */
 static void test_incr_missing(void **state)
 {
@@ -1551,6 +1570,7 @@ int main(void)
         T(test_incr_wraps),
         T(test_incr_length_change),
         T(test_incr_not_numeric),
+        T(test_incr_memcached_numbers),
         T(test_incr_missing),
         T(test_key_limits),
         T(test_key_exact_match),

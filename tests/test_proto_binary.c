@@ -552,14 +552,14 @@ static void test_misc(void **state)
 {
     pt *t = *state;
     BUFS;
-    /* Noop, Version, Verbosity */
+    /* Noop, Version, Verbosity (Unknown command, as memcached 1.6.18) */
     unsigned char vx[4] = {0, 0, 0, 1};
     rq(&q, BIN_NOOP, NULL, NULL, 0, NULL, 0, 0);
     rq(&q, BIN_VERSION, NULL, NULL, 0, NULL, 0, 0);
     rq(&q, BIN_VERBOSITY, NULL, vx, 4, NULL, 0, 0);
     rs(&e, BIN_NOOP, 0, 0, 0, 0, 0);
     rs_str(&e, BIN_VERSION, 0, "1.6.99-test");
-    rs(&e, BIN_VERBOSITY, 0, 0, 0, 0, 0);
+    rs_err(&e, BIN_VERBOSITY, BIN_ST_UNKNOWN_COMMAND);
     run(t, &q, &e);
     run_split(t, &q, &e);
     /* Flush, FlushQ, Flush with a delay */
@@ -706,9 +706,16 @@ static void test_errors(void **state)
     rs(&e, BIN_NOOP, 0, 0, 0, 0, 0);
     run(t, &q, &e);
     run_split(t, &q, &e);
-    /* key + extras longer than the body: Unknown command, close */
+    /* key + extras longer than the body: Unknown command, close, once the
+     * key's bytes are in (memcached reads them first) */
     RESET();
     raw(&q, 0x80, BIN_GET, 1, 0, 0);
+    t->out.len = 0;
+    t->action = SRV_CONTINUE;
+    assert_int_equal(proto_binary_process(&t->s, q.data, q.len, &t->out, &t->action), 0);
+    assert_int_equal(t->out.len, 0);
+    assert_int_equal(t->action, SRV_CONTINUE);
+    srv_buf_add(&q, "x", 1);
     rs_err(&e, BIN_GET, BIN_ST_UNKNOWN_COMMAND);
     expect_close(t, &q, &e);
     /* wrong lengths for the command: Invalid arguments, close */
