@@ -196,6 +196,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         }
         return;
     }
+    c->w->activity++;
     int eof = 0;
     for (int i = 0; i < 4; i++) {
         if (c->rcap - c->rlen < READ_CHUNK) {
@@ -307,6 +308,7 @@ void conn_udp_read(int fd, short what, void *arg)
 {
     worker *w = arg;
     daemon_t *d = w->d;
+    w->activity++;
     static __thread unsigned char pkt[65536];
     static __thread unsigned char dgram[UDP_MAX_PAYLOAD];
     for (int round = 0; round < d->st.reqs_per_event; round++) {

@@ -69,6 +69,7 @@ typedef struct worker {
     new_conn *queue;
     conn *conns;
     srv_session udp_sess;
+    uint64_t activity;        /* read events handled (the busy-poll window restarts on change) */
 } worker;
 
 /* The daemon: one per process (daemon.c). */

@@ -38,6 +38,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/eventfd.h>
+#include <sched.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -154,6 +156,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("temp_lru %s", "false");
     S("temporary_ttl %d", s->temporary_ttl);
     S("idle_timeout %d", s->idle_timeout);
+    S("busy_poll_us %d", s->busy_poll_us);
     S("watcher_logbuf_size %d", s->watcher_logbuf_size * 1024);
     S("worker_logbuf_size %d", s->worker_logbuf_size * 1024);
     S("read_buf_mem_limit %d", s->read_buf_mem_limit);
@@ -241,11 +244,86 @@ static void worker_wake(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A sched_yield slower than this may have run another thread; the thread's
+ * involuntary context-switch count (getrusage) then tells whether it did,
+ * or the time went elsewhere (an interrupt, the hypervisor). */
+#define BUSY_POLL_SLOW_YIELD_NS 3000
+/* Rounds (event-loop wake-ups) to sleep plainly once the CPU proved wanted. */
+#define BUSY_POLL_BACKOFF_ROUNDS 256
+
+/* Involuntary context switches of the calling thread so far. */
+static long thread_nivcsw(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : 0;
+}
+
+/*
+ * -o busy_poll_us: after a round of events that read requests, keep polling
+ * this worker's sockets (epoll with no wait, then sched_yield) for up to
+ * that long before sleeping in epoll_wait; each request read restarts the
+ * window.  A client's next request then finds the worker awake: no wake-up
+ * IPI, no vCPU halt, which on a VM is most of a round trip across CPUs
+ * (docs/performance.md).  The cost is CPU time, and a yield hands the CPU
+ * to any other runnable thread; once a yield is seen to have done so (the
+ * CPU is wanted by clients or other workers), polling stops for
+ * BUSY_POLL_BACKOFF_ROUNDS rounds.  Returns 1 when the loop was asked to
+ * stop.
+ */
+static int worker_busy_poll(worker *w, int64_t window_ns, int *backoff, long *nivcsw)
+{
+    int64_t start = mono_ns();
+    for (;;) {
+        uint64_t seen = w->activity;
+        event_base_loop(w->base, EVLOOP_NONBLOCK);
+        if (event_base_got_break(w->base))
+            return 1;
+        int64_t now = mono_ns();
+        if (w->activity != seen) {
+            start = now;
+            continue;
+        }
+        if (now - start >= window_ns)
+            return 0;
+        sched_yield();
+        if (mono_ns() - now > BUSY_POLL_SLOW_YIELD_NS) {
+            long n = thread_nivcsw();
+            if (n != *nivcsw) {
+                *nivcsw = n;
+                *backoff = BUSY_POLL_BACKOFF_ROUNDS;
+                return 0;
+            }
+        }
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
-    return NULL;
+    int64_t window_ns = (int64_t)w->d->st.busy_poll_us * 1000;
+    if (window_ns == 0) {
+        event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+        return NULL;
+    }
+    int backoff = 0;
+    long nivcsw = thread_nivcsw();
+    for (;;) {
+        uint64_t seen = w->activity;
+        if (event_base_loop(w->base, EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY) < 0 ||
+            event_base_got_break(w->base))
+            return NULL;
+        if (backoff > 0)
+            backoff--;
+        else if (w->activity != seen && worker_busy_poll(w, window_ns, &backoff, &nivcsw))
+            return NULL;
+    }
 }
 
 void daemon_request_shutdown(daemon_t *d)

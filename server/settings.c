@@ -225,6 +225,10 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
             NEED_VALUE("Missing numeric argument for idle_timeout");
             if (parse_int(val, 0, INT_MAX, &s->idle_timeout))
                 return fail(err, errlen, "could not parse argument to idle_timeout");
+        } else if (!strcmp(name, "busy_poll_us")) {
+            NEED_VALUE("Missing numeric argument for busy_poll_us");
+            if (parse_int(val, 0, BUSY_POLL_US_MAX, &s->busy_poll_us))
+                return fail(err, errlen, "busy_poll_us must be 0 to 10000 (microseconds)");
         } else if (!strcmp(name, "tail_repair_time")) {
             NEED_VALUE("Missing numeric argument for tail_repair_time");
             if (parse_int(val, 0, INT_MAX, &s->tail_repair_time))
@@ -611,5 +615,8 @@ const char *settings_usage(void)
 "   - warm_lru_pct:        pct of slab memory to reserve for warm lru (default: 40)\n"
 "   - temporary_ttl:       accepted (default: 61)\n"
 "   - idle_timeout:        timeout for idle connections. (default: 0, no timeout)\n"
+"   - busy_poll_us:        shmcached only: after reading requests, a worker polls\n"
+"                          its sockets this long before sleeping; lower latency\n"
+"                          across CPUs for CPU time (default: 0, off; max 10000)\n"
 "   - modern / no_modern:  memcached 1.6 / 1.4 defaults\n";
 }

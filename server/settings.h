@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Upper bound of -o busy_poll_us (10 ms: past that, a sleep costs less). */
+#define BUSY_POLL_US_MAX 10000
+
 enum binding_protocol { PROTO_AUTO = 0, PROTO_ASCII, PROTO_BINARY };
 
 typedef struct settings {
@@ -29,6 +32,7 @@ typedef struct settings {
     int num_threads;          /* -t (4) */
     int reqs_per_event;       /* -R (20) */
     int idle_timeout;         /* -o idle_timeout (0 = none) */
+    int busy_poll_us;         /* -o busy_poll_us: poll before sleeping (0 = off; shmcached only) */
     int maxconns_fast;        /* -o maxconns_fast (on) */
     /* the cache (mapped onto shmc_config at creation) */
     uint64_t maxbytes;        /* -m MB (64) */

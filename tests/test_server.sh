@@ -420,6 +420,59 @@ EOF
 check "-o idle_timeout=1 closes an idle connection" grep -q closed <<<"$OUT"
 stop_server
 
+# ---------------------------------------------------------------- -o busy_poll_us
+# Requests on two connections of one worker are served while it polls; the
+# setting shows in stats settings; once the clients stop, the worker sleeps
+# again (a polling worker would use a whole CPU for the idle second); and
+# SIGTERM still stops the server.
+start_server "$TMP/srv7b.log" -l 127.0.0.1 -p "$PORT" -t 1 -o busy_poll_us=200 >/dev/null
+OUT=$(python3 - "$PORT" <<'EOF'
+import socket, sys
+def conn():
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5); return s
+def ask(s, req, end):
+    s.sendall(req); buf = b""
+    while not buf.endswith(end): buf += s.recv(65536)
+    return buf
+a, b = conn(), conn()
+bad = 0
+for i in range(2000):
+    s, t = (a, b) if i % 2 else (b, a)
+    v = b"v%d" % (i * 7919)
+    if ask(s, b"set bp%d 0 0 %d\r\n%s\r\n" % (i, len(v), v), b"\r\n") != b"STORED\r\n": bad += 1
+    if ask(t, b"get bp%d\r\n" % i, b"END\r\n") != b"VALUE bp%d 0 %d\r\n%s\r\nEND\r\n" % (i, len(v), v): bad += 1
+st = ask(a, b"stats settings\r\n", b"END\r\n").decode()
+print("bad", bad)
+print([l for l in st.split("\r\n") if "busy_poll_us" in l])
+EOF
+)
+check "-o busy_poll_us=200: 2000 sets and gets over two connections, all right" grep -q "^bad 0" <<<"$OUT"
+check "stats settings reports busy_poll_us 200" grep -q "STAT busy_poll_us 200" <<<"$OUT"
+# Polling means the worker does not sleep between one client's requests:
+# with the server on CPU 1 and the client on CPU 0, 1000 requests cost far
+# fewer than 1000 sleeps (voluntary context switches) of the server.
+vcsw() { cat /proc/"$SRV_PID"/task/*/status | awk '/^voluntary_ctxt_switches/ {n += $2} END {print n}'; }
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    taskset -a -cp 1 "$SRV_PID" >/dev/null
+    V0=$(vcsw)
+    taskset -c 0 python3 - "$PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+for i in range(1000):
+    s.sendall(b"get bp%d\r\n" % i); buf = b""
+    while not buf.endswith(b"END\r\n"): buf += s.recv(65536)
+EOF
+    V1=$(vcsw)
+    check "a polling worker served 1000 requests with $((V1 - V0)) sleeps (< 500)" test $((V1 - V0)) -lt 500
+    taskset -a -cp "0-$(($(nproc) - 1))" "$SRV_PID" >/dev/null
+fi
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SRV_PID/stat"; }
+T0=$(cpu_ticks); sleep 1; T1=$(cpu_ticks)
+check "a busy-polling worker sleeps once its clients are quiet ($((T1 - T0)) ticks in 1 s)" test $((T1 - T0)) -lt 20
+check "SIGTERM stops a server started with busy_poll_us" stop_server
+OUT=$("$SRV" -u root -p 0 -o busy_poll_us=10001 2>&1 || true)
+check "-o busy_poll_us=10001 is refused" grep -q "busy_poll_us must be 0 to 10000" <<<"$OUT"
+
 # ---------------------------------------------------------------- -Y ASCII authentication
 printf 'alice:secret\nbob:hunter2\n' >"$TMP/auth"
 "$SRV" -u root -l 127.0.0.1 -p "$PORT" -e "$BASE.auth" -Y "$TMP/auth" >"$TMP/srv8.log" 2>&1 &

@@ -283,6 +283,13 @@ static void test_extended(void **state)
     ok(&s, "-o", "hashpower=14", "-o", "idle_timeout=9", NULL);
     assert_int_equal(s.hashpower_init, 14);
     assert_int_equal(s.idle_timeout, 9);
+
+    ok(&s, NULL);
+    assert_int_equal(s.busy_poll_us, 0);
+    ok(&s, "-o", "busy_poll_us=50", NULL);
+    assert_int_equal(s.busy_poll_us, 50);
+    ok(&s, "-o", "busy_poll_us=10000", NULL);
+    assert_int_equal(s.busy_poll_us, 10000);
 }
 
 static void test_errors(void **state)
@@ -340,6 +347,10 @@ static void test_errors(void **state)
     bad("cannot be more than 80% combined", "-o", "hot_lru_pct=50,warm_lru_pct=50", NULL);
     bad("idle_timeout", "-o", "idle_timeout=x", NULL);
     bad("idle_timeout", "-o", "idle_timeout=-1", NULL);
+    bad("Missing numeric argument for busy_poll_us", "-o", "busy_poll_us", NULL);
+    bad("busy_poll_us must be 0 to 10000", "-o", "busy_poll_us=10001", NULL);
+    bad("busy_poll_us must be 0 to 10000", "-o", "busy_poll_us=-1", NULL);
+    bad("busy_poll_us must be 0 to 10000", "-o", "busy_poll_us=5x", NULL);
     bad("temporary_ttl", "-o", "temporary_ttl=x", NULL);
     bad("slab_automove must be between 0 and 2", "-o", "slab_automove=3", NULL);
     bad("slab_chunk_max", "-o", "slab_chunk_max=x", NULL);
