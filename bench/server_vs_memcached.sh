@@ -18,6 +18,10 @@
 #                         latency (threads x time / ops; each thread is
 #                         synchronous) are derived from it
 #
+# A third column runs build/shmcached with -o busy_poll_us=BUSY_POLL_US
+# (default 50; off by default in the server, see docs/server.md), to show
+# what polling before sleeping buys across CPUs and what it costs.
+#
 # memcaslap (memaslap), whose keys begin with raw control bytes, is not
 # used: memcslap gives the same load shape with less setup.
 #
@@ -26,7 +30,7 @@
 #
 # Environment: BUILD (default build), MEMCACHED (default memcached),
 # MEM (-m, default 256), THREADS (-t, default 2), CONC (memcslap threads,
-# default 4), EXEC, ROUNDS, NO_BUILD=1.  Each server runs alone while it is
+# default 4), EXEC, ROUNDS, BUSY_POLL_US, NO_BUILD=1.  Each server runs alone while it is
 # measured (started, driven, stopped; bench/servers.sh); shmcached uses its
 # default segment (named after the listener, removed at its clean exit).
 # Rounds alternate which server goes first, and every figure is the median
@@ -53,6 +57,7 @@ SRV_THREADS=${THREADS:-2}
 if [ "$QUICK" = 1 ]; then EXEC=${EXEC:-40000}; LAT=(-n 20000 -d 1); ROUNDS=${ROUNDS:-1}
 else EXEC=${EXEC:-100000}; LAT=(-n 100000 -d 2); ROUNDS=${ROUNDS:-3}; fi
 SLAP_CONC=${CONC:-4}
+BUSY_POLL_US=${BUSY_POLL_US:-50}
 
 if [ -z "${NO_BUILD:-}" ]; then
     log=$(mktemp)
@@ -155,12 +160,13 @@ echo "   memcslap: $SLAP --concurrency=$SLAP_CONC --execute-number=$EXEC --test=
 [ -n "$YCSB" ] && echo "   latency:  $YCSB -b mc -a <addr> -w A -D uniform -v 100 -t 1 ${LAT[*]} -V"
 echo "   load average before: $LOAD_BEFORE; $ROUNDS round(s), medians shown"
 for ROUND in $(seq "$ROUNDS"); do
-    order=(shmcached memcached)
-    [ $((ROUND % 2)) = 0 ] && order=(memcached shmcached)
+    order=(shmcached memcached shmcached_bp)
+    [ $((ROUND % 2)) = 0 ] && order=(shmcached_bp memcached shmcached)
     for tr in tcp unix; do
         for name in "${order[@]}"; do
             echo "-- round $ROUND: $name over $tr" >&2
-            srv_start "$name" "$tr"
+            if [ "$name" = shmcached_bp ]; then srv_start "$name" "$tr" -o "busy_poll_us=$BUSY_POLL_US"
+            else srv_start "$name" "$tr"; fi
             if [ -n "$YCSB" ]; then
                 for place in "${PLACES[@]}"; do run_lat "$name" "$tr" "$place"; done
             fi
@@ -176,7 +182,7 @@ for place in "${PLACES[@]}"; do
     FIGURES+=("lat_${place}_misses")
     for op in read update; do for m in p50_ns p99_ns mean_ns; do FIGURES+=("lat_${place}_${op}_$m"); done; done
 done
-for name in shmcached memcached; do
+for name in shmcached memcached shmcached_bp; do
     for tr in tcp unix; do
         for f in "${FIGURES[@]}"; do R[$name,$tr,$f]=$(median "$name" "$tr" "$f"); done
     done
@@ -185,12 +191,13 @@ done
 # ratio A B: A/B with two decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 row() { # row LABEL TRANSPORT FIGURE
-    local s=${R[shmcached,$2,$3]:-} m=${R[memcached,$2,$3]:-}
-    printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "${s:--}" "${m:--}" "$(ratio "$s" "$m")"
+    local s=${R[shmcached,$2,$3]:-} m=${R[memcached,$2,$3]:-} b=${R[shmcached_bp,$2,$3]:-}
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "${s:--}" "${m:--}" "$(ratio "$s" "$m")" \
+        "${b:--}" "$(ratio "$b" "$m")"
 }
 echo
-echo "| figure | transport | shmcached | memcached | shmcached / memcached |"
-echo "|---|---|---|---|---|"
+echo "| figure | transport | shmcached | memcached | shmcached / memcached | shmcached -o busy_poll_us=$BUSY_POLL_US | that / memcached |"
+echo "|---|---|---|---|---|---|---|"
 for tr in tcp unix; do
     row "memcslap set, ops/s" "$tr" slap_set_ops
     row "memcslap set, mean latency us (derived)" "$tr" slap_set_lat

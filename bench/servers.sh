@@ -8,10 +8,14 @@
 # MEM (-m), SRV_THREADS (-t), TMP (a private directory for the sockets and
 # the servers' logs).  Then:
 #   srv_init                 picks a free TCP port per server and the socket paths
-#   srv_start NAME TRANSPORT NAME shmcached|memcached, TRANSPORT unix|tcp;
-#                            sets SRV_PID and SRV_ADDR (socket path or
-#                            127.0.0.1:port), also kept in SRV_PIDS[NAME] and
-#                            SRV_ADDRS[NAME]; exits 1 if the server does not come up
+#   srv_start NAME TRANSPORT [ARG...]
+#                            NAME memcached runs MEMCACHED, any other name
+#                            (shmcached, or a variant such as shmcached_bp)
+#                            runs SHMC, with the extra ARGs; TRANSPORT
+#                            unix|tcp; sets SRV_PID and SRV_ADDR (socket path
+#                            or 127.0.0.1:port), also kept in SRV_PIDS[NAME]
+#                            and SRV_ADDRS[NAME]; exits 1 if the server does
+#                            not come up
 #   srv_stop [NAME]          stops that server, or every running one (call it
 #                            from an EXIT trap too)
 
@@ -33,8 +37,11 @@ srv_init() {
 }
 
 srv_start() {
-    local name=$1 tr=$2 bin=$SHMC port=${SRV_PORTS[$1]} sock=$TMP/$1.sock
+    local name=$1 tr=$2 bin=$SHMC sock=$TMP/$1.sock
+    shift 2
     [ "$name" = memcached ] && bin=$MEMCACHED
+    [ -n "${SRV_PORTS[$name]:-}" ] || SRV_PORTS[$name]=$(srv_free_port)
+    local port=${SRV_PORTS[$name]}
     local listen=(-l 127.0.0.1 -p "$port" -U 0)
     SRV_ADDR=127.0.0.1:$port
     if [ "$tr" = unix ]; then
@@ -42,7 +49,7 @@ srv_start() {
         listen=(-s "$sock")
         SRV_ADDR=$sock
     fi
-    "$bin" "${SRV_USER[@]}" "${listen[@]}" -m "$MEM" -t "$SRV_THREADS" -c 4096 >"$TMP/$name-$tr.log" 2>&1 &
+    "$bin" "${SRV_USER[@]}" "${listen[@]}" -m "$MEM" -t "$SRV_THREADS" -c 4096 "$@" >"$TMP/$name-$tr.log" 2>&1 &
     SRV_PID=$!
     SRV_PIDS[$name]=$SRV_PID
     SRV_ADDRS[$name]=$SRV_ADDR
