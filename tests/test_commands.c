@@ -504,7 +504,9 @@ static void test_incr_not_numeric(void **state)
 {
     shmc_cache *c = CACHE(state);
     static const char *bad[] = { "abc", "12abc", "-1", "18446744073709551616",
-                                 "99999999999999999999999", "1.5", "" };
+                                 "99999999999999999999999", "1.5", "", " ", "+", "-",
+                                 "+-5", "+ 5", "0x10", "-9223372036854775808",
+                                 "99999999999999999999" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t r = 777;
         assert_ok(tu_set(c, "n", bad[i], 5, 0));
@@ -536,6 +538,10 @@ static void test_incr_memcached_numbers(void **state)
     static const struct { const char *v; uint64_t n; } ok[] = {
         {" 5", 6}, {"+5", 6}, {"5 ", 6}, {"5 x", 6}, {"\t7\r", 8},
         {"00000000000000000000001", 2}, {"-0", 1},
+        /* strtoull negates a '-' number; memcached refuses it only when the
+         * result is negative as a signed 64-bit value */
+        {"-18446744073709551615", 2}, {"-9223372036854775809", 9223372036854775808ull},
+        {"18446744073709551615 x", 0}, {"\v\f9\n", 10},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         uint64_t r = 0;
