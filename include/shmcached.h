@@ -370,8 +370,13 @@ shmc_status shmc_delete(shmc_cache *cache, const void *key, size_t key_len, uint
  * or subtract delta.  incr wraps at 2^64; decr stops at 0.  The stored
  * value becomes the plain decimal result (memcached may pad a shorter
  * result with spaces; we never do).  The value is read as memcached
- * reads it: optional white space and '+', digits, then white space or
- * its end ("007", " 5", "5 x" are numbers; "1.5", "-1", "" are not).
+ * reads it (strtoull): optional white space and sign, digits, then white
+ * space or its end ("007", " 5", "5 x", "-0" are numbers; "1.5", "-1",
+ * "" are not; a '-' number is refused only when negating it gives a
+ * negative signed 64-bit value, so "-18446744073709551615" is 1).  A
+ * result no longer than the old value keeps the item's fetched, stale
+ * and recache-token state (memcached rewrites it in place); a longer one
+ * is a fresh item.
  * *result (may be NULL) receives the new number.
  * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_NOT_NUMERIC, SHMC_BAD_KEY,
  * SHMC_NO_MEMORY.

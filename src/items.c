@@ -456,11 +456,14 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
                                 old->exptime, now, &st);
         if (it) {
             memcpy(item_value(it), digits, (size_t)len);
-            /* memcached rewrites a result that fits in place, keeping the
-             * item's "fetched" bit (meta h, me fetch=), and puts a longer
-             * one in a new, unfetched item */
+            /* memcached rewrites a result that fits in place, so the item
+             * keeps its flags: fetched (meta h, me fetch=), stale (meta X)
+             * and the recache token already handed out (meta W/Z; losing it
+             * would let a second reader win).  A longer result is a new
+             * item with none of them.  it is still private: plain stores. */
+            const uint8_t keep = IFLAG_FETCHED | IFLAG_STALE | IFLAG_TOKEN;
             uint8_t was = __atomic_load_n(&old->iflags, __ATOMIC_RELAXED);
-            it->iflags = (size_t)len <= old->nbytes ? (uint8_t)(was & IFLAG_FETCHED) : 0;
+            it->iflags = (size_t)len <= old->nbytes ? (uint8_t)(was & keep) : 0;
             it->cas = new_cas; /* 0: a fresh one */
             cas = item_publish(c, n, it, old);
         }

@@ -504,7 +504,9 @@ static void test_incr_not_numeric(void **state)
 {
     shmc_cache *c = CACHE(state);
     static const char *bad[] = { "abc", "12abc", "-1", "18446744073709551616",
-                                 "99999999999999999999999", "1.5", "" };
+                                 "99999999999999999999999", "1.5", "", " ", "+", "-",
+                                 "+-5", "+ 5", "0x10", "-9223372036854775808",
+                                 "99999999999999999999" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t r = 777;
         assert_ok(tu_set(c, "n", bad[i], 5, 0));
@@ -536,6 +538,10 @@ static void test_incr_memcached_numbers(void **state)
     static const struct { const char *v; uint64_t n; } ok[] = {
         {" 5", 6}, {"+5", 6}, {"5 ", 6}, {"5 x", 6}, {"\t7\r", 8},
         {"00000000000000000000001", 2}, {"-0", 1},
+        /* strtoull negates a '-' number; memcached refuses it only when the
+         * result is negative as a signed 64-bit value */
+        {"-18446744073709551615", 2}, {"-9223372036854775809", 9223372036854775808ull},
+        {"18446744073709551615 x", 0}, {"\v\f9\n", 10},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         uint64_t r = 0;
@@ -545,6 +551,59 @@ static void test_incr_memcached_numbers(void **state)
             fail_msg("incr of \"%s\": " TU_STATUS_FMT ", %llu", ok[i].v,
                      TU_STATUS_ARGS(st), (unsigned long long)r);
     }
+}
+
+/* memcached rewrites an incr/decr result that fits in the old value in
+ * place, so the item keeps its flags: fetched (meta h), stale (meta X) and
+ * the recache token (meta W/Z).  A longer result is a new item without
+ * them.  incr itself is not a read. */
+static void test_incr_keeps_item_flags(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    shmc_item_info info;
+    const shmc_get_options peek = {.flags = SHMC_GET_NO_BUMP};
+    uint64_t r = 0;
+
+    /* never read: incr does not make it fetched */
+    assert_ok(tu_set(c, "f", "5", 0, 0));
+    assert_ok(shmc_incr(c, KS("f"), 1, &r));
+    assert_ok(shmc_get_info(c, KS("f"), &peek, NULL, NULL, &info));
+    assert_int_equal(info.fetched, 0);
+    /* read, then a result that fits: still fetched */
+    assert_ok(shmc_get_info(c, KS("f"), NULL, NULL, NULL, &info));
+    assert_ok(shmc_incr(c, KS("f"), 1, &r));
+    assert_ok(shmc_decr(c, KS("f"), 1, &r));
+    assert_ok(shmc_get_info(c, KS("f"), &peek, NULL, NULL, &info));
+    assert_int_equal(info.fetched, 1);
+    /* a longer result: a new item, not fetched */
+    assert_ok(shmc_incr(c, KS("f"), 10, &r));
+    assert_u64_eq(r, 16);
+    assert_ok(shmc_get_info(c, KS("f"), &peek, NULL, NULL, &info));
+    assert_int_equal(info.fetched, 0);
+
+    /* stale, token handed out: a fitting incr keeps both */
+    assert_ok(tu_set(c, "s", "5", 0, 0));
+    assert_ok(shmc_invalidate(c, KS("s"), 0, NULL, 0));
+    assert_ok(shmc_get_info(c, KS("s"), NULL, NULL, NULL, &info));
+    assert_int_equal(info.win, 1);
+    assert_ok(shmc_incr(c, KS("s"), 1, &r));
+    assert_ok(shmc_get_info(c, KS("s"), NULL, NULL, NULL, &info));
+    assert_int_equal(info.stale, 1);
+    assert_int_equal(info.win, -1); /* no second winner */
+    /* a longer result: fresh, as a store */
+    assert_ok(shmc_incr(c, KS("s"), 10, &r));
+    assert_ok(shmc_get_info(c, KS("s"), NULL, NULL, NULL, &info));
+    assert_int_equal(info.stale, 0);
+    assert_int_equal(info.win, 0);
+
+    /* the token of an item near expiry (meta R) is kept the same way */
+    const shmc_get_options r60 = {.recache_below = 60};
+    assert_ok(tu_set(c, "t", "5", 0, 50));
+    assert_ok(shmc_get_info(c, KS("t"), &r60, NULL, NULL, &info));
+    assert_int_equal(info.win, 1);
+    assert_ok(shmc_decr(c, KS("t"), 1, &r));
+    assert_ok(shmc_get_info(c, KS("t"), &r60, NULL, NULL, &info));
+    assert_int_equal(info.win, -1);
 }
 
 /* "incr"/"decr" on a missing key: NOT_FOUND, and nothing is created. */
@@ -1571,6 +1630,7 @@ int main(void)
         T(test_incr_length_change),
         T(test_incr_not_numeric),
         T(test_incr_memcached_numbers),
+        T(test_incr_keeps_item_flags),
         T(test_incr_missing),
         T(test_key_limits),
         T(test_key_exact_match),
