@@ -113,6 +113,20 @@ drive() {
     grep -v '^ycsb .*ops/s now$' "$TMP/err" >>"$LOG" || true
 }
 
+# xcpu_probe LABEL SHAPE WORKLOAD THREADS PROCESSES: the cache-line round
+# trip between CPU 0 and CPU 1 just before a run (build/bench_xcpu), as a
+# CSV row of op "probe": the host's placement of the two vCPUs decides how
+# much threads that write shared lines pay (bench/bench_xcpu.c).
+XCPU=$BUILD/bench_xcpu
+xcpu_probe() {
+    [ -x "$XCPU" ] && [ "$(nproc)" -ge 2 ] || return 0
+    local ns records=100000 vb=100
+    [ "$2" = large ] && records=1000 vb=10240
+    ns=$("$XCPU" -q -n 100000 2>/dev/null) || return 0
+    echo "$1,lib,$3,probe,$records,$vb,$5,$4,probe,xcpu_rtt_ns,$ns" >>"$CSV"
+    echo "== cache-line round trip CPU 0 <-> CPU 1 before $1 $3 t=$4: $ns ns" >>"$LOG"
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== ycsb.sh: workloads ${WORKLOADS[*]}, threads ${THREADS[*]}, shapes ${SHAPES[*]}, $SECS s per run, $(nproc) CPUs"
 echo "   servers: ${SERVERS[*]:-none} with -m $MEM -t $SRV_THREADS; load average before: $LOAD_BEFORE"
@@ -120,7 +134,9 @@ echo "   every table: $LOG"
 for shape in "${SHAPES[@]}"; do
     for w in "${WORKLOADS[@]}"; do
         for t in "${THREADS[@]}"; do
+            [ "$t" -ge 2 ] && xcpu_probe lib "$shape" "$w" "$t" 1
             drive lib -b lib -s "$shape" -w "$w" -t "$t"
+            [ "$t" -ge 2 ] && xcpu_probe lib-2proc "$shape" "$w" "$t" 2
             drive lib-2proc -b lib -s "$shape" -w "$w" -t "$t" -P 2
         done
     done
@@ -198,17 +214,18 @@ END {
             printf "\n"
         }
         printf "\n### Headline: the library against memcached over a UNIX socket (text protocol), %s\n\n", desc
-        printf "| figure | lib | memcached-unix-text | ratio | target |\n|---|---|---|---|---|\n"
+        printf "| figure | lib | memcached-unix-text | ratio | target | CPU 0 <-> 1 cache-line round trip before the lib run, ns |\n|---|---|---|---|---|---|\n"
         for (wi = 1; wi <= 5; wi++) {
             a = get("lib", s, W[wi], 1, "read", "p50_ns"); b = get("memcached-unix-text", s, W[wi], 1, "read", "p50_ns")
-            printf "| %s read p50, 1 thread, ns | %s | %s | %s lower | %s |\n", W[wi], num(a, 0), num(b, 0), ratio(b, a),
+            printf "| %s read p50, 1 thread, ns | %s | %s | %s lower | %s | |\n", W[wi], num(a, 0), num(b, 0), ratio(b, a),
                 W[wi] == "C" ? ((a > 0 && b / a >= 100) ? ">= 100x: met" : ">= 100x: NOT met") : ""
         }
         for (wi = 1; wi <= 5; wi++) {
             a = get("lib", s, W[wi], 2, "all", "ops_per_s"); b = get("memcached-unix-text", s, W[wi], 2, "all", "ops_per_s")
             tgt = ""
             if (W[wi] ~ /[ABC]/) tgt = (b > 0 && a / b >= 20) ? ">= 20x: met" : ">= 20x: NOT met"
-            printf "| %s ops/s, 2 threads | %s | %s | %s | %s |\n", W[wi], num(a, 0), num(b, 0), ratio(a, b), tgt
+            printf "| %s ops/s, 2 threads | %s | %s | %s | %s | %s |\n", W[wi], num(a, 0), num(b, 0), ratio(a, b), tgt,
+                num(get("lib", s, W[wi], 2, "probe", "xcpu_rtt_ns"), 0)
         }
         printf "\n### build/shmcached against memcached over the same socket and protocol, %s\n\n", desc
         printf "| transport | workload | ops/s ratio, 1 thread | ops/s ratio, 2 threads | read p50 ratio, 1 thread (lower is better) |\n|---|---|---|---|---|\n"
