@@ -115,7 +115,10 @@ static int conn_flush(conn *c)
         return -1;
     }
     if (c->wpos < c->out.len) { /* the rest is held (send_limit) */
-        event_del(c->wev);
+        if (c->writing) { /* a later EAGAIN must add wev again */
+            event_del(c->wev);
+            c->writing = 0;
+        }
         return 0;
     }
     /* everything written */
@@ -283,8 +286,10 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
     conn *c = arg;
     if (conn_flush(c) < 0)
         return;
-    if (c->wpos >= c->out.len && !c->closing && !c->reading) {
-        set_reading(c, 1); /* drained below the high-water mark */
+    /* Drained below the high-water mark, or all that may go now is gone and
+     * the rest is held until a data block arrives: read again. */
+    if (c->wpos >= send_limit(c) && !c->closing && !c->reading) {
+        set_reading(c, 1);
         if (c->rlen)
             event_active(c->rev, EV_READ, 0);
     }

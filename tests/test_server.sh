@@ -482,6 +482,40 @@ print(buf.count(b"STORED\r\n"))
 EOF
 )
 check "3000 requests then a half-close: 3000 replies (got $N)" test "$N" = 3000
+# A pipelining client that reads late: replies past the output limit stop
+# reading; when the client has read what may be sent, the rest (held until
+# a data block completes, as memcached holds it) needs that block, so
+# reading must resume; and a later blocked write must still be waited for.
+OUT=$(timeout 60 python3 - "$PORT" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+def readn(n):
+    buf = b""
+    try:
+        while len(buf) < n:
+            d = s.recv(n - len(buf))
+            if not d: break
+            buf += d
+    except OSError:
+        pass
+    return buf
+val = b"v" * 1000000
+s.sendall(b"set big 0 0 1000000\r\n" + val + b"\r\n")
+print("set", readn(8) == b"STORED\r\n")
+one = b"VALUE big 0 1000000\r\n" + val + b"\r\nEND\r\n"
+s.sendall(b"get big\r\n" * 32 + b"set a 0 0 1\r\nx\r\n" + b"set k 0 0 10\r\n01234")
+time.sleep(1)
+print("gets", readn(32 * len(one)) == one * 32)
+s.sendall(b"56789\r\n" + b"get big\r\n" * 32)
+want = b"STORED\r\nSTORED\r\n" + one * 32
+got = readn(len(want))
+print("rest", got == want, len(got))
+EOF
+)
+echo "$OUT"
+check "a late reader: the 32 held-back 1 MB replies arrive" grep -q "^gets True" <<<"$OUT"
+check "a late reader: reading resumes for the held data block, later replies all arrive" \
+    grep -q "^rest True" <<<"$OUT"
 check "the server survives fast senders and slow readers" kill -0 "$SRV_PID"
 kill -9 "$SRV_PID"; wait "$SRV_PID" 2>/dev/null
 
