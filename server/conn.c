@@ -19,6 +19,12 @@
  * without reading cannot grow the server's memory without bound). */
 #define OUT_HIGH_WATER (4u << 20)
 
+/* A request that does not fit in this much is refused (conn_process). */
+static size_t request_limit(const daemon_t *d)
+{
+    return (size_t)d->srv.item_size_max + (1u << 20);
+}
+
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 
@@ -38,6 +44,8 @@ static void conn_free(conn *c)
         event_free(c->rev);
     if (c->wev)
         event_free(c->wev);
+    if (c->resume_ev)
+        event_free(c->resume_ev);
     close(c->fd);
     if (d->st.verbose > 1)
         fprintf(stderr, "<%d connection closed.\n", c->fd);
@@ -107,7 +115,10 @@ static int conn_flush(conn *c)
         return -1;
     }
     if (c->wpos < c->out.len) { /* the rest is held (send_limit) */
-        event_del(c->wev);
+        if (c->writing) { /* a later EAGAIN must add wev again */
+            event_del(c->wev);
+            c->writing = 0;
+        }
         return 0;
     }
     /* everything written */
@@ -145,20 +156,23 @@ static int conn_process(conn *c)
         slice = 4096;
     if (slice > c->rlen)
         slice = c->rlen;
+    const char *in = c->rbuf + c->rpos;
     if (c->sess.proto == SRV_PROTO_UNDECIDED) /* -B: memcached's auto-negotiation */
         c->sess.proto = d->st.binding_protocol == PROTO_BINARY ? SRV_PROTO_BINARY
                         : d->st.binding_protocol == PROTO_ASCII ? SRV_PROTO_TEXT
-                        : (unsigned char)c->rbuf[0] == 0x80 ? SRV_PROTO_BINARY : SRV_PROTO_TEXT;
+                        : (unsigned char)in[0] == 0x80 ? SRV_PROTO_BINARY : SRV_PROTO_TEXT;
     size_t (*process)(srv_session *, const char *, size_t, srv_buf *, enum srv_action *) =
         c->sess.proto == SRV_PROTO_BINARY ? proto_binary_process : proto_text_process;
-    size_t used = process(&c->sess, c->rbuf, slice, &c->out, &action);
+    size_t used = process(&c->sess, in, slice, &c->out, &action);
     if (!used && action == SRV_CONTINUE && slice < c->rlen)
-        used = process(&c->sess, c->rbuf, c->rlen, &c->out, &action);
+        used = process(&c->sess, in, c->rlen, &c->out, &action);
     if (used > c->rlen)
         used = c->rlen;
-    if (used) {
-        memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+    if (used) { /* no memmove per slice: conn_on_read compacts before it reads */
+        c->rpos += used;
         c->rlen -= used;
+        if (c->rlen == 0)
+            c->rpos = 0;
         c->last_cmd = time(NULL);
     }
     if (action == SRV_CLOSE) {
@@ -168,8 +182,7 @@ static int conn_process(conn *c)
         daemon_request_shutdown(d);
     }
     /* A request that can never complete: the buffer is past any item. */
-    size_t limit = (size_t)d->srv.item_size_max + (1u << 20);
-    if (!used && c->rlen > limit && !c->closing) {
+    if (!used && c->rlen > request_limit(d) && !c->closing) {
         if (c->sess.proto != SRV_PROTO_BINARY)
             srv_buf_printf(&c->out, "SERVER_ERROR out of memory reading request\r\n");
         c->closing = 1;
@@ -178,11 +191,23 @@ static int conn_process(conn *c)
         set_reading(c, 0);
     if (conn_flush(c) < 0)
         return -1;
-    /* -R: the protocol stopped after max_reqs_per_event requests with more
-     * buffered: come back after the other connections had their turn. */
-    if (used && c->rlen && !c->closing && c->reading)
-        event_active(c->rev, EV_READ, 0);
+    /* -R: the slice ended with more buffered: come back after the other
+     * connections had their turn.  A zero timeout fires after the loop's
+     * next poll; event_active() would run this connection again in the
+     * same pass, before any other connection's input is even seen. */
+    c->pending = used && c->rlen && !c->closing;
+    if (c->pending && c->reading) {
+        static const struct timeval now = {0, 0};
+        event_add(c->resume_ev, &now);
+    }
     return 0;
+}
+
+static void conn_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    conn *c = arg;
+    if (c->pending && c->reading) /* not while the output is over the high-water mark */
+        (void)conn_process(c);
 }
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
@@ -198,9 +223,20 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     }
     c->w->activity++;
     int eof = 0;
-    for (int i = 0; i < 4; i++) {
-        if (c->rcap - c->rlen < READ_CHUNK) {
+    /* Requests still buffered run before more is read (memcached reads
+     * only when it needs more): else a client sending faster than its
+     * requests run grows rbuf without bound.  rbuf holds at most one
+     * request's limit (conn_process refuses a request that does not fit). */
+    size_t max = request_limit(c->w->d) + READ_CHUNK;
+    if (!c->pending && c->rpos) {
+        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen);
+        c->rpos = 0;
+    }
+    for (int i = 0; i < 4 && !c->pending; i++) {
+        if (c->rcap - c->rlen < READ_CHUNK && c->rcap < max) {
             size_t ncap = c->rcap ? c->rcap * 2 : READ_CHUNK * 2;
+            if (ncap > max)
+                ncap = max;
             char *nb = realloc(c->rbuf, ncap);
             if (!nb) {
                 conn_free(c);
@@ -210,6 +246,8 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
             c->rcap = ncap;
         }
         size_t room = c->rcap - c->rlen;
+        if (room == 0)
+            break; /* full of one request: conn_process refuses it */
         ssize_t n = recv(c->fd, c->rbuf + c->rlen, room, 0);
         if (n > 0) {
             c->rlen += (size_t)n;
@@ -230,8 +268,10 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     }
     if (conn_process(c) < 0)
         return;
-    if (eof) {
-        /* The client is gone or half-closed: write what is left, then close. */
+    if (eof && !c->pending) {
+        /* The client is gone or half-closed: write what is left, then close.
+         * (With requests still buffered, they run first: the socket stays
+         * readable at its end, so this comes back.) */
         c->closing = 1;
         set_reading(c, 0);
         if (c->wpos >= c->out.len)
@@ -246,8 +286,10 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
     conn *c = arg;
     if (conn_flush(c) < 0)
         return;
-    if (c->wpos >= c->out.len && !c->closing && !c->reading) {
-        set_reading(c, 1); /* drained below the high-water mark */
+    /* Drained below the high-water mark, or all that may go now is gone and
+     * the rest is held until a data block arrives: read again. */
+    if (c->wpos >= send_limit(c) && !c->closing && !c->reading) {
+        set_reading(c, 1);
         if (c->rlen)
             event_active(c->rev, EV_READ, 0);
     }
@@ -274,13 +316,14 @@ void conn_new(worker *w, const new_conn *nc)
     c->sess.daemon = d;
     c->rev = event_new(w->base, c->fd, EV_READ | EV_PERSIST, conn_on_read, c);
     c->wev = event_new(w->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
+    c->resume_ev = evtimer_new(w->base, conn_on_resume, c);
     pthread_mutex_lock(&w->lock);
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
     pthread_mutex_unlock(&w->lock);
-    if (!c->rev || !c->wev) {
+    if (!c->rev || !c->wev || !c->resume_ev) {
         conn_free(c);
         return;
     }

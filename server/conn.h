@@ -31,8 +31,10 @@ typedef struct conn {
     struct worker *w;
     struct event *rev;      /* EV_READ|EV_PERSIST, with the idle timeout */
     struct event *wev;      /* EV_WRITE|EV_PERSIST, added while output is queued */
-    char *rbuf;             /* bytes read, not yet consumed */
-    size_t rlen, rcap;
+    char *rbuf;             /* rbuf[rpos..rpos+rlen): bytes read, not yet consumed */
+    size_t rpos, rlen, rcap;
+    struct event *resume_ev; /* timer: run the requests left buffered after a -R slice */
+    int pending;            /* rbuf may hold complete requests: they run before more is read */
     srv_buf out;            /* replies; out.data[wpos..out.len) still to write */
     size_t wpos;
     srv_session sess;

@@ -420,6 +420,105 @@ EOF
 check "-o idle_timeout=1 closes an idle connection" grep -q closed <<<"$OUT"
 stop_server
 
+# ---------------------------------------------------------------- fast senders, slow readers
+# One worker (-t 1), so every connection shares one event loop.
+start_server "$TMP/srv7c.log" -l 127.0.0.1 -p "$PORT" -t 1 >/dev/null
+# A client that sends requests without replies faster than they run must
+# neither grow the server's memory with what it sent nor keep the other
+# connections of its worker waiting (memcached reads only when it needs
+# more, and yields after -R requests).
+OUT=$(timeout 60 python3 - "$PORT" "$SRV_PID" <<'EOF'
+import socket, sys, threading, time
+p, pid = int(sys.argv[1]), sys.argv[2]
+def rss_anon_mb():
+    for l in open("/proc/%s/status" % pid):
+        if l.startswith("RssAnon:"):
+            return int(l.split()[1]) // 1024
+base = rss_anon_mb()
+a = socket.create_connection(("127.0.0.1", p))
+blob = b"mg nokey q\r\n" * (1 << 16)  # 768 KiB of requests without replies
+def flood():
+    try:
+        for _ in range(85):  # about 64 MiB
+            a.sendall(blob)
+    except OSError:
+        pass
+threading.Thread(target=flood, daemon=True).start()
+time.sleep(0.5)
+b = socket.create_connection(("127.0.0.1", p)); b.settimeout(3)
+t0 = time.time()
+try:
+    b.sendall(b"version\r\n"); r = b.recv(100)
+except OSError:
+    r = b""
+print("version %s %.2f" % (r.startswith(b"VERSION"), time.time() - t0))
+print("growth %d" % (rss_anon_mb() - base))
+EOF
+)
+echo "$OUT"
+check "a flooding client: another connection of its worker is answered within 3 s" \
+    grep -q "^version True" <<<"$OUT"
+check "a flooding client: the server's memory grows by less than 32 MiB" \
+    bash -c '[[ $(sed -n "s/^growth //p" <<<"$1") -lt 32 ]]' _ "$OUT"
+kill -9 "$SRV_PID"; wait "$SRV_PID" 2>/dev/null
+start_server "$TMP/srv7d.log" -l 127.0.0.1 -p "$PORT" -t 1 >/dev/null
+# A client that sends a batch and half-closes (printf ... | nc -N) gets
+# every reply, as from memcached: the requests buffered when the end of
+# input is seen still run.
+N=$(timeout 30 python3 - "$PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+s.sendall(b"".join(b"set hc%d 0 0 1\r\nx\r\n" % i for i in range(3000)))
+s.shutdown(socket.SHUT_WR)
+buf = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d: break
+        buf += d
+except OSError:
+    pass
+print(buf.count(b"STORED\r\n"))
+EOF
+)
+check "3000 requests then a half-close: 3000 replies (got $N)" test "$N" = 3000
+# A pipelining client that reads late: replies past the output limit stop
+# reading; when the client has read what may be sent, the rest (held until
+# a data block completes, as memcached holds it) needs that block, so
+# reading must resume; and a later blocked write must still be waited for.
+OUT=$(timeout 60 python3 - "$PORT" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+def readn(n):
+    buf = b""
+    try:
+        while len(buf) < n:
+            d = s.recv(n - len(buf))
+            if not d: break
+            buf += d
+    except OSError:
+        pass
+    return buf
+val = b"v" * 1000000
+s.sendall(b"set big 0 0 1000000\r\n" + val + b"\r\n")
+print("set", readn(8) == b"STORED\r\n")
+one = b"VALUE big 0 1000000\r\n" + val + b"\r\nEND\r\n"
+s.sendall(b"get big\r\n" * 32 + b"set a 0 0 1\r\nx\r\n" + b"set k 0 0 10\r\n01234")
+time.sleep(1)
+print("gets", readn(32 * len(one)) == one * 32)
+s.sendall(b"56789\r\n" + b"get big\r\n" * 32)
+want = b"STORED\r\nSTORED\r\n" + one * 32
+got = readn(len(want))
+print("rest", got == want, len(got))
+EOF
+)
+echo "$OUT"
+check "a late reader: the 32 held-back 1 MB replies arrive" grep -q "^gets True" <<<"$OUT"
+check "a late reader: reading resumes for the held data block, later replies all arrive" \
+    grep -q "^rest True" <<<"$OUT"
+check "the server survives fast senders and slow readers" kill -0 "$SRV_PID"
+kill -9 "$SRV_PID"; wait "$SRV_PID" 2>/dev/null
+
 # ---------------------------------------------------------------- -o busy_poll_us
 # Requests on two connections of one worker are served while it polls; the
 # setting shows in stats settings; once the clients stop, the worker sleeps
