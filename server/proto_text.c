@@ -213,11 +213,29 @@ static shmc_status get_value_block(ctx *c, const char *k, size_t nk,
     return SHMC_SYSTEM;
 }
 
+/*
+ * The most one get/gets/gat/gats reply may hold: GET_REPLY_MAX, or one
+ * value of the largest size if -I allows more.  Values are copied into the
+ * reply (memcached's point at the items instead), so without a bound a
+ * one-line "get k k k ..." of a 1 MB item, up to 1 MiB of keys, would ask
+ * for hundreds of GB.  Past it the reply is what memcached sends when it
+ * runs out of memory for a get's reply: the values gathered are dropped
+ * and "SERVER_ERROR out of memory writing get response" takes their place.
+ */
+#define GET_REPLY_MAX ((size_t)64 << 20)
+
+static size_t get_reply_limit(const ctx *c)
+{
+    size_t one = (size_t)c->set->item_size_max + 4096; /* a value and its header */
+    return one > GET_REPLY_MAX ? one : GET_REPLY_MAX;
+}
+
 static void exec_get(ctx *c, text_request *r)
 {
     bool with_cas = r->cmd == TC_GETS || r->cmd == TC_GATS;
     bool touch = r->cmd == TC_GAT || r->cmd == TC_GATS;
     const char *p = r->keys, *end = r->line_end;
+    size_t start = c->out->len, limit = get_reply_limit(c);
     while (p < end && !c->oom) {
         while (p < end && *p == ' ')
             p++;
@@ -230,6 +248,11 @@ static void exec_get(ctx *c, text_request *r)
         shmc_get_options o = {.flags = touch ? SHMC_GET_TOUCH : 0, .exptime = r->exptime};
         if (get_value_block(c, k, nk, &o, with_cas) == SHMC_SYSTEM)
             c->oom = true;
+        if (c->out->len - start > limit) {
+            c->out->len = start;
+            put_str(c, "SERVER_ERROR out of memory writing get response\r\n");
+            return;
+        }
     }
     put(c, "END\r\n", 5);
 }

@@ -282,6 +282,34 @@ check "a normal command still works after bad input" grep -q "^ok" <<<"$OUT"
 OUT=$(mc "127.0.0.1:$PORT" 'bogus\r\n')
 check "unknown command -> ERROR" grep -q "^ERROR" <<<"$OUT"
 
+# One get line naming a 1 MB item 70 times would be a 70 MB reply (and a
+# line of 1 MiB of such keys, hundreds of GB): past 64 MB the reply is
+# memcached's out-of-memory answer for a get, the server's memory stays
+# bounded, and the connection goes on.
+OUT=$(python3 - "$PORT" "$SRV_PID" <<'EOF'
+import socket, sys
+p, pid = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", p)); s.settimeout(10)
+def ask(req, end):
+    s.sendall(req); buf = b""
+    while not buf.endswith(end): buf += s.recv(1 << 20)
+    return buf
+v = bytes(range(256)) * 3906   # 999,936 bytes
+print("set", ask(b"set bigv 0 0 %d\r\n%s\r\n" % (len(v), v), b"\r\n") == b"STORED\r\n")
+r = ask(b"get" + b" bigv" * 70 + b"\r\n", b"\r\n")
+print("capped", r == b"SERVER_ERROR out of memory writing get response\r\n")
+r = ask(b"get bigv bigv\r\n", b"END\r\n")
+print("two", r == (b"VALUE bigv 0 %d\r\n%s\r\n" % (len(v), v)) * 2 + b"END\r\n")
+rss = [int(l.split()[1]) for l in open("/proc/%s/status" % pid) if l.startswith("VmHWM")][0]
+print("peak_kb", rss)
+EOF
+)
+check "a 1 MB item stored for the big-get check" grep -q "^set True" <<<"$OUT"
+check "get of a 1 MB item 70 times: SERVER_ERROR out of memory writing get response" grep -q "^capped True" <<<"$OUT"
+check "the same connection then gets the item twice" grep -q "^two True" <<<"$OUT"
+PEAK=$(awk '/^peak_kb/ {print $2}' <<<"$OUT")
+check "the server's peak memory stayed under 400 MB (${PEAK:-?} kB)" test "${PEAK:-999999999}" -lt 409600
+
 # ---------------------------------------------------------------- 4. warm restart
 N=$(python3 - "$PORT" <<'EOF'
 import socket, sys
