@@ -91,5 +91,22 @@ bad_opt "mc without an address" "needs -a" -b mc
 bad_opt "bad distribution" "-D" -D foo
 bad_opt "negative duration" "-d" -d -1
 
+# ---- bench_xcpu: the cache-line round trip ycsb.sh prints per 2-thread run
+XCPU=$BUILD/bench_xcpu
+if [ "$(nproc)" -ge 2 ]; then
+    OUT=$("$XCPU" -q -n 20000 2>&1)
+    check "bench_xcpu -q prints a positive number of ns ($OUT)" \
+        awk -v v="$OUT" 'BEGIN { exit !(v ~ /^[0-9]+\.[0-9]$/ && v + 0 > 0) }'
+    OUT=$("$XCPU" -n 20000 2>&1)
+    check "bench_xcpu names the two CPUs" grep -q "CPU 0 <-> CPU 1" <<<"$OUT"
+fi
+"$XCPU" -a 0 -b 0 >/dev/null 2>&1; RC=$?
+check "bench_xcpu with one CPU twice: exit 2" test "$RC" = 2
+"$XCPU" -n x >/dev/null 2>&1; RC=$?
+check "bench_xcpu -n x: exit 2" test "$RC" = 2
+OUT=$("$XCPU" -b 1023 2>&1); RC=$?
+check "bench_xcpu on a CPU it cannot use: exit 1 and says so" \
+    bash -c "[ $RC = 1 ] && grep -q 'cannot run on CPU 1023' <<<'$OUT'"
+
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL -eq 0 ]]
