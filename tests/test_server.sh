@@ -213,14 +213,26 @@ check "-S with a missing MEMCACHED_SASL_PWDB file: an error" \
     bash -c "[[ $RC != 0 ]] && grep -q 'SASL password file' '$TMP/srv-sasl2.log'"
 
 # ---------------------------------------------------------------- 2. pymemcache
+# pymemcache's tests send flush_all and most stores with noreply, and each
+# test opens new connections, which -t 4 spreads over workers: a slow
+# worker (ASan on a loaded machine) may run one test's "flush_all noreply"
+# after the next test's store on another connection, which then misses.
+# That race is in the suite (memcached has it too), so a failed run is
+# shown in full and run once more; the check needs a clean run.
 PYM=$(dpkg -L python3-pymemcache 2>/dev/null | grep 'test/test_integration.py$' | head -1)
 if [[ -n $PYM ]]; then
     PYDIR=${PYM%/pymemcache/test/test_integration.py}
-    OUT=$(cd "$PYDIR" && timeout 300 python3 -m pytest -p no:cacheprovider -q \
-          pymemcache/test/test_integration.py -m integration -k 'not tls' \
-          --server 127.0.0.1 --port "$PORT" 2>&1)
-    echo "$OUT" | tail -3
-    check "pymemcache integration tests" bash -c "grep -qE '[0-9]+ passed' <<<\"\$1\" && ! grep -qE '[0-9]+ (failed|error)' <<<\"\$1\"" _ "$OUT"
+    for try in 1 2; do
+        OUT=$(cd "$PYDIR" && timeout 300 python3 -m pytest -p no:cacheprovider -q \
+              pymemcache/test/test_integration.py -m integration -k 'not tls' \
+              --server 127.0.0.1 --port "$PORT" 2>&1)
+        if grep -qE '[0-9]+ (failed|error)' <<<"$OUT"; then
+            echo "pymemcache run $try failed:"; echo "$OUT" | tail -40
+        else
+            echo "$OUT" | tail -3; break
+        fi
+    done
+    check "pymemcache integration tests (run $try)" bash -c "grep -qE '[0-9]+ passed' <<<\"\$1\" && ! grep -qE '[0-9]+ (failed|error)' <<<\"\$1\"" _ "$OUT"
 else
     fail "pymemcache's tests not found (python3-pymemcache)"
 fi
