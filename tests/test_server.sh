@@ -217,7 +217,8 @@ check "-S with a missing MEMCACHED_SASL_PWDB file: an error" \
 # test opens new connections, which -t 4 spreads over workers: a slow
 # worker (ASan on a loaded machine) may run one test's "flush_all noreply"
 # after the next test's store on another connection, which then misses.
-# That race is in the suite (memcached has it too), so a failed run is
+# That race is in the suite (it is there against memcached -t 4 too: no
+# reply orders two connections), so a failed run is
 # shown in full and run once more; the check needs a clean run.
 PYM=$(dpkg -L python3-pymemcache 2>/dev/null | grep 'test/test_integration.py$' | head -1)
 if [[ -n $PYM ]]; then
