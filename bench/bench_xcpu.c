@@ -28,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_common.h"
+
 /* The shared word, alone on its cache line. */
 static struct {
     _Alignas(64) atomic_uint turn; /* whose move: 0 = thread a, 1 = thread b */
@@ -68,13 +70,6 @@ static void *side_b(void *arg)
     if (!s->err)
         play(s);
     return NULL;
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
 static int parse_nonneg(const char *s, long max, long *out)
@@ -145,9 +140,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_xcpu: cannot run on CPU %ld: %s\n", b, strerror(sb.err));
         return 1;
     }
-    double t0 = now_ns();
+    uint64_t t0 = bench_mono_ns();
     play(&sa);
-    double t1 = now_ns();
+    uint64_t t1 = bench_mono_ns();
     pthread_join(t, NULL);
     double rtt = (t1 - t0) / (double)rounds;
     if (quiet)
