@@ -12,31 +12,21 @@
 # Exit status: 0 if every value read back was right, else 1.
 set -euo pipefail
 
-QUICK=
-for a in "$@"; do
-    case "$a" in
-    --quick | -q) QUICK=-q ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
-    *) echo "run.sh: unknown argument $a (use --quick)" >&2; exit 2 ;;
-    esac
-done
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_args run.sh 11 "$@"
+QFLAG=() # bench_lib's quick mode
+[ "$QUICK" = 1 ] && QFLAG=(-q)
 BUILD=${BUILD:-build}
 SOCK=${SOCK:-/tmp/shmc-bench-memcached.sock}
 MEMCACHED=${MEMCACHED:-memcached}
 LIB_CSV=$BUILD/bench-lib.csv
 MC_CSV=$BUILD/bench-memcached.csv
 
-if [ -z "${NO_BUILD:-}" ]; then
-    echo "== build (make)"
-    log=$(mktemp)
-    make >"$log" 2>&1 || { tail -30 "$log"; rm -f "$log"; echo "run.sh: make failed" >&2; exit 1; }
-    rm -f "$log"
-fi
+[ -n "${NO_BUILD:-}" ] || echo "== build (make)"
+bench_build run.sh
 HAVE_MC=1
-if [ ! -x "$BUILD/ycsb" ] || "$BUILD/ycsb" -b mc -a /dev/null/x 2>&1 | grep -q "not built in"; then
+if ! bench_ycsb_has_mc "$BUILD/ycsb"; then
     echo "run.sh: $BUILD/ycsb has no mc backend (no libmemcached-dev): skipping the memcached comparison" >&2
     HAVE_MC=0
 elif ! command -v "$MEMCACHED" >/dev/null; then
@@ -45,9 +35,9 @@ elif ! command -v "$MEMCACHED" >/dev/null; then
 fi
 
 echo
-echo "== shmcached library: $BUILD/bench_lib $QUICK -o $LIB_CSV"
+echo "== shmcached library: $BUILD/bench_lib ${QFLAG[*]} -o $LIB_CSV"
 rc=0
-"$BUILD/bench_lib" $QUICK -o "$LIB_CSV" || rc=$?
+"$BUILD/bench_lib" "${QFLAG[@]}" -o "$LIB_CSV" || rc=$?
 
 if [ "$HAVE_MC" = 1 ]; then
     echo
@@ -64,7 +54,7 @@ if [ "$HAVE_MC" = 1 ]; then
     # build/ycsb's mc backend: workload A (50% read / 50% update) on uniform
     # keys, one thread, every op timed alone: the get and set latencies of
     # the library run, through libmemcached.
-    if [ -n "$QUICK" ]; then MC_N=20000; MC_D=1; else MC_N=100000; MC_D=3; fi
+    if [ "$QUICK" = 1 ]; then MC_N=20000; MC_D=1; else MC_N=100000; MC_D=3; fi
     rm -f "$MC_CSV"
     "$BUILD/ycsb" -b mc -a "$SOCK" -w A -D uniform -n "$MC_N" -v 100 -t 1 -d "$MC_D" -V \
         -l memcached_unix -c "$MC_CSV" || rc=$?

@@ -39,17 +39,9 @@
 # server (it flushes and loads its own records).
 set -euo pipefail
 
-QUICK=0
-for a in "$@"; do
-    case "$a" in
-    --quick | -q) QUICK=1 ;;
-    -h | --help) sed -n '2,35p' "$0"; exit 0 ;;
-    *) echo "server_vs_memcached.sh: unknown argument $a (use --quick)" >&2; exit 2 ;;
-    esac
-done
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_args server_vs_memcached.sh 35 "$@"
 BUILD=${BUILD:-build}
 MEMCACHED=${MEMCACHED:-memcached}
 MEM=${MEM:-256}
@@ -59,18 +51,14 @@ else EXEC=${EXEC:-100000}; LAT=(-n 100000 -d 2); ROUNDS=${ROUNDS:-3}; fi
 SLAP_CONC=${CONC:-4}
 BUSY_POLL_US=${BUSY_POLL_US:-50}
 
-if [ -z "${NO_BUILD:-}" ]; then
-    log=$(mktemp)
-    make >"$log" 2>&1 || { tail -30 "$log"; rm -f "$log"; echo "make failed" >&2; exit 1; }
-    rm -f "$log"
-fi
+bench_build server_vs_memcached.sh
 SHMC=$BUILD/shmcached
 [ -x "$SHMC" ] || { echo "$SHMC not built" >&2; exit 1; }
 command -v "$MEMCACHED" >/dev/null || { echo "$MEMCACHED not found (apt-get install memcached)" >&2; exit 1; }
 SLAP=$(command -v memcslap || command -v memslap || true)
 [ -n "$SLAP" ] || { echo "memcslap not found (apt-get install libmemcached-tools)" >&2; exit 1; }
 YCSB=$BUILD/ycsb
-if ! [ -x "$YCSB" ] || "$YCSB" -b mc -a /dev/null/x -d 1 2>&1 | grep -q "not built in"; then
+if ! bench_ycsb_has_mc "$YCSB"; then
     echo "note: $YCSB has no mc backend (libmemcached-dev missing): no latency percentiles" >&2
     YCSB=
 fi

@@ -23,17 +23,9 @@
 # error (or could not run).
 set -euo pipefail
 
-QUICK=0
-for a in "$@"; do
-    case "$a" in
-    --quick | -q) QUICK=1 ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
-    *) echo "ycsb.sh: unknown argument $a (use --quick)" >&2; exit 2 ;;
-    esac
-done
-
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_args ycsb.sh 26 "$@"
 BUILD=${BUILD:-build}
 MEMCACHED=${MEMCACHED:-memcached}
 MEM=${MEM:-1024}
@@ -43,16 +35,12 @@ if [ "$QUICK" = 1 ]; then SHAPES=(small); SECS=${SECS:-1}; else SHAPES=(small la
 WORKLOADS=(A B C D F)
 THREADS=(1 2)
 
-if [ -z "${NO_BUILD:-}" ]; then
-    log=$(mktemp)
-    make JOBS="${JOBS:-2}" >"$log" 2>&1 || { tail -30 "$log"; rm -f "$log"; echo "ycsb.sh: make failed" >&2; exit 1; }
-    rm -f "$log"
-fi
+bench_build ycsb.sh
 YCSB=$BUILD/ycsb
 SHMC=$BUILD/shmcached
 [ -x "$YCSB" ] || { echo "ycsb.sh: $YCSB not built" >&2; exit 1; }
 SERVERS=()
-if "$YCSB" -b mc -a /dev/null/x -d 1 2>&1 | grep -q "not built in"; then
+if ! bench_ycsb_has_mc "$YCSB"; then
     echo "ycsb.sh: $YCSB has no mc backend (libmemcached-dev missing at build time): library only" >&2
 else
     [ -x "$SHMC" ] && SERVERS+=(shmcached) || echo "ycsb.sh: $SHMC not built: skipping it" >&2

@@ -1,0 +1,39 @@
+# bench/common.sh - sourced first by the benchmark scripts (bench/run.sh,
+# bench/ycsb.sh, bench/server_vs_memcached.sh): their shared command line,
+# build step and probe of build/ycsb.  Sets ROOT and changes to it.
+#
+#   bench_args NAME HELP_LAST "$@"  --quick/-q sets QUICK=1 (else 0); -h/--help
+#                                   prints lines 2..HELP_LAST of the script;
+#                                   anything else: an error, exit 2
+#   bench_build NAME                unless NO_BUILD is set: make (JOBS, default
+#                                   2), quiet unless it fails (then exit 1)
+#   bench_ycsb_has_mc YCSB          true if YCSB is built with its libmemcached
+#                                   backend (not without libmemcached-dev)
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+bench_args() {
+    local name=$1 help_last=$2 a
+    shift 2
+    QUICK=0
+    for a in "$@"; do
+        case "$a" in
+        --quick | -q) QUICK=1 ;;
+        -h | --help) sed -n "2,${help_last}p" "$0"; exit 0 ;;
+        *) echo "$name: unknown argument $a (use --quick)" >&2; exit 2 ;;
+        esac
+    done
+}
+
+bench_build() {
+    [ -z "${NO_BUILD:-}" ] || return 0
+    local log
+    log=$(mktemp)
+    make JOBS="${JOBS:-2}" >"$log" 2>&1 || { tail -30 "$log"; rm -f "$log"; echo "$1: make failed" >&2; exit 1; }
+    rm -f "$log"
+}
+
+bench_ycsb_has_mc() {
+    [ -x "$1" ] && ! "$1" -b mc -a /dev/null/x -d 1 2>&1 | grep -q "not built in"
+}
