@@ -5,9 +5,10 @@
  * Owns: the item life cycle.  A command takes the key's stripe lock, finds
  * the item in the index (hash.c), and, to change it, allocates a new chunk
  * (slabs.c), fills it while it is private (CHUNK_ALLOC), and publishes it:
- * under the class lock it enters the LRU (lru.c) and its state becomes
- * CHUNK_LINKED (the commit point), then one store puts it in the chain in
- * place of the old item, which is then freed.  A value is never changed in
+ * under the lock of the caller's shard of its class it enters the LRU
+ * (lru.c) and its state becomes CHUNK_LINKED (the commit point), then one
+ * store puts it in the chain in place of the old item, which is then
+ * freed into the caller's shard (item_retire).  A value is never changed in
  * place, so no reader and no crash can see a torn value.
  */
 #include "items.h"
@@ -47,7 +48,7 @@ static void item_retire(shmc_cache *c, item_t *it, unsigned to, const char *unli
             CRASH_POINT(freed);
         value_free_chunks(c, dst, it); /* chained values: sh == dst, shard 0 */
     }
-    slabs_unlock_pair(c, sh, dst);
+    slabs_unlock_pair(sh, dst);
     (void)unlinked;
     (void)freed;
 }

@@ -73,7 +73,7 @@ enum chunk_state {
 
 /* Item flags (item_t.iflags), changed with atomic byte operations because a
  * get sets them under a stripe lock while the LRU code clears them under a
- * class lock. */
+ * shard lock. */
 #define IFLAG_FETCHED 0x01u  /* read at least once since stored */
 #define IFLAG_ACTIVE 0x02u   /* read since last LRU move */
 #define IFLAG_CHAINED 0x04u  /* value continues in data chunks (value.h); set at allocation */

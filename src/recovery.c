@@ -1,9 +1,10 @@
 /*
  * recovery.c - repairs after a client died at any instruction.
  *
- * Owns: the rebuild of hash chains (per stripe) and of free lists, LRU
- * lists and counters (per class) from the chunk state words, and the
- * reclaiming of chunks a dead client had allocated.  The rule that makes
+ * Owns: the rebuild of hash chains (per stripe), of free lists, LRU lists
+ * and counters (per shard of a class) from the chunk state words, and of
+ * page counts (from the page map), and the reclaiming of chunks a dead
+ * client had allocated.  The rule that makes
  * this enough is in layout.h: a chunk's state word is the commit point of
  * every mutation, and it only changes under the locks of every structure
  * it implies.  So a structure whose lock owner died is rebuilt from the

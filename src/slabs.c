@@ -128,9 +128,8 @@ void slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b)
         lock_take(c, &b->lock);
 }
 
-void slabs_unlock_pair(shmc_cache *c, slab_shard *a, slab_shard *b)
+void slabs_unlock_pair(slab_shard *a, slab_shard *b)
 {
-    (void)c;
     if (b != a)
         lock_drop(&b->lock);
     lock_drop(&a->lock);
@@ -275,6 +274,49 @@ static item_t *slabs_reclaim(shmc_cache *c, unsigned clsid, unsigned s, bool evi
     return it;
 }
 
+/* The item a shard would evict first (the tail of COLD, else HOT, else
+ * WARM, as lru_reclaim looks), read without its lock: a hint that may be
+ * stale, so only its bounds are trusted.  NULL if the shard is empty. */
+static const item_t *shard_eviction_candidate(shmc_cache *c, slab_shard *sh)
+{
+    static const unsigned order[] = {SEG_LRU_COLD, SEG_LRU_HOT, SEG_LRU_WARM};
+    for (unsigned i = 0; i < 3; i++) {
+        ref_t r = __atomic_load_n(&sh->tail[order[i]], __ATOMIC_RELAXED);
+        uint64_t off = (uint64_t)r << 3;
+        if (r && off >= c->hdr->off_pages && off + sizeof(item_t) <= c->size)
+            return seg_item(c, r);
+    }
+    return NULL;
+}
+
+/*
+ * The shard of class clsid to evict from first: the one whose next victim
+ * is the least recently used (older access time, then older write: lower
+ * CAS), home shard s on a tie.  So a thread whose own shard holds only
+ * its newest items evicts another shard's old ones, as memcached's one
+ * LRU per class would; sharding does not make eviction favour old data.
+ */
+static unsigned slabs_oldest_shard(shmc_cache *c, unsigned clsid, unsigned s)
+{
+    unsigned best = s;
+    const item_t *bt = shard_eviction_candidate(c, slabs_shard(c, clsid, s));
+    for (unsigned k = 1; k < SEG_SHARDS; k++) {
+        unsigned o = (s + k) % SEG_SHARDS;
+        const item_t *t = shard_eviction_candidate(c, slabs_shard(c, clsid, o));
+        if (!t)
+            continue;
+        uint32_t ta = __atomic_load_n(&t->atime, __ATOMIC_RELAXED);
+        uint64_t tc = __atomic_load_n(&t->cas, __ATOMIC_RELAXED);
+        if (!bt || ta < __atomic_load_n(&bt->atime, __ATOMIC_RELAXED) ||
+            (ta == __atomic_load_n(&bt->atime, __ATOMIC_RELAXED) &&
+             tc < __atomic_load_n(&bt->cas, __ATOMIC_RELAXED))) {
+            best = o;
+            bt = t;
+        }
+    }
+    return best;
+}
+
 /* From the home shard (its lock taken here): its free list, and if more,
  * a new page, then expired items; the LRU balance step rides along. */
 static item_t *slabs_alloc_home(shmc_cache *c, unsigned clsid, unsigned s, bool more,
@@ -308,8 +350,13 @@ static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint3
         it = slabs_steal_free(c, clsid, s);
     if (!it)
         it = slabs_alloc_home(c, clsid, s, true, now);
-    for (unsigned k = 0; !it && !c->hdr->no_evict && k < SEG_SHARDS; k++)
-        it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, true, now, evictions);
+    if (!it && !c->hdr->no_evict) {
+        unsigned first = slabs_oldest_shard(c, clsid, s);
+        it = slabs_reclaim(c, clsid, first, true, now, evictions);
+        for (unsigned k = 0; !it && k < SEG_SHARDS; k++)
+            if ((s + k) % SEG_SHARDS != first)
+                it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, true, now, evictions);
+    }
     if (!it) {
         slab_shard *sh = slabs_shard(c, clsid, s);
         __atomic_fetch_add(&sh->alloc_fails, 1, __ATOMIC_RELAXED);

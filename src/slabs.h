@@ -52,9 +52,10 @@ static inline unsigned slabs_home(const shmc_cache *c, unsigned clsid, unsigned 
 /*
  * Allocate a chunk of class clsid for this client, working in shard s (a
  * lane's shard, lane_shard()).  Looks in turn at: the home shard's free
- * list, a new page for it, the home shard's expired items, the other
- * shards' free lists, eviction from the home shard's LRU tails and then
- * the others' (unless no_evict), and a page moved from another class.
+ * list, the other shards' free lists (a batch moves home), a new page for
+ * the home shard, its expired items, eviction (unless no_evict) from the
+ * shard whose LRU tail was used least recently and then the others, and
+ * a page moved from another class.
  * Takes one shard lock at a time.  The chunk comes back in state
  * CHUNK_ALLOC owned by c->slot, with clsid set; it names the shard it
  * came from until it is linked or freed.  NULL when no memory can be
@@ -83,7 +84,7 @@ void slabs_unlock_class(shmc_cache *c, unsigned clsid);
 /* Take / drop the locks of shards a and b of one class (one lock if they
  * are the same), the lower index first. */
 void slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b);
-void slabs_unlock_pair(shmc_cache *c, slab_shard *a, slab_shard *b);
+void slabs_unlock_pair(slab_shard *a, slab_shard *b);
 
 /*
  * Move one page into the pool from the class that can best spare one, so
