@@ -27,7 +27,7 @@ struct shmc_cache {
     unsigned pkru_writers;      /* foreign PKRU writers found at attach */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */
-    seg_lock *stripes;          /* SEG_NSTRIPES stripe locks */
+    seg_lock_line *stripes;     /* SEG_NSTRIPES stripe locks, a line each */
     client_slot *slots;         /* max_clients slots */
     uint8_t *pagemap;           /* class id of each page, 0 = unassigned */
     ref_t *buckets;             /* the hash index */
@@ -56,6 +56,22 @@ static inline char *seg_page(const shmc_cache *c, uint32_t pg)
 static inline uint32_t seg_page_of(const shmc_cache *c, ref_t r)
 {
     return (uint32_t)((((size_t)r << 3) - c->hdr->off_pages) / c->hdr->page_size);
+}
+
+/* The LRU list of a linked item and the shard that holds a chunk
+ * (layout.h: item_t.place). */
+static inline unsigned item_lru(const item_t *it) { return PLACE_LRU(it->place); }
+static inline unsigned item_shard(const item_t *it)
+{
+    return PLACE_SHARD(__atomic_load_n(&it->place, __ATOMIC_RELAXED));
+}
+
+/* The shard a counter lane works in: lanes of one process, and the first
+ * lanes of different processes, take different shards in turn. */
+static inline unsigned lane_shard(const shmc_cache *c, const seg_counters *n)
+{
+    size_t lane = (size_t)(n - c->slots[c->slot].lanes);
+    return (unsigned)((c->slot + lane) % SEG_SHARDS);
 }
 
 /* Total bytes of an item: header, key, value. */

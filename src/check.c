@@ -3,11 +3,12 @@
  * invariant (shmcachectl check).
  *
  * Owns nothing in the segment; reads it all with every lock held (stripes,
- * then classes, then the pool: the library's lock order), so writers wait
+ * then each class's shards, then the pool: the library's lock order), so writers wait
  * while it runs.  Each chunk is marked as seen in a chain, an LRU list or
  * a free list, and the final scan of every chunk proves each is exactly
- * one of: free and on its free list; linked and in both its chain and its
- * LRU list; or allocated to a live client.
+ * one of: free and on the free list of the shard it names; linked and in
+ * both its chain and the LRU list of the shard it names; or allocated to
+ * a live client.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "gate.h"
 #include "hash.h"
 #include "lock.h"
+#include "lru.h"
 #include "registry.h"
 #include "slabs.h"
 #include "value.h"
@@ -79,78 +81,83 @@ static void check_pages(checker *k)
             problem(k, "class %u owns %u pages but counts %u", i, count[i], c->classes[i].pages);
 }
 
-static void check_free_list(checker *k, unsigned clsid)
+static void check_free_list(checker *k, unsigned clsid, unsigned s)
 {
     shmc_cache *c = k->c;
     slab_class *cls = &c->classes[clsid];
+    slab_shard *sh = &cls->shards[s];
     uint64_t n = 0, limit = (uint64_t)cls->pages * cls->perslab;
     ref_t prev = 0;
-    for (ref_t r = cls->free_head; r; r = seg_item(c, r)->next) {
+    for (ref_t r = sh->free_head; r; r = seg_item(c, r)->next) {
         uint8_t *m = chunk_mark(k, r, clsid);
         if (!m || (*m & SEEN_FREE) || ++n > limit) {
-            problem(k, "class %u: free list broken at ref %u", clsid, r);
+            problem(k, "class %u shard %u: free list broken at ref %u", clsid, s, r);
             return;
         }
         item_t *it = seg_item(c, r);
-        if (STATE_KIND(it->state) != CHUNK_FREE)
-            problem(k, "class %u: chunk %u on free list has state %u", clsid, r, it->state);
+        if (STATE_KIND(it->state) != CHUNK_FREE || item_shard(it) != s)
+            problem(k, "class %u shard %u: chunk %u on free list has state %u shard %u", clsid,
+                    s, r, it->state, item_shard(it));
         if (it->prev != prev)
-            problem(k, "class %u: free chunk %u has prev %u, expected %u", clsid, r, it->prev, prev);
+            problem(k, "class %u shard %u: free chunk %u has prev %u, expected %u", clsid, s, r,
+                    it->prev, prev);
         *m |= SEEN_FREE;
         prev = r;
     }
-    if (n != cls->free_count)
-        problem(k, "class %u: %llu chunks on free list, counter says %u", clsid,
-                (unsigned long long)n, cls->free_count);
+    if (n != sh->free_count)
+        problem(k, "class %u shard %u: %llu chunks on free list, counter says %u", clsid, s,
+                (unsigned long long)n, sh->free_count);
 }
 
-static void check_lru(checker *k, unsigned clsid, uint64_t *items, uint64_t *bytes)
+static void check_lru(checker *k, unsigned clsid, unsigned s)
 {
     shmc_cache *c = k->c;
     slab_class *cls = &c->classes[clsid];
-    uint64_t limit = (uint64_t)cls->pages * cls->perslab;
+    slab_shard *sh = &cls->shards[s];
+    uint64_t limit = (uint64_t)cls->pages * cls->perslab, bytes = 0;
     for (unsigned l = 0; l < SEG_NLRU; l++) {
         uint64_t n = 0;
         ref_t prev = 0;
-        for (ref_t r = cls->head[l]; r; r = seg_item(c, r)->next) {
+        for (ref_t r = sh->head[l]; r; r = seg_item(c, r)->next) {
             uint8_t *m = chunk_mark(k, r, clsid);
             if (!m || (*m & SEEN_LRU) || ++n > limit) {
-                problem(k, "class %u: LRU %u broken at ref %u", clsid, l, r);
+                problem(k, "class %u shard %u: LRU %u broken at ref %u", clsid, s, l, r);
                 break;
             }
             item_t *it = seg_item(c, r);
-            if (STATE_KIND(it->state) != CHUNK_LINKED || it->lru != l)
-                problem(k, "class %u: item %u in LRU %u has state %u lru %u", clsid, r, l,
-                        it->state, it->lru);
+            if (STATE_KIND(it->state) != CHUNK_LINKED || item_lru(it) != l || item_shard(it) != s)
+                problem(k, "class %u shard %u: item %u in LRU %u has state %u place %u", clsid,
+                        s, r, l, it->state, it->place);
             if (it->prev != prev)
-                problem(k, "class %u: LRU %u item %u has prev %u, expected %u", clsid, l, r,
-                        it->prev, prev);
+                problem(k, "class %u shard %u: LRU %u item %u has prev %u, expected %u", clsid,
+                        s, l, r, it->prev, prev);
             *m |= SEEN_LRU;
-            *bytes += item_total(it->nkey, it->nbytes);
+            bytes += item_total(it->nkey, it->nbytes);
             prev = r;
         }
-        if (prev != cls->tail[l])
-            problem(k, "class %u: LRU %u tail is %u, walk ended at %u", clsid, l, cls->tail[l], prev);
-        if (n != cls->lru_count[l])
-            problem(k, "class %u: LRU %u holds %llu items, counter says %u", clsid, l,
-                    (unsigned long long)n, cls->lru_count[l]);
-        *items += n;
+        if (prev != sh->tail[l])
+            problem(k, "class %u shard %u: LRU %u tail is %u, walk ended at %u", clsid, s, l,
+                    sh->tail[l], prev);
+        if (n != sh->lru_count[l])
+            problem(k, "class %u shard %u: LRU %u holds %llu items, counter says %u", clsid, s,
+                    l, (unsigned long long)n, sh->lru_count[l]);
     }
+    if (bytes != sh->bytes)
+        problem(k, "class %u shard %u: lists hold %llu bytes, counter says %llu", clsid, s,
+                (unsigned long long)bytes, (unsigned long long)sh->bytes);
 }
 
 static void check_classes(checker *k)
 {
     shmc_cache *c = k->c;
-    for (unsigned i = 1; i <= c->hdr->nclasses; i++) {
-        slab_class *cls = &c->classes[i];
-        uint64_t items = 0, bytes = 0;
-        check_free_list(k, i);
-        check_lru(k, i, &items, &bytes);
-        if (items != cls->curr_items || bytes != cls->bytes)
-            problem(k, "class %u: lists hold %llu items / %llu bytes, counters say %llu / %llu", i,
-                    (unsigned long long)items, (unsigned long long)bytes,
-                    (unsigned long long)cls->curr_items, (unsigned long long)cls->bytes);
-    }
+    for (unsigned i = 1; i <= c->hdr->nclasses; i++)
+        for (unsigned s = 0; s < SEG_SHARDS; s++) {
+            if (i == c->hdr->nclasses && s > 0 &&
+                (c->classes[i].shards[s].free_head || lru_items(&c->classes[i].shards[s])))
+                problem(k, "class %u shard %u: the largest class uses shard 0 only", i, s);
+            check_free_list(k, i, s);
+            check_lru(k, i, s);
+        }
 }
 
 /* Two live items with the same key in one chain? */
@@ -265,19 +272,19 @@ static void check_chunks(checker *k)
 static void lock_all(shmc_cache *c)
 {
     for (uint32_t i = 0; i < SEG_NSTRIPES; i++)
-        lock_take(c, &c->stripes[i]);
+        lock_take(c, &c->stripes[i].l);
     for (unsigned i = 1; i <= c->hdr->nclasses; i++)
-        lock_take(c, &c->classes[i].lock);
-    lock_take(c, &c->hdr->pool_lock);
+        slabs_lock_class(c, i);
+    lock_take(c, &c->hdr->pool_lock.l);
 }
 
 static void unlock_all(shmc_cache *c)
 {
-    lock_drop(&c->hdr->pool_lock);
+    lock_drop(&c->hdr->pool_lock.l);
     for (unsigned i = c->hdr->nclasses; i >= 1; i--)
-        lock_drop(&c->classes[i].lock);
+        slabs_unlock_class(c, i);
     for (uint32_t i = SEG_NSTRIPES; i-- > 0;)
-        lock_drop(&c->stripes[i]);
+        lock_drop(&c->stripes[i].l);
 }
 
 unsigned shmc_check(shmc_cache *c, FILE *out)

@@ -15,6 +15,7 @@
 
 const char *const crashpoint_names[] = {
     "slabs.popped",          /* chunk off the free list, state still FREE */
+    "slabs.stolen",          /* free chunks taken from another shard, ours, not yet on ours */
     "slabs.grow_locked",     /* pool lock held, page chosen */
     "slabs.grow_half_init",  /* half the chunk headers of a new page written */
     "slabs.grow_published",  /* page map says the class owns the page */

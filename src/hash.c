@@ -12,6 +12,7 @@
 
 #include "crashpoint.h"
 #include "lock.h"
+#include "slabs.h"
 
 uint32_t hash_key(const void *key, size_t nkey)
 {
@@ -91,11 +92,11 @@ void hash_replace(shmc_cache *c, item_t *old, item_t *repl)
 }
 
 /* Items linked now, summed over classes without locks (an estimate). */
-static uint64_t hash_load(const shmc_cache *c)
+static uint64_t hash_load(shmc_cache *c)
 {
     uint64_t n = 0;
     for (uint32_t i = 1; i <= c->hdr->nclasses; i++)
-        n += __atomic_load_n(&c->classes[i].curr_items, __ATOMIC_RELAXED);
+        n += slabs_items(c, i);
     return n;
 }
 
@@ -114,7 +115,7 @@ static void hash_split_one(shmc_cache *c)
     uint64_t s = (uint32_t)w;
     if (m + s + 1 > c->hdr->max_buckets)
         return;
-    seg_lock *l = &c->stripes[s & (SEG_NSTRIPES - 1)];
+    seg_lock *l = &c->stripes[s & (SEG_NSTRIPES - 1)].l;
     lock_take(c, l);
     w = hash_word(c); /* a repair may not change it, but be exact */
     ref_t *from = &c->buckets[s];
@@ -142,7 +143,7 @@ void hash_maybe_grow(shmc_cache *c, unsigned max_splits)
     uint64_t items = hash_load(c);
     if (items <= hash_buckets(c))
         return;
-    if (!lock_try(c, &c->hdr->grow_lock))
+    if (!lock_try(c, &c->hdr->grow_lock.l))
         return; /* someone else is growing it */
     for (unsigned i = 0; i < max_splits && hash_load(c) > hash_buckets(c); i++) {
         uint64_t before = hash_buckets(c);
@@ -150,7 +151,7 @@ void hash_maybe_grow(shmc_cache *c, unsigned max_splits)
         if (hash_buckets(c) == before)
             break; /* at the reserved maximum */
     }
-    lock_drop(&c->hdr->grow_lock);
+    lock_drop(&c->hdr->grow_lock.l);
 }
 
 void hash_clear_stripe(shmc_cache *c, uint32_t s)

@@ -5,9 +5,10 @@
  * Owns: the item life cycle.  A command takes the key's stripe lock, finds
  * the item in the index (hash.c), and, to change it, allocates a new chunk
  * (slabs.c), fills it while it is private (CHUNK_ALLOC), and publishes it:
- * under the class lock it enters the LRU (lru.c) and its state becomes
- * CHUNK_LINKED (the commit point), then one store puts it in the chain in
- * place of the old item, which is then freed.  A value is never changed in
+ * under the lock of the caller's shard of its class it enters the LRU
+ * (lru.c) and its state becomes CHUNK_LINKED (the commit point), then one
+ * store puts it in the chain in place of the old item, which is then
+ * freed into the caller's shard (item_retire).  A value is never changed in
  * place, so no reader and no crash can see a torn value.
  */
 #include "items.h"
@@ -24,20 +25,42 @@
 #include "slabs.h"
 #include "value.h"
 
-/* Remove a linked item from the index, its LRU and free it (stripe held). */
+/*
+ * Take a linked item that has left its chain out of its LRU and free its
+ * chunk (stripe held) into shard to of its class.  A publish passes its
+ * own lane's shard, so the chunk a lane frees is the next it allocates,
+ * still in its CPU's cache.  When that is not the shard the item's LRU is
+ * in, both shard locks are held (slabs_lock_pair), so the chunk goes from
+ * one LRU to the other free list in one step.  unlinked and freed name
+ * the crash points of the caller's command (freed may be NULL).
+ */
+static void item_retire(shmc_cache *c, item_t *it, unsigned to, const char *unlinked,
+                        const char *freed)
+{
+    slab_shard *sh = slabs_shard_of(c, it);
+    slab_shard *dst = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, to));
+    slabs_lock_pair(c, sh, dst);
+    if (STATE_KIND(item_state(it)) == CHUNK_LINKED) { /* a repair may have run */
+        lru_unlink(c, sh, it);
+        CRASH_POINT(unlinked);
+        slabs_free_locked(c, dst, it);
+        if (freed)
+            CRASH_POINT(freed);
+        value_free_chunks(c, dst, it); /* chained values: sh == dst, shard 0 */
+    }
+    slabs_unlock_pair(sh, dst);
+    (void)unlinked;
+    (void)freed;
+}
+
+/* Remove a linked item from the index, its LRU and free it into its own
+ * shard (stripe held). */
 static void item_unlink(shmc_cache *c, item_t *it)
 {
-    slab_class *cls = &c->classes[it->clsid];
     hash_remove(c, it);
     CRASH_POINT("unlink.unchained");
-    lock_take(c, &cls->lock);
-    if (STATE_KIND(item_state(it)) == CHUNK_LINKED) { /* a repair may have run */
-        lru_unlink(c, cls, it);
-        CRASH_POINT("unlink.lru_unlinked");
-        slabs_free_locked(c, cls, it);
-        value_free_chunks(c, cls, it);
-    }
-    lock_drop(&cls->lock);
+    /* a death past the free is a finished delete: no crash point there */
+    item_retire(c, it, item_shard(it), "unlink.lru_unlinked", NULL);
 }
 
 /*
@@ -108,10 +131,11 @@ static void item_recache_token(item_t *it, int64_t recache_below, shmc_item_info
     }
 }
 
-/* A new private chunk for key + vlen bytes, header filled; NULL with *st. */
-static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
-                          size_t vlen, uint32_t flags, uint32_t exptime, uint32_t now,
-                          shmc_status *st)
+/* A new private chunk for key + vlen bytes from shard home, header
+ * filled; NULL with *st. */
+static item_t *item_alloc(shmc_cache *c, unsigned home, const void *key, size_t nkey,
+                          uint32_t hash, size_t vlen, uint32_t flags, uint32_t exptime,
+                          uint32_t now, shmc_status *st)
 {
     if (item_total(nkey, vlen) > c->hdr->item_size_max) {
         *st = SHMC_TOO_LARGE;
@@ -119,7 +143,7 @@ static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t 
     }
     uint32_t extra = value_extra_chunks(c, nkey, vlen);
     unsigned clsid = extra ? c->hdr->nclasses : slabs_clsid(c, item_total(nkey, vlen));
-    item_t *it = slabs_alloc(c, clsid);
+    item_t *it = slabs_alloc(c, clsid, home);
     if (!it) {
         *st = SHMC_NO_MEMORY;
         return NULL;
@@ -133,7 +157,6 @@ static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t 
     it->hash = hash;
     it->nbytes = (uint32_t)vlen;
     it->nkey = (uint8_t)nkey;
-    it->lru = SEG_LRU_HOT;
     it->iflags = extra ? IFLAG_CHAINED : 0;
     memcpy(it->data, key, nkey);
     if (extra && !value_alloc_chunks(c, it)) {
@@ -145,10 +168,6 @@ static item_t *item_alloc(shmc_cache *c, const void *key, size_t nkey, uint32_t 
     return it;
 }
 
-/*
- * Publish a filled private item in place of old (or as new if old is
- * NULL); stripe lock held.  Returns its new CAS.
- */
 /* Make the CAS counter at least v (an atomic max). */
 static void cas_counter_raise(shmc_cache *c, uint64_t v)
 {
@@ -158,9 +177,15 @@ static void cas_counter_raise(shmc_cache *c, uint64_t v)
         ;
 }
 
-static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old)
+/*
+ * Publish a filled private item in place of old (or as new if old is
+ * NULL); stripe lock held.  It enters the LRU of shard home; old leaves
+ * its own shard's.  Returns its new CAS.
+ */
+static uint64_t item_publish(shmc_cache *c, seg_counters *n, unsigned home, item_t *it,
+                             item_t *old)
 {
-    slab_class *cls = &c->classes[it->clsid];
+    slab_shard *sh = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, home));
     if (old) { /* unlinking old touches its LRU neighbours: start those reads now */
         ref_t p = __atomic_load_n(&old->prev, __ATOMIC_RELAXED);
         ref_t nx = __atomic_load_n(&old->next, __ATOMIC_RELAXED);
@@ -173,8 +198,8 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
         cas_counter_raise(c, it->cas);
     else
         it->cas = __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED);
-    lock_take(c, &cls->lock);
-    lru_link(c, cls, it);
+    lock_take(c, &sh->lock);
+    lru_link(c, sh, it); /* it is ours (ALLOC): it takes sh's name */
     CRASH_POINT("publish.lru_linked");
     if (value_is_chained(it)) {
         value_adopt_chunks(c, it); /* before the commit point: see value.h */
@@ -182,20 +207,11 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
     }
     item_set_state(it, STATE_MAKE(CHUNK_LINKED, 0)); /* the commit point */
     CRASH_POINT("publish.committed");
-    lock_drop(&cls->lock);
+    lock_drop(&sh->lock);
     if (old) {
         hash_replace(c, old, it);
         CRASH_POINT("publish.chained");
-        slab_class *ocls = &c->classes[old->clsid];
-        lock_take(c, &ocls->lock);
-        if (STATE_KIND(item_state(old)) == CHUNK_LINKED) {
-            lru_unlink(c, ocls, old);
-            CRASH_POINT("publish.old_unlinked");
-            slabs_free_locked(c, ocls, old);
-            CRASH_POINT("publish.old_freed");
-            value_free_chunks(c, ocls, old);
-        }
-        lock_drop(&ocls->lock);
+        item_retire(c, old, home, "publish.old_unlinked", "publish.old_freed");
     } else {
         hash_insert(c, it);
     }
@@ -291,18 +307,19 @@ static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode 
                                 item_t *old, const void *val, size_t vlen, uint32_t now,
                                 uint64_t new_cas, uint64_t *cas_out)
 {
+    unsigned home = lane_shard(c, n);
     size_t total = (size_t)old->nbytes + vlen;
     shmc_status st;
     if (total > UINT32_MAX)
         return SHMC_TOO_LARGE;
-    item_t *it = item_alloc(c, old->data, old->nkey, old->hash, total, old->flags,
+    item_t *it = item_alloc(c, home, old->data, old->nkey, old->hash, total, old->flags,
                             old->exptime, now, &st);
     if (!it)
         return st;
     value_copy(c, it, mode == SHMC_APPEND ? 0 : vlen, old);
     value_write(c, it, mode == SHMC_APPEND ? old->nbytes : 0, val, vlen);
     it->cas = new_cas;
-    uint64_t cas = item_publish(c, n, it, old);
+    uint64_t cas = item_publish(c, n, home, it, old);
     if (cas_out)
         *cas_out = cas;
     return SHMC_OK;
@@ -327,6 +344,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                         uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t new_cas,
                         uint64_t *cas_out)
 {
+    unsigned home = lane_shard(c, n);
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
     bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
@@ -334,7 +352,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
     item_t *it = NULL;
     COUNT(n, cmd_set);
     if (!concat) { /* fill the new item before taking any lock */
-        it = item_alloc(c, key, nkey, hash, vlen, flags, clock_exptime(c, exptime), now, &st);
+        it = item_alloc(c, home, key, nkey, hash, vlen, flags, clock_exptime(c, exptime), now, &st);
         if (!it) {
             if (st == SHMC_TOO_LARGE && mode == SHMC_SET)
                 store_drop_stale(c, key, nkey, hash, now);
@@ -355,7 +373,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
     } else if (st == SHMC_OK) {
         if (mode == SHMC_CAS_STALE && old->cas != cas_in)
             it->iflags |= IFLAG_STALE; /* still private: a plain store */
-        uint64_t cas = item_publish(c, n, it, old);
+        uint64_t cas = item_publish(c, n, home, it, old);
         if (cas_out)
             *cas_out = cas;
         grew = !old && (cas & 63) == 0;
@@ -433,6 +451,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
                         bool incr, uint64_t delta, uint64_t cas_in, uint64_t new_cas,
                         uint64_t *result, uint64_t *cas_out)
 {
+    unsigned home = lane_shard(c, n);
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
     seg_lock *s = hash_stripe(c, hash);
@@ -452,7 +471,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
         v = incr ? v + delta : (delta > v ? 0 : v - delta); /* incr wraps, decr floors */
         char digits[24];
         int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-        item_t *it = item_alloc(c, old->data, old->nkey, hash, (size_t)len, old->flags,
+        item_t *it = item_alloc(c, home, old->data, old->nkey, hash, (size_t)len, old->flags,
                                 old->exptime, now, &st);
         if (it) {
             memcpy(item_value(it), digits, (size_t)len);
@@ -465,7 +484,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
             uint8_t was = __atomic_load_n(&old->iflags, __ATOMIC_RELAXED);
             it->iflags = (size_t)len <= old->nbytes ? (uint8_t)(was & keep) : 0;
             it->cas = new_cas; /* 0: a fresh one */
-            cas = item_publish(c, n, it, old);
+            cas = item_publish(c, n, home, it, old);
         }
     }
     lock_drop(s);
@@ -565,13 +584,15 @@ void items_maintain(shmc_cache *c, bool reap)
 {
     uint32_t now = clock_now(c);
     for (unsigned id = 1; id <= c->hdr->nclasses; id++) {
-        slab_class *cls = &c->classes[id];
-        if (!__atomic_load_n(&cls->curr_items, __ATOMIC_RELAXED))
-            continue;
-        lock_take(c, &cls->lock);
-        lru_crawl(c, cls, 16, now);
-        lru_balance(c, cls, now);
-        lock_drop(&cls->lock);
+        for (unsigned s = 0; s < SEG_SHARDS; s++) {
+            slab_shard *sh = slabs_shard(c, id, s);
+            if (!lru_items(sh))
+                continue;
+            lock_take(c, &sh->lock);
+            lru_crawl(c, sh, 16, now);
+            lru_balance(c, sh, now);
+            lock_drop(&sh->lock);
+        }
     }
     hash_maybe_grow(c, 1024);
     if (reap)

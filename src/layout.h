@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define SEG_MAGIC "SHMCACHD"            /* first 8 bytes of every segment */
-#define SEG_FORMAT_VERSION 1u           /* bumped on any layout change */
+#define SEG_FORMAT_VERSION 2u           /* bumped on any layout change (2: sharded classes) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
@@ -37,24 +37,32 @@
 #define SEG_LRU_COLD 2
 #define SEG_NLRU 3
 #define SEG_LANES 8                     /* per-slot counter lanes, one per thread group */
+#define SEG_SHARDS 4                    /* shards per slab class; a power of two, at most 64 */
 
 typedef uint32_t ref_t;                 /* segment offset / 8; 0 is the null ref */
 
 /* A process-shared lock whose word names its owner (lock.c): 0 when free,
  * else the owner's token (client slot and slot generation) with bit 31 set
  * when someone sleeps on it.  kind/id tell the repair code which structure
- * the lock guards, so a dead owner's lock can be repaired generically. */
+ * the lock guards, so a dead owner's lock can be repaired generically.
+ * 12 bytes, so that a lock can share its cache line with the fields it
+ * guards (slab_shard); seg_lock_line gives a lock a line of its own. */
 typedef struct seg_lock {
     uint32_t word;                      /* 0, or owner token | LOCK_WAITERS */
-    uint32_t kind;                      /* LOCK_STRIPE, LOCK_CLASS, LOCK_POOL, LOCK_GROW */
-    uint32_t id;                        /* stripe number or class id */
-    uint32_t pad[13];                   /* one cache line per lock */
-} __attribute__((aligned(64))) seg_lock;
+    uint32_t kind;                      /* LOCK_STRIPE, LOCK_SHARD, LOCK_POOL, LOCK_GROW */
+    uint32_t id;                        /* stripe number; class id | shard << 8 */
+} seg_lock;
+
+/* A lock alone on its cache line (stripes, the pool and grow locks). */
+typedef struct seg_lock_line {
+    seg_lock l;
+    uint32_t pad[13];
+} __attribute__((aligned(64))) seg_lock_line;
 
 /* Chunk states (low 8 bits of item_t.state); the high 24 bits hold the
  * owning client slot for CHUNK_ALLOC. */
 enum chunk_state {
-    CHUNK_FREE = 0,     /* on its class's free list (or about to be) */
+    CHUNK_FREE = 0,     /* on its shard's free list (or about to be) */
     CHUNK_ALLOC = 1,    /* owned by a client slot; in no list or chain */
     CHUNK_LINKED = 2,   /* in the hash index and in one LRU list */
     CHUNK_DATA = 3,     /* holds part of a chained value; h_next is its head (value.h) */
@@ -65,7 +73,7 @@ enum chunk_state {
 
 /* Item flags (item_t.iflags), changed with atomic byte operations because a
  * get sets them under a stripe lock while the LRU code clears them under a
- * class lock. */
+ * shard lock. */
 #define IFLAG_FETCHED 0x01u  /* read at least once since stored */
 #define IFLAG_ACTIVE 0x02u   /* read since last LRU move */
 #define IFLAG_CHAINED 0x04u  /* value continues in data chunks (value.h); set at allocation */
@@ -85,7 +93,7 @@ typedef struct item_t {
     uint32_t nbytes;    /* value length */
     uint8_t nkey;       /* key length, 1..250 */
     uint8_t clsid;      /* slab class of the chunk */
-    uint8_t lru;        /* SEG_LRU_HOT / WARM / COLD while linked */
+    uint8_t place;      /* PLACE_MAKE(LRU list while linked, shard): see below */
     uint8_t iflags;     /* IFLAG_* */
     uint32_t state;     /* chunk_state | owner slot << 8: the commit point */
     char data[];        /* key bytes, then value bytes */
@@ -93,27 +101,51 @@ typedef struct item_t {
 
 _Static_assert(sizeof(item_t) == 48, "item header must stay 48 bytes");
 
-/* One slab class: chunks of one size, with its free list and LRU lists,
- * all guarded by lock. */
-typedef struct slab_class {
-    seg_lock lock;              /* guards every field below and the states of its chunks */
-    uint32_t size;              /* chunk size in bytes (multiple of 8) */
-    uint32_t perslab;           /* chunks per page */
-    uint32_t pages;             /* pages owned now */
+/* item_t.place: the LRU list in bits 0-1 and, in bits 2-7, the shard of
+ * the class whose free list or LRU holds the chunk (or will, for a chunk
+ * a client holds: recovery frees a dead client's chunk into it).  The
+ * shard part changes only while the chunk is CHUNK_ALLOC, after that
+ * state was stored (slabs.c: renaming). */
+#define PLACE_MAKE(lru, shard) ((uint8_t)((lru) | ((shard) << 2)))
+#define PLACE_LRU(p) ((unsigned)(p) & 3u)
+#define PLACE_SHARD(p) (((unsigned)(p) >> 2) & (SEG_SHARDS - 1)) /* in range even if corrupt */
+
+/*
+ * One shard of a slab class: a free list and HOT/WARM/COLD lists of the
+ * class's chunks, guarded by its own lock.  A thread allocates from, links
+ * into and frees into the shard of its lane (slabs.h), so two threads
+ * that update different keys write different cache lines.  The lock and
+ * every field an update writes share the first cache line; the statistics
+ * written only by eviction and balancing are on the second.
+ */
+typedef struct slab_shard {
+    seg_lock lock;              /* guards every field below and the states of the chunks it names */
     uint32_t free_count;        /* chunks on the free list */
     ref_t free_head;            /* free list, doubly linked through next/prev */
     ref_t head[SEG_NLRU];       /* most recently used end of each LRU */
     ref_t tail[SEG_NLRU];       /* least recently used end of each LRU */
-    uint32_t lru_count[SEG_NLRU]; /* items in each LRU */
-    uint64_t curr_items;        /* linked items of this class */
+    uint32_t lru_count[SEG_NLRU]; /* items in each LRU; their sum is the shard's items */
     uint64_t bytes;             /* sum of header+key+value of linked items */
-    uint64_t evictions;         /* live items evicted */
+    /* second cache line */
+    uint64_t evictions __attribute__((aligned(64))); /* live items evicted */
     uint64_t evicted_unfetched; /* evicted without ever being read */
     uint64_t reclaimed;         /* expired items whose chunk was reused */
     uint64_t expired_unfetched; /* expired without ever being read */
-    uint64_t alloc_fails;       /* allocations that found no memory (automove signal) */
+    uint64_t alloc_fails;       /* allocations that found no memory */
     uint32_t tail_atime;        /* atime of the last COLD tail seen (age stat) */
+} __attribute__((aligned(64))) slab_shard;
+
+_Static_assert(sizeof(slab_shard) == 128, "a shard is two cache lines");
+
+/* One slab class: chunks of one size, cut from the pages the page map
+ * gives it, held in SEG_SHARDS shards.  size and perslab are fixed at
+ * creation; pages changes under the pool lock, with the page map. */
+typedef struct slab_class {
+    uint32_t size;              /* chunk size in bytes (multiple of 8) */
+    uint32_t perslab;           /* chunks per page */
+    uint32_t pages;             /* pages owned now (pool lock) */
     uint32_t pad;
+    slab_shard shards[SEG_SHARDS] __attribute__((aligned(64)));
 } __attribute__((aligned(64))) slab_class;
 
 /* Event counters kept per client slot and lane (so threads do not share
@@ -199,8 +231,8 @@ typedef struct seg_header {
     uint64_t locks_repaired;
     seg_counters retired;       /* counters of clients that left or died */
 
-    seg_lock pool_lock;         /* guards page_hint and page map entries */
-    seg_lock grow_lock;         /* one index split at a time */
+    seg_lock_line pool_lock;    /* guards page_hint, page map entries and class page counts */
+    seg_lock_line grow_lock;    /* one index split at a time */
 
     uint64_t cas_counter __attribute__((aligned(64))); /* last CAS handed out */
 } seg_header;

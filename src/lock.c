@@ -117,9 +117,10 @@ static void lock_clear_dead(shmc_cache *c, seg_lock *l, uint32_t token)
 void lock_release_dead(shmc_cache *c, uint32_t token)
 {
     for (uint32_t i = 0; i < SEG_NSTRIPES; i++)
-        lock_clear_dead(c, &c->stripes[i], token);
+        lock_clear_dead(c, &c->stripes[i].l, token);
     for (uint32_t i = 1; i <= c->hdr->nclasses; i++)
-        lock_clear_dead(c, &c->classes[i].lock, token);
-    lock_clear_dead(c, &c->hdr->pool_lock, token);
-    lock_clear_dead(c, &c->hdr->grow_lock, token);
+        for (unsigned s = 0; s < SEG_SHARDS; s++)
+            lock_clear_dead(c, &c->classes[i].shards[s].lock, token);
+    lock_clear_dead(c, &c->hdr->pool_lock.l, token);
+    lock_clear_dead(c, &c->hdr->grow_lock.l, token);
 }

@@ -23,7 +23,7 @@
 #include "cache.h"
 
 /* What a lock guards (seg_lock.kind). */
-enum lock_kind { LOCK_STRIPE = 1, LOCK_CLASS = 2, LOCK_POOL = 3, LOCK_GROW = 4 };
+enum lock_kind { LOCK_STRIPE = 1, LOCK_SHARD = 2, LOCK_POOL = 3, LOCK_GROW = 4 };
 
 #define LOCK_WAITERS 0x80000000u /* someone may sleep on the word */
 #define LOCK_CHECK_MS 10         /* how often a waiter asks if the owner lives */

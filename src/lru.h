@@ -1,13 +1,14 @@
 /*
  * lru.h - the segmented LRU of each slab class (memcached's doc/new_lru.txt).
  *
- * New items enter HOT.  HOT is kept to hot_lru_pct of the class's items
+ * Each shard of a class (slabs.h) has its own three lists.
+ * New items enter HOT.  HOT is kept to hot_lru_pct of the shard's items
  * and WARM to warm_lru_pct: their tails move down to COLD, except items
  * read since their last move (IFLAG_ACTIVE), which go to WARM.  Eviction
  * takes from the COLD tail; an active item found there is rescued to
  * WARM instead.  A read only sets IFLAG_ACTIVE and the access time, with
  * no lock, so reads never contend on the LRU.  All calls here need the
- * class lock.
+ * shard's lock.
  */
 #ifndef SHMC_LRU_H
 #define SHMC_LRU_H
@@ -15,25 +16,28 @@
 #include "cache.h"
 
 /* Put a new item at the head of HOT and count it. */
-void lru_link(shmc_cache *c, slab_class *cls, item_t *it);
+void lru_link(shmc_cache *c, slab_shard *sh, item_t *it);
 
 /* Take an item out of its list and uncount it. */
-void lru_unlink(shmc_cache *c, slab_class *cls, item_t *it);
+void lru_unlink(shmc_cache *c, slab_shard *sh, item_t *it);
 
-/* Append an item at the tail of its it->lru list (recovery rebuilds). */
-void lru_append(shmc_cache *c, slab_class *cls, item_t *it);
+/* Append an item at the tail of its item_lru() list (recovery rebuilds). */
+void lru_append(shmc_cache *c, slab_shard *sh, item_t *it);
+
+/* Items in the shard's three lists. */
+uint64_t lru_items(const slab_shard *sh);
 
 /* A few steps of HOT/WARM/COLD balancing. */
-void lru_balance(shmc_cache *c, slab_class *cls, uint32_t now);
+void lru_balance(shmc_cache *c, slab_shard *sh, uint32_t now);
 
 /*
  * Find a chunk to reuse from the LRU tails: an expired or flushed item
  * first; a live one only if evict.  The item is removed from the index
  * and its list and returned in state CHUNK_ALLOC for this client, or NULL.
  */
-item_t *lru_reclaim(shmc_cache *c, slab_class *cls, bool evict, uint32_t now);
+item_t *lru_reclaim(shmc_cache *c, slab_shard *sh, bool evict, uint32_t now);
 
 /* Reclaim up to budget dead items from the tails (the "crawler"). */
-unsigned lru_crawl(shmc_cache *c, slab_class *cls, unsigned budget, uint32_t now);
+unsigned lru_crawl(shmc_cache *c, slab_shard *sh, unsigned budget, uint32_t now);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * recovery.c - repairs after a client died at any instruction.
  *
- * Owns: the rebuild of hash chains (per stripe) and of free lists, LRU
- * lists and counters (per class) from the chunk state words, and the
- * reclaiming of chunks a dead client had allocated.  The rule that makes
+ * Owns: the rebuild of hash chains (per stripe), of free lists, LRU lists
+ * and counters (per shard of a class) from the chunk state words, and of
+ * page counts (from the page map), and the reclaiming of chunks a dead
+ * client had allocated.  The rule that makes
  * this enough is in layout.h: a chunk's state word is the commit point of
  * every mutation, and it only changes under the locks of every structure
  * it implies.  So a structure whose lock owner died is rebuilt from the
@@ -32,20 +33,20 @@ static bool item_plausible(const shmc_cache *c, const item_t *it, unsigned clsid
            item_total(it->nkey, it->nbytes) <= room && hash_key(it->data, it->nkey) == it->hash;
 }
 
-/* Free the data chunks of class clsid that no head owns any more (class
- * lock held; run after the heads' fates are settled). */
-static void free_orphan_chunks(shmc_cache *c, unsigned clsid)
+/* Free the data chunks that no head owns any more (the largest class's
+ * shard 0 lock held, which holds them all; run after the heads' fates
+ * are settled). */
+static void free_orphan_chunks(shmc_cache *c)
 {
-    if (clsid != c->hdr->nclasses)
-        return; /* only the largest class holds chained values */
-    slab_class *cls = &c->classes[clsid];
+    unsigned clsid = c->hdr->nclasses; /* only the largest class holds chained values */
+    slab_shard *sh = slabs_shard(c, clsid, 0);
     for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
         if (__atomic_load_n(&c->pagemap[pg], __ATOMIC_ACQUIRE) != clsid)
             continue;
         item_t *it;
         SLABS_FOR_EACH_CHUNK(c, pg, clsid, it)
             if (STATE_KIND(item_state(it)) == CHUNK_DATA && value_chunk_orphaned(c, it, clsid))
-                slabs_free_locked(c, cls, it);
+                slabs_free_locked(c, sh, it);
     }
 }
 
@@ -71,7 +72,7 @@ static item_t *chain_find_live(shmc_cache *c, item_t *it, uint32_t now)
 static void repair_stripe(shmc_cache *c, uint32_t s)
 {
     uint32_t now = clock_now(c);
-    lock_take(c, &c->hdr->pool_lock);
+    lock_take(c, &c->hdr->pool_lock.l);
     hash_clear_stripe(c, s);
     for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
         unsigned clsid = __atomic_load_n(&c->pagemap[pg], __ATOMIC_ACQUIRE);
@@ -91,7 +92,7 @@ static void repair_stripe(shmc_cache *c, uint32_t s)
             hash_insert(c, it);
         }
     }
-    lock_drop(&c->hdr->pool_lock);
+    lock_drop(&c->hdr->pool_lock.l);
 }
 
 /* Which slots are alive, asked once per slot during one repair. */
@@ -109,38 +110,47 @@ static bool slot_alive(shmc_cache *c, alive_cache *ac, uint32_t slot)
 }
 
 /*
- * A class lock's owner died: rebuild the class's free list, LRU lists and
- * counters from the states of the chunks in its pages, freeing chunks
- * allocated to dead clients.
+ * A shard lock's owner died: rebuild the shard's free list and LRU lists
+ * from the states of the chunks that name it, freeing chunks allocated to
+ * dead clients.  A chunk is renamed only while it is CHUNK_ALLOC and the
+ * new shard's lock is held (slabs.c), so reading its state first and then
+ * its name never puts a chunk in two shards.
  */
-static void repair_class(shmc_cache *c, unsigned clsid)
+static void repair_shard(shmc_cache *c, unsigned clsid, unsigned s)
 {
-    slab_class *cls = &c->classes[clsid];
+    slab_shard *sh = slabs_shard(c, clsid, s);
     alive_cache ac;
     memset(&ac, 0, sizeof ac);
-    cls->free_head = 0;
-    cls->free_count = 0;
-    memset(cls->head, 0, sizeof cls->head);
-    memset(cls->tail, 0, sizeof cls->tail);
-    memset(cls->lru_count, 0, sizeof cls->lru_count);
-    cls->curr_items = 0;
-    cls->bytes = 0;
-    cls->pages = 0;
+    sh->free_head = 0;
+    sh->free_count = 0;
+    memset(sh->head, 0, sizeof sh->head);
+    memset(sh->tail, 0, sizeof sh->tail);
+    memset(sh->lru_count, 0, sizeof sh->lru_count);
+    sh->bytes = 0;
     for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
         if (__atomic_load_n(&c->pagemap[pg], __ATOMIC_ACQUIRE) != clsid)
             continue;
-        cls->pages++;
         item_t *it;
         SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
             uint32_t st = item_state(it);
+            if (item_shard(it) != s)
+                continue;
             if (STATE_KIND(st) == CHUNK_LINKED)
-                lru_append(c, cls, it);
+                lru_append(c, sh, it);
             else if (STATE_KIND(st) == CHUNK_FREE ||
                      (STATE_KIND(st) == CHUNK_ALLOC && !slot_alive(c, &ac, STATE_SLOT(st))))
-                slabs_free_locked(c, cls, it);
+                slabs_free_locked(c, sh, it);
         }
     }
-    free_orphan_chunks(c, clsid);
+    if (clsid == c->hdr->nclasses && s == 0)
+        free_orphan_chunks(c);
+}
+
+/* The pool lock's owner died: the page map is the truth, and each
+ * class's page count is recounted from it. */
+static void repair_pool(shmc_cache *c)
+{
+    slabs_recount_pages(c);
 }
 
 void recovery_repair_lock(shmc_cache *c, seg_lock *l)
@@ -149,11 +159,15 @@ void recovery_repair_lock(shmc_cache *c, seg_lock *l)
     case LOCK_STRIPE:
         repair_stripe(c, l->id);
         break;
-    case LOCK_CLASS:
-        repair_class(c, l->id);
+    case LOCK_SHARD:
+        if ((l->id & 0xffu) >= 1 && (l->id & 0xffu) <= c->hdr->nclasses)
+            repair_shard(c, l->id & 0xffu, (l->id >> 8) & (SEG_SHARDS - 1));
+        break;
+    case LOCK_POOL:
+        repair_pool(c);
         break;
     default:
-        /* pool: the page map is the whole truth; grow: guards no data */
+        /* grow: guards no data */
         break;
     }
 }
@@ -162,18 +176,18 @@ void recovery_reap_slot(shmc_cache *c, uint32_t slot)
 {
     uint32_t mine = STATE_MAKE(CHUNK_ALLOC, slot);
     for (unsigned clsid = 1; clsid <= c->hdr->nclasses; clsid++) {
-        slab_class *cls = &c->classes[clsid];
-        lock_take(c, &cls->lock);
+        slabs_lock_class(c, clsid);
         for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
             if (c->pagemap[pg] != clsid)
                 continue;
             item_t *it;
             SLABS_FOR_EACH_CHUNK(c, pg, clsid, it)
                 if (item_state(it) == mine)
-                    slabs_free_locked(c, cls, it);
+                    slabs_free_locked(c, slabs_shard_of(c, it), it);
         }
-        free_orphan_chunks(c, clsid);
-        lock_drop(&cls->lock);
+        if (clsid == c->hdr->nclasses)
+            free_orphan_chunks(c);
+        slabs_unlock_class(c, clsid);
         if (clsid == c->hdr->nclasses / 2)
             CRASH_POINT("reap.half");
     }

@@ -75,7 +75,7 @@ static shmc_status segment_layout(seg_header *h, const shmc_config *cfg)
     h->off_classes = off;
     off += sizeof(slab_class) * (SEG_MAX_CLASSES + 1);
     h->off_stripes = off;
-    off += sizeof(seg_lock) * SEG_NSTRIPES;
+    off += sizeof(seg_lock_line) * SEG_NSTRIPES;
     h->off_slots = off;
     off += ALIGN_UP(sizeof(client_slot) * cfg->max_clients, 64);
     h->off_pagemap = off;
@@ -131,7 +131,7 @@ static void segment_bind(shmc_cache *c)
 {
     c->hdr = (seg_header *)c->base;
     c->classes = (slab_class *)(c->base + c->hdr->off_classes);
-    c->stripes = (seg_lock *)(c->base + c->hdr->off_stripes);
+    c->stripes = (seg_lock_line *)(c->base + c->hdr->off_stripes);
     c->slots = (client_slot *)(c->base + c->hdr->off_slots);
     c->pagemap = (uint8_t *)(c->base + c->hdr->off_pagemap);
     c->buckets = (ref_t *)(c->base + c->hdr->off_buckets);
@@ -140,12 +140,13 @@ static void segment_bind(shmc_cache *c)
 static void segment_init_locks(shmc_cache *c)
 {
     seg_header *h = c->hdr;
-    lock_init(&h->pool_lock, LOCK_POOL, 0);
-    lock_init(&h->grow_lock, LOCK_GROW, 0);
+    lock_init(&h->pool_lock.l, LOCK_POOL, 0);
+    lock_init(&h->grow_lock.l, LOCK_GROW, 0);
     for (uint32_t i = 0; i < SEG_NSTRIPES; i++)
-        lock_init(&c->stripes[i], LOCK_STRIPE, i);
+        lock_init(&c->stripes[i].l, LOCK_STRIPE, i);
     for (uint32_t i = 1; i <= SEG_MAX_CLASSES; i++)
-        lock_init(&c->classes[i].lock, LOCK_CLASS, i);
+        for (uint32_t s = 0; s < SEG_SHARDS; s++)
+            lock_init(&c->classes[i].shards[s].lock, LOCK_SHARD, i | s << 8);
 }
 
 static shmc_status status_from_errno(int e)

@@ -1,15 +1,19 @@
 /*
  * slabs.c - slab classes, pages and chunks; page moves between classes.
  *
- * Owns: the class table's sizes, the page map, the free lists and the
- * FREE <-> ALLOC transitions of chunk states.  Lock order: a class lock,
- * then the pool lock; never two class locks at once.
+ * Owns: the class table's sizes, the page map, the shards' free lists and
+ * the FREE <-> ALLOC transitions of chunk states.  Lock order: shard
+ * locks (one, or several of one class in index order), then the pool lock.
  *
  * Crash safety: a page is given to a class only after every chunk header
- * in it says FREE for that class, by one store to the page map; a page
- * leaves a class only after every chunk in it is FREE and off the free
- * list.  So a class's pages and chunk states always agree, and recovery
- * rebuilds free lists and LRU lists from them.
+ * in it says FREE for that class and the shard that takes it, by one
+ * store to the page map; a page leaves a class only after every chunk in
+ * it is FREE and off its free list.  So a class's pages and chunk states
+ * always agree, and recovery rebuilds a shard's free list and LRU lists
+ * from the states of the chunks that name it.  A chunk changes shard only
+ * while the new shard's lock is held and either it is CHUNK_ALLOC (ours)
+ * or the old shard's lock is held too, so a repair, which holds the lock
+ * of the shard it rebuilds, never sees it half moved.
  */
 #include "slabs.h"
 
@@ -23,6 +27,7 @@
 #include "value.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~7u)
+#define STEAL_BATCH 16u /* free chunks moved at once from another shard */
 
 void slabs_init_classes(shmc_cache *c)
 {
@@ -61,39 +66,90 @@ unsigned slabs_clsid(const shmc_cache *c, size_t ntotal)
     return lo;
 }
 
-void slabs_free_locked(shmc_cache *c, slab_class *cls, item_t *it)
+void slabs_free_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 {
     ref_t r = seg_ref(c, it);
+    /* the chunk takes sh's name (slabs.h says when it may); the state
+     * store below publishes the name with it */
+    __atomic_store_n(&it->place, PLACE_MAKE(0, slabs_shard_no(c, sh)), __ATOMIC_RELAXED);
     item_set_state(it, STATE_MAKE(CHUNK_FREE, 0));
     CRASH_POINT("slabs.free_half");
     it->prev = 0;
-    it->next = cls->free_head;
-    if (cls->free_head)
-        seg_item(c, cls->free_head)->prev = r;
-    cls->free_head = r;
-    cls->free_count++;
+    it->next = sh->free_head;
+    if (sh->free_head)
+        seg_item(c, sh->free_head)->prev = r;
+    sh->free_head = r;
+    sh->free_count++;
 }
 
-void slabs_unfree_locked(shmc_cache *c, slab_class *cls, item_t *it)
+void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 {
     if (it->prev)
         seg_item(c, it->prev)->next = it->next;
     else
-        cls->free_head = it->next;
+        sh->free_head = it->next;
     if (it->next)
         seg_item(c, it->next)->prev = it->prev;
     it->next = it->prev = 0;
-    cls->free_count--;
+    sh->free_count--;
 }
 
 void slabs_release(shmc_cache *c, item_t *it)
 {
     if (value_is_chained(it))
         value_release_chunks(c, it);
-    slab_class *cls = &c->classes[it->clsid];
-    lock_take(c, &cls->lock);
-    slabs_free_locked(c, cls, it);
-    lock_drop(&cls->lock);
+    slab_shard *sh = slabs_shard_of(c, it);
+    lock_take(c, &sh->lock);
+    slabs_free_locked(c, sh, it);
+    lock_drop(&sh->lock);
+}
+
+void slabs_lock_class(shmc_cache *c, unsigned clsid)
+{
+    for (unsigned s = 0; s < SEG_SHARDS; s++)
+        lock_take(c, &slabs_shard(c, clsid, s)->lock);
+}
+
+void slabs_unlock_class(shmc_cache *c, unsigned clsid)
+{
+    for (unsigned s = SEG_SHARDS; s-- > 0;)
+        lock_drop(&slabs_shard(c, clsid, s)->lock);
+}
+
+void slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b)
+{
+    if (b < a) {
+        slab_shard *t = a;
+        a = b;
+        b = t;
+    }
+    lock_take(c, &a->lock);
+    if (b != a)
+        lock_take(c, &b->lock);
+}
+
+void slabs_unlock_pair(slab_shard *a, slab_shard *b)
+{
+    if (b != a)
+        lock_drop(&b->lock);
+    lock_drop(&a->lock);
+}
+
+uint64_t slabs_free_chunks(shmc_cache *c, unsigned clsid)
+{
+    uint64_t n = 0;
+    for (unsigned s = 0; s < SEG_SHARDS; s++)
+        n += __atomic_load_n(&slabs_shard(c, clsid, s)->free_count, __ATOMIC_RELAXED);
+    return n;
+}
+
+uint64_t slabs_items(shmc_cache *c, unsigned clsid)
+{
+    uint64_t n = 0;
+    for (unsigned s = 0; s < SEG_SHARDS; s++)
+        for (unsigned l = 0; l < SEG_NLRU; l++)
+            n += __atomic_load_n(&slabs_shard(c, clsid, s)->lru_count[l], __ATOMIC_RELAXED);
+    return n;
 }
 
 /* Find a page no class owns; pool lock held.  UINT32_MAX if none. */
@@ -108,14 +164,27 @@ static uint32_t pool_find_page(shmc_cache *c)
     return UINT32_MAX;
 }
 
-/* Give class clsid a new page from the pool (class lock held). */
-static bool slabs_grow(shmc_cache *c, unsigned clsid)
+void slabs_recount_pages(shmc_cache *c)
+{
+    uint32_t count[SEG_MAX_CLASSES + 1] = {0};
+    for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
+        unsigned id = __atomic_load_n(&c->pagemap[pg], __ATOMIC_ACQUIRE);
+        if (id <= SEG_MAX_CLASSES)
+            count[id]++;
+    }
+    for (unsigned i = 1; i <= c->hdr->nclasses; i++)
+        __atomic_store_n(&c->classes[i].pages, count[i], __ATOMIC_RELAXED);
+}
+
+/* Give shard s of class clsid a new page from the pool (its lock held). */
+static bool slabs_grow(shmc_cache *c, unsigned clsid, unsigned s)
 {
     slab_class *cls = &c->classes[clsid];
-    lock_take(c, &c->hdr->pool_lock);
+    slab_shard *sh = &cls->shards[s];
+    lock_take(c, &c->hdr->pool_lock.l);
     uint32_t pg = pool_find_page(c);
     if (pg == UINT32_MAX) {
-        lock_drop(&c->hdr->pool_lock);
+        lock_drop(&c->hdr->pool_lock.l);
         return false;
     }
     CRASH_POINT("slabs.grow_locked");
@@ -124,68 +193,189 @@ static bool slabs_grow(shmc_cache *c, unsigned clsid)
     SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
         memset(it, 0, sizeof *it);
         it->clsid = (uint8_t)clsid;
+        it->place = PLACE_MAKE(0, s);
         if (++i == cls->perslab / 2)
             CRASH_POINT("slabs.grow_half_init");
     }
     __atomic_store_n(&c->pagemap[pg], (uint8_t)clsid, __ATOMIC_RELEASE);
     CRASH_POINT("slabs.grow_published");
+    __atomic_store_n(&cls->pages, cls->pages + 1, __ATOMIC_RELAXED);
     c->hdr->page_hint = pg + 1;
-    lock_drop(&c->hdr->pool_lock);
-    cls->pages++;
+    lock_drop(&c->hdr->pool_lock.l);
     i = 0;
     SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
-        slabs_free_locked(c, cls, it);
+        slabs_free_locked(c, sh, it);
         if (++i == cls->perslab / 2)
             CRASH_POINT("slabs.grow_half_freed");
     }
     return true;
 }
 
-/* Pop the free list (class lock held); NULL if empty. */
-static item_t *slabs_pop_free(shmc_cache *c, slab_class *cls)
+/* Pop shard sh's free list as ours (its lock held); NULL if empty.  The
+ * chunk keeps sh's name until it is linked or freed elsewhere. */
+static item_t *shard_pop_free(shmc_cache *c, slab_shard *sh)
 {
-    if (!cls->free_head)
+    if (!sh->free_head)
         return NULL;
-    item_t *it = seg_item(c, cls->free_head);
-    slabs_unfree_locked(c, cls, it);
+    item_t *it = seg_item(c, sh->free_head);
+    slabs_unfree_locked(c, sh, it);
     CRASH_POINT("slabs.popped");
+    item_set_state(it, STATE_MAKE(CHUNK_ALLOC, c->slot));
     return it;
 }
 
-/* One attempt under the class lock. */
-static item_t *slabs_alloc_locked(shmc_cache *c, unsigned clsid, uint32_t now)
+/*
+ * Take up to STEAL_BATCH free chunks from another shard of the class for
+ * home shard s (no lock held): one comes back as ours, the rest go on the
+ * home free list, so a lane that stores more than it frees (inserts) does
+ * not cross to another shard for every chunk.  NULL if no shard has one.
+ */
+static item_t *slabs_steal_free(shmc_cache *c, unsigned clsid, unsigned s)
 {
-    slab_class *cls = &c->classes[clsid];
-    item_t *it = slabs_pop_free(c, cls);
-    if (!it && slabs_grow(c, clsid))
-        it = slabs_pop_free(c, cls);
+    for (unsigned k = 1; k < SEG_SHARDS; k++) {
+        slab_shard *from = slabs_shard(c, clsid, (s + k) % SEG_SHARDS);
+        if (!__atomic_load_n(&from->free_count, __ATOMIC_RELAXED))
+            continue;
+        item_t *got[STEAL_BATCH];
+        unsigned n = 0;
+        lock_take(c, &from->lock);
+        while (n < STEAL_BATCH && (got[n] = shard_pop_free(c, from)))
+            n++;
+        lock_drop(&from->lock);
+        if (!n)
+            continue;
+        /* the rest are ours (ALLOC) meanwhile: a death here reaps them */
+        CRASH_POINT("slabs.stolen");
+        slab_shard *home = slabs_shard(c, clsid, s);
+        lock_take(c, &home->lock);
+        for (unsigned i = 1; i < n; i++)
+            slabs_free_locked(c, home, got[i]);
+        lock_drop(&home->lock);
+        return got[0];
+    }
+    return NULL;
+}
+
+/* Reclaim from the LRU tails of shard s: expired items, and live ones too
+ * if evict.  *evictions gets the shard's eviction count after it. */
+static item_t *slabs_reclaim(shmc_cache *c, unsigned clsid, unsigned s, bool evict,
+                             uint32_t now, uint64_t *evictions)
+{
+    slab_shard *sh = slabs_shard(c, clsid, s);
+    if (!__atomic_load_n(&sh->tail[SEG_LRU_COLD], __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&sh->tail[SEG_LRU_WARM], __ATOMIC_RELAXED) &&
+        !__atomic_load_n(&sh->tail[SEG_LRU_HOT], __ATOMIC_RELAXED))
+        return NULL;
+    lock_take(c, &sh->lock);
+    uint64_t before = sh->evictions;
+    item_t *it = lru_reclaim(c, sh, evict, now);
+    *evictions = sh->evictions != before ? sh->evictions : 0;
+    lock_drop(&sh->lock);
+    return it;
+}
+
+/* The item a shard would evict first (the tail of COLD, else HOT, else
+ * WARM, as lru_reclaim looks), read without its lock: a hint that may be
+ * stale, so only its bounds are trusted.  NULL if the shard is empty. */
+static const item_t *shard_eviction_candidate(shmc_cache *c, slab_shard *sh)
+{
+    static const unsigned order[] = {SEG_LRU_COLD, SEG_LRU_HOT, SEG_LRU_WARM};
+    for (unsigned i = 0; i < 3; i++) {
+        ref_t r = __atomic_load_n(&sh->tail[order[i]], __ATOMIC_RELAXED);
+        uint64_t off = (uint64_t)r << 3;
+        if (r && off >= c->hdr->off_pages && off + sizeof(item_t) <= c->size)
+            return seg_item(c, r);
+    }
+    return NULL;
+}
+
+/*
+ * The shard of class clsid to evict from first: the one whose next victim
+ * is the least recently used (older access time, then older write: lower
+ * CAS), home shard s on a tie.  So a thread whose own shard holds only
+ * its newest items evicts another shard's old ones, as memcached's one
+ * LRU per class would; sharding does not make eviction favour old data.
+ */
+static unsigned slabs_oldest_shard(shmc_cache *c, unsigned clsid, unsigned s)
+{
+    unsigned best = s;
+    const item_t *bt = shard_eviction_candidate(c, slabs_shard(c, clsid, s));
+    for (unsigned k = 1; k < SEG_SHARDS; k++) {
+        unsigned o = (s + k) % SEG_SHARDS;
+        const item_t *t = shard_eviction_candidate(c, slabs_shard(c, clsid, o));
+        if (!t)
+            continue;
+        uint32_t ta = __atomic_load_n(&t->atime, __ATOMIC_RELAXED);
+        uint64_t tc = __atomic_load_n(&t->cas, __ATOMIC_RELAXED);
+        if (!bt || ta < __atomic_load_n(&bt->atime, __ATOMIC_RELAXED) ||
+            (ta == __atomic_load_n(&bt->atime, __ATOMIC_RELAXED) &&
+             tc < __atomic_load_n(&bt->cas, __ATOMIC_RELAXED))) {
+            best = o;
+            bt = t;
+        }
+    }
+    return best;
+}
+
+/* From the home shard (its lock taken here): its free list, and if more,
+ * a new page, then expired items; the LRU balance step rides along. */
+static item_t *slabs_alloc_home(shmc_cache *c, unsigned clsid, unsigned s, bool more,
+                                uint32_t now)
+{
+    slab_shard *sh = slabs_shard(c, clsid, s);
+    lock_take(c, &sh->lock);
+    item_t *it = shard_pop_free(c, sh);
+    if (!it && more && slabs_grow(c, clsid, s))
+        it = shard_pop_free(c, sh);
+    if (!it && more)
+        it = lru_reclaim(c, sh, false, now);
+    if (it)
+        lru_balance(c, sh, now);
+    lock_drop(&sh->lock);
+    return it;
+}
+
+/*
+ * One pass over every source but a page move; *evictions as above.  The
+ * other shards' free chunks come before a new page, so that a class's
+ * pages fill up before it takes another: sharding must not multiply the
+ * memory a class holds.
+ */
+static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint32_t now,
+                                uint64_t *evictions)
+{
+    *evictions = 0;
+    item_t *it = slabs_alloc_home(c, clsid, s, false, now);
     if (!it)
-        it = lru_reclaim(c, cls, !c->hdr->no_evict, now);
-    if (it) {
-        lru_balance(c, cls, now);
-        it->clsid = (uint8_t)clsid;
-        item_set_state(it, STATE_MAKE(CHUNK_ALLOC, c->slot));
-    } else {
-        cls->alloc_fails++;
+        it = slabs_steal_free(c, clsid, s);
+    if (!it)
+        it = slabs_alloc_home(c, clsid, s, true, now);
+    if (!it && !c->hdr->no_evict) {
+        unsigned first = slabs_oldest_shard(c, clsid, s);
+        it = slabs_reclaim(c, clsid, first, true, now, evictions);
+        for (unsigned k = 0; !it && k < SEG_SHARDS; k++)
+            if ((s + k) % SEG_SHARDS != first)
+                it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, true, now, evictions);
+    }
+    if (!it) {
+        slab_shard *sh = slabs_shard(c, clsid, s);
+        __atomic_fetch_add(&sh->alloc_fails, 1, __ATOMIC_RELAXED);
     }
     return it;
 }
 
-item_t *slabs_alloc(shmc_cache *c, unsigned clsid)
+item_t *slabs_alloc(shmc_cache *c, unsigned clsid, unsigned s)
 {
     uint32_t now = clock_now(c);
+    s = slabs_home(c, clsid, s);
     for (int attempt = 0; attempt < 3; attempt++) {
-        slab_class *cls = &c->classes[clsid];
-        lock_take(c, &cls->lock);
-        uint64_t evicted_before = cls->evictions;
-        item_t *it = slabs_alloc_locked(c, clsid, now);
-        bool evicted = cls->evictions != evicted_before;
-        uint64_t evictions = cls->evictions;
-        lock_drop(&cls->lock);
+        uint64_t evictions;
+        item_t *it = slabs_alloc_once(c, clsid, s, now, &evictions);
         if (it) {
+            it->clsid = (uint8_t)clsid;
             /* memcached's automove: a class that keeps evicting may take a
              * page from a class whose items are older */
-            if (evicted && c->hdr->slab_automove && evictions % 64 == 0)
+            if (evictions && c->hdr->slab_automove && evictions % 64 == 0)
                 slabs_reassign(c, clsid);
             return it;
         }
@@ -195,49 +385,50 @@ item_t *slabs_alloc(shmc_cache *c, unsigned clsid)
     return NULL;
 }
 
-/* Put back on the free list the chunks of page pg before stop, which an
- * aborted page move had taken off (class lock held). */
+/* Put back on their free lists the chunks of page pg before stop, which
+ * an aborted page move had taken off (every shard lock of the class held). */
 static void slabs_unempty(shmc_cache *c, unsigned clsid, uint32_t pg, item_t *stop)
 {
     item_t *it;
     SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
         if (it == stop)
             break;
-        slabs_free_locked(c, &c->classes[clsid], it);
+        slabs_free_locked(c, slabs_shard_of(c, it), it);
     }
 }
 
 /*
- * Evict linked item it of class clsid for a page move (class lock held):
- * false if its stripe is busy, or it is live and evict is off.  Its chunk
- * (and a chained value's data chunks) go to the free list.
+ * Evict linked item it of class clsid for a page move (every shard lock
+ * of the class held): false if its stripe is busy, or it is live and
+ * evict is off.  Its chunk (and a chained value's data chunks) go to the
+ * free list of its shard.
  */
-static bool slabs_evict_linked(shmc_cache *c, unsigned clsid, item_t *it, bool evict,
-                               uint32_t now)
+static bool slabs_evict_linked(shmc_cache *c, item_t *it, bool evict, uint32_t now)
 {
-    slab_class *cls = &c->classes[clsid];
     if (STATE_KIND(item_state(it)) != CHUNK_LINKED)
         return false;
+    slab_shard *sh = slabs_shard_of(c, it);
     enum item_liveness why = clock_liveness(c, it, now);
     seg_lock *s = hash_stripe(c, it->hash);
     if ((why == ITEM_LIVE && !evict) || !lock_try(c, s))
         return false;
     hash_remove(c, it);
-    lru_unlink(c, cls, it);
+    lru_unlink(c, sh, it);
     if (why == ITEM_LIVE)
-        cls->evictions++;
+        sh->evictions++;
     else
-        cls->reclaimed++;
-    slabs_free_locked(c, cls, it);
-    value_free_chunks(c, cls, it);
+        sh->reclaimed++;
+    slabs_free_locked(c, sh, it);
+    value_free_chunks(c, sh, it);
     lock_drop(s);
     return true;
 }
 
 /*
- * Empty page pg of class clsid (class lock held): take its free chunks off
- * the free list and evict its items.  Fails, undoing, if a chunk is
- * allocated to a client or its stripe is busy, or (no_evict) holds an item.
+ * Empty page pg of class clsid (every shard lock of the class held): take
+ * its free chunks off their free lists and evict its items.  Fails,
+ * undoing, if a chunk is allocated to a client or its stripe is busy, or
+ * (no_evict) holds an item.
  */
 static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool evict, uint32_t now)
 {
@@ -250,22 +441,21 @@ static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool ev
         if (STATE_KIND(item_state(it)) == CHUNK_DATA && it->h_next) { /* evict its item */
             item_t *head = seg_item(c, it->h_next);
             if (head->clsid == clsid)
-                slabs_evict_linked(c, clsid, head, evict, now);
+                slabs_evict_linked(c, head, evict, now);
         }
         uint32_t st = STATE_KIND(item_state(it));
-        if (st == CHUNK_LINKED && slabs_evict_linked(c, clsid, it, evict, now))
-            st = STATE_KIND(item_state(it)); /* now FREE, on the free list */
+        if (st == CHUNK_LINKED && slabs_evict_linked(c, it, evict, now))
+            st = STATE_KIND(item_state(it)); /* now FREE, on a free list */
         if (st != CHUNK_FREE) {
             slabs_unempty(c, clsid, pg, it);
             return false;
         }
-        slabs_unfree_locked(c, cls, it);
+        slabs_unfree_locked(c, slabs_shard_of(c, it), it);
     }
     return true;
 }
 
-/* The page holding the oldest item of a class, or one with all chunks
- * free; UINT32_MAX if the class has no page (class lock held). */
+/* Whether every chunk of page pg is free (the class's shard locks held). */
 static bool slabs_page_is_free(shmc_cache *c, unsigned clsid, uint32_t pg)
 {
     item_t *it;
@@ -275,20 +465,48 @@ static bool slabs_page_is_free(shmc_cache *c, unsigned clsid, uint32_t pg)
     return true;
 }
 
+/* The page to empty in class clsid: a wholly free one, else the one
+ * holding the oldest LRU tail, else any; UINT32_MAX if the class has no
+ * page (every shard lock of the class held). */
 static uint32_t slabs_pick_page(shmc_cache *c, unsigned clsid)
 {
     slab_class *cls = &c->classes[clsid];
-    if (cls->free_count >= cls->perslab)
+    if (slabs_free_chunks(c, clsid) >= cls->perslab)
         for (uint32_t pg = 0; pg < c->hdr->npages; pg++)
             if (c->pagemap[pg] == clsid && slabs_page_is_free(c, clsid, pg))
                 return pg;
-    for (unsigned l = SEG_LRU_COLD + 1; l-- > 0;)
-        if (cls->tail[l])
-            return seg_page_of(c, cls->tail[l]);
+    for (unsigned l = SEG_LRU_COLD + 1; l-- > 0;) {
+        ref_t oldest = 0;
+        for (unsigned s = 0; s < SEG_SHARDS; s++) {
+            ref_t t = cls->shards[s].tail[l];
+            if (t && (!oldest || seg_item(c, t)->atime < seg_item(c, oldest)->atime))
+                oldest = t;
+        }
+        if (oldest)
+            return seg_page_of(c, oldest);
+    }
     for (uint32_t pg = 0; pg < c->hdr->npages; pg++)
         if (c->pagemap[pg] == clsid)
             return pg;
     return UINT32_MAX;
+}
+
+/* The age of class clsid for page moves, read without locks: the oldest
+ * COLD tail seen among its shards that hold items (0 for a shard that
+ * never had one), or 0 if none holds an item. */
+static uint32_t slabs_tail_age(shmc_cache *c, unsigned clsid)
+{
+    uint32_t oldest = UINT32_MAX;
+    for (unsigned s = 0; s < SEG_SHARDS; s++) {
+        slab_shard *sh = slabs_shard(c, clsid, s);
+        uint32_t t = __atomic_load_n(&sh->tail_atime, __ATOMIC_RELAXED);
+        bool has_items = false;
+        for (unsigned l = 0; l < SEG_NLRU; l++)
+            has_items |= __atomic_load_n(&sh->lru_count[l], __ATOMIC_RELAXED) != 0;
+        if (has_items && t < oldest)
+            oldest = t;
+    }
+    return oldest == UINT32_MAX ? 0 : oldest;
 }
 
 /* The class to take a page from for dst: the one with the oldest COLD
@@ -302,10 +520,10 @@ static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst)
         uint32_t pages = __atomic_load_n(&cls->pages, __ATOMIC_RELAXED);
         if (i == dst || pages == 0)
             continue;
-        bool spare = cls->free_count >= cls->perslab; /* may hold a whole free page */
+        bool spare = slabs_free_chunks(c, i) >= cls->perslab; /* may hold a whole free page */
         if (pages < 2 && !spare && c->classes[dst].pages > 0)
             continue;
-        uint32_t age = spare ? 0 : cls->tail_atime;
+        uint32_t age = spare ? 0 : slabs_tail_age(c, i);
         if (age < best_age) {
             best_age = age;
             best = i;
@@ -321,18 +539,18 @@ bool slabs_reassign(shmc_cache *c, unsigned dst)
         return false;
     slab_class *cls = &c->classes[src];
     uint32_t now = clock_now(c);
-    lock_take(c, &cls->lock);
+    slabs_lock_class(c, src);
     uint32_t pg = slabs_pick_page(c, src);
     bool ok = pg != UINT32_MAX && slabs_empty_page(c, src, pg, !c->hdr->no_evict, now);
     if (ok) {
-        lock_take(c, &c->hdr->pool_lock);
+        lock_take(c, &c->hdr->pool_lock.l);
         __atomic_store_n(&c->pagemap[pg], 0, __ATOMIC_RELEASE);
-        c->hdr->page_hint = pg;
-        lock_drop(&c->hdr->pool_lock);
         CRASH_POINT("slabs.reassign_released");
-        cls->pages--;
+        __atomic_store_n(&cls->pages, cls->pages - 1, __ATOMIC_RELAXED);
+        c->hdr->page_hint = pg;
+        lock_drop(&c->hdr->pool_lock.l);
         __atomic_fetch_add(&c->hdr->slabs_moved, 1, __ATOMIC_RELAXED);
     }
-    lock_drop(&cls->lock);
+    slabs_unlock_class(c, src);
     return ok;
 }

@@ -3,11 +3,15 @@
  *
  * Memory is cut into pages (1 MiB, or the next power of two above
  * item_size_max); each page belongs to no class or to one class and is cut
- * into that class's chunks.  A class's lock guards its free list, its LRU
- * lists (lru.c) and the state word of every chunk in its pages.
+ * into that class's chunks.  Each class has SEG_SHARDS shards; a shard's
+ * lock guards its free list, its LRU lists (lru.c) and the state word of
+ * every chunk that names it (item_t.place).  Lock order: a stripe, then
+ * shards (one, or several of one class in index order), then the pool.
  */
 #ifndef SHMC_SLABS_H
 #define SHMC_SLABS_H
+
+#include <stddef.h>
 
 #include "cache.h"
 
@@ -17,23 +21,70 @@ void slabs_init_classes(shmc_cache *c);
 /* Smallest class whose chunks hold ntotal bytes; 0 if none does. */
 unsigned slabs_clsid(const shmc_cache *c, size_t ntotal);
 
-/*
- * Allocate a chunk of class clsid for this client.  Takes the class lock;
- * uses the free list, then a new page, then (unless no_evict) evicts from
- * the class's LRU, then moves a page from another class.  The chunk comes
- * back in state CHUNK_ALLOC owned by c->slot, with clsid set.  NULL when
- * no memory can be found (SHMC_NO_MEMORY).
- */
-item_t *slabs_alloc(shmc_cache *c, unsigned clsid);
+/* Shard s of class clsid. */
+static inline slab_shard *slabs_shard(shmc_cache *c, unsigned clsid, unsigned s)
+{
+    return &c->classes[clsid].shards[s];
+}
 
-/* Give an allocated (CHUNK_ALLOC) chunk back; takes the class lock. */
+/* Index of shard sh within its class. */
+static inline unsigned slabs_shard_no(const shmc_cache *c, const slab_shard *sh)
+{
+    size_t in_class = (size_t)((const char *)sh - (const char *)c->classes) % sizeof(slab_class);
+    return (unsigned)((in_class - offsetof(slab_class, shards)) / sizeof(slab_shard));
+}
+
+/* The shard that holds chunk it (its free list or LRU, or the one that
+ * takes it back if its owner dies). */
+static inline slab_shard *slabs_shard_of(shmc_cache *c, const item_t *it)
+{
+    return slabs_shard(c, it->clsid, item_shard(it));
+}
+
+/* The shard a caller whose lane works in shard s uses for class clsid:
+ * s, except in the largest class, which is not sharded (shard 0), so that
+ * a chained value's head and data chunks always share one lock. */
+static inline unsigned slabs_home(const shmc_cache *c, unsigned clsid, unsigned s)
+{
+    return clsid == c->hdr->nclasses ? 0 : s;
+}
+
+/*
+ * Allocate a chunk of class clsid for this client, working in shard s (a
+ * lane's shard, lane_shard()).  Looks in turn at: the home shard's free
+ * list, the other shards' free lists (a batch moves home), a new page for
+ * the home shard, its expired items, eviction (unless no_evict) from the
+ * shard whose LRU tail was used least recently and then the others, and
+ * a page moved from another class.
+ * Takes one shard lock at a time.  The chunk comes back in state
+ * CHUNK_ALLOC owned by c->slot, with clsid set; it names the shard it
+ * came from until it is linked or freed.  NULL when no memory can be
+ * found (SHMC_NO_MEMORY).
+ */
+item_t *slabs_alloc(shmc_cache *c, unsigned clsid, unsigned s);
+
+/* Give an allocated (CHUNK_ALLOC) chunk back to the shard it names;
+ * takes that shard's lock. */
 void slabs_release(shmc_cache *c, item_t *it);
 
-/* Put a chunk on its class's free list; class lock held by the caller. */
-void slabs_free_locked(shmc_cache *c, slab_class *cls, item_t *it);
+/* Put a chunk on shard sh's free list (sh's lock held).  The chunk takes
+ * sh's name: it must be CHUNK_ALLOC, or name sh already, or name a shard
+ * whose lock the caller holds too. */
+void slabs_free_locked(shmc_cache *c, slab_shard *sh, item_t *it);
 
-/* Take a chunk off its class's free list; class lock held. */
-void slabs_unfree_locked(shmc_cache *c, slab_class *cls, item_t *it);
+/* Take a chunk off the free list of the shard it names (that lock held). */
+void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it);
+
+/* Take / drop every shard lock of a class, in index order (page moves,
+ * reaping, the checker).  Every holder of two or more shard locks takes
+ * them in index order, so shard locks never deadlock. */
+void slabs_lock_class(shmc_cache *c, unsigned clsid);
+void slabs_unlock_class(shmc_cache *c, unsigned clsid);
+
+/* Take / drop the locks of shards a and b of one class (one lock if they
+ * are the same), the lower index first. */
+void slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b);
+void slabs_unlock_pair(slab_shard *a, slab_shard *b);
 
 /*
  * Move one page into the pool from the class that can best spare one, so
@@ -41,6 +92,15 @@ void slabs_unfree_locked(shmc_cache *c, slab_class *cls, item_t *it);
  * page was freed.
  */
 bool slabs_reassign(shmc_cache *c, unsigned dst);
+
+/* Recount every class's pages from the page map (pool lock held): the
+ * repair of a pool lock whose owner died between the two. */
+void slabs_recount_pages(shmc_cache *c);
+
+/* The free chunks and the linked items of a class, summed over its
+ * shards without locks (an estimate while others run). */
+uint64_t slabs_free_chunks(shmc_cache *c, unsigned clsid);
+uint64_t slabs_items(shmc_cache *c, unsigned clsid);
 
 /* Call fn on every chunk of page pg laid out for class clsid. */
 #define SLABS_FOR_EACH_CHUNK(c, pg, clsid, it)                                              \

@@ -52,17 +52,47 @@ static void stats_copy_events(shmc_stats *o, const seg_counters *e)
     o->touch_misses = e->touch_misses + e->gat_misses;
 }
 
+/* Class id's figures, its shards summed without locks. */
+static void stats_sum_class(shmc_cache *c, unsigned id, shmc_class_stats *o)
+{
+    slab_class *cls = &c->classes[id];
+    uint32_t now = clock_now(c), oldest = 0;
+    memset(o, 0, sizeof *o);
+    o->chunk_size = cls->size;
+    o->chunks_per_page = cls->perslab;
+    o->total_pages = LD(cls->pages);
+    for (unsigned s = 0; s < SEG_SHARDS; s++) {
+        slab_shard *sh = &cls->shards[s];
+        o->free_chunks += LD(sh->free_count);
+        o->hot += LD(sh->lru_count[SEG_LRU_HOT]);
+        o->warm += LD(sh->lru_count[SEG_LRU_WARM]);
+        o->cold += LD(sh->lru_count[SEG_LRU_COLD]);
+        o->bytes += LD(sh->bytes);
+        o->evictions += LD(sh->evictions);
+        o->reclaimed += LD(sh->reclaimed);
+        o->expired_unfetched += LD(sh->expired_unfetched);
+        o->evicted_unfetched += LD(sh->evicted_unfetched);
+        uint32_t t = LD(sh->tail_atime);
+        if (t && LD(sh->lru_count[SEG_LRU_COLD]) && (!oldest || t < oldest))
+            oldest = t;
+    }
+    o->used_chunks = o->total_pages * cls->perslab - o->free_chunks;
+    o->curr_items = o->hot + o->warm + o->cold;
+    o->oldest_age = oldest && now > oldest ? now - oldest : 0;
+}
+
 static void stats_add_classes(shmc_cache *c, shmc_stats *o)
 {
     for (uint32_t i = 1; i <= c->hdr->nclasses; i++) {
-        slab_class *cls = &c->classes[i];
-        o->curr_items += LD(cls->curr_items);
-        o->bytes += LD(cls->bytes);
-        o->evictions += LD(cls->evictions);
-        o->evicted_unfetched += LD(cls->evicted_unfetched);
-        o->reclaimed += LD(cls->reclaimed);
-        o->expired_unfetched += LD(cls->expired_unfetched);
-        o->total_pages += LD(cls->pages);
+        shmc_class_stats cs;
+        stats_sum_class(c, i, &cs);
+        o->curr_items += cs.curr_items;
+        o->bytes += cs.bytes;
+        o->evictions += cs.evictions;
+        o->evicted_unfetched += cs.evicted_unfetched;
+        o->reclaimed += cs.reclaimed;
+        o->expired_unfetched += cs.expired_unfetched;
+        o->total_pages += cs.total_pages;
     }
     o->free_pages = c->hdr->npages - o->total_pages;
     o->total_pages = c->hdr->npages;
@@ -113,24 +143,7 @@ shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *o
         gate_leave(c);
         return SHMC_INVALID;
     }
-    slab_class *cls = &c->classes[id];
-    memset(o, 0, sizeof *o);
-    o->chunk_size = cls->size;
-    o->chunks_per_page = cls->perslab;
-    o->total_pages = LD(cls->pages);
-    o->free_chunks = LD(cls->free_count);
-    o->used_chunks = o->total_pages * cls->perslab - o->free_chunks;
-    o->curr_items = LD(cls->curr_items);
-    o->hot = LD(cls->lru_count[SEG_LRU_HOT]);
-    o->warm = LD(cls->lru_count[SEG_LRU_WARM]);
-    o->cold = LD(cls->lru_count[SEG_LRU_COLD]);
-    o->bytes = LD(cls->bytes);
-    o->evictions = LD(cls->evictions);
-    o->reclaimed = LD(cls->reclaimed);
-    o->expired_unfetched = LD(cls->expired_unfetched);
-    o->evicted_unfetched = LD(cls->evicted_unfetched);
-    uint32_t now = clock_now(c), t = LD(cls->tail_atime);
-    o->oldest_age = t && now > t ? now - t : 0;
+    stats_sum_class(c, id, o);
     gate_leave(c);
     return SHMC_OK;
 }

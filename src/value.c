@@ -109,7 +109,7 @@ bool value_alloc_chunks(shmc_cache *c, item_t *head)
     ref_t *refs = value_refs(head);
     memset(refs, 0, n * sizeof(ref_t));
     for (uint32_t i = 0; i < n; i++) {
-        item_t *d = slabs_alloc(c, c->hdr->nclasses);
+        item_t *d = slabs_alloc(c, c->hdr->nclasses, 0);
         if (!d) {
             value_release_chunks(c, head);
             return false;
@@ -122,15 +122,15 @@ bool value_alloc_chunks(shmc_cache *c, item_t *head)
 void value_release_chunks(shmc_cache *c, item_t *head)
 {
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
-    slab_class *cls = &c->classes[c->hdr->nclasses];
+    slab_shard *sh = slabs_shard(c, c->hdr->nclasses, 0); /* the largest class: not sharded */
     uint32_t mine = STATE_MAKE(CHUNK_ALLOC, c->slot);
-    lock_take(c, &cls->lock);
+    lock_take(c, &sh->lock);
     for (uint32_t i = 0; i < n; i++) {
         ref_t r = value_refs(head)[i];
         if (r && item_state(seg_item(c, r)) == mine)
-            slabs_free_locked(c, cls, seg_item(c, r));
+            slabs_free_locked(c, sh, seg_item(c, r));
     }
-    lock_drop(&cls->lock);
+    lock_drop(&sh->lock);
 }
 
 void value_adopt_chunks(shmc_cache *c, item_t *head)
@@ -144,7 +144,7 @@ void value_adopt_chunks(shmc_cache *c, item_t *head)
     }
 }
 
-void value_free_chunks(shmc_cache *c, slab_class *cls, item_t *head)
+void value_free_chunks(shmc_cache *c, slab_shard *sh, item_t *head)
 {
     if (!value_is_chained(head))
         return;
@@ -154,7 +154,7 @@ void value_free_chunks(shmc_cache *c, slab_class *cls, item_t *head)
         ref_t r = value_refs(head)[i];
         item_t *d = r ? seg_item(c, r) : NULL;
         if (d && STATE_KIND(item_state(d)) == CHUNK_DATA && d->h_next == hr)
-            slabs_free_locked(c, cls, d);
+            slabs_free_locked(c, sh, d);
     }
 }
 

@@ -7,7 +7,8 @@
  * holds the header, the key, the refs of n data chunks and the first part
  * of the value; each data chunk, in the same class, holds the next part at
  * its data[] and says whose it is (state CHUNK_DATA, h_next = the head).
- * Because head and data chunks share one class, one class lock covers a
+ * Because head and data chunks share one class, and the largest class is
+ * not sharded (all in its shard 0: slabs_home), one shard lock covers a
  * large item's whole life, and recovery can judge every data chunk by its
  * head (value_chunk_orphaned).
  *
@@ -49,21 +50,22 @@ void value_copy(shmc_cache *c, item_t *dst, size_t dst_off, item_t *src);
 
 /* Give a new (CHUNK_ALLOC) head the data chunks its size needs, each
  * CHUNK_ALLOC to this client; false (SHMC_NO_MEMORY) if memory ran out,
- * with the chunks taken so far released.  Takes class locks itself. */
+ * with the chunks taken so far released.  Takes the shard lock itself. */
 bool value_alloc_chunks(shmc_cache *c, item_t *head);
 
 /* Give back the data chunks of a head that was never published. */
 void value_release_chunks(shmc_cache *c, item_t *head);
 
-/* Make a head's CHUNK_ALLOC data chunks its CHUNK_DATA (class lock held;
+/* Make a head's CHUNK_ALLOC data chunks its CHUNK_DATA (shard lock held;
  * before the head becomes LINKED). */
 void value_adopt_chunks(shmc_cache *c, item_t *head);
 
-/* Free a head's data chunks (class lock held; the head has left LINKED). */
-void value_free_chunks(shmc_cache *c, slab_class *cls, item_t *head);
+/* Free a head's data chunks into sh, the largest class's shard 0 (its
+ * lock held; the head has left LINKED).  Nothing if head is not chained. */
+void value_free_chunks(shmc_cache *c, slab_shard *sh, item_t *head);
 
 /* Is this CHUNK_DATA chunk (of class clsid) nobody's: its head is not
- * linked nor held by a live client, or does not list it?  Class lock held. */
+ * linked nor held by a live client, or does not list it?  Shard 0 lock held. */
 bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid);
 
 #endif

@@ -55,6 +55,7 @@ typedef struct point_case {
 
 static const point_case cases[] = {
     {"slabs.popped", 50, 0, 0},
+    {"slabs.stolen", 5, 0, 0},
     {"slabs.grow_locked", 2, 0, 0},
     {"slabs.grow_half_init", 2, 0, 0},
     {"slabs.grow_published", 2, 0, 0},
@@ -70,6 +71,9 @@ static const point_case cases[] = {
     {"publish.committed", 100, 0, 0},
     {"publish.chained", 100, 0, 0},
     {"publish.old_unlinked", 100, 0, 0},
+    /* the 2000th pass is a cross-shard publish: the old item was in the
+     * other handle's shard, so the dead client held two shard locks */
+    {"publish.old_unlinked", 2000, 0, 0},
     {"publish.old_freed", 3, 0, 0},
     {"unlink.unchained", 20, 0, 0},
     {"unlink.lru_unlinked", 20, 0, 0},
@@ -92,12 +96,16 @@ static void send_ack(int fd, uint32_t kind, uint32_t key, uint32_t seq)
 static void child_workload(const char *path, const point_case *pc, int ackfd)
 {
     crashpoint_arm(pc->name, pc->skip);
-    shmc_cache *c;
-    if (shmc_open(path, &c) != SHMC_OK)
+    /* two handles, two client slots, so two shards of every class: the
+     * handles take turns every ten operations, and one updates or deletes
+     * what the other wrote (the cross-shard paths) */
+    shmc_cache *cs[2];
+    if (shmc_open(path, &cs[0]) != SHMC_OK || shmc_open(path, &cs[1]) != SHMC_OK)
         _exit(2);
     static char val[1300000];
     char key[64];
     for (uint32_t op = 1; op < MAX_OPS; op++) {
+        shmc_cache *c = cs[(op / 10) % 2];
         uint32_t k = ((op / 10) * 131u + (op % 10) * 17u) % NKEYS;
         snprintf(key, sizeof key, "k:%u", k);
         switch (op % 10) {

@@ -419,6 +419,73 @@ static void test_class_sums(void **state)
     assert_u64_eq(pages + s.free_pages, s.total_pages);
 }
 
+/* The class holding the 80-byte values of the shard tests, and its stats. */
+static shmc_class_stats class_of_80(shmc_cache *c)
+{
+    shmc_item_info info;
+    assert_ok(shmc_get_info(c, KS("probe0"), NULL, NULL, NULL, &info));
+    shmc_class_stats cs;
+    assert_ok(shmc_class_stats_get(c, info.class_id, &cs));
+    return cs;
+}
+
+/* Four handles are four client slots, so four shards of every class (a
+ * lane works in shard (slot + lane) % 4).  Writing one class through all
+ * of them fills one page, not one per shard; updates and deletes of what
+ * another handle wrote move chunks between shards and lose none. */
+static void test_shards_share_pages(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *h[4] = {f->c};
+    for (int i = 1; i < 4; i++)
+        assert_ok(shmc_open(f->path, &h[i]));
+    assert_ok(put_key(h[0], "probe", 0, 80, 0));
+    for (int i = 0; i < 400; i++)
+        assert_ok(put_key(h[i % 4], "s", i, 80, 0));
+    shmc_class_stats cs = class_of_80(f->c);
+    assert_u64_eq(cs.total_pages, 1);
+    assert_u64_eq(cs.curr_items, 401);
+    assert_u64_eq(cs.used_chunks, 401);
+    for (int i = 0; i < 400; i++) /* each key rewritten by the next handle */
+        assert_ok(put_key(h[(i + 1) % 4], "s", i, 80, 0));
+    cs = class_of_80(f->c);
+    assert_u64_eq(cs.total_pages, 1);
+    assert_u64_eq(cs.curr_items, 401);
+    assert_u64_eq(cs.used_chunks, 401);
+    for (int i = 0; i < 400; i++)
+        assert_int_equal(check_key(f->c, "s", i, 80), 1);
+    for (int i = 0; i < 400; i++) { /* and deleted by the one after */
+        char key[32];
+        key_of(key, sizeof key, "s", i);
+        assert_ok(shmc_delete(h[(i + 2) % 4], KS(key), 0));
+    }
+    cs = class_of_80(f->c);
+    assert_u64_eq(cs.curr_items, 1);
+    assert_u64_eq(cs.used_chunks, 1);
+    assert_int_equal(shmc_check(f->c, stderr), 0);
+    for (int i = 1; i < 4; i++)
+        shmc_close(h[i]);
+}
+
+/* A handle whose own shard holds nothing still finds memory in a full
+ * cache: it evicts from the other shards. */
+static void test_eviction_across_shards(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *other;
+    assert_ok(shmc_open(f->path, &other)); /* slot 1: another shard than f->c's */
+    int i = 0;
+    while (tu_stats(f->c).evictions == 0 && i < 1000000)
+        assert_ok(put_key(f->c, "full", i++, 100, 0));
+    assert_u64_cmp(tu_stats(f->c).evictions, >, 0);
+    for (int j = 0; j < 1000; j++)
+        assert_ok(put_key(other, "new", j, 100, 0));
+    for (int j = 900; j < 1000; j++) /* the newest writes are all there */
+        assert_int_equal(check_key(f->c, "new", j, 100), 1);
+    assert_int_equal(shmc_check(f->c, stderr), 0);
+    shmc_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +497,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_churn_accounting, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_expired_before_evicted, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_class_sums, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_shards_share_pages, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_eviction_across_shards, setup_small, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -596,13 +596,23 @@ check "stats settings reports busy_poll_us 200" grep -q "STAT busy_poll_us 200" 
 # Polling means the worker does not sleep between one client's requests:
 # with the server on CPU 1 and the client on CPU 0, 1000 requests cost
 # fewer than 1000 sleeps (voluntary context switches) of the server; a
-# plain server sleeps once per request.  Other load on CPU 1 makes the
-# worker back off (by design), so up to three tries.
+# plain server sleeps once per request.  Other load on CPU 1 (another test
+# running beside this one) makes the worker back off, by design: a try in
+# which anything but the server ran on CPU 1 (CPU 1's busy ticks in
+# /proc/stat grew by more than the server's own) proves nothing.  So up
+# to eight tries, judged on the first that had CPU 1 to itself; if none
+# had, it is reported as skipped (neither passed nor failed) rather than
+# guessed.
 vcsw() { cat /proc/"$SRV_PID"/task/*/status | awk '/^voluntary_ctxt_switches/ {n += $2} END {print n}'; }
+others_on_cpu1() { # CPU 1's busy ticks less the server's (it runs only there)
+    echo $(( $(awk '/^cpu1 / {print $2 + $3 + $4 + $7 + $8}' /proc/stat) - \
+             $(awk '{print $14 + $15}' "/proc/$SRV_PID/stat") ))
+}
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     taskset -a -cp 1 "$SRV_PID" >/dev/null
-    for try in 1 2 3; do
-        V0=$(vcsw)
+    SLEEPS=skipped
+    for try in 1 2 3 4 5 6 7 8; do
+        V0=$(vcsw); O0=$(others_on_cpu1)
         taskset -c 0 python3 - "$PORT" <<'EOF'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
@@ -610,10 +620,16 @@ for i in range(1000):
     s.sendall(b"get bp%d\r\n" % i); buf = b""
     while not buf.endswith(b"END\r\n"): buf += s.recv(65536)
 EOF
-        V1=$(vcsw)
-        [ $((V1 - V0)) -lt 900 ] && break
+        V1=$(vcsw); O1=$(others_on_cpu1)
+        if [ $((O1 - O0)) -le 2 ]; then SLEEPS=$((V1 - V0)); break; fi
+        sleep 1
     done
-    check "a polling worker served 1000 requests with $((V1 - V0)) sleeps (< 900; try $try)" test $((V1 - V0)) -lt 900
+    if [ "$SLEEPS" = skipped ]; then
+        echo "skip: a polling worker sleeps less than once per request: CPU 1 was never free in 8 tries"
+    else
+        check "a polling worker served 1000 requests with $SLEEPS sleeps (< 900; try $try, CPU 1 free)" \
+            test "$SLEEPS" -lt 900
+    fi
     taskset -a -cp "0-$(($(nproc) - 1))" "$SRV_PID" >/dev/null
 fi
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SRV_PID/stat"; }
