@@ -257,7 +257,8 @@ static item_t *slabs_steal_free(shmc_cache *c, unsigned clsid, unsigned s)
 }
 
 /* Reclaim from the LRU tails of shard s: expired items, and live ones too
- * if evict.  *evictions gets the shard's eviction count after it. */
+ * if evict.  *evictions gets the shard's eviction count after it, or 0 if
+ * it evicted nothing. */
 static item_t *slabs_reclaim(shmc_cache *c, unsigned clsid, unsigned s, bool evict,
                              uint32_t now, uint64_t *evictions)
 {
@@ -350,12 +351,13 @@ static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint3
         it = slabs_steal_free(c, clsid, s);
     if (!it)
         it = slabs_alloc_home(c, clsid, s, true, now);
-    if (!it && !c->hdr->no_evict) {
+    if (!it) { /* expired items of every shard, then (unless no_evict) live ones */
+        bool evict = !c->hdr->no_evict;
         unsigned first = slabs_oldest_shard(c, clsid, s);
-        it = slabs_reclaim(c, clsid, first, true, now, evictions);
+        it = slabs_reclaim(c, clsid, first, evict, now, evictions);
         for (unsigned k = 0; !it && k < SEG_SHARDS; k++)
             if ((s + k) % SEG_SHARDS != first)
-                it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, true, now, evictions);
+                it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, evict, now, evictions);
     }
     if (!it) {
         slab_shard *sh = slabs_shard(c, clsid, s);

@@ -225,9 +225,15 @@ static void test_no_evict(void **state)
 
 /* Even with no_evict, expired items' memory is reused (memcached -M
  * only stops evicting live items). */
-static void test_no_evict_reclaims_expired(void **state)
+/* Fill a no_evict cache through one handle with items that then expire,
+ * and store 2000 live items through another (the same handle, or one in
+ * another client slot, so another shard of every class). */
+static void fill_expire_refill(void **state, int other_shard)
 {
-    shmc_cache *c = CACHE(state);
+    tu_fix *f = *state;
+    shmc_cache *c = f->c, *w = f->c;
+    if (other_shard)
+        assert_ok(shmc_open(f->path, &w));
     const size_t vlen = 200;
     int stored = -1;
     for (int i = 0; i < 100000; i++) {
@@ -241,7 +247,7 @@ static void test_no_evict_reclaims_expired(void **state)
     assert_true(stored > 1000);
     assert_ok(shmc_clock_advance(c, 20));
     for (int i = 0; i < 2000; i++) {
-        shmc_status st = put_key(c, "live", i, vlen, 0);
+        shmc_status st = put_key(w, "live", i, vlen, 0);
         if (st != SHMC_OK)
             fail_msg("set live%d after every item expired returned " TU_STATUS_FMT, i,
                      TU_STATUS_ARGS(st));
@@ -251,6 +257,20 @@ static void test_no_evict_reclaims_expired(void **state)
     shmc_stats s = tu_stats(c);
     assert_u64_eq(s.evictions, 0);
     assert_u64_cmp(s.reclaimed + s.expired_unfetched, >, 0);
+    if (w != c)
+        shmc_close(w);
+}
+
+static void test_no_evict_reclaims_expired(void **state)
+{
+    fill_expire_refill(state, 0);
+}
+
+/* The expired items are all in the first handle's shard: the second finds
+ * them there, though it may evict nothing. */
+static void test_no_evict_reclaims_expired_across_shards(void **state)
+{
+    fill_expire_refill(state, 1);
 }
 
 /* Store with retries: when a class has no memory, maintenance (slab
@@ -493,6 +513,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hot_items_survive, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_no_evict, setup_noevict, tu_teardown),
         cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired, setup_noevict, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired_across_shards, setup_noevict,
+                                        tu_teardown),
         cmocka_unit_test_setup_teardown(test_size_shift, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_churn_accounting, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_expired_before_evicted, setup_small, tu_teardown),
