@@ -131,9 +131,9 @@ static void item_recache_token(item_t *it, int64_t recache_below, shmc_item_info
     }
 }
 
-/* A new private chunk for key + vlen bytes from shard home, header
- * filled; NULL with *st. */
-static item_t *item_alloc(shmc_cache *c, unsigned home, const void *key, size_t nkey,
+/* A new private chunk for key + vlen bytes from the shard of lane n,
+ * header filled; NULL with *st. */
+static item_t *item_alloc(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
                           uint32_t hash, size_t vlen, uint32_t flags, uint32_t exptime,
                           uint32_t now, shmc_status *st)
 {
@@ -143,7 +143,7 @@ static item_t *item_alloc(shmc_cache *c, unsigned home, const void *key, size_t 
     }
     uint32_t extra = value_extra_chunks(c, nkey, vlen);
     unsigned clsid = extra ? c->hdr->nclasses : slabs_clsid(c, item_total(nkey, vlen));
-    item_t *it = slabs_alloc(c, clsid, home);
+    item_t *it = slabs_alloc(c, clsid, lane_shard(c, n));
     if (!it) {
         *st = SHMC_NO_MEMORY;
         return NULL;
@@ -179,12 +179,12 @@ static void cas_counter_raise(shmc_cache *c, uint64_t v)
 
 /*
  * Publish a filled private item in place of old (or as new if old is
- * NULL); stripe lock held.  It enters the LRU of shard home; old leaves
+ * NULL); stripe lock held.  It enters the LRU of lane n's shard; old leaves
  * its own shard's.  Returns its new CAS.
  */
-static uint64_t item_publish(shmc_cache *c, seg_counters *n, unsigned home, item_t *it,
-                             item_t *old)
+static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old)
 {
+    unsigned home = lane_shard(c, n);
     slab_shard *sh = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, home));
     if (old) { /* unlinking old touches its LRU neighbours: start those reads now */
         ref_t p = __atomic_load_n(&old->prev, __ATOMIC_RELAXED);
@@ -307,19 +307,18 @@ static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode 
                                 item_t *old, const void *val, size_t vlen, uint32_t now,
                                 uint64_t new_cas, uint64_t *cas_out)
 {
-    unsigned home = lane_shard(c, n);
     size_t total = (size_t)old->nbytes + vlen;
     shmc_status st;
     if (total > UINT32_MAX)
         return SHMC_TOO_LARGE;
-    item_t *it = item_alloc(c, home, old->data, old->nkey, old->hash, total, old->flags,
+    item_t *it = item_alloc(c, n, old->data, old->nkey, old->hash, total, old->flags,
                             old->exptime, now, &st);
     if (!it)
         return st;
     value_copy(c, it, mode == SHMC_APPEND ? 0 : vlen, old);
     value_write(c, it, mode == SHMC_APPEND ? old->nbytes : 0, val, vlen);
     it->cas = new_cas;
-    uint64_t cas = item_publish(c, n, home, it, old);
+    uint64_t cas = item_publish(c, n, it, old);
     if (cas_out)
         *cas_out = cas;
     return SHMC_OK;
@@ -344,7 +343,6 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                         uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t new_cas,
                         uint64_t *cas_out)
 {
-    unsigned home = lane_shard(c, n);
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
     bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
@@ -352,7 +350,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
     item_t *it = NULL;
     COUNT(n, cmd_set);
     if (!concat) { /* fill the new item before taking any lock */
-        it = item_alloc(c, home, key, nkey, hash, vlen, flags, clock_exptime(c, exptime), now, &st);
+        it = item_alloc(c, n, key, nkey, hash, vlen, flags, clock_exptime(c, exptime), now, &st);
         if (!it) {
             if (st == SHMC_TOO_LARGE && mode == SHMC_SET)
                 store_drop_stale(c, key, nkey, hash, now);
@@ -373,7 +371,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
     } else if (st == SHMC_OK) {
         if (mode == SHMC_CAS_STALE && old->cas != cas_in)
             it->iflags |= IFLAG_STALE; /* still private: a plain store */
-        uint64_t cas = item_publish(c, n, home, it, old);
+        uint64_t cas = item_publish(c, n, it, old);
         if (cas_out)
             *cas_out = cas;
         grew = !old && (cas & 63) == 0;
@@ -451,7 +449,6 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
                         bool incr, uint64_t delta, uint64_t cas_in, uint64_t new_cas,
                         uint64_t *result, uint64_t *cas_out)
 {
-    unsigned home = lane_shard(c, n);
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
     seg_lock *s = hash_stripe(c, hash);
@@ -471,7 +468,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
         v = incr ? v + delta : (delta > v ? 0 : v - delta); /* incr wraps, decr floors */
         char digits[24];
         int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-        item_t *it = item_alloc(c, home, old->data, old->nkey, hash, (size_t)len, old->flags,
+        item_t *it = item_alloc(c, n, old->data, old->nkey, hash, (size_t)len, old->flags,
                                 old->exptime, now, &st);
         if (it) {
             memcpy(item_value(it), digits, (size_t)len);
@@ -484,7 +481,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
             uint8_t was = __atomic_load_n(&old->iflags, __ATOMIC_RELAXED);
             it->iflags = (size_t)len <= old->nbytes ? (uint8_t)(was & keep) : 0;
             it->cas = new_cas; /* 0: a fresh one */
-            cas = item_publish(c, n, home, it, old);
+            cas = item_publish(c, n, it, old);
         }
     }
     lock_drop(s);

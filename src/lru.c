@@ -76,8 +76,10 @@ void lru_append(shmc_cache *c, slab_shard *sh, item_t *it)
 
 uint64_t lru_items(const slab_shard *sh)
 {
-    return (uint64_t)sh->lru_count[SEG_LRU_HOT] + sh->lru_count[SEG_LRU_WARM] +
-           sh->lru_count[SEG_LRU_COLD];
+    uint64_t n = 0;
+    for (unsigned l = 0; l < SEG_NLRU; l++) /* atomic: also read without the lock */
+        n += __atomic_load_n(&sh->lru_count[l], __ATOMIC_RELAXED);
+    return n;
 }
 
 static void list_move(shmc_cache *c, slab_shard *sh, item_t *it, unsigned to)

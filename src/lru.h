@@ -24,7 +24,7 @@ void lru_unlink(shmc_cache *c, slab_shard *sh, item_t *it);
 /* Append an item at the tail of its item_lru() list (recovery rebuilds). */
 void lru_append(shmc_cache *c, slab_shard *sh, item_t *it);
 
-/* Items in the shard's three lists. */
+/* Items in the shard's three lists (exact under its lock, an estimate without). */
 uint64_t lru_items(const slab_shard *sh);
 
 /* A few steps of HOT/WARM/COLD balancing. */

@@ -147,8 +147,7 @@ uint64_t slabs_items(shmc_cache *c, unsigned clsid)
 {
     uint64_t n = 0;
     for (unsigned s = 0; s < SEG_SHARDS; s++)
-        for (unsigned l = 0; l < SEG_NLRU; l++)
-            n += __atomic_load_n(&slabs_shard(c, clsid, s)->lru_count[l], __ATOMIC_RELAXED);
+        n += lru_items(slabs_shard(c, clsid, s));
     return n;
 }
 
@@ -290,6 +289,16 @@ static const item_t *shard_eviction_candidate(shmc_cache *c, slab_shard *sh)
     return NULL;
 }
 
+/* Was a last used before b: older access time, then older write (lower
+ * CAS)?  Read without locks, so a hint. */
+static bool item_used_before(const item_t *a, const item_t *b)
+{
+    uint32_t aa = __atomic_load_n(&a->atime, __ATOMIC_RELAXED);
+    uint32_t ba = __atomic_load_n(&b->atime, __ATOMIC_RELAXED);
+    return aa < ba || (aa == ba && __atomic_load_n(&a->cas, __ATOMIC_RELAXED) <
+                                       __atomic_load_n(&b->cas, __ATOMIC_RELAXED));
+}
+
 /*
  * The shard of class clsid to evict from first: the one whose next victim
  * is the least recently used (older access time, then older write: lower
@@ -304,13 +313,7 @@ static unsigned slabs_oldest_shard(shmc_cache *c, unsigned clsid, unsigned s)
     for (unsigned k = 1; k < SEG_SHARDS; k++) {
         unsigned o = (s + k) % SEG_SHARDS;
         const item_t *t = shard_eviction_candidate(c, slabs_shard(c, clsid, o));
-        if (!t)
-            continue;
-        uint32_t ta = __atomic_load_n(&t->atime, __ATOMIC_RELAXED);
-        uint64_t tc = __atomic_load_n(&t->cas, __ATOMIC_RELAXED);
-        if (!bt || ta < __atomic_load_n(&bt->atime, __ATOMIC_RELAXED) ||
-            (ta == __atomic_load_n(&bt->atime, __ATOMIC_RELAXED) &&
-             tc < __atomic_load_n(&bt->cas, __ATOMIC_RELAXED))) {
+        if (t && (!bt || item_used_before(t, bt))) {
             best = o;
             bt = t;
         }
@@ -502,10 +505,7 @@ static uint32_t slabs_tail_age(shmc_cache *c, unsigned clsid)
     for (unsigned s = 0; s < SEG_SHARDS; s++) {
         slab_shard *sh = slabs_shard(c, clsid, s);
         uint32_t t = __atomic_load_n(&sh->tail_atime, __ATOMIC_RELAXED);
-        bool has_items = false;
-        for (unsigned l = 0; l < SEG_NLRU; l++)
-            has_items |= __atomic_load_n(&sh->lru_count[l], __ATOMIC_RELAXED) != 0;
-        if (has_items && t < oldest)
+        if (lru_items(sh) && t < oldest)
             oldest = t;
     }
     return oldest == UINT32_MAX ? 0 : oldest;
