@@ -284,8 +284,8 @@ shmc_status shmc_get_info(shmc_cache *cache, const void *key, size_t key_len,
  * see stale = 1 and the first of them wins the recache token; its CAS
  * changes.  cas_in 0: any item, else SHMC_EXISTS on another CAS.
  * exptime NULL: keep the TTL, else set it.  new_cas: the CAS it takes (0: a
- * fresh one; meta "md I E").  Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_EXISTS,
- * key errors.
+ * fresh one; meta "md I E"; below SHMC_CAS_EXPLICIT_LIMIT, else
+ * SHMC_INVALID).  Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_EXISTS, key errors.
  */
 shmc_status shmc_invalidate(shmc_cache *cache, const void *key, size_t key_len, uint64_t cas_in,
                             const int64_t *exptime, uint64_t new_cas);
@@ -342,11 +342,15 @@ shmc_status shmc_store(shmc_cache *cache, shmc_store_mode mode,
                        uint32_t flags, int64_t exptime,
                        uint64_t cas_in, uint64_t *cas_out);
 
+/** Explicit CAS values (the new_cas of the *_ex calls) must be below this. */
+#define SHMC_CAS_EXPLICIT_LIMIT (1ull << 63)
+
 /**
  * As shmc_store, but the stored item takes the CAS value new_cas instead of
  * a fresh one (memcached's meta "E"; 0: a fresh one).  CAS values stay
- * unique only if the caller keeps its explicit ones unique; values the
- * library makes later are always above every explicit one.
+ * unique only if the caller keeps its explicit ones unique; the values the
+ * library makes later for the same key are always above it.  new_cas at or
+ * above SHMC_CAS_EXPLICIT_LIMIT: SHMC_INVALID.
  */
 shmc_status shmc_store_ex(shmc_cache *cache, shmc_store_mode mode,
                           const void *key, size_t key_len,
@@ -394,7 +398,8 @@ shmc_status shmc_decr(shmc_cache *cache, const void *key, size_t key_len,
 shmc_status shmc_arith(shmc_cache *cache, const void *key, size_t key_len, int incr,
                        uint64_t delta, uint64_t cas_in, uint64_t *result, uint64_t *cas_out);
 
-/** As shmc_arith, with an explicit new CAS value (meta "ma E"; 0: a fresh one). */
+/** As shmc_arith, with an explicit new CAS value (meta "ma E"; 0: a fresh
+ * one; below SHMC_CAS_EXPLICIT_LIMIT, else SHMC_INVALID). */
 shmc_status shmc_arith_ex(shmc_cache *cache, const void *key, size_t key_len, int incr,
                           uint64_t delta, uint64_t cas_in, uint64_t new_cas, uint64_t *result,
                           uint64_t *cas_out);

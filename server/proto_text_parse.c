@@ -362,7 +362,7 @@ static enum text_err meta_preparse(text_request *r, unsigned start)
                 m->has_cas = 1;
             break;
         case 'E':
-            if (!parse_u64(arg, alen, &m->new_cas))
+            if (!parse_u64(arg, alen, &m->new_cas) || m->new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
                 err = TE_META_BAD_TOKEN;
             else
                 m->has_new_cas = 1;

@@ -334,7 +334,8 @@ shmc_status shmc_store_ex(shmc_cache *c, shmc_store_mode mode, const void *key, 
                           const void *value, size_t vlen, uint32_t flags, int64_t exptime,
                           uint64_t cas_in, uint64_t new_cas, uint64_t *cas_out)
 {
-    if (!c || (vlen && !value) || (unsigned)mode > SHMC_CAS_STALE)
+    if (!c || (vlen && !value) || (unsigned)mode > SHMC_CAS_STALE ||
+        new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
         return SHMC_INVALID;
     shmc_status kst = key_check(key, nkey);
     if (kst != SHMC_OK)
@@ -373,6 +374,8 @@ shmc_status shmc_arith_ex(shmc_cache *c, const void *key, size_t nkey, int incr,
                           uint64_t delta, uint64_t cas_in, uint64_t new_cas, uint64_t *result,
                           uint64_t *cas_out)
 {
+    if (new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
+        return SHMC_INVALID;
     shmc_status kst = api_check_keyed(c, key, nkey);
     if (kst != SHMC_OK)
         return kst;
@@ -397,6 +400,8 @@ shmc_status shmc_decr(shmc_cache *c, const void *key, size_t nkey, uint64_t delt
 shmc_status shmc_invalidate(shmc_cache *c, const void *key, size_t nkey, uint64_t cas_in,
                             const int64_t *exptime, uint64_t new_cas)
 {
+    if (new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
+        return SHMC_INVALID;
     shmc_status kst = api_check_keyed(c, key, nkey);
     if (kst != SHMC_OK)
         return kst;

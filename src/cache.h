@@ -27,7 +27,7 @@ struct shmc_cache {
     unsigned pkru_writers;      /* foreign PKRU writers found at attach */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */
-    seg_lock_line *stripes;     /* SEG_NSTRIPES stripe locks, a line each */
+    seg_stripe *stripes;        /* SEG_NSTRIPES stripes, a line each */
     client_slot *slots;         /* max_clients slots */
     uint8_t *pagemap;           /* class id of each page, 0 = unassigned */
     ref_t *buckets;             /* the hash index */

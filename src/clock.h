@@ -22,6 +22,20 @@ static inline int64_t clock_unix(const shmc_cache *c)
     return (int64_t)ts.tv_sec + __atomic_load_n(&c->hdr->clock_offset, __ATOMIC_RELAXED);
 }
 
+/* Segment-relative time now in ticks of 2^-20 s (about a microsecond; the
+ * coarse clock moves a few milliseconds at a time): CAS values follow it
+ * (cas.h).  Below 2^52 for as long as clock_now fits its 32 bits. */
+static inline uint64_t clock_ticks(const shmc_cache *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    int64_t rel = (int64_t)ts.tv_sec + __atomic_load_n(&c->hdr->clock_offset, __ATOMIC_RELAXED) -
+                  c->hdr->epoch;
+    if (rel < 0)
+        return 0;
+    return (uint64_t)rel << 20 | (uint64_t)ts.tv_nsec >> 10; /* nsec >> 10 < 2^20 */
+}
+
 /* Segment-relative seconds now (always >= 2). */
 static inline uint32_t clock_now(const shmc_cache *c)
 {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cas.h"
 #include "clock.h"
 #include "crashpoint.h"
 #include "hash.h"
@@ -168,15 +169,6 @@ static item_t *item_alloc(shmc_cache *c, seg_counters *n, const void *key, size_
     return it;
 }
 
-/* Make the CAS counter at least v (an atomic max). */
-static void cas_counter_raise(shmc_cache *c, uint64_t v)
-{
-    uint64_t cur = __atomic_load_n(&c->hdr->cas_counter, __ATOMIC_RELAXED);
-    while (cur < v && !__atomic_compare_exchange_n(&c->hdr->cas_counter, &cur, v, false,
-                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
-}
-
 /*
  * Publish a filled private item in place of old (or as new if old is
  * NULL); stripe lock held.  It enters the LRU of lane n's shard; old leaves
@@ -195,9 +187,9 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
             __builtin_prefetch(seg_item(c, nx), 1);
     }
     if (it->cas) /* an explicit CAS (meta E): keep generated ones above it */
-        cas_counter_raise(c, it->cas);
+        cas_keep_above(c, it->hash, it->cas);
     else
-        it->cas = __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED);
+        it->cas = cas_make(c, it->hash);
     lock_take(c, &sh->lock);
     lru_link(c, sh, it); /* it is ours (ALLOC): it takes sh's name */
     CRASH_POINT("publish.lru_linked");
@@ -542,9 +534,9 @@ shmc_status items_invalidate(shmc_cache *c, seg_counters *n, const void *key, si
         if (exptime)
             it->exptime = exp;
         if (new_cas)
-            cas_counter_raise(c, new_cas);
+            cas_keep_above(c, hash, new_cas);
         else
-            new_cas = __atomic_add_fetch(&c->hdr->cas_counter, 1, __ATOMIC_RELAXED);
+            new_cas = cas_make(c, hash);
         __atomic_store_n(&it->cas, new_cas, __ATOMIC_RELAXED);
         __atomic_fetch_and(&it->iflags, (uint8_t)~IFLAG_TOKEN, __ATOMIC_RELAXED);
         __atomic_fetch_or(&it->iflags, (uint8_t)IFLAG_STALE, __ATOMIC_RELAXED);
@@ -566,8 +558,7 @@ shmc_status items_flush(shmc_cache *c, seg_counters *n, int64_t delay)
         __atomic_store_n(&h->flush_time, when, __ATOMIC_RELEASE);
         return SHMC_OK;
     }
-    /* everything written so far has a CAS <= the counter now */
-    uint64_t cas = __atomic_load_n(&h->cas_counter, __ATOMIC_ACQUIRE);
+    uint64_t cas = cas_flush_mark(c); /* everything written so far is at or below it */
     uint64_t prev = __atomic_load_n(&h->flush_cas, __ATOMIC_RELAXED);
     while (prev < cas &&
            !__atomic_compare_exchange_n(&h->flush_cas, &prev, cas, false, __ATOMIC_RELEASE,

@@ -4,7 +4,7 @@
  *
  * A segment file is laid out as
  *
- *   [seg_header][slab_class x MAX_CLASSES][stripe locks][client slots]
+ *   [seg_header][slab_class x MAX_CLASSES][stripes][client slots]
  *   [page map][hash buckets (reserved for the most items, sparse)][pages]
  *
  * Every reference inside the segment is a ref_t: the byte offset from the
@@ -26,11 +26,13 @@
 #include <stdint.h>
 
 #define SEG_MAGIC "SHMCACHD"            /* first 8 bytes of every segment */
-#define SEG_FORMAT_VERSION 2u           /* bumped on any layout change (2: sharded classes) */
+#define SEG_FORMAT_VERSION 3u           /* bumped on any layout change (2: sharded classes;
+                                           3: CAS values made per stripe) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
-#define SEG_NSTRIPES 1024u              /* hash lock stripes; a power of two */
+#define SEG_STRIPE_BITS 10u
+#define SEG_NSTRIPES (1u << SEG_STRIPE_BITS) /* hash lock stripes */
 #define SEG_MAX_CLASSES 63u             /* slab class ids are 1..63; 0 means "no class" */
 #define SEG_LRU_HOT 0
 #define SEG_LRU_WARM 1
@@ -53,11 +55,19 @@ typedef struct seg_lock {
     uint32_t id;                        /* stripe number; class id | shard << 8 */
 } seg_lock;
 
-/* A lock alone on its cache line (stripes, the pool and grow locks). */
+/* A lock alone on its cache line (the pool and grow locks). */
 typedef struct seg_lock_line {
     seg_lock l;
     uint32_t pad[13];
 } __attribute__((aligned(64))) seg_lock_line;
+
+/* One hash stripe: its lock and the CAS sequence of its keys (cas.h),
+ * on a line of their own, so a write takes one line it already holds. */
+typedef struct seg_stripe {
+    seg_lock l;                 /* guards the stripe's buckets and the items in them */
+    uint32_t pad;
+    uint64_t cas_tick;          /* tick of the last CAS made for a key of the stripe (cas.h) */
+} __attribute__((aligned(64))) seg_stripe;
 
 /* Chunk states (low 8 bits of item_t.state); the high 24 bits hold the
  * owning client slot for CHUNK_ALLOC. */
@@ -233,8 +243,6 @@ typedef struct seg_header {
 
     seg_lock_line pool_lock;    /* guards page_hint, page map entries and class page counts */
     seg_lock_line grow_lock;    /* one index split at a time */
-
-    uint64_t cas_counter __attribute__((aligned(64))); /* last CAS handed out */
 } seg_header;
 
 /* Offset of the per-slot liveness lock bytes in the segment file (locks

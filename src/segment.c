@@ -75,7 +75,7 @@ static shmc_status segment_layout(seg_header *h, const shmc_config *cfg)
     h->off_classes = off;
     off += sizeof(slab_class) * (SEG_MAX_CLASSES + 1);
     h->off_stripes = off;
-    off += sizeof(seg_lock_line) * SEG_NSTRIPES;
+    off += sizeof(seg_stripe) * SEG_NSTRIPES;
     h->off_slots = off;
     off += ALIGN_UP(sizeof(client_slot) * cfg->max_clients, 64);
     h->off_pagemap = off;
@@ -131,7 +131,7 @@ static void segment_bind(shmc_cache *c)
 {
     c->hdr = (seg_header *)c->base;
     c->classes = (slab_class *)(c->base + c->hdr->off_classes);
-    c->stripes = (seg_lock_line *)(c->base + c->hdr->off_stripes);
+    c->stripes = (seg_stripe *)(c->base + c->hdr->off_stripes);
     c->slots = (client_slot *)(c->base + c->hdr->off_slots);
     c->pagemap = (uint8_t *)(c->base + c->hdr->off_pagemap);
     c->buckets = (ref_t *)(c->base + c->hdr->off_buckets);

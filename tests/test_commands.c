@@ -1587,6 +1587,88 @@ static void test_store_explicit_cas(void **state)
     assert_int_equal(got, 99);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* CAS values as clients rely on them (src/cas.h): a key's values grow
+ * across writers, deletes and explicit values; no two writes share one;
+ * explicit values at or above SHMC_CAS_EXPLICIT_LIMIT are refused; and a
+ * store after flush_all survives it even when another key's explicit CAS
+ * lies far above every generated value. */
+static void test_cas_order(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c, *other;
+    assert_ok(shmc_open(f->path, &other)); /* another client slot and lanes */
+    enum { N = 4000 };
+    uint64_t *seen = calloc(2 * N, sizeof *seen);
+    assert_non_null(seen);
+    char key[32];
+    for (int i = 0; i < N; i++) { /* write by one client, rewrite by the other */
+        snprintf(key, sizeof key, "ord%d", i);
+        uint64_t a = 0, b = 0;
+        assert_ok(shmc_store(c, SHMC_SET, key, strlen(key), "a", 1, 0, 0, 0, &a));
+        assert_ok(shmc_store(other, SHMC_SET, key, strlen(key), "b", 1, 0, 0, 0, &b));
+        assert_true(b > a);
+        seen[2 * i] = a;
+        seen[2 * i + 1] = b;
+    }
+    qsort(seen, 2 * N, sizeof *seen, cmp_u64); /* unique: no neighbours equal */
+    for (int i = 1; i < 2 * N; i++)
+        assert_true(seen[i] != seen[i - 1]);
+    free(seen);
+    /* deleted and stored again, by the other client: still above */
+    uint64_t before = 0, after = 0;
+    assert_ok(shmc_store(c, SHMC_SET, KS("del"), "1", 1, 0, 0, 0, &before));
+    assert_ok(shmc_delete(c, KS("del"), 0));
+    assert_ok(shmc_store(other, SHMC_ADD, KS("del"), "2", 1, 0, 0, 0, &after));
+    assert_true(after > before);
+    /* an explicit value far above the clock: the key's next values pass it */
+    const uint64_t high = 1ull << 62;
+    assert_ok(shmc_store_ex(c, SHMC_SET, KS("high"), "h", 1, 0, 0, 0, high, &before));
+    assert_ok(shmc_store(other, SHMC_SET, KS("high"), "i", 1, 0, 0, 0, &after));
+    assert_true(after > high);
+    assert_ok(shmc_invalidate(other, KS("high"), 0, NULL, 0));
+    char buf[4];
+    size_t len = sizeof buf;
+    assert_ok(shmc_get(c, KS("high"), buf, &len, NULL, &before));
+    assert_true(before > after);
+    /* the limit */
+    assert_status(shmc_store_ex(c, SHMC_SET, KS("lim"), "x", 1, 0, 0, 0,
+                                SHMC_CAS_EXPLICIT_LIMIT, NULL),
+                  SHMC_INVALID);
+    assert_status(shmc_store_ex(c, SHMC_SET, KS("lim"), "x", 1, 0, 0, 0, UINT64_MAX, NULL),
+                  SHMC_INVALID);
+    assert_ok(tu_set(c, "lim", "7", 0, 0));
+    assert_status(shmc_arith_ex(c, KS("lim"), 1, 1, 0, SHMC_CAS_EXPLICIT_LIMIT, NULL, NULL),
+                  SHMC_INVALID);
+    assert_status(shmc_invalidate(c, KS("lim"), 0, NULL, SHMC_CAS_EXPLICIT_LIMIT),
+                  SHMC_INVALID);
+    assert_value_str(c, "lim", "7");
+    assert_ok(shmc_store_ex(c, SHMC_SET, KS("lim"), "8", 1, 0, 0, 0,
+                            SHMC_CAS_EXPLICIT_LIMIT - 1, &before));
+    assert_int_equal(before, SHMC_CAS_EXPLICIT_LIMIT - 1);
+    /* flush_all: everything before it goes, every store after it stays,
+     * in whichever stripe, though "lim"'s stripe is near 2^63 */
+    assert_ok(shmc_flush_all(c, 0));
+    assert_status(shmc_get(c, KS("lim"), NULL, &(size_t){0}, NULL, NULL), SHMC_NOT_FOUND);
+    assert_status(shmc_get(c, KS("ord0"), NULL, &(size_t){0}, NULL, NULL), SHMC_NOT_FOUND);
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "post%d", i);
+        assert_ok(shmc_store(i % 2 ? c : other, SHMC_SET, key, strlen(key), "p", 1, 0, 0, 0,
+                             NULL));
+    }
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "post%d", i);
+        assert_value_str(c, key, "p");
+    }
+    assert_int_equal(shmc_check(c, stderr), 0);
+    shmc_close(other);
+}
+
 /* shmc_arith: incr/decr guarded by CAS, returning the new CAS. */
 static void test_arith_cas(void **state)
 {
@@ -1657,6 +1739,7 @@ int main(void)
         T(test_get_info),
         T(test_arith_cas),
         T(test_store_explicit_cas),
+        T(test_cas_order),
         T(test_invalidate_and_recache_token),
         cmocka_unit_test_setup_teardown(test_index_grows, setup_small_index, tu_teardown),
 #undef T

@@ -616,17 +616,21 @@ static void test_meta_get_set(void **state)
     req(t, "ms foo 1 q\r\nQ\r\nms foo 1 ME q\r\nQ\r\nmn\r\n", "NS\r\nMN\r\n");
     /* opaque and key */
     req(t, "ms foo 1 O77 k\r\nK\r\n", "HD O77 kfoo\r\n");
-    /* E: the item takes the client's CAS value; later ones are above it */
-    req(t, "ms ecas 1 E987654321 c\r\nE\r\n", "HD c987654321\r\n");
-    req(t, "mg ecas c v\r\n", "VA 1 c987654321\r\nE\r\n");
-    req(t, "ms ecas 1 C987654321\r\nF\r\n", "HD\r\n");
+    /* E: the item takes the client's CAS value; later ones are above it
+     * (2^62: far above the values the library makes); 2^63 and up refused */
+    req(t, "ms ecas 1 E4611686018427387904 c\r\nE\r\n", "HD c4611686018427387904\r\n");
+    req(t, "mg ecas c v\r\n", "VA 1 c4611686018427387904\r\nE\r\n");
+    req(t, "ms ecas 1 C4611686018427387904\r\nF\r\n", "HD\r\n");
     {
         uint64_t later = 0;
         char b[4];
         size_t bl = sizeof b;
         assert_ok(shmc_get(t->s.cache, "ecas", 4, b, &bl, NULL, &later));
-        assert_true(later > 987654321);
+        assert_true(later > 4611686018427387904ull);
     }
+    req(t, "ms ecas 1 E9223372036854775808\r\nG\r\n",
+        "CLIENT_ERROR bad token in command line format\r\n");
+    req(t, "mg ecas v\r\n", "VA 1\r\nF\r\n");
     /* T: the TTL */
     req(t, "ms ttl 1 T2\r\nx\r\n", "HD\r\n");
     req(t, "mg ttl v T100 t\r\n", "VA 1 t100\r\nx\r\n");
