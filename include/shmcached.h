@@ -463,6 +463,7 @@ typedef struct shmc_class_stats {
     uint64_t hot, warm, cold;   /**< items in each LRU segment */
     uint64_t bytes;             /**< bytes of items held */
     uint64_t evictions, reclaimed, expired_unfetched, evicted_unfetched;
+    uint64_t outofmemory;       /**< stores refused for want of memory (SHMC_NO_MEMORY) */
     uint64_t oldest_age;        /**< seconds since the COLD tail was last used */
 } shmc_class_stats;
 

@@ -646,6 +646,7 @@ static void stats_items(ctx *c)
         PUTF(c, "STAT items:%u:age %" PRIu64 "\r\n", id, cs.oldest_age);
         PUTF(c, "STAT items:%u:mem_requested %" PRIu64 "\r\n", id, cs.bytes);
         PUTF(c, "STAT items:%u:evicted %" PRIu64 "\r\n", id, cs.evictions);
+        PUTF(c, "STAT items:%u:outofmemory %" PRIu64 "\r\n", id, cs.outofmemory);
         PUTF(c, "STAT items:%u:reclaimed %" PRIu64 "\r\n", id, cs.reclaimed);
         PUTF(c, "STAT items:%u:expired_unfetched %" PRIu64 "\r\n", id, cs.expired_unfetched);
         PUTF(c, "STAT items:%u:evicted_unfetched %" PRIu64 "\r\n", id, cs.evicted_unfetched);

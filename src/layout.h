@@ -141,7 +141,7 @@ typedef struct slab_shard {
     uint64_t evicted_unfetched; /* evicted without ever being read */
     uint64_t reclaimed;         /* expired items whose chunk was reused */
     uint64_t expired_unfetched; /* expired without ever being read */
-    uint64_t alloc_fails;       /* allocations that found no memory */
+    uint64_t alloc_fails;       /* allocations that found no memory (memcached's outofmemory) */
     uint32_t tail_atime;        /* atime of the last COLD tail seen (age stat) */
 } __attribute__((aligned(64))) slab_shard;
 

@@ -362,10 +362,6 @@ static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint3
             if ((s + k) % SEG_SHARDS != first)
                 it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, evict, now, evictions);
     }
-    if (!it) {
-        slab_shard *sh = slabs_shard(c, clsid, s);
-        __atomic_fetch_add(&sh->alloc_fails, 1, __ATOMIC_RELAXED);
-    }
     return it;
 }
 
@@ -385,8 +381,9 @@ item_t *slabs_alloc(shmc_cache *c, unsigned clsid, unsigned s)
             return it;
         }
         if (!slabs_reassign(c, clsid))
-            return NULL;
+            break;
     }
+    __atomic_fetch_add(&slabs_shard(c, clsid, s)->alloc_fails, 1, __ATOMIC_RELAXED);
     return NULL;
 }
 

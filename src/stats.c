@@ -72,6 +72,7 @@ static void stats_sum_class(shmc_cache *c, unsigned id, shmc_class_stats *o)
         o->reclaimed += LD(sh->reclaimed);
         o->expired_unfetched += LD(sh->expired_unfetched);
         o->evicted_unfetched += LD(sh->evicted_unfetched);
+        o->outofmemory += LD(sh->alloc_fails);
         uint32_t t = LD(sh->tail_atime);
         if (t && LD(sh->lru_count[SEG_LRU_COLD]) && (!oldest || t < oldest))
             oldest = t;

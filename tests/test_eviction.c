@@ -181,9 +181,17 @@ static void test_no_evict(void **state)
         fail_msg("100000 x %zu bytes stored in a 4 MiB cache without SHMC_NO_MEMORY", vlen);
     assert_true(stored > 1000);
 
-    /* still full: new keys of that size are refused, again and again */
+    /* still full: new keys of that size are refused, again and again, and
+     * every refusal is counted (memcached's items:N:outofmemory) */
     for (int i = 0; i < 100; i++)
         assert_status(put_key(c, "more", i, vlen, 0), SHMC_NO_MEMORY);
+    uint64_t refused = 0;
+    for (unsigned id = 1; id <= shmc_class_count(c); id++) {
+        shmc_class_stats cs;
+        assert_ok(shmc_class_stats_get(c, id, &cs));
+        refused += cs.outofmemory;
+    }
+    assert_u64_eq(refused, 101);
 
     /* nothing was evicted: every stored item is readable and intact */
     shmc_stats s = tu_stats(c);

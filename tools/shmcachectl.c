@@ -495,7 +495,7 @@ static const struct {
 _Static_assert(sizeof(shmc_stats) == sizeof(stat_fields) / sizeof(stat_fields[0]) * sizeof(uint64_t),
                "stat_fields does not list every field of shmc_stats");
 /* A new field in shmc_class_stats must be printed by print_slabs/print_items. */
-_Static_assert(sizeof(shmc_class_stats) == 2 * sizeof(uint32_t) + 13 * sizeof(uint64_t),
+_Static_assert(sizeof(shmc_class_stats) == 2 * sizeof(uint32_t) + 14 * sizeof(uint64_t),
                "shmc_class_stats changed: update print_slabs/print_items");
 
 static void print_general(const shmc_stats *s)
@@ -558,6 +558,7 @@ static int print_items(shmc_cache *cache)
         printf("STAT items:%u:age %" PRIu64 "\n", id, c.oldest_age);
         printf("STAT items:%u:mem_requested %" PRIu64 "\n", id, c.bytes);
         printf("STAT items:%u:evicted %" PRIu64 "\n", id, c.evictions);
+        printf("STAT items:%u:outofmemory %" PRIu64 "\n", id, c.outofmemory);
         printf("STAT items:%u:evicted_unfetched %" PRIu64 "\n", id, c.evicted_unfetched);
         printf("STAT items:%u:expired_unfetched %" PRIu64 "\n", id, c.expired_unfetched);
         printf("STAT items:%u:reclaimed %" PRIu64 "\n", id, c.reclaimed);
