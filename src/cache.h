@@ -93,6 +93,16 @@ static inline void item_set_state(item_t *it, uint32_t w)
     __atomic_store_n(&it->state, w, __ATOMIC_RELEASE);
 }
 
+/* Make a chunk this client's (CHUNK_ALLOC) before its header, key or
+ * value is written: the fence keeps those writes after the state change,
+ * which a reader without the stripe lock checks after its copy (items.c:
+ * item_get_unlocked). */
+static inline void item_set_alloc(item_t *it, uint32_t slot)
+{
+    item_set_state(it, STATE_MAKE(CHUNK_ALLOC, slot));
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
 /* Count one event on a client's counter lane (relaxed: counters order
  * nothing; the lane comes from gate_enter()). */
 #define COUNT(lane, field) ((void)__atomic_fetch_add(&(lane)->field, 1, __ATOMIC_RELAXED))

@@ -49,6 +49,14 @@ static inline uint64_t cas_make(shmc_cache *c, uint32_t hash)
     return t << SEG_STRIPE_BITS | (hash & (SEG_NSTRIPES - 1));
 }
 
+/* The generation a publication with fresh CAS value v gives its chunk's
+ * CHUNK_LINKED state word (layout.h): successive values of a stripe differ
+ * in it until 2^24 more have been made. */
+static inline uint32_t cas_generation(uint64_t v)
+{
+    return (uint32_t)(v >> SEG_STRIPE_BITS) & 0xffffffu;
+}
+
 /* An explicit value v (< SHMC_CAS_EXPLICIT_LIMIT) was given to a key with this
  * hash: keep the values its stripe makes later above it (stripe lock held). */
 static inline void cas_keep_above(shmc_cache *c, uint32_t hash, uint64_t v)

@@ -186,10 +186,11 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
         if (nx)
             __builtin_prefetch(seg_item(c, nx), 1);
     }
+    uint64_t fresh = cas_make(c, it->hash); /* also names this publication */
     if (it->cas) /* an explicit CAS (meta E): keep generated ones above it */
         cas_keep_above(c, it->hash, it->cas);
     else
-        it->cas = cas_make(c, it->hash);
+        it->cas = fresh;
     lock_take(c, &sh->lock);
     lru_link(c, sh, it); /* it is ours (ALLOC): it takes sh's name */
     CRASH_POINT("publish.lru_linked");
@@ -197,7 +198,7 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
         value_adopt_chunks(c, it); /* before the commit point: see value.h */
         CRASH_POINT("publish.adopted");
     }
-    item_set_state(it, STATE_MAKE(CHUNK_LINKED, 0)); /* the commit point */
+    item_set_state(it, STATE_MAKE(CHUNK_LINKED, cas_generation(fresh))); /* the commit point */
     CRASH_POINT("publish.committed");
     lock_drop(&sh->lock);
     if (old) {
@@ -211,11 +212,92 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
     return it->cas;
 }
 
+/* Whether ref r names a chunk whose header and nkey key bytes lie inside
+ * the slab pages: a reader without the lock may follow a ref that
+ * changed under it. */
+static bool item_ref_in_pages(const shmc_cache *c, ref_t r, size_t nkey)
+{
+    size_t off = (size_t)r << 3;
+    return off >= c->hdr->off_pages && off + sizeof(item_t) + nkey <= c->size;
+}
+
+#define UNLOCKED_MAX_STEPS 16 /* chain links an unlocked read follows before it gives up */
+
+/*
+ * A get without the stripe lock, for the common case: a live item with a
+ * contiguous value, copied into the caller's buffer.  It finds the item,
+ * copies it, then checks that the chunk still holds the same publication:
+ * the state word (CHUNK_LINKED and its generation, layout.h) and the CAS
+ * unchanged.  That suffices because a chunk's key and value are written
+ * only while it is not CHUNK_LINKED (items are never changed in place;
+ * item_set_alloc orders those writes after the state change), and every
+ * publication takes a new generation.  So two CPUs reading one hot key
+ * share its lines instead of passing its stripe lock's line between them.
+ *
+ * Returns false, having changed nothing, whenever it cannot be sure: a
+ * miss (a bucket split may hide an item for a moment), an expired or
+ * flushed item (the locked path unlinks it), a chained value, a buffer too
+ * small, a stale item or one whose recache token is out (the token is
+ * handed out under the lock), or a chain that changed under it.  The
+ * caller then takes the lock.  The bump that follows a good copy may land
+ * on the chunk's next item if it was reused that instant: at worst a new
+ * item is marked read once.
+ */
+static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
+                              uint32_t now, item_out *out)
+{
+    ref_t r = hash_head(c, hash);
+    for (unsigned step = 0; r && step < UNLOCKED_MAX_STEPS; step++) {
+        if (!item_ref_in_pages(c, r, nkey))
+            return false;
+        item_t *it = seg_item(c, r);
+        __builtin_prefetch((char *)it + 64);
+        __builtin_prefetch((char *)it + 128);
+        uint32_t st = item_state(it);
+        uint64_t cas = __atomic_load_n(&it->cas, __ATOMIC_RELAXED);
+        if (STATE_KIND(st) != CHUNK_LINKED)
+            return false;
+        bool match = it->hash == hash && it->nkey == nkey && memcmp(it->data, key, nkey) == 0;
+        if (!match) {
+            r = __atomic_load_n(&it->h_next, __ATOMIC_RELAXED);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st)
+                return false; /* h_next may be a free list's link now */
+            continue;
+        }
+        uint32_t nbytes = it->nbytes;
+        const uint8_t refuse = IFLAG_CHAINED | IFLAG_STALE | IFLAG_TOKEN;
+        if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & refuse) ||
+            (!out->no_value && nbytes > out->cap) ||
+            (size_t)(it->data - c->base) + nkey + nbytes > c->size ||
+            clock_liveness(c, it, now) != ITEM_LIVE)
+            return false;
+        item_report(it, now, &out->info);
+        if (!out->no_value && nbytes)
+            memcpy(out->buf, it->data + nkey, nbytes);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st ||
+            __atomic_load_n(&it->cas, __ATOMIC_RELAXED) != cas)
+            return false;
+        out->info.len = nbytes; /* as copied, whatever item_report read */
+        out->info.cas = cas;
+        if (!out->no_bump)
+            item_bump(it, now);
+        return true;
+    }
+    return false;
+}
+
 shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
                       bool touch, int64_t exptime, item_out *out)
 {
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
+    if (!touch && !out->alloced && out->recache_below <= 0 &&
+        item_get_unlocked(c, key, nkey, hash, now, out)) {
+        COUNT(n, get_hits);
+        return SHMC_OK;
+    }
     uint32_t exp = touch ? clock_exptime(c, exptime) : 0;
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;

@@ -70,11 +70,14 @@ typedef struct seg_stripe {
 } __attribute__((aligned(64))) seg_stripe;
 
 /* Chunk states (low 8 bits of item_t.state); the high 24 bits hold the
- * owning client slot for CHUNK_ALLOC. */
+ * owning client slot for CHUNK_ALLOC, and for CHUNK_LINKED a generation
+ * that differs between a chunk's successive publications (low bits of a
+ * fresh CAS tick), which lets a reader without the stripe lock tell that
+ * the chunk was reused while it copied (items.c: item_get_unlocked). */
 enum chunk_state {
     CHUNK_FREE = 0,     /* on its shard's free list (or about to be) */
     CHUNK_ALLOC = 1,    /* owned by a client slot; in no list or chain */
-    CHUNK_LINKED = 2,   /* in the hash index and in one LRU list */
+    CHUNK_LINKED = 2,   /* in the hash index and in one LRU list; key and value fixed */
     CHUNK_DATA = 3,     /* holds part of a chained value; h_next is its head (value.h) */
 };
 #define STATE_MAKE(st, slot) ((uint32_t)(st) | ((uint32_t)(slot) << 8))

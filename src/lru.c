@@ -163,7 +163,7 @@ static item_t *lru_pull_tail(shmc_cache *c, slab_shard *sh, unsigned l, bool evi
         }
         lru_drop(c, sh, it, why);
         CRASH_POINT("lru.evict_dropped");
-        item_set_state(it, STATE_MAKE(CHUNK_ALLOC, c->slot));
+        item_set_alloc(it, c->slot);
         value_free_chunks(c, sh, it); /* the head left LINKED first: value.h */
         lock_drop(s);
         return it;

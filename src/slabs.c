@@ -219,7 +219,7 @@ static item_t *shard_pop_free(shmc_cache *c, slab_shard *sh)
     item_t *it = seg_item(c, sh->free_head);
     slabs_unfree_locked(c, sh, it);
     CRASH_POINT("slabs.popped");
-    item_set_state(it, STATE_MAKE(CHUNK_ALLOC, c->slot));
+    item_set_alloc(it, c->slot);
     return it;
 }
 
