@@ -92,14 +92,23 @@ static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t h
     return NULL;
 }
 
-/* Mark an item used now: atime and the ACTIVE/FETCHED bits. */
+#define IFLAGS_USED (IFLAG_ACTIVE | IFLAG_FETCHED)
+
+/* Whether marking the item used now would change it. */
+static bool item_bump_due(const item_t *it, uint32_t now)
+{
+    return __atomic_load_n(&it->atime, __ATOMIC_RELAXED) != now ||
+           (__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IFLAGS_USED) != IFLAGS_USED;
+}
+
+/* Mark an item used now: atime and the ACTIVE/FETCHED bits (its stripe
+ * lock held, so that the chunk cannot be reused meanwhile). */
 static void item_bump(item_t *it, uint32_t now)
 {
     if (it->atime != now)
         it->atime = now;
-    const uint8_t want = IFLAG_ACTIVE | IFLAG_FETCHED;
-    if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & want) != want)
-        __atomic_fetch_or(&it->iflags, want, __ATOMIC_RELAXED);
+    if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & IFLAGS_USED) != IFLAGS_USED)
+        __atomic_fetch_or(&it->iflags, IFLAGS_USED, __ATOMIC_RELAXED);
 }
 
 /* What a read reports about a live item (stripe lock held, before it is
@@ -239,9 +248,11 @@ static bool item_ref_in_pages(const shmc_cache *c, ref_t r, size_t nkey)
  * flushed item (the locked path unlinks it), a chained value, a buffer too
  * small, a stale item or one whose recache token is out (the token is
  * handed out under the lock), or a chain that changed under it.  The
- * caller then takes the lock.  The bump that follows a good copy may land
- * on the chunk's next item if it was reused that instant: at worst a new
- * item is marked read once.
+ * caller then takes the lock.  Marking the item used is a write, and the
+ * chunk may be reused (even re-cut for another class by a page move) the
+ * moment after the check: so when the item's access time or bits need a
+ * change (once a second for a hot item), that is done under the stripe
+ * lock, after checking the publication once more.
  */
 static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
                               uint32_t now, item_out *out)
@@ -281,8 +292,13 @@ static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint3
             return false;
         out->info.len = nbytes; /* as copied, whatever item_report read */
         out->info.cas = cas;
-        if (!out->no_bump)
-            item_bump(it, now);
+        if (!out->no_bump && item_bump_due(it, now)) {
+            seg_lock *s = hash_stripe(c, hash);
+            lock_take(c, s);
+            if (item_state(it) == st && __atomic_load_n(&it->cas, __ATOMIC_RELAXED) == cas)
+                item_bump(it, now); /* else it was replaced or deleted: no longer ours to mark */
+            lock_drop(s);
+        }
         return true;
     }
     return false;
