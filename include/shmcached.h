@@ -213,8 +213,11 @@ shmc_status shmc_destroy(const char *path);
  *  out: *len is the value's length; *flags and *cas (either may be NULL)
  *       the item's client flags and CAS unique.
  * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_BAD_KEY, SHMC_INVALID, or
- * SHMC_BUFFER_TOO_SMALL (then *len holds the length needed and buf is
- * untouched; call again with a larger buffer).
+ * SHMC_BUFFER_TOO_SMALL (then *len holds the length needed; call again
+ * with a larger buffer).  Only SHMC_OK defines buf's bytes: a read copies
+ * before it checks that the item did not change meanwhile, so a call that
+ * races a replacement or a delete may leave a partial copy in buf before
+ * it answers SHMC_BUFFER_TOO_SMALL or SHMC_NOT_FOUND.
  * A hit marks the item recently used.
  */
 shmc_status shmc_get(shmc_cache *cache, const void *key, size_t key_len,

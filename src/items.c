@@ -243,10 +243,11 @@ static bool item_ref_in_pages(const shmc_cache *c, ref_t r, size_t nkey)
  * publication takes a new generation.  So two CPUs reading one hot key
  * share its lines instead of passing its stripe lock's line between them.
  *
- * Returns false, having changed nothing, whenever it cannot be sure: a
- * miss (a bucket split may hide an item for a moment), an expired or
- * flushed item (the locked path unlinks it), a chained value, a buffer too
- * small, a stale item or one whose recache token is out (the token is
+ * Returns false, having changed nothing in the segment (out->buf may hold
+ * a partial copy; include/shmcached.h allows it), whenever it cannot be
+ * sure: a miss (a bucket split may hide an item for a moment), an expired
+ * or flushed item (the locked path unlinks it), a chained value, a buffer
+ * too small, a stale item or one whose recache token is out (the token is
  * handed out under the lock), or a chain that changed under it.  The
  * caller then takes the lock.  Marking the item used is a write, and the
  * chunk may be reused (even re-cut for another class by a page move) the

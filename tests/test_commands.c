@@ -908,7 +908,8 @@ static void test_stats_bytes(void **state)
 /* Retrieval variants                                                  */
 /* ------------------------------------------------------------------ */
 
-/* BUFFER_TOO_SMALL reports the needed length and leaves buf untouched. */
+/* BUFFER_TOO_SMALL reports the needed length; with no writer racing the
+ * call, buf is untouched (a too-small buffer is found before any copy). */
 static void test_get_buffer_too_small(void **state)
 {
     shmc_cache *c = CACHE(state);
