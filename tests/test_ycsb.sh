@@ -108,5 +108,20 @@ OUT=$("$XCPU" -b 1023 2>&1); RC=$?
 check "bench_xcpu on a CPU it cannot use: exit 1 and says so" \
     bash -c "[ $RC = 1 ] && grep -q 'cannot run on CPU 1023' <<<'$OUT'"
 
+# ---- bench_memlat: the dependent-load latency by working-set size
+MEMLAT=$BUILD/bench_memlat
+OUT=$("$MEMLAT" -m 1 -n 100000 2>&1); RC=$?
+check "bench_memlat -m 1: exit 0, one line per size 256 KB to 1 MB ($OUT)" \
+    bash -c "[ $RC = 0 ] && [ \"\$(grep -c 'ns per dependent load' <<<'$OUT')\" = 3 ]"
+check "bench_memlat prints positive latencies" \
+    awk '/ns per dependent load/ { if (!($3 > 0)) bad = 1; n++ } END { exit bad || n != 3 }' <<<"$OUT"
+"$MEMLAT" -m 0 >/dev/null 2>&1; RC=$?
+check "bench_memlat -m 0: exit 2" test "$RC" = 2
+"$MEMLAT" -n x >/dev/null 2>&1; RC=$?
+check "bench_memlat -n x: exit 2" test "$RC" = 2
+OUT=$("$MEMLAT" -c 1023 -m 1 2>&1); RC=$?
+check "bench_memlat on a CPU it cannot use: exit 1 and says so" \
+    bash -c "[ $RC = 1 ] && grep -q 'cannot run on CPU 1023' <<<'$OUT'"
+
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL -eq 0 ]]
