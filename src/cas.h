@@ -8,11 +8,13 @@
  * stripe's last tick + 1, the clock in ticks (clock_ticks) and the tick of
  * the last flush_all's mark + 1.  So:
  *
- *  - a key's values only grow, across deletes and explicit CAS values too
- *    (cas_keep_above), which meta "ms I" (an older CAS stores as stale) and
- *    recovery (the copy with the larger CAS is the newer) rely on;
- *  - values are unique: stripes differ in the low bits, and a stripe's
- *    ticks only grow, in the segment, across its clients' lives;
+ *  - a value made for a key is above every value the key had before,
+ *    across deletes and explicit CAS values too (cas_keep_above), which
+ *    meta "ms I" (an older CAS stores as stale) and recovery (the copy
+ *    with the larger CAS is the newer) rely on;
+ *  - made values are unique: stripes differ in the low bits, and a
+ *    stripe's ticks only grow, in the segment, across its clients' lives
+ *    (explicit values are unique only if their senders keep them so);
  *  - a value made after flush_all returned is above its mark, and every
  *    value made before it is not (cas_flush_mark reads every stripe);
  *  - across stripes, values follow the clock to its few milliseconds,
