@@ -72,7 +72,7 @@ typedef struct ycsb_worker {
     uint64_t wrong[OP_COUNT];       /* a value read back failed its check */
     uint64_t errors[OP_COUNT];      /* the backend reported an error */
     bench_hist hist[OP_COUNT];      /* latency of each operation, ns */
-} ycsb_worker;
+} __attribute__((aligned(64))) ycsb_worker; /* whole lines: workers share none */
 
 /* The MAP_SHARED area of one run. */
 typedef struct ycsb_shared {
