@@ -9,7 +9,9 @@
  * (lru.c) and its state becomes CHUNK_LINKED (the commit point), then one
  * store puts it in the chain in place of the old item, which is then
  * freed into the caller's shard (item_retire).  A value is never changed in
- * place, so no reader and no crash can see a torn value.
+ * place, so no reader and no crash can see a torn value.  A plain get
+ * takes no lock at all unless it must (item_get_unlocked): it copies, then
+ * checks that the chunk still holds the same publication.
  */
 #include "items.h"
 
