@@ -58,6 +58,13 @@ static inline uint32_t seg_page_of(const shmc_cache *c, ref_t r)
     return (uint32_t)((((size_t)r << 3) - c->hdr->off_pages) / c->hdr->page_size);
 }
 
+/* The stripe of a key with this hash: its lock guards every bucket the
+ * key can be in (hash.h), and it makes the key's CAS values (cas.h). */
+static inline seg_stripe *seg_stripe_of(const shmc_cache *c, uint32_t hash)
+{
+    return &c->stripes[hash & (SEG_NSTRIPES - 1)];
+}
+
 /* The LRU list of a linked item and the shard that holds a chunk
  * (layout.h: item_t.place). */
 static inline unsigned item_lru(const item_t *it) { return PLACE_LRU(it->place); }

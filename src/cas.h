@@ -29,16 +29,10 @@
 
 #include "clock.h"
 
-/* The stripe whose lock guards a key with this hash. */
-static inline seg_stripe *cas_stripe(shmc_cache *c, uint32_t hash)
-{
-    return &c->stripes[hash & (SEG_NSTRIPES - 1)];
-}
-
 /* A fresh CAS value for a key with this hash (its stripe lock held). */
 static inline uint64_t cas_make(shmc_cache *c, uint32_t hash)
 {
-    seg_stripe *s = cas_stripe(c, hash);
+    seg_stripe *s = seg_stripe_of(c, hash);
     uint64_t t = s->cas_tick + 1;
     uint64_t after_flush = (__atomic_load_n(&c->hdr->flush_cas, __ATOMIC_ACQUIRE) >>
                             SEG_STRIPE_BITS) + 1;
@@ -63,7 +57,7 @@ static inline uint32_t cas_generation(uint64_t v)
  * hash: keep the values its stripe makes later above it (stripe lock held). */
 static inline void cas_keep_above(shmc_cache *c, uint32_t hash, uint64_t v)
 {
-    seg_stripe *s = cas_stripe(c, hash);
+    seg_stripe *s = seg_stripe_of(c, hash);
     if (v >> SEG_STRIPE_BITS > s->cas_tick)
         __atomic_store_n(&s->cas_tick, v >> SEG_STRIPE_BITS, __ATOMIC_RELEASE);
 }

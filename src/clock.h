@@ -14,12 +14,19 @@
 
 #define REALTIME_MAXDELTA (60 * 60 * 24 * 30) /* memcached: larger is absolute */
 
+/* The segment's idea of Unix time now: seconds returned, and the
+ * fraction of the second in *ts (coarse: it moves a few ms at a time). */
+static inline int64_t clock_read(const shmc_cache *c, struct timespec *ts)
+{
+    clock_gettime(CLOCK_REALTIME_COARSE, ts);
+    return (int64_t)ts->tv_sec + __atomic_load_n(&c->hdr->clock_offset, __ATOMIC_RELAXED);
+}
+
 /* The segment's idea of Unix time now. */
 static inline int64_t clock_unix(const shmc_cache *c)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    return (int64_t)ts.tv_sec + __atomic_load_n(&c->hdr->clock_offset, __ATOMIC_RELAXED);
+    return clock_read(c, &ts);
 }
 
 /* Segment-relative time now in ticks of 2^-20 s (about a microsecond; the
@@ -28,9 +35,7 @@ static inline int64_t clock_unix(const shmc_cache *c)
 static inline uint64_t clock_ticks(const shmc_cache *c)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-    int64_t rel = (int64_t)ts.tv_sec + __atomic_load_n(&c->hdr->clock_offset, __ATOMIC_RELAXED) -
-                  c->hdr->epoch;
+    int64_t rel = clock_read(c, &ts) - c->hdr->epoch;
     if (rel < 0)
         return 0;
     return (uint64_t)rel << 20 | (uint64_t)ts.tv_nsec >> 10; /* nsec >> 10 < 2^20 */

@@ -21,7 +21,7 @@ uint32_t hash_key(const void *key, size_t nkey);
 /* The stripe lock guarding every bucket a key with this hash can be in. */
 static inline seg_lock *hash_stripe(shmc_cache *c, uint32_t hash)
 {
-    return &c->stripes[hash & (SEG_NSTRIPES - 1)].l;
+    return &seg_stripe_of(c, hash)->l;
 }
 
 /* Number of buckets now. */

@@ -71,6 +71,20 @@ static void item_unlink(shmc_cache *c, item_t *it)
  * flushed items met on the way are unlinked; *why says why the key was
  * missing when it was found dead.
  */
+/* Start fetching the header, key and a small value's lines of a chain
+ * item in parallel: one memory round trip instead of two. */
+static inline void item_prefetch(const item_t *it)
+{
+    __builtin_prefetch((const char *)it + 64);
+    __builtin_prefetch((const char *)it + 128);
+}
+
+/* Whether it holds this key (of this hash). */
+static inline bool item_has_key(const item_t *it, const void *key, size_t nkey, uint32_t hash)
+{
+    return it->hash == hash && it->nkey == nkey && memcmp(it->data, key, nkey) == 0;
+}
+
 static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
                          uint32_t now, enum item_liveness *why)
 {
@@ -78,12 +92,9 @@ static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t h
     ref_t r = hash_head(c, hash);
     while (r) {
         item_t *it = seg_item(c, r);
-        /* fetch the header, key and a small value's lines in parallel:
-         * one memory round trip instead of two */
-        __builtin_prefetch((char *)it + 64);
-        __builtin_prefetch((char *)it + 128);
+        item_prefetch(it);
         r = it->h_next;
-        if (it->hash != hash || it->nkey != nkey || memcmp(it->data, key, nkey) != 0)
+        if (!item_has_key(it, key, nkey, hash))
             continue;
         enum item_liveness l = clock_liveness(c, it, now);
         if (l == ITEM_LIVE)
@@ -265,14 +276,12 @@ static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint3
         if (!item_ref_in_pages(c, r, nkey))
             return false;
         item_t *it = seg_item(c, r);
-        __builtin_prefetch((char *)it + 64);
-        __builtin_prefetch((char *)it + 128);
+        item_prefetch(it);
         uint32_t st = item_state(it);
         uint64_t cas = __atomic_load_n(&it->cas, __ATOMIC_RELAXED);
         if (STATE_KIND(st) != CHUNK_LINKED)
             return false;
-        bool match = it->hash == hash && it->nkey == nkey && memcmp(it->data, key, nkey) == 0;
-        if (!match) {
+        if (!item_has_key(it, key, nkey, hash)) {
             r = __atomic_load_n(&it->h_next, __ATOMIC_RELAXED);
             __atomic_thread_fence(__ATOMIC_ACQUIRE);
             if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st)

@@ -62,7 +62,7 @@ void lru_append(shmc_cache *c, slab_shard *sh, item_t *it)
 {
     unsigned l = item_lru(it) < SEG_NLRU ? item_lru(it) : SEG_LRU_COLD;
     ref_t r = seg_ref(c, it);
-    it->place = PLACE_MAKE(l, slabs_shard_no(c, sh));
+    __atomic_store_n(&it->place, PLACE_MAKE(l, slabs_shard_no(c, sh)), __ATOMIC_RELAXED);
     it->next = 0;
     it->prev = sh->tail[l];
     if (sh->tail[l])
