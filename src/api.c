@@ -2,26 +2,36 @@
  * api.c - the public entry points declared in include/shmcached.h.
  *
  * Owns: argument validation and the handle's life cycle.  Every call that
- * touches the segment goes gate_enter() -> items.c (or stats.c, check.c)
- * -> gate_leave(), and validates what the caller passed before any lock is
- * taken, so a bad argument costs the caller an error, never the cache.
- * Maintenance that memcached runs in background threads is paced here:
- * every MAINTAIN_EVERY calls, the calling thread does one round.
+ * touches the segment goes gate_enter() -> argument checks -> items.c (or
+ * stats.c, check.c) -> gate_leave(), so a bad handle or argument costs the
+ * caller an error, never the cache: a handle must be a live one of the
+ * vault, and every caller range [p, p+len) must lie outside the library's
+ * memory (vault_range_ok), checked before the segment is touched.  Caller
+ * memory a pointer names is read once, into locals, so another thread
+ * cannot change it between the check and the use.  Maintenance that
+ * memcached runs in background threads is paced here: every
+ * MAINTAIN_EVERY calls, the calling thread does one round.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cache.h"
 #include "gate.h"
 #include "items.h"
+#include "lockdown.h"
 #include "protect.h"
 #include "registry.h"
 #include "segment.h"
 
 #define MAINTAIN_EVERY 4096u        /* calls per lane between maintenance rounds */
 #define REAP_EVERY (MAINTAIN_EVERY * 256u) /* calls per lane between dead-client sweeps */
+
+/* Is [p, p+len) caller memory (vault.h)?  In an entry point, inside the gate. */
+#define ARG_OK(p, len) vault_range_ok((p), (len), frame)
 
 __thread uint32_t gate_thread_lane;
 
@@ -48,48 +58,6 @@ void shmc_config_init(shmc_config *cfg)
     cfg->slab_automove = 1;
     cfg->mode = 0600;
     cfg->group = (gid_t)-1;
-}
-
-static shmc_cache *handle_new(const char *path)
-{
-    shmc_cache *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    c->fd = -1;
-    c->pkey = -1;
-    c->path = strdup(path);
-    if (!c->path) {
-        free(c);
-        return NULL;
-    }
-    return c;
-}
-
-static void handle_free(shmc_cache *c)
-{
-    protect_teardown(c);
-    segment_detach(c);
-    free(c->path);
-    free(c);
-}
-
-/* Protect the mapping and claim a client slot, or undo the attach. */
-static shmc_status handle_register(shmc_cache *c, const shmc_options *opts, shmc_cache **out)
-{
-    shmc_status st = protect_setup(c, opts->protection, opts->strict);
-    if (st == SHMC_OK) {
-        gate_enter(c);
-        st = registry_attach(c);
-        gate_leave(c);
-    }
-    if (st != SHMC_OK) {
-        int e = errno;
-        handle_free(c);
-        errno = e;
-        return st;
-    }
-    *out = c;
-    return SHMC_OK;
 }
 
 /* opts, or the defaults and environment when NULL. */
@@ -141,17 +109,80 @@ const char *shmc_protection_name(shmc_protection p)
 
 shmc_protection shmc_protection_of(shmc_cache *c)
 {
-    return c ? c->protection : SHMC_PROTECT_NONE;
+    return vault_handle_ok(c) && protect_g.pkey >= 0 ? SHMC_PROTECT_MPK : SHMC_PROTECT_NONE;
 }
 
-shmc_status shmc_create(const char *path, const shmc_config *cfg, shmc_cache **out)
+/* The fork child's handler: handles inherited from the parent name the
+ * parent's client slot, so the child must not use them (include/shmcached.h). */
+static void api_atfork_child(void)
 {
-    return shmc_create_with(path, cfg, NULL, out);
+    if (!protect_g.vault)
+        return;
+    gate_open();
+    vault_mark_forked();
+    gate_close();
 }
 
-shmc_status shmc_open(const char *path, shmc_cache **out)
+static void api_atfork_child_register(void)
 {
-    return shmc_open_with(path, NULL, out);
+    pthread_atfork(NULL, NULL, api_atfork_child);
+}
+
+/* Decide the process's protection (first attach), scan the process, and
+ * refuse in strict mode if it has foreign PKRU writers. */
+static shmc_status api_protect(const shmc_options *opts, unsigned *writers)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    shmc_status st = protect_decide(opts->protection);
+    if (st != SHMC_OK)
+        return st;
+    pthread_once(&once, api_atfork_child_register);
+    *writers = 0;
+    if (protect_g.pkey < 0)
+        return SHMC_OK;
+    unsigned xrstor;
+    *writers = protect_scan(&xrstor);
+    return opts->strict && *writers ? SHMC_UNSAFE_PROCESS : SHMC_OK;
+}
+
+/* Move the handle built in tmp (segment mapped, outside any gate) into the
+ * vault and claim a client slot; on error the mapping is undone. */
+static shmc_status api_install(shmc_cache *tmp, shmc_cache **out)
+{
+    client_id me;
+    registry_identify(&me);
+    shmc_status st = SHMC_OK;
+    gate_open();
+    shmc_cache *c = vault_handle_new();
+    if (!c) {
+        st = SHMC_SYSTEM;
+        errno = EMFILE;
+    } else if (!vault_add_map(tmp->base, tmp->size)) {
+        vault_handle_free(c);
+        st = SHMC_SYSTEM;
+        errno = EMFILE;
+    } else {
+        uint32_t magic = c->magic;
+        *c = *tmp;
+        c->magic = magic;
+        st = registry_attach(c, &me);
+        if (st == SHMC_OK) {
+            c->magic = HANDLE_LIVE;
+        } else {
+            vault_remove_map(c->base);
+            vault_handle_free(c);
+        }
+    }
+    bool locked = protect_g.vault->h.locked_down;
+    gate_close();
+    if (st != SHMC_OK) {
+        segment_detach(tmp);
+        return st;
+    }
+    if (locked)
+        lockdown_add_region(tmp->base, tmp->size); /* a segment attached after lockdown */
+    *out = c;
+    return SHMC_OK;
 }
 
 shmc_status shmc_create_with(const char *path, const shmc_config *cfg,
@@ -167,17 +198,12 @@ shmc_status shmc_create_with(const char *path, const shmc_config *cfg,
     }
     if (segment_check_config(cfg) != SHMC_OK)
         return SHMC_INVALID;
-    shmc_cache *c = handle_new(path);
-    if (!c)
-        return SHMC_SYSTEM;
-    shmc_status st = segment_create(c, path, cfg);
-    if (st != SHMC_OK) {
-        int e = errno;
-        handle_free(c);
-        errno = e;
-        return st;
-    }
-    return handle_register(c, opts, out);
+    shmc_cache tmp;
+    memset(&tmp, 0, sizeof tmp);
+    shmc_status st = api_protect(opts, &tmp.pkru_writers);
+    if (st == SHMC_OK)
+        st = segment_create(&tmp, path, cfg);
+    return st == SHMC_OK ? api_install(&tmp, out) : st;
 }
 
 shmc_status shmc_open_with(const char *path, const shmc_options *opts, shmc_cache **out)
@@ -185,27 +211,42 @@ shmc_status shmc_open_with(const char *path, const shmc_options *opts, shmc_cach
     shmc_options obuf;
     if (!path || !*path || !out || options_or_default(opts, &obuf, &opts) != SHMC_OK)
         return SHMC_INVALID;
-    shmc_cache *c = handle_new(path);
-    if (!c)
-        return SHMC_SYSTEM;
-    shmc_status st = segment_attach(c, path);
-    if (st != SHMC_OK) {
-        int e = errno;
-        handle_free(c);
-        errno = e;
-        return st;
-    }
-    return handle_register(c, opts, out);
+    shmc_cache tmp;
+    memset(&tmp, 0, sizeof tmp);
+    shmc_status st = api_protect(opts, &tmp.pkru_writers);
+    if (st == SHMC_OK)
+        st = segment_attach(&tmp, path);
+    return st == SHMC_OK ? api_install(&tmp, out) : st;
+}
+
+shmc_status shmc_create(const char *path, const shmc_config *cfg, shmc_cache **out)
+{
+    return shmc_create_with(path, cfg, NULL, out);
+}
+
+shmc_status shmc_open(const char *path, shmc_cache **out)
+{
+    return shmc_open_with(path, NULL, out);
 }
 
 void shmc_close(shmc_cache *c)
 {
-    if (!c)
+    if (!vault_handle_ok(c))
         return;
-    gate_enter(c);
-    registry_detach(c);
-    gate_leave(c);
-    handle_free(c);
+    gate_open();
+    uint32_t magic = c->magic;
+    shmc_cache copy = *c;
+    if (magic == HANDLE_LIVE)
+        registry_detach(c);
+    if (magic == HANDLE_LIVE || magic == HANDLE_FORKED) {
+        vault_remove_map(c->base);
+        vault_handle_free(c);
+    }
+    bool locked = protect_g.vault->h.locked_down;
+    gate_close();
+    /* after lockdown the mapping stays: its filter forbids unmapping it */
+    if ((magic == HANDLE_LIVE || magic == HANDLE_FORKED) && !locked)
+        segment_detach(&copy);
 }
 
 shmc_status shmc_destroy(const char *path)
@@ -221,44 +262,71 @@ shmc_status shmc_destroy(const char *path)
 /* memcached's key rule as memcached enforces it: 1..250 bytes, of any
  * value (binary-protocol keys and base64 meta keys may hold any byte; the
  * text protocol cannot carry spaces or newlines, and its parser stops them
- * there).  A NULL key is a bad argument rather than a bad key. */
-static shmc_status key_check(const void *key, size_t nkey)
+ * there).  A NULL key, or one in the library's memory, is a bad argument
+ * rather than a bad key.  Inside the gate. */
+static inline __attribute__((always_inline)) shmc_status
+key_check(const void *key, size_t nkey, uintptr_t frame)
 {
     if (!key)
         return SHMC_INVALID;
-    return nkey == 0 || nkey > SHMC_KEY_MAX ? SHMC_BAD_KEY : SHMC_OK;
+    if (nkey == 0 || nkey > SHMC_KEY_MAX)
+        return SHMC_BAD_KEY;
+    return ARG_OK(key, nkey) ? SHMC_OK : SHMC_INVALID;
 }
 
-/* The checks of every call on one key, made before entering the gate. */
-static shmc_status api_check_keyed(const shmc_cache *c, const void *key, size_t nkey)
-{
-    return c ? key_check(key, nkey) : SHMC_INVALID;
-}
+/* An optional out-pointer of n bytes: NULL, or caller memory. */
+#define OUT_OK(p) (!(p) || ARG_OK((p), sizeof *(p)))
 
-/* Leave the gate, running a maintenance round when the lane is due one. */
-static void api_leave(shmc_cache *c, seg_counters *n)
+/* Count a call on lane n, running a maintenance round when it is due one. */
+static void api_pace(shmc_cache *c, seg_counters *n)
 {
     uint64_t calls = __atomic_add_fetch(&n->calls, 1, __ATOMIC_RELAXED);
     if (calls % MAINTAIN_EVERY == 0)
         items_maintain(c, calls % REAP_EVERY == 0);
-    gate_leave(c);
 }
 
-/* The common body of get, gat and get_alloc. */
-static shmc_status api_get(shmc_cache *c, const void *key, size_t nkey, bool touch,
-                           int64_t exptime, item_out *o, size_t *len, uint32_t *flags,
-                           uint64_t *cas)
+/* Leave the gate after a call on lane n. */
+static void api_leave(shmc_cache *c, seg_counters *n)
 {
-    if (!c || !len || (!o->alloced && !o->buf && o->cap))
+    api_pace(c, n);
+    gate_leave();
+}
+
+/* The body of every single-key read, inside the gate: o->buf and o->cap
+ * are checked here.  The frame is the public entry point's. */
+static shmc_status api_get_in(shmc_cache *c, const void *key, size_t nkey, bool touch,
+                              int64_t exptime, item_out *o, uintptr_t frame)
+{
+    shmc_status st = key_check(key, nkey, frame);
+    if (st == SHMC_OK && !o->no_value && (!ARG_OK(o->buf, o->cap) || (!o->buf && o->cap)))
+        st = SHMC_INVALID;
+    if (st != SHMC_OK)
+        return st;
+    seg_counters *n = gate_lane(c);
+    st = items_get(c, n, key, nkey, touch, exptime, o);
+    api_pace(c, n);
+    return st;
+}
+
+/* The common body of get, gat and get_alloc: the out-pointers are
+ * checked, *len (if given: else o->cap is set) read once, and the
+ * results written after the gate closes. */
+static inline __attribute__((always_inline)) shmc_status
+api_get(shmc_cache *c, const void *key, size_t nkey, bool touch, int64_t exptime, item_out *o,
+        size_t *len, uint32_t *flags, uint64_t *cas, uintptr_t frame)
+{
+    if (!gate_enter(c))
         return SHMC_INVALID;
-    shmc_status kst = key_check(key, nkey);
-    if (kst != SHMC_OK)
-        return kst;
-    seg_counters *n = gate_enter(c);
-    shmc_status st = items_get(c, n, key, nkey, touch, exptime, o);
-    api_leave(c, n);
+    shmc_status st = SHMC_INVALID;
+    if (OUT_OK(len) && OUT_OK(flags) && OUT_OK(cas)) {
+        if (len)
+            o->cap = *len;
+        st = api_get_in(c, key, nkey, touch, exptime, o, frame);
+    }
+    gate_leave();
     if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
-        *len = o->info.len;
+        if (len)
+            *len = o->info.len;
         if (flags)
             *flags = o->info.flags;
         if (cas)
@@ -271,56 +339,111 @@ shmc_status shmc_get_info(shmc_cache *c, const void *key, size_t nkey,
                           const shmc_get_options *opts, void *buf, size_t *len,
                           shmc_item_info *info)
 {
-    static const shmc_get_options plain;
-    size_t ignored = 0;
-    if (!opts)
-        opts = &plain;
-    if (opts->flags & ~(SHMC_GET_NO_BUMP | SHMC_GET_TOUCH))
+    uintptr_t frame = GATE_FRAME();
+    shmc_get_options o_in = {0};
+    if (opts)
+        o_in = *opts;
+    if (o_in.flags & ~(SHMC_GET_NO_BUMP | SHMC_GET_TOUCH))
         return SHMC_INVALID;
-    item_out o = {.buf = buf, .cap = len ? *len : 0, .no_value = !len,
-                  .no_bump = opts->flags & SHMC_GET_NO_BUMP,
-                  .recache_below = opts->recache_below};
-    shmc_status st = api_get(c, key, nkey, opts->flags & SHMC_GET_TOUCH, opts->exptime, &o,
-                             len ? len : &ignored, NULL, NULL);
-    if ((st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) && info)
-        *info = o.info;
+    item_out o = {.buf = buf, .no_value = !len, .no_bump = o_in.flags & SHMC_GET_NO_BUMP,
+                  .recache_below = o_in.recache_below};
+    if (!gate_enter(c))
+        return SHMC_INVALID;
+    shmc_status st = SHMC_INVALID;
+    if (OUT_OK(len) && OUT_OK(info)) {
+        o.cap = len ? *len : 0;
+        st = api_get_in(c, key, nkey, o_in.flags & SHMC_GET_TOUCH, o_in.exptime, &o, frame);
+    }
+    gate_leave();
+    if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
+        if (len)
+            *len = o.info.len;
+        if (info)
+            *info = o.info;
+    }
     return st;
 }
 
 shmc_status shmc_get(shmc_cache *c, const void *key, size_t nkey, void *buf, size_t *len,
                      uint32_t *flags, uint64_t *cas)
 {
-    item_out o = {.buf = buf, .cap = len ? *len : 0};
-    return api_get(c, key, nkey, false, 0, &o, len, flags, cas);
+    item_out o = {.buf = buf};
+    if (!len)
+        return SHMC_INVALID;
+    return api_get(c, key, nkey, false, 0, &o, len, flags, cas, GATE_FRAME());
 }
 
 shmc_status shmc_gat(shmc_cache *c, const void *key, size_t nkey, int64_t exptime, void *buf,
                      size_t *len, uint32_t *flags, uint64_t *cas)
 {
-    item_out o = {.buf = buf, .cap = len ? *len : 0};
-    return api_get(c, key, nkey, true, exptime, &o, len, flags, cas);
+    item_out o = {.buf = buf};
+    if (!len)
+        return SHMC_INVALID;
+    return api_get(c, key, nkey, true, exptime, &o, len, flags, cas, GATE_FRAME());
 }
 
+/* get_alloc: malloc is the caller's (it may be interposed), so it runs
+ * outside the gate: learn the length, allocate, read; again if the value
+ * grew meanwhile. */
 shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **value,
                            size_t *len, uint32_t *flags, uint64_t *cas)
 {
-    if (!value)
+    uintptr_t frame = GATE_FRAME();
+    if (!value || !len)
         return SHMC_INVALID;
     *value = NULL;
-    item_out o = {.alloced = value};
-    return api_get(c, key, nkey, false, 0, &o, len, flags, cas);
+    size_t cap = 256;
+    for (int tries = 0;; tries++) {
+        void *p = malloc(cap ? cap : 1);
+        if (!p)
+            return SHMC_SYSTEM;
+        item_out o = {.buf = p, .cap = cap};
+        shmc_status st = api_get(c, key, nkey, false, 0, &o, NULL, flags, cas, frame);
+        size_t got = o.info.len;
+        if (st == SHMC_OK) {
+            *value = p;
+            *len = got;
+            return st;
+        }
+        free(p);
+        if (st != SHMC_BUFFER_TOO_SMALL || tries == 8)
+            return st == SHMC_BUFFER_TOO_SMALL ? SHMC_SYSTEM : st;
+        cap = got; /* the length it has now */
+    }
 }
 
+/* One entry of a batch, inside the gate: the entry is read once into
+ * locals, checked, and its results stored back (the array itself was
+ * checked as a whole). */
+static void api_get_one(shmc_cache *c, shmc_value *v, uintptr_t frame)
+{
+    shmc_value in = *v;
+    item_out o = {.buf = in.buf, .cap = in.cap};
+    shmc_status st = api_get_in(c, in.key, in.key_len, false, 0, &o, frame);
+    if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
+        v->len = o.info.len;
+        v->flags = o.info.flags;
+        v->cas = o.info.cas;
+    }
+    v->status = st;
+}
+
+/* A batch pays for one gate. */
 shmc_status shmc_get_multi(shmc_cache *c, shmc_value *values, size_t n)
 {
-    if (!c || (n && !values))
+    uintptr_t frame = GATE_FRAME();
+    if (n > SIZE_MAX / sizeof *values || (n && !values))
         return SHMC_INVALID;
-    for (size_t i = 0; i < n; i++) {
-        shmc_value *v = &values[i];
-        v->len = v->cap;
-        v->status = shmc_get(c, v->key, v->key_len, v->buf, &v->len, &v->flags, &v->cas);
+    if (!gate_enter(c))
+        return SHMC_INVALID;
+    shmc_status st = SHMC_INVALID;
+    if (ARG_OK(values, n * sizeof *values)) {
+        for (size_t i = 0; i < n; i++)
+            api_get_one(c, &values[i], frame);
+        st = SHMC_OK;
     }
-    return SHMC_OK;
+    gate_leave();
+    return st;
 }
 
 shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, size_t nkey,
@@ -334,16 +457,30 @@ shmc_status shmc_store_ex(shmc_cache *c, shmc_store_mode mode, const void *key, 
                           const void *value, size_t vlen, uint32_t flags, int64_t exptime,
                           uint64_t cas_in, uint64_t new_cas, uint64_t *cas_out)
 {
-    if (!c || (vlen && !value) || (unsigned)mode > SHMC_CAS_STALE ||
-        new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
+    uintptr_t frame = GATE_FRAME();
+    if ((vlen && !value) || (uintptr_t)value + vlen < (uintptr_t)value ||
+        (unsigned)mode > SHMC_CAS_STALE || new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
+        return SHMC_INVALID; /* a length from a failed read(), (size_t)-1, wraps */
+    if (vlen > SEG_ITEM_SIZE_MAX)
+        return SHMC_TOO_LARGE; /* also keeps every size sum below from wrapping */
+    if (!gate_enter(c))
         return SHMC_INVALID;
-    shmc_status kst = key_check(key, nkey);
-    if (kst != SHMC_OK)
-        return kst;
-    seg_counters *n = gate_enter(c);
-    shmc_status st = items_store(c, n, mode, key, nkey, value, vlen, flags, exptime, cas_in,
-                                 new_cas, cas_out);
-    api_leave(c, n);
+    char kbuf[SHMC_KEY_MAX]; /* the key as checked: another thread cannot change it */
+    uint64_t cas = 0;
+    shmc_status st = key_check(key, nkey, frame);
+    if (st == SHMC_OK && (!ARG_OK(value, vlen) || !OUT_OK(cas_out)))
+        st = SHMC_INVALID;
+    if (st == SHMC_OK) {
+        memcpy(kbuf, key, nkey);
+        seg_counters *n = gate_lane(c);
+        st = items_store(c, n, mode, kbuf, nkey, value, vlen, flags, exptime, cas_in, new_cas,
+                         &cas);
+        api_leave(c, n);
+    } else {
+        gate_leave();
+    }
+    if (cas_out && st == SHMC_OK)
+        *cas_out = cas;
     return st;
 }
 
@@ -353,13 +490,26 @@ shmc_status shmc_set(shmc_cache *c, const void *key, size_t nkey, const void *va
     return shmc_store(c, SHMC_SET, key, nkey, value, vlen, flags, exptime, 0, NULL);
 }
 
+/* Enter for a call on one key; SHMC_OK with the gate open, else the
+ * gate is closed again. */
+static inline __attribute__((always_inline)) shmc_status
+api_enter_keyed(shmc_cache *c, const void *key, size_t nkey, uintptr_t frame)
+{
+    if (!gate_enter(c))
+        return SHMC_INVALID;
+    shmc_status st = key_check(key, nkey, frame);
+    if (st != SHMC_OK)
+        gate_leave();
+    return st;
+}
+
 shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t cas)
 {
-    shmc_status kst = api_check_keyed(c, key, nkey);
-    if (kst != SHMC_OK)
-        return kst;
-    seg_counters *n = gate_enter(c);
-    shmc_status st = items_delete(c, n, key, nkey, cas);
+    shmc_status st = api_enter_keyed(c, key, nkey, GATE_FRAME());
+    if (st != SHMC_OK)
+        return st;
+    seg_counters *n = gate_lane(c);
+    st = items_delete(c, n, key, nkey, cas);
     api_leave(c, n);
     return st;
 }
@@ -374,14 +524,26 @@ shmc_status shmc_arith_ex(shmc_cache *c, const void *key, size_t nkey, int incr,
                           uint64_t delta, uint64_t cas_in, uint64_t new_cas, uint64_t *result,
                           uint64_t *cas_out)
 {
+    uintptr_t frame = GATE_FRAME();
     if (new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
         return SHMC_INVALID;
-    shmc_status kst = api_check_keyed(c, key, nkey);
-    if (kst != SHMC_OK)
-        return kst;
-    seg_counters *n = gate_enter(c);
-    shmc_status st = items_arith(c, n, key, nkey, incr, delta, cas_in, new_cas, result, cas_out);
+    shmc_status st = api_enter_keyed(c, key, nkey, frame);
+    if (st != SHMC_OK)
+        return st;
+    if (!OUT_OK(result) || !OUT_OK(cas_out)) {
+        gate_leave();
+        return SHMC_INVALID;
+    }
+    uint64_t r = 0, cas = 0;
+    seg_counters *n = gate_lane(c);
+    st = items_arith(c, n, key, nkey, incr, delta, cas_in, new_cas, &r, &cas);
     api_leave(c, n);
+    if (st == SHMC_OK) {
+        if (result)
+            *result = r;
+        if (cas_out)
+            *cas_out = cas;
+    }
     return st;
 }
 
@@ -400,33 +562,39 @@ shmc_status shmc_decr(shmc_cache *c, const void *key, size_t nkey, uint64_t delt
 shmc_status shmc_invalidate(shmc_cache *c, const void *key, size_t nkey, uint64_t cas_in,
                             const int64_t *exptime, uint64_t new_cas)
 {
+    uintptr_t frame = GATE_FRAME();
     if (new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
         return SHMC_INVALID;
-    shmc_status kst = api_check_keyed(c, key, nkey);
-    if (kst != SHMC_OK)
-        return kst;
-    seg_counters *n = gate_enter(c);
-    shmc_status st = items_invalidate(c, n, key, nkey, cas_in, exptime, new_cas);
+    shmc_status st = api_enter_keyed(c, key, nkey, frame);
+    if (st != SHMC_OK)
+        return st;
+    if (!OUT_OK(exptime)) {
+        gate_leave();
+        return SHMC_INVALID;
+    }
+    int64_t exp = exptime ? *exptime : 0;
+    seg_counters *n = gate_lane(c);
+    st = items_invalidate(c, n, key, nkey, cas_in, exptime ? &exp : NULL, new_cas);
     api_leave(c, n);
     return st;
 }
 
 shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t exptime)
 {
-    shmc_status kst = api_check_keyed(c, key, nkey);
-    if (kst != SHMC_OK)
-        return kst;
-    seg_counters *n = gate_enter(c);
-    shmc_status st = items_touch(c, n, key, nkey, exptime);
+    shmc_status st = api_enter_keyed(c, key, nkey, GATE_FRAME());
+    if (st != SHMC_OK)
+        return st;
+    seg_counters *n = gate_lane(c);
+    st = items_touch(c, n, key, nkey, exptime);
     api_leave(c, n);
     return st;
 }
 
 shmc_status shmc_flush_all(shmc_cache *c, int64_t delay)
 {
-    if (!c || delay < 0)
+    if (delay < 0 || !gate_enter(c))
         return SHMC_INVALID;
-    seg_counters *n = gate_enter(c);
+    seg_counters *n = gate_lane(c);
     shmc_status st = items_flush(c, n, delay);
     api_leave(c, n);
     return st;
@@ -434,31 +602,32 @@ shmc_status shmc_flush_all(shmc_cache *c, int64_t delay)
 
 shmc_status shmc_maintain(shmc_cache *c)
 {
-    if (!c)
+    if (!gate_enter(c))
         return SHMC_INVALID;
-    gate_enter(c);
     items_maintain(c, true);
-    gate_leave(c);
+    gate_leave();
     return SHMC_OK;
 }
 
 shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
 {
-    if (!c)
+    uintptr_t frame = GATE_FRAME();
+    if (!gate_enter(c))
         return SHMC_INVALID;
-    gate_enter(c);
-    shmc_status st = registry_recover(c, reaped);
-    gate_leave(c);
+    unsigned n = 0;
+    shmc_status st = OUT_OK(reaped) ? registry_recover(c, &n) : SHMC_INVALID;
+    gate_leave();
+    if (st == SHMC_OK && reaped)
+        *reaped = n;
     return st;
 }
 
 shmc_status shmc_clock_advance(shmc_cache *c, int64_t seconds)
 {
-    if (!c)
+    if (!gate_enter(c))
         return SHMC_INVALID;
-    gate_enter(c);
     __atomic_fetch_add(&c->hdr->clock_offset, seconds, __ATOMIC_RELAXED);
-    gate_leave(c);
+    gate_leave();
     return SHMC_OK;
 }
 

@@ -4,7 +4,8 @@
  *
  * The handle holds only process-local facts (where the segment is mapped,
  * which client slot this process owns); every shared fact lives in the
- * segment header.  There are no C globals in the library.
+ * segment header.  The library's only C globals are the process's
+ * protection facts (protect.h), on a read-only page.
  */
 #ifndef SHMC_CACHE_H
 #define SHMC_CACHE_H
@@ -16,23 +17,39 @@
 #include "layout.h"
 #include "shmcached.h"
 
+/*
+ * What the layers below the registry (lock.c, recovery.c, value.c,
+ * check.c) need to know about clients, injected by registry.c so that
+ * they never call up into it.
+ */
+typedef struct owner_ops {
+    bool (*slot_alive)(shmc_cache *c, uint32_t slot);   /* does slot's owner live? */
+    bool (*token_dead)(shmc_cache *c, uint32_t token);  /* is a lock word's writer gone? */
+    void (*repair)(shmc_cache *c, seg_lock *l);         /* rebuild what l guards (recovery.c) */
+} owner_ops;
+
+/*
+ * A handle: one process's attachment of one segment.  It lives in the
+ * vault (vault.h), behind the protection key, so client code can neither
+ * change nor forge the facts that decide where the library writes.
+ */
 struct shmc_cache {
+    uint32_t magic;             /* HANDLE_* (vault.h): is this vault slot a usable handle? */
+    uint32_t slot;              /* our client slot */
+    uint32_t token;             /* our lock-owner token (lock.h) */
+    uint32_t pid;               /* our pid at attach (registry.c) */
+    uint64_t pidns;             /* our pid namespace's inode (registry.c) */
     char *base;                 /* where the segment is mapped in this process */
     size_t size;                /* mapped length (the file size) */
-    int fd;                     /* the segment file, holds our slot's OFD lock */
-    uint32_t slot;              /* our client slot */
-    uint32_t token;             /* our lock-owner token (lock.c) */
-    int pkey;                   /* protection key of the mapping, -1 without (protect.c) */
-    shmc_protection protection; /* SHMC_PROTECT_MPK or SHMC_PROTECT_NONE */
     unsigned pkru_writers;      /* foreign PKRU writers found at attach */
+    const owner_ops *owners;    /* liveness and repair, for the layers below (registry.c) */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */
     seg_stripe *stripes;        /* SEG_NSTRIPES stripes, a line each */
     client_slot *slots;         /* max_clients slots */
     uint8_t *pagemap;           /* class id of each page, 0 = unassigned */
     ref_t *buckets;             /* the hash index */
-    char *path;                 /* the segment's path (malloc'd) */
-};
+} __attribute__((aligned(64)));
 
 /* Pointer to the item a ref names (ref must not be 0). */
 static inline item_t *seg_item(const shmc_cache *c, ref_t r)

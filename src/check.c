@@ -26,9 +26,13 @@
 
 enum { SEEN_HASH = 1, SEEN_LRU = 2, SEEN_FREE = 4 };
 
+#define CHECK_SHOWN 100     /* problems described; the rest are counted */
+#define CHECK_LINE 200      /* bytes of one description */
+
 typedef struct checker {
     shmc_cache *c;
-    FILE *out;
+    char *text;           /* descriptions, printed once the gate is closed (NULL: none) */
+    size_t text_len;      /* bytes of text in use */
     unsigned problems;
     uint8_t *seen;        /* one byte per possible chunk */
     uint32_t stride;      /* chunk slots per page in seen[] */
@@ -38,14 +42,15 @@ static void problem(checker *k, const char *fmt, ...) __attribute__((format(prin
 static void problem(checker *k, const char *fmt, ...)
 {
     k->problems++;
-    if (!k->out || k->problems > 100)
+    if (!k->text || k->problems > CHECK_SHOWN)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("problem: ", k->out);
-    vfprintf(k->out, fmt, ap);
-    fputc('\n', k->out);
+    char *p = k->text + k->text_len;
+    int n = vsnprintf(p, CHECK_LINE, fmt, ap);
     va_end(ap);
+    k->text_len += n < 0 ? 0 : (size_t)n < CHECK_LINE ? (size_t)n : CHECK_LINE - 1;
+    k->text[k->text_len++] = '\n';
 }
 
 /* The seen[] byte of a ref, or NULL if the ref is not a chunk boundary of
@@ -256,8 +261,7 @@ static void check_chunks(checker *k)
             case CHUNK_ALLOC:
                 if (m)
                     problem(k, "allocated chunk %u is in a list", r);
-                else if (STATE_SLOT(st) >= c->hdr->max_clients ||
-                         c->slots[STATE_SLOT(st)].state != SLOT_ACTIVE ||
+                else if (!registry_slot_used(c, STATE_SLOT(st)) ||
                          !registry_alive(c, STATE_SLOT(st)))
                     problem(k, "chunk %u is held by client slot %u, which is dead (leaked)", r,
                             STATE_SLOT(st));
@@ -287,18 +291,50 @@ static void unlock_all(shmc_cache *c)
         lock_drop(&c->stripes[i].l);
 }
 
+/* Print what the check found (the gate is closed: out is the caller's). */
+static void check_report(const checker *k, FILE *out)
+{
+    if (!out)
+        return;
+    for (size_t i = 0; i < k->text_len;) {
+        const char *nl = memchr(k->text + i, '\n', k->text_len - i);
+        size_t n = (size_t)(nl - (k->text + i));
+        fprintf(out, "problem: %.*s\n", (int)n, k->text + i);
+        i += n + 1;
+    }
+    if (k->problems > CHECK_SHOWN)
+        fprintf(out, "... %u problems in all\n", k->problems);
+}
+
+/* How many chunk slots seen[] needs (inside the gate). */
+static size_t check_seen_size(shmc_cache *c, uint32_t *stride)
+{
+    *stride = c->hdr->page_size / c->classes[1].size;
+    return (size_t)c->hdr->npages * *stride;
+}
+
 unsigned shmc_check(shmc_cache *c, FILE *out)
 {
-    if (!c)
+    checker k = {.c = c};
+    size_t nseen;
+    if (!gate_enter(c))
         return 1;
-    checker k = {.c = c, .out = out};
-    gate_enter(c);
-    k.stride = c->hdr->page_size / c->classes[1].size;
-    k.seen = calloc((size_t)c->hdr->npages * k.stride, 1);
-    if (!k.seen) {
-        gate_leave(c);
-        problem(&k, "out of memory for the check");
-        return k.problems;
+    nseen = check_seen_size(c, &k.stride);
+    gate_leave();
+    /* memory is allocated with the gate closed: malloc is the caller's */
+    k.seen = calloc(nseen, 1);
+    k.text = out ? malloc(CHECK_SHOWN * (CHECK_LINE + 1)) : NULL;
+    if (!k.seen || (out && !k.text)) {
+        free(k.seen);
+        free(k.text);
+        if (out)
+            fprintf(out, "problem: out of memory for the check\n");
+        return 1;
+    }
+    if (!gate_enter(c)) { /* closed by another thread meanwhile */
+        free(k.seen);
+        free(k.text);
+        return 1;
     }
     lock_all(c);
     check_pages(&k);
@@ -306,9 +342,9 @@ unsigned shmc_check(shmc_cache *c, FILE *out)
     check_index(&k);
     check_chunks(&k);
     unlock_all(c);
-    gate_leave(c);
+    gate_leave();
+    check_report(&k, out);
     free(k.seen);
-    if (out && k.problems > 100)
-        fprintf(out, "... %u problems in all\n", k.problems);
+    free(k.text);
     return k.problems;
 }

@@ -1,41 +1,85 @@
 /*
  * gate.h - the single entry and exit of every public call.
  *
- * Every public function in api.c runs its body between gate_enter() and
+ * Every public function runs its body between gate_enter() and
  * gate_leave(); nothing else in the library is reachable from outside.
- * In mpk mode (protect.h) entering opens the calling thread's access to the
- * segment's protection key and leaving closes it again; in none mode both
- * are a predictable branch.  Entering also picks the calling thread's
- * counter lane in this process's client slot.
+ * Where the process has a protection key (protect.h), entering opens the
+ * calling thread's access to it and leaving closes it, with WRPKRU
+ * instructions inlined into the entry point itself and each followed by a
+ * check of PKRU: there is no function that returns to its caller with the
+ * key open, and a jump onto a WRPKRU with another value ends in a trap.
+ * Without a key both are a predictable branch.
+ *
+ * Entering also checks the handle: it must name a live slot of the vault
+ * (vault.h), which client code cannot write, so a forged or stale handle
+ * gets SHMC_INVALID and the segment is never touched.  Between the two,
+ * the entry point checks every caller pointer and length (vault_range_ok)
+ * before the segment is touched, and runs no code the caller supplies:
+ * no callback, no malloc.
  */
 #ifndef SHMC_GATE_H
 #define SHMC_GATE_H
 
 #include "cache.h"
 #include "protect.h"
+#include "vault.h"
+
+#define GATE_INLINE static inline __attribute__((always_inline))
+
+/* The entry point's frame address, which the argument checks use to keep
+ * caller memory out of the library's own stack frames (vault_range_ok). */
+#define GATE_FRAME() ((uintptr_t)__builtin_frame_address(0))
 
 /* The calling thread's lane, 1..SEG_LANES once assigned (api.c).  The one
- * piece of per-thread state in the library: an index, no cache state. */
+ * piece of per-thread state in the library: an index, no cache state,
+ * checked on every use. */
 extern __thread uint32_t gate_thread_lane;
 uint32_t gate_assign_lane(void);
 
-/* The counter lane of the calling thread in this process's slot: threads
- * take lanes in turn, so up to SEG_LANES threads never share one. */
-static inline seg_counters *gate_enter(shmc_cache *c)
+/* Open the process's key for this thread (no handle yet: attach). */
+GATE_INLINE void gate_open(void)
 {
-    if (c->pkey >= 0)
-        protect_allow(c->pkey);
+    int k = protect_g.pkey;
+    if (k >= 0)
+        pkru_open(k);
+}
+
+/* Close it. */
+GATE_INLINE void gate_close(void)
+{
+    int k = protect_g.pkey;
+    if (k >= 0)
+        pkru_close(k);
+}
+
+/* Enter with handle c: false (and the gate closed) unless c is a live
+ * handle of this process. */
+GATE_INLINE bool gate_enter(shmc_cache *c)
+{
+    if (!vault_handle_ok(c))
+        return false;
+    gate_open();
+    if (__builtin_expect(c->magic == HANDLE_LIVE, 1))
+        return true;
+    gate_close();
+    return false;
+}
+
+GATE_INLINE void gate_leave(void)
+{
+    gate_close();
+}
+
+/* The counter lane of the calling thread in c's slot (inside the gate):
+ * threads take lanes in turn, so up to SEG_LANES threads never share one.
+ * The lane index lives in client memory, so it is range-checked here: a
+ * stray write to it costs at most a shared lane. */
+GATE_INLINE seg_counters *gate_lane(shmc_cache *c)
+{
     uint32_t lane = gate_thread_lane;
-    if (__builtin_expect(lane == 0, 0))
+    if (__builtin_expect(lane - 1 >= SEG_LANES, 0))
         lane = gate_assign_lane();
     return &c->slots[c->slot].lanes[lane - 1];
 }
-
-static inline void gate_leave(shmc_cache *c)
-{
-    if (c->pkey >= 0)
-        protect_deny(c->pkey);
-}
-
 
 #endif

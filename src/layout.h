@@ -26,8 +26,9 @@
 #include <stdint.h>
 
 #define SEG_MAGIC "SHMCACHD"            /* first 8 bytes of every segment */
-#define SEG_FORMAT_VERSION 3u           /* bumped on any layout change (2: sharded classes;
-                                           3: CAS values made per stripe) */
+#define SEG_FORMAT_VERSION 4u           /* bumped on any layout change (2: sharded classes;
+                                           3: CAS values made per stripe; 4: liveness by
+                                           pid and start time) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
@@ -177,16 +178,25 @@ typedef struct seg_counters {
 
 #define SEG_NCOUNTERS (sizeof(seg_counters) / sizeof(uint64_t))
 
-/* Slot states. */
-enum slot_state { SLOT_FREE = 0, SLOT_ACTIVE = 1 };
+/* Slot states: the low byte of client_slot.owner. */
+enum slot_state {
+    SLOT_FREE = 0,      /* nobody: owner is 0 */
+    SLOT_CLAIMING = 1,  /* a live client is taking the slot (and reaping what it held) */
+    SLOT_ACTIVE = 2,    /* attached */
+};
+#define SLOT_OWNER(pid, st) ((uint64_t)(uint32_t)(pid) << 32 | (uint64_t)(st))
+#define SLOT_STATE(o) ((unsigned)((o) & 0xffu))
+#define SLOT_PID(o) ((uint32_t)((o) >> 32))
 
-/* One attached process.  Ownership of slot i is the OFD lock on byte
- * LIVENESS_BASE + i of the segment file: the kernel drops it when the
- * process dies, so a stale slot cannot be mistaken for a live one even
- * if the pid is reused. */
+/* One attached process.  Ownership is the owner word, taken by one
+ * compare-and-swap; the owner is alive while a process with its pid and
+ * start time exists and is not a zombie (registry.c).  The word lives
+ * behind the protection key, so no client can forge another's liveness,
+ * and a fork child, with its own pid, never keeps its parent "alive". */
 typedef struct client_slot {
-    uint32_t state;             /* SLOT_FREE or SLOT_ACTIVE */
-    uint32_t pid;               /* for humans (info); liveness uses the lock */
+    uint64_t owner;             /* SLOT_OWNER(pid, SLOT_*), 0 when free */
+    uint64_t start_time;        /* owner's start: /proc/PID/stat field 22, clock ticks; 0 unknown */
+    uint64_t pidns;             /* inode of the owner's pid namespace; 0 unknown */
     uint32_t generation;        /* claims of this slot so far; part of lock tokens */
     uint32_t pad;
     uint64_t attached_at;       /* Unix time of attach */
@@ -247,9 +257,5 @@ typedef struct seg_header {
     seg_lock_line pool_lock;    /* guards page_hint, page map entries and class page counts */
     seg_lock_line grow_lock;    /* one index split at a time */
 } seg_header;
-
-/* Offset of the per-slot liveness lock bytes in the segment file (locks
- * may lie beyond the end of a file; they do not touch its data). */
-#define LIVENESS_BASE (1ull << 40)
 
 #endif /* SHMC_LAYOUT_H */

@@ -2,19 +2,17 @@
  * lock.c - the slow paths of the segment's locks: sleeping, detecting a
  * dead owner, taking over and repairing (see lock.h for the protocol).
  *
- * Owns: the lock words.  Knows nothing of what the locks guard; the repair
- * of a structure whose lock owner died is recovery_repair_lock()'s.
+ * Owns: the lock words.  Knows nothing of what the locks guard nor of
+ * clients: whether an owner died, and the repair of what its lock
+ * guarded, come from c->owners (cache.h), which the registry injects.  So
+ * this file sits at the bottom: it calls no other file of the library.
  */
 #include "lock.h"
 
-#include <errno.h>
 #include <linux/futex.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "recovery.h"
-#include "registry.h"
+#include "sys.h"
 
 #define LOCK_SPINS 200
 
@@ -28,32 +26,18 @@ void lock_init(seg_lock *l, enum lock_kind kind, uint32_t id)
 static void futex_wait(uint32_t *word, uint32_t val, int ms)
 {
     struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
-    syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+    sys_call6(SYS_futex, (long)word, FUTEX_WAIT, val, (long)&ts, 0, 0);
 }
 
 void lock_wake(seg_lock *l)
 {
-    syscall(SYS_futex, &l->word, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
-/* Is the client that wrote token into a lock gone? */
-static bool owner_dead(shmc_cache *c, uint32_t token)
-{
-    uint32_t slot = (token & 0xffffu) - 1;
-    if ((token & 0xffffu) == 0 || slot >= c->hdr->max_clients)
-        return true; /* not a token any client could write */
-    client_slot *s = &c->slots[slot];
-    if ((__atomic_load_n(&s->generation, __ATOMIC_ACQUIRE) & 0x7fffu) != (token >> 16 & 0x7fffu))
-        return true; /* the slot was reclaimed since: its owner died */
-    if (slot == c->slot)
-        return false; /* another thread of this process */
-    return !registry_alive(c, slot);
+    sys_call6(SYS_futex, (long)&l->word, FUTEX_WAKE, 1, 0, 0, 0);
 }
 
 /* We own l now, taken from a dead owner: rebuild what it guards. */
 static void lock_repair(shmc_cache *c, seg_lock *l)
 {
-    recovery_repair_lock(c, l);
+    c->owners->repair(c, l);
     __atomic_fetch_add(&c->hdr->locks_repaired, 1, __ATOMIC_RELAXED);
 }
 
@@ -92,7 +76,7 @@ void lock_take_slow(shmc_cache *c, seg_lock *l)
         if (owner != watched) {
             watched = owner;
             waited_ms = 0;
-        } else if (waited_ms >= LOCK_CHECK_MS && owner_dead(c, owner)) {
+        } else if (waited_ms >= LOCK_CHECK_MS && c->owners->token_dead(c, owner)) {
             if (lock_take_over(c, l, w))
                 return;
             continue;
@@ -106,21 +90,24 @@ void lock_take_slow(shmc_cache *c, seg_lock *l)
     }
 }
 
-/* Take over l if the dead token owns it (then repair and release it). */
-static void lock_clear_dead(shmc_cache *c, seg_lock *l, uint32_t token)
+/* Take over l if a stale token of slot owns it (then repair and release it). */
+static void lock_clear_stale(shmc_cache *c, seg_lock *l, uint32_t slot, uint32_t gen)
 {
     uint32_t w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
-    if ((w & ~LOCK_WAITERS) == token && lock_take_over(c, l, w))
+    uint32_t owner = w & ~LOCK_WAITERS;
+    if ((owner & 0xffffu) == slot + 1 && (owner >> 16 & 0x7fffu) != (gen & 0x7fffu) &&
+        lock_take_over(c, l, w))
         lock_drop(l);
 }
 
-void lock_release_dead(shmc_cache *c, uint32_t token)
+void lock_release_stale(shmc_cache *c, uint32_t slot)
 {
+    uint32_t gen = __atomic_load_n(&c->slots[slot].generation, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < SEG_NSTRIPES; i++)
-        lock_clear_dead(c, &c->stripes[i].l, token);
+        lock_clear_stale(c, &c->stripes[i].l, slot, gen);
     for (uint32_t i = 1; i <= c->hdr->nclasses; i++)
         for (unsigned s = 0; s < SEG_SHARDS; s++)
-            lock_clear_dead(c, &c->classes[i].shards[s].lock, token);
-    lock_clear_dead(c, &c->hdr->pool_lock.l, token);
-    lock_clear_dead(c, &c->hdr->grow_lock.l, token);
+            lock_clear_stale(c, &c->classes[i].shards[s].lock, slot, gen);
+    lock_clear_stale(c, &c->hdr->pool_lock.l, slot, gen);
+    lock_clear_stale(c, &c->hdr->grow_lock.l, slot, gen);
 }

@@ -2,9 +2,10 @@
  * lock.h - process-shared locks in the segment that survive their owner.
  *
  * A lock's word holds its owner's token: the owner's client slot and that
- * slot's generation.  A waiter that finds the owner dead (its slot
- * reclaimed, or its liveness lock gone: registry.c) takes the lock over and
- * first rebuilds what the lock guards (recovery.c), so callers always get
+ * slot's generation.  A waiter that finds the owner dead (c->owners, which
+ * the registry injects: its slot reclaimed, or its process gone) takes the
+ * lock over and first rebuilds what the lock guards (c->owners->repair:
+ * recovery.c), so callers always get
  * a lock over a consistent structure and never wait for a dead process.
  * The reaper of a dead client does the same for every lock it held.
  *
@@ -65,8 +66,9 @@ static inline void lock_drop(seg_lock *l)
         lock_wake(l);
 }
 
-/* Take over and repair every lock held by the dead owner of token
- * (called by the reaper of a dead client). */
-void lock_release_dead(shmc_cache *c, uint32_t token);
+/* Take over, repair and release every lock held under a token of slot
+ * from an earlier generation than its current one (called by the reaper
+ * of a dead client, after it started a new generation). */
+void lock_release_stale(shmc_cache *c, uint32_t slot);
 
 #endif

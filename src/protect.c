@@ -1,181 +1,152 @@
 /*
- * protect.c - protection keys: allocation, the PKRU-writing gates, and
- * the scan of the process for other PKRU writers (see protect.h).
+ * protect.c - protection keys: the process's key and its one-time
+ * decision, and the scan of the process for PKRU writers other than the
+ * library's own gates (see protect.h).
  *
- * Owns: the segment's pkey, every WRPKRU instruction in the library, and
- * the optional seccomp lockdown.
+ * Owns: the process's pkey and the page protect_g lives on.  The WRPKRU
+ * instructions themselves are inlined into each entry point (gate.h).
  */
 #define _GNU_SOURCE
 #include "protect.h"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+
 #include <errno.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#define PKRU_AD(pkey) (1u << (2 * (pkey)))     /* access disable */
-#define PKRU_BITS(pkey) (3u << (2 * (pkey)))   /* access + write disable */
+#include "vault.h"
 
-static inline uint32_t rdpkru(void)
+/* Bounds of the table of the library's own WRPKRU sites (PKRU_WRITE). */
+extern const int32_t __start_shmc_wrpkru[] __attribute__((visibility("hidden")));
+extern const int32_t __stop_shmc_wrpkru[] __attribute__((visibility("hidden")));
+
+protect_page protect_global = {.s = {.decided = 0, .pkey = -1, .vault = NULL}};
+
+static pthread_mutex_t decide_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The key, if the CPU and kernel have them; -1 with errno otherwise. */
+static int protect_alloc_key(void)
 {
-    uint32_t eax, edx;
-    __asm__ volatile(".byte 0x0f,0x01,0xee" : "=a"(eax), "=d"(edx) : "c"(0));
-    return eax;
+    /* denied for this thread at once; threads created later inherit
+     * their creator's PKRU, which denies it outside a call */
+    return pkey_alloc(0, PKEY_DISABLE_ACCESS);
 }
 
-static inline void wrpkru(uint32_t v)
+shmc_status protect_decide(shmc_protection want)
 {
-    __asm__ volatile(".byte 0x0f,0x01,0xef" : : "a"(v), "c"(0), "d"(0) : "memory");
-}
-
-/* The entry gate: allow this thread to read and write the segment. */
-__attribute__((noinline)) void protect_allow(int pkey)
-{
-    wrpkru(rdpkru() & ~PKRU_BITS(pkey));
-}
-
-/* The exit gate: deny again, and check the result, so that a jump to the
- * WRPKRU with another value in EAX cannot leave access open. */
-__attribute__((noinline)) void protect_deny(int pkey)
-{
-    wrpkru(rdpkru() | PKRU_AD(pkey));
-    if (!(rdpkru() & PKRU_AD(pkey)))
-        abort();
-}
-
-shmc_status protect_setup(shmc_cache *c, shmc_protection want, int strict)
-{
-    c->pkey = -1;
-    c->protection = SHMC_PROTECT_NONE;
-    c->pkru_writers = 0;
-    if (want == SHMC_PROTECT_NONE)
-        return SHMC_OK;
-    /* the key starts denied for this thread; other threads' PKRU denies
-     * every key but 0 by default (the kernel's init value) */
-    int k = pkey_alloc(0, PKEY_DISABLE_ACCESS);
-    if (k < 0)
-        return want == SHMC_PROTECT_MPK ? SHMC_NO_PROTECTION : SHMC_OK;
-    if (pkey_mprotect(c->base, c->size, PROT_READ | PROT_WRITE, k) != 0) {
-        int e = errno;
-        pkey_free(k);
-        errno = e;
-        return want == SHMC_PROTECT_MPK ? SHMC_NO_PROTECTION : SHMC_OK;
+    shmc_status st = SHMC_OK;
+    pthread_mutex_lock(&decide_lock);
+    if (!protect_g.decided) {
+        int key = -1;
+        if (want != SHMC_PROTECT_NONE)
+            key = protect_alloc_key();
+        if (key < 0 && want == SHMC_PROTECT_MPK) {
+            st = SHMC_NO_PROTECTION; /* undecided: a later attach may ask for none */
+            goto out;
+        }
+        struct vault *v = vault_create(key);
+        if (!v) {
+            st = SHMC_SYSTEM;
+            if (key >= 0)
+                pkey_free(key); /* never used: nothing is tagged with it */
+            goto out;
+        }
+        protect_g.pkey = key;
+        protect_g.vault = v;
+        protect_g.decided = 1;
+        /* from now on the facts never change: a stray write faults */
+        if (mprotect(&protect_global, sizeof protect_global, PROT_READ) != 0) {
+            st = SHMC_SYSTEM;
+            goto out;
+        }
     }
-    unsigned xrstor;
-    c->pkru_writers = protect_scan(&xrstor);
-    if (strict && c->pkru_writers) {
-        mprotect(c->base, c->size, PROT_READ | PROT_WRITE);
-        pkey_free(k);
-        return SHMC_UNSAFE_PROCESS;
-    }
-    c->pkey = k;
-    c->protection = SHMC_PROTECT_MPK;
-    return SHMC_OK;
+    if (want == SHMC_PROTECT_MPK && protect_g.pkey < 0)
+        st = SHMC_NO_PROTECTION; /* the process's first attach chose none */
+out:
+    pthread_mutex_unlock(&decide_lock);
+    return st;
 }
 
-void protect_teardown(shmc_cache *c)
+int protect_tag(void *base, size_t size)
 {
-    if (c->pkey < 0)
-        return;
-    pkey_free(c->pkey); /* the mapping goes right after */
-    c->pkey = -1;
+    if (protect_g.pkey < 0)
+        return mprotect(base, size, PROT_READ | PROT_WRITE);
+    return pkey_mprotect(base, size, PROT_READ | PROT_WRITE, protect_g.pkey);
 }
 
-/* Address of the WRPKRU inside a gate function (searched in its first
- * bytes), so the scan can tell our gates from foreign writers. */
-static const unsigned char *gate_wrpkru(const void *fn)
+/* Is p one of the library's own recorded WRPKRU instructions? */
+static bool protect_is_site(const unsigned char *p)
 {
-    const unsigned char *p = fn;
-    for (int i = 0; i < 128; i++)
-        if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xef)
-            return p + i;
-    return NULL;
+    for (const int32_t *r = __start_shmc_wrpkru; r < __stop_shmc_wrpkru; r++)
+        if ((const unsigned char *)r + *r == p)
+            return true;
+    return false;
 }
 
-/* Scan [lo, hi) for WRPKRU and XRSTOR byte patterns. */
-static unsigned scan_range(const unsigned char *lo, const unsigned char *hi,
-                           const unsigned char *skip1, const unsigned char *skip2,
+/* Scan n bytes (at address at, whose copy is buf) for WRPKRU and XRSTOR. */
+static unsigned scan_bytes(const unsigned char *buf, size_t n, const unsigned char *at,
                            unsigned *xrstor)
 {
-    unsigned n = 0;
-    for (const unsigned char *p = lo; p + 3 <= hi; p++) {
-        if (p[0] != 0x0f)
+    unsigned found = 0;
+    for (size_t i = 0; i + 3 <= n; i++) {
+        if (buf[i] != 0x0f)
             continue;
-        if (p[1] == 0x01 && p[2] == 0xef && p != skip1 && p != skip2)
-            n++;
+        if (buf[i + 1] == 0x01 && buf[i + 2] == 0xef && !protect_is_site(at + i))
+            found++;
         /* XRSTOR: 0F AE /5 with a memory operand (mod != 3: else LFENCE) */
-        else if (p[1] == 0xae && ((p[2] >> 3) & 7) == 5 && (p[2] >> 6) != 3)
+        else if (buf[i + 1] == 0xae && ((buf[i + 2] >> 3) & 7) == 5 && (buf[i + 2] >> 6) != 3)
             (*xrstor)++;
     }
-    return n;
+    return found;
+}
+
+/* Scan an execute-only mapping [lo, hi) through /proc/self/mem, which reads
+ * what a plain load cannot.  Chunks overlap by 2 bytes so that an
+ * instruction across a chunk boundary is seen once. */
+static unsigned scan_unreadable(int mem, uintptr_t lo, uintptr_t hi, unsigned *xrstor)
+{
+    enum { CHUNK = 64 << 10 };
+    static __thread unsigned char buf[CHUNK];
+    unsigned found = 0;
+    for (uintptr_t at = lo; at + 2 < hi; at += CHUNK - 2) {
+        size_t want = hi - at < CHUNK ? hi - at : CHUNK;
+        ssize_t got = mem < 0 ? -1 : pread(mem, buf, want, (off_t)at);
+        if (got < 3)
+            return found + 1; /* cannot be read: counted as a writer (never trust doubt) */
+        found += scan_bytes(buf, (size_t)got, (const unsigned char *)at, xrstor);
+    }
+    return found;
 }
 
 unsigned protect_scan(unsigned *xrstor)
 {
-    const unsigned char *skip1 = gate_wrpkru((const void *)protect_allow);
-    const unsigned char *skip2 = gate_wrpkru((const void *)protect_deny);
     FILE *maps = fopen("/proc/self/maps", "re");
     unsigned n = 0;
     *xrstor = 0;
     if (!maps)
-        return 0;
+        return 1; /* cannot look: never trust doubt */
+    int mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
     char line[512];
     while (fgets(line, sizeof line, maps)) {
         unsigned long lo, hi;
         char perms[8];
         if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[2] != 'x')
             continue;
-        if (perms[0] != 'r' || strstr(line, "[vsyscall]"))
-            continue; /* execute-only: cannot be read (and holds no gadget we could see) */
-        n += scan_range((const unsigned char *)lo, (const unsigned char *)hi, skip1, skip2,
-                        xrstor);
+        if (strstr(line, "[vsyscall]"))
+            continue; /* emulated by the kernel: no instruction bytes run from it */
+        if (perms[0] == 'r')
+            n += scan_bytes((const unsigned char *)lo, hi - lo, (const unsigned char *)lo, xrstor);
+        else
+            n += scan_unreadable(mem, lo, hi, xrstor);
     }
+    if (mem >= 0)
+        close(mem);
     fclose(maps);
     return n;
-}
-
-/*
- * shmc_lockdown: a seccomp filter, in classic BPF, over (arch, syscall
- * number, args[2]).  See include/shmcached.h for what it forbids.
- */
-
-#define SC_LOAD(field) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
-#define SC_DENY BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA))
-#define SC_ALLOW BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
-
-shmc_status shmc_lockdown(void)
-{
-    struct sock_filter code[] = {
-        SC_LOAD(arch),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        SC_DENY, /* another ABI (x32, i386) could name these calls by other numbers */
-        SC_LOAD(nr),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pkey_mprotect, 0, 1),
-        SC_DENY,
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pkey_alloc, 0, 1),
-        SC_DENY,
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pkey_free, 0, 1),
-        SC_DENY,
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 1, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 0, 3),
-        /* mmap(addr, len, prot, ...) and mprotect(addr, len, prot): args[2] */
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1),
-        SC_DENY,
-        SC_ALLOW,
-    };
-    struct sock_fprog prog = {.len = sizeof code / sizeof code[0], .filter = code};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        return SHMC_SYSTEM;
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0)
-        return SHMC_SYSTEM;
-    return SHMC_OK;
 }

@@ -1,36 +1,113 @@
 /*
- * protect.h - memory protection keys for the segment (the "protected" in
- * protected library).
+ * protect.h - memory protection keys: the process's key, the only
+ * instructions that write PKRU, and the inspection of the process for
+ * other PKRU writers (the "protected" in protected library).
  *
- * In mpk mode the segment's pages carry a protection key whose access is
- * disabled in every thread's PKRU register, except between gate_enter()
- * and gate_leave() of a library call.  The two instructions that write
- * PKRU live in protect_allow() and protect_deny() only; the exit gate
- * checks the value it wrote, so jumping into the middle of a gate grants
- * nothing.  At attach, the process's executable mappings are scanned for
- * other PKRU writers (as ERIM does).  docs/security.md says what this
- * protects against and what it does not.
+ * A process has at most one protection key for all its segments and its
+ * protected state (vault.h).  It is allocated by the first handle that
+ * runs in mpk mode and never freed, so a thread that kept a key open can
+ * never gain access to something tagged later with a recycled key.  Every
+ * thread's PKRU denies the key except between gate_enter() and
+ * gate_leave() (gate.h), which open and close it with pkru_open() and
+ * pkru_close() below, inlined into each entry point: there is no callable
+ * function that returns with the key open.  Each WRPKRU is followed by a
+ * check of PKRU, as in ERIM's and Hodor's call gates, and each one is
+ * recorded in the section shmc_wrpkru, so that the inspection can tell
+ * the library's own sites from foreign ones.  docs/security.md says what
+ * this protects against and what it does not.
  */
 #ifndef SHMC_PROTECT_H
 #define SHMC_PROTECT_H
 
-#include "cache.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-/* Apply the protection asked for to c's mapping (c->pkey, c->protection,
- * c->pkru_writers).  SHMC_NO_PROTECTION if mpk was asked for and keys are
- * missing; SHMC_UNSAFE_PROCESS if strict and other PKRU writers exist. */
-shmc_status protect_setup(shmc_cache *c, shmc_protection want, int strict);
+#include "shmcached.h"
 
-/* Undo protect_setup (before unmapping). */
-void protect_teardown(shmc_cache *c);
+struct vault;
 
-/* Open / close the calling thread's access to pkey (the gates). */
-void protect_allow(int pkey);
-void protect_deny(int pkey);
+/*
+ * The process's protection facts, on a page of their own that is made
+ * read-only once the process's first attach has set them: client code can
+ * read them (the gate must, before it opens the key) but a stray write
+ * faults, and shmc_lockdown() forbids making the page writable again.
+ */
+typedef struct protect_state {
+    int decided;                /* 1 once the first attach chose the process's mode */
+    int pkey;                   /* the process's key; -1: this process runs unprotected */
+    struct vault *vault;        /* the handle vault (vault.h), tagged with pkey */
+} protect_state;
 
-/* Count PKRU-writing instructions (WRPKRU) in the process's executable
- * mappings outside protect_allow/protect_deny; *xrstor receives how many
- * XRSTOR instructions (which can also load PKRU) were seen. */
+/* The page holding protect_state alone (nothing else may share it). */
+typedef union protect_page {
+    protect_state s;
+    char bytes[4096];
+} __attribute__((aligned(4096))) protect_page;
+
+extern protect_page protect_global;
+#define protect_g (protect_global.s)
+
+#define PKRU_AD(pkey) (1u << (2 * (pkey)))   /* access disable */
+#define PKRU_BITS(pkey) (3u << (2 * (pkey))) /* access and write disable */
+
+static inline __attribute__((always_inline)) uint32_t pkru_read(void)
+{
+    uint32_t eax, edx;
+    __asm__ volatile(".byte 0x0f,0x01,0xee" : "=a"(eax), "=d"(edx) : "c"(0));
+    return eax;
+}
+
+/* WRPKRU, recorded as one of the library's own sites (a 32-bit offset
+ * from the record to the instruction, so the table needs no relocation). */
+#define PKRU_WRITE(v)                                                                          \
+    __asm__ volatile("1: .byte 0x0f,0x01,0xef\n\t"                                           \
+                     ".pushsection shmc_wrpkru,\"a\"\n\t"                                      \
+                     ".balign 4\n\t"                                                           \
+                     ".long 1b - .\n\t"                                                        \
+                     ".popsection"                                                             \
+                     :                                                                         \
+                     : "a"(v), "c"(0), "d"(0)                                                  \
+                     : "memory")
+
+/* Open the calling thread's access to pkey.  The check after the write
+ * makes a jump onto the WRPKRU with another EAX end in a trap. */
+static inline __attribute__((always_inline)) void pkru_open(int pkey)
+{
+    uint32_t want = pkru_read() & ~PKRU_BITS(pkey);
+    PKRU_WRITE(want);
+    if (__builtin_expect(pkru_read() != want, 0))
+        __builtin_trap();
+}
+
+/* Close it again; the check makes sure no path leaves with it open. */
+static inline __attribute__((always_inline)) void pkru_close(int pkey)
+{
+    uint32_t want = pkru_read() | PKRU_BITS(pkey);
+    PKRU_WRITE(want);
+    if (__builtin_expect((pkru_read() & PKRU_BITS(pkey)) != PKRU_BITS(pkey), 0))
+        __builtin_trap();
+}
+
+/* The process's key, allocated on first use (and the vault tagged with
+ * it).  -1 (errno set) where the CPU or kernel has no protection keys. */
+int protect_process_key(void);
+
+/* Decide the process's protection at its first attach (later calls
+ * return what was decided): with a key when want is mpk, or auto and the
+ * CPU and kernel have keys.  Creates the vault (vault.c) and makes
+ * protect_g read-only.  SHMC_NO_PROTECTION if mpk is wanted and the
+ * process has no key; SHMC_SYSTEM (errno) if the vault cannot be made. */
+shmc_status protect_decide(shmc_protection want);
+
+/* Make [base, base+size) readable and writable, with the process key if
+ * it has one.  0, or -1 with errno. */
+int protect_tag(void *base, size_t size);
+
+/* Count PKRU-writing instructions (WRPKRU, any alignment) in the
+ * process's executable mappings, readable or execute-only (read through
+ * /proc/self/mem), outside the library's recorded sites; *xrstor receives
+ * how many XRSTOR instructions (which can also load PKRU) were seen. */
 unsigned protect_scan(unsigned *xrstor);
 
 #endif

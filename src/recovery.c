@@ -20,7 +20,6 @@
 #include "hash.h"
 #include "lock.h"
 #include "lru.h"
-#include "registry.h"
 #include "slabs.h"
 #include "value.h"
 
@@ -103,9 +102,9 @@ typedef struct alive_cache {
 static bool slot_alive(shmc_cache *c, alive_cache *ac, uint32_t slot)
 {
     if (slot >= sizeof ac->known)
-        return registry_alive(c, slot);
+        return c->owners->slot_alive(c, slot);
     if (!ac->known[slot])
-        ac->known[slot] = registry_alive(c, slot) ? 1 : 2;
+        ac->known[slot] = c->owners->slot_alive(c, slot) ? 1 : 2;
     return ac->known[slot] == 1;
 }
 

@@ -2,6 +2,9 @@
  * segment.c - the segment file: its creation, validation, mapping and
  * removal.
  *
+ * Everything here runs outside a gate, on a handle under construction in
+ * the caller's frame (api.c copies it into the vault afterwards).
+ *
  * Owns: the file, the mapping, the header's format fields and the layout
  * computation.  A segment is built under a temporary name and published
  * with link(2), so no process can ever open a half-initialised one, and
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "lock.h"
+#include "protect.h"
 #include "slabs.h"
 
 #define ALIGN_UP(x, a) (((x) + (a)-1) / (a) * (a))
@@ -117,24 +121,35 @@ static void segment_set_params(seg_header *h, const shmc_config *cfg)
  * cache is random access over a large area, where 4 KiB pages cost a TLB
  * miss on nearly every lookup.  The kernel gives them to shared memory
  * when /sys/kernel/mm/transparent_hugepage/shmem_enabled allows it
- * ("advise" or better); otherwise the advice is a no-op. */
-static void *segment_map(int fd, size_t size)
+ * ("advise" or better); otherwise the advice is a no-op.  With tag, the
+ * mapping starts inaccessible and becomes readable and writable only
+ * with the process's protection key (protect.h), so client code never
+ * sees it unprotected. */
+static void *segment_map(int fd, size_t size, bool tag)
 {
-    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base != MAP_FAILED)
-        madvise(base, size, MADV_HUGEPAGE);
+    void *base = mmap(NULL, size, tag ? PROT_NONE : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+        return base;
+    if (tag && protect_tag(base, size) != 0) {
+        int e = errno;
+        munmap(base, size);
+        errno = e;
+        return MAP_FAILED;
+    }
+    madvise(base, size, MADV_HUGEPAGE);
     return base;
 }
 
-/* Point the handle's region pointers into the mapping. */
-static void segment_bind(shmc_cache *c)
+/* Point the handle's region pointers into the mapping, by the layout in
+ * h (a copy: the mapping itself may be readable only inside a gate). */
+static void segment_bind(shmc_cache *c, const seg_header *h)
 {
     c->hdr = (seg_header *)c->base;
-    c->classes = (slab_class *)(c->base + c->hdr->off_classes);
-    c->stripes = (seg_stripe *)(c->base + c->hdr->off_stripes);
-    c->slots = (client_slot *)(c->base + c->hdr->off_slots);
-    c->pagemap = (uint8_t *)(c->base + c->hdr->off_pagemap);
-    c->buckets = (ref_t *)(c->base + c->hdr->off_buckets);
+    c->classes = (slab_class *)(c->base + h->off_classes);
+    c->stripes = (seg_stripe *)(c->base + h->off_stripes);
+    c->slots = (client_slot *)(c->base + h->off_slots);
+    c->pagemap = (uint8_t *)(c->base + h->off_pagemap);
+    c->buckets = (ref_t *)(c->base + h->off_buckets);
 }
 
 static void segment_init_locks(shmc_cache *c)
@@ -210,18 +225,18 @@ shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *c
     shmc_status st = SHMC_SYSTEM;
     if (ftruncate(fd, (off_t)proto.file_size) != 0)
         goto fail;
-    void *base = segment_map(fd, proto.file_size);
+    void *base = segment_map(fd, proto.file_size, false);
     if (base == MAP_FAILED)
         goto fail;
     c->base = base;
     c->size = proto.file_size;
-    c->fd = fd;
     memcpy(c->base, &proto, sizeof proto);
-    segment_bind(c);
+    segment_bind(c, &proto);
     segment_init_locks(c);
     slabs_init_classes(c);
     __atomic_store_n(&c->hdr->init_done, 1, __ATOMIC_RELEASE);
-    if (msync(c->base, sizeof(seg_header), MS_SYNC) != 0) {
+    /* behind the key before anyone else can open it */
+    if (protect_tag(c->base, c->size) != 0 || msync(c->base, sizeof(seg_header), MS_SYNC) != 0) {
         st = SHMC_SYSTEM;
         goto fail_unmap;
     }
@@ -231,6 +246,7 @@ shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *c
     }
     unlink(tmp);
     free(tmp);
+    close(fd); /* the mapping is all we keep: no descriptor reaches the bytes */
     return SHMC_OK;
 
 fail_unmap:
@@ -299,17 +315,16 @@ shmc_status segment_attach(shmc_cache *c, const char *path)
         errno = e;
         return st;
     }
-    void *base = segment_map(fd, h.file_size);
+    void *base = segment_map(fd, h.file_size, true);
+    int e = errno;
+    close(fd); /* the mapping is all we keep: no descriptor reaches the bytes */
     if (base == MAP_FAILED) {
-        int e = errno;
-        close(fd);
         errno = e;
         return SHMC_SYSTEM;
     }
     c->base = base;
     c->size = h.file_size;
-    c->fd = fd;
-    segment_bind(c);
+    segment_bind(c, &h);
     return SHMC_OK;
 }
 
@@ -317,10 +332,7 @@ void segment_detach(shmc_cache *c)
 {
     if (c->base)
         munmap(c->base, c->size);
-    if (c->fd >= 0)
-        close(c->fd);
     c->base = NULL;
-    c->fd = -1;
 }
 
 shmc_status segment_probe(const char *path)

@@ -10,13 +10,17 @@
 shmc_status segment_check_config(const shmc_config *cfg);
 
 /* Create the file at path, lay out and initialise a segment in it, and map
- * it into c (c->base, c->fd, pointers).  On error the file is removed. */
+ * it into c (c->base, c->size, pointers), tagged with the process's key
+ * (protect.h) before it is published.  No descriptor stays open.  On
+ * error the file is removed. */
 shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *cfg);
 
-/* Open and map an existing segment into c after validating its header. */
+/* Open and map an existing segment into c after validating its header;
+ * the mapping is accessible only with the process's key from its first
+ * moment, and no descriptor stays open. */
 shmc_status segment_attach(shmc_cache *c, const char *path);
 
-/* Unmap and close what segment_create/attach set up in c. */
+/* Unmap what segment_create/attach set up in c. */
 void segment_detach(shmc_cache *c);
 
 /* Check that the file at path is a segment (magic only); SHMC_OK if so. */

@@ -21,7 +21,7 @@ static void stats_sum_events(shmc_cache *c, seg_counters *sum)
     memset(sum, 0, sizeof *sum);
     registry_add_counters(sum, &c->hdr->retired);
     for (uint32_t i = 0; i < c->hdr->max_clients; i++)
-        if (LD(c->slots[i].state) == SLOT_ACTIVE)
+        if (registry_slot_used(c, i))
             registry_sum_counters(&c->slots[i], sum);
 }
 
@@ -99,11 +99,16 @@ static void stats_add_classes(shmc_cache *c, shmc_stats *o)
     o->total_pages = c->hdr->npages;
 }
 
-shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *o)
+shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *out)
 {
-    if (!c || !o)
+    uintptr_t frame = GATE_FRAME();
+    if (!out || !gate_enter(c))
         return SHMC_INVALID;
-    gate_enter(c);
+    if (!vault_range_ok(out, sizeof *out, frame)) {
+        gate_leave();
+        return SHMC_INVALID;
+    }
+    shmc_stats os, *o = &os;
     seg_counters e;
     memset(o, 0, sizeof *o);
     stats_sum_events(c, &e);
@@ -117,44 +122,52 @@ shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *o)
     o->curr_clients = registry_count(c);
     o->clients_recovered = LD(c->hdr->clients_recovered);
     o->locks_repaired = LD(c->hdr->locks_repaired);
-    o->protection = c->protection;
+    o->protection = protect_g.pkey >= 0 ? SHMC_PROTECT_MPK : SHMC_PROTECT_NONE;
     o->pkru_writers = c->pkru_writers;
     o->time = (uint64_t)clock_unix(c);
     o->uptime = o->time - (uint64_t)c->hdr->created;
-    gate_leave(c);
+    gate_leave();
+    *out = os;
     return SHMC_OK;
 }
 
 unsigned shmc_class_count(shmc_cache *c)
 {
-    if (!c)
+    if (!gate_enter(c))
         return 0;
-    gate_enter(c);
     unsigned n = c->hdr->nclasses;
-    gate_leave(c);
+    gate_leave();
     return n;
 }
 
-shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *o)
+shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *out)
 {
-    if (!c || !o || id < 1)
+    uintptr_t frame = GATE_FRAME();
+    if (!out || id < 1 || !gate_enter(c))
         return SHMC_INVALID;
-    gate_enter(c);
-    if (id > c->hdr->nclasses) {
-        gate_leave(c);
-        return SHMC_INVALID;
+    shmc_class_stats o;
+    shmc_status st = SHMC_INVALID;
+    if (id <= c->hdr->nclasses && vault_range_ok(out, sizeof *out, frame)) {
+        stats_sum_class(c, id, &o);
+        st = SHMC_OK;
     }
-    stats_sum_class(c, id, o);
-    gate_leave(c);
-    return SHMC_OK;
+    gate_leave();
+    if (st == SHMC_OK)
+        *out = o;
+    return st;
 }
 
-shmc_status shmc_config_get(shmc_cache *c, shmc_config *o)
+shmc_status shmc_config_get(shmc_cache *c, shmc_config *out)
 {
-    if (!c || !o)
+    uintptr_t frame = GATE_FRAME();
+    if (!out || !gate_enter(c))
         return SHMC_INVALID;
-    gate_enter(c);
+    if (!vault_range_ok(out, sizeof *out, frame)) {
+        gate_leave();
+        return SHMC_INVALID;
+    }
     seg_header *h = c->hdr;
+    shmc_config os, *o = &os;
     memset(o, 0, sizeof *o);
     o->mem_bytes = h->mem_bytes;
     o->item_size_max = h->item_size_max;
@@ -168,6 +181,7 @@ shmc_status shmc_config_get(shmc_cache *c, shmc_config *o)
     o->slab_automove = (int)h->slab_automove;
     o->mode = (mode_t)h->mode;
     o->group = (gid_t)h->group;
-    gate_leave(c);
+    gate_leave();
+    *out = os;
     return SHMC_OK;
 }

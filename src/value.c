@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "lock.h"
-#include "registry.h"
 #include "slabs.h"
 
 /* Bytes of value a data chunk holds, and the class of chained items. */
@@ -178,7 +177,7 @@ bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid)
     item_t *head = seg_item(c, hr);
     uint32_t st = item_state(head);
     bool held = STATE_KIND(st) == CHUNK_LINKED ||
-                (STATE_KIND(st) == CHUNK_ALLOC && registry_alive(c, STATE_SLOT(st)));
+                (STATE_KIND(st) == CHUNK_ALLOC && c->owners->slot_alive(c, STATE_SLOT(st)));
     if (!held || !value_is_chained(head))
         return true;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);

@@ -162,7 +162,21 @@ expect_line "info" "warm_lru_pct: 40"
 expect_line "info" "slab_automove: 1"
 expect_line "info" "mode: 0640"
 expect_line "info" "clients: 1 (including this shmcachectl)"
-expect_line "info" "protection: none"
+expect_match "info" '^protection: (mpk|none)'
+# The protection mode, on any CPU: none when asked; mpk when asked where
+# the CPU and kernel have protection keys, else a clear refusal.
+SHMC_PROTECTION=none ctl info
+expect_line "info with SHMC_PROTECTION=none" "protection: none"
+SHMC_PROTECTION=mpk ctl info
+if grep -qw pku /proc/cpuinfo && grep -qw ospke /proc/cpuinfo; then
+    expect_rc "info with SHMC_PROTECTION=mpk (CPU has keys)" 0
+    expect_match "info with SHMC_PROTECTION=mpk (CPU has keys)" \
+        "^protection: mpk( \([0-9]+ PKRU writers outside the library's gates\))?\$"
+else
+    expect_true "info with SHMC_PROTECTION=mpk (no keys): refused" test "$RC" != 0
+    expect_true "info with SHMC_PROTECTION=mpk (no keys): says why" \
+        grep -q "protection keys are not available" <<<"$ERR"
+fi
 expect_match "info" '^classes: [1-9][0-9]*$'
 expect_match "info" '^item_overhead: [1-9][0-9]*$'
 ctl info extra

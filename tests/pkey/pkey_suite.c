@@ -353,15 +353,28 @@ static void test_signal_during_call(shmc_cache *c)
 
 static void test_inspection(void)
 {
+    /* the process as it is: a dynamically linked one has glibc's
+     * pkey_set (a WRPKRU) mapped, a static one may have none */
+    shmc_options lax = {.protection = SHMC_PROTECT_MPK, .strict = 0};
     shmc_options strict = {.protection = SHMC_PROTECT_MPK, .strict = 1};
     shmc_cache *h = NULL;
-    shmc_status st = shmc_open_with(seg_path, &strict, &h);
-    CHECK(st == SHMC_OK, "strict attach of a clean process: %s", shmc_strerror(st));
     shmc_stats s0 = {0};
+    CHECK_OK(shmc_open_with(seg_path, &lax, &h));
     if (h) {
         shmc_stats_get(h, &s0);
         shmc_close(h);
     }
+    printf("PKRU writers outside the library before planting: %llu\n",
+           (unsigned long long)s0.pkru_writers);
+    h = NULL;
+    shmc_status st = shmc_open_with(seg_path, &strict, &h);
+    if (s0.pkru_writers == 0)
+        CHECK(st == SHMC_OK, "strict attach of a clean process: %s", shmc_strerror(st));
+    else
+        CHECK(st == SHMC_UNSAFE_PROCESS && !h, "strict attach refused with %llu foreign writers: %s",
+              (unsigned long long)s0.pkru_writers, shmc_strerror(st));
+    if (h)
+        shmc_close(h);
     /* plant a WRPKRU; RET in the process's own executable memory */
     unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                                -1, 0);
@@ -371,7 +384,7 @@ static void test_inspection(void)
     for (int i = 0; i < 4; i++)
         code[i] = plant[i];
     mprotect(code, 4096, PROT_READ | PROT_EXEC);
-    shmc_options lax = {.protection = SHMC_PROTECT_MPK, .strict = 0};
+    h = NULL;
     CHECK_OK(shmc_open_with(seg_path, &lax, &h));
     shmc_stats s1 = {0};
     if (h) {
@@ -384,6 +397,18 @@ static void test_inspection(void)
     st = shmc_open_with(seg_path, &strict, &h);
     CHECK(st == SHMC_UNSAFE_PROCESS && !h, "strict mode refuses to attach: %s",
           shmc_strerror(st));
+    /* the same gadget on an execute-only page: read through /proc/self/mem */
+    mprotect(code, 4096, PROT_EXEC);
+    h = NULL;
+    CHECK_OK(shmc_open_with(seg_path, &lax, &h));
+    shmc_stats s2 = {0};
+    if (h) {
+        shmc_stats_get(h, &s2);
+        shmc_close(h);
+    }
+    CHECK(s2.pkru_writers == s0.pkru_writers + 1,
+          "inspection finds the WRPKRU on an execute-only page (%llu)",
+          (unsigned long long)s2.pkru_writers);
     munmap(code, 4096);
 }
 
