@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh - build, run the library benchmark and the memcached
-# comparison (build/ycsb's mc backend), print both side by side.  The
-# headline comparison is bench/ycsb.sh; see bench/README.md.
+# comparison (build/ycsb's mc backend), print both side by side, then the
+# protection gate's cost (bench/gate.sh: mpk against none, alternated).
+# The headline comparison is bench/ycsb.sh; see bench/README.md.
 #
 #   bench/run.sh            full run (1M items, 3 s phases)
 #   bench/run.sh --quick    short run (200k items, 1 s phases): well under 2 minutes
@@ -14,7 +15,7 @@ set -euo pipefail
 
 # shellcheck source=bench/common.sh
 . "$(dirname "$0")/common.sh"
-bench_args run.sh 11 "$@"
+bench_args run.sh 12 "$@"
 QFLAG=() # bench_lib's quick mode
 [ "$QUICK" = 1 ] && QFLAG=(-q)
 BUILD=${BUILD:-build}
@@ -92,4 +93,11 @@ awk -F, '
         printf "load average during the library run: %s at start, %s at end (above 0.5: other work was running)\n", lib["loadavg_start"], lib["loadavg_end"]
     }' "$LIB_CSV" "$MC_CSV"
 echo "CSV: $LIB_CSV $MC_CSV"
+
+# The protection gate's cost: the same binary in "mpk" and "none" mode,
+# alternated (bench/gate.sh; mpk only where the CPU has protection keys).
+echo
+QARG=()
+[ "$QUICK" = 1 ] && QARG=(--quick)
+NO_BUILD=1 BUILD="$BUILD" bench/gate.sh "${QARG[@]}" || rc=1
 exit "$rc"

@@ -8,7 +8,9 @@
 #     binary protocol, when ycsb was built with libmemcached;
 #   - that a wrong value is caught: records loaded with one value size and
 #     read (-L, no load) expecting another must fail with exit status 1;
-#   - bad options: exit status 2 and a message naming the option.
+#   - bad options: exit status 2 and a message naming the option;
+#   - the benchmark helpers bench_xcpu, bench_memlat and bench_gate run,
+#     print their figures' shape, and refuse bad arguments.
 #
 #   bash tests/test_ycsb.sh BUILD_DIR
 set -uo pipefail
@@ -122,6 +124,30 @@ check "bench_memlat -n x: exit 2" test "$RC" = 2
 OUT=$("$MEMLAT" -c 1023 -m 1 2>&1); RC=$?
 check "bench_memlat on a CPU it cannot use: exit 1 and says so" \
     bash -c "[ $RC = 1 ] && grep -q 'cannot run on CPU 1023' <<<'$OUT'"
+
+# ---- bench_gate: the gate's cost, mpk against none (bench/gate.sh)
+GATE=$BUILD/bench_gate
+GSEG=/dev/shm/test-ycsb-gate-$$
+"$GATE" fill "$GSEG" 500 >/dev/null 2>&1; RC=$?
+check "bench_gate fill: exit 0" test "$RC" = 0
+for b in 1 8; do
+    OUT=$(SHMC_PROTECTION=none "$GATE" get "$GSEG" 500 "$b" 0.05 2>&1); RC=$?
+    check "bench_gate get batch $b in none mode: 'none $b NS' ($OUT)" \
+        bash -c "[ $RC = 0 ] && awk -v b=$b '\$1 == \"none\" && \$2 == b && \$3 > 0 {ok = 1} END {exit !ok}' <<<'$OUT'"
+done
+if grep -qw pku /proc/cpuinfo && grep -qw ospke /proc/cpuinfo; then
+    OUT=$(SHMC_PROTECTION=mpk "$GATE" get "$GSEG" 500 8 0.05 2>&1); RC=$?
+    check "bench_gate get in mpk mode where the CPU has keys ($OUT)" \
+        bash -c "[ $RC = 0 ] && grep -q '^mpk 8 ' <<<'$OUT'"
+fi
+OUT=$("$GATE" get "$GSEG" 500 1 0.05 60 2>&1); RC=$?
+check "bench_gate catches a wrong value (60-byte values expected, 100 stored): exit 1" \
+    bash -c "[ $RC = 1 ] && grep -q 'wrong values' <<<'$OUT'"
+"$GATE" get "$GSEG" 500 0 >/dev/null 2>&1; RC=$?
+check "bench_gate get with batch 0: exit 2" test "$RC" = 2
+"$GATE" fill "$GSEG" 10 8 >/dev/null 2>&1; RC=$?
+check "bench_gate fill with 8-byte values: exit 2" test "$RC" = 2
+rm -f "$GSEG"
 
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL -eq 0 ]]
