@@ -367,7 +367,8 @@ shmc_status shmc_get_info(shmc_cache *c, const void *key, size_t nkey,
 shmc_status shmc_get(shmc_cache *c, const void *key, size_t nkey, void *buf, size_t *len,
                      uint32_t *flags, uint64_t *cas)
 {
-    item_out o = {.buf = buf};
+    item_out o;
+    item_out_plain(&o, buf, 0);
     if (!len)
         return SHMC_INVALID;
     return api_get(c, key, nkey, false, 0, &o, len, flags, cas, GATE_FRAME());
@@ -376,7 +377,8 @@ shmc_status shmc_get(shmc_cache *c, const void *key, size_t nkey, void *buf, siz
 shmc_status shmc_gat(shmc_cache *c, const void *key, size_t nkey, int64_t exptime, void *buf,
                      size_t *len, uint32_t *flags, uint64_t *cas)
 {
-    item_out o = {.buf = buf};
+    item_out o;
+    item_out_plain(&o, buf, 0);
     if (!len)
         return SHMC_INVALID;
     return api_get(c, key, nkey, true, exptime, &o, len, flags, cas, GATE_FRAME());
@@ -397,7 +399,8 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
         void *p = malloc(cap ? cap : 1);
         if (!p)
             return SHMC_SYSTEM;
-        item_out o = {.buf = p, .cap = cap};
+        item_out o;
+        item_out_plain(&o, p, cap);
         shmc_status st = api_get(c, key, nkey, false, 0, &o, NULL, flags, cas, frame);
         size_t got = o.info.len;
         if (st == SHMC_OK) {
@@ -418,7 +421,8 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
 static void api_get_one(shmc_cache *c, shmc_value *v, uintptr_t frame)
 {
     shmc_value in = *v;
-    item_out o = {.buf = in.buf, .cap = in.cap};
+    item_out o;
+    item_out_plain(&o, in.buf, in.cap);
     shmc_status st = api_get_in(c, in.key, in.key_len, false, 0, &o, frame);
     if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
         v->len = o.info.len;

@@ -321,7 +321,7 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
 {
     uint32_t hash = hash_key(key, nkey);
     uint32_t now = clock_now(c);
-    if (!touch && !out->alloced && out->recache_below <= 0 &&
+    if (!touch && out->recache_below <= 0 &&
         item_get_unlocked(c, key, nkey, hash, now, out)) {
         COUNT(n, get_hits);
         return SHMC_OK;
@@ -351,12 +351,6 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
     item_recache_token(it, out->recache_below, &out->info);
     if (out->no_value) {
         /* metadata only */
-    } else if (out->alloced) {
-        void *p = malloc(it->nbytes ? it->nbytes : 1);
-        if (p)
-            value_read(c, it, 0, p, it->nbytes);
-        *out->alloced = p;
-        st = p ? SHMC_OK : SHMC_SYSTEM;
     } else if (it->nbytes > out->cap) {
         st = SHMC_BUFFER_TOO_SMALL;
     } else { /* buf may be NULL for an empty value: value_read copies nothing */

@@ -12,14 +12,24 @@
 
 /* Where a read copies its result, and what it reports. */
 typedef struct item_out {
-    void *buf;          /* caller's buffer, or NULL to malloc one */
+    void *buf;          /* caller's buffer (checked by api.c); NULL only for an empty cap */
     size_t cap;         /* capacity of buf */
-    void **alloced;     /* for malloc'd results: where to put the pointer */
     bool no_value;      /* report only: copy nothing */
     bool no_bump;       /* leave LRU position, access time and fetched bit alone */
     int64_t recache_below; /* > 0: hand out the recache token below this TTL */
     shmc_item_info info; /* out: flags, cas, len, ttl, last access, fetched, class */
 } item_out;
+
+/* A plain read into buf of cap bytes.  Sets the inputs only: info is
+ * written by items_get (zeroing it costs a get a rep stos). */
+static inline void item_out_plain(item_out *o, void *buf, size_t cap)
+{
+    o->buf = buf;
+    o->cap = cap;
+    o->no_value = false;
+    o->no_bump = false;
+    o->recache_below = 0;
+}
 
 /* get / gat: touch sets exptime first (gat). */
 shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
