@@ -457,34 +457,87 @@ shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, siz
     return shmc_store_ex(c, mode, key, nkey, value, vlen, flags, exptime, cas_in, 0, cas_out);
 }
 
-shmc_status shmc_store_ex(shmc_cache *c, shmc_store_mode mode, const void *key, size_t nkey,
-                          const void *value, size_t vlen, uint32_t flags, int64_t exptime,
-                          uint64_t cas_in, uint64_t new_cas, uint64_t *cas_out)
+/* The checks of a store's plain values (no caller memory read). */
+static shmc_status store_values_check(shmc_store_mode mode, const void *value, size_t vlen,
+                                      uint64_t new_cas)
 {
-    uintptr_t frame = GATE_FRAME();
     if ((vlen && !value) || (uintptr_t)value + vlen < (uintptr_t)value ||
         (unsigned)mode > SHMC_CAS_STALE || new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
         return SHMC_INVALID; /* a length from a failed read(), (size_t)-1, wraps */
     if (vlen > SEG_ITEM_SIZE_MAX)
         return SHMC_TOO_LARGE; /* also keeps every size sum below from wrapping */
+    return SHMC_OK;
+}
+
+/* The body of every store, inside the gate: the checks, then the key is
+ * copied (so that another thread cannot change it between the hash and
+ * the copy into the item), then the store.  The frame is the public entry
+ * point's. */
+static shmc_status api_store_in(shmc_cache *c, shmc_store_mode mode, const void *key,
+                                size_t nkey, const void *value, size_t vlen, uint32_t flags,
+                                int64_t exptime, uint64_t cas_in, uint64_t new_cas,
+                                uint64_t *cas, uintptr_t frame)
+{
+    shmc_status st = store_values_check(mode, value, vlen, new_cas);
+    if (st == SHMC_OK)
+        st = key_check(key, nkey, frame);
+    if (st == SHMC_OK && !ARG_OK(value, vlen))
+        st = SHMC_INVALID;
+    if (st != SHMC_OK)
+        return st;
+    char kbuf[SHMC_KEY_MAX];
+    memcpy(kbuf, key, nkey);
+    seg_counters *n = gate_lane(c);
+    st = items_store(c, n, mode, kbuf, nkey, value, vlen, flags, exptime, cas_in, new_cas, cas);
+    api_pace(c, n);
+    return st;
+}
+
+shmc_status shmc_store_ex(shmc_cache *c, shmc_store_mode mode, const void *key, size_t nkey,
+                          const void *value, size_t vlen, uint32_t flags, int64_t exptime,
+                          uint64_t cas_in, uint64_t new_cas, uint64_t *cas_out)
+{
+    uintptr_t frame = GATE_FRAME();
     if (!gate_enter(c))
         return SHMC_INVALID;
-    char kbuf[SHMC_KEY_MAX]; /* the key as checked: another thread cannot change it */
     uint64_t cas = 0;
-    shmc_status st = key_check(key, nkey, frame);
-    if (st == SHMC_OK && (!ARG_OK(value, vlen) || !OUT_OK(cas_out)))
-        st = SHMC_INVALID;
-    if (st == SHMC_OK) {
-        memcpy(kbuf, key, nkey);
-        seg_counters *n = gate_lane(c);
-        st = items_store(c, n, mode, kbuf, nkey, value, vlen, flags, exptime, cas_in, new_cas,
-                         &cas);
-        api_leave(c, n);
-    } else {
-        gate_leave();
-    }
+    shmc_status st = SHMC_INVALID;
+    if (OUT_OK(cas_out))
+        st = api_store_in(c, mode, key, nkey, value, vlen, flags, exptime, cas_in, new_cas, &cas,
+                          frame);
+    gate_leave();
     if (cas_out && st == SHMC_OK)
         *cas_out = cas;
+    return st;
+}
+
+/* One entry of a batched store, inside the gate: read once into locals,
+ * checked, stored; its results written back. */
+static void api_store_one(shmc_cache *c, shmc_store_req *r, uintptr_t frame)
+{
+    shmc_store_req in = *r;
+    uint64_t cas = 0;
+    shmc_status st = api_store_in(c, in.mode, in.key, in.key_len, in.value, in.value_len,
+                                  in.flags, in.exptime, in.cas_in, 0, &cas, frame);
+    r->cas = st == SHMC_OK ? cas : 0;
+    r->status = st;
+}
+
+/* A batch pays for one gate. */
+shmc_status shmc_store_multi(shmc_cache *c, shmc_store_req *reqs, size_t n)
+{
+    uintptr_t frame = GATE_FRAME();
+    if (n > SIZE_MAX / sizeof *reqs || (n && !reqs))
+        return SHMC_INVALID;
+    if (!gate_enter(c))
+        return SHMC_INVALID;
+    shmc_status st = SHMC_INVALID;
+    if (ARG_OK(reqs, n * sizeof *reqs)) {
+        for (size_t i = 0; i < n; i++)
+            api_store_one(c, &reqs[i], frame);
+        st = SHMC_OK;
+    }
+    gate_leave();
     return st;
 }
 

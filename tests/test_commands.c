@@ -1040,6 +1040,58 @@ static void test_get_multi(void **state)
 /* Argument checking and error strings                                 */
 /* ------------------------------------------------------------------ */
 
+/* shmc_store_multi: each entry as shmc_store, in order, with its own status
+ * and CAS; a bad entry changes nothing and does not stop the others. */
+static void test_store_multi(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    assert_ok(tu_set(c, "old", "before", 0, 0));
+    uint64_t old_cas = 0;
+    char buf[32];
+    size_t len = sizeof buf;
+    assert_ok(shmc_get(c, KS("old"), buf, &len, NULL, &old_cas));
+    shmc_store_req r[6] = {
+        {.mode = SHMC_SET, .key = "a", .key_len = 1, .value = "one", .value_len = 3, .flags = 7},
+        {.mode = SHMC_ADD, .key = "old", .key_len = 3, .value = "x", .value_len = 1},
+        {.mode = SHMC_APPEND, .key = "a", .key_len = 1, .value = "+", .value_len = 1},
+        {.mode = SHMC_SET, .key = "bad", .key_len = 3, .value = "v", .value_len = (size_t)-1},
+        {.mode = SHMC_CAS, .key = "old", .key_len = 3, .value = "after", .value_len = 5,
+         .cas_in = old_cas},
+        {.mode = SHMC_SET, .key = NULL, .key_len = 3, .value = "v", .value_len = 1},
+    };
+    for (int i = 0; i < 6; i++)
+        r[i].status = SHMC_SYSTEM; /* must be overwritten */
+    assert_ok(shmc_store_multi(c, r, 6));
+    assert_status(r[0].status, SHMC_OK);
+    assert_u64_ne(r[0].cas, 0);
+    assert_status(r[1].status, SHMC_NOT_STORED);
+    assert_u64_eq(r[1].cas, 0);
+    assert_status(r[2].status, SHMC_OK);
+    assert_true(r[2].cas > r[0].cas);
+    assert_status(r[3].status, SHMC_INVALID); /* a length that wraps */
+    assert_status(r[4].status, SHMC_OK);
+    assert_status(r[5].status, SHMC_INVALID);
+    uint32_t flags = 0;
+    uint64_t cas = 0;
+    len = sizeof buf;
+    assert_ok(shmc_get(c, KS("a"), buf, &len, &flags, &cas));
+    assert_u64_eq(len, 4);
+    assert_memory_equal(buf, "one+", 4);
+    assert_u64_eq(flags, 7);
+    assert_u64_eq(cas, r[2].cas);
+    len = sizeof buf;
+    assert_ok(shmc_get(c, KS("old"), buf, &len, NULL, &cas));
+    assert_memory_equal(buf, "after", 5);
+    assert_u64_eq(cas, r[4].cas);
+    len = sizeof buf;
+    assert_status(shmc_get(c, KS("bad"), buf, &len, NULL, NULL), SHMC_NOT_FOUND);
+    assert_ok(shmc_store_multi(c, NULL, 0));
+    assert_status(shmc_store_multi(c, NULL, 2), SHMC_INVALID);
+    assert_status(shmc_store_multi(c, r, SIZE_MAX / 8), SHMC_INVALID); /* size overflows */
+    assert_status(shmc_store_multi(NULL, r, 1), SHMC_INVALID);
+    assert_int_equal(shmc_check(c, stdout), 0);
+}
+
 static void test_null_args(void **state)
 {
     tu_fix *f = *state;
@@ -1725,6 +1777,7 @@ int main(void)
         T(test_get_buffer_too_small),
         T(test_get_alloc),
         T(test_get_multi),
+        T(test_store_multi),
         T(test_null_args),
         T(test_strerror),
         T(test_stats_fresh),
