@@ -26,7 +26,22 @@
  *    a documented outcome or error, and shmc_strerror() describes it.
  *  - A handle (shmc_cache) may be used by many threads of one process at
  *    once.  It must not be used after fork() in the child: the child opens
- *    its own handle with shmc_open().
+ *    its own handle with shmc_open().  In the child, every call on an
+ *    inherited handle returns SHMC_INVALID (shmc_close is accepted).
+ *  - Every argument is checked before the segment is touched, and a bad
+ *    one gets SHMC_INVALID with nothing changed: a handle that is not a
+ *    live one of this process (NULL, closed, forged, inherited); a length
+ *    whose range wraps around the address space (for example (size_t)-1
+ *    from a failed read()); and any range [p, p + len) of a key, value,
+ *    buffer or out-pointer that overlaps the library's own memory - an
+ *    attached segment, the library's protected state, or the stack below
+ *    the call's own entry (where the library's frames are).  Caller memory
+ *    a pointer names is read once, so another thread changing it during
+ *    the call cannot make a checked argument unchecked.  Beyond that a
+ *    caller must pass memory it owns: an unmapped buffer faults in the
+ *    caller, as it would in memcpy().
+ *  - Inside a call the library runs no code the caller supplies: no
+ *    callback, and no malloc (shmc_get_alloc allocates before or after).
  *  - A process may die at any instruction, inside or outside a call,
  *    without corrupting the segment or blocking other processes.  See
  *    docs/design.md for how.
@@ -139,7 +154,14 @@ typedef enum shmc_protection {
     SHMC_PROTECT_NONE      /**< no protection: any code of the process can reach the segment */
 } shmc_protection;
 
-/** Per-handle options of shmc_open_with / shmc_create_with. */
+/**
+ * Options of shmc_open_with / shmc_create_with.  The protection is the
+ * process's: its first successful attach decides it, and the process keeps
+ * one protection key for all its handles, never freed (docs/security.md).
+ * A later attach asking for SHMC_PROTECT_MPK in a process that runs
+ * without keys gets SHMC_NO_PROTECTION; one asking for SHMC_PROTECT_NONE
+ * in a process with a key is protected anyway.
+ */
 typedef struct shmc_options {
     shmc_protection protection; /**< default SHMC_PROTECT_AUTO */
     int strict;                 /**< with mpk: refuse to attach (SHMC_UNSAFE_PROCESS) if
@@ -192,7 +214,9 @@ shmc_status shmc_lockdown(void);
  */
 shmc_status shmc_open(const char *path, shmc_cache **out);
 
-/** Detach: release the client slot and unmap.  NULL is accepted. */
+/** Detach: release the client slot and unmap (after shmc_lockdown() the
+ * mapping stays, inaccessible, since the lockdown forbids unmapping it).
+ * NULL, or any pointer that is not a live handle, is ignored. */
 void shmc_close(shmc_cache *cache);
 
 /**
@@ -225,8 +249,10 @@ shmc_status shmc_get(shmc_cache *cache, const void *key, size_t key_len,
 
 /**
  * As shmc_get, but into a buffer malloc'd for the caller (*value, to be
- * free()d; never NULL on SHMC_OK, even for an empty value).
- * Extra error: SHMC_SYSTEM when malloc fails.
+ * free()d; never NULL on SHMC_OK, even for an empty value).  malloc runs
+ * outside the library's gate: the call learns the length, allocates and
+ * reads again if the value grew meanwhile (up to 8 times).
+ * Extra error: SHMC_SYSTEM when malloc fails or the value kept growing.
  */
 shmc_status shmc_get_alloc(shmc_cache *cache, const void *key, size_t key_len,
                            void **value, size_t *len, uint32_t *flags, uint64_t *cas);

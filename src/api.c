@@ -464,8 +464,9 @@ static shmc_status store_values_check(shmc_store_mode mode, const void *value, s
     if ((vlen && !value) || (uintptr_t)value + vlen < (uintptr_t)value ||
         (unsigned)mode > SHMC_CAS_STALE || new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
         return SHMC_INVALID; /* a length from a failed read(), (size_t)-1, wraps */
-    if (vlen > SEG_ITEM_SIZE_MAX)
-        return SHMC_TOO_LARGE; /* also keeps every size sum below from wrapping */
+    /* value + vlen does not wrap, so vlen < 2^47 (user addresses) and no
+     * size sum of items.c can wrap; a value over item_size_max is
+     * SHMC_TOO_LARGE there, removing the old item as memcached does */
     return SHMC_OK;
 }
 
