@@ -576,11 +576,9 @@ static int check_authfile(settings *s, char *err, size_t errlen)
         return 0;
     if (!s->protocol_given)
         s->binding_protocol = PROTO_ASCII;
-    else if (s->binding_protocol == PROTO_BINARY)
+    else if (s->binding_protocol != PROTO_ASCII) /* auto would let binary past -Y */
         return fail(err, errlen, "ERROR: You cannot allow the BINARY protocol while using ascii "
                                  "authentication tokens.");
-    else
-        s->binding_protocol = PROTO_ASCII;
     if (s->udpport)
         return fail(err, errlen, "Cannot use UDP with ascii authentication enabled (-U 0 to disable)");
     return 0;

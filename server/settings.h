@@ -108,7 +108,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
  *    not 0: a datagram has no connection to authenticate).
  *  - -Y: the auth "set" exists in the text protocol only, so without -B
  *    the protocol is ascii (also after -S: memcached then serves text
- *    behind -Y); -B binary is refused, and so is UDP.
+ *    behind -Y); -B binary and -B auto are refused, and so is UDP.
  * Settles s->binding_protocol.  Returns 0, or -1 with memcached's message
  * (no trailing newline) in err: the daemon exits EX_USAGE.
  */

@@ -432,6 +432,8 @@ static void test_authfile_protocol(void **state)
     auth_ok(PROTO_ASCII, "-Y", "/tmp/a", NULL);
     auth_ok(PROTO_ASCII, "-Y", "/tmp/a", "-B", "ascii", NULL);
     auth_bad(AUTH_BINARY, "-Y", "/tmp/a", "-B", "binary", NULL);
+    auth_bad(AUTH_BINARY, "-Y", "/tmp/a", "-B", "auto", NULL);
+    auth_bad(AUTH_BINARY, "--auth-file=/tmp/a", "--protocol=auto", NULL);
     auth_bad(AUTH_UDP, "-Y", "/tmp/a", "-U", "11211", NULL);
     auth_bad(AUTH_BINARY, "-Y", "/tmp/a", "-B", "binary", "-U", "11211", NULL);
     /* -S -Y: memcached serves text, behind -Y's authentication */
