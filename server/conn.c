@@ -362,6 +362,9 @@ void conn_udp_read(int fd, short what, void *arg)
             return; /* EAGAIN: another worker took it, or nothing left */
         if (n < UDP_HEADER)
             continue; /* not a memcached frame: dropped, as memcached does */
+        if (d->srv.sasl)
+            continue; /* -S: never here (settings_check_auth refuses -S with -U): a
+                       * datagram has no connection to authenticate, so none is served */
         unsigned reqid = (unsigned)pkt[0] << 8 | pkt[1];
         unsigned total = (unsigned)pkt[4] << 8 | pkt[5];
         srv_buf out = {0};

@@ -837,17 +837,10 @@ int main(int argc, char **argv)
                SHMC_VERSION_STRING, event_get_version());
         return EXIT_SUCCESS;
     }
-    if (s->auth_file) { /* memcached: -Y forces the text protocol, no UDP */
-        if (s->binding_protocol == PROTO_BINARY) {
-            fprintf(stderr, "ERROR: You cannot allow the BINARY protocol while using ascii "
-                            "authentication tokens.\n");
-            return EX_USAGE;
-        }
-        s->binding_protocol = PROTO_ASCII;
-        if (s->udpport) {
-            fprintf(stderr, "Cannot use UDP with ascii authentication enabled (-U 0 to disable)\n");
-            return EX_USAGE;
-        }
+    /* -S: binary only, no UDP; -Y: text only, no UDP (memcached's rules) */
+    if (settings_check_auth(s, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return EX_USAGE;
     }
     if ((getuid() == 0 || geteuid() == 0) && !s->username) {
         fprintf(stderr, "can't run as root without the -u switch\n");

@@ -30,7 +30,11 @@
  *    library under the item's lock, atomic with the update;
  *  - Touch/GAT/GATK and Stat: body bytes past the key are discarded
  *    (memcached would read them as the next request);
- *  - SASL data over 8 KiB answers "Invalid arguments".
+ *  - SASL data over 8 KiB answers "Invalid arguments";
+ *  - -Y (settings->auth): the daemon never negotiates binary then
+ *    (settings_check_auth); should binary reach here anyway, it cannot
+ *    carry -Y's auth "set", so nothing is served: the connection closes
+ *    unanswered.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -528,6 +532,10 @@ size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf 
     };
     size_t off = 0;
     *action = SRV_CONTINUE;
+    if (c.set->auth) { /* -Y: its auth is a text exchange; binary cannot log in */
+        *action = SRV_CLOSE;
+        return len;
+    }
     while (off < len) {
         if (s->bin_swallow > 0) {
             size_t n = len - off < s->bin_swallow ? len - off : (size_t)s->bin_swallow;

@@ -44,7 +44,11 @@
  *    to call again without new input);
  *  - -Y (settings->auth): until authenticated, requests go to
  *    proto_auth_process() (proto_auth.c), memcached's exact exchange; the
- *    "stats" counters auth_cmds / auth_errors are not kept.
+ *    "stats" counters auth_cmds / auth_errors are not kept;
+ *  - -S without -Y (settings->sasl, no auth): the daemon never negotiates
+ *    text then (settings_check_auth); should text reach here anyway, it
+ *    has no way to authenticate, so nothing is served: the connection
+ *    closes unanswered, as a text byte does under -B binary.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -1261,6 +1265,10 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
     };
     size_t off = 0;
     *action = SRV_CONTINUE;
+    if (c.set->sasl && !c.set->auth) { /* -S: SASL is binary only; text cannot log in */
+        *action = SRV_CLOSE;
+        return len;
+    }
     if (!s->awaiting_data && s->swallow == 0)
         s->sendable = out->len; /* memcached sent all of it when it waited for input */
     s->awaiting_data = 0;

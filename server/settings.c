@@ -357,6 +357,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
                 return fail(err, errlen, "Invalid value for -b: \"%s\"", optarg);
             break;
         case 'B':
+            s->protocol_given = 1;
             if (!strcmp(optarg, "auto"))
                 s->binding_protocol = PROTO_AUTO;
             else if (!strcmp(optarg, "binary"))
@@ -554,6 +555,43 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
     return 0;
 }
 
+/* -S: SASL is a binary-protocol exchange; nothing else may be served. */
+static int check_sasl(settings *s, char *err, size_t errlen)
+{
+    if (!s->sasl)
+        return 0;
+    if (!s->protocol_given)
+        s->binding_protocol = PROTO_BINARY;
+    else if (s->binding_protocol != PROTO_BINARY)
+        return fail(err, errlen, "ERROR: You cannot allow the ASCII protocol while using SASL.");
+    if (s->udpport)
+        return fail(err, errlen, "ERROR: Cannot enable UDP while using binary SASL authentication.");
+    return 0;
+}
+
+/* -Y: the auth "set" is a text-protocol exchange; binary cannot carry it. */
+static int check_authfile(settings *s, char *err, size_t errlen)
+{
+    if (!s->auth_file)
+        return 0;
+    if (!s->protocol_given)
+        s->binding_protocol = PROTO_ASCII;
+    else if (s->binding_protocol != PROTO_ASCII) /* auto would let binary past -Y */
+        return fail(err, errlen, "ERROR: You cannot allow the BINARY protocol while using ascii "
+                                 "authentication tokens.");
+    if (s->udpport)
+        return fail(err, errlen, "Cannot use UDP with ascii authentication enabled (-U 0 to disable)");
+    return 0;
+}
+
+int settings_check_auth(settings *s, char *err, size_t errlen)
+{
+    /* memcached's order: -S first, so -S -Y without -B ends up ascii */
+    if (check_sasl(s, err, errlen) < 0)
+        return -1;
+    return check_authfile(s, err, errlen);
+}
+
 const char *settings_usage(void)
 {
     return
@@ -590,8 +628,9 @@ const char *settings_usage(void)
 "-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: auto-negotiate)\n"
 "-I, --max-item-size=<num> adjusts max item size\n"
 "                          (default: 1m, min: 1k, max: 128m)\n"
-"-S, --enable-sasl         turn on Sasl authentication (binary protocol, PLAIN;\n"
-"                          passwords: MEMCACHED_SASL_PWDB file of user:password)\n"
+"-S, --enable-sasl         turn on Sasl authentication (PLAIN; passwords:\n"
+"                          MEMCACHED_SASL_PWDB file of user:password). Binary\n"
+"                          protocol only: -B ascii/auto and -U are refused\n"
 "-F, --disable-flush-all   disable flush_all command\n"
 "-X, --disable-dumping     disable stats cachedump and lru_crawler metadump\n"
 "-W  --disable-watch       disable watch commands (live logging)\n"

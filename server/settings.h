@@ -4,6 +4,9 @@
  *
  * settings_parse() is a pure function of argv (no I/O, no exit): it either
  * fills the struct or returns -1 with memcached's error wording in err.
+ * settings_check_auth(), also pure, applies memcached's rules tying the
+ * authentication flags (-S, -Y) to the protocol and UDP; the daemon calls
+ * it next and exits EX_USAGE (64) when it fails, as memcached does.
  * Checks that depend on the running process (root without -u, binding,
  * the segment) are the daemon's (daemon.c).
  */
@@ -26,7 +29,8 @@ typedef struct settings {
     int access;               /* -a: UNIX socket mask, octal (0700) */
     const char *inter;        /* -l: listen address list (NULL = INADDR_ANY) */
     int backlog;              /* -b: listen backlog (1024) */
-    enum binding_protocol binding_protocol; /* -B (auto) */
+    enum binding_protocol binding_protocol; /* -B (auto; -S/-Y choose when -B is absent) */
+    int protocol_given;       /* -B was on the command line (memcached's protocol_specified) */
     /* connections and threads */
     int maxconns;             /* -c (1024) */
     int num_threads;          /* -t (4) */
@@ -68,7 +72,7 @@ typedef struct settings {
     int dump_enabled;         /* !-X (1) */
     int watch_enabled;        /* !-W (1) */
     const char *auth_file;    /* -Y */
-    int sasl;                 /* -S: binary connections must authenticate (SASL PLAIN) */
+    int sasl;                 /* -S: SASL PLAIN; the binary protocol only, no UDP */
     /* process */
     int daemonize;            /* -d */
     const char *pid_file;     /* -P */
@@ -95,6 +99,20 @@ void settings_init(settings *s);
  * so it may be called more than once.
  */
 int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen);
+
+/*
+ * memcached's rules for the authentication flags, after settings_parse():
+ *  - -S: SASL exists in the binary protocol only, so without -B the
+ *    protocol is binary; -B ascii or -B auto would leave the text and meta
+ *    commands open without authentication, and is refused; so is UDP (-U
+ *    not 0: a datagram has no connection to authenticate).
+ *  - -Y: the auth "set" exists in the text protocol only, so without -B
+ *    the protocol is ascii (also after -S: memcached then serves text
+ *    behind -Y); -B binary and -B auto are refused, and so is UDP.
+ * Settles s->binding_protocol.  Returns 0, or -1 with memcached's message
+ * (no trailing newline) in err: the daemon exits EX_USAGE.
+ */
+int settings_check_auth(settings *s, char *err, size_t errlen);
 
 /* Parse memcached's size syntax: digits with an optional k/K/m/M suffix.
  * Returns 0 and *out, or -1. */

@@ -17,6 +17,9 @@ followed by a sentinel request (text: "mn\\r\\n", binary: a Noop with opaque
 closing, or a short idle timeout (cases that swallow the sentinel say so).
 A step may be a function of the replies so far (for CAS round trips).
 
+Start-up refusals (REFUSALS in parity_cases.py: flag sets both servers
+must refuse, such as -S -B ascii) are compared by exit status and stderr.
+
 Cases memcached and shmcached cannot answer alike are listed in EXCLUDED
 with the reason (docs/server.md, "Known departures"); they are not run.
 
@@ -46,26 +49,30 @@ def free_port():
 class Server:
     """One daemon on 127.0.0.1:port; start() waits until it answers."""
 
-    def __init__(self, argv, seg=None):
+    def __init__(self, argv, seg=None, env=None):
         self.port = free_port()
         self.argv = argv + ["-u", "root", "-l", "127.0.0.1",
                             "-p", str(self.port), "-U", "0"]
         self.seg = seg
         if seg:
             self.argv += ["-e", seg]
+        self.env = env
+        # -S without -Y: the binary protocol only (text closes unanswered)
+        self.binary_only = "-S" in argv and "-Y" not in argv
         self.proc = None
         self.log = tempfile.TemporaryFile()
 
     def start(self):
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL,
-                                     stderr=self.log)
+                                     stderr=self.log, env=self.env)
+        probe = bin_req(0x0B) if self.binary_only else b"version\r\n"
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("%s exited: %s" % (self.argv, self.errors()))
             try:
                 with socket.create_connection(("127.0.0.1", self.port), 0.5) as s:
-                    s.sendall(b"version\r\n")
+                    s.sendall(probe)
                     if s.recv(100):  # VERSION, or (-Y) unauthenticated
                         return
             except OSError:
@@ -319,6 +326,58 @@ def case(name, steps, **kw):
 EXCLUDED = {}
 
 
+def refusal(binary, flags, extra, env):
+    """Start binary with flags it must refuse: (exit status, stderr), or
+    ("started", b"") if it is still running after 5 s (then killed)."""
+    argv = [binary] + flags + ["-u", "root", "-l", "127.0.0.1",
+                               "-p", str(free_port())] + extra
+    try:
+        p = subprocess.run(argv, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, env=env, timeout=5)
+    except subprocess.TimeoutExpired:
+        return ("started", b"")
+    return (p.returncode, p.stderr)
+
+
+def run_refusals(refusals, mcd, shm, subst, seg, env, filt):
+    """Compare both servers' refusals; returns (passed, failed)."""
+    passed = failed = 0
+    for name, flags in refusals:
+        name = "start: " + name
+        if filt and filt not in name:
+            continue
+        flags = [subst.get(a, a) for a in flags]
+        a = refusal(mcd, flags, [], env)
+        b = refusal(shm, flags, ["-e", seg], env)
+        if os.path.exists(seg):
+            os.unlink(seg)
+        if a == b and a[0] != "started":
+            passed += 1
+            print("ok: %s" % name)
+        else:
+            failed += 1
+            print("FAIL: %s" % name)
+            print("   memcached: %r" % (a,))
+            print("   shmcached: %r" % (b,))
+    return passed, failed
+
+
+def sasl_setup(tmp):
+    """Files -S needs: a password file for shmcached (MEMCACHED_SASL_PWDB)
+    and a libsasl2 configuration for memcached (SASL_CONF_PATH: mech_list
+    plain; without one, Debian's memcached will not start with -S).  Debian
+    builds memcached without MEMCACHED_SASL_PWDB, so no password is right
+    for both: the cases stop before a successful authentication.
+    Returns the environment for both servers."""
+    os.makedirs(tmp, exist_ok=True)
+    with open(os.path.join(tmp, "memcached.conf"), "w") as f:
+        f.write("mech_list: plain\n")
+    with open(os.path.join(tmp, "pwdb"), "w") as f:
+        f.write("user:secret\n")
+    return dict(os.environ, SASL_CONF_PATH=tmp,
+                MEMCACHED_SASL_PWDB=os.path.join(tmp, "pwdb"))
+
+
 def run_case(c, mc, sc):
     if c.custom:
         a, b = c.custom(mc.port), c.custom(sc.port)
@@ -350,7 +409,7 @@ def main():
     mcd = args[1] if len(args) > 1 else "memcached"
     sys.dont_write_bytecode = True
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from parity_cases import add_cases, EXCLUDED as excl, PAIRS
+    from parity_cases import add_cases, EXCLUDED as excl, PAIRS, REFUSALS
     add_cases(case)
     EXCLUDED.update(excl)
 
@@ -358,18 +417,25 @@ def main():
     servers = {}
     t0 = time.time()
     passed = failed = excluded = 0
+    sasl_dir = "%s.sasl" % tmpseg
     try:
         authfile = "%s.auth" % tmpseg
         with open(authfile, "w") as f:
             f.write("user:secret\n")
-        PAIRS = {p: [authfile if a == "@AUTHFILE@" else a for a in fl]
-                 for p, fl in PAIRS.items()}
+        sasl_env = sasl_setup(sasl_dir)
+        subst = {"@AUTHFILE@": authfile, "@UDPPORT@": str(free_port())}
+        PAIRS = {p: [subst.get(a, a) for a in fl] for p, fl in PAIRS.items()}
+        p, f = run_refusals(REFUSALS, mcd, shm, subst, "%s.refused.seg" % tmpseg,
+                            sasl_env, filt)
+        passed += p
+        failed += f
         wanted = {c.pair for c in CASES if not filt or filt in c.name}
         for pair, flags in PAIRS.items():
             if pair not in wanted:
                 continue
-            mc = Server([mcd] + flags)
-            sc = Server([shm] + flags, seg="%s.%s.seg" % (tmpseg, pair))
+            env = sasl_env if "-S" in flags else None
+            mc = Server([mcd] + flags, env=env)
+            sc = Server([shm] + flags, seg="%s.%s.seg" % (tmpseg, pair), env=env)
             servers[pair] = (mc, sc)
             mc.start()
             sc.start()
@@ -413,6 +479,11 @@ def main():
     finally:
         if os.path.exists("%s.auth" % tmpseg):
             os.unlink("%s.auth" % tmpseg)
+        for name in ("memcached.conf", "pwdb"):
+            if os.path.exists(os.path.join(sasl_dir, name)):
+                os.unlink(os.path.join(sasl_dir, name))
+        if os.path.isdir(sasl_dir):
+            os.rmdir(sasl_dir)
         for mc, sc in servers.values():   # SIGTERM all, then wait
             for srv in (mc, sc):
                 if srv.proc and srv.proc.poll() is None:

@@ -3,7 +3,8 @@ shmcached: text, meta and binary requests, well-formed and bad.
 
 add_cases(case) registers them; PAIRS gives each server pair's flags;
 EXCLUDED names the cases that are defined but not run, with the reason
-(each is a documented departure, docs/server.md).
+(each is a documented departure, docs/server.md); REFUSALS lists flag sets
+both servers must refuse at start, alike.
 """
 import base64
 import re
@@ -25,7 +26,27 @@ PAIRS = {
     "auth": ["-m", "64", "-t", "2", "-Y", "@AUTHFILE@"],
     # memcached sets RLIMIT_NOFILE to -c and needs ~16 descriptors itself
     "conns": ["-m", "64", "-t", "2", "-c", "32"],
+    # -S: the binary protocol only (parity.sasl_setup writes what it needs)
+    "sasl": ["-m", "64", "-t", "2", "-S"],
 }
+
+# Flag sets both servers refuse at start, compared by exit status (64)
+# and stderr: the authentication rules (server/settings.c,
+# settings_check_auth).  @UDPPORT@ is a free port.
+REFUSALS = [
+    ("-S -B ascii", ["-S", "-B", "ascii"]),
+    ("-S -B auto", ["-S", "-B", "auto"]),
+    ("-S -U", ["-S", "-U", "@UDPPORT@"]),
+    ("-S -B binary -U", ["-S", "-B", "binary", "-U", "@UDPPORT@"]),
+    ("-S -B ascii -U", ["-S", "-B", "ascii", "-U", "@UDPPORT@"]),
+    ("-S -Y -B ascii", ["-S", "-Y", "@AUTHFILE@", "-B", "ascii"]),
+    ("-S -Y -B auto", ["-S", "-Y", "@AUTHFILE@", "-B", "auto"]),
+    ("-S -Y -B binary", ["-S", "-Y", "@AUTHFILE@", "-B", "binary"]),
+    ("-S -Y -U", ["-S", "-Y", "@AUTHFILE@", "-U", "@UDPPORT@"]),
+    ("-Y -B binary", ["-Y", "@AUTHFILE@", "-B", "binary"]),
+    ("-Y -B auto", ["-Y", "@AUTHFILE@", "-B", "auto"]),
+    ("-Y -U", ["-Y", "@AUTHFILE@", "-U", "@UDPPORT@"]),
+]
 
 PAD = ("memcached rewrites a number no longer than the old value in place, "
        "padded with spaces ('100' decr 1 stores '99 '), unless another "
@@ -147,6 +168,7 @@ def add_cases(case):
     add_binary_sweep(case, nk)
     add_nocas(case, nk)
     add_auth(case, nk)
+    add_sasl(case, nk)
     add_pairs(case, nk)
     add_flush(case, nk)   # last: a delayed flush must not meet other cases
 
@@ -1271,6 +1293,38 @@ def add_auth(case, nk):
       [b"set a 0 0 11\r\nuser secret\r\n", b"set k 0 0 1\r\nx\r\nget k\r\n"])
     c("line too long", b"x" * 3000, idle=1)
     c("unauthenticated meta", b"mg foo v\r\n")
+
+
+# ------------------------------------------------------------ -S
+
+SASL_LIST_MECHS, SASL_AUTH, SASL_STEP = 0x20, 0x21, 0x22
+
+
+def add_sasl(case, nk):
+    """-S: the binary protocol only; before SASL, nothing but SASL and
+    Version.  No case authenticates (parity.sasl_setup says why)."""
+    def c(name, steps, **kw):
+        case("-S: " + name, steps, pair="sasl", **kw)
+    k = nk()
+    # text is read as binary: a bad magic byte closes, after a whole header
+    c("text set and get are not served",
+      b"set %s 0 0 1\r\nx\r\nget %s\r\n" % (k, k), sentinel=False, idle=1)
+    c("meta ms, mg and mn are not served",
+      b"ms %s 1\r\nx\r\nmg %s v\r\nmn\r\n" % (k, k), sentinel=False, idle=1)
+    c("a text line shorter than a header waits", b"version\r\n",
+      sentinel=False, idle=0.5)
+    c("binary get before auth", bin_req(GET, k), binary=True)
+    c("binary set before auth", bin_req(SET, k, b"v", set_ex()), binary=True)
+    c("binary flush before auth", bin_req(FLUSH), binary=True)
+    c("list mechs and version before auth",
+      bin_req(SASL_LIST_MECHS, opaque=1) + bin_req(VERSION, opaque=2),
+      binary=True, norm=norm_bin_version)
+    c("a wrong password",
+      bin_req(SASL_AUTH, b"PLAIN", b"\0user\0wrong"), binary=True)
+    c("an unknown user",
+      bin_req(SASL_AUTH, b"PLAIN", b"\0nobody\0secret"), binary=True)
+    c("a mechanism not offered",
+      bin_req(SASL_AUTH, b"ANONYMOUS", b"x"), binary=True)
 
 
 # ------------------------------------------------------------ -C

@@ -2,7 +2,8 @@
  * test_proto_binary.c - memcached's binary protocol of the server
  * (server/proto_binary.c): exact reply packets for every opcode and error
  * path, quiet opcodes, CAS, requests split at every byte, pipelining, and
- * SASL PLAIN through libsasl2 (server/sasl.c) with a password file.
+ * SASL PLAIN through libsasl2 (server/sasl.c) with a password file, and
+ * nothing served under -Y.
  */
 #include "testutil.h"
 
@@ -938,6 +939,35 @@ static void test_sasl(void **state)
     DONE();
 }
 
+/* -Y: the daemon negotiates text only (settings_check_auth); should a
+ * binary request reach the protocol anyway, it cannot carry -Y's auth
+ * "set", so nothing is served: the connection closes unanswered. */
+static void test_authfile_serves_no_binary(void **state)
+{
+    pt *t = *state;
+    BUFS;
+    srv_auth a;
+    assert_int_equal(srv_auth_parse(&a, strdup("alice:secret\n")), SRV_AUTH_OK);
+    t->set.auth = &a;
+    unsigned char ex[8];
+    ext_set(ex, 0, 0);
+    rq(&q, BIN_SET, "k", ex, 8, "v", 1, 0);
+    expect_close(t, &q, &e);
+    RESET();
+    rq(&q, BIN_GET, "k", NULL, 0, NULL, 0, 0);
+    expect_close(t, &q, &e);
+    RESET();
+    rq(&q, BIN_VERSION, NULL, NULL, 0, NULL, 0, 0);
+    expect_close(t, &q, &e);
+    RESET();
+    rq(&q, BIN_SASL_AUTH, "PLAIN", NULL, 0, "\0alice\0secret", 13, 0);
+    expect_close(t, &q, &e);
+    assert_int_equal(cas_of(t, "k"), 0); /* nothing was stored */
+    t->set.auth = NULL;
+    srv_auth_free(&a);
+    DONE();
+}
+
 int main(void)
 {
     snprintf(g_pwdb, sizeof g_pwdb, "/tmp/shmc-test-pwdb.%ld", (long)getpid());
@@ -959,6 +989,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_large, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_split, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_sasl, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_authfile_serves_no_binary, pt_setup, pt_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(g_pwdb);

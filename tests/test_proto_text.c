@@ -1,7 +1,8 @@
 /*
  * test_proto_text.c - memcached's text and meta protocols of the server
  * (server/proto_text.c): exact reply bytes for every command, error path,
- * noreply, binary values, requests split at every byte, pipelining.
+ * noreply, binary values, requests split at every byte, pipelining; -Y's
+ * exchange, and nothing served under -S without -Y.
  */
 #include "testutil.h"
 
@@ -905,6 +906,46 @@ static void test_auth_exchange(void **state)
     srv_auth_free(&a);
 }
 
+/* ------------------------------------------------------------------ */
+/* -S: SASL exists in the binary protocol only                         */
+/* ------------------------------------------------------------------ */
+
+/* -S without -Y: the daemon negotiates binary only (settings_check_auth);
+ * should a text request reach the protocol anyway, nothing is served: the
+ * connection closes unanswered.  With -Y as well, -Y's exchange applies. */
+static void test_sasl_serves_no_text(void **state)
+{
+    pt *t = *state;
+    static const srv_sasl_ops sasl_on; /* only its presence matters here */
+    srv_settings set = g_set;
+    set.sasl = &sasl_on;
+    t->s.settings = &set;
+    static const char *const reqs[] = {
+        "set foo 0 0 3\r\nbar\r\n", "get foo\r\n", "ms foo 3\r\nbar\r\n", "mg foo v\r\n",
+        "md foo\r\n", "ma foo\r\n", "version\r\n", "stats\r\n", "flush_all\r\n",
+        "set foo 0 0 3\r\n", "ge",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        size_t n = strlen(reqs[i]);
+        assert_int_equal(feed(t, reqs[i], n), n);
+        assert_int_equal(t->action, SRV_CLOSE);
+        assert_reply(t, "");
+    }
+    t->s.settings = &g_set; /* nothing was stored */
+    req(t, "get foo\r\n", "END\r\n");
+    /* -S -Y: memcached serves text behind -Y's authentication */
+    srv_auth a;
+    assert_int_equal(srv_auth_parse(&a, strdup("alice:secret\n")), SRV_AUTH_OK);
+    set.auth = &a;
+    t->s.settings = &set;
+    req(t, "get foo\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    req(t, "mg foo v\r\n", "CLIENT_ERROR unauthenticated\r\n");
+    req(t, "set k 0 0 12\r\nalice secret\r\nset foo 0 0 3\r\nbar\r\nget foo\r\n",
+        "STORED\r\nSTORED\r\nVALUE foo 0 3\r\nbar\r\nEND\r\n");
+    t->s.settings = &g_set;
+    srv_auth_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -931,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_parser_direct),
         cmocka_unit_test(test_auth_file_parse),
         cmocka_unit_test_setup_teardown(test_auth_exchange, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_sasl_serves_no_text, pt_setup, pt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,8 @@
 #   5. bad input never crashes the server nor disturbs other connections;
 #   6. -c: over the limit, "ERROR Too many open connections";
 #   plus the UNIX socket (-s), UDP (-U), the "shutdown" command (-A),
-#   stats settings and command-line errors.
+#   stats settings, command-line errors, and authentication: -S serves
+#   nothing but SASL'd binary (TCP and UNIX socket), -Y, -S -Y.
 #
 #   bash tests/test_server.sh BUILD_DIR
 #
@@ -133,7 +134,7 @@ if command -v memccapable >/dev/null; then
     check "memccapable -b (binary protocol, -B auto): All tests passed" \
         grep -q "All tests passed" <<<"$OUT"
 fi
-# A tiny binary-protocol client: PORT then steps "op" / "op:key" /
+# A tiny binary-protocol client: PORT (or a UNIX socket's path) then steps "op" / "op:key" /
 # "auth:user:pass" / "set:key:value"; prints "<opcode> <status hex> <body>"
 # per reply, "closed" when the server closes.
 cat > "$TMP/bin.py" <<'EOF'
@@ -167,7 +168,11 @@ def send(s, f):
         s.sendall(pkt(0x0b))
     elif f[0] == "badmagic":
         s.sendall(b"\x81" + b"\0" * 23)
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+if sys.argv[1].startswith("/"):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+else:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
 for step in sys.argv[2:]:
     f = step.split(":", 2)
     try:
@@ -211,6 +216,90 @@ MEMCACHED_SASL_PWDB="$TMP/nonexistent" "$SRV" -u root -l 127.0.0.1 -p "$SPORT" -
     >"$TMP/srv-sasl2.log" 2>&1; RC=$?
 check "-S with a missing MEMCACHED_SASL_PWDB file: an error" \
     bash -c "[[ $RC != 0 ]] && grep -q 'SASL password file' '$TMP/srv-sasl2.log'"
+
+# ---------------------------------------------------------------- 1c. -S: nothing but SASL'd binary
+# Issue 21: with -S alone the server negotiated text too and served it
+# with no authentication.  As memcached, -S selects -B binary, refuses
+# -B ascii/auto and UDP (exit 64); -S -Y serves text behind -Y.
+# wait_bin ADDR: until a binary Version is answered on ADDR (port or path)
+wait_bin() {
+    for _ in $(seq 100); do
+        python3 "$TMP/bin.py" "$1" version 2>/dev/null | grep -q '^0b 0000' && return 0
+        sleep 0.05
+    done
+    return 1
+}
+MEMCACHED_SASL_PWDB="$TMP/pwdb" "$SRV" -u root -l 127.0.0.1 -p "$SPORT" -e "$BASE.sasl" \
+    -S >"$TMP/srv-sasl3.log" 2>&1 &
+SASL_PID=$!
+PIDS+=("$SASL_PID")
+check "-S alone: the server starts and answers a binary Version" wait_bin "$SPORT"
+OUT=$(mc "127.0.0.1:$SPORT" 'set x 0 0 1\r\nx\r\nget x\r\n' 0.5)
+check "-S alone: a text set/get is not served (closed unanswered, no STORED/VALUE)" test -z "$OUT"
+OUT=$(mc "127.0.0.1:$SPORT" 'ms y 1\r\ny\r\nmg y v\r\nmn\r\n' 0.5)
+check "-S alone: meta ms/mg/mn are not served" test -z "$OUT"
+OUT=$(python3 "$TMP/bin.py" "$SPORT" get:x version)
+check "-S alone: a binary Get before auth: Auth failure. and close" \
+    test "$OUT" == $'00 0020 Auth failure.\nclosed'
+OUT=$(python3 "$TMP/bin.py" "$SPORT" auth:alice:secret get:x get:y set:k:v get:k)
+check "-S alone: binary works after SASL PLAIN; the text set and ms stored nothing" \
+    test "$OUT" == $'21 0000 Authenticated\n00 0001 Not found\n00 0001 Not found\n01 0000 \n00 0000 v'
+OUT=$(mc "127.0.0.1:$SPORT" 'version\r\nstats\r\nflush_all\r\n' 0.5)
+check "-S alone: nor version, stats, flush_all" test -z "$OUT"
+OUT=$(python3 "$TMP/bin.py" "$SPORT" auth:alice:secret get:k)
+check "-S alone: the text flush_all did not run" test "$OUT" == $'21 0000 Authenticated\n00 0000 v'
+kill -TERM "$SASL_PID" 2>/dev/null; wait "$SASL_PID" 2>/dev/null
+SSOCK="$TMP/sasl.sock"
+MEMCACHED_SASL_PWDB="$TMP/pwdb" "$SRV" -u root -s "$SSOCK" -e "$BASE.sasl" \
+    -S >"$TMP/srv-sasl4.log" 2>&1 &
+SASL_PID=$!
+PIDS+=("$SASL_PID")
+check "-S -s: the server starts and answers a binary Version" wait_bin "$SSOCK"
+OUT=$(mc "$SSOCK" 'set x 0 0 1\r\nx\r\nget x\r\nmg x v\r\n' 0.5)
+check "-S -s: text and meta over the UNIX socket are not served" test -z "$OUT"
+OUT=$(python3 "$TMP/bin.py" "$SSOCK" get:x auth:alice:secret)
+check "-S -s: a binary Get before auth over the UNIX socket: Auth failure. and close" \
+    test "$OUT" == $'00 0020 Auth failure.\nclosed'
+kill -TERM "$SASL_PID" 2>/dev/null; wait "$SASL_PID" 2>/dev/null
+printf 'carol:pass3\n' >"$TMP/sasl-authfile"
+MEMCACHED_SASL_PWDB="$TMP/pwdb" "$SRV" -u root -l 127.0.0.1 -p "$SPORT" -e "$BASE.sasl" \
+    -S -Y "$TMP/sasl-authfile" >"$TMP/srv-sasl5.log" 2>&1 &
+SASL_PID=$!
+PIDS+=("$SASL_PID")
+for _ in $(seq 100); do
+    mc "127.0.0.1:$SPORT" 'version\r\n' 0.2 2>/dev/null | grep -q . && break
+    sleep 0.05
+done
+OUT=$(mc "127.0.0.1:$SPORT" 'get x\r\nmg x v\r\n' 0.5)
+check "-S -Y: text and meta need -Y's authentication (as memcached: -Y's ascii wins)" \
+    test "$OUT" == $'CLIENT_ERROR unauthenticated\r\nCLIENT_ERROR unauthenticated\r'
+OUT=$(mc "127.0.0.1:$SPORT" 'set a 0 0 11\r\ncarol pass3\r\nset x 0 0 1\r\nx\r\nget x\r\n' 0.5)
+check "-S -Y: after the auth set, text is served" \
+    test "$OUT" == $'STORED\r\nSTORED\r\nVALUE x 0 1\r\nx\r\nEND\r'
+kill -TERM "$SASL_PID" 2>/dev/null; wait "$SASL_PID" 2>/dev/null
+# refused NAME MESSAGE ARGS...: the server exits 64 (EX_USAGE) with exactly
+# MESSAGE on stderr, memcached 1.6.18's (a server that starts is killed
+# by the timeout: 124)
+refused() {
+    local name=$1 msg=$2 out rc
+    shift 2
+    out=$(MEMCACHED_SASL_PWDB="$TMP/pwdb" timeout 5 "$SRV" -u root -l 127.0.0.1 -p "$SPORT" \
+          -e "$BASE.sasl" "$@" 2>&1)
+    rc=$?
+    check "$name" test "$rc:$out" == "64:$msg"
+}
+SASL_ASCII="ERROR: You cannot allow the ASCII protocol while using SASL."
+SASL_UDP="ERROR: Cannot enable UDP while using binary SASL authentication."
+AUTH_BINARY="ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens."
+refused "-S -B ascii is refused, exit 64" "$SASL_ASCII" -S -B ascii
+refused "-S -B auto is refused, exit 64" "$SASL_ASCII" -S -B auto
+refused "-S -U is refused, exit 64" "$SASL_UDP" -S -U "$UPORT"
+refused "-S -B binary -U is refused, exit 64" "$SASL_UDP" -S -B binary -U "$UPORT"
+refused "-S -Y -B ascii is refused by -S's rule, exit 64" "$SASL_ASCII" \
+    -S -Y "$TMP/sasl-authfile" -B ascii
+refused "-S -Y -B binary is refused by -Y's rule, exit 64" "$AUTH_BINARY" \
+    -S -Y "$TMP/sasl-authfile" -B binary
+refused "-Y -B auto is refused, exit 64" "$AUTH_BINARY" -Y "$TMP/sasl-authfile" -B auto
 
 # ---------------------------------------------------------------- 2. pymemcache
 # pymemcache's tests send flush_all and most stores with noreply, and each

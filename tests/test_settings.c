@@ -2,7 +2,7 @@
  * test_settings.c - the daemon's command line (server/settings.c):
  * memcached 1.6's defaults, every flag in short and long form, the k/m
  * size suffixes, -o suboptions, and bad values -> an error with
- * memcached's wording.
+ * memcached's wording; settings_check_auth: -S and -Y against -B and -U.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,6 +52,39 @@ static void bad(const char *want, ...)
     assert_int_equal(rc, -1);
     if (!strstr(err, want))
         fail_msg("error \"%s\" lacks \"%s\"", err, want);
+}
+
+/* Parse (which must succeed), then settings_check_auth: its result. */
+static int check_auth_v(settings *s, va_list ap)
+{
+    if (parse_v(s, ap) != 0)
+        fail_msg("unexpected parse error: %s", err);
+    return settings_check_auth(s, err, sizeof err);
+}
+
+/* Expect the authentication rules to pass and settle the protocol at want. */
+static void auth_ok(enum binding_protocol want, ...)
+{
+    settings s;
+    va_list ap;
+    va_start(ap, want);
+    int rc = check_auth_v(&s, ap);
+    va_end(ap);
+    if (rc != 0)
+        fail_msg("unexpected error: %s", err);
+    assert_int_equal(s.binding_protocol, want);
+}
+
+/* Expect the authentication rules to refuse, with exactly this message. */
+static void auth_bad(const char *want, ...)
+{
+    settings s;
+    va_list ap;
+    va_start(ap, want);
+    int rc = check_auth_v(&s, ap);
+    va_end(ap);
+    assert_int_equal(rc, -1);
+    assert_string_equal(err, want);
 }
 
 static void test_defaults(void **state)
@@ -359,6 +392,59 @@ static void test_errors(void **state)
     bad("LRU crawler sleep must be between 0 and 1 second", "-o", "lru_crawler_sleep=2000000", NULL);
 }
 
+#define SASL_ASCII "ERROR: You cannot allow the ASCII protocol while using SASL."
+#define SASL_UDP "ERROR: Cannot enable UDP while using binary SASL authentication."
+#define AUTH_BINARY "ERROR: You cannot allow the BINARY protocol while using ascii " \
+                    "authentication tokens."
+#define AUTH_UDP "Cannot use UDP with ascii authentication enabled (-U 0 to disable)"
+
+/* -S: the binary protocol only (else text and meta commands would be
+ * served without authentication), no UDP: memcached 1.6.18's rules. */
+static void test_sasl_protocol(void **state)
+{
+    settings s;
+    ok(&s, "-S", NULL);
+    assert_int_equal(s.protocol_given, 0);
+    ok(&s, "-B", "auto", NULL);
+    assert_int_equal(s.protocol_given, 1);
+    auth_ok(PROTO_AUTO, NULL);
+    auth_ok(PROTO_AUTO, "-B", "auto", NULL);
+    auth_ok(PROTO_ASCII, "-B", "ascii", NULL);
+    auth_ok(PROTO_BINARY, "-S", NULL);
+    auth_ok(PROTO_BINARY, "--enable-sasl", NULL);
+    auth_ok(PROTO_BINARY, "-S", "-B", "binary", NULL);
+    auth_ok(PROTO_BINARY, "-B", "binary", "-S", NULL);
+    auth_ok(PROTO_BINARY, "-S", "-U", "0", NULL);
+    auth_ok(PROTO_BINARY, "-S", "-s", "/tmp/x.sock", NULL);
+    auth_bad(SASL_ASCII, "-S", "-B", "ascii", NULL);
+    auth_bad(SASL_ASCII, "-B", "ascii", "-S", NULL);
+    auth_bad(SASL_ASCII, "-S", "-B", "auto", NULL);
+    auth_bad(SASL_ASCII, "--enable-sasl", "--protocol=auto", NULL);
+    auth_bad(SASL_ASCII, "-S", "-B", "ascii", "-U", "11211", NULL); /* protocol first */
+    auth_bad(SASL_UDP, "-S", "-U", "11211", NULL);
+    auth_bad(SASL_UDP, "-S", "-B", "binary", "-U", "11211", NULL);
+    auth_bad(SASL_UDP, "-S", "-s", "/tmp/x.sock", "-U", "11211", NULL);
+}
+
+/* -Y: the text protocol only, no UDP; with -S too, -S's rules first. */
+static void test_authfile_protocol(void **state)
+{
+    auth_ok(PROTO_ASCII, "-Y", "/tmp/a", NULL);
+    auth_ok(PROTO_ASCII, "-Y", "/tmp/a", "-B", "ascii", NULL);
+    auth_bad(AUTH_BINARY, "-Y", "/tmp/a", "-B", "binary", NULL);
+    auth_bad(AUTH_BINARY, "-Y", "/tmp/a", "-B", "auto", NULL);
+    auth_bad(AUTH_BINARY, "--auth-file=/tmp/a", "--protocol=auto", NULL);
+    auth_bad(AUTH_UDP, "-Y", "/tmp/a", "-U", "11211", NULL);
+    auth_bad(AUTH_BINARY, "-Y", "/tmp/a", "-B", "binary", "-U", "11211", NULL);
+    /* -S -Y: memcached serves text, behind -Y's authentication */
+    auth_ok(PROTO_ASCII, "-S", "-Y", "/tmp/a", NULL);
+    auth_ok(PROTO_ASCII, "-Y", "/tmp/a", "-S", NULL);
+    auth_bad(SASL_ASCII, "-S", "-Y", "/tmp/a", "-B", "ascii", NULL);
+    auth_bad(SASL_ASCII, "-S", "-Y", "/tmp/a", "-B", "auto", NULL);
+    auth_bad(AUTH_BINARY, "-S", "-Y", "/tmp/a", "-B", "binary", NULL);
+    auth_bad(SASL_UDP, "-S", "-Y", "/tmp/a", "-U", "11211", NULL);
+}
+
 static void test_reparse(void **state)
 {
     /* getopt state is reset: a second parse sees every flag again */
@@ -387,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_sizes),      cmocka_unit_test(test_extended),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_reparse),
         cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_sasl_protocol), cmocka_unit_test(test_authfile_protocol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
