@@ -170,16 +170,32 @@ shmc_protection shmc_protection_of(shmc_cache *cache);
 const char *shmc_protection_name(shmc_protection p);
 
 /**
- * Close the holes protection keys leave open (docs/security.md): install a
- * seccomp filter on every thread of the process, inherited by its children,
- * that fails with EPERM any pkey_mprotect, pkey_alloc or pkey_free (which
- * could re-tag or free the segment's key without writing PKRU), and any
- * mmap or mprotect asking for PROT_EXEC (code mapped after the attach-time
- * scan).  Irreversible.  Call it after attaching every handle the process
- * needs: later mpk attaches fail, as do dlopen and JIT compilers.
- * Returns SHMC_OK, or SHMC_SYSTEM (errno from prctl/seccomp).
+ * Close the holes protection keys leave open (docs/security.md, "Lockdown"):
+ * install seccomp filters on every thread of the process, inherited by its
+ * children, that fail with EPERM:
+ *  - any pkey_mprotect, pkey_alloc or pkey_free (re-tagging the segment,
+ *    or recycling its key, without writing PKRU);
+ *  - mmap with MAP_FIXED or MAP_FIXED_NOREPLACE, munmap, mprotect,
+ *    madvise, mremap and remap_file_pages whose range overlaps a
+ *    protected range (every attached segment, and the library's own
+ *    state), and mremap with MREMAP_FIXED whose new range overlaps one;
+ *  - process_vm_readv, process_vm_writev, process_madvise and ptrace
+ *    (they ignore protection keys, or act on ranges held in memory);
+ *  - mmap and mprotect asking for PROT_EXEC, shmat with SHM_EXEC or
+ *    SHM_REMAP, and personality setting READ_IMPLIES_EXEC (new code after
+ *    the attach-time scan);
+ *  - every system call of another ABI, and every x32 call number.
+ * Irreversible.  Call it after attaching every handle the process needs:
+ * later attaches work only without protection keys (SHMC_PROTECT_NONE or
+ * auto falls back to it), each stacking filters over its own segment, and
+ * dlopen, JIT compilers and debuggers started from the process fail.  A
+ * handle closed after the lockdown leaves its mapping in place.
+ * Called before any attach, it decides the process's protection as none.
+ * Returns SHMC_OK, or SHMC_SYSTEM (errno from prctl or seccomp; filters
+ * installed before the one that failed stay).
  */
 shmc_status shmc_lockdown(void);
+
 
 /**
  * Attach an existing segment, with the options of shmc_options_init (so
