@@ -77,7 +77,9 @@ typedef enum shmc_status {
     SHMC_NO_PROTECTION,    /**< protection "mpk" asked for, but the CPU or kernel lacks
                                 memory protection keys (or none is free) */
     SHMC_UNSAFE_PROCESS,   /**< strict protection: code outside the library's gates in
-                                this process can write PKRU, so it could open the cache */
+                                this process can write PKRU, so it could open the cache
+                                (at attach: such instructions; at a strict lockdown:
+                                writable executable mappings) */
     SHMC_STATUS_COUNT      /**< number of codes (not a code) */
 } shmc_status;
 
@@ -191,11 +193,36 @@ const char *shmc_protection_name(shmc_protection p);
  * dlopen, JIT compilers and debuggers started from the process fail.  A
  * handle closed after the lockdown leaves its mapping in place.
  * Called before any attach, it decides the process's protection as none.
+ * Equivalent to shmc_lockdown_with(NULL, NULL).
  * Returns SHMC_OK, or SHMC_SYSTEM (errno from prctl or seccomp; filters
  * installed before the one that failed stay).
  */
 shmc_status shmc_lockdown(void);
 
+/** Options of shmc_lockdown_with; all zero gives shmc_lockdown's behaviour. */
+typedef struct shmc_lockdown_options {
+    int strict;         /**< 1: if any mapping of the process is both writable and
+                             executable, install nothing and return
+                             SHMC_UNSAFE_PROCESS; 0 (default): count them */
+} shmc_lockdown_options;
+
+/** What shmc_lockdown_with found and did. */
+typedef struct shmc_lockdown_report {
+    unsigned wx_mappings; /**< mappings both writable and executable at the call
+                               (1 if /proc/self/maps could not be read) */
+    unsigned ranges;      /**< address ranges the filters protect (attached
+                               segments and the library's own state); 0 if none
+                               was installed */
+} shmc_lockdown_report;
+
+/**
+ * shmc_lockdown with options (NULL: the defaults) and a report (NULL: not
+ * wanted; else filled on every return but SHMC_INVALID).
+ * Returns SHMC_OK; SHMC_INVALID (an option other than 0 or 1);
+ * SHMC_UNSAFE_PROCESS (strict, and writable executable mappings exist:
+ * nothing installed); SHMC_SYSTEM (as shmc_lockdown).
+ */
+shmc_status shmc_lockdown_with(const shmc_lockdown_options *opts, shmc_lockdown_report *report);
 
 /**
  * Attach an existing segment, with the options of shmc_options_init (so

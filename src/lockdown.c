@@ -1,6 +1,7 @@
 /*
  * lockdown.c - shmc_lockdown(): seccomp filters that close the system
- * calls through which client code could reach around the protection keys
+ * calls through which client code could reach around the protection keys,
+ * and the count of mappings that are both writable and executable
  * (include/shmcached.h says what is forbidden; docs/security.md why).
  *
  * Owns: the process's seccomp filters.  Knows the
@@ -33,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -430,6 +432,30 @@ int lockdown_add_region(void *base, size_t size)
 }
 
 /* ------------------------------------------------------------------ */
+/* Writable and executable mappings                                    */
+/* ------------------------------------------------------------------ */
+
+/* Mappings both writable and executable now (/proc/self/maps); 1 if the
+ * file cannot be read (never trust doubt). */
+static unsigned count_wx(void)
+{
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (!maps)
+        return 1;
+    unsigned n = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, maps) > 0) {
+        char perms[8];
+        if (sscanf(line, "%*x-%*x %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x')
+            n++;
+    }
+    free(line);
+    fclose(maps);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
 /* The public calls                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -454,13 +480,30 @@ static shmc_status lockdown_seccomp(unsigned *nranges)
     return SHMC_OK;
 }
 
-shmc_status shmc_lockdown(void)
+shmc_status shmc_lockdown_with(const shmc_lockdown_options *opts, shmc_lockdown_report *report)
 {
+    static const shmc_lockdown_options defaults = {.strict = 0};
+    shmc_lockdown_report rep = {0};
+    shmc_status st = SHMC_OK;
+    if (!opts)
+        opts = &defaults;
+    if (opts->strict != 0 && opts->strict != 1)
+        return SHMC_INVALID;
+    rep.wx_mappings = count_wx();
+    if (opts->strict && rep.wx_mappings)
+        st = SHMC_UNSAFE_PROCESS; /* nothing installed */
     /* no attach yet: decide now (no key: pkey_alloc is about to be denied),
      * so that the vault exists and later attaches stack their filters */
-    shmc_status st = protect_decide(SHMC_PROTECT_NONE);
-    unsigned nranges;
     if (st == SHMC_OK)
-        st = lockdown_seccomp(&nranges);
+        st = protect_decide(SHMC_PROTECT_NONE);
+    if (st == SHMC_OK)
+        st = lockdown_seccomp(&rep.ranges);
+    if (report)
+        *report = rep;
     return st;
+}
+
+shmc_status shmc_lockdown(void)
+{
+    return shmc_lockdown_with(NULL, NULL);
 }
