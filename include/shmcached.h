@@ -204,6 +204,9 @@ typedef struct shmc_lockdown_options {
     int strict;         /**< 1: if any mapping of the process is both writable and
                              executable, install nothing and return
                              SHMC_UNSAFE_PROCESS; 0 (default): count them */
+    int close_proc_mem; /**< 1: also enforce a Landlock ruleset that refuses every
+                             open for writing beneath /proc (so /proc/<pid>/mem),
+                             and allows it everywhere else; 0 (default): do not */
 } shmc_lockdown_options;
 
 /** What shmc_lockdown_with found and did. */
@@ -213,11 +216,29 @@ typedef struct shmc_lockdown_report {
     unsigned ranges;      /**< address ranges the filters protect (attached
                                segments and the library's own state); 0 if none
                                was installed */
+    int landlock_abi;     /**< with close_proc_mem: the kernel's Landlock ABI version,
+                               0 if it has no Landlock (then nothing is enforced) */
+    int landlock;         /**< 1: the ruleset is enforced on the calling thread and on
+                               the threads and processes it creates from now on */
+    int proc_mem_closed;  /**< 1: no thread of the process and no child can open a
+                               /proc/<pid>/mem file for writing any more.  0: it stays
+                               open, because close_proc_mem was 0, or the kernel has
+                               no Landlock, or other threads existed (a ruleset binds
+                               only the thread that enforces it: lock down before
+                               creating threads), or a proc file system is mounted
+                               outside /proc, or a mem file was already open for
+                               writing */
 } shmc_lockdown_report;
 
 /**
  * shmc_lockdown with options (NULL: the defaults) and a report (NULL: not
- * wanted; else filled on every return but SHMC_INVALID).
+ * wanted; else filled on every return but SHMC_INVALID).  The seccomp
+ * part is as shmc_lockdown's; the Landlock part never fails the call:
+ * report->proc_mem_closed says whether it closed /proc/<pid>/mem.  With
+ * close_proc_mem, writes beneath /proc fail from then on in the calling
+ * thread and everything it starts (pthread_setname_np on another thread,
+ * oom_score_adj...), and new entries created later directly in the root
+ * directory cannot be opened for writing.
  * Returns SHMC_OK; SHMC_INVALID (an option other than 0 or 1);
  * SHMC_UNSAFE_PROCESS (strict, and writable executable mappings exist:
  * nothing installed); SHMC_SYSTEM (as shmc_lockdown).

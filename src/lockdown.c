@@ -1,10 +1,11 @@
 /*
  * lockdown.c - shmc_lockdown(): seccomp filters that close the system
  * calls through which client code could reach around the protection keys,
- * and the count of mappings that are both writable and executable
+ * the count of mappings that are both writable and executable, and the
+ * optional Landlock ruleset that closes /proc/<pid>/mem to writers
  * (include/shmcached.h says what is forbidden; docs/security.md why).
  *
- * Owns: the process's seccomp filters.  Knows the
+ * Owns: the process's seccomp filters and its Landlock domain.  Knows the
  * library's memory only through vault.h and protect.h.
  *
  * The filters are classic BPF, which sees the system call number, the
@@ -27,9 +28,12 @@
  * compares 64-bit values high word first.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,6 +45,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -456,6 +461,136 @@ static unsigned count_wx(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Landlock: no write opens under /proc                                */
+/* ------------------------------------------------------------------ */
+
+/* The kernel's Landlock ABI version; 0 without Landlock. */
+static int landlock_abi(void)
+{
+    long v = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    return v > 0 ? (int)v : 0;
+}
+
+/* Is the calling thread the process's only one?  A Landlock domain covers
+ * the thread that enforces it and what it creates later, not its siblings
+ * (LANDLOCK_RESTRICT_SELF_TSYNC is not in the ABIs this knows). */
+static bool single_thread(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return false;
+    unsigned n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n == 1;
+}
+
+/* Is a proc file system mounted outside /proc (where the grants below
+ * would reach its mem files)? */
+static bool proc_mounted_elsewhere(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return true; /* cannot tell */
+    bool found = false;
+    char *line = NULL;
+    size_t cap = 0;
+    while (!found && getline(&line, &cap, f) > 0) {
+        char mnt[4096], fstype[64];
+        const char *sep = strstr(line, " - ");
+        if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+            sscanf(sep + 3, "%63s", fstype) != 1)
+            continue;
+        found = strcmp(fstype, "proc") == 0 && strcmp(mnt, "/proc") != 0 &&
+                strncmp(mnt, "/proc/", 6) != 0;
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
+/* Does the process hold a descriptor open for writing on a mem file
+ * (opened before the ruleset, which only checks opens)? */
+static bool mem_fd_writable(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return true; /* cannot tell */
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        char target[256];
+        ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+        if (n < 10)
+            continue;
+        target[n] = 0;
+        if (strncmp(target, "/proc/", 6) != 0 || strcmp(target + n - 4, "/mem") != 0)
+            continue;
+        int fl = fcntl(atoi(e->d_name), F_GETFL);
+        found = fl >= 0 && (fl & O_ACCMODE) != O_RDONLY;
+    }
+    closedir(d);
+    return found;
+}
+
+/* Grant write opens beneath the root's entry name (not followed if a
+ * symbolic link: its target is another entry, or outside the grants).
+ * false if the rule could not be added. */
+static bool landlock_grant(int ruleset, int root, const char *name)
+{
+    struct stat st;
+    if (fstatat(root, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode))
+        return true;
+    int fd = openat(root, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return true; /* gone meanwhile: nothing to grant */
+    struct landlock_path_beneath_attr pb = {
+        .allowed_access = LANDLOCK_ACCESS_FS_WRITE_FILE,
+        .parent_fd = fd,
+    };
+    long rc = syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+    close(fd);
+    return rc == 0;
+}
+
+/* Enforce on the calling thread (and what it creates later) a ruleset
+ * that handles only write opens and grants them beneath every entry of
+ * the root but /proc.  All or nothing: true if enforced. */
+static bool landlock_deny_proc_writes(void)
+{
+    struct landlock_ruleset_attr attr = {.handled_access_fs = LANDLOCK_ACCESS_FS_WRITE_FILE};
+    int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    if (rs < 0)
+        return false;
+    bool ok = false;
+    DIR *d = opendir("/");
+    if (d) {
+        ok = true;
+        for (struct dirent *e; ok && (e = readdir(d));)
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+                strcmp(e->d_name, "proc") != 0)
+                ok = landlock_grant(rs, dirfd(d), e->d_name);
+        closedir(d);
+    }
+    ok = ok && syscall(SYS_landlock_restrict_self, rs, 0) == 0;
+    close(rs);
+    return ok;
+}
+
+/* The Landlock part of the lockdown, into the report. */
+static void lockdown_landlock(shmc_lockdown_report *rep)
+{
+    rep->landlock_abi = landlock_abi();
+    if (!rep->landlock_abi)
+        return;
+    /* looked at before enforcing: the one thread cannot change them meanwhile */
+    bool whole = single_thread() && !proc_mounted_elsewhere() && !mem_fd_writable();
+    rep->landlock = landlock_deny_proc_writes();
+    rep->proc_mem_closed = rep->landlock && whole;
+}
+
+/* ------------------------------------------------------------------ */
 /* The public calls                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -482,12 +617,13 @@ static shmc_status lockdown_seccomp(unsigned *nranges)
 
 shmc_status shmc_lockdown_with(const shmc_lockdown_options *opts, shmc_lockdown_report *report)
 {
-    static const shmc_lockdown_options defaults = {.strict = 0};
+    static const shmc_lockdown_options defaults = {.strict = 0, .close_proc_mem = 0};
     shmc_lockdown_report rep = {0};
     shmc_status st = SHMC_OK;
     if (!opts)
         opts = &defaults;
-    if (opts->strict != 0 && opts->strict != 1)
+    if ((opts->strict != 0 && opts->strict != 1) ||
+        (opts->close_proc_mem != 0 && opts->close_proc_mem != 1))
         return SHMC_INVALID;
     rep.wx_mappings = count_wx();
     if (opts->strict && rep.wx_mappings)
@@ -498,6 +634,8 @@ shmc_status shmc_lockdown_with(const shmc_lockdown_options *opts, shmc_lockdown_
         st = protect_decide(SHMC_PROTECT_NONE);
     if (st == SHMC_OK)
         st = lockdown_seccomp(&rep.ranges);
+    if (st == SHMC_OK && opts->close_proc_mem)
+        lockdown_landlock(&rep);
     if (report)
         *report = rep;
     return st;
