@@ -92,7 +92,9 @@ typedef enum shmc_status {
     SHMC_NO_PROTECTION,    /**< protection "mpk" asked for, but the CPU or kernel lacks
                                 memory protection keys (or none is free) */
     SHMC_UNSAFE_PROCESS,   /**< strict protection: code outside the library's gates in
-                                this process can write PKRU, so it could open the cache */
+                                this process can write PKRU, so it could open the cache
+                                (at attach: such instructions; at a strict lockdown:
+                                writable executable mappings) */
     SHMC_STATUS_COUNT      /**< number of codes (not a code) */
 } shmc_status;
 
@@ -192,16 +194,78 @@ shmc_protection shmc_protection_of(shmc_cache *cache);
 const char *shmc_protection_name(shmc_protection p);
 
 /**
- * Close the holes protection keys leave open (docs/security.md): install a
- * seccomp filter on every thread of the process, inherited by its children,
- * that fails with EPERM any pkey_mprotect, pkey_alloc or pkey_free (which
- * could re-tag or free the segment's key without writing PKRU), and any
- * mmap or mprotect asking for PROT_EXEC (code mapped after the attach-time
- * scan).  Irreversible.  Call it after attaching every handle the process
- * needs: later mpk attaches fail, as do dlopen and JIT compilers.
- * Returns SHMC_OK, or SHMC_SYSTEM (errno from prctl/seccomp).
+ * Close the holes protection keys leave open (docs/security.md, "Lockdown"):
+ * install seccomp filters on every thread of the process, inherited by its
+ * children, that fail with EPERM:
+ *  - any pkey_mprotect, pkey_alloc or pkey_free (re-tagging the segment,
+ *    or recycling its key, without writing PKRU);
+ *  - mmap with MAP_FIXED or MAP_FIXED_NOREPLACE, munmap, mprotect,
+ *    madvise, mremap and remap_file_pages whose range overlaps a
+ *    protected range (every attached segment, and the library's own
+ *    state), and mremap with MREMAP_FIXED whose new range overlaps one;
+ *  - process_vm_readv, process_vm_writev, process_madvise and ptrace
+ *    (they ignore protection keys, or act on ranges held in memory);
+ *  - mmap and mprotect asking for PROT_EXEC, shmat with SHM_EXEC or
+ *    SHM_REMAP, and personality setting READ_IMPLIES_EXEC (new code after
+ *    the attach-time scan);
+ *  - every system call of another ABI, and every x32 call number.
+ * Irreversible.  Call it after attaching every handle the process needs:
+ * later attaches work only without protection keys (SHMC_PROTECT_NONE or
+ * auto falls back to it), each stacking filters over its own segment, and
+ * dlopen, JIT compilers and debuggers started from the process fail.  A
+ * handle closed after the lockdown leaves its mapping in place.
+ * Called before any attach, it decides the process's protection as none.
+ * Equivalent to shmc_lockdown_with(NULL, NULL).
+ * Returns SHMC_OK, or SHMC_SYSTEM (errno from prctl or seccomp; filters
+ * installed before the one that failed stay).
  */
 shmc_status shmc_lockdown(void);
+
+/** Options of shmc_lockdown_with; all zero gives shmc_lockdown's behaviour. */
+typedef struct shmc_lockdown_options {
+    int strict;         /**< 1: if any mapping of the process is both writable and
+                             executable, install nothing and return
+                             SHMC_UNSAFE_PROCESS; 0 (default): count them */
+    int close_proc_mem; /**< 1: also enforce a Landlock ruleset that refuses every
+                             open for writing beneath /proc (so /proc/<pid>/mem),
+                             and allows it everywhere else; 0 (default): do not */
+} shmc_lockdown_options;
+
+/** What shmc_lockdown_with found and did. */
+typedef struct shmc_lockdown_report {
+    unsigned wx_mappings; /**< mappings both writable and executable at the call
+                               (1 if /proc/self/maps could not be read) */
+    unsigned ranges;      /**< address ranges the filters protect (attached
+                               segments and the library's own state); 0 if none
+                               was installed */
+    int landlock_abi;     /**< with close_proc_mem: the kernel's Landlock ABI version,
+                               0 if it has no Landlock (then nothing is enforced) */
+    int landlock;         /**< 1: the ruleset is enforced on the calling thread and on
+                               the threads and processes it creates from now on */
+    int proc_mem_closed;  /**< 1: no thread of the process and no child can open a
+                               /proc/<pid>/mem file for writing any more.  0: it stays
+                               open, because close_proc_mem was 0, or the kernel has
+                               no Landlock, or other threads existed (a ruleset binds
+                               only the thread that enforces it: lock down before
+                               creating threads), or a proc file system is mounted
+                               outside /proc, or a mem file was already open for
+                               writing */
+} shmc_lockdown_report;
+
+/**
+ * shmc_lockdown with options (NULL: the defaults) and a report (NULL: not
+ * wanted; else filled on every return but SHMC_INVALID).  The seccomp
+ * part is as shmc_lockdown's; the Landlock part never fails the call:
+ * report->proc_mem_closed says whether it closed /proc/<pid>/mem.  With
+ * close_proc_mem, writes beneath /proc fail from then on in the calling
+ * thread and everything it starts (pthread_setname_np on another thread,
+ * oom_score_adj...), and new entries created later directly in the root
+ * directory cannot be opened for writing.
+ * Returns SHMC_OK; SHMC_INVALID (an option other than 0 or 1);
+ * SHMC_UNSAFE_PROCESS (strict, and writable executable mappings exist:
+ * nothing installed); SHMC_SYSTEM (as shmc_lockdown).
+ */
+shmc_status shmc_lockdown_with(const shmc_lockdown_options *opts, shmc_lockdown_report *report);
 
 /**
  * Attach an existing segment, with the options of shmc_options_init (so

@@ -179,8 +179,14 @@ static shmc_status api_install(shmc_cache *tmp, shmc_cache **out)
         segment_detach(tmp);
         return st;
     }
-    if (locked)
-        lockdown_add_region(tmp->base, tmp->size); /* a segment attached after lockdown */
+    /* a segment attached after lockdown: its own filters, or no attach */
+    if (locked && lockdown_add_region(tmp->base, tmp->size) != 0) {
+        int e = errno;
+        shmc_close(c);       /* leaves the mapping: locked down */
+        segment_detach(tmp); /* unmapped, unless a filter already covers it */
+        errno = e;
+        return SHMC_SYSTEM;
+    }
     *out = c;
     return SHMC_OK;
 }

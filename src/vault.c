@@ -14,13 +14,13 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static void vault_lock(vault *v)
+void vault_lock(vault *v)
 {
     while (__atomic_exchange_n(&v->h.lock, 1, __ATOMIC_ACQUIRE))
         __builtin_ia32_pause();
 }
 
-static void vault_unlock(vault *v)
+void vault_unlock(vault *v)
 {
     __atomic_store_n(&v->h.lock, 0, __ATOMIC_RELEASE);
 }

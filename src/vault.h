@@ -61,6 +61,11 @@ static inline __attribute__((always_inline)) bool vault_handle_ok(const shmc_cac
     return v && off < sizeof v->handles && off % sizeof *c == 0;
 }
 
+/* Take and release the vault's spin lock (over slot states and maps[]);
+ * shmc_lockdown() holds it while it reads maps[] (lockdown.c). */
+void vault_lock(vault *v);
+void vault_unlock(vault *v);
+
 /* A free handle slot, marked HANDLE_OPENING; NULL if all are in use. */
 shmc_cache *vault_handle_new(void);
 

@@ -17,7 +17,8 @@
  *     interrupted call completes;
  *  5. the inspection finds a WRPKRU planted in the program's own
  *     executable memory, and strict mode refuses to attach;
- *  6. shmc_lockdown() forbids new executable mappings and pkey calls.
+ *  6. shmc_lockdown() forbids new executable mappings and pkey calls, and
+ *     replacing, re-protecting or emptying the segment's mapping.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -435,6 +436,19 @@ static void test_lockdown(const shmc_options *opts)
             _exit(7); /* re-tagging memory (the segment) to another key */
         if (syscall(SYS_pkey_alloc, 0, 0) >= 0 || errno != EPERM)
             _exit(8);
+        /* the segment's mapping cannot be replaced (key 0), re-protected
+         * (re-tagged) or emptied */
+        int seg_pkey;
+        char *seg = segment_mapping(&seg_pkey);
+        if (!seg)
+            _exit(10);
+        if (mmap(seg, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+                 0) != MAP_FAILED || errno != EPERM)
+            _exit(11);
+        if (mprotect(seg, 4096, PROT_READ | PROT_WRITE) == 0 || errno != EPERM)
+            _exit(12);
+        if (madvise(seg, 4096, MADV_REMOVE) == 0 || errno != EPERM)
+            _exit(13);
         char buf[16];
         size_t len = sizeof buf;
         if (shmc_set(cc, "locked", 6, "down", 4, 0, 0) != SHMC_OK ||
@@ -446,7 +460,8 @@ static void test_lockdown(const shmc_options *opts)
     int st;
     waitpid(pid, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-          "lockdown forbids PROT_EXEC and pkey calls, cache keeps working (status %d)",
+          "lockdown forbids PROT_EXEC, pkey calls and changes to the segment's mapping, "
+          "cache keeps working (status %d)",
           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
