@@ -197,22 +197,25 @@ const char *shmc_protection_name(shmc_protection p);
  * Close the holes protection keys leave open (docs/security.md, "Lockdown"):
  * install seccomp filters on every thread of the process, inherited by its
  * children, that fail with EPERM:
- *  - any pkey_mprotect, pkey_alloc or pkey_free (re-tagging the segment,
- *    or recycling its key, without writing PKRU);
+ *  - any pkey_alloc or pkey_free (recycling the key), and pkey_mprotect
+ *    with another key than the process's (re-tagging memory away from the
+ *    gate) or over a protected range;
  *  - mmap with MAP_FIXED or MAP_FIXED_NOREPLACE, munmap, mprotect,
  *    madvise, mremap and remap_file_pages whose range overlaps a
  *    protected range (every attached segment, and the library's own
  *    state), and mremap with MREMAP_FIXED whose new range overlaps one;
- *  - process_vm_readv, process_vm_writev, process_madvise and ptrace
- *    (they ignore protection keys, or act on ranges held in memory);
+ *  - process_vm_readv, process_vm_writev, process_madvise, ptrace and
+ *    userfaultfd (they ignore protection keys, act on ranges held in
+ *    memory, or park a thread inside a call at will);
  *  - mmap and mprotect asking for PROT_EXEC, shmat with SHM_EXEC or
  *    SHM_REMAP, and personality setting READ_IMPLIES_EXEC (new code after
  *    the attach-time scan);
  *  - every system call of another ABI, and every x32 call number.
  * Irreversible.  Call it after attaching every handle the process needs:
- * later attaches work only without protection keys (SHMC_PROTECT_NONE or
- * auto falls back to it), each stacking filters over its own segment, and
- * dlopen, JIT compilers and debuggers started from the process fail.  A
+ * later attaches work (in mpk mode pkey_mprotect stays allowed with the
+ * process's own key only, off the protected ranges), each stacking filters
+ * over its own segment; dlopen, JIT compilers, userfaultfd and debuggers
+ * started from the process fail.  A
  * handle closed after the lockdown leaves its mapping in place.
  * Called before any attach, it decides the process's protection as none.
  * Equivalent to shmc_lockdown_with(NULL, NULL).
@@ -229,6 +232,11 @@ typedef struct shmc_lockdown_options {
     int close_proc_mem; /**< 1: also enforce a Landlock ruleset that refuses every
                              open for writing beneath /proc (so /proc/<pid>/mem),
                              and allows it everywhere else; 0 (default): do not */
+    int no_sigreturn;   /**< 1: kill the process (SIGSYS) on rt_sigreturn, the return
+                             from a signal handler, which loads PKRU from a frame the
+                             handler can edit (docs/security.md).  Only for programs
+                             whose signal handlers never return: glibc's own setxid
+                             and cancellation handlers return too.  0 (default) */
 } shmc_lockdown_options;
 
 /** What shmc_lockdown_with found and did. */
@@ -242,6 +250,7 @@ typedef struct shmc_lockdown_report {
                                0 if it has no Landlock (then nothing is enforced) */
     int landlock;         /**< 1: the ruleset is enforced on the calling thread and on
                                the threads and processes it creates from now on */
+    int sigreturn_closed; /**< 1: no_sigreturn is in force */
     int proc_mem_closed;  /**< 1: no thread of the process and no child can open a
                                /proc/<pid>/mem file for writing any more.  0: it stays
                                open, because close_proc_mem was 0, or the kernel has

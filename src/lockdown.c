@@ -181,24 +181,58 @@ static void check_personality(bpf_buf *b)
 /* Calls denied outright: each reaches around the protection key or the
  * segment without a range seccomp could compare. */
 static const uint32_t denied_calls[] = {
-    SYS_pkey_mprotect,     /* re-tags the segment to another key */
     SYS_pkey_alloc,        /* with pkey_free: recycles the key, and the kernel opens it */
     SYS_pkey_free,
     SYS_process_vm_readv,  /* remote access ignores protection keys */
     SYS_process_vm_writev,
     SYS_ptrace,            /* PEEK/POKE ignore them too; a child could trace its parent */
     SYS_process_madvise,   /* madvise (MADV_REMOVE...) of ranges held in memory */
+    SYS_userfaultfd,       /* parks a thread at will inside a call: deterministic races */
 };
 
-/* The policy filter: ABI, calls denied outright, no new executable code. */
-static void policy_filter(bpf_buf *b)
+/* pkey_mprotect only with the process's own key (-1: none, so never):
+ * another key re-tags memory away from the gate.  With its own key it
+ * tags a segment attached after the lockdown (segment.c); the range
+ * filters keep it off the protected ranges, and PROT_EXEC is refused. */
+static void check_pkey_mprotect(bpf_buf *b, int pkey)
+{
+    ld_abs(b, SD_NR);
+    jmp_k(b, BPF_JEQ, SYS_pkey_mprotect, 0, 7);
+    if (pkey < 0) {
+        ret(b, LD_DENY);
+        for (int i = 0; i < 6; i++) /* keep the jump above aimed past this block */
+            ret(b, LD_DENY);
+        return;
+    }
+    ld_abs(b, SD_HI(3));
+    jmp_k(b, BPF_JEQ, 0, 0, 3);
+    ld_abs(b, SD_LO(3));
+    jmp_k(b, BPF_JEQ, (uint32_t)pkey, 0, 1);
+    emit(b, BPF_JMP | BPF_JA, 0, 0, 1);
+    ret(b, LD_DENY);
+    ld_abs(b, SD_NR); /* A again as the checks that follow expect it */
+}
+
+/* The policy filter: ABI, calls denied outright, no new executable code,
+ * and with no_sigreturn no return from a signal handler: rt_sigreturn
+ * loads PKRU from a signal frame the handler may have edited, opening the
+ * key without a WRPKRU.  The process is killed (SIGSYS), since a handler
+ * that cannot return has nowhere sane to go. */
+static void policy_filter(bpf_buf *b, bool no_sigreturn)
 {
     check_abi(b);
+    if (no_sigreturn) {
+        ld_abs(b, SD_NR);
+        jmp_k(b, BPF_JEQ, SYS_rt_sigreturn, 0, 1);
+        ret(b, SECCOMP_RET_KILL_PROCESS);
+    }
     for (size_t i = 0; i < sizeof denied_calls / sizeof denied_calls[0]; i++)
         check_deny_call(b, denied_calls[i]);
+    check_pkey_mprotect(b, protect_g.pkey);
     /* new executable code would escape the attach-time WRPKRU scan */
     check_deny_flag(b, SYS_mmap, 2, PROT_EXEC);
     check_deny_flag(b, SYS_mprotect, 2, PROT_EXEC);
+    check_deny_flag(b, SYS_pkey_mprotect, 2, PROT_EXEC);
     /* shmat: SHM_EXEC maps executable, SHM_REMAP maps over what is
      * there (the segment) with a length seccomp cannot see */
     check_deny_flag(b, SYS_shmat, 2, SHM_EXEC | SHM_REMAP);
@@ -220,6 +254,7 @@ static const range_call own_range_calls[] = {
     {SYS_mmap, 0, 1, 3, MAP_FIXED | MAP_FIXED_NOREPLACE}, /* replaces the mapping (key 0) */
     {SYS_munmap, 0, 1, -1, 0},
     {SYS_mprotect, 0, 1, -1, 0},         /* PROT_NONE; PROT_EXEC then RW re-tags to key 0 */
+    {SYS_pkey_mprotect, 0, 1, -1, 0},    /* as mprotect (only the process's key gets here) */
     {SYS_madvise, 0, 1, -1, 0},          /* MADV_REMOVE empties the file, DONTNEED... */
     {SYS_mremap, 0, 1, -1, 0},           /* moves, shrinks, duplicates (old size 0) */
     {SYS_remap_file_pages, 0, 1, -1, 0}, /* rebuilds the mapping */
@@ -386,12 +421,12 @@ static int install_ranges(const vault_range *ranges, unsigned n)
 }
 
 /* Build and install the policy filter.  0, or -1 with errno. */
-static int install_policy(void)
+static int install_policy(bool no_sigreturn)
 {
     bpf_buf *b = calloc(1, sizeof *b);
     if (!b)
         return -1;
-    policy_filter(b);
+    policy_filter(b, no_sigreturn);
     int rc = install(b);
     int e = errno;
     free(b);
@@ -596,13 +631,13 @@ static void lockdown_landlock(shmc_lockdown_report *rep)
 
 /* The seccomp part: mark the vault, install the three filters.  *nranges
  * receives how many ranges they protect. */
-static shmc_status lockdown_seccomp(unsigned *nranges)
+static shmc_status lockdown_seccomp(bool no_sigreturn, unsigned *nranges)
 {
     vault_range ranges[LD_MAX_RANGES];
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return SHMC_SYSTEM;
     unsigned n = lockdown_mark(ranges, 1);
-    int rc = install_policy();
+    int rc = install_policy(no_sigreturn);
     if (rc == 0)
         rc = install_ranges(ranges, n);
     if (rc != 0) {
@@ -617,13 +652,14 @@ static shmc_status lockdown_seccomp(unsigned *nranges)
 
 shmc_status shmc_lockdown_with(const shmc_lockdown_options *opts, shmc_lockdown_report *report)
 {
-    static const shmc_lockdown_options defaults = {.strict = 0, .close_proc_mem = 0};
+    static const shmc_lockdown_options defaults = {0};
     shmc_lockdown_report rep = {0};
     shmc_status st = SHMC_OK;
     if (!opts)
         opts = &defaults;
     if ((opts->strict != 0 && opts->strict != 1) ||
-        (opts->close_proc_mem != 0 && opts->close_proc_mem != 1))
+        (opts->close_proc_mem != 0 && opts->close_proc_mem != 1) ||
+        (opts->no_sigreturn != 0 && opts->no_sigreturn != 1))
         return SHMC_INVALID;
     rep.wx_mappings = count_wx();
     if (opts->strict && rep.wx_mappings)
@@ -633,7 +669,9 @@ shmc_status shmc_lockdown_with(const shmc_lockdown_options *opts, shmc_lockdown_
     if (st == SHMC_OK)
         st = protect_decide(SHMC_PROTECT_NONE);
     if (st == SHMC_OK)
-        st = lockdown_seccomp(&rep.ranges);
+        st = lockdown_seccomp(opts->no_sigreturn, &rep.ranges);
+    if (st == SHMC_OK)
+        rep.sigreturn_closed = opts->no_sigreturn;
     if (st == SHMC_OK && opts->close_proc_mem)
         lockdown_landlock(&rep);
     if (report)

@@ -421,6 +421,8 @@ static void attack_remote(shmc_cache *c, seg_map m)
     }
     int ws = 0;
     CHILD_CHECK(waitpid(g, &ws, 0) == g && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    /* userfaultfd would park a thread inside a call at will */
+    CHILD_EPERM(syscall(SYS_userfaultfd, 0));
 }
 
 static void test_remote_access_denied(void **state)
@@ -441,6 +443,40 @@ static void attack_x32(shmc_cache *c, seg_map m)
 static void test_x32_numbers_denied(void **state)
 {
     run_locked(((lock_fix *)*state)->path, attack_x32);
+}
+
+/* no_sigreturn: a handler that returns kills the process with SIGSYS, so a
+ * signal frame with an edited PKRU is never loaded; without the option a
+ * handler returns as usual; an option value other than 0/1 is refused. */
+static void on_usr1(int sig) { (void)sig; }
+
+static void test_no_sigreturn(void **state)
+{
+    lock_fix *f = *state;
+    for (int closed = 0; closed <= 1; closed++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            shmc_cache *c = NULL;
+            shmc_lockdown_report rep;
+            shmc_lockdown_options bad = {.no_sigreturn = 2};
+            shmc_lockdown_options o = {.no_sigreturn = closed};
+            CHILD_OK(shmc_open(f->path, &c));
+            CHILD_CHECK(shmc_lockdown_with(&bad, &rep) == SHMC_INVALID);
+            CHILD_OK(shmc_lockdown_with(&o, &rep));
+            CHILD_CHECK(rep.sigreturn_closed == closed);
+            child_cache_works(c);
+            signal(SIGUSR1, on_usr1);
+            raise(SIGUSR1); /* the handler returns: rt_sigreturn */
+            _exit(0);
+        }
+        int ws = 0;
+        assert_int_equal(waitpid(pid, &ws, 0), pid);
+        if (closed)
+            assert_true(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGSYS);
+        else
+            assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -676,6 +712,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_range_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remote_access_denied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x32_numbers_denied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_sigreturn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_after_lockdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wx_mappings, setup, teardown),

@@ -449,6 +449,22 @@ static void test_lockdown(const shmc_options *opts)
             _exit(12);
         if (madvise(seg, 4096, MADV_REMOVE) == 0 || errno != EPERM)
             _exit(13);
+        /* pkey_mprotect: only the process's own key, and never over the
+         * segment; so a segment attached after the lockdown is tagged */
+        if (mpk && syscall(SYS_pkey_mprotect, rw, 4096, PROT_READ | PROT_WRITE, seg_pkey) != 0)
+            _exit(14);
+        if (syscall(SYS_pkey_mprotect, seg, 4096, PROT_READ | PROT_WRITE, seg_pkey) == 0 ||
+            errno != EPERM)
+            _exit(15);
+        shmc_cache *later = NULL;
+        char lbuf[16];
+        size_t llen = sizeof lbuf;
+        if (shmc_open_with(seg_path, opts, &later) != SHMC_OK ||
+            shmc_protection_of(later) != shmc_protection_of(cc) ||
+            shmc_set(later, "later", 5, "attach", 6, 0, 0) != SHMC_OK ||
+            shmc_get(cc, "later", 5, lbuf, &llen, NULL, NULL) != SHMC_OK || llen != 6)
+            _exit(16); /* an attach after the lockdown, in the process's mode */
+        shmc_close(later);
         char buf[16];
         size_t len = sizeof buf;
         if (shmc_set(cc, "locked", 6, "down", 4, 0, 0) != SHMC_OK ||
@@ -461,7 +477,7 @@ static void test_lockdown(const shmc_options *opts)
     waitpid(pid, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "lockdown forbids PROT_EXEC, pkey calls and changes to the segment's mapping, "
-          "cache keeps working (status %d)",
+          "a later attach works, cache keeps working (status %d)",
           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
