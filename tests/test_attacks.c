@@ -345,6 +345,49 @@ static void test_confused_deputy_segment(void **state)
     aftermath(f);
 }
 
+/* The same with the output pointers of shmc_get_alloc and the options of
+ * shmc_get_info, which those calls used before their gate. */
+static void test_confused_deputy_alloc_and_options(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c;
+    seg_view s = seg_of(f, c);
+    unsigned char victim[64];
+    tu_fill(victim, sizeof victim, 4343);
+    assert_ok(shmc_set(c, KS("victim"), victim, sizeof victim, 0, 0));
+    size_t voff = file_find(f->path, victim, sizeof victim);
+    char *p = s.base + voff;
+
+    static unsigned char before[SNAP_BYTES], after[SNAP_BYTES];
+    file_read(f->path, 0, before, SNAP_BYTES);
+    void *v = NULL;
+    size_t len = 0;
+    REFUSED(shmc_get_alloc(c, KS("victim"), (void **)p, &len, NULL, NULL));
+    REFUSED(shmc_get_alloc(c, KS("victim"), &v, (size_t *)p, NULL, NULL));
+    REFUSED(shmc_get_alloc(c, KS("victim"), &v, &len, (uint32_t *)p, NULL));
+    REFUSED(shmc_get_alloc(c, KS("victim"), &v, &len, NULL, (uint64_t *)p));
+    assert_null(v);
+    char buf[128];
+    len = sizeof buf;
+    REFUSED(shmc_get_info(c, KS("victim"), (const shmc_get_options *)p, buf, &len, NULL));
+    REFUSED(shmc_get_info(c, KS("victim"), (const shmc_get_options *)s.base, buf, &len, NULL));
+    file_read(f->path, 0, after, SNAP_BYTES);
+    assert_bytes_equal(after, before, SNAP_BYTES);
+    unsigned char now[64];
+    file_read(f->path, voff, now, sizeof now);
+    assert_bytes_equal(now, victim, sizeof victim);
+
+    /* and the calls work with caller memory */
+    assert_ok(shmc_get_alloc(c, KS("victim"), &v, &len, NULL, NULL));
+    assert_u64_eq(len, sizeof victim);
+    assert_bytes_equal(v, victim, sizeof victim);
+    free(v);
+    shmc_get_options o = {.flags = SHMC_GET_NO_BUMP};
+    len = sizeof buf;
+    assert_ok(shmc_get_info(c, KS("victim"), &o, buf, &len, NULL));
+    aftermath(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* 3. A claimed buffer longer than the real one                         */
 /* ------------------------------------------------------------------ */
@@ -1266,6 +1309,7 @@ int main(int argc, char **argv)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_teardown)
     const struct CMUnitTest tests[] = {
         T(test_confused_deputy_segment),
+        T(test_confused_deputy_alloc_and_options),
         T(test_claimed_length_crosses_segment_edge),
         T(test_negative_and_huge_lengths),
         T(test_buffers_in_the_vault),
