@@ -347,18 +347,19 @@ shmc_status shmc_get_info(shmc_cache *c, const void *key, size_t nkey,
 {
     uintptr_t frame = GATE_FRAME();
     shmc_get_options o_in = {0};
-    if (opts)
-        o_in = *opts;
-    if (o_in.flags & ~(SHMC_GET_NO_BUMP | SHMC_GET_TOUCH))
-        return SHMC_INVALID;
-    item_out o = {.buf = buf, .no_value = !len, .no_bump = o_in.flags & SHMC_GET_NO_BUMP,
-                  .recache_below = o_in.recache_below};
+    item_out o = {.buf = buf, .no_value = !len};
     if (!gate_enter(c))
         return SHMC_INVALID;
     shmc_status st = SHMC_INVALID;
-    if (OUT_OK(len) && OUT_OK(info)) {
+    /* opts is caller memory like the others: checked, then read once */
+    if (OUT_OK(len) && OUT_OK(info) && OUT_OK(opts)) {
+        if (opts)
+            o_in = *opts;
+        o.no_bump = o_in.flags & SHMC_GET_NO_BUMP;
+        o.recache_below = o_in.recache_below;
         o.cap = len ? *len : 0;
-        st = api_get_in(c, key, nkey, o_in.flags & SHMC_GET_TOUCH, o_in.exptime, &o, frame);
+        if (!(o_in.flags & ~(SHMC_GET_NO_BUMP | SHMC_GET_TOUCH)))
+            st = api_get_in(c, key, nkey, o_in.flags & SHMC_GET_TOUCH, o_in.exptime, &o, frame);
     }
     gate_leave();
     if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
@@ -397,7 +398,13 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
                            size_t *len, uint32_t *flags, uint64_t *cas)
 {
     uintptr_t frame = GATE_FRAME();
-    if (!value || !len)
+    if (!value || !len || !gate_enter(c))
+        return SHMC_INVALID;
+    /* written outside the gate below: checked first, as api_get checks
+     * flags and cas */
+    bool ok = ARG_OK(value, sizeof *value) && ARG_OK(len, sizeof *len);
+    gate_leave();
+    if (!ok)
         return SHMC_INVALID;
     *value = NULL;
     size_t cap = 256;
@@ -471,8 +478,7 @@ static shmc_status store_values_check(shmc_store_mode mode, const void *value, s
         (unsigned)mode > SHMC_CAS_STALE || new_cas >= SHMC_CAS_EXPLICIT_LIMIT)
         return SHMC_INVALID; /* a length from a failed read(), (size_t)-1, wraps */
     /* value + vlen does not wrap, so vlen < 2^47 (user addresses) and no
-     * size sum of items.c can wrap; a value over item_size_max is
-     * SHMC_TOO_LARGE there, removing the old item as memcached does */
+     * size sum of items.c can wrap; the size itself is items_store's */
     return SHMC_OK;
 }
 

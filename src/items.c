@@ -445,6 +445,8 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
     shmc_status st = SHMC_OK;
     item_t *it = NULL;
     COUNT(n, cmd_set);
+    if (concat && item_total(nkey, vlen) > c->hdr->item_size_max)
+        return SHMC_TOO_LARGE; /* as memcached: the size is checked before the key */
     if (!concat) { /* fill the new item before taking any lock */
         it = item_alloc(c, n, key, nkey, hash, vlen, flags, clock_exptime(c, exptime), now, &st);
         if (!it) {

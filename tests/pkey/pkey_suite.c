@@ -18,11 +18,26 @@
  *  5. the inspection finds a WRPKRU planted in the program's own
  *     executable memory, and strict mode refuses to attach;
  *  6. shmc_lockdown() forbids new executable mappings and pkey calls, and
- *     replacing, re-protecting or emptying the segment's mapping.
+ *     replacing, re-protecting or emptying the segment's mapping;
+ *  7. the library's per-process state (issue 15, item 6): a stray read or
+ *     write of the handle or of any page of the vault faults with
+ *     SEGV_PKUERR, the page of protection facts is read-only in any mode,
+ *     and garbage in the TLS lane index harms nothing;
+ *  8. key reuse (issue 15, item 10): the process key never changes across
+ *     20 close/open cycles and the process holds no more keys after them;
+ *     and what a thread that opened the key itself (a WRPKRU planted at run
+ *     time) can do: reach a segment attached later - the key is the
+ *     process's for good, so what stops this is the inspection, which
+ *     counts the gadget at that attach and refuses it in strict mode;
+ *  9. a documented gap: a thread that freed a key of its own with access
+ *     allowed before the first attach keeps that access when the library
+ *     gets the same key number (shown, and counted as the behaviour it is,
+ *     not as a failure: docs/security.md).
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -38,6 +53,10 @@
 #include <unistd.h>
 
 #include "shmcached.h"
+#include "vault.h" /* the handle, the vault, the protection facts: what client code could hit */
+
+/* The library's one piece of per-thread state (src/gate.h). */
+extern __thread uint32_t gate_thread_lane;
 
 #ifndef SEGV_PKUERR
 #define SEGV_PKUERR 4
@@ -481,8 +500,409 @@ static void test_lockdown(const shmc_options *opts)
           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
+/* ---- mappings as client code sees them ------------------------------- */
+
+/* The mapping of /proc/self/smaps that holds addr: its range and its
+ * protection key (-1 if none is shown).  False if none holds it. */
+static bool mapping_of(const void *addr, uintptr_t *lo, uintptr_t *hi, int *pkey)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    bool in = false, found = false;
+    *pkey = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        char c;
+        if (sscanf(line, "%lx-%lx %c", &a, &b, &c) == 3 && strchr(line, ' ') &&
+            strchr(line, '-') < strchr(line, ' ')) {
+            if (in)
+                break;
+            in = (uintptr_t)addr >= a && (uintptr_t)addr < b;
+            if (in) {
+                *lo = a;
+                *hi = b;
+                found = true;
+            }
+        } else if (in && sscanf(line, "ProtectionKey: %d", pkey) == 1) {
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* How many mappings of the segment file there are, and whether every one
+ * carries protection key want. */
+static int segment_mappings(int want, bool *all_want)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int n = 0;
+    bool in = false;
+    *all_want = true;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        int k;
+        if (sscanf(line, "%lx-%lx", &a, &b) == 2 && strchr(line, ' ') &&
+            strchr(line, '-') < strchr(line, ' ')) {
+            in = strstr(line, seg_path) != NULL;
+            n += in;
+        } else if (in && sscanf(line, "ProtectionKey: %d", &k) == 1) {
+            *all_want &= k == want;
+            in = false;
+        }
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* A copy of a handle, read through /proc/self/mem (whose accesses the
+ * kernel makes as another process's: protection keys do not apply). */
+static struct shmc_cache handle_peek(shmc_cache *c)
+{
+    struct shmc_cache h;
+    memset(&h, 0, sizeof h);
+    int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && pread(fd, &h, sizeof h, (off_t)(uintptr_t)c) != (ssize_t)sizeof h)
+        memset(&h, 0, sizeof h);
+    if (fd >= 0)
+        close(fd);
+    return h;
+}
+
+static bool values_intact(shmc_cache *c)
+{
+    char buf[16];
+    size_t len = sizeof buf;
+    return shmc_get(c, "guarded", 7, buf, &len, NULL, NULL) == SHMC_OK && len == 8 &&
+           memcmp(buf, "treasure", 8) == 0;
+}
+
+/* ---- 7. the library's per-process state --------------------------------- */
+
+static void test_process_state(shmc_cache *c)
+{
+    CHECK_OK(shmc_set(c, "guarded", 7, "treasure", 8, 0, 0));
+    int seg_key;
+    segment_mapping(&seg_key);
+    /* the handle: its segment base, slot and lock token decide where the
+     * library writes (issue 15, item 6: one stray 8-byte write into it made
+     * another client lose a key) */
+    volatile char *h = (volatile char *)c;
+    int w = probe(h + offsetof(struct shmc_cache, base), 1), r = probe(h, 0);
+    uintptr_t lo = 0, hi = 0;
+    int vkey;
+    CHECK(mapping_of(c, &lo, &hi, &vkey), "the handle's mapping found in /proc/self/smaps");
+    if (mpk) {
+        CHECK(w == SEGV_PKUERR, "a stray write into the handle faults with SEGV_PKUERR (si_code %d)",
+              w);
+        CHECK(r == SEGV_PKUERR, "a stray read of the handle faults with SEGV_PKUERR (si_code %d)",
+              r);
+        CHECK(vkey == seg_key && hi - lo == sizeof(vault),
+              "the vault is a mapping of its own with the segment's key (%d, %d; %lu bytes)", vkey,
+              seg_key, (unsigned long)(hi - lo));
+        /* every page of it: the table of attached segments, other slots, the end */
+        volatile char *spots[] = {(volatile char *)lo, (volatile char *)lo + 4096 - 8,
+                                  (volatile char *)(c + 1), (volatile char *)hi - 1};
+        for (unsigned i = 0; i < sizeof spots / sizeof spots[0]; i++) {
+            int sw = probe(spots[i], 1);
+            CHECK(sw == SEGV_PKUERR, "a stray write into the vault at +%#lx faults (si_code %d)",
+                  (unsigned long)((uintptr_t)spots[i] - lo), sw);
+        }
+    } else {
+        CHECK(w == 0 && r == 0, "none mode: the handle is plain memory (nothing is protected)");
+    }
+    /* the protection facts (key, vault address): read-only in any mode */
+    volatile char *facts = (volatile char *)&protect_global;
+    int fr = probe(facts, 0), fw = probe(facts, 1);
+    CHECK(fr == 0 && fw == SEGV_ACCERR,
+          "the protection facts are readable and a stray write faults with SEGV_ACCERR "
+          "(read %d, write %d)", fr, fw);
+    CHECK(values_intact(c), "cache intact after the stray accesses");
+    CHECK(shmc_check(c, stdout) == 0, "check clean after the stray accesses");
+}
+
+/* Garbage in the lane index (issue 15, item 6: it broke hash chains). */
+struct lane_arg {
+    shmc_cache *c;
+    uint64_t x;
+    int errors;
+};
+
+static void *lane_thread(void *p)
+{
+    struct lane_arg *a = p;
+    for (int i = 0; i < 2000; i++) {
+        a->x ^= a->x << 13;
+        a->x ^= a->x >> 7;
+        a->x ^= a->x << 17;
+        gate_thread_lane = (uint32_t)a->x; /* a stray write into the thread's TLS */
+        char key[16];
+        snprintf(key, sizeof key, "lane%d", i % 64);
+        if (shmc_incr(a->c, "ltally", 6, 1, NULL) != SHMC_OK ||
+            shmc_set(a->c, key, strlen(key), key, strlen(key), 0, 0) != SHMC_OK)
+            a->errors++;
+    }
+    return NULL;
+}
+
+static void test_tls_lane(shmc_cache *c)
+{
+    enum { N = 4 };
+    pthread_t t[N];
+    struct lane_arg a[N];
+    CHECK_OK(shmc_set(c, "ltally", 6, "0", 1, 0, 0));
+    for (int i = 0; i < N; i++) {
+        a[i] = (struct lane_arg){.c = c, .x = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)};
+        pthread_create(&t[i], NULL, lane_thread, &a[i]);
+    }
+    int errors = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        errors += a[i].errors;
+    }
+    CHECK(errors == 0, "every call with garbage in its lane index succeeded (%d errors)", errors);
+    CHECK(read_number(c, "ltally") == N * 2000, "every increment counted (%llu)",
+          (unsigned long long)read_number(c, "ltally"));
+    CHECK(values_intact(c), "cache intact after lane garbage");
+    CHECK(shmc_check(c, stdout) == 0, "check clean after lane garbage");
+}
+
+/* ---- 8. key reuse ---------------------------------------------------------- */
+
+/* How many protection keys the process could still allocate (each taken
+ * with access disabled, then given back). */
+static int pkeys_free(void)
+{
+    int keys[16], n = 0;
+    while (n < 16 && (keys[n] = (int)syscall(SYS_pkey_alloc, 0, PKEY_DISABLE_ACCESS)) >= 0)
+        n++;
+    for (int i = 0; i < n; i++)
+        syscall(SYS_pkey_free, keys[i]);
+    return n;
+}
+
+/* 20 close/open cycles; 0 if every mapping had key k and the free key
+ * count stayed, else which check failed. */
+static int key_cycles(const shmc_options *opts, int k)
+{
+    int free0 = pkeys_free();
+    for (int i = 0; i < 20; i++) {
+        shmc_cache *h;
+        if (shmc_open_with(seg_path, opts, &h) != SHMC_OK)
+            return 1;
+        bool all;
+        int n = segment_mappings(k, &all);
+        shmc_close(h);
+        if (n < 1 || !all)
+            return 2;
+        if (pkeys_free() != free0)
+            return 3;
+    }
+    return 0;
+}
+
+/* WRPKRU; RET behind "mov eax, edi; xor ecx, ecx; xor edx, edx", planted
+ * from data at run time (an immediate would put 0F 01 EF in our own text). */
+typedef void (*pkru_gadget)(uint32_t);
+static pkru_gadget plant_gadget(void)
+{
+    static volatile unsigned char bytes[] = {0x89, 0xf8, 0x31, 0xc9, 0x31, 0xd2,
+                                             0x0f, 0x01, 0xef, 0xc3};
+    unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                               -1, 0);
+    if (code == MAP_FAILED)
+        return NULL;
+    for (unsigned i = 0; i < sizeof bytes; i++)
+        code[i] = bytes[i];
+    mprotect(code, 4096, PROT_READ | PROT_EXEC);
+    return (pkru_gadget)(uintptr_t)code;
+}
+
+static uint32_t rdpkru(void)
+{
+    uint32_t eax, edx;
+    __asm__ volatile(".byte 0x0f,0x01,0xee" : "=a"(eax), "=d"(edx) : "c"(0));
+    return eax;
+}
+
+struct opener {
+    pkru_gadget gadget;
+    int pkey;
+    volatile int stage;          /* 1: key opened; 2: probed */
+    volatile char *volatile target;
+    int read, write;
+};
+
+static void *opener_thread(void *p)
+{
+    struct opener *o = p;
+    uint32_t closed = rdpkru();
+    o->gadget(closed & ~(3u << (2 * o->pkey))); /* the key, open for this thread */
+    o->stage = 1;
+    while (!o->target)
+        usleep(1000);
+    o->read = probe(o->target, 0);
+    o->write = probe(o->target + 4096, 1);
+    o->gadget(closed);
+    o->stage = 2;
+    return NULL;
+}
+
+static void test_key_reuse(shmc_cache *c, const shmc_options *opts)
+{
+    if (!mpk) {
+        printf("key reuse: mpk only\n");
+        return;
+    }
+    int k;
+    segment_mapping(&k);
+    /* here, with a handle open all along */
+    int r = key_cycles(opts, k);
+    CHECK(r == 0, "20 close/open cycles: every mapping has key %d, no key is added (step %d)", k,
+          r);
+    /* in a child that closes every handle first, so no handle is left */
+    pid_t pid = fork();
+    if (pid == 0) {
+        shmc_close(c); /* the inherited handle */
+        _exit(key_cycles(opts, k));
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "20 close/open cycles with no handle left between them: key %d each time (status %d)",
+          k, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+
+    /* the attack: a thread opens the key with a WRPKRU of its own while a
+     * handle is attached; the handle is closed and the segment attached
+     * again, mapped anew */
+    shmc_options lax = *opts, strict = *opts;
+    lax.strict = 0;
+    strict.strict = 1;
+    shmc_cache *h = NULL;
+    shmc_stats s0 = {0}, s1 = {0};
+    CHECK_OK(shmc_open_with(seg_path, &lax, &h));
+    shmc_stats_get(h, &s0);
+    struct opener o = {.gadget = plant_gadget(), .pkey = k};
+    CHECK(o.gadget != NULL, "gadget planted");
+    if (!o.gadget)
+        return;
+    pthread_t t;
+    pthread_create(&t, NULL, opener_thread, &o);
+    while (o.stage < 1)
+        usleep(1000);
+    shmc_close(h);
+    h = NULL;
+    CHECK_OK(shmc_open_with(seg_path, &lax, &h));
+    struct shmc_cache copy = handle_peek(h);
+    o.target = copy.base;
+    pthread_join(t, NULL);
+    printf("a thread that opened key %d itself, probing the segment attached after close: "
+           "read si_code %d, write si_code %d\n", k, o.read, o.write);
+    CHECK(o.read == 0 && o.write == 0,
+          "honest result: a thread holding the key open reaches the segment attached again - "
+          "the key is the process's for good, as with any WRPKRU gadget");
+    shmc_stats_get(h, &s1);
+    CHECK(s1.pkru_writers == s0.pkru_writers + 1,
+          "what stops it: that attach's inspection counts the planted gadget (%llu, before %llu)",
+          (unsigned long long)s1.pkru_writers, (unsigned long long)s0.pkru_writers);
+    shmc_close(h);
+    h = NULL;
+    shmc_status sst = shmc_open_with(seg_path, &strict, &h);
+    CHECK(sst == SHMC_UNSAFE_PROCESS && !h, "and strict mode refuses that attach: %s",
+          shmc_strerror(sst));
+    if (h)
+        shmc_close(h);
+    munmap((void *)(uintptr_t)o.gadget, 4096);
+}
+
+/* ---- 9. a key freed with access allowed, before the first attach ------- */
+
+struct stale {
+    volatile int key;                /* the key the thread took and freed; -2 until then */
+    volatile char *volatile target;
+    volatile int read, write, done;
+};
+
+static void *stale_thread(void *p)
+{
+    struct stale *s = p;
+    int k = (int)syscall(SYS_pkey_alloc, 0, 0); /* access allowed, set by the kernel */
+    if (k >= 0)
+        syscall(SYS_pkey_free, k);        /* PKRU keeps the rights: pkey_free(2) */
+    s->key = k;
+    while (!s->target)
+        usleep(1000);
+    s->read = probe(s->target, 0);
+    s->write = probe(s->target + 4096, 1);
+    s->done = 1;
+    return NULL;
+}
+
+/* Run in a fresh process (the key is decided at a process's first attach):
+ * exit 0 if the thread was denied, 10 if it reached the segment, 20 if the
+ * library got another key number, 30 if the setup failed. */
+static int stale_key_main(const char *path)
+{
+    snprintf(seg_path, sizeof seg_path, "%s", path);
+    struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO | SA_NODEFER};
+    sigaction(SIGSEGV, &sa, NULL);
+    struct stale s = {.key = -2};
+    pthread_t t;
+    pthread_create(&t, NULL, stale_thread, &s);
+    while (s.key == -2)
+        usleep(1000);
+    /* strict where the process is clean of PKRU writers (the static build):
+     * the thread wrote none */
+    shmc_options strict = {.protection = SHMC_PROTECT_MPK, .strict = 1};
+    shmc_options lax = {.protection = SHMC_PROTECT_MPK, .strict = 0};
+    shmc_cache *c = NULL;
+    bool was_strict = shmc_open_with(seg_path, &strict, &c) == SHMC_OK;
+    if (s.key < 0 || (!was_strict && shmc_open_with(seg_path, &lax, &c) != SHMC_OK))
+        return 30;
+    int k;
+    char *seg = segment_mapping(&k);
+    s.target = seg;
+    pthread_join(t, NULL);
+    printf("stale key: a thread freed key %d with access allowed; the library's key is %d "
+           "(attached in %s mode); the thread's read of the segment: si_code %d, write: "
+           "si_code %d\n", s.key, k, was_strict ? "strict" : "lax", s.read, s.write);
+    shmc_close(c);
+    if (k != s.key)
+        return 20;
+    return s.read == 0 || s.write == 0 ? 10 : 0;
+}
+
+static void test_stale_key(void)
+{
+    if (!mpk) {
+        printf("stale key: mpk only\n");
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/proc/self/exe", "pkey_suite", "--stale-key", seg_path, (char *)NULL);
+        _exit(31);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (code == 10)
+        printf("NOT BLOCKED (documented gap, docs/security.md): a thread that freed a key of its "
+               "own with access allowed, before the process's first attach, can read and write "
+               "the segment when the library is given the same key number\n");
+    else if (code == 0)
+        printf("stale key: the thread was denied\n");
+    CHECK(code == 0 || code == 10 || code == 20, "stale-key run completed (status %d)", code);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "--stale-key") == 0)
+        return stale_key_main(argv[2]);
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1) /* the mode, for runs where the environment cannot be set */
         setenv("SHMC_PROTECTION", argv[1], 1);
@@ -522,6 +942,14 @@ int main(int argc, char **argv)
     }
     printf("== lockdown\n");
     test_lockdown(&opts);
+    printf("== process_state\n");
+    test_process_state(c);
+    printf("== tls_lane\n");
+    test_tls_lane(c);
+    printf("== key_reuse\n");
+    test_key_reuse(c, &opts);
+    printf("== stale_key\n");
+    test_stale_key();
     CHECK(shmc_check(c, stdout) == 0, "check clean at the end");
     shmc_close(c);
     shmc_destroy(seg_path);
