@@ -899,6 +899,83 @@ static void test_stale_key(void)
     CHECK(code == 0 || code == 10 || code == 20, "stale-key run completed (status %d)", code);
 }
 
+/* ---- the gates: every WRPKRU checked, the key closed after every call -- */
+
+/* The library's WRPKRU sites (src/protect.h: PKRU_WRITE records each as a
+ * 32-bit offset in the section shmc_wrpkru; the linker gives its bounds). */
+extern const int32_t __start_shmc_wrpkru[];
+extern const int32_t __stop_shmc_wrpkru[];
+
+/* Every recorded site is a WRPKRU, and an RDPKRU (0F 01 EE: the check of
+ * what was written) follows it within a few instructions: no WRPKRU of the
+ * library is left unchecked, so a jump onto one with another EAX traps. */
+static void test_gate_sites(void)
+{
+    unsigned sites = 0, checked = 0;
+    for (const int32_t *r = __start_shmc_wrpkru; r < __stop_shmc_wrpkru; r++) {
+        const unsigned char *p = (const unsigned char *)r + *r;
+        sites++;
+        if (p[0] != 0x0f || p[1] != 0x01 || p[2] != 0xef)
+            continue;
+        for (int i = 3; i < 40; i++)
+            if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xee) {
+                checked++;
+                break;
+            }
+    }
+    printf("library WRPKRU sites: %u, each followed by an RDPKRU check: %u\n", sites, checked);
+    CHECK(sites >= 2, "the library records its WRPKRU sites (%u)", sites);
+    CHECK(checked == sites, "every WRPKRU site is a WRPKRU followed by a PKRU check (%u of %u)",
+          checked, sites);
+}
+
+static uint32_t read_pkru(void)
+{
+    uint32_t eax, edx;
+    __asm__ volatile(".byte 0x0f,0x01,0xee" : "=a"(eax), "=d"(edx) : "c"(0));
+    return eax;
+}
+
+/* After every kind of public call, successful or refused, this thread's
+ * PKRU denies the key again: no path returns with it open. */
+static void test_pkru_after_calls(shmc_cache *c)
+{
+    int pkey;
+    if (!mpk || !segment_mapping(&pkey) || pkey <= 0) {
+        printf("pkru after calls: mpk only\n");
+        return;
+    }
+    const uint32_t bits = 3u << (2 * pkey);
+    unsigned open_after = 0, calls = 0;
+    char buf[64];
+    size_t len;
+    uint64_t v;
+    void *p = NULL;
+    shmc_stats st;
+    shmc_value mv = {.key = "pk", .key_len = 2, .buf = buf, .cap = sizeof buf};
+#define AFTER(call) do { (void)(call); calls++; open_after += (read_pkru() & bits) != bits; } while (0)
+    AFTER(shmc_set(c, "pk", 2, "12", 2, 0, 0));
+    len = sizeof buf;
+    AFTER(shmc_get(c, "pk", 2, buf, &len, NULL, NULL));
+    len = 1;
+    AFTER(shmc_get(c, "pk", 2, buf, &len, NULL, NULL)); /* too small */
+    len = sizeof buf;
+    AFTER(shmc_get(c, "nope", 4, buf, &len, NULL, NULL)); /* miss */
+    AFTER(shmc_get(c, "pk", 2, (char *)c, &len, NULL, NULL)); /* refused: the vault */
+    AFTER(shmc_get(NULL, "pk", 2, buf, &len, NULL, NULL));    /* refused: no handle */
+    AFTER(shmc_get_alloc(c, "pk", 2, &p, &len, NULL, NULL));
+    free(p);
+    AFTER(shmc_get_multi(c, &mv, 1));
+    AFTER(shmc_incr(c, "pk", 2, 1, &v));
+    AFTER(shmc_touch(c, "pk", 2, 100));
+    AFTER(shmc_delete(c, "pk", 2, 0));
+    AFTER(shmc_stats_get(c, &st));
+    AFTER(shmc_check(c, NULL));
+#undef AFTER
+    CHECK(open_after == 0, "the key is closed after each of %u calls (%u left it open)", calls,
+          open_after);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "--stale-key") == 0)
@@ -930,6 +1007,10 @@ int main(int argc, char **argv)
     test_stray_access(c);
     printf("== %s\n", "every_call");
     test_every_call(c);
+    printf("== gate_sites\n");
+    test_gate_sites();
+    printf("== pkru_after_calls\n");
+    test_pkru_after_calls(c);
     printf("== %s\n", "threads");
     test_threads(c);
     printf("== processes\n");
