@@ -621,7 +621,10 @@ shmc_status shmc_maintain(shmc_cache *cache);
  * Walk the whole segment and verify every invariant: hash chains, LRU
  * links, free lists, slab page accounting, item counters, client slots.
  * Blocks writers while it runs.  Describes each problem found on out
- * (may be NULL) and returns the number of problems (0 = consistent).
+ * (may be NULL; written once the check is done, outside the library) and
+ * returns the number of problems (0 = consistent); 1 without checking if
+ * cache is not a live handle, if out lies in the library's memory, or if
+ * memory for the check cannot be had.
  */
 unsigned shmc_check(shmc_cache *cache, FILE *out);
 

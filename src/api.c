@@ -145,6 +145,16 @@ static shmc_status api_protect(const shmc_options *opts, unsigned *writers)
     return opts->strict && *writers ? SHMC_UNSAFE_PROCESS : SHMC_OK;
 }
 
+/* Is [p, p+n) caller memory?  For calls that have no handle yet (the
+ * process's protection is decided, so the vault exists). */
+static bool api_caller_ok(const void *p, size_t n, uintptr_t frame)
+{
+    gate_open();
+    bool ok = vault_range_ok(p, n, frame);
+    gate_close();
+    return ok;
+}
+
 /* Move the handle built in tmp (segment mapped, outside any gate) into the
  * vault and claim a client slot; on error the mapping is undone. */
 static shmc_status api_install(shmc_cache *tmp, shmc_cache **out)
@@ -204,9 +214,12 @@ shmc_status shmc_create_with(const char *path, const shmc_config *cfg,
     }
     if (segment_check_config(cfg) != SHMC_OK)
         return SHMC_INVALID;
+    uintptr_t frame = GATE_FRAME();
     shmc_cache tmp;
     memset(&tmp, 0, sizeof tmp);
     shmc_status st = api_protect(opts, &tmp.pkru_writers);
+    if (st == SHMC_OK && !api_caller_ok(out, sizeof *out, frame))
+        st = SHMC_INVALID; /* *out is written: not into the library's memory */
     if (st == SHMC_OK)
         st = segment_create(&tmp, path, cfg);
     return st == SHMC_OK ? api_install(&tmp, out) : st;
@@ -217,9 +230,12 @@ shmc_status shmc_open_with(const char *path, const shmc_options *opts, shmc_cach
     shmc_options obuf;
     if (!path || !*path || !out || options_or_default(opts, &obuf, &opts) != SHMC_OK)
         return SHMC_INVALID;
+    uintptr_t frame = GATE_FRAME();
     shmc_cache tmp;
     memset(&tmp, 0, sizeof tmp);
     shmc_status st = api_protect(opts, &tmp.pkru_writers);
+    if (st == SHMC_OK && !api_caller_ok(out, sizeof *out, frame))
+        st = SHMC_INVALID; /* *out is written: not into the library's memory */
     if (st == SHMC_OK)
         st = segment_attach(&tmp, path);
     return st == SHMC_OK ? api_install(&tmp, out) : st;
@@ -347,7 +363,9 @@ shmc_status shmc_get_info(shmc_cache *c, const void *key, size_t nkey,
 {
     uintptr_t frame = GATE_FRAME();
     shmc_get_options o_in = {0};
-    item_out o = {.buf = buf, .no_value = !len};
+    item_out o;
+    item_out_plain(&o, buf, 0); /* not a designated initializer: see item_out_plain */
+    o.no_value = !len;
     if (!gate_enter(c))
         return SHMC_INVALID;
     shmc_status st = SHMC_INVALID;

@@ -315,12 +315,16 @@ static size_t check_seen_size(shmc_cache *c, uint32_t *stride)
 
 unsigned shmc_check(shmc_cache *c, FILE *out)
 {
+    uintptr_t frame = GATE_FRAME();
     checker k = {.c = c};
     size_t nseen;
     if (!gate_enter(c))
         return 1;
+    bool out_ok = !out || vault_range_ok(out, sizeof *out, frame); /* libc writes *out */
     nseen = check_seen_size(c, &k.stride);
     gate_leave();
+    if (!out_ok)
+        return 1;
     /* memory is allocated with the gate closed: malloc is the caller's */
     k.seen = calloc(nseen, 1);
     k.text = out ? malloc(CHECK_SHOWN * (CHECK_LINE + 1)) : NULL;

@@ -608,6 +608,34 @@ static void test_negative_and_huge_lengths(void **state)
     aftermath(f);
 }
 
+/* The out-pointers of calls that have no handle yet, and check's FILE:
+ * shmc_open's *out in the segment or the vault is refused before anything
+ * is attached (no slot is left taken), and shmc_check with its FILE inside
+ * the segment reports a failure without writing there. */
+static void test_open_and_check_out_pointers(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c;
+    seg_view v = seg_of(f, c);
+    shmc_stats before, after;
+    assert_ok(shmc_stats_get(c, &before));
+    char *targets[] = {v.base + 4096, (char *)c, (char *)c + 8};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        assert_status(shmc_open(f->path, (shmc_cache **)(void *)targets[i]), SHMC_INVALID);
+        assert_status(shmc_open_with(f->path, NULL, (shmc_cache **)(void *)targets[i]),
+                      SHMC_INVALID);
+    }
+    assert_ok(shmc_stats_get(c, &after));
+    assert_u64_eq(after.curr_clients, before.curr_clients);
+    unsigned char page[4096], page_after[4096];
+    file_read(f->path, 4096, page, sizeof page);
+    assert_int_equal(shmc_check(c, (FILE *)(void *)(v.base + 4096)), 1);
+    file_read(f->path, 4096, page_after, sizeof page_after);
+    assert_memory_equal(page, page_after, sizeof page);
+    assert_int_equal(shmc_check(c, NULL), 0);
+    aftermath(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* The vault, the protection page, another segment                      */
 /* ------------------------------------------------------------------ */
@@ -1377,6 +1405,7 @@ int main(int argc, char **argv)
         T(test_confused_deputy_alloc_and_options),
         T(test_claimed_length_crosses_segment_edge),
         T(test_negative_and_huge_lengths),
+        T(test_open_and_check_out_pointers),
         T(test_buffers_in_the_vault),
         T(test_buffers_in_the_protection_page),
         T(test_protection_page_read_only),
