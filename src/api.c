@@ -449,8 +449,9 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
 /* One entry of a batch, inside the gate: the entry is read once into
  * locals, checked, and its results stored back (the array itself was
  * checked as a whole). */
-static void api_get_one(shmc_cache *c, shmc_value *v, uintptr_t frame)
+static void api_get_one(shmc_cache *c, void *entry, uintptr_t frame)
 {
+    shmc_value *v = entry;
     shmc_value in = *v;
     item_out o;
     item_out_plain(&o, in.buf, in.cap);
@@ -463,22 +464,29 @@ static void api_get_one(shmc_cache *c, shmc_value *v, uintptr_t frame)
     v->status = st;
 }
 
-/* A batch pays for one gate. */
-shmc_status shmc_get_multi(shmc_cache *c, shmc_value *values, size_t n)
+/* A batch of n entries of size bytes at arr, each run by one() (inside
+ * the gate), under one gate: the array is checked as a whole, each entry
+ * by one().  frame is the public entry point's. */
+static shmc_status api_batch(shmc_cache *c, void *arr, size_t n, size_t size,
+                             void (*one)(shmc_cache *, void *, uintptr_t), uintptr_t frame)
 {
-    uintptr_t frame = GATE_FRAME();
-    if (n > SIZE_MAX / sizeof *values || (n && !values))
+    if (n > SIZE_MAX / size || (n && !arr))
         return SHMC_INVALID;
     if (!gate_enter(c))
         return SHMC_INVALID;
     shmc_status st = SHMC_INVALID;
-    if (ARG_OK(values, n * sizeof *values)) {
+    if (ARG_OK(arr, n * size)) {
         for (size_t i = 0; i < n; i++)
-            api_get_one(c, &values[i], frame);
+            one(c, (char *)arr + i * size, frame);
         st = SHMC_OK;
     }
     gate_leave();
     return st;
+}
+
+shmc_status shmc_get_multi(shmc_cache *c, shmc_value *values, size_t n)
+{
+    return api_batch(c, values, n, sizeof *values, api_get_one, GATE_FRAME());
 }
 
 shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, size_t nkey,
@@ -544,8 +552,9 @@ shmc_status shmc_store_ex(shmc_cache *c, shmc_store_mode mode, const void *key, 
 
 /* One entry of a batched store, inside the gate: read once into locals,
  * checked, stored; its results written back. */
-static void api_store_one(shmc_cache *c, shmc_store_req *r, uintptr_t frame)
+static void api_store_one(shmc_cache *c, void *entry, uintptr_t frame)
 {
+    shmc_store_req *r = entry;
     shmc_store_req in = *r;
     uint64_t cas = 0;
     shmc_status st = api_store_in(c, in.mode, in.key, in.key_len, in.value, in.value_len,
@@ -554,22 +563,9 @@ static void api_store_one(shmc_cache *c, shmc_store_req *r, uintptr_t frame)
     r->status = st;
 }
 
-/* A batch pays for one gate. */
 shmc_status shmc_store_multi(shmc_cache *c, shmc_store_req *reqs, size_t n)
 {
-    uintptr_t frame = GATE_FRAME();
-    if (n > SIZE_MAX / sizeof *reqs || (n && !reqs))
-        return SHMC_INVALID;
-    if (!gate_enter(c))
-        return SHMC_INVALID;
-    shmc_status st = SHMC_INVALID;
-    if (ARG_OK(reqs, n * sizeof *reqs)) {
-        for (size_t i = 0; i < n; i++)
-            api_store_one(c, &reqs[i], frame);
-        st = SHMC_OK;
-    }
-    gate_leave();
-    return st;
+    return api_batch(c, reqs, n, sizeof *reqs, api_store_one, GATE_FRAME());
 }
 
 shmc_status shmc_set(shmc_cache *c, const void *key, size_t nkey, const void *value,
