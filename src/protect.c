@@ -22,7 +22,7 @@
 
 #include "vault.h"
 
-/* Bounds of the table of the library's own WRPKRU sites (PKRU_WRITE). */
+/* Bounds of the table of the library's own WRPKRU sites (pkru_write_read, protect.h). */
 extern const int32_t __start_shmc_wrpkru[] __attribute__((visibility("hidden")));
 extern const int32_t __stop_shmc_wrpkru[] __attribute__((visibility("hidden")));
 

@@ -58,25 +58,32 @@ static inline __attribute__((always_inline)) uint32_t pkru_read(void)
     return eax;
 }
 
-/* WRPKRU, recorded as one of the library's own sites (a 32-bit offset
- * from the record to the instruction, so the table needs no relocation). */
-#define PKRU_WRITE(v)                                                                          \
-    __asm__ volatile("1: .byte 0x0f,0x01,0xef\n\t"                                           \
-                     ".pushsection shmc_wrpkru,\"a\"\n\t"                                      \
-                     ".balign 4\n\t"                                                           \
-                     ".long 1b - .\n\t"                                                        \
-                     ".popsection"                                                             \
-                     :                                                                         \
-                     : "a"(v), "c"(0), "d"(0)                                                  \
-                     : "memory")
+/* WRPKRU, then at once RDPKRU, in one asm statement so that nothing can
+ * come between them at any optimisation level: returns what PKRU holds
+ * after the write, for the caller to check.  The WRPKRU is recorded as one
+ * of the library's own sites (a 32-bit offset from the record to the
+ * instruction, so the table needs no relocation). */
+static inline __attribute__((always_inline)) uint32_t pkru_write_read(uint32_t v)
+{
+    uint32_t eax = v, edx = 0;
+    __asm__ volatile("1: .byte 0x0f,0x01,0xef\n\t" /* WRPKRU: eax, ecx = edx = 0 */
+                     ".byte 0x0f,0x01,0xee\n\t"    /* RDPKRU: eax (edx = 0) */
+                     ".pushsection shmc_wrpkru,\"a\"\n\t"
+                     ".balign 4\n\t"
+                     ".long 1b - .\n\t"
+                     ".popsection"
+                     : "+a"(eax), "+d"(edx)
+                     : "c"(0)
+                     : "memory");
+    return eax;
+}
 
-/* Open the calling thread's access to pkey.  The check after the write
- * makes a jump onto the WRPKRU with another EAX end in a trap. */
+/* Open the calling thread's access to pkey.  The check right after the
+ * write makes a jump onto the WRPKRU with another EAX end in a trap. */
 static inline __attribute__((always_inline)) void pkru_open(int pkey)
 {
     uint32_t want = pkru_read() & ~PKRU_BITS(pkey);
-    PKRU_WRITE(want);
-    if (__builtin_expect(pkru_read() != want, 0))
+    if (__builtin_expect(pkru_write_read(want) != want, 0))
         __builtin_trap();
 }
 
@@ -84,8 +91,7 @@ static inline __attribute__((always_inline)) void pkru_open(int pkey)
 static inline __attribute__((always_inline)) void pkru_close(int pkey)
 {
     uint32_t want = pkru_read() | PKRU_BITS(pkey);
-    PKRU_WRITE(want);
-    if (__builtin_expect((pkru_read() & PKRU_BITS(pkey)) != PKRU_BITS(pkey), 0))
+    if (__builtin_expect((pkru_write_read(want) & PKRU_BITS(pkey)) != PKRU_BITS(pkey), 0))
         __builtin_trap();
 }
 
