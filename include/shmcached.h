@@ -571,7 +571,9 @@ typedef struct shmc_stats {
     uint64_t total_pages, free_pages; /**< slab pages in all / not given to a class */
     uint64_t hash_power_level;  /**< log2 of the index's bucket count (rounded down) */
     uint64_t hash_buckets;      /**< buckets in the index now */
-    uint64_t curr_clients;      /**< processes attached now */
+    uint64_t curr_clients;      /**< clients attached now that are alive */
+    uint64_t dead_clients;      /**< clients that died attached and are not reaped yet
+                                     (shmcachectl recover, or the next attach or sweep) */
     uint64_t clients_recovered; /**< dead clients whose state was reclaimed */
     uint64_t locks_repaired;    /**< locks taken over from a dead owner and repaired */
     uint64_t protection;        /**< this handle's shmc_protection (SHMC_PROTECT_MPK/_NONE) */
@@ -627,6 +629,21 @@ shmc_status shmc_maintain(shmc_cache *cache);
  * memory for the check cannot be had.
  */
 unsigned shmc_check(shmc_cache *cache, FILE *out);
+
+/** What shmc_check_with found. */
+typedef struct shmc_check_report {
+    unsigned problems;            /**< inconsistencies (as shmc_check returns) */
+    unsigned recoverable_chunks;  /**< chunks held by clients that died and are not reaped
+                                       yet: not a problem; shmc_recover frees them */
+} shmc_check_report;
+
+/**
+ * shmc_check, also telling apart what a dead client still holds
+ * (recoverable, a normal state until the next reap) from corruption.
+ * report (may be NULL) is filled unless the check could not run (then 1 is
+ * returned, as by shmc_check).  Returns the number of problems.
+ */
+unsigned shmc_check_with(shmc_cache *cache, FILE *out, shmc_check_report *report);
 
 /**
  * Detect clients that died while attached and reclaim what they held

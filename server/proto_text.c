@@ -607,6 +607,7 @@ static void stats_general(ctx *c)
     stat_u64(c, "bytes", st.bytes);
     /* shmcached's own: the segment shared by every attached process */
     stat_u64(c, "shm_clients", st.curr_clients);
+    stat_u64(c, "shm_dead_clients", st.dead_clients);
     stat_u64(c, "shm_clients_recovered", st.clients_recovered);
     stat_u64(c, "shm_locks_repaired", st.locks_repaired);
     stat_u64(c, "shm_uptime", st.uptime);

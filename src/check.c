@@ -34,6 +34,7 @@ typedef struct checker {
     char *text;           /* descriptions, printed once the gate is closed (NULL: none) */
     size_t text_len;      /* bytes of text in use */
     unsigned problems;
+    unsigned recoverable; /* chunks held by clients that died, not yet reaped */
     uint8_t *seen;        /* one byte per possible chunk */
     uint32_t stride;      /* chunk slots per page in seen[] */
 } checker;
@@ -51,6 +52,15 @@ static void problem(checker *k, const char *fmt, ...)
     va_end(ap);
     k->text_len += n < 0 ? 0 : (size_t)n < CHECK_LINE ? (size_t)n : CHECK_LINE - 1;
     k->text[k->text_len++] = '\n';
+}
+
+/* Is it a chunk a client that died holds (CHUNK_ALLOC, its slot still
+ * claimed: the reaper has not been by yet)? */
+static bool held_by_dead_client(shmc_cache *c, const item_t *it)
+{
+    uint32_t st = it ? it->state : 0;
+    return it && STATE_KIND(st) == CHUNK_ALLOC && registry_slot_used(c, STATE_SLOT(st)) &&
+           !registry_alive(c, STATE_SLOT(st));
 }
 
 /* The seen[] byte of a ref, or NULL if the ref is not a chunk boundary of
@@ -255,16 +265,21 @@ static void check_chunks(checker *k)
             case CHUNK_DATA:
                 if (m)
                     problem(k, "data chunk %u is in a list", r);
-                else if (value_chunk_orphaned(c, it, clsid))
+                else if (!value_chunk_orphaned(c, it, clsid))
+                    break;
+                else if (held_by_dead_client(c, value_chunk_head(c, it, clsid)))
+                    k->recoverable++; /* its head is a dead client's */
+                else
                     problem(k, "data chunk %u belongs to no item (leaked)", r);
                 break;
             case CHUNK_ALLOC:
                 if (m)
                     problem(k, "allocated chunk %u is in a list", r);
-                else if (!registry_slot_used(c, STATE_SLOT(st)) ||
-                         !registry_alive(c, STATE_SLOT(st)))
-                    problem(k, "chunk %u is held by client slot %u, which is dead (leaked)", r,
+                else if (!registry_slot_used(c, STATE_SLOT(st)))
+                    problem(k, "chunk %u is held by client slot %u, which is free (leaked)", r,
                             STATE_SLOT(st));
+                else if (!registry_alive(c, STATE_SLOT(st)))
+                    k->recoverable++; /* shmcachectl recover (or the next reap) frees it */
                 break;
             default:
                 problem(k, "chunk %u has bad state %u", r, st);
@@ -304,6 +319,9 @@ static void check_report(const checker *k, FILE *out)
     }
     if (k->problems > CHECK_SHOWN)
         fprintf(out, "... %u problems in all\n", k->problems);
+    if (k->recoverable)
+        fprintf(out, "recoverable: %u chunk%s held by clients that died (recover frees them)\n",
+                k->recoverable, k->recoverable == 1 ? "" : "s");
 }
 
 /* How many chunk slots seen[] needs (inside the gate). */
@@ -315,12 +333,18 @@ static size_t check_seen_size(shmc_cache *c, uint32_t *stride)
 
 unsigned shmc_check(shmc_cache *c, FILE *out)
 {
+    return shmc_check_with(c, out, NULL);
+}
+
+unsigned shmc_check_with(shmc_cache *c, FILE *out, shmc_check_report *report)
+{
     uintptr_t frame = GATE_FRAME();
     checker k = {.c = c};
     size_t nseen;
     if (!gate_enter(c))
         return 1;
-    bool out_ok = !out || vault_range_ok(out, sizeof *out, frame); /* libc writes *out */
+    bool out_ok = (!out || vault_range_ok(out, sizeof *out, frame)) && /* libc writes *out */
+                  (!report || vault_range_ok(report, sizeof *report, frame));
     nseen = check_seen_size(c, &k.stride);
     gate_leave();
     if (!out_ok)
@@ -350,5 +374,9 @@ unsigned shmc_check(shmc_cache *c, FILE *out)
     check_report(&k, out);
     free(k.seen);
     free(k.text);
+    if (report) {
+        report->problems = k.problems;
+        report->recoverable_chunks = k.recoverable;
+    }
     return k.problems;
 }

@@ -261,10 +261,19 @@ shmc_status registry_recover(shmc_cache *c, unsigned *reaped)
     return SHMC_OK;
 }
 
-unsigned registry_count(shmc_cache *c)
+unsigned registry_count(shmc_cache *c, unsigned *dead)
 {
-    unsigned n = 0;
-    for (uint32_t i = 0; i < c->hdr->max_clients; i++)
-        n += SLOT_STATE(__atomic_load_n(&c->slots[i].owner, __ATOMIC_RELAXED)) == SLOT_ACTIVE;
-    return n;
+    unsigned live = 0, gone = 0;
+    for (uint32_t i = 0; i < c->hdr->max_clients; i++) {
+        uint64_t o = __atomic_load_n(&c->slots[i].owner, __ATOMIC_ACQUIRE);
+        if (SLOT_STATE(o) != SLOT_ACTIVE)
+            continue;
+        if (i == c->slot || owner_alive(c, &c->slots[i], o))
+            live++;
+        else
+            gone++;
+    }
+    if (dead)
+        *dead = gone;
+    return live;
 }

@@ -46,8 +46,10 @@ bool registry_slot_used(shmc_cache *c, uint32_t slot);
 /* Reap every slot whose owner died; *reaped counts them. */
 shmc_status registry_recover(shmc_cache *c, unsigned *reaped);
 
-/* Number of slots in use by live processes. */
-unsigned registry_count(shmc_cache *c);
+/* Number of attached clients that are alive; *dead (may be NULL) gets
+ * the number of those that died and are not reaped yet.  Each attached
+ * slot costs a /proc read. */
+unsigned registry_count(shmc_cache *c, unsigned *dead);
 
 /* Add a slot's counters into *sum. */
 void registry_sum_counters(const client_slot *s, seg_counters *sum);

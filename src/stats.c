@@ -119,7 +119,9 @@ shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *out)
     o->hash_buckets = hash_buckets(c);
     for (uint64_t b = o->hash_buckets; b > 1; b >>= 1)
         o->hash_power_level++;
-    o->curr_clients = registry_count(c);
+    unsigned dead = 0;
+    o->curr_clients = registry_count(c, &dead);
+    o->dead_clients = dead;
     o->clients_recovered = LD(c->hdr->clients_recovered);
     o->locks_repaired = LD(c->hdr->locks_repaired);
     o->protection = protect_g.pkey >= 0 ? SHMC_PROTECT_MPK : SHMC_PROTECT_NONE;

@@ -169,6 +169,11 @@ static bool chunk_boundary(const shmc_cache *c, ref_t r, unsigned clsid)
            in / cls->size < cls->perslab;
 }
 
+item_t *value_chunk_head(shmc_cache *c, const item_t *chunk, unsigned clsid)
+{
+    return chunk_boundary(c, chunk->h_next, clsid) ? seg_item(c, chunk->h_next) : NULL;
+}
+
 bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid)
 {
     ref_t hr = chunk->h_next;

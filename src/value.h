@@ -64,6 +64,10 @@ void value_adopt_chunks(shmc_cache *c, item_t *head);
  * lock held; the head has left LINKED).  Nothing if head is not chained. */
 void value_free_chunks(shmc_cache *c, slab_shard *sh, item_t *head);
 
+/* The head a CHUNK_DATA chunk of class clsid names, if that is a chunk of
+ * the class at all (else NULL). */
+item_t *value_chunk_head(shmc_cache *c, const item_t *chunk, unsigned clsid);
+
 /* Is this CHUNK_DATA chunk (of class clsid) nobody's: its head is not
  * linked nor held by a live client, or does not list it?  Shard 0 lock held. */
 bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid);

@@ -339,7 +339,7 @@ expect_usage "delete, no key" "delete: missing argument"
 # Items now: bin, empty, n, w.
 ctl stats
 expect_rc "stats" 0
-stat_names="version uptime time curr_clients clients_recovered locks_repaired cmd_get cmd_set
+stat_names="version uptime time curr_clients dead_clients clients_recovered locks_repaired cmd_get cmd_set
  cmd_flush cmd_touch get_hits get_misses get_expired get_flushed delete_misses delete_hits
  incr_misses incr_hits decr_misses decr_hits cas_misses cas_hits cas_badval touch_hits
  touch_misses limit_maxbytes hash_power_level hash_buckets slabs_moved total_pages free_pages
@@ -348,12 +348,13 @@ for name in $stat_names pkru_writers; do
     expect_match "stats has $name" "^STAT $name [0-9.]+\$"
 done
 expect_match "stats names the protection in effect" "^STAT protection (mpk|none)\$"
-expect_true "stats: 40 STAT lines" test "$(grep -c '^STAT ' "$TMP/out")" = 40
+expect_true "stats: 41 STAT lines" test "$(grep -c '^STAT ' "$TMP/out")" = 41
 expect_true "stats ends with END" test "$(tail -n 1 "$TMP/out")" = END
 expect_line "stats" "STAT version 0.1.0"
 expect_line "stats" "STAT curr_items 4"
 expect_line "stats" "STAT limit_maxbytes 2097152"
 expect_line "stats" "STAT curr_clients 1"
+expect_line "stats" "STAT dead_clients 0"
 expect_line "stats" "STAT delete_hits 3"
 expect_line "stats" "STAT delete_misses 1"
 expect_line "stats" "STAT touch_hits 2"

@@ -19,7 +19,8 @@
  *
  * Exit status: 0 success; 1 the library reported an error or outcome
  * other than success (missing key, segment not found, check found
- * problems...); 2 bad command line.
+ * problems...); 2 bad command line; 3 (check only) consistent, but chunks
+ * of clients that died wait for recover - a normal state, not corruption.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -39,8 +40,8 @@
 
 #define PROG "shmcachectl"
 
-/** Exit statuses. */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+/** Exit statuses (see the top of this file). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_RECOVERABLE = 3 };
 
 /* ------------------------------------------------------------------ */
 /* Usage and error reporting                                           */
@@ -82,7 +83,8 @@ static void print_usage(FILE *out)
 "  touch KEY EXPTIME   set a new expiration time; prints TOUCHED\n"
 "  flush_all [DELAY]   invalidate every item (after DELAY seconds); prints OK\n"
 "  check               verify every invariant of the segment; prints\n"
-"                      \"OK: segment consistent\" or the problems (exit 1)\n"
+"                      \"OK: segment consistent\" (exit 0; exit 3 if chunks of\n"
+"                      clients that died wait for recover) or the problems (exit 1)\n"
 "  recover             reap clients that died while attached\n"
 "  destroy             remove the segment file (after checking it is one)\n"
 "\n"
@@ -456,6 +458,9 @@ static int cmd_info(const char *path, int argc, char **argv)
     print_config(&cfg);
     printf("classes: %u\n", shmc_class_count(cache));
     printf("clients: %" PRIu64 " (including this " PROG ")\n", stats.curr_clients);
+    if (stats.dead_clients)
+        printf("dead_clients: %" PRIu64 " (not reaped yet: " PROG " recover)\n",
+               stats.dead_clients);
     print_protection(cache);
     printf("item_overhead: %zu\n", shmc_item_overhead());
     return finish(cache, EXIT_OK);
@@ -472,7 +477,8 @@ static const struct {
     size_t offset;
 } stat_fields[] = {
     STAT_FIELD(uptime), STAT_FIELD(time),
-    STAT_FIELD(curr_clients), STAT_FIELD(clients_recovered), STAT_FIELD(locks_repaired),
+    STAT_FIELD(curr_clients), STAT_FIELD(dead_clients), STAT_FIELD(clients_recovered),
+    STAT_FIELD(locks_repaired),
     STAT_FIELD(cmd_get), STAT_FIELD(cmd_set), STAT_FIELD(cmd_flush), STAT_FIELD(cmd_touch),
     STAT_FIELD(get_hits), STAT_FIELD(get_misses), STAT_FIELD(get_expired),
     STAT_FIELD(get_flushed),
@@ -794,20 +800,25 @@ static int cmd_flush_all(const char *path, int argc, char **argv)
 static int cmd_check(const char *path, int argc, char **argv)
 {
     shmc_cache *cache;
-    unsigned problems;
+    shmc_check_report rep;
 
     (void)argv;
     need_args("check", argc, 0, 0);
     if ((cache = open_segment(path)) == NULL)
         return EXIT_FAIL;
-    problems = shmc_check(cache, stdout);
-    if (problems == 0) {
-        printf("OK: segment consistent\n");
-        return finish(cache, EXIT_OK);
+    if (shmc_check_with(cache, stdout, &rep) != 0) {
+        fflush(stdout);
+        fprintf(stderr, PROG ": check: %u problem%s found\n", rep.problems,
+                rep.problems == 1 ? "" : "s");
+        return finish(cache, EXIT_FAIL);
     }
-    fflush(stdout);
-    fprintf(stderr, PROG ": check: %u problem%s found\n", problems, problems == 1 ? "" : "s");
-    return finish(cache, EXIT_FAIL);
+    if (rep.recoverable_chunks) {
+        printf("OK: segment consistent; %u chunk%s of clients that died wait for "
+               "recover\n", rep.recoverable_chunks, rep.recoverable_chunks == 1 ? "" : "s");
+        return finish(cache, EXIT_RECOVERABLE);
+    }
+    printf("OK: segment consistent\n");
+    return finish(cache, EXIT_OK);
 }
 
 static int cmd_recover(const char *path, int argc, char **argv)
