@@ -95,6 +95,10 @@ typedef enum shmc_status {
                                 this process can write PKRU, so it could open the cache
                                 (at attach: such instructions; at a strict lockdown:
                                 writable executable mappings) */
+    SHMC_BUSY,             /**< the segment is in use: shmc_destroy_with with
+                                SHMC_DESTROY_UNUSED found live clients attached */
+    SHMC_STALE,            /**< the segment was destroyed or replaced (shmc_destroy, a
+                                server restart): close the handle and open the path again */
     SHMC_STATUS_COUNT      /**< number of codes (not a code) */
 } shmc_status;
 
@@ -294,11 +298,24 @@ void shmc_close(shmc_cache *cache);
 
 /**
  * Remove the segment file at path after checking it is a shmcached
- * segment (so a typo cannot delete an unrelated file).  Processes still
- * attached keep working on their mapping until they close.
+ * segment (so a typo cannot delete an unrelated file), and mark it
+ * retired first: every handle still attached gets SHMC_STALE from its next
+ * call (shmc_close still works), so no process keeps reading a cache that
+ * nobody else can reach.  The same as shmc_destroy_with(path, 0).
  * Errors: as shmc_open's file errors.
  */
 shmc_status shmc_destroy(const char *path);
+
+/** shmc_destroy_with flags. */
+#define SHMC_DESTROY_UNUSED 1u /**< refuse (SHMC_BUSY) while a live client is attached */
+
+/**
+ * shmc_destroy, with flags (0 or SHMC_DESTROY_UNUSED; others: SHMC_INVALID).
+ * With SHMC_DESTROY_UNUSED the call attaches to count the live clients
+ * (its own handles in this process count too) and returns SHMC_BUSY,
+ * changing nothing, if there are any.
+ */
+shmc_status shmc_destroy_with(const char *path, unsigned flags);
 
 /* ------------------------------------------------------------------ */
 /* Reading                                                             */

@@ -273,9 +273,37 @@ void shmc_close(shmc_cache *c)
 
 shmc_status shmc_destroy(const char *path)
 {
-    if (!path || !*path)
+    return shmc_destroy_with(path, 0);
+}
+
+/* Live clients attached to the segment at path, this process's handles
+ * included; SHMC_OK and *n, or why it could not be attached. */
+static shmc_status api_live_clients(const char *path, uint64_t *n)
+{
+    shmc_cache *c;
+    shmc_stats st;
+    shmc_status rc = shmc_open(path, &c);
+    if (rc != SHMC_OK)
+        return rc;
+    rc = shmc_stats_get(c, &st);
+    shmc_close(c);
+    *n = st.curr_clients - 1; /* not the handle that counted */
+    return rc;
+}
+
+shmc_status shmc_destroy_with(const char *path, unsigned flags)
+{
+    if (!path || !*path || (flags & ~SHMC_DESTROY_UNUSED))
         return SHMC_INVALID;
-    shmc_status st = segment_probe(path);
+    if (flags & SHMC_DESTROY_UNUSED) {
+        uint64_t live = 0;
+        shmc_status st = api_live_clients(path, &live);
+        if (st != SHMC_OK)
+            return st;
+        if (live)
+            return SHMC_BUSY;
+    }
+    shmc_status st = segment_retire(path);
     if (st != SHMC_OK)
         return st;
     return unlink(path) == 0 ? SHMC_OK : SHMC_SYSTEM;
@@ -337,8 +365,9 @@ static inline __attribute__((always_inline)) shmc_status
 api_get(shmc_cache *c, const void *key, size_t nkey, bool touch, int64_t exptime, item_out *o,
         size_t *len, uint32_t *flags, uint64_t *cas, uintptr_t frame)
 {
-    if (!gate_enter(c))
-        return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     shmc_status st = SHMC_INVALID;
     if (OUT_OK(len) && OUT_OK(flags) && OUT_OK(cas)) {
         if (len)
@@ -366,8 +395,9 @@ shmc_status shmc_get_info(shmc_cache *c, const void *key, size_t nkey,
     item_out o;
     item_out_plain(&o, buf, 0); /* not a designated initializer: see item_out_plain */
     o.no_value = !len;
-    if (!gate_enter(c))
-        return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     shmc_status st = SHMC_INVALID;
     /* opts is caller memory like the others: checked, then read once */
     if (OUT_OK(len) && OUT_OK(info) && OUT_OK(opts)) {
@@ -416,8 +446,11 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
                            size_t *len, uint32_t *flags, uint64_t *cas)
 {
     uintptr_t frame = GATE_FRAME();
-    if (!value || !len || !gate_enter(c))
+    if (!value || !len)
         return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     /* written outside the gate below: checked first, as api_get checks
      * flags and cas */
     bool ok = ARG_OK(value, sizeof *value) && ARG_OK(len, sizeof *len);
@@ -472,8 +505,9 @@ static shmc_status api_batch(shmc_cache *c, void *arr, size_t n, size_t size,
 {
     if (n > SIZE_MAX / size || (n && !arr))
         return SHMC_INVALID;
-    if (!gate_enter(c))
-        return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     shmc_status st = SHMC_INVALID;
     if (ARG_OK(arr, n * size)) {
         for (size_t i = 0; i < n; i++)
@@ -537,8 +571,9 @@ shmc_status shmc_store_ex(shmc_cache *c, shmc_store_mode mode, const void *key, 
                           uint64_t cas_in, uint64_t new_cas, uint64_t *cas_out)
 {
     uintptr_t frame = GATE_FRAME();
-    if (!gate_enter(c))
-        return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     uint64_t cas = 0;
     shmc_status st = SHMC_INVALID;
     if (OUT_OK(cas_out))
@@ -579,8 +614,9 @@ shmc_status shmc_set(shmc_cache *c, const void *key, size_t nkey, const void *va
 static inline __attribute__((always_inline)) shmc_status
 api_enter_keyed(shmc_cache *c, const void *key, size_t nkey, uintptr_t frame)
 {
-    if (!gate_enter(c))
-        return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     shmc_status st = key_check(key, nkey, frame);
     if (st != SHMC_OK)
         gate_leave();
@@ -676,8 +712,11 @@ shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t expt
 
 shmc_status shmc_flush_all(shmc_cache *c, int64_t delay)
 {
-    if (delay < 0 || !gate_enter(c))
+    if (delay < 0)
         return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     seg_counters *n = gate_lane(c);
     shmc_status st = items_flush(c, n, delay);
     api_leave(c, n);
@@ -686,8 +725,9 @@ shmc_status shmc_flush_all(shmc_cache *c, int64_t delay)
 
 shmc_status shmc_maintain(shmc_cache *c)
 {
-    if (!gate_enter(c))
-        return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     items_maintain(c, true);
     gate_leave();
     return SHMC_OK;
@@ -696,8 +736,9 @@ shmc_status shmc_maintain(shmc_cache *c)
 shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
 {
     uintptr_t frame = GATE_FRAME();
-    if (!gate_enter(c))
-        return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     unsigned n = 0;
     shmc_status st = OUT_OK(reaped) ? registry_recover(c, &n) : SHMC_INVALID;
     gate_leave();
@@ -708,8 +749,9 @@ shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
 
 shmc_status shmc_clock_advance(shmc_cache *c, int64_t seconds)
 {
-    if (!gate_enter(c))
-        return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     __atomic_fetch_add(&c->hdr->clock_offset, seconds, __ATOMIC_RELAXED);
     gate_leave();
     return SHMC_OK;
@@ -743,6 +785,8 @@ const char *shmc_strerror(shmc_status st)
         [SHMC_SYSTEM] = "system error (see errno)",
         [SHMC_NO_PROTECTION] = "memory protection keys are not available (CPU or kernel)",
         [SHMC_UNSAFE_PROCESS] = "strict protection: code outside the library can write PKRU",
+        [SHMC_BUSY] = "segment in use: live clients are attached",
+        [SHMC_STALE] = "segment was destroyed or replaced: close and open it again",
     };
     if ((unsigned)st >= SHMC_STATUS_COUNT)
         return "unknown status code";

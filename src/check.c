@@ -341,7 +341,7 @@ unsigned shmc_check_with(shmc_cache *c, FILE *out, shmc_check_report *report)
     uintptr_t frame = GATE_FRAME();
     checker k = {.c = c};
     size_t nseen;
-    if (!gate_enter(c))
+    if (gate_enter(c) != SHMC_OK)
         return 1;
     bool out_ok = (!out || vault_range_ok(out, sizeof *out, frame)) && /* libc writes *out */
                   (!report || vault_range_ok(report, sizeof *report, frame));
@@ -359,7 +359,7 @@ unsigned shmc_check_with(shmc_cache *c, FILE *out, shmc_check_report *report)
             fprintf(out, "problem: out of memory for the check\n");
         return 1;
     }
-    if (!gate_enter(c)) { /* closed by another thread meanwhile */
+    if (gate_enter(c) != SHMC_OK) { /* closed by another thread meanwhile */
         free(k.seen);
         free(k.text);
         return 1;

@@ -11,8 +11,9 @@
  * Without a key both are a predictable branch.
  *
  * Entering also checks the handle: it must name a live slot of the vault
- * (vault.h), which client code cannot write, so a forged or stale handle
- * gets SHMC_INVALID and the segment is never touched.  Between the two,
+ * (vault.h), which client code cannot write, so a forged or closed handle
+ * gets SHMC_INVALID and the segment is never touched; and its segment
+ * must not be retired (SHMC_STALE).  Between the two,
  * the entry point checks every caller pointer and length (vault_range_ok)
  * before the segment is touched, and runs no code the caller supplies:
  * no callback, no malloc.
@@ -52,17 +53,24 @@ GATE_INLINE void gate_close(void)
         pkru_close(k);
 }
 
-/* Enter with handle c: false (and the gate closed) unless c is a live
- * handle of this process. */
-GATE_INLINE bool gate_enter(shmc_cache *c)
+/* Enter with handle c: SHMC_OK with the gate open; else the gate is closed
+ * and the status says why: SHMC_INVALID unless c is a live handle of this
+ * process, SHMC_STALE if its segment was destroyed or replaced (one load
+ * of a header line every call reads anyway). */
+GATE_INLINE shmc_status gate_enter(shmc_cache *c)
 {
     if (!vault_handle_ok(c))
-        return false;
+        return SHMC_INVALID;
     gate_open();
-    if (__builtin_expect(c->magic == HANDLE_LIVE, 1))
-        return true;
-    gate_close();
-    return false;
+    if (__builtin_expect(c->magic != HANDLE_LIVE, 0)) {
+        gate_close();
+        return SHMC_INVALID;
+    }
+    if (__builtin_expect(__atomic_load_n(&c->hdr->stale, __ATOMIC_RELAXED) != 0, 0)) {
+        gate_close();
+        return SHMC_STALE;
+    }
+    return SHMC_OK;
 }
 
 GATE_INLINE void gate_leave(void)

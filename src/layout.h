@@ -246,7 +246,9 @@ typedef struct seg_header {
     uint64_t hash_word;         /* level << 32 | split, one atomic store per split */
 
     uint32_t page_hint;         /* where to start looking for a free page */
-    uint32_t pad1;
+    uint32_t stale;             /* 1 once the segment was destroyed or replaced: every call
+                                   then answers SHMC_STALE (on hash_word's cache line, which
+                                   every call reads anyway) */
 
     /* counters of the whole segment */
     uint64_t slabs_moved;

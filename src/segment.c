@@ -15,6 +15,7 @@
 #include "segment.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,6 +284,8 @@ static shmc_status segment_validate(int fd, seg_header *h)
         return SHMC_CORRUPT;
     if (h->file_size != (uint64_t)sb.st_size || !h->init_done)
         return SHMC_CORRUPT;
+    if (h->stale)
+        return SHMC_STALE; /* destroyed or replaced: about to be removed */
     /* the layout must be what these parameters give */
     shmc_config cfg = {
         .mem_bytes = h->mem_bytes, .item_size_max = h->item_size_max,
@@ -348,4 +351,29 @@ shmc_status segment_probe(const char *path)
     if (n < 8 || memcmp(magic, SEG_MAGIC, 8) != 0)
         return SHMC_NOT_SEGMENT;
     return SHMC_OK;
+}
+
+shmc_status segment_retire(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        /* not writable here: at least refuse what is not a segment */
+        shmc_status st = segment_probe(path);
+        return st == SHMC_OK ? status_from_errno(EACCES) : st;
+    }
+    seg_header h;
+    shmc_status st = segment_validate(fd, &h);
+    if (st == SHMC_STALE || st == SHMC_CORRUPT || st == SHMC_BAD_VERSION)
+        st = SHMC_OK; /* retired already; or a segment nobody can attach anyway */
+    else if (st == SHMC_OK) {
+        /* through the file, not a mapping: the page is the one every
+         * attached process maps, so they all see it at once */
+        uint32_t one = 1;
+        if (pwrite(fd, &one, sizeof one, offsetof(seg_header, stale)) != sizeof one)
+            st = SHMC_SYSTEM;
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
+    return st;
 }

@@ -23,6 +23,13 @@ shmc_status segment_attach(shmc_cache *c, const char *path);
 /* Unmap what segment_create/attach set up in c. */
 void segment_detach(shmc_cache *c);
 
+/* Mark the segment at path retired (seg_header.stale), through the file:
+ * every attached handle answers SHMC_STALE from then on, and attaching
+ * it fails with SHMC_STALE.  SHMC_OK (also if it was already, or if it
+ * is a damaged or foreign-version segment, which nobody can attach), or
+ * SHMC_NOT_SEGMENT and the file errors. */
+shmc_status segment_retire(const char *path);
+
 /* Check that the file at path is a segment (magic only); SHMC_OK if so. */
 shmc_status segment_probe(const char *path);
 

@@ -102,8 +102,11 @@ static void stats_add_classes(shmc_cache *c, shmc_stats *o)
 shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *out)
 {
     uintptr_t frame = GATE_FRAME();
-    if (!out || !gate_enter(c))
+    if (!out)
         return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     if (!vault_range_ok(out, sizeof *out, frame)) {
         gate_leave();
         return SHMC_INVALID;
@@ -135,7 +138,7 @@ shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *out)
 
 unsigned shmc_class_count(shmc_cache *c)
 {
-    if (!gate_enter(c))
+    if (gate_enter(c) != SHMC_OK)
         return 0;
     unsigned n = c->hdr->nclasses;
     gate_leave();
@@ -145,8 +148,11 @@ unsigned shmc_class_count(shmc_cache *c)
 shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *out)
 {
     uintptr_t frame = GATE_FRAME();
-    if (!out || id < 1 || !gate_enter(c))
+    if (!out || id < 1)
         return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     shmc_class_stats o;
     shmc_status st = SHMC_INVALID;
     if (id <= c->hdr->nclasses && vault_range_ok(out, sizeof *out, frame)) {
@@ -162,8 +168,11 @@ shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *o
 shmc_status shmc_config_get(shmc_cache *c, shmc_config *out)
 {
     uintptr_t frame = GATE_FRAME();
-    if (!out || !gate_enter(c))
+    if (!out)
         return SHMC_INVALID;
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
     if (!vault_range_ok(out, sizeof *out, frame)) {
         gate_leave();
         return SHMC_INVALID;

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "testutil.h"
+#include "segment.h" /* segment_retire: a destroyer that died half-way */
 
 #include <grp.h>
 #include <sys/resource.h>
@@ -456,20 +457,65 @@ static void test_destroy_while_attached(void **state)
 {
     tu_fix *f = *state;
     assert_ok(tu_set(f->c, "k", "v", 0, 0));
+    shmc_cache *other = NULL;
+    assert_ok(shmc_open(f->path, &other));
+
+    /* "if unused" refuses while live clients are attached, changing nothing */
+    assert_status(shmc_destroy_with(f->path, SHMC_DESTROY_UNUSED), SHMC_BUSY);
+    assert_true(tu_file_exists(f->path));
+    assert_value_str(f->c, "k", "v");
+    assert_status(shmc_destroy_with(f->path, 2), SHMC_INVALID);
+
+    /* destroyed: every attached handle is told from its next call, so no
+     * process keeps reading a cache nobody else can reach */
     assert_ok(shmc_destroy(f->path));
     assert_false(tu_file_exists(f->path));
-    assert_value_str(f->c, "k", "v");
-    assert_ok(tu_set(f->c, "k2", "v2", 0, 0));
-    assert_value_str(f->c, "k2", "v2");
-    assert_u64_eq(tu_stats(f->c).curr_items, 2);
+    char buf[16];
+    size_t len = sizeof buf;
+    assert_status(shmc_get(f->c, "k", 1, buf, &len, NULL, NULL), SHMC_STALE);
+    assert_status(shmc_set(other, "k", 1, "x", 1, 0, 0), SHMC_STALE);
+    assert_status(shmc_incr(other, "k", 1, 1, NULL), SHMC_STALE);
+    shmc_stats st;
+    assert_status(shmc_stats_get(other, &st), SHMC_STALE);
+    assert_int_equal(shmc_check(other, NULL), 1);
+    shmc_cache *again = NULL;
+    assert_status(shmc_open(f->path, &again), SHMC_NO_FILE); /* what re-opening finds */
 
     /* a new segment can be created at the path; it is a different one */
     shmc_cache *c2 = NULL;
     assert_ok(shmc_create(f->path, &f->cfg, &c2));
     assert_missing(c2, "k");
     assert_ok(tu_set(c2, "k", "new", 0, 0));
-    assert_value_str(f->c, "k", "v");
-    shmc_close(c2);
+    len = sizeof buf;
+    assert_status(shmc_get(f->c, "k", 1, buf, &len, NULL, NULL), SHMC_STALE);
+    shmc_close(other);
+    shmc_close(f->c); /* closing a stale handle works */
+    f->c = c2;        /* the teardown checks and removes the new one */
+    /* alone on it now: "if unused" would remove it (shown with a copy) */
+    char copy[TU_PATH_MAX];
+    scratch(copy, "unused");
+    shmc_cache *solo = NULL;
+    assert_ok(shmc_create(copy, &f->cfg, &solo));
+    shmc_close(solo);
+    assert_ok(shmc_destroy_with(copy, SHMC_DESTROY_UNUSED));
+    assert_false(tu_file_exists(copy));
+}
+
+/* A segment marked stale but not yet removed (its destroyer died between
+ * the two steps) cannot be attached. */
+static void test_stale_segment_refused(void **state)
+{
+    tu_fix *f = *state;
+    assert_ok(segment_retire(f->path));
+    shmc_cache *late = NULL;
+    assert_status(shmc_open(f->path, &late), SHMC_STALE);
+    assert_null(late);
+    assert_ok(segment_retire(f->path)); /* twice is fine */
+    char buf[4];
+    size_t len = sizeof buf;
+    assert_status(shmc_get(f->c, "k", 1, buf, &len, NULL, NULL), SHMC_STALE);
+    f->skip_check = 1; /* check answers 1 on a stale segment */
+    assert_ok(shmc_destroy(f->path));
 }
 
 /* Two handles in one process are two clients of one cache. */
@@ -805,6 +851,7 @@ int main(void)
         T(test_permission),
         T(test_destroy),
         T(test_destroy_while_attached),
+        T(test_stale_segment_refused),
         T(test_two_handles),
         T(test_fork_child_sees_writes),
         T(test_config_get),

@@ -761,5 +761,90 @@ check "-Y with a malformed file: exit 1, memcached's message" \
 OUT=$("$SRV" -u root -l 127.0.0.1 -p "$PORT" -U "$UPORT" -Y "$TMP/auth" 2>&1); RC=$?
 check "-Y with UDP is refused as by memcached" bash -c "[[ $RC != 0 ]] && grep -q 'Cannot use UDP with ascii authentication' <<<\"\$1\"" _ "$OUT"
 
+# ---------------------------------------------------------------- orphans
+# A library client attached to a segment that the server replaces (a
+# restart without -e) or that is destroyed must not keep reading the old
+# cache: its next call answers SHMC_STALE and it re-opens (issue 16).  The
+# client is a real library client: Python calling libshmcached.so.
+cat >"$TMP/orphan.py" <<'PYEOF'
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.shmc_strerror.restype = ctypes.c_char_p
+path = sys.argv[2].encode()
+def open_():
+    h = ctypes.c_void_p()
+    st = lib.shmc_open(path, ctypes.byref(h))
+    return st, h
+def get(h, key):
+    buf = ctypes.create_string_buffer(64); n = ctypes.c_size_t(64)
+    st = lib.shmc_get(h, key.encode(), len(key), buf, ctypes.byref(n), None, None)
+    return lib.shmc_strerror(st).decode(), buf.raw[:n.value].decode() if st == 0 else ""
+st, h = open_()
+assert st == 0, lib.shmc_strerror(st)
+print("attached", flush=True)
+for line in sys.stdin:
+    cmd = line.split()
+    if cmd[0] == "get":
+        print("get", *get(h, cmd[1]), flush=True)
+    elif cmd[0] == "set":
+        st = lib.shmc_set(h, cmd[1].encode(), len(cmd[1]), cmd[2].encode(), len(cmd[2]), 0, 0)
+        print("set", lib.shmc_strerror(st).decode(), flush=True)
+    elif cmd[0] == "reopen":
+        lib.shmc_close(h)
+        st, h = open_()
+        print("reopen", lib.shmc_strerror(st).decode(), flush=True)
+PYEOF
+ORPHAN_IN="$TMP/orphan.in"
+mkfifo "$ORPHAN_IN"
+orphan_start() { # PATH: start the client, wait until it is attached
+    python3 "$TMP/orphan.py" "$BUILD/libshmcached.so" "$1" <"$ORPHAN_IN" >"$TMP/orphan.out" 2>&1 &
+    ORPHAN_PID=$!
+    PIDS+=("$ORPHAN_PID")
+    exec 7>"$ORPHAN_IN"
+    for _ in $(seq 100); do grep -q attached "$TMP/orphan.out" && return 0; sleep 0.05; done
+    cat "$TMP/orphan.out"
+    return 1
+}
+orphan() { # CMD...: one command to the client; prints its answer line
+    local n
+    n=$(wc -l <"$TMP/orphan.out")
+    echo "$*" >&7
+    for _ in $(seq 100); do
+        [ "$(wc -l <"$TMP/orphan.out")" -gt "$n" ] && { tail -n 1 "$TMP/orphan.out"; return; }
+        sleep 0.05
+    done
+    echo "(no answer)"
+}
+orphan_stop() { exec 7>&-; wait "$ORPHAN_PID" 2>/dev/null; }
+
+OSEG="/dev/shm/shmcached-127.0.0.1-$PORT" # the server's default segment without -e (-l, -p)
+check "orphans: a server without -e on its default segment" \
+    start_server "$TMP/orphan-srv.log" -l 127.0.0.1 -p "$PORT"
+mc "127.0.0.1:$PORT" 'set k 0 0 3\r\nold\r\n' >/dev/null
+check "orphans: a library client attaches the server's segment" orphan_start "$OSEG"
+check "orphans: it reads what TCP stored" test "$(orphan get k)" = "get success old"
+stop_server
+check "orphans: restart without -e" start_server "$TMP/orphan-srv2.log" -l 127.0.0.1 -p "$PORT"
+mc "127.0.0.1:$PORT" 'set k 0 0 3\r\nnew\r\n' >/dev/null
+OUT=$(orphan get k)
+check "orphans: after the restart the old handle answers SHMC_STALE, not the old value ($OUT)" \
+    grep -q "^get segment was destroyed or replaced" <<<"$OUT"
+check "orphans: re-opening attaches the new segment" test "$(orphan reopen)" = "reopen success"
+check "orphans: and reads what TCP stored there" test "$(orphan get k)" = "get success new"
+OUT=$("$CTL" -S "$OSEG" destroy 2>&1); RC=$?
+check "orphans: shmcachectl destroy refuses while clients are attached (exit $RC)" \
+    bash -c "[[ $RC == 1 ]] && grep -q 'live clients are attached' <<<\"\$1\"" _ "$OUT"
+check "orphans: the refused destroy left the segment" test -f "$OSEG"
+OUT=$("$CTL" -S "$OSEG" destroy --force 2>&1); RC=$?
+check "orphans: destroy --force removes it (exit $RC)" bash -c "[[ $RC == 0 && ! -e $OSEG ]]"
+OUT=$(orphan set k x)
+check "orphans: after destroy the client's next call answers SHMC_STALE ($OUT)" \
+    grep -q "^set segment was destroyed or replaced" <<<"$OUT"
+OUT=$(mc "127.0.0.1:$PORT" 'get k\r\n')
+check "orphans: the server's own calls get an error, not the old value ($OUT)" \
+    bash -c "! grep -q '^VALUE' <<<\"\$1\"" _ "$OUT"
+orphan_stop
+stop_server
+
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL -eq 0 ]]

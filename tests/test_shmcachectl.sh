@@ -533,7 +533,9 @@ expect_rc "check a non-segment file" 1
 # destroy
 # ------------------------------------------------------------------
 ctl destroy extra
-expect_usage "destroy extra" "destroy: too many arguments"
+expect_usage "destroy extra" "destroy: unknown argument 'extra' (only --force)"
+ctl destroy --force extra
+expect_usage "destroy --force extra" "destroy: too many arguments"
 ctl destroy
 expect_rc "destroy" 0
 expect_out "destroy" "destroyed $SEG"$'\n'

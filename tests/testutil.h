@@ -65,6 +65,8 @@ static inline const char *tu_status_name(shmc_status s)
     case SHMC_SYSTEM: return "SHMC_SYSTEM";
     case SHMC_NO_PROTECTION: return "SHMC_NO_PROTECTION";
     case SHMC_UNSAFE_PROCESS: return "SHMC_UNSAFE_PROCESS";
+    case SHMC_BUSY: return "SHMC_BUSY";
+    case SHMC_STALE: return "SHMC_STALE";
     case SHMC_STATUS_COUNT: break;
     }
     return "(unknown status)";

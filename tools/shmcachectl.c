@@ -86,7 +86,9 @@ static void print_usage(FILE *out)
 "                      \"OK: segment consistent\" (exit 0; exit 3 if chunks of\n"
 "                      clients that died wait for recover) or the problems (exit 1)\n"
 "  recover             reap clients that died while attached\n"
-"  destroy             remove the segment file (after checking it is one)\n"
+"  destroy [--force]   remove the segment file (after checking it is one);\n"
+"                      refused while live clients are attached unless --force;\n"
+"                      attached clients then get SHMC_STALE and re-open\n"
 "\n"
 "EXPTIME as memcached: 0 never, up to 2592000 relative seconds, larger an\n"
 "absolute Unix time, negative already expired.\n"
@@ -842,10 +844,19 @@ static int cmd_destroy(const char *path, int argc, char **argv)
 {
     shmc_status st;
     char what[4200];
+    int force = argc == 1 && strcmp(argv[0], "--force") == 0;
 
-    (void)argv;
-    need_args("destroy", argc, 0, 0);
-    st = shmc_destroy(path);
+    if (argc == 1 && !force)
+        usage_error("destroy: unknown argument '%s' (only --force)", argv[0]);
+    need_args("destroy", argc, 0, 1);
+    st = shmc_destroy_with(path, force ? 0 : SHMC_DESTROY_UNUSED);
+    if (st == SHMC_CORRUPT || st == SHMC_BAD_VERSION || st == SHMC_STALE)
+        st = shmc_destroy(path); /* nobody can attach it: nobody to count */
+    if (st == SHMC_BUSY) {
+        fprintf(stderr, PROG ": destroy %s: live clients are attached (" PROG " -S %s info);"
+                        " --force removes it anyway, and they get SHMC_STALE\n", path, path);
+        return EXIT_FAIL;
+    }
     if (st != SHMC_OK) {
         int e = errno;
         snprintf(what, sizeof what, "destroy %s", path);
