@@ -95,8 +95,10 @@ typedef enum shmc_status {
                                 this process can write PKRU, so it could open the cache
                                 (at attach: such instructions; at a strict lockdown:
                                 writable executable mappings) */
-    SHMC_BUSY,             /**< the segment is in use: shmc_destroy_with with
-                                SHMC_DESTROY_UNUSED found live clients attached */
+    SHMC_BUSY,             /**< busy: shmc_destroy_with with SHMC_DESTROY_UNUSED found
+                                live clients attached; or the call was made from a
+                                signal handler that interrupted a call of the same
+                                thread (it would wait for a lock its thread holds) */
     SHMC_STALE,            /**< the segment was destroyed or replaced (shmc_destroy, a
                                 server restart): close the handle and open the path again */
     SHMC_STATUS_COUNT      /**< number of codes (not a code) */

@@ -34,6 +34,7 @@
 #define ARG_OK(p, len) vault_range_ok((p), (len), frame)
 
 __thread uint32_t gate_thread_lane;
+__thread uint32_t gate_thread_inside;
 
 uint32_t gate_assign_lane(void)
 {
@@ -785,7 +786,7 @@ const char *shmc_strerror(shmc_status st)
         [SHMC_SYSTEM] = "system error (see errno)",
         [SHMC_NO_PROTECTION] = "memory protection keys are not available (CPU or kernel)",
         [SHMC_UNSAFE_PROCESS] = "strict protection: code outside the library can write PKRU",
-        [SHMC_BUSY] = "segment in use: live clients are attached",
+        [SHMC_BUSY] = "busy: live clients are attached, or a call re-entered from a signal handler",
         [SHMC_STALE] = "segment was destroyed or replaced: close and open it again",
     };
     if ((unsigned)st >= SHMC_STATUS_COUNT)

@@ -13,7 +13,8 @@
  * Entering also checks the handle: it must name a live slot of the vault
  * (vault.h), which client code cannot write, so a forged or closed handle
  * gets SHMC_INVALID and the segment is never touched; and its segment
- * must not be retired (SHMC_STALE).  Between the two,
+ * must not be retired (SHMC_STALE), and the thread must not be inside a
+ * call already (SHMC_BUSY: a signal handler that interrupted a call).  Between the two,
  * the entry point checks every caller pointer and length (vault_range_ok)
  * before the segment is touched, and runs no code the caller supplies:
  * no callback, no malloc.
@@ -36,6 +37,12 @@
  * checked on every use. */
 extern __thread uint32_t gate_thread_lane;
 uint32_t gate_assign_lane(void);
+
+/* 1 while the calling thread is inside a call (between gate_enter and
+ * gate_leave).  A signal handler that calls the library while the thread
+ * it interrupted is inside a call would wait forever for a lock its own
+ * thread holds: gate_enter answers SHMC_BUSY instead. */
+extern __thread uint32_t gate_thread_inside;
 
 /* Open the process's key for this thread (no handle yet: attach). */
 GATE_INLINE void gate_open(void)
@@ -61,6 +68,8 @@ GATE_INLINE shmc_status gate_enter(shmc_cache *c)
 {
     if (!vault_handle_ok(c))
         return SHMC_INVALID;
+    if (__builtin_expect(gate_thread_inside, 0))
+        return SHMC_BUSY; /* re-entered from a signal handler */
     gate_open();
     if (__builtin_expect(c->magic != HANDLE_LIVE, 0)) {
         gate_close();
@@ -70,11 +79,15 @@ GATE_INLINE shmc_status gate_enter(shmc_cache *c)
         gate_close();
         return SHMC_STALE;
     }
+    __atomic_store_n(&gate_thread_inside, 1, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* set before any lock is taken */
     return SHMC_OK;
 }
 
 GATE_INLINE void gate_leave(void)
 {
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* cleared after every lock is dropped */
+    __atomic_store_n(&gate_thread_inside, 0, __ATOMIC_RELAXED);
     gate_close();
 }
 

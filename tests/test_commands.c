@@ -6,6 +6,9 @@
  */
 #include "testutil.h"
 
+#include <signal.h>
+#include <sys/time.h>
+
 #define KS(s) (s), strlen(s)
 
 static int setup(void **state)
@@ -1092,6 +1095,66 @@ static void test_store_multi(void **state)
     assert_int_equal(shmc_check(c, stdout), 0);
 }
 
+/* A signal handler that calls the library while its thread is inside a
+ * call gets SHMC_BUSY at once, instead of waiting for a lock its own
+ * thread holds (issue 16); outside a call it is served.  The main thread
+ * reads a 4 MiB value (chained: copied under the stripe lock) while a
+ * timer fires every 100 us; the handler reads the same key. */
+static shmc_cache *reentry_cache;
+static volatile sig_atomic_t reentry_ok, reentry_busy, reentry_other;
+
+static void reentry_handler(int sig)
+{
+    (void)sig;
+    char b[8];
+    size_t len = sizeof b;
+    shmc_status st = shmc_get(reentry_cache, "big", 3, b, &len, NULL, NULL);
+    if (st == SHMC_BUSY)
+        reentry_busy++;
+    else if (st == SHMC_BUFFER_TOO_SMALL || st == SHMC_OK)
+        reentry_ok++;
+    else
+        reentry_other++;
+}
+
+static void test_reentry_from_signal_handler(void **state)
+{
+    (void)state;
+    shmc_config cfg;
+    shmc_config_init(&cfg);
+    cfg.item_size_max = 8u << 20;
+    tu_fix *f = tu_fix_new("reentry", &cfg);
+    reentry_cache = f->c;
+    enum { BIG = 4 << 20 };
+    char *val = malloc(BIG), *out = malloc(BIG);
+    assert_non_null(val);
+    assert_non_null(out);
+    tu_fill(val, BIG, 5);
+    assert_ok(shmc_set(f->c, "big", 3, val, BIG, 0, 0));
+    struct sigaction sa = {.sa_handler = reentry_handler, .sa_flags = SA_RESTART};
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {.it_interval = {0, 100}, .it_value = {0, 100}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int bad = 0;
+    for (int round = 0; round < 300 && reentry_busy < 20; round++) {
+        size_t len = BIG;
+        if (shmc_get(f->c, "big", 3, out, &len, NULL, NULL) != SHMC_OK || len != BIG ||
+            memcmp(out, val, BIG) != 0)
+            bad++;
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    signal(SIGALRM, SIG_DFL);
+    printf("handler calls: %d inside a call (SHMC_BUSY), %d outside (served), %d other\n",
+           (int)reentry_busy, (int)reentry_ok, (int)reentry_other);
+    assert_int_equal(bad, 0);
+    assert_true(reentry_busy > 0);
+    assert_int_equal(reentry_other, 0);
+    free(val);
+    free(out);
+    assert_int_equal(tu_fix_free(f), 0);
+}
+
 static void test_null_args(void **state)
 {
     tu_fix *f = *state;
@@ -1778,6 +1841,7 @@ int main(void)
         T(test_get_alloc),
         T(test_get_multi),
         T(test_store_multi),
+        cmocka_unit_test(test_reentry_from_signal_handler),
         T(test_null_args),
         T(test_strerror),
         T(test_stats_fresh),
