@@ -175,15 +175,22 @@ static bool slot_take(shmc_cache *c, uint32_t i, uint64_t o)
                                        __ATOMIC_RELAXED);
 }
 
-/* We hold slot i as SLOT_CLAIMING and its last owner died: a new
- * generation makes every token it (or a reaper that died here) wrote
- * stale; then its locks are taken over and repaired, its chunks freed
- * and its counters kept.  c must have its own token set: reaping takes
- * locks. */
+/* Start a new generation of slot i: every token written under an earlier
+ * one reads as dead from now on (token_dead).  Returns it. */
+static uint32_t slot_new_generation(client_slot *s)
+{
+    return __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELEASE);
+}
+
+/* We hold slot i as SLOT_CLAIMING, its last owner died, and its generation
+ * has moved on (slot_new_generation): the locks still held under a token
+ * of an earlier generation (its owner's, or a reaper's that died here) are
+ * taken over and repaired, its chunks freed and its counters kept.  c's
+ * token must be set, and must not be a stale one of slot i: reaping takes
+ * locks, and a waiter would take a lock held under a stale token over. */
 static void slot_reap(shmc_cache *c, uint32_t i)
 {
     client_slot *s = &c->slots[i];
-    __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELEASE);
     lock_release_stale(c, i);
     recovery_reap_slot(c, i);
     slot_retire_counters(c, s);
@@ -223,12 +230,11 @@ shmc_status registry_attach(shmc_cache *c, const client_id *me)
     __atomic_store_n(&s->start_time, me->start, __ATOMIC_RELAXED);
     __atomic_store_n(&s->pidns, c->pidns, __ATOMIC_RELAXED);
     c->slot = i;
-    uint32_t gen = __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELEASE);
-    c->token = lock_token(i, gen);
-    if (was_dead) {
+    /* the token of the new generation first: the reap below takes locks
+     * with it, and every older token of the slot is stale from now on */
+    c->token = lock_token(i, slot_new_generation(s));
+    if (was_dead)
         slot_reap(c, i);
-        c->token = lock_token(i, __atomic_load_n(&s->generation, __ATOMIC_ACQUIRE));
-    }
     s->attached_at = (uint64_t)time(NULL);
     memset(s->lanes, 0, sizeof s->lanes);
     __atomic_store_n(&s->owner, SLOT_OWNER(c->pid, SLOT_ACTIVE), __ATOMIC_RELEASE);
@@ -251,6 +257,7 @@ shmc_status registry_recover(shmc_cache *c, unsigned *reaped)
         uint64_t o = __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
         if (i == c->slot || !o || owner_alive(c, s, o) || !slot_take(c, i, o))
             continue; /* free, alive, or being claimed by someone else */
+        slot_new_generation(s); /* we reap with our own slot's token */
         slot_reap(c, i);
         __atomic_store_n(&s->start_time, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
