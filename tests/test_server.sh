@@ -79,7 +79,7 @@ SRV_PID=""
 # start_server LOG ARGS...: start, wait until it answers "version".
 start_server() {
     local log=$1; shift
-    "$SRV" -u root "$@" >"$log" 2>&1 &
+    "$SRV" -u root "$@" >"$log" 2>&1 7>&- & # 7: the orphans' client pipe, not the server's
     SRV_PID=$!
     PIDS+=("$SRV_PID")
     local addr="127.0.0.1:$PORT"
@@ -815,7 +815,12 @@ orphan() { # CMD...: one command to the client; prints its answer line
     done
     echo "(no answer)"
 }
-orphan_stop() { exec 7>&-; wait "$ORPHAN_PID" 2>/dev/null; }
+orphan_stop() { # end of input, and a bound on the wait
+    exec 7>&-
+    for _ in $(seq 100); do kill -0 "$ORPHAN_PID" 2>/dev/null || break; sleep 0.05; done
+    kill "$ORPHAN_PID" 2>/dev/null
+    wait "$ORPHAN_PID" 2>/dev/null
+}
 
 OSEG="/dev/shm/shmcached-127.0.0.1-$PORT" # the server's default segment without -e (-l, -p)
 check "orphans: a server without -e on its default segment" \
