@@ -797,7 +797,13 @@ PYEOF
 ORPHAN_IN="$TMP/orphan.in"
 mkfifo "$ORPHAN_IN"
 orphan_start() { # PATH: start the client, wait until it is attached
-    python3 "$TMP/orphan.py" "$BUILD/libshmcached.so" "$1" <"$ORPHAN_IN" >"$TMP/orphan.out" 2>&1 &
+    # a sanitizer build's library needs its runtimes loaded first
+    local pre="" lib
+    for lib in $(ldd "$BUILD/libshmcached.so" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ {print $3}'); do
+        pre="$pre $lib"
+    done
+    LD_PRELOAD="${pre# }" ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+        python3 "$TMP/orphan.py" "$BUILD/libshmcached.so" "$1" <"$ORPHAN_IN" >"$TMP/orphan.out" 2>&1 &
     ORPHAN_PID=$!
     PIDS+=("$ORPHAN_PID")
     exec 7>"$ORPHAN_IN"
