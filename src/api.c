@@ -202,6 +202,19 @@ static shmc_status api_install(shmc_cache *tmp, shmc_cache **out)
     return SHMC_OK;
 }
 
+/* What create and open do before they touch a file: decide the
+ * process's protection and scan it (api_protect), and check *out, which
+ * is written at the end; tmp is the handle under construction. */
+static shmc_status api_prepare(const shmc_options *opts, shmc_cache **out, uintptr_t frame,
+                               shmc_cache *tmp)
+{
+    memset(tmp, 0, sizeof *tmp);
+    shmc_status st = api_protect(opts, &tmp->pkru_writers);
+    if (st == SHMC_OK && !api_caller_ok(out, sizeof *out, frame))
+        st = SHMC_INVALID; /* *out is written: not into the library's memory */
+    return st;
+}
+
 shmc_status shmc_create_with(const char *path, const shmc_config *cfg,
                              const shmc_options *opts, shmc_cache **out)
 {
@@ -215,12 +228,8 @@ shmc_status shmc_create_with(const char *path, const shmc_config *cfg,
     }
     if (segment_check_config(cfg) != SHMC_OK)
         return SHMC_INVALID;
-    uintptr_t frame = GATE_FRAME();
     shmc_cache tmp;
-    memset(&tmp, 0, sizeof tmp);
-    shmc_status st = api_protect(opts, &tmp.pkru_writers);
-    if (st == SHMC_OK && !api_caller_ok(out, sizeof *out, frame))
-        st = SHMC_INVALID; /* *out is written: not into the library's memory */
+    shmc_status st = api_prepare(opts, out, GATE_FRAME(), &tmp);
     if (st == SHMC_OK)
         st = segment_create(&tmp, path, cfg);
     return st == SHMC_OK ? api_install(&tmp, out) : st;
@@ -231,12 +240,8 @@ shmc_status shmc_open_with(const char *path, const shmc_options *opts, shmc_cach
     shmc_options obuf;
     if (!path || !*path || !out || options_or_default(opts, &obuf, &opts) != SHMC_OK)
         return SHMC_INVALID;
-    uintptr_t frame = GATE_FRAME();
     shmc_cache tmp;
-    memset(&tmp, 0, sizeof tmp);
-    shmc_status st = api_protect(opts, &tmp.pkru_writers);
-    if (st == SHMC_OK && !api_caller_ok(out, sizeof *out, frame))
-        st = SHMC_INVALID; /* *out is written: not into the library's memory */
+    shmc_status st = api_prepare(opts, out, GATE_FRAME(), &tmp);
     if (st == SHMC_OK)
         st = segment_attach(&tmp, path);
     return st == SHMC_OK ? api_install(&tmp, out) : st;

@@ -84,6 +84,24 @@ GATE_INLINE shmc_status gate_enter(shmc_cache *c)
     return SHMC_OK;
 }
 
+GATE_INLINE void gate_leave(void);
+
+/* gate_enter for a call that writes one result of size bytes at out:
+ * also SHMC_INVALID (the gate closed again) unless out is caller memory.
+ * frame is the public entry point's (GATE_FRAME). */
+GATE_INLINE shmc_status gate_enter_out(shmc_cache *c, const void *out, size_t size,
+                                       uintptr_t frame)
+{
+    if (!out)
+        return SHMC_INVALID;
+    shmc_status st = gate_enter(c);
+    if (st == SHMC_OK && !vault_range_ok(out, size, frame)) {
+        gate_leave();
+        st = SHMC_INVALID;
+    }
+    return st;
+}
+
 GATE_INLINE void gate_leave(void)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* cleared after every lock is dropped */

@@ -101,16 +101,9 @@ static void stats_add_classes(shmc_cache *c, shmc_stats *o)
 
 shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *out)
 {
-    uintptr_t frame = GATE_FRAME();
-    if (!out)
-        return SHMC_INVALID;
-    shmc_status gst = gate_enter(c);
+    shmc_status gst = gate_enter_out(c, out, sizeof *out, GATE_FRAME());
     if (gst != SHMC_OK)
         return gst;
-    if (!vault_range_ok(out, sizeof *out, frame)) {
-        gate_leave();
-        return SHMC_INVALID;
-    }
     shmc_stats os, *o = &os;
     seg_counters e;
     memset(o, 0, sizeof *o);
@@ -167,16 +160,9 @@ shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *o
 
 shmc_status shmc_config_get(shmc_cache *c, shmc_config *out)
 {
-    uintptr_t frame = GATE_FRAME();
-    if (!out)
-        return SHMC_INVALID;
-    shmc_status gst = gate_enter(c);
+    shmc_status gst = gate_enter_out(c, out, sizeof *out, GATE_FRAME());
     if (gst != SHMC_OK)
         return gst;
-    if (!vault_range_ok(out, sizeof *out, frame)) {
-        gate_leave();
-        return SHMC_INVALID;
-    }
     seg_header *h = c->hdr;
     shmc_config os, *o = &os;
     memset(o, 0, sizeof *o);
