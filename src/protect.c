@@ -112,15 +112,20 @@ static unsigned scan_bytes(const unsigned char *buf, size_t n, const unsigned ch
 static unsigned scan_unreadable(int mem, uintptr_t lo, uintptr_t hi, unsigned *xrstor)
 {
     enum { CHUNK = 64 << 10 };
-    static __thread unsigned char buf[CHUNK];
+    unsigned char *buf = malloc(CHUNK); /* at attach, outside any gate */
     unsigned found = 0;
+    if (!buf)
+        return 1; /* cannot look: never trust doubt */
     for (uintptr_t at = lo; at + 2 < hi; at += CHUNK - 2) {
         size_t want = hi - at < CHUNK ? hi - at : CHUNK;
         ssize_t got = mem < 0 ? -1 : pread(mem, buf, want, (off_t)at);
-        if (got < 3)
-            return found + 1; /* cannot be read: counted as a writer (never trust doubt) */
+        if (got < 3) {
+            found++; /* cannot be read: counted as a writer (never trust doubt) */
+            break;
+        }
         found += scan_bytes(buf, (size_t)got, (const unsigned char *)at, xrstor);
     }
+    free(buf);
     return found;
 }
 
