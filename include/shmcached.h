@@ -95,10 +95,13 @@ typedef enum shmc_status {
                                 this process can write PKRU, so it could open the cache
                                 (at attach: such instructions; at a strict lockdown:
                                 writable executable mappings) */
-    SHMC_BUSY,             /**< busy: shmc_destroy_with with SHMC_DESTROY_UNUSED found
-                                live clients attached; or the call was made from a
-                                signal handler that interrupted a call of the same
-                                thread (it would wait for a lock its thread holds) */
+    SHMC_BUSY,             /**< busy, and nothing was changed: a lock the call needs is
+                                held by a live client past the handle's bound
+                                (shmc_options.lock_wait_ms: the owner is stopped or
+                                stuck); or the call was made from a signal handler that
+                                interrupted a call of the same thread (it would wait
+                                for a lock its thread holds); or shmc_destroy_with with
+                                SHMC_DESTROY_UNUSED found live clients attached */
     SHMC_STALE,            /**< the segment was destroyed or replaced (shmc_destroy, a
                                 server restart): close the handle and open the path again */
     SHMC_STATUS_COUNT      /**< number of codes (not a code) */
@@ -176,11 +179,21 @@ typedef struct shmc_options {
                                      executable code outside the library's gates holds an
                                      instruction that writes PKRU; default 0 (count them:
                                      shmc_stats.pkru_writers) */
+    int lock_wait_ms;           /**< how long one call may wait, in all, for locks held by
+                                     clients that live (a stopped or stuck one): past it
+                                     the call changes nothing and returns SHMC_BUSY.  A
+                                     dead owner's lock is taken over whatever the bound.
+                                     -1: wait for ever.  Default SHMC_LOCK_WAIT_MS_DEFAULT
+                                     (docs/api.md says why) */
 } shmc_options;
+
+#define SHMC_LOCK_WAIT_MS_DEFAULT 1000 /**< shmc_options.lock_wait_ms's default */
+#define SHMC_LOCK_WAIT_MS_MAX 3600000  /**< its largest value but -1 (an hour) */
 
 /**
  * Fill *opts with the defaults, then apply the environment:
- * SHMC_PROTECTION=auto|mpk|none and SHMC_PROTECTION_STRICT=0|1.
+ * SHMC_PROTECTION=auto|mpk|none, SHMC_PROTECTION_STRICT=0|1 and
+ * SHMC_LOCK_WAIT_MS=-1|0..SHMC_LOCK_WAIT_MS_MAX.
  * Returns SHMC_INVALID if a variable has another value.
  */
 shmc_status shmc_options_init(shmc_options *opts);
@@ -641,7 +654,8 @@ shmc_status shmc_maintain(shmc_cache *cache);
 /**
  * Walk the whole segment and verify every invariant: hash chains, LRU
  * links, free lists, slab page accounting, item counters, client slots.
- * Blocks writers while it runs.  Describes each problem found on out
+ * Blocks writers while it runs; gives up, counting one problem ("busy"),
+ * if a live client holds a lock past the handle's bound.  Describes each problem found on out
  * (may be NULL; written once the check is done, outside the library) and
  * returns the number of problems (0 = consistent); 1 without checking if
  * cache is not a live handle, if out lies in the library's memory, or if
@@ -654,6 +668,9 @@ typedef struct shmc_check_report {
     unsigned problems;            /**< inconsistencies (as shmc_check returns) */
     unsigned recoverable_chunks;  /**< chunks held by clients that died and are not reaped
                                        yet: not a problem; shmc_recover frees them */
+    unsigned busy;                /**< 1: a live client held a lock past the handle's bound
+                                       (shmc_options.lock_wait_ms), so nothing was checked;
+                                       problems is then 1 */
 } shmc_check_report;
 
 /**

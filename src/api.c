@@ -67,7 +67,10 @@ static shmc_status options_or_default(const shmc_options *opts, shmc_options *bu
 {
     *use = opts;
     if (opts)
-        return opts->protection > SHMC_PROTECT_NONE ? SHMC_INVALID : SHMC_OK;
+        return opts->protection > SHMC_PROTECT_NONE || opts->lock_wait_ms < -1 ||
+                       opts->lock_wait_ms > SHMC_LOCK_WAIT_MS_MAX
+                   ? SHMC_INVALID
+                   : SHMC_OK;
     *use = buf;
     return shmc_options_init(buf);
 }
@@ -94,6 +97,16 @@ shmc_status shmc_options_init(shmc_options *opts)
         if (strcmp(strict, "0") != 0 && strcmp(strict, "1") != 0)
             return SHMC_INVALID;
         opts->strict = strict[0] == '1';
+    }
+    opts->lock_wait_ms = SHMC_LOCK_WAIT_MS_DEFAULT;
+    const char *wait = getenv("SHMC_LOCK_WAIT_MS");
+    if (wait && *wait) {
+        char *end;
+        errno = 0;
+        long ms = strtol(wait, &end, 10);
+        if (*end || errno || ms < -1 || ms > SHMC_LOCK_WAIT_MS_MAX)
+            return SHMC_INVALID;
+        opts->lock_wait_ms = (int)ms;
     }
     return SHMC_OK;
 }
@@ -209,6 +222,7 @@ static shmc_status api_prepare(const shmc_options *opts, shmc_cache **out, uintp
                                shmc_cache *tmp)
 {
     memset(tmp, 0, sizeof *tmp);
+    tmp->wait_ns = opts->lock_wait_ms < 0 ? -1 : (int64_t)opts->lock_wait_ms * 1000000;
     shmc_status st = api_protect(opts, &tmp->pkru_writers);
     if (st == SHMC_OK && !api_caller_ok(out, sizeof *out, frame))
         st = SHMC_INVALID; /* *out is written: not into the library's memory */
@@ -791,7 +805,8 @@ const char *shmc_strerror(shmc_status st)
         [SHMC_SYSTEM] = "system error (see errno)",
         [SHMC_NO_PROTECTION] = "memory protection keys are not available (CPU or kernel)",
         [SHMC_UNSAFE_PROCESS] = "strict protection: code outside the library can write PKRU",
-        [SHMC_BUSY] = "busy: live clients are attached, or a call re-entered from a signal handler",
+        [SHMC_BUSY] = "busy: a live client held a lock past the bound, a call re-entered "
+                      "from a signal handler, or live clients are attached",
         [SHMC_STALE] = "segment was destroyed or replaced: close and open it again",
     };
     if ((unsigned)st >= SHMC_STATUS_COUNT)

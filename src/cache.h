@@ -42,6 +42,8 @@ struct shmc_cache {
     char *base;                 /* where the segment is mapped in this process */
     size_t size;                /* mapped length (the file size) */
     unsigned pkru_writers;      /* foreign PKRU writers found at attach */
+    int64_t wait_ns;            /* how long a call waits on locks of live owners before
+                                   SHMC_BUSY (lock.h); < 0: for ever */
     const owner_ops *owners;    /* liveness and repair, for the layers below (registry.c) */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */

@@ -288,22 +288,41 @@ static void check_chunks(checker *k)
     }
 }
 
-static void lock_all(shmc_cache *c)
+/* Drop the first `stripes` stripe locks and the shard locks of classes
+ * 1..classes, in the reverse of lock_all's order. */
+static void unlock_some(shmc_cache *c, uint32_t stripes, unsigned classes)
+{
+    for (unsigned i = classes; i >= 1; i--)
+        slabs_unlock_class(c, i);
+    for (uint32_t i = stripes; i-- > 0;)
+        lock_drop(&c->stripes[i].l);
+}
+
+/* Take every lock in the library's order; false, holding none, if a live
+ * client holds one past the call's bound (lock.h). */
+static bool lock_all(shmc_cache *c)
 {
     for (uint32_t i = 0; i < SEG_NSTRIPES; i++)
-        lock_take(c, &c->stripes[i].l);
+        if (!lock_wait(c, &c->stripes[i].l)) {
+            unlock_some(c, i, 0);
+            return false;
+        }
     for (unsigned i = 1; i <= c->hdr->nclasses; i++)
-        slabs_lock_class(c, i);
-    lock_take(c, &c->hdr->pool_lock.l);
+        if (!slabs_lock_class_wait(c, i)) {
+            unlock_some(c, SEG_NSTRIPES, i - 1);
+            return false;
+        }
+    if (!lock_wait(c, &c->hdr->pool_lock.l)) {
+        unlock_some(c, SEG_NSTRIPES, c->hdr->nclasses);
+        return false;
+    }
+    return true;
 }
 
 static void unlock_all(shmc_cache *c)
 {
     lock_drop(&c->hdr->pool_lock.l);
-    for (unsigned i = c->hdr->nclasses; i >= 1; i--)
-        slabs_unlock_class(c, i);
-    for (uint32_t i = SEG_NSTRIPES; i-- > 0;)
-        lock_drop(&c->stripes[i].l);
+    unlock_some(c, SEG_NSTRIPES, c->hdr->nclasses);
 }
 
 /* Print what the check found (the gate is closed: out is the caller's). */
@@ -364,12 +383,16 @@ unsigned shmc_check_with(shmc_cache *c, FILE *out, shmc_check_report *report)
         free(k.text);
         return 1;
     }
-    lock_all(c);
-    check_pages(&k);
-    check_classes(&k);
-    check_index(&k);
-    check_chunks(&k);
-    unlock_all(c);
+    bool busy = !lock_all(c);
+    if (busy) {
+        problem(&k, "busy: a live client held a lock past the bound; nothing was checked");
+    } else {
+        check_pages(&k);
+        check_classes(&k);
+        check_index(&k);
+        check_chunks(&k);
+        unlock_all(c);
+    }
     gate_leave();
     check_report(&k, out);
     free(k.seen);
@@ -377,6 +400,7 @@ unsigned shmc_check_with(shmc_cache *c, FILE *out, shmc_check_report *report)
     if (report) {
         report->problems = k.problems;
         report->recoverable_chunks = k.recoverable;
+        report->busy = busy;
     }
     return k.problems;
 }

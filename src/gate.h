@@ -23,6 +23,7 @@
 #define SHMC_GATE_H
 
 #include "cache.h"
+#include "lock.h"
 #include "protect.h"
 #include "vault.h"
 
@@ -44,9 +45,11 @@ uint32_t gate_assign_lane(void);
  * thread holds: gate_enter answers SHMC_BUSY instead. */
 extern __thread uint32_t gate_thread_inside;
 
-/* Open the process's key for this thread (no handle yet: attach). */
+/* Open the process's key for this thread (no handle yet: attach), and
+ * start the call's lock-wait budget (lock.h). */
 GATE_INLINE void gate_open(void)
 {
+    lock_call_begin();
     int k = protect_g.pkey;
     if (k >= 0)
         pkru_open(k);

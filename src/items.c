@@ -29,20 +29,17 @@
 #include "value.h"
 
 /*
- * Take a linked item that has left its chain out of its LRU and free its
- * chunk (stripe held) into shard to of its class.  A publish passes its
+ * Take a linked item that has left its chain out of its LRU (shard sh,
+ * whose lock is held) and free its chunk into shard dst of its class
+ * (held too: sh itself, or another of the class, so that the chunk goes
+ * from one LRU to the other free list in one step).  A publish passes its
  * own lane's shard, so the chunk a lane frees is the next it allocates,
- * still in its CPU's cache.  When that is not the shard the item's LRU is
- * in, both shard locks are held (slabs_lock_pair), so the chunk goes from
- * one LRU to the other free list in one step.  unlinked and freed name
- * the crash points of the caller's command (freed may be NULL).
+ * still in its CPU's cache.  unlinked and freed name the crash points of
+ * the caller's command (freed may be NULL).
  */
-static void item_retire(shmc_cache *c, item_t *it, unsigned to, const char *unlinked,
-                        const char *freed)
+static void item_retire(shmc_cache *c, item_t *it, slab_shard *sh, slab_shard *dst,
+                        const char *unlinked, const char *freed)
 {
-    slab_shard *sh = slabs_shard_of(c, it);
-    slab_shard *dst = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, to));
-    slabs_lock_pair(c, sh, dst);
     if (STATE_KIND(item_state(it)) == CHUNK_LINKED) { /* a repair may have run */
         lru_unlink(c, sh, it);
         CRASH_POINT(unlinked);
@@ -51,26 +48,26 @@ static void item_retire(shmc_cache *c, item_t *it, unsigned to, const char *unli
             CRASH_POINT(freed);
         value_free_chunks(c, dst, it); /* chained values: sh == dst, shard 0 */
     }
-    slabs_unlock_pair(sh, dst);
     (void)unlinked;
     (void)freed;
 }
 
 /* Remove a linked item from the index, its LRU and free it into its own
- * shard (stripe held). */
-static void item_unlink(shmc_cache *c, item_t *it)
+ * shard (stripe held).  false, having changed nothing, if a live client
+ * holds its shard's lock past the call's bound (lock.h). */
+static bool item_unlink(shmc_cache *c, item_t *it)
 {
+    slab_shard *sh = slabs_shard_of(c, it); /* stays its shard while we hold the stripe */
+    if (!lock_wait(c, &sh->lock))
+        return false;
     hash_remove(c, it);
     CRASH_POINT("unlink.unchained");
     /* a death past the free is a finished delete: no crash point there */
-    item_retire(c, it, item_shard(it), "unlink.lru_unlinked", NULL);
+    item_retire(c, it, sh, sh, "unlink.lru_unlinked", NULL);
+    lock_drop(&sh->lock);
+    return true;
 }
 
-/*
- * The live item with this key (stripe lock held), or NULL.  Expired and
- * flushed items met on the way are unlinked; *why says why the key was
- * missing when it was found dead.
- */
 /* Start fetching the header, key and a small value's lines of a chain
  * item in parallel: one memory round trip instead of two. */
 static inline void item_prefetch(const item_t *it)
@@ -85,8 +82,15 @@ static inline bool item_has_key(const item_t *it, const void *key, size_t nkey, 
     return it->hash == hash && it->nkey == nkey && memcmp(it->data, key, nkey) == 0;
 }
 
+/*
+ * The live item with this key (stripe lock held), or NULL.  Expired and
+ * flushed items met on the way are unlinked; *why says why the key was
+ * missing when it was found dead.  One that cannot be unlinked within the
+ * call's bound stays, dead, in its chain (*stuck is set, if not NULL): a
+ * miss all the same, but no place for a new item of the key.
+ */
 static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
-                         uint32_t now, enum item_liveness *why)
+                         uint32_t now, enum item_liveness *why, bool *stuck)
 {
     *why = ITEM_LIVE;
     ref_t r = hash_head(c, hash);
@@ -100,7 +104,8 @@ static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t h
         if (l == ITEM_LIVE)
             return it;
         *why = l;
-        item_unlink(c, it);
+        if (!item_unlink(c, it) && stuck)
+            *stuck = true;
     }
     return NULL;
 }
@@ -168,7 +173,7 @@ static item_t *item_alloc(shmc_cache *c, seg_counters *n, const void *key, size_
     unsigned clsid = extra ? c->hdr->nclasses : slabs_clsid(c, item_total(nkey, vlen));
     item_t *it = slabs_alloc(c, clsid, lane_shard(c, n));
     if (!it) {
-        *st = SHMC_NO_MEMORY;
+        *st = lock_call_timed_out() ? SHMC_BUSY : SHMC_NO_MEMORY;
         return NULL;
     }
     CRASH_POINT("item.alloc");
@@ -184,7 +189,7 @@ static item_t *item_alloc(shmc_cache *c, seg_counters *n, const void *key, size_
     memcpy(it->data, key, nkey);
     if (extra && !value_alloc_chunks(c, it)) {
         slabs_release(c, it);
-        *st = SHMC_NO_MEMORY;
+        *st = lock_call_timed_out() ? SHMC_BUSY : SHMC_NO_MEMORY;
         return NULL;
     }
     CRASH_POINT("item.chunks_taken");
@@ -192,14 +197,46 @@ static item_t *item_alloc(shmc_cache *c, seg_counters *n, const void *key, size_
 }
 
 /*
- * Publish a filled private item in place of old (or as new if old is
- * NULL); stripe lock held.  It enters the LRU of lane n's shard; old leaves
- * its own shard's.  Returns its new CAS.
+ * Take the shard locks a publication of it in place of old needs (stripe
+ * held), in address order (slabs.h): *in, the shard it enters (the lane's
+ * home shard of its class, or, past the call's bound, any other that is
+ * free), and *out, the one old leaves (its own: NULL without old).  false,
+ * holding none, if a live client holds one past the call's bound.
  */
-static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old)
+static bool publish_lock(shmc_cache *c, item_t *it, item_t *old, unsigned home,
+                         slab_shard **in, slab_shard **out)
 {
-    unsigned home = lane_shard(c, n);
     slab_shard *sh = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, home));
+    slab_shard *osh = old ? slabs_shard_of(c, old) : NULL;
+    *in = sh;
+    *out = osh;
+    if (slabs_lock_pair(c, sh, osh ? osh : sh))
+        return true;
+    /* past the bound: every wait is a try now (lock.h) */
+    if (osh && !lock_try(c, &osh->lock))
+        return false; /* old cannot leave its LRU: busy */
+    unsigned shards = it->clsid == c->hdr->nclasses ? 1 : SEG_SHARDS; /* slabs_home */
+    for (unsigned k = 0; k < shards; k++) {
+        slab_shard *o = slabs_shard(c, it->clsid, k);
+        if (o == osh || lock_try(c, &o->lock)) {
+            *in = o;
+            return true;
+        }
+    }
+    if (osh)
+        lock_drop(&osh->lock);
+    return false;
+}
+
+/*
+ * Publish a filled private item in place of old (or as new if old is
+ * NULL); stripe lock held.  It enters the LRU of lane n's shard; old
+ * leaves its own shard's.  Returns true with its new CAS in *cas; false,
+ * having changed nothing (it is still private), if a shard lock is held
+ * by a live client past the call's bound.
+ */
+static bool item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old, uint64_t *cas)
+{
     if (old) { /* unlinking old touches its LRU neighbours: start those reads now */
         ref_t p = __atomic_load_n(&old->prev, __ATOMIC_RELAXED);
         ref_t nx = __atomic_load_n(&old->next, __ATOMIC_RELAXED);
@@ -208,12 +245,14 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
         if (nx)
             __builtin_prefetch(seg_item(c, nx), 1);
     }
+    slab_shard *sh, *osh;
+    if (!publish_lock(c, it, old, lane_shard(c, n), &sh, &osh))
+        return false;
     uint64_t fresh = cas_make(c, it->hash); /* also names this publication */
     if (it->cas) /* an explicit CAS (meta E): keep generated ones above it */
         cas_keep_above(c, it->hash, it->cas);
     else
         it->cas = fresh;
-    lock_take(c, &sh->lock);
     lru_link(c, sh, it); /* it is ours (ALLOC): it takes sh's name */
     CRASH_POINT("publish.lru_linked");
     if (value_is_chained(it)) {
@@ -222,16 +261,20 @@ static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t 
     }
     item_set_state(it, STATE_MAKE(CHUNK_LINKED, cas_generation(fresh))); /* the commit point */
     CRASH_POINT("publish.committed");
-    lock_drop(&sh->lock);
     if (old) {
         hash_replace(c, old, it);
         CRASH_POINT("publish.chained");
-        item_retire(c, old, home, "publish.old_unlinked", "publish.old_freed");
+        /* old's chunk goes to the lane's shard if it is of the same class */
+        item_retire(c, old, osh, old->clsid == it->clsid ? sh : osh, "publish.old_unlinked",
+                    "publish.old_freed");
+        slabs_unlock_pair(sh, osh);
     } else {
+        lock_drop(&sh->lock);
         hash_insert(c, it);
     }
     COUNT(n, total_items);
-    return it->cas;
+    *cas = it->cas;
+    return true;
 }
 
 /* Whether ref r names a chunk whose header and nkey key bytes lie inside
@@ -306,10 +349,11 @@ static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint3
         out->info.cas = cas;
         if (!out->no_bump && item_bump_due(it, now)) {
             seg_lock *s = hash_stripe(c, hash);
-            lock_take(c, s);
-            if (item_state(it) == st && __atomic_load_n(&it->cas, __ATOMIC_RELAXED) == cas)
-                item_bump(it, now); /* else it was replaced or deleted: no longer ours to mark */
-            lock_drop(s);
+            if (lock_wait(c, s)) { /* else its marks wait for the next read */
+                if (item_state(it) == st && __atomic_load_n(&it->cas, __ATOMIC_RELAXED) == cas)
+                    item_bump(it, now); /* else replaced or deleted: no longer ours to mark */
+                lock_drop(s);
+            }
         }
         return true;
     }
@@ -331,8 +375,9 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
     enum item_liveness why;
     shmc_status st = SHMC_OK;
     __builtin_prefetch(&c->buckets[hash_bucket(c, hash)]); /* overlaps the lock's miss */
-    lock_take(c, s);
-    item_t *it = item_find(c, key, nkey, hash, now, &why);
+    if (!lock_wait(c, s))
+        return SHMC_BUSY;
+    item_t *it = item_find(c, key, nkey, hash, now, &why, NULL);
     if (!it) {
         lock_drop(s);
         if (touch)
@@ -414,24 +459,31 @@ static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode 
     value_copy(c, it, mode == SHMC_APPEND ? 0 : vlen, old);
     value_write(c, it, mode == SHMC_APPEND ? old->nbytes : 0, val, vlen);
     it->cas = new_cas;
-    uint64_t cas = item_publish(c, n, it, old);
+    uint64_t cas;
+    if (!item_publish(c, n, it, old, &cas)) {
+        slabs_release(c, it);
+        return SHMC_BUSY;
+    }
     if (cas_out)
         *cas_out = cas;
     return SHMC_OK;
 }
 
 /* SET of a value too large: memcached drops the old item so that a
- * reader does not keep seeing stale data. */
-static void store_drop_stale(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
-                             uint32_t now)
+ * reader does not keep seeing stale data.  SHMC_TOO_LARGE once it is
+ * gone; SHMC_BUSY if a live client held a lock past the call's bound. */
+static shmc_status store_drop_stale(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
+                                    uint32_t now)
 {
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;
-    lock_take(c, s);
-    item_t *old = item_find(c, key, nkey, hash, now, &why);
-    if (old)
-        item_unlink(c, old);
+    if (!lock_wait(c, s))
+        return SHMC_BUSY;
+    bool stuck = false;
+    item_t *old = item_find(c, key, nkey, hash, now, &why, &stuck);
+    bool gone = old ? item_unlink(c, old) : !stuck;
     lock_drop(s);
+    return gone ? SHMC_TOO_LARGE : SHMC_BUSY;
 }
 
 shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
@@ -451,7 +503,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
         it = item_alloc(c, n, key, nkey, hash, vlen, flags, clock_exptime(c, exptime), now, &st);
         if (!it) {
             if (st == SHMC_TOO_LARGE && mode == SHMC_SET)
-                store_drop_stale(c, key, nkey, hash, now);
+                st = store_drop_stale(c, key, nkey, hash, now);
             return st;
         }
         value_write(c, it, 0, val, vlen); /* nothing when vlen is 0 and val NULL */
@@ -461,19 +513,28 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;
     bool grew = false;
-    lock_take(c, s);
-    item_t *old = item_find(c, key, nkey, hash, now, &why);
-    st = store_check(mode, old, cas_in, n);
+    if (!lock_wait(c, s)) {
+        if (it)
+            slabs_release(c, it);
+        return SHMC_BUSY;
+    }
+    bool stuck = false; /* a dead item of the key that could not be unlinked */
+    item_t *old = item_find(c, key, nkey, hash, now, &why, &stuck);
+    st = stuck ? SHMC_BUSY : store_check(mode, old, cas_in, n);
     if (st == SHMC_OK && concat) {
         st = store_concat(c, n, mode, old, val, vlen, now, new_cas, cas_out);
     } else if (st == SHMC_OK) {
         if (mode == SHMC_CAS_STALE && old->cas != cas_in)
             it->iflags |= IFLAG_STALE; /* still private: a plain store */
-        uint64_t cas = item_publish(c, n, it, old);
-        if (cas_out)
-            *cas_out = cas;
-        grew = !old && (cas & 63) == 0;
-        it = NULL;
+        uint64_t cas;
+        if (item_publish(c, n, it, old, &cas)) {
+            if (cas_out)
+                *cas_out = cas;
+            grew = !old && (cas & 63) == 0;
+            it = NULL;
+        } else {
+            st = SHMC_BUSY;
+        }
     }
     lock_drop(s);
     if (it)
@@ -489,14 +550,15 @@ shmc_status items_delete(shmc_cache *c, seg_counters *n, const void *key, size_t
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;
     shmc_status st = SHMC_OK;
-    lock_take(c, s);
-    item_t *it = item_find(c, key, nkey, hash, clock_now(c), &why);
+    if (!lock_wait(c, s))
+        return SHMC_BUSY;
+    item_t *it = item_find(c, key, nkey, hash, clock_now(c), &why, NULL);
     if (!it)
         st = SHMC_NOT_FOUND;
     else if (cas && it->cas != cas)
         st = SHMC_EXISTS;
-    else
-        item_unlink(c, it);
+    else if (!item_unlink(c, it))
+        st = SHMC_BUSY;
     lock_drop(s);
     if (st == SHMC_NOT_FOUND)
         COUNT(n, delete_misses);
@@ -553,8 +615,9 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
     enum item_liveness why;
     shmc_status st = SHMC_OK;
     uint64_t v = 0;
-    lock_take(c, s);
-    item_t *old = item_find(c, key, nkey, hash, now, &why);
+    if (!lock_wait(c, s))
+        return SHMC_BUSY;
+    item_t *old = item_find(c, key, nkey, hash, now, &why, NULL);
     uint64_t cas = 0;
     if (!old) {
         st = SHMC_NOT_FOUND;
@@ -579,7 +642,10 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
             uint8_t was = __atomic_load_n(&old->iflags, __ATOMIC_RELAXED);
             it->iflags = (size_t)len <= old->nbytes ? (uint8_t)(was & keep) : 0;
             it->cas = new_cas; /* 0: a fresh one */
-            cas = item_publish(c, n, it, old);
+            if (!item_publish(c, n, it, old, &cas)) {
+                slabs_release(c, it);
+                st = SHMC_BUSY;
+            }
         }
     }
     lock_drop(s);
@@ -605,8 +671,9 @@ shmc_status items_touch(shmc_cache *c, seg_counters *n, const void *key, size_t 
     uint32_t exp = clock_exptime(c, exptime);
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;
-    lock_take(c, s);
-    item_t *it = item_find(c, key, nkey, hash, now, &why);
+    if (!lock_wait(c, s))
+        return SHMC_BUSY;
+    item_t *it = item_find(c, key, nkey, hash, now, &why, NULL);
     if (it) {
         it->exptime = exp;
         item_bump(it, now);
@@ -629,8 +696,9 @@ shmc_status items_invalidate(shmc_cache *c, seg_counters *n, const void *key, si
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;
     shmc_status st = SHMC_OK;
-    lock_take(c, s);
-    item_t *it = item_find(c, key, nkey, hash, now, &why);
+    if (!lock_wait(c, s))
+        return SHMC_BUSY;
+    item_t *it = item_find(c, key, nkey, hash, now, &why, NULL);
     if (!it) {
         st = SHMC_NOT_FOUND;
     } else if (cas_in && it->cas != cas_in) {
@@ -680,9 +748,8 @@ void items_maintain(shmc_cache *c, bool reap)
     for (unsigned id = 1; id <= c->hdr->nclasses; id++) {
         for (unsigned s = 0; s < SEG_SHARDS; s++) {
             slab_shard *sh = slabs_shard(c, id, s);
-            if (!lru_items(sh))
-                continue;
-            lock_take(c, &sh->lock);
+            if (!lru_items(sh) || !lock_wait(c, &sh->lock))
+                continue; /* a shard held past the bound waits for the next round */
             lru_crawl(c, sh, 16, now);
             lru_balance(c, sh, now);
             lock_drop(&sh->lock);

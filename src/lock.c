@@ -52,15 +52,49 @@ static bool lock_take_over(shmc_cache *c, seg_lock *l, uint32_t w)
     return true;
 }
 
-void lock_take_slow(shmc_cache *c, seg_lock *l)
+__thread lock_call lock_thread_call;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* How long the next sleep may last, in ms (1..LOCK_CHECK_MS); 0 if a
+ * bounded wait's deadline has passed.  The call's deadline starts at its
+ * first sleep. */
+static int lock_sleep_ms(const shmc_cache *c, bool bounded)
+{
+    if (!bounded || c->wait_ns < 0)
+        return LOCK_CHECK_MS;
+    lock_call *k = &lock_thread_call;
+    int64_t now = now_ns();
+    if (k->deadline_ns == 0)
+        k->deadline_ns = now + c->wait_ns;
+    int64_t left = k->deadline_ns - now;
+    if (left <= 0)
+        return 0;
+    return left >= LOCK_CHECK_MS * 1000000LL ? LOCK_CHECK_MS : (int)(left / 1000000) + 1;
+}
+
+/* Spin a little for l to come free; true if we took it. */
+static bool lock_spin(shmc_cache *c, seg_lock *l)
 {
     for (int i = 0; i < LOCK_SPINS; i++) {
         uint32_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
         if (w == 0 && __atomic_compare_exchange_n(&l->word, &w, c->token, false,
                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-            return;
+            return true;
         __builtin_ia32_pause();
     }
+    return false;
+}
+
+bool lock_wait_slow(shmc_cache *c, seg_lock *l, bool bounded)
+{
+    if (lock_spin(c, l))
+        return true;
     uint32_t watched = 0; /* the owner we have been waiting on */
     int waited_ms = 0;
     for (;;) {
@@ -69,24 +103,32 @@ void lock_take_slow(shmc_cache *c, seg_lock *l)
             /* others may sleep: keep the waiters bit when we take it */
             if (__atomic_compare_exchange_n(&l->word, &w, c->token | LOCK_WAITERS, false,
                                             __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-                return;
+                return true;
             continue;
         }
         uint32_t owner = w & ~LOCK_WAITERS;
+        int sleep_ms = lock_sleep_ms(c, bounded);
         if (owner != watched) {
             watched = owner;
             waited_ms = 0;
-        } else if (waited_ms >= LOCK_CHECK_MS && c->owners->token_dead(c, owner)) {
+        }
+        /* a dead owner is taken over whatever the bound: before giving up,
+         * and every LOCK_CHECK_MS of waiting on the same owner */
+        if ((sleep_ms == 0 || waited_ms >= LOCK_CHECK_MS) && c->owners->token_dead(c, owner)) {
             if (lock_take_over(c, l, w))
-                return;
+                return true;
             continue;
+        }
+        if (sleep_ms == 0) {
+            lock_thread_call.timed_out = 1;
+            return false; /* a live owner held it past the call's bound */
         }
         if (!(w & LOCK_WAITERS) &&
             !__atomic_compare_exchange_n(&l->word, &w, w | LOCK_WAITERS, false,
                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             continue;
-        futex_wait(&l->word, w | LOCK_WAITERS, LOCK_CHECK_MS);
-        waited_ms += LOCK_CHECK_MS;
+        futex_wait(&l->word, w | LOCK_WAITERS, sleep_ms);
+        waited_ms += sleep_ms;
     }
 }
 

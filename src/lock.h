@@ -12,6 +12,19 @@
  * The uncontended path is one compare-and-swap to take and one exchange to
  * release.  Waiters spin briefly, then sleep on a futex, checking the
  * owner's liveness every LOCK_CHECK_MS while the owner stays the same.
+ *
+ * Bounded waits.  An owner that lives but does not run (SIGSTOP, a
+ * debugger, a spinning signal handler) would hold everyone up for as long
+ * as it is stopped.  So a call's waits on live owners are bounded: the
+ * handle's wait_ns (shmc_options.lock_wait_ms) from the call's first wait
+ * that sleeps, one deadline for the whole call (lock_thread_call, reset by
+ * the gate).  lock_wait() gives up at the deadline and returns false; the
+ * caller then undoes what it did and answers SHMC_BUSY.  Past the
+ * deadline every later lock_wait() of the call fails at once unless the
+ * lock is free (a try).  lock_take() never gives up: it is for the few
+ * places that must finish what they started (a repair, giving back a
+ * chunk that no other shard will take), and its holders never stop
+ * inside a lock that a lock_take() waits for, except by being stopped.
  * Unlike glibc's robust mutexes this needs nothing from the kernel at
  * process exit, so it keeps working when the segment is behind a memory
  * protection key the exiting thread no longer holds.
@@ -38,15 +51,49 @@ static inline uint32_t lock_token(uint32_t slot, uint32_t generation)
 /* Initialise a lock in a new segment. */
 void lock_init(seg_lock *l, enum lock_kind kind, uint32_t id);
 
-void lock_take_slow(shmc_cache *c, seg_lock *l);
+/* The calling thread's lock waits in its current call. */
+typedef struct lock_call {
+    int64_t deadline_ns; /* CLOCK_MONOTONIC time its waits end; 0: it has not slept yet */
+    uint32_t timed_out;  /* a lock_wait() of this call gave up at the deadline */
+} lock_call;
 
-/* Take l, taking it over and repairing its structure if its owner died. */
+extern __thread lock_call lock_thread_call;
+
+/* A call starts (the gate): no wait yet, no time spent. */
+static inline void lock_call_begin(void)
+{
+    lock_thread_call.deadline_ns = 0;
+    lock_thread_call.timed_out = 0;
+}
+
+/* Whether a lock_wait() of the current call gave up: a failure the caller
+ * sees as a missing resource (no chunk) was SHMC_BUSY, not what it seems. */
+static inline bool lock_call_timed_out(void)
+{
+    return lock_thread_call.timed_out != 0;
+}
+
+bool lock_wait_slow(shmc_cache *c, seg_lock *l, bool bounded);
+
+/* Take l within the call's bound (above), taking it over and repairing
+ * its structure if its owner died.  false: its owner lives and held it
+ * past the bound; nothing was taken. */
+static inline bool lock_wait(shmc_cache *c, seg_lock *l)
+{
+    uint32_t free_word = 0;
+    return __atomic_compare_exchange_n(&l->word, &free_word, c->token, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED) ||
+           lock_wait_slow(c, l, true);
+}
+
+/* Take l, however long its owner keeps it, taking it over and repairing
+ * its structure if its owner died: only where the caller must finish. */
 static inline void lock_take(shmc_cache *c, seg_lock *l)
 {
     uint32_t free_word = 0;
     if (!__atomic_compare_exchange_n(&l->word, &free_word, c->token, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
-        lock_take_slow(c, l);
+        lock_wait_slow(c, l, false);
 }
 
 /* Take l if it is free now; never waits. */

@@ -94,12 +94,33 @@ void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it)
     sh->free_count--;
 }
 
+/*
+ * Lock a shard of class clsid to give chunks back to: shard s within the
+ * call's bound, else (a live owner holds it: lock.h) any other that is
+ * free, else s whatever the wait.  A chunk of ours may go to any shard
+ * (but the largest class has one: slabs_home), so only a client stopped
+ * holding all of them (a page move) makes this wait past the bound.
+ */
+static slab_shard *slabs_lock_any(shmc_cache *c, unsigned clsid, unsigned s)
+{
+    slab_shard *sh = slabs_shard(c, clsid, s);
+    if (lock_wait(c, &sh->lock))
+        return sh;
+    unsigned shards = clsid == c->hdr->nclasses ? 1 : SEG_SHARDS; /* slabs_home */
+    for (unsigned k = 1; k < shards; k++) {
+        slab_shard *o = slabs_shard(c, clsid, (s + k) % SEG_SHARDS);
+        if (lock_try(c, &o->lock))
+            return o;
+    }
+    lock_take(c, &sh->lock);
+    return sh;
+}
+
 void slabs_release(shmc_cache *c, item_t *it)
 {
     if (value_is_chained(it))
         value_release_chunks(c, it);
-    slab_shard *sh = slabs_shard_of(c, it);
-    lock_take(c, &sh->lock);
+    slab_shard *sh = slabs_lock_any(c, it->clsid, item_shard(it));
     slabs_free_locked(c, sh, it);
     lock_drop(&sh->lock);
 }
@@ -110,22 +131,38 @@ void slabs_lock_class(shmc_cache *c, unsigned clsid)
         lock_take(c, &slabs_shard(c, clsid, s)->lock);
 }
 
+bool slabs_lock_class_wait(shmc_cache *c, unsigned clsid)
+{
+    for (unsigned s = 0; s < SEG_SHARDS; s++) {
+        if (!lock_wait(c, &slabs_shard(c, clsid, s)->lock)) {
+            while (s-- > 0)
+                lock_drop(&slabs_shard(c, clsid, s)->lock);
+            return false;
+        }
+    }
+    return true;
+}
+
 void slabs_unlock_class(shmc_cache *c, unsigned clsid)
 {
     for (unsigned s = SEG_SHARDS; s-- > 0;)
         lock_drop(&slabs_shard(c, clsid, s)->lock);
 }
 
-void slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b)
+bool slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b)
 {
     if (b < a) {
         slab_shard *t = a;
         a = b;
         b = t;
     }
-    lock_take(c, &a->lock);
-    if (b != a)
-        lock_take(c, &b->lock);
+    if (!lock_wait(c, &a->lock))
+        return false;
+    if (b != a && !lock_wait(c, &b->lock)) {
+        lock_drop(&a->lock);
+        return false;
+    }
+    return true;
 }
 
 void slabs_unlock_pair(slab_shard *a, slab_shard *b)
@@ -180,7 +217,8 @@ static bool slabs_grow(shmc_cache *c, unsigned clsid, unsigned s)
 {
     slab_class *cls = &c->classes[clsid];
     slab_shard *sh = &cls->shards[s];
-    lock_take(c, &c->hdr->pool_lock.l);
+    if (!lock_wait(c, &c->hdr->pool_lock.l))
+        return false;
     uint32_t pg = pool_find_page(c);
     if (pg == UINT32_MAX) {
         lock_drop(&c->hdr->pool_lock.l);
@@ -237,7 +275,8 @@ static item_t *slabs_steal_free(shmc_cache *c, unsigned clsid, unsigned s)
             continue;
         item_t *got[STEAL_BATCH];
         unsigned n = 0;
-        lock_take(c, &from->lock);
+        if (!lock_wait(c, &from->lock))
+            continue;
         while (n < STEAL_BATCH && (got[n] = shard_pop_free(c, from)))
             n++;
         lock_drop(&from->lock);
@@ -245,8 +284,7 @@ static item_t *slabs_steal_free(shmc_cache *c, unsigned clsid, unsigned s)
             continue;
         /* the rest are ours (ALLOC) meanwhile: a death here reaps them */
         CRASH_POINT("slabs.stolen");
-        slab_shard *home = slabs_shard(c, clsid, s);
-        lock_take(c, &home->lock);
+        slab_shard *home = slabs_lock_any(c, clsid, s);
         for (unsigned i = 1; i < n; i++)
             slabs_free_locked(c, home, got[i]);
         lock_drop(&home->lock);
@@ -266,7 +304,8 @@ static item_t *slabs_reclaim(shmc_cache *c, unsigned clsid, unsigned s, bool evi
         !__atomic_load_n(&sh->tail[SEG_LRU_WARM], __ATOMIC_RELAXED) &&
         !__atomic_load_n(&sh->tail[SEG_LRU_HOT], __ATOMIC_RELAXED))
         return NULL;
-    lock_take(c, &sh->lock);
+    if (!lock_wait(c, &sh->lock))
+        return NULL;
     uint64_t before = sh->evictions;
     item_t *it = lru_reclaim(c, sh, evict, now);
     *evictions = sh->evictions != before ? sh->evictions : 0;
@@ -327,7 +366,8 @@ static item_t *slabs_alloc_home(shmc_cache *c, unsigned clsid, unsigned s, bool 
                                 uint32_t now)
 {
     slab_shard *sh = slabs_shard(c, clsid, s);
-    lock_take(c, &sh->lock);
+    if (!lock_wait(c, &sh->lock))
+        return NULL;
     item_t *it = shard_pop_free(c, sh);
     if (!it && more && slabs_grow(c, clsid, s))
         it = shard_pop_free(c, sh);
@@ -538,11 +578,14 @@ bool slabs_reassign(shmc_cache *c, unsigned dst)
         return false;
     slab_class *cls = &c->classes[src];
     uint32_t now = clock_now(c);
-    slabs_lock_class(c, src);
+    if (!slabs_lock_class_wait(c, src))
+        return false;
     uint32_t pg = slabs_pick_page(c, src);
     bool ok = pg != UINT32_MAX && slabs_empty_page(c, src, pg, !c->hdr->no_evict, now);
-    if (ok) {
-        lock_take(c, &c->hdr->pool_lock.l);
+    if (ok && !lock_wait(c, &c->hdr->pool_lock.l)) {
+        slabs_unempty(c, src, pg, NULL); /* every chunk back on its free list */
+        ok = false;
+    } else if (ok) {
         __atomic_store_n(&c->pagemap[pg], 0, __ATOMIC_RELEASE);
         CRASH_POINT("slabs.reassign_released");
         __atomic_store_n(&cls->pages, cls->pages - 1, __ATOMIC_RELAXED);

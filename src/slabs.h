@@ -63,8 +63,9 @@ static inline unsigned slabs_home(const shmc_cache *c, unsigned clsid, unsigned 
  */
 item_t *slabs_alloc(shmc_cache *c, unsigned clsid, unsigned s);
 
-/* Give an allocated (CHUNK_ALLOC) chunk back to the shard it names;
- * takes that shard's lock. */
+/* Give an allocated (CHUNK_ALLOC) chunk back to its class: to the shard
+ * it names, or past the call's lock-wait bound (lock.h) to another one
+ * whose lock is free.  Never fails. */
 void slabs_release(shmc_cache *c, item_t *it);
 
 /* Put a chunk on shard sh's free list (sh's lock held).  The chunk takes
@@ -77,13 +78,18 @@ void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it);
 
 /* Take / drop every shard lock of a class, in index order (page moves,
  * reaping, the checker).  Every holder of two or more shard locks takes
- * them in index order, so shard locks never deadlock. */
+ * them in address order (class, then index), so shard locks never
+ * deadlock.  slabs_lock_class waits however long it takes (reaping must
+ * finish); slabs_lock_class_wait gives up at the call's bound (lock.h),
+ * holding none, and returns false. */
 void slabs_lock_class(shmc_cache *c, unsigned clsid);
+bool slabs_lock_class_wait(shmc_cache *c, unsigned clsid);
 void slabs_unlock_class(shmc_cache *c, unsigned clsid);
 
-/* Take / drop the locks of shards a and b of one class (one lock if they
- * are the same), the lower index first. */
-void slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b);
+/* Take / drop the locks of shards a and b (one lock if they are the
+ * same; they may be of different classes), the lower address first.
+ * false, holding neither, if past the call's bound (lock.h). */
+bool slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b);
 void slabs_unlock_pair(slab_shard *a, slab_shard *b);
 
 /*
