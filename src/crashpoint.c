@@ -2,7 +2,8 @@
  * crashpoint.c - the test build's crash points (see crashpoint.h).
  *
  * The only process-global state of the library, and only in the test
- * build: which point is armed in this process and the hit counters.
+ * build: which point is armed in this process, with which signal, and
+ * the hit counters.
  */
 #include "crashpoint.h"
 
@@ -47,6 +48,7 @@ const char *const crashpoint_names[] = {
 static unsigned long hits[NPOINTS];
 static const char *armed;
 static unsigned long armed_skip;
+static int armed_signal = SIGKILL;
 
 static int point_index(const char *name)
 {
@@ -65,14 +67,23 @@ void crashpoint_hit(const char *name)
     }
     unsigned long n = __atomic_fetch_add(&hits[i], 1, __ATOMIC_RELAXED);
     const char *a = __atomic_load_n(&armed, __ATOMIC_ACQUIRE);
-    if (a && strcmp(a, name) == 0 && n >= armed_skip)
-        kill(getpid(), SIGKILL);
+    if (a && strcmp(a, name) == 0 && n >= armed_skip) {
+        if (armed_signal != SIGKILL) /* stop once; go on when continued */
+            __atomic_store_n(&armed, NULL, __ATOMIC_RELEASE);
+        kill(getpid(), armed_signal);
+    }
+}
+
+void crashpoint_arm_signal(const char *name, unsigned skip, int sig)
+{
+    armed_skip = skip;
+    armed_signal = sig;
+    __atomic_store_n(&armed, name, __ATOMIC_RELEASE);
 }
 
 void crashpoint_arm(const char *name, unsigned skip)
 {
-    armed_skip = skip;
-    __atomic_store_n(&armed, name, __ATOMIC_RELEASE);
+    crashpoint_arm_signal(name, skip, SIGKILL);
 }
 
 unsigned long crashpoint_hits(const char *name)

@@ -4,8 +4,9 @@
  *
  * In normal builds CRASH_POINT() is nothing.  Built with
  * -DSHMC_CRASH_POINTS (the test library libshmcached_crash.a), each point
- * counts its hits, and the process sends itself SIGKILL at the point named
- * by crashpoint_arm() once it has been passed `skip` times.
+ * counts its hits, and the process sends itself SIGKILL (or another
+ * signal: crashpoint_arm_signal) at the point named by crashpoint_arm()
+ * once it has been passed `skip` times.
  */
 #ifndef SHMC_CRASHPOINT_H
 #define SHMC_CRASHPOINT_H
@@ -23,6 +24,9 @@ void crashpoint_hit(const char *name);
 extern const char *const crashpoint_names[];
 /* Die at point name after passing it skip times (name NULL: disarm). */
 void crashpoint_arm(const char *name, unsigned skip);
+/* The same with signal sig instead of SIGKILL: SIGSTOP stops the process
+ * at the point (with every lock it holds there), once. */
+void crashpoint_arm_signal(const char *name, unsigned skip, int sig);
 /* How often point name was passed in this process. */
 unsigned long crashpoint_hits(const char *name);
 #endif

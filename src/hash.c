@@ -120,8 +120,8 @@ static void hash_split_one(shmc_cache *c)
     if (m + s + 1 > c->hdr->max_buckets)
         return;
     seg_lock *l = &c->stripes[s & (SEG_NSTRIPES - 1)].l;
-    if (!lock_wait(c, l))
-        return; /* held past the bound: the split waits for a later grow */
+    if (!lock_try(c, l))
+        return; /* busy: the split waits for a later grow, which is never owed */
     w = hash_word(c); /* a repair may not change it, but be exact */
     ref_t *from = &c->buckets[s];
     ref_t *to = &c->buckets[s + m];

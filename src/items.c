@@ -196,28 +196,18 @@ static item_t *item_alloc(shmc_cache *c, seg_counters *n, const void *key, size_
     return it;
 }
 
-/*
- * Take the shard locks a publication of it in place of old needs (stripe
- * held), in address order (slabs.h): *in, the shard it enters (the lane's
- * home shard of its class, or, past the call's bound, any other that is
- * free), and *out, the one old leaves (its own: NULL without old).  false,
- * holding none, if a live client holds one past the call's bound.
- */
-static bool publish_lock(shmc_cache *c, item_t *it, item_t *old, unsigned home,
-                         slab_shard **in, slab_shard **out)
+/* Take old's shard lock osh (NULL: none) and a free shard lock of it's
+ * class, home first, without waiting while holding one; true with the
+ * latter in *in. */
+static bool publish_lock_any(shmc_cache *c, item_t *it, slab_shard *home, slab_shard *osh,
+                             slab_shard **in)
 {
-    slab_shard *sh = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, home));
-    slab_shard *osh = old ? slabs_shard_of(c, old) : NULL;
-    *in = sh;
-    *out = osh;
-    if (slabs_lock_pair(c, sh, osh ? osh : sh))
-        return true;
-    /* past the bound: every wait is a try now (lock.h) */
-    if (osh && !lock_try(c, &osh->lock))
-        return false; /* old cannot leave its LRU: busy */
+    if (osh && !lock_wait(c, &osh->lock))
+        return false;
     unsigned shards = it->clsid == c->hdr->nclasses ? 1 : SEG_SHARDS; /* slabs_home */
+    unsigned first = slabs_shard_no(c, home);
     for (unsigned k = 0; k < shards; k++) {
-        slab_shard *o = slabs_shard(c, it->clsid, k);
+        slab_shard *o = slabs_shard(c, it->clsid, (first + k) % shards);
         if (o == osh || lock_try(c, &o->lock)) {
             *in = o;
             return true;
@@ -226,6 +216,29 @@ static bool publish_lock(shmc_cache *c, item_t *it, item_t *old, unsigned home,
     if (osh)
         lock_drop(&osh->lock);
     return false;
+}
+
+/*
+ * Take the shard locks a publication of it in place of old needs (stripe
+ * held): *in, the shard it enters (the lane's home shard of its class,
+ * or if that is busy any other of the class that is free), and *out, the
+ * one old leaves (its own: NULL without old).  Two are waited for only in
+ * address order (slabs.h).  false, holding none, if a live client holds
+ * one past the call's bound (lock.h).
+ */
+static bool publish_lock(shmc_cache *c, item_t *it, item_t *old, unsigned home,
+                         slab_shard **in, slab_shard **out)
+{
+    slab_shard *sh = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, home));
+    slab_shard *osh = old ? slabs_shard_of(c, old) : NULL;
+    *in = sh;
+    *out = osh;
+    if (lock_try(c, &sh->lock)) { /* the common case: home is free */
+        if (!osh || osh == sh || lock_try(c, &osh->lock))
+            return true;
+        lock_drop(&sh->lock);
+    }
+    return publish_lock_any(c, it, sh, osh, in) || slabs_lock_pair(c, sh, osh ? osh : sh);
 }
 
 /*

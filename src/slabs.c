@@ -94,25 +94,36 @@ void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it)
     sh->free_count--;
 }
 
+/* Lock a shard of class clsid other than s that is free now (the largest
+ * class has one shard: slabs_home).  NULL if none is. */
+static slab_shard *slabs_try_other(shmc_cache *c, unsigned clsid, unsigned s)
+{
+    unsigned shards = clsid == c->hdr->nclasses ? 1 : SEG_SHARDS;
+    for (unsigned k = 1; k < shards; k++) {
+        slab_shard *o = slabs_shard(c, clsid, (s + k) % shards);
+        if (lock_try(c, &o->lock))
+            return o;
+    }
+    return NULL;
+}
+
 /*
- * Lock a shard of class clsid to give chunks back to: shard s within the
- * call's bound, else (a live owner holds it: lock.h) any other that is
- * free, else s whatever the wait.  A chunk of ours may go to any shard
- * (but the largest class has one: slabs_home), so only a client stopped
- * holding all of them (a page move) makes this wait past the bound.
+ * Lock a shard of class clsid to give chunks back to: shard s if it is
+ * free, else any other that is (a chunk of ours may go to any shard of
+ * its class), else s within the call's bound (lock.h), else s whatever
+ * the wait: so only a client stopped holding every shard of the class (a
+ * page move) makes this wait past the bound.
  */
 static slab_shard *slabs_lock_any(shmc_cache *c, unsigned clsid, unsigned s)
 {
     slab_shard *sh = slabs_shard(c, clsid, s);
-    if (lock_wait(c, &sh->lock))
+    if (lock_try(c, &sh->lock))
         return sh;
-    unsigned shards = clsid == c->hdr->nclasses ? 1 : SEG_SHARDS; /* slabs_home */
-    for (unsigned k = 1; k < shards; k++) {
-        slab_shard *o = slabs_shard(c, clsid, (s + k) % SEG_SHARDS);
-        if (lock_try(c, &o->lock))
-            return o;
-    }
-    lock_take(c, &sh->lock);
+    slab_shard *o = slabs_try_other(c, clsid, s);
+    if (o)
+        return o;
+    if (!lock_wait(c, &sh->lock))
+        lock_take(c, &sh->lock);
     return sh;
 }
 
@@ -186,6 +197,14 @@ uint64_t slabs_items(shmc_cache *c, unsigned clsid)
     for (unsigned s = 0; s < SEG_SHARDS; s++)
         n += lru_items(slabs_shard(c, clsid, s));
     return n;
+}
+
+/* Take shard sh's lock: within the call's bound if wait, else only if it
+ * is free now (the first pass of an allocation, which tries every shard
+ * before it waits for one: lock.h). */
+static bool shard_lock(shmc_cache *c, slab_shard *sh, bool wait)
+{
+    return wait ? lock_wait(c, &sh->lock) : lock_try(c, &sh->lock);
 }
 
 /* Find a page no class owns; pool lock held.  UINT32_MAX if none. */
@@ -267,7 +286,7 @@ static item_t *shard_pop_free(shmc_cache *c, slab_shard *sh)
  * home free list, so a lane that stores more than it frees (inserts) does
  * not cross to another shard for every chunk.  NULL if no shard has one.
  */
-static item_t *slabs_steal_free(shmc_cache *c, unsigned clsid, unsigned s)
+static item_t *slabs_steal_free(shmc_cache *c, unsigned clsid, unsigned s, bool wait)
 {
     for (unsigned k = 1; k < SEG_SHARDS; k++) {
         slab_shard *from = slabs_shard(c, clsid, (s + k) % SEG_SHARDS);
@@ -275,7 +294,7 @@ static item_t *slabs_steal_free(shmc_cache *c, unsigned clsid, unsigned s)
             continue;
         item_t *got[STEAL_BATCH];
         unsigned n = 0;
-        if (!lock_wait(c, &from->lock))
+        if (!shard_lock(c, from, wait))
             continue;
         while (n < STEAL_BATCH && (got[n] = shard_pop_free(c, from)))
             n++;
@@ -297,14 +316,14 @@ static item_t *slabs_steal_free(shmc_cache *c, unsigned clsid, unsigned s)
  * if evict.  *evictions gets the shard's eviction count after it, or 0 if
  * it evicted nothing. */
 static item_t *slabs_reclaim(shmc_cache *c, unsigned clsid, unsigned s, bool evict,
-                             uint32_t now, uint64_t *evictions)
+                             uint32_t now, uint64_t *evictions, bool wait)
 {
     slab_shard *sh = slabs_shard(c, clsid, s);
     if (!__atomic_load_n(&sh->tail[SEG_LRU_COLD], __ATOMIC_RELAXED) &&
         !__atomic_load_n(&sh->tail[SEG_LRU_WARM], __ATOMIC_RELAXED) &&
         !__atomic_load_n(&sh->tail[SEG_LRU_HOT], __ATOMIC_RELAXED))
         return NULL;
-    if (!lock_wait(c, &sh->lock))
+    if (!shard_lock(c, sh, wait))
         return NULL;
     uint64_t before = sh->evictions;
     item_t *it = lru_reclaim(c, sh, evict, now);
@@ -360,14 +379,16 @@ static unsigned slabs_oldest_shard(shmc_cache *c, unsigned clsid, unsigned s)
     return best;
 }
 
-/* From the home shard (its lock taken here): its free list, and if more,
- * a new page, then expired items; the LRU balance step rides along. */
+/* From the home shard (its lock taken here; or, on a pass that does not
+ * wait, any free shard if home is busy): its free list, and if more, a
+ * new page, then expired items; the LRU balance step rides along. */
 static item_t *slabs_alloc_home(shmc_cache *c, unsigned clsid, unsigned s, bool more,
-                                uint32_t now)
+                                uint32_t now, bool wait)
 {
     slab_shard *sh = slabs_shard(c, clsid, s);
-    if (!lock_wait(c, &sh->lock))
+    if (!shard_lock(c, sh, wait) && (wait || !(sh = slabs_try_other(c, clsid, s))))
         return NULL;
+    s = slabs_shard_no(c, sh);
     item_t *it = shard_pop_free(c, sh);
     if (!it && more && slabs_grow(c, clsid, s))
         it = shard_pop_free(c, sh);
@@ -383,26 +404,37 @@ static item_t *slabs_alloc_home(shmc_cache *c, unsigned clsid, unsigned s, bool 
  * One pass over every source but a page move; *evictions as above.  The
  * other shards' free chunks come before a new page, so that a class's
  * pages fill up before it takes another: sharding must not multiply the
- * memory a class holds.
+ * memory a class holds.  Shard locks are waited for only if wait (the
+ * pool lock always is).
  */
-static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint32_t now,
-                                uint64_t *evictions)
+static item_t *slabs_alloc_pass(shmc_cache *c, unsigned clsid, unsigned s, uint32_t now,
+                                uint64_t *evictions, bool wait)
 {
     *evictions = 0;
-    item_t *it = slabs_alloc_home(c, clsid, s, false, now);
+    item_t *it = slabs_alloc_home(c, clsid, s, false, now, wait);
     if (!it)
-        it = slabs_steal_free(c, clsid, s);
+        it = slabs_steal_free(c, clsid, s, wait);
     if (!it)
-        it = slabs_alloc_home(c, clsid, s, true, now);
+        it = slabs_alloc_home(c, clsid, s, true, now, wait);
     if (!it) { /* expired items of every shard, then (unless no_evict) live ones */
         bool evict = !c->hdr->no_evict;
         unsigned first = slabs_oldest_shard(c, clsid, s);
-        it = slabs_reclaim(c, clsid, first, evict, now, evictions);
+        it = slabs_reclaim(c, clsid, first, evict, now, evictions, wait);
         for (unsigned k = 0; !it && k < SEG_SHARDS; k++)
             if ((s + k) % SEG_SHARDS != first)
-                it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, evict, now, evictions);
+                it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, evict, now, evictions, wait);
     }
     return it;
+}
+
+/* Every source but a page move: first taking only shard locks that are
+ * free, so that a shard held by a stopped client costs no wait while
+ * another has room; then waiting for them, within the call's bound. */
+static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint32_t now,
+                                uint64_t *evictions)
+{
+    item_t *it = slabs_alloc_pass(c, clsid, s, now, evictions, false);
+    return it ? it : slabs_alloc_pass(c, clsid, s, now, evictions, true);
 }
 
 item_t *slabs_alloc(shmc_cache *c, unsigned clsid, unsigned s)
