@@ -8,7 +8,9 @@
  *     from the call to its return: the wait until the owner is found dead
  *     (liveness is checked every LOCK_CHECK_MS) plus the repair;
  *   - reap: shmc_recover() freeing the dead client's chunks;
- *   - the same for a client that dies holding no lock (reap only).
+ *   - the same for a client that dies holding no lock (reap only);
+ *   - the same for a client that dies inside shmc_check, holding every
+ *     lock (as a reader: nothing needs a repair).
  * Prints medians over the rounds.
  *
  * usage: bench_recovery [-n items] [-r rounds] [-m MB]
@@ -45,7 +47,7 @@ static double median(double *v, int n)
 }
 
 /* A child that attaches and dies at point (NULL: right after a store,
- * holding no lock) while storing key. */
+ * holding no lock) while storing key (NULL: while checking). */
 static void die_at(const char *path, const char *point, const char *key)
 {
     pid_t pid = fork();
@@ -55,7 +57,10 @@ static void die_at(const char *path, const char *point, const char *key)
             _exit(2);
         if (point)
             crashpoint_arm(point, 0);
-        shmc_set(c, key, strlen(key), "value", 5, 0, 0);
+        if (key)
+            shmc_set(c, key, strlen(key), "value", 5, 0, 0);
+        else
+            shmc_check(c, NULL);
         kill(getpid(), SIGKILL);
     }
     waitpid(pid, NULL, 0);
@@ -102,7 +107,8 @@ int main(int argc, char **argv)
     printf("segment: %u MB, %llu items of 100 bytes\n", mb, (unsigned long long)s.curr_items);
 
     double *take = calloc(rounds, sizeof *take), *reap = calloc(rounds, sizeof *reap),
-           *reap_only = calloc(rounds, sizeof *reap_only);
+           *reap_only = calloc(rounds, sizeof *reap_only), *chk_take = calloc(rounds, sizeof *chk_take),
+           *chk_reap = calloc(rounds, sizeof *chk_reap);
     char buf[128];
     for (unsigned r = 0; r < rounds; r++) {
         /* dies after its new item is LINKED, holding its stripe and class */
@@ -120,6 +126,15 @@ int main(int argc, char **argv)
         t0 = now_ms();
         shmc_recover(c, NULL);
         reap_only[r] = now_ms() - t0;
+        /* dies in a check, holding every lock */
+        die_at(path, "check.locked", NULL);
+        t0 = now_ms();
+        len = sizeof buf;
+        shmc_get(c, "key:0000000001", 14, buf, &len, NULL, NULL);
+        chk_take[r] = now_ms() - t0;
+        t0 = now_ms();
+        shmc_recover(c, NULL);
+        chk_reap[r] = now_ms() - t0;
     }
     printf("dead lock owner, first call needing its lock (detect + repair): median %.2f ms\n",
            median(take, (int)rounds));
@@ -127,6 +142,10 @@ int main(int argc, char **argv)
            median(reap, (int)rounds));
     printf("shmc_recover of a client that died holding no lock:            median %.2f ms\n",
            median(reap_only, (int)rounds));
+    printf("client killed in shmc_check, first call needing a lock:       median %.2f ms\n",
+           median(chk_take, (int)rounds));
+    printf("shmc_recover after it (every lock taken over):                 median %.2f ms\n",
+           median(chk_reap, (int)rounds));
     printf("check: %u problems\n", shmc_check(c, stdout));
     shmc_close(c);
     shmc_destroy(path);

@@ -40,6 +40,7 @@ const char *const crashpoint_names[] = {
     "hash.split_half",       /* an item moved between split buckets */
     "hash.split_done",       /* split buckets done, hash word not advanced */
     "reap.half",             /* a dead client's chunks half freed */
+    "check.locked",          /* shmc_check holds every lock, as a reader */
     NULL,
 };
 

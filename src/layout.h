@@ -26,9 +26,10 @@
 #include <stdint.h>
 
 #define SEG_MAGIC "SHMCACHD"            /* first 8 bytes of every segment */
-#define SEG_FORMAT_VERSION 4u           /* bumped on any layout change (2: sharded classes;
+#define SEG_FORMAT_VERSION 5u           /* bumped on any layout change (2: sharded classes;
                                            3: CAS values made per stripe; 4: liveness by
-                                           pid and start time) */
+                                           pid and start time; 5: a lock word's reader
+                                           bit, lock.h) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */

@@ -41,14 +41,16 @@ static void lock_repair(shmc_cache *c, seg_lock *l)
     __atomic_fetch_add(&c->hdr->locks_repaired, 1, __ATOMIC_RELAXED);
 }
 
-/* Try to replace the dead owner's word w by ours; true if we own l. */
-static bool lock_take_over(shmc_cache *c, seg_lock *l, uint32_t w)
+/* Try to replace the dead owner's word w by our token; true if we own l
+ * (repaired, unless the dead owner only read under it). */
+static bool lock_take_over(shmc_cache *c, seg_lock *l, uint32_t w, uint32_t token)
 {
-    uint32_t mine = c->token | (w & LOCK_WAITERS);
+    uint32_t mine = token | (w & LOCK_WAITERS);
     if (!__atomic_compare_exchange_n(&l->word, &w, mine, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
         return false;
-    lock_repair(c, l);
+    if (!(w & LOCK_READER))
+        lock_repair(c, l);
     return true;
 }
 
@@ -79,11 +81,11 @@ static int lock_sleep_ms(const shmc_cache *c, bool bounded)
 }
 
 /* Spin a little for l to come free; true if we took it. */
-static bool lock_spin(shmc_cache *c, seg_lock *l)
+static bool lock_spin(seg_lock *l, uint32_t token)
 {
     for (int i = 0; i < LOCK_SPINS; i++) {
         uint32_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
-        if (w == 0 && __atomic_compare_exchange_n(&l->word, &w, c->token, false,
+        if (w == 0 && __atomic_compare_exchange_n(&l->word, &w, token, false,
                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return true;
         __builtin_ia32_pause();
@@ -91,9 +93,9 @@ static bool lock_spin(shmc_cache *c, seg_lock *l)
     return false;
 }
 
-bool lock_wait_slow(shmc_cache *c, seg_lock *l, bool bounded)
+bool lock_wait_slow(shmc_cache *c, seg_lock *l, uint32_t token, bool bounded)
 {
-    if (lock_spin(c, l))
+    if (lock_spin(l, token))
         return true;
     uint32_t watched = 0; /* the owner we have been waiting on */
     int waited_ms = 0;
@@ -101,12 +103,12 @@ bool lock_wait_slow(shmc_cache *c, seg_lock *l, bool bounded)
         uint32_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
         if (w == 0) {
             /* others may sleep: keep the waiters bit when we take it */
-            if (__atomic_compare_exchange_n(&l->word, &w, c->token | LOCK_WAITERS, false,
+            if (__atomic_compare_exchange_n(&l->word, &w, token | LOCK_WAITERS, false,
                                             __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
                 return true;
             continue;
         }
-        uint32_t owner = w & ~LOCK_WAITERS;
+        uint32_t owner = w & ~(LOCK_WAITERS | LOCK_READER);
         int sleep_ms = lock_sleep_ms(c, bounded);
         if (owner != watched) {
             watched = owner;
@@ -115,7 +117,7 @@ bool lock_wait_slow(shmc_cache *c, seg_lock *l, bool bounded)
         /* a dead owner is taken over whatever the bound: before giving up,
          * and every LOCK_CHECK_MS of waiting on the same owner */
         if ((sleep_ms == 0 || waited_ms >= LOCK_CHECK_MS) && c->owners->token_dead(c, owner)) {
-            if (lock_take_over(c, l, w))
+            if (lock_take_over(c, l, w, token))
                 return true;
             continue;
         }
@@ -136,9 +138,8 @@ bool lock_wait_slow(shmc_cache *c, seg_lock *l, bool bounded)
 static void lock_clear_stale(shmc_cache *c, seg_lock *l, uint32_t slot, uint32_t gen)
 {
     uint32_t w = __atomic_load_n(&l->word, __ATOMIC_ACQUIRE);
-    uint32_t owner = w & ~LOCK_WAITERS;
-    if ((owner & 0xffffu) == slot + 1 && (owner >> 16 & 0x7fffu) != (gen & 0x7fffu) &&
-        lock_take_over(c, l, w))
+    if ((w & 0xffffu) == slot + 1 && lock_token_generation(w) != (gen & LOCK_GEN_MASK) &&
+        lock_take_over(c, l, w, c->token))
         lock_drop(l);
 }
 

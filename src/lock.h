@@ -39,13 +39,24 @@
 /* What a lock guards (seg_lock.kind). */
 enum lock_kind { LOCK_STRIPE = 1, LOCK_SHARD = 2, LOCK_POOL = 3, LOCK_GROW = 4 };
 
+/* A lock word: 0 when free, else the owner's token (slot + 1 in bits
+ * 0-15, generation in bits 16-29), the reader bit and the waiters bit. */
 #define LOCK_WAITERS 0x80000000u /* someone may sleep on the word */
+#define LOCK_READER 0x40000000u  /* the owner only reads under it (shmc_check): if it dies,
+                                    the lock is taken over without a repair */
+#define LOCK_GEN_MASK 0x3fffu    /* the generation bits of a token, shifted down */
 #define LOCK_CHECK_MS 10         /* how often a waiter asks if the owner lives */
 
 /* The token a client with this slot and generation writes into locks. */
 static inline uint32_t lock_token(uint32_t slot, uint32_t generation)
 {
-    return ((generation & 0x7fffu) << 16) | (slot + 1);
+    return ((generation & LOCK_GEN_MASK) << 16) | (slot + 1);
+}
+
+/* The generation bits of a token or lock word. */
+static inline uint32_t lock_token_generation(uint32_t token)
+{
+    return token >> 16 & LOCK_GEN_MASK;
 }
 
 /* Initialise a lock in a new segment. */
@@ -73,7 +84,7 @@ static inline bool lock_call_timed_out(void)
     return lock_thread_call.timed_out != 0;
 }
 
-bool lock_wait_slow(shmc_cache *c, seg_lock *l, bool bounded);
+bool lock_wait_slow(shmc_cache *c, seg_lock *l, uint32_t token, bool bounded);
 
 /* Take l within the call's bound (above), taking it over and repairing
  * its structure if its owner died.  false: its owner lives and held it
@@ -83,7 +94,19 @@ static inline bool lock_wait(shmc_cache *c, seg_lock *l)
     uint32_t free_word = 0;
     return __atomic_compare_exchange_n(&l->word, &free_word, c->token, false, __ATOMIC_ACQUIRE,
                                        __ATOMIC_RELAXED) ||
-           lock_wait_slow(c, l, true);
+           lock_wait_slow(c, l, c->token, true);
+}
+
+/* lock_wait for a holder that changes nothing under l (shmc_check): its
+ * word carries LOCK_READER, so that if it dies, whoever takes l over
+ * skips the repair, which would find nothing to do and could take
+ * seconds (a stripe's repair scans every page). */
+static inline bool lock_wait_reader(shmc_cache *c, seg_lock *l)
+{
+    uint32_t free_word = 0;
+    return __atomic_compare_exchange_n(&l->word, &free_word, c->token | LOCK_READER, false,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED) ||
+           lock_wait_slow(c, l, c->token | LOCK_READER, true);
 }
 
 /* Take l, however long its owner keeps it, taking it over and repairing
@@ -93,7 +116,7 @@ static inline void lock_take(shmc_cache *c, seg_lock *l)
     uint32_t free_word = 0;
     if (!__atomic_compare_exchange_n(&l->word, &free_word, c->token, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
-        lock_wait_slow(c, l, false);
+        lock_wait_slow(c, l, c->token, false);
 }
 
 /* Take l if it is free now; never waits. */

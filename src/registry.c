@@ -122,7 +122,8 @@ static bool token_dead(shmc_cache *c, uint32_t token)
     if ((token & 0xffffu) == 0 || slot >= c->hdr->max_clients)
         return true; /* not a token any client could write */
     client_slot *s = &c->slots[slot];
-    if ((__atomic_load_n(&s->generation, __ATOMIC_ACQUIRE) & 0x7fffu) != (token >> 16 & 0x7fffu))
+    if ((__atomic_load_n(&s->generation, __ATOMIC_ACQUIRE) & LOCK_GEN_MASK) !=
+        lock_token_generation(token))
         return true; /* the slot was claimed again since: its owner died */
     return !registry_alive(c, slot);
 }

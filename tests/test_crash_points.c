@@ -82,7 +82,15 @@ static const point_case cases[] = {
     {"hash.split_half", 3, 0, 0},
     {"hash.split_done", 3, 0, 0},
     {"reap.half", 0, 0, 1},
+    /* a check holds every lock, as a reader: its death costs no repair */
+    {"check.locked", 2, 0, 0},
 };
+
+/* The case whose child runs shmc_check (slow on 64 MiB: only there). */
+static int is_check_case(const point_case *pc)
+{
+    return strcmp(pc->name, "check.locked") == 0;
+}
 
 /* ---- the child's workload -------------------------------------------- */
 
@@ -158,6 +166,8 @@ static void child_workload(const char *path, const point_case *pc, int ackfd)
         }
         if (op % 5000 == 0)
             shmc_maintain(c);
+        if (op % 100 == 0 && is_check_case(pc))
+            shmc_check(c, NULL);
     }
     _exit(3); /* the point was never reached */
 }
@@ -325,6 +335,7 @@ static void run_case(const point_case *pc)
     shmc_stats s;
     assert_int_equal(shmc_stats_get(c, &s), SHMC_OK);
     assert_u64_eq(s.curr_clients, 1);
+    uint64_t repaired_before = s.locks_repaired;
     /* the child's two handles; a peer that died before, unless the child
      * died while claiming its slot (then that slot is mid-claim, not attached) */
     assert_in_range(s.dead_clients, 2, pc->dead_peer ? 3 : 2);
@@ -344,6 +355,8 @@ static void run_case(const point_case *pc)
            "check %s\n", pc->name, pc->skip, reaped, (unsigned long long)s.locks_repaired,
            problems ? "FAILED" : "clean");
     assert_int_equal(problems, 0);
+    if (is_check_case(pc)) /* every lock was taken over, none needed a repair */
+        assert_u64_eq(s.locks_repaired, repaired_before);
     verify_keys(c, e, !pc->tight);
     verify_usable(c);
     assert_int_equal(shmc_check(c, stderr), 0);

@@ -163,7 +163,7 @@ static void *waiter_run(void *arg)
             st = shmc_get(c, k, strlen(k), got, &len, NULL, NULL);
         if (st == SHMC_BUSY) {
             w->busy++;
-            print_message("  busy: %s (its stripe is the stopped call's?)\n", k);
+            print_message("  busy: %s (it shares the stopped call's stripe)\n", k);
         }
         else if (st != SHMC_OK || len != VALUE_LEN || memcmp(got, v, VALUE_LEN) != 0)
             w->failed++;
