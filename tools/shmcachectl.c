@@ -20,7 +20,9 @@
  * Exit status: 0 success; 1 the library reported an error or outcome
  * other than success (missing key, segment not found, check found
  * problems...); 2 bad command line; 3 (check only) consistent, but chunks
- * of clients that died wait for recover - a normal state, not corruption.
+ * of clients that died wait for recover - a normal state, not corruption;
+ * 4 (check only) a live client held a lock past the bound (SHMC_LOCK_WAIT_MS)
+ * - stopped or stuck - so nothing was checked: try again.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -41,7 +43,7 @@
 #define PROG "shmcachectl"
 
 /** Exit statuses (see the top of this file). */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_RECOVERABLE = 3 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_RECOVERABLE = 3, EXIT_BUSY = 4 };
 
 /* ------------------------------------------------------------------ */
 /* Usage and error reporting                                           */
@@ -94,7 +96,8 @@ static void print_usage(FILE *out)
 "absolute Unix time, negative already expired.\n"
 "A missing key prints NOT_FOUND on stderr.\n"
 "exit status: 0 success, 1 error or miss reported by the library,\n"
-"2 bad command line.\n");
+"2 bad command line; check: 3 consistent but recover is due, 4 busy (a\n"
+"stopped client holds a lock: nothing checked).\n");
 }
 
 /** A bad command line: one line on stderr, a hint, exit 2. */
@@ -802,16 +805,22 @@ static int cmd_flush_all(const char *path, int argc, char **argv)
 static int cmd_check(const char *path, int argc, char **argv)
 {
     shmc_cache *cache;
-    shmc_check_report rep;
+    shmc_check_report rep = {0}; /* left as is when the check could not start */
 
     (void)argv;
     need_args("check", argc, 0, 0);
     if ((cache = open_segment(path)) == NULL)
         return EXIT_FAIL;
-    if (shmc_check_with(cache, stdout, &rep) != 0) {
+    unsigned problems = shmc_check_with(cache, stdout, &rep);
+    if (problems != 0 && rep.busy) {
         fflush(stdout);
-        fprintf(stderr, PROG ": check: %u problem%s found\n", rep.problems,
-                rep.problems == 1 ? "" : "s");
+        fprintf(stderr, PROG ": check: busy: a live client held a lock for over the bound; "
+                        "nothing was checked\n");
+        return finish(cache, EXIT_BUSY);
+    }
+    if (problems != 0) {
+        fflush(stdout);
+        fprintf(stderr, PROG ": check: %u problem%s found\n", problems, problems == 1 ? "" : "s");
         return finish(cache, EXIT_FAIL);
     }
     if (rep.recoverable_chunks) {
