@@ -61,6 +61,7 @@
 #include "item_size.h"
 #include "protocol.h"
 #include "proto_text_parse.h"
+#include "stats_names.h"
 
 bool text_parse_i32(const char *p, size_t n, int32_t *out);
 bool text_parse_u32(const char *p, size_t n, uint32_t *out);
@@ -644,17 +645,9 @@ static void stats_items(ctx *c)
         shmc_class_stats cs;
         if (shmc_class_stats_get(c->cache, id, &cs) != SHMC_OK || cs.curr_items == 0)
             continue;
-        PUTF(c, "STAT items:%u:number %" PRIu64 "\r\n", id, cs.curr_items);
-        PUTF(c, "STAT items:%u:number_hot %" PRIu64 "\r\n", id, cs.hot);
-        PUTF(c, "STAT items:%u:number_warm %" PRIu64 "\r\n", id, cs.warm);
-        PUTF(c, "STAT items:%u:number_cold %" PRIu64 "\r\n", id, cs.cold);
-        PUTF(c, "STAT items:%u:age %" PRIu64 "\r\n", id, cs.oldest_age);
-        PUTF(c, "STAT items:%u:mem_requested %" PRIu64 "\r\n", id, cs.bytes);
-        PUTF(c, "STAT items:%u:evicted %" PRIu64 "\r\n", id, cs.evictions);
-        PUTF(c, "STAT items:%u:outofmemory %" PRIu64 "\r\n", id, cs.outofmemory);
-        PUTF(c, "STAT items:%u:reclaimed %" PRIu64 "\r\n", id, cs.reclaimed);
-        PUTF(c, "STAT items:%u:expired_unfetched %" PRIu64 "\r\n", id, cs.expired_unfetched);
-        PUTF(c, "STAT items:%u:evicted_unfetched %" PRIu64 "\r\n", id, cs.evicted_unfetched);
+        for (size_t i = 0; i < STATS_ITEMS_COUNT; i++)
+            PUTF(c, "STAT items:%u:%s %" PRIu64 "\r\n", id, stats_items_names[i].name,
+                 class_stat_value(&cs, &stats_items_names[i]));
     }
 }
 

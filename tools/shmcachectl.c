@@ -39,6 +39,7 @@
 #include <sys/types.h>
 
 #include "shmcached.h"
+#include "stats_names.h"
 
 #define PROG "shmcachectl"
 
@@ -562,17 +563,9 @@ static int print_items(shmc_cache *cache)
             return lib_error("stats items", st, errno);
         if (c.curr_items == 0)
             continue;
-        printf("STAT items:%u:number %" PRIu64 "\n", id, c.curr_items);
-        printf("STAT items:%u:number_hot %" PRIu64 "\n", id, c.hot);
-        printf("STAT items:%u:number_warm %" PRIu64 "\n", id, c.warm);
-        printf("STAT items:%u:number_cold %" PRIu64 "\n", id, c.cold);
-        printf("STAT items:%u:age %" PRIu64 "\n", id, c.oldest_age);
-        printf("STAT items:%u:mem_requested %" PRIu64 "\n", id, c.bytes);
-        printf("STAT items:%u:evicted %" PRIu64 "\n", id, c.evictions);
-        printf("STAT items:%u:outofmemory %" PRIu64 "\n", id, c.outofmemory);
-        printf("STAT items:%u:evicted_unfetched %" PRIu64 "\n", id, c.evicted_unfetched);
-        printf("STAT items:%u:expired_unfetched %" PRIu64 "\n", id, c.expired_unfetched);
-        printf("STAT items:%u:reclaimed %" PRIu64 "\n", id, c.reclaimed);
+        for (size_t i = 0; i < STATS_ITEMS_COUNT; i++)
+            printf("STAT items:%u:%s %" PRIu64 "\n", id, stats_items_names[i].name,
+                   class_stat_value(&c, &stats_items_names[i]));
     }
     return EXIT_OK;
 }
