@@ -299,20 +299,6 @@ static void unlock_some(shmc_cache *c, uint32_t stripes, unsigned classes)
         lock_drop(&c->stripes[i].l);
 }
 
-/* Take every shard lock of class clsid as a reader, in index order;
- * false, holding none of them, if past the call's bound. */
-static bool lock_class(shmc_cache *c, unsigned clsid)
-{
-    for (unsigned s = 0; s < SEG_SHARDS; s++) {
-        if (!lock_wait_reader(c, &slabs_shard(c, clsid, s)->lock)) {
-            while (s-- > 0)
-                lock_drop(&slabs_shard(c, clsid, s)->lock);
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Take every lock in the library's order, as a reader (lock.h: the check
  * changes nothing, so a check that dies leaves nothing to repair); false,
  * holding none, if a live client holds one past the call's bound. */
@@ -324,7 +310,7 @@ static bool lock_all(shmc_cache *c)
             return false;
         }
     for (unsigned i = 1; i <= c->hdr->nclasses; i++)
-        if (!lock_class(c, i)) {
+        if (!slabs_lock_class_wait(c, i, true)) {
             unlock_some(c, SEG_NSTRIPES, i - 1);
             return false;
         }

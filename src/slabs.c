@@ -142,10 +142,11 @@ void slabs_lock_class(shmc_cache *c, unsigned clsid)
         lock_take(c, &slabs_shard(c, clsid, s)->lock);
 }
 
-bool slabs_lock_class_wait(shmc_cache *c, unsigned clsid)
+bool slabs_lock_class_wait(shmc_cache *c, unsigned clsid, bool reader)
 {
     for (unsigned s = 0; s < SEG_SHARDS; s++) {
-        if (!lock_wait(c, &slabs_shard(c, clsid, s)->lock)) {
+        seg_lock *l = &slabs_shard(c, clsid, s)->lock;
+        if (!(reader ? lock_wait_reader(c, l) : lock_wait(c, l))) {
             while (s-- > 0)
                 lock_drop(&slabs_shard(c, clsid, s)->lock);
             return false;
@@ -610,7 +611,7 @@ bool slabs_reassign(shmc_cache *c, unsigned dst)
         return false;
     slab_class *cls = &c->classes[src];
     uint32_t now = clock_now(c);
-    if (!slabs_lock_class_wait(c, src))
+    if (!slabs_lock_class_wait(c, src, false))
         return false;
     uint32_t pg = slabs_pick_page(c, src);
     bool ok = pg != UINT32_MAX && slabs_empty_page(c, src, pg, !c->hdr->no_evict, now);

@@ -77,13 +77,14 @@ void slabs_free_locked(shmc_cache *c, slab_shard *sh, item_t *it);
 void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it);
 
 /* Take / drop every shard lock of a class, in index order (page moves,
- * reaping; the checker takes them as a reader, check.c).  Every holder of two or more shard locks takes
+ * reaping, the checker).  Every holder of two or more shard locks takes
  * them in address order (class, then index), so shard locks never
  * deadlock.  slabs_lock_class waits however long it takes (reaping must
  * finish); slabs_lock_class_wait gives up at the call's bound (lock.h),
- * holding none, and returns false. */
+ * holding none, and returns false; with reader, it takes them as one
+ * that changes nothing under them (lock_wait_reader: the checker). */
 void slabs_lock_class(shmc_cache *c, unsigned clsid);
-bool slabs_lock_class_wait(shmc_cache *c, unsigned clsid);
+bool slabs_lock_class_wait(shmc_cache *c, unsigned clsid, bool reader);
 void slabs_unlock_class(shmc_cache *c, unsigned clsid);
 
 /* Take / drop the locks of shards a and b (one lock if they are the

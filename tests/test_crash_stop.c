@@ -218,8 +218,11 @@ static void expect_value_is(shmc_cache *c, const char *key, unsigned tag)
     assert_memory_equal(got, v, VALUE_LEN);
 }
 
+static char mid[20000]; /* a value of a class that has no page until then */
+
 /* After the stopped child's death every lock is taken over: the busy
- * commands go through and the segment checks clean once it is reaped. */
+ * commands go through, a class can grow again, and the segment checks
+ * clean once it is reaped. */
 static void everyone_recovers(shmc_cache *c, const char *key)
 {
     char v[VALUE_LEN];
@@ -227,75 +230,84 @@ static void everyone_recovers(shmc_cache *c, const char *key)
     assert_ok(shmc_set(c, key, strlen(key), v, VALUE_LEN, 0, 0));
     expect_value_is(c, key, 7);
     assert_ok(shmc_delete(c, key, strlen(key), 0));
+    memset(mid, 'm', sizeof mid);
+    assert_ok(shmc_set(c, "mid", 3, mid, sizeof mid, 0, 0));
     assert_ok(shmc_recover(c, NULL));
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
-/* The child stops in a publication: the key's stripe and its home
- * shard's lock are held.  Storing or deleting the key is busy; reading
- * it is not; other keys are served. */
-static void test_stop_in_publish(void **state)
+/*
+ * One stop case: key is stored, every shard gets free chunks, then a
+ * child stops at point running op on key; checks() asserts what is busy
+ * while it is stopped; new keys must be served all along; then the child
+ * is killed and everyone recovers.
+ */
+static void run_stop_case(tu_fix *f, const char *point, enum child_op op, const char *key,
+                          void (*checks)(shmc_cache *c, const char *key))
 {
-    tu_fix *f = *state;
     shmc_cache *c = open_bounded(f->path, BOUND_MS);
     char v[VALUE_LEN];
     value_for(v, 0);
-    assert_ok(shmc_set(c, HELD, 13, v, VALUE_LEN, 0, 0));
+    assert_ok(shmc_set(c, key, strlen(key), v, VALUE_LEN, 0, 0));
     others_keep_working(c, 1);
-    pid_t pid = child_stopped_at(f->path, "publish.lru_linked", OP_SET, HELD, SIGSTOP);
-    assert_busy_in_bound(shmc_set(c, HELD, 13, v, VALUE_LEN, 0, 0));
-    assert_busy_in_bound(shmc_delete(c, HELD, 13, 0));
-    assert_busy_in_bound(shmc_incr(c, HELD, 13, 1, NULL));
-    expect_value_is(c, HELD, 0); /* unchanged, and a plain get takes no lock */
+    pid_t pid = child_stopped_at(f->path, point, op, key, SIGSTOP);
+    checks(c, key);
     others_keep_working(c, 0);
     kill_child(pid);
-    everyone_recovers(c, HELD);
+    everyone_recovers(c, key);
     shmc_close(c);
+}
+
+/* Storing, deleting or counting the key is busy; reading it is not. */
+static void publish_checks(shmc_cache *c, const char *key)
+{
+    char v[VALUE_LEN];
+    value_for(v, 0);
+    assert_busy_in_bound(shmc_set(c, key, strlen(key), v, VALUE_LEN, 0, 0));
+    assert_busy_in_bound(shmc_delete(c, key, strlen(key), 0));
+    assert_busy_in_bound(shmc_incr(c, key, strlen(key), 1, NULL));
+    expect_value_is(c, key, 0); /* unchanged, and a plain get takes no lock */
+}
+
+/* The child stops in a publication: the key's stripe and its home
+ * shard's lock are held. */
+static void test_stop_in_publish(void **state)
+{
+    run_stop_case(*state, "publish.lru_linked", OP_SET, HELD, publish_checks);
+}
+
+/* Storing or deleting the key is busy. */
+static void delete_checks(shmc_cache *c, const char *key)
+{
+    char v[VALUE_LEN];
+    value_for(v, 0);
+    assert_busy_in_bound(shmc_set(c, key, strlen(key), v, VALUE_LEN, 0, 0));
+    assert_busy_in_bound(shmc_delete(c, key, strlen(key), 0));
 }
 
 /* The child stops in a delete: the key is out of its chain, still in its
  * LRU, and its stripe and shard locks are held. */
 static void test_stop_in_delete(void **state)
 {
-    tu_fix *f = *state;
-    shmc_cache *c = open_bounded(f->path, BOUND_MS);
-    char v[VALUE_LEN];
-    value_for(v, 0);
-    assert_ok(shmc_set(c, GONE, 13, v, VALUE_LEN, 0, 0));
-    others_keep_working(c, 1);
-    pid_t pid = child_stopped_at(f->path, "unlink.unchained", OP_DELETE, GONE, SIGSTOP);
-    assert_busy_in_bound(shmc_set(c, GONE, 13, v, VALUE_LEN, 0, 0));
-    assert_busy_in_bound(shmc_delete(c, GONE, 13, 0));
-    others_keep_working(c, 0);
-    kill_child(pid);
-    everyone_recovers(c, GONE);
-    shmc_close(c);
+    run_stop_case(*state, "unlink.unchained", OP_DELETE, GONE, delete_checks);
+}
+
+/* A class with no page yet must grow, and the pool is held: busy, and
+ * nothing was stored. */
+static void grow_checks(shmc_cache *c, const char *key)
+{
+    (void)key;
+    memset(mid, 'm', sizeof mid);
+    assert_busy_in_bound(shmc_set(c, "mid", 3, mid, sizeof mid, 0, 0));
+    size_t len = sizeof mid;
+    assert_status(shmc_get(c, "mid", 3, mid, &len, NULL, NULL), SHMC_NOT_FOUND);
 }
 
 /* The child stops while giving its class a page: the pool lock is held.
  * Growing another class is busy; a class with room is not. */
 static void test_stop_in_grow(void **state)
 {
-    tu_fix *f = *state;
-    shmc_cache *c = open_bounded(f->path, BOUND_MS);
-    char v[VALUE_LEN];
-    value_for(v, 0);
-    assert_ok(shmc_set(c, "room", 4, v, VALUE_LEN, 0, 0));
-    others_keep_working(c, 1); /* free chunks in every shard */
-    pid_t pid = child_stopped_at(f->path, "slabs.grow_locked", OP_GROW, NULL, SIGSTOP);
-    /* a class with no page yet must grow, and the pool is held */
-    static char mid[20000];
-    memset(mid, 'm', sizeof mid);
-    assert_busy_in_bound(shmc_set(c, "mid", 3, mid, sizeof mid, 0, 0));
-    shmc_status st;
-    size_t len = sizeof mid;
-    assert_status(shmc_get(c, "mid", 3, mid, &len, NULL, NULL), SHMC_NOT_FOUND); /* nothing changed */
-    others_keep_working(c, 0);
-    kill_child(pid);
-    st = shmc_set(c, "mid", 3, mid, sizeof mid, 0, 0);
-    assert_status(st, SHMC_OK);
-    everyone_recovers(c, "room");
-    shmc_close(c);
+    run_stop_case(*state, "slabs.grow_locked", OP_GROW, "room", grow_checks);
 }
 
 /* A dead owner's lock is taken over whatever the bound, even 0: dead is
