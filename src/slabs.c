@@ -380,14 +380,14 @@ static unsigned slabs_oldest_shard(shmc_cache *c, unsigned clsid, unsigned s)
     return best;
 }
 
-/* From the home shard (its lock taken here; or, on a pass that does not
- * wait, any free shard if home is busy): its free list, and if more, a
- * new page, then expired items; the LRU balance step rides along. */
+/* From the home shard (its lock taken here, within the bound if wait;
+ * else any other shard that is free): its free list, and if more, a new
+ * page, then expired items; the LRU balance step rides along. */
 static item_t *slabs_alloc_home(shmc_cache *c, unsigned clsid, unsigned s, bool more,
                                 uint32_t now, bool wait)
 {
     slab_shard *sh = slabs_shard(c, clsid, s);
-    if (!shard_lock(c, sh, wait) && (wait || !(sh = slabs_try_other(c, clsid, s))))
+    if (!shard_lock(c, sh, wait) && !(sh = slabs_try_other(c, clsid, s)))
         return NULL;
     s = slabs_shard_no(c, sh);
     item_t *it = shard_pop_free(c, sh);
@@ -401,41 +401,47 @@ static item_t *slabs_alloc_home(shmc_cache *c, unsigned clsid, unsigned s, bool 
     return it;
 }
 
-/*
- * One pass over every source but a page move; *evictions as above.  The
- * other shards' free chunks come before a new page, so that a class's
- * pages fill up before it takes another: sharding must not multiply the
- * memory a class holds.  Shard locks are waited for only if wait (the
- * pool lock always is).
- */
-static item_t *slabs_alloc_pass(shmc_cache *c, unsigned clsid, unsigned s, uint32_t now,
-                                uint64_t *evictions, bool wait)
+/* Expired items of every shard, then (if evict) live ones: *evictions as
+ * above. */
+static item_t *slabs_reclaim_any(shmc_cache *c, unsigned clsid, unsigned s, bool evict,
+                                 uint32_t now, uint64_t *evictions, bool wait)
 {
-    *evictions = 0;
-    item_t *it = slabs_alloc_home(c, clsid, s, false, now, wait);
-    if (!it)
-        it = slabs_steal_free(c, clsid, s, wait);
-    if (!it)
-        it = slabs_alloc_home(c, clsid, s, true, now, wait);
-    if (!it) { /* expired items of every shard, then (unless no_evict) live ones */
-        bool evict = !c->hdr->no_evict;
-        unsigned first = slabs_oldest_shard(c, clsid, s);
-        it = slabs_reclaim(c, clsid, first, evict, now, evictions, wait);
-        for (unsigned k = 0; !it && k < SEG_SHARDS; k++)
-            if ((s + k) % SEG_SHARDS != first)
-                it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, evict, now, evictions, wait);
-    }
+    unsigned first = slabs_oldest_shard(c, clsid, s);
+    item_t *it = slabs_reclaim(c, clsid, first, evict, now, evictions, wait);
+    for (unsigned k = 0; !it && k < SEG_SHARDS; k++)
+        if ((s + k) % SEG_SHARDS != first)
+            it = slabs_reclaim(c, clsid, (s + k) % SEG_SHARDS, evict, now, evictions, wait);
     return it;
 }
 
-/* Every source but a page move: first taking only shard locks that are
- * free, so that a shard held by a stopped client costs no wait while
- * another has room; then waiting for them, within the call's bound. */
+/*
+ * Every source but a page move; *evictions as above.  A first pass takes
+ * only shard locks that are free, and only what costs nothing: free
+ * chunks and expired items; so a shard held by a stopped client costs no
+ * wait while another has room.  The second waits for them, within the
+ * call's bound, and may take a new page and evict.  The other shards'
+ * free chunks come before a new page, so that a class's pages fill up
+ * before it takes another: sharding must not multiply the memory a class
+ * holds.
+ */
 static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint32_t now,
                                 uint64_t *evictions)
 {
-    item_t *it = slabs_alloc_pass(c, clsid, s, now, evictions, false);
-    return it ? it : slabs_alloc_pass(c, clsid, s, now, evictions, true);
+    *evictions = 0;
+    item_t *it = slabs_alloc_home(c, clsid, s, false, now, false);
+    if (!it)
+        it = slabs_steal_free(c, clsid, s, false);
+    if (!it)
+        it = slabs_reclaim_any(c, clsid, s, false, now, evictions, false);
+    if (!it)
+        it = slabs_alloc_home(c, clsid, s, false, now, true);
+    if (!it)
+        it = slabs_steal_free(c, clsid, s, true);
+    if (!it)
+        it = slabs_alloc_home(c, clsid, s, true, now, true);
+    if (!it)
+        it = slabs_reclaim_any(c, clsid, s, !c->hdr->no_evict, now, evictions, true);
+    return it;
 }
 
 item_t *slabs_alloc(shmc_cache *c, unsigned clsid, unsigned s)
