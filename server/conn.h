@@ -80,6 +80,8 @@ typedef struct daemon {
     srv_settings srv;         /* what the protocol needs */
     srv_daemon_hooks hooks;
     shmc_cache *cache;
+    shmc_options opts;        /* the attach options: the environment's, lock_wait_ms settled
+                                 (settings.h: SRV_LOCK_WAIT_MS_DEFAULT, -o lock_wait_ms) */
     char segment[4096];       /* the segment's path */
     int segment_owned;        /* created by us (no -e): removed at exit */
     int segment_attached;     /* -e found an existing segment */
