@@ -22,6 +22,14 @@
  *  - It is attached with the environment's options (shmc_options_init:
  *    SHMC_PROTECTION...) and the server's own lock bound, -o lock_wait_ms
  *    (settings.h says why its default is 100 ms, not the library's 1 s).
+ *  - Destroyed or replaced under the server (SHMC_STALE), it is no cache
+ *    any more: the command that meets it gets the stale line, and the
+ *    server stops as on SIGTERM but exits EX_TEMPFAIL (75), for a
+ *    supervisor to start a fresh one.  Re-attaching the path instead would
+ *    swap the handle under worker threads still inside calls, and serve a
+ *    cache that is not the one the clients wrote (or create one, with -e,
+ *    where an operator removed it).  A segment at the path that is not the
+ *    server's own (a replacement) is never removed at exit.
  */
 #define _GNU_SOURCE /* accept4, setgroups */
 #include <arpa/inet.h>
@@ -334,6 +342,14 @@ void daemon_request_shutdown(daemon_t *d)
 {
     if (d->shutdown_fd >= 0)
         wake(d->shutdown_fd);
+}
+
+void daemon_segment_retired(daemon_t *d)
+{
+    if (atomic_exchange(&d->retired, 1))
+        return; /* said once: every worker may meet it */
+    fprintf(stderr, "segment %s was destroyed or replaced: shutting down\n", d->segment);
+    daemon_request_shutdown(d);
 }
 
 static void on_shutdown(evutil_socket_t fd, short what, void *arg)
@@ -662,6 +678,14 @@ static int attach_options(daemon_t *d)
         d->opts.lock_wait_ms = SRV_LOCK_WAIT_MS_DEFAULT;
     s->lock_wait_ms = d->opts.lock_wait_ms;
     return 0;
+}
+
+/* Whether the segment at d->segment is still the one d->cache attached
+ * (not destroyed or replaced), asked before the handle is closed. */
+static int segment_still_ours(daemon_t *d)
+{
+    shmc_config cfg;
+    return !atomic_load(&d->retired) && shmc_config_get(d->cache, &cfg) != SHMC_STALE;
 }
 
 static int open_segment(daemon_t *d)
@@ -1025,8 +1049,9 @@ int main(int argc, char **argv)
     }
     for (int u = 0; u < d->nudp; u++)
         close(d->udp_fds[u]);
+    int ours = segment_still_ours(d); /* a replacement at the path is not ours to remove */
     shmc_close(d->cache);
-    if (d->segment_owned)
+    if (d->segment_owned && ours)
         shmc_destroy(d->segment);
     if (s->socketpath)
         unlink(s->socketpath);
@@ -1041,5 +1066,6 @@ int main(int argc, char **argv)
     free(d->workers);
     if (s->verbose)
         fprintf(stderr, "shmcached stopped\n");
-    return EXIT_SUCCESS;
+    /* a retired segment: EX_TEMPFAIL, for a supervisor to start a fresh server */
+    return atomic_load(&d->retired) ? EX_TEMPFAIL : EXIT_SUCCESS;
 }
