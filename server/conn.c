@@ -180,6 +180,9 @@ static int conn_process(conn *c)
     } else if (action == SRV_SHUTDOWN) {
         c->closing = 1;
         daemon_request_shutdown(d);
+    } else if (action == SRV_RETIRED) { /* the stale line goes, then the server stops */
+        c->closing = 1;
+        daemon_segment_retired(d);
     }
     /* A request that can never complete: the buffer is past any item. */
     if (!used && c->rlen > request_limit(d) && !c->closing) {
@@ -389,6 +392,8 @@ void conn_udp_read(int fd, short what, void *arg)
                 &action);
             if (action == SRV_SHUTDOWN)
                 daemon_request_shutdown(d);
+            else if (action == SRV_RETIRED)
+                daemon_segment_retired(d);
         }
         size_t per = UDP_MAX_PAYLOAD - UDP_HEADER;
         size_t count = out.len ? (out.len + per - 1) / per : 0;

@@ -9,7 +9,10 @@
  * written; reading stops while too much output is queued.
  *
  * Every worker shares the daemon's one shmc_cache handle (the library is
- * thread-safe per handle).
+ * thread-safe per handle).  When a call finds the handle's segment retired
+ * (SHMC_STALE), the worker reports it (daemon_segment_retired) and the
+ * main thread stops every worker before the handle is closed: the handle
+ * is never swapped or closed under a running worker.
  */
 #ifndef SHMC_SERVER_CONN_H
 #define SHMC_SERVER_CONN_H
@@ -80,6 +83,8 @@ typedef struct daemon {
     srv_settings srv;         /* what the protocol needs */
     srv_daemon_hooks hooks;
     shmc_cache *cache;
+    shmc_options opts;        /* the attach options: the environment's, lock_wait_ms settled
+                                 (settings.h: SRV_LOCK_WAIT_MS_DEFAULT, -o lock_wait_ms) */
     char segment[4096];       /* the segment's path */
     int segment_owned;        /* created by us (no -e): removed at exit */
     int segment_attached;     /* -e found an existing segment */
@@ -97,6 +102,7 @@ typedef struct daemon {
     atomic_long rejected_conns;
     atomic_long conn_structures;
     atomic_int shutting_down;
+    atomic_int retired;       /* a call met SHMC_STALE: the server stops, exit EX_TEMPFAIL */
     int nlisteners;
 } daemon_t;
 
@@ -108,5 +114,7 @@ void conn_close_all(worker *w);
 void conn_udp_read(int fd, short what, void *arg);
 /* Ask the daemon to stop (thread-safe). */
 void daemon_request_shutdown(daemon_t *d);
+/* A cache call answered SHMC_STALE: log it once and stop (thread-safe). */
+void daemon_segment_retired(daemon_t *d);
 
 #endif

@@ -19,6 +19,17 @@
  *    is bound, so a second server on a busy port never touches it), and it
  *    is removed at a clean shutdown.  Library clients may attach it while
  *    the server runs (its path is printed at -v and in "stats settings").
+ *  - It is attached with the environment's options (shmc_options_init:
+ *    SHMC_PROTECTION...) and the server's own lock bound, -o lock_wait_ms
+ *    (settings.h says why its default is 100 ms, not the library's 1 s).
+ *  - Destroyed or replaced under the server (SHMC_STALE), it is no cache
+ *    any more: the command that meets it gets the stale line, and the
+ *    server stops as on SIGTERM but exits EX_TEMPFAIL (75), for a
+ *    supervisor to start a fresh one.  Re-attaching the path instead would
+ *    swap the handle under worker threads still inside calls, and serve a
+ *    cache that is not the one the clients wrote (or create one, with -e,
+ *    where an operator removed it).  A segment at the path that is not the
+ *    server's own (a replacement) is never removed at exit.
  */
 #define _GNU_SOURCE /* accept4, setgroups */
 #include <arpa/inet.h>
@@ -157,6 +168,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("temporary_ttl %d", s->temporary_ttl);
     S("idle_timeout %d", s->idle_timeout);
     S("busy_poll_us %d", s->busy_poll_us);
+    S("lock_wait_ms %d", s->lock_wait_ms);
     S("watcher_logbuf_size %d", s->watcher_logbuf_size * 1024);
     S("worker_logbuf_size %d", s->worker_logbuf_size * 1024);
     S("read_buf_mem_limit %d", s->read_buf_mem_limit);
@@ -330,6 +342,14 @@ void daemon_request_shutdown(daemon_t *d)
 {
     if (d->shutdown_fd >= 0)
         wake(d->shutdown_fd);
+}
+
+void daemon_segment_retired(daemon_t *d)
+{
+    if (atomic_exchange(&d->retired, 1))
+        return; /* said once: every worker may meet it */
+    fprintf(stderr, "segment %s was destroyed or replaced: shutting down\n", d->segment);
+    daemon_request_shutdown(d);
 }
 
 static void on_shutdown(evutil_socket_t fd, short what, void *arg)
@@ -634,6 +654,40 @@ static void config_from_settings(const settings *s, shmc_config *cfg)
     cfg->slab_automove = s->slab_automove != 0;
 }
 
+/*
+ * The attach options: the environment's (SHMC_PROTECTION,
+ * SHMC_PROTECTION_STRICT, SHMC_LOCK_WAIT_MS), then the lock bound settled
+ * as -o lock_wait_ms, else SHMC_LOCK_WAIT_MS, else the server's default;
+ * s->lock_wait_ms is left at the bound in force (stats settings).
+ */
+static int attach_options(daemon_t *d)
+{
+    settings *s = &d->st;
+    const char *env = getenv("SHMC_LOCK_WAIT_MS");
+    if (shmc_options_init(&d->opts) != SHMC_OK) {
+        const char *p = getenv("SHMC_PROTECTION"), *strict = getenv("SHMC_PROTECTION_STRICT");
+        fprintf(stderr, "bad library settings in the environment: SHMC_PROTECTION=\"%s\" "
+                        "(auto, mpk or none), SHMC_PROTECTION_STRICT=\"%s\" (0 or 1), "
+                        "SHMC_LOCK_WAIT_MS=\"%s\" (-1 or 0 to %d)\n",
+                p ? p : "", strict ? strict : "", env ? env : "", SHMC_LOCK_WAIT_MS_MAX);
+        return -1;
+    }
+    if (s->lock_wait_ms_given)
+        d->opts.lock_wait_ms = s->lock_wait_ms;
+    else if (!env || !*env) /* as shmc_options_init, an empty one is unset */
+        d->opts.lock_wait_ms = SRV_LOCK_WAIT_MS_DEFAULT;
+    s->lock_wait_ms = d->opts.lock_wait_ms;
+    return 0;
+}
+
+/* Whether the segment at d->segment is still the one d->cache attached
+ * (not destroyed or replaced), asked before the handle is closed. */
+static int segment_still_ours(daemon_t *d)
+{
+    shmc_config cfg;
+    return !atomic_load(&d->retired) && shmc_config_get(d->cache, &cfg) != SHMC_STALE;
+}
+
 static int open_segment(daemon_t *d)
 {
     shmc_config want, have;
@@ -641,13 +695,14 @@ static int open_segment(daemon_t *d)
     shmc_status st;
     if (d->st.segment) {
         snprintf(d->segment, sizeof d->segment, "%s", d->st.segment);
-        st = shmc_open(d->segment, &d->cache);
+        st = shmc_open_with(d->segment, &d->opts, &d->cache);
         if (st == SHMC_OK) {
             d->segment_attached = 1;
         } else if (st == SHMC_NO_FILE) {
-            st = shmc_create(d->segment, &want, &d->cache);
+            st = shmc_create_with(d->segment, &want, &d->opts, &d->cache);
             if (st == SHMC_FILE_EXISTS) /* raced with another creator */
-                st = shmc_open(d->segment, &d->cache), d->segment_attached = st == SHMC_OK;
+                st = shmc_open_with(d->segment, &d->opts, &d->cache),
+                d->segment_attached = st == SHMC_OK;
         }
     } else {
         default_segment_path(&d->st, d->segment, sizeof d->segment);
@@ -657,7 +712,7 @@ static int open_segment(daemon_t *d)
                     d->segment, shmc_strerror(st));
             return -1;
         }
-        st = shmc_create(d->segment, &want, &d->cache);
+        st = shmc_create_with(d->segment, &want, &d->opts, &d->cache);
         d->segment_owned = st == SHMC_OK;
     }
     if (st != SHMC_OK) {
@@ -667,9 +722,9 @@ static int open_segment(daemon_t *d)
     }
     shmc_config_get(d->cache, &have);
     if (d->st.verbose) {
-        fprintf(stderr, "segment %s (%s, protection %s)\n", d->segment,
+        fprintf(stderr, "segment %s (%s, protection %s, lock_wait_ms %d)\n", d->segment,
                 d->segment_attached ? "attached, data kept" : "created",
-                shmc_protection_name(shmc_protection_of(d->cache)));
+                shmc_protection_name(shmc_protection_of(d->cache)), d->opts.lock_wait_ms);
         if (d->segment_attached &&
             (have.mem_bytes != want.mem_bytes || have.item_size_max != want.item_size_max ||
              have.chunk_size_min != want.chunk_size_min || have.growth_factor != want.growth_factor ||
@@ -842,6 +897,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return EX_USAGE;
     }
+    if (attach_options(d) < 0)
+        return EXIT_FAILURE;
     if ((getuid() == 0 || geteuid() == 0) && !s->username) {
         fprintf(stderr, "can't run as root without the -u switch\n");
         return EX_USAGE;
@@ -992,8 +1049,9 @@ int main(int argc, char **argv)
     }
     for (int u = 0; u < d->nudp; u++)
         close(d->udp_fds[u]);
+    int ours = segment_still_ours(d); /* a replacement at the path is not ours to remove */
     shmc_close(d->cache);
-    if (d->segment_owned)
+    if (d->segment_owned && ours)
         shmc_destroy(d->segment);
     if (s->socketpath)
         unlink(s->socketpath);
@@ -1008,5 +1066,6 @@ int main(int argc, char **argv)
     free(d->workers);
     if (s->verbose)
         fprintf(stderr, "shmcached stopped\n");
-    return EXIT_SUCCESS;
+    /* a retired segment: EX_TEMPFAIL, for a supervisor to start a fresh server */
+    return atomic_load(&d->retired) ? EX_TEMPFAIL : EXIT_SUCCESS;
 }

@@ -35,6 +35,12 @@
  *    (settings_check_auth); should binary reach here anyway, it cannot
  *    carry -Y's auth "set", so nothing is served: the connection closes
  *    unanswered.
+ *
+ * A command whose cache call could not run (protocol.h) answers an error,
+ * sent even for a quiet opcode, never a miss: SHMC_BUSY status 0x0085
+ * (memcached's EBUSY), SHMC_STALE 0x0086 (ETMPFAIL: try again once the
+ * server is restarted), then the connection closes (SRV_RETIRED); the
+ * body is the text protocol's message (memcached has none for these).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -52,6 +58,7 @@ typedef struct bctx {
     srv_buf *out;
     const bin_request *r;
     bool oom;
+    bool retired;           /* a call answered SHMC_STALE: the error is written */
 } bctx;
 
 static const srv_settings default_settings = {
@@ -113,6 +120,27 @@ static void error_msg(bctx *c, enum bin_status st, const char *msg)
 static void error(bctx *c, enum bin_status st)
 {
     error_msg(c, st, bin_status_string(st));
+}
+
+/* If st says the cache could not run the call (SHMC_BUSY, SHMC_STALE),
+ * send its error and return true; else send nothing and return false. */
+static bool unavailable(bctx *c, shmc_status st)
+{
+    const char *msg = srv_unavailable_msg(st);
+    if (!msg)
+        return false;
+    srv_unavailable_count(st);
+    if (st == SHMC_STALE)
+        c->retired = true;
+    error_msg(c, st == SHMC_BUSY ? BIN_ST_EBUSY : BIN_ST_ETMPFAIL, msg);
+    return true;
+}
+
+/* As memcached, a failed Set leaves no stale value: drop r's key.  False
+ * once the busy or stale error is sent instead. */
+static bool drop_old_value(bctx *c, const bin_request *r)
+{
+    return !unavailable(c, shmc_delete(c->cache, r->key, r->nkey, 0));
 }
 
 /* A success reply with an optional body, unless the request is quiet. */
@@ -186,6 +214,8 @@ static void exec_get(bctx *c, const bin_request *r)
         c->oom = true;
         return;
     }
+    if (unavailable(c, st))
+        return;
     /* a miss (or a key the library refuses) */
     if (r->quiet)
         return;
@@ -240,6 +270,8 @@ static void exec_store(bctx *c, const bin_request *r)
                         (int64_t)r->exptime, cas, &newcas);
     if (st == SHMC_TOO_LARGE && concat)
         st = SHMC_NOT_STORED;
+    if (unavailable(c, st))
+        return;
     switch (st) {
     case SHMC_OK: success(c, NULL, 0, newcas); break;
     case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
@@ -252,9 +284,8 @@ static void exec_store(bctx *c, const bin_request *r)
     case SHMC_TOO_LARGE: error(c, BIN_ST_E2BIG); break;
     /* memcached's text for a store it cannot allocate */
     case SHMC_NO_MEMORY:
-        if (r->cmd == BIN_SET) /* as memcached: a failed set leaves no stale value */
-            (void)shmc_delete(c->cache, r->key, r->nkey, 0);
-        error_msg(c, BIN_ST_ENOMEM, "Out of memory allocating item");
+        if (r->cmd != BIN_SET || drop_old_value(c, r))
+            error_msg(c, BIN_ST_ENOMEM, "Out of memory allocating item");
         break;
     case SHMC_SYSTEM: c->oom = true; break;
     default: error(c, BIN_ST_EINVAL); break;
@@ -266,6 +297,8 @@ static void exec_delete(bctx *c, const bin_request *r)
     if (nocas_mismatch(c, r))
         return;
     shmc_status st = shmc_delete(c->cache, r->key, r->nkey, c->set->cas_enabled ? r->h.cas : 0);
+    if (unavailable(c, st))
+        return;
     switch (st) {
     case SHMC_OK: success(c, NULL, 0, 0); break;
     case SHMC_EXISTS: error(c, BIN_ST_KEY_EEXISTS); break;
@@ -290,6 +323,8 @@ static void exec_arith(bctx *c, const bin_request *r)
         int n = snprintf(num, sizeof num, "%" PRIu64, r->initial);
         shmc_status as = shmc_store(c->cache, SHMC_ADD, r->key, r->nkey, num, (size_t)n, 0,
                                     (int64_t)r->exptime, 0, &cas);
+        if (unavailable(c, as))
+            return;
         if (as == SHMC_OK) {
             res = r->initial;
             st = SHMC_OK;
@@ -304,6 +339,8 @@ static void exec_arith(bctx *c, const bin_request *r)
             return;
         }
     }
+    if (unavailable(c, st))
+        return;
     switch (st) {
     case SHMC_OK: {
         unsigned char body[8];
@@ -325,8 +362,8 @@ static void exec_flush(bctx *c, const bin_request *r)
         error(c, BIN_ST_AUTH_ERROR); /* memcached's answer to a disabled flush */
         return;
     }
-    (void)shmc_flush_all(c->cache, r->has_exptime ? (int64_t)r->exptime : 0);
-    success(c, NULL, 0, 0);
+    if (!unavailable(c, shmc_flush_all(c->cache, r->has_exptime ? (int64_t)r->exptime : 0)))
+        success(c, NULL, 0, 0);
 }
 
 /* One stat packet: key = name, value = value. */
@@ -372,6 +409,11 @@ static void exec_stat(bctx *c, const bin_request *r)
     enum srv_action a = SRV_CONTINUE;
     (void)proto_text_process(&t, cmd.data, cmd.len, &txt, &a);
     srv_buf_free(&cmd);
+    if (a == SRV_RETIRED) { /* the text was its stale line */
+        srv_buf_free(&txt);
+        (void)unavailable(c, SHMC_STALE);
+        return;
+    }
     const char *p = txt.data, *end = txt.data + txt.len;
     bool any = false, good = false;
     while (p && p < end) {
@@ -473,9 +515,9 @@ static enum srv_action execute(bctx *c, const bin_request *r)
         error(c, BIN_ST_UNKNOWN_COMMAND);
         return SRV_CONTINUE;
     case BE_TOO_LARGE:
-        if (r->cmd == BIN_SET) /* as memcached: no stale value survives */
-            (void)shmc_delete(c->cache, r->key, r->nkey, 0);
-        error(c, BIN_ST_E2BIG);
+        /* as memcached: no stale value survives */
+        if (r->cmd != BIN_SET || drop_old_value(c, r))
+            error(c, BIN_ST_E2BIG);
         return SRV_CONTINUE;
     default:
         break;
@@ -559,6 +601,10 @@ size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf 
         enum srv_action a = execute(&c, &r);
         if (c.oom) {
             *action = SRV_CLOSE;
+            return len;
+        }
+        if (c.retired) { /* the cache is gone: nothing more is served */
+            *action = SRV_RETIRED;
             return len;
         }
         if (a != SRV_CONTINUE) {

@@ -38,6 +38,9 @@ const char *bin_status_string(enum bin_status st)
     case BIN_ST_AUTH_CONTINUE: return "";
     case BIN_ST_UNKNOWN_COMMAND: return "Unknown command";
     case BIN_ST_ENOMEM: return "Out of memory";
+    /* memcached has no text for these two; proto_binary.c sends protocol.h's */
+    case BIN_ST_EBUSY: return "Busy";
+    case BIN_ST_ETMPFAIL: return "Temporary failure";
     }
     return "UNHANDLED ERROR";
 }

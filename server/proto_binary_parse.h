@@ -60,6 +60,8 @@ enum bin_status {
     BIN_ST_AUTH_CONTINUE = 0x0021,
     BIN_ST_UNKNOWN_COMMAND = 0x0081,
     BIN_ST_ENOMEM = 0x0082,
+    BIN_ST_EBUSY = 0x0085,    /* memcached's "busy": SHMC_BUSY (protocol.h) */
+    BIN_ST_ETMPFAIL = 0x0086, /* memcached's "temporary failure": SHMC_STALE */
 };
 
 /* What the parser alone decided about a request. */

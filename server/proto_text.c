@@ -49,6 +49,13 @@
  *    text then (settings_check_auth); should text reach here anyway, it
  *    has no way to authenticate, so nothing is served: the connection
  *    closes unanswered, as a text byte does under -B binary.
+ *
+ * A command whose cache call could not run (SHMC_BUSY, SHMC_STALE:
+ * protocol.h) answers "SERVER_ERROR <why>" (unavailable()) instead of its
+ * own reply, never a miss or "out of memory"; one key of a get that meets
+ * it replaces the whole reply.  Reads made only to report a meta flag
+ * once the command did its work (ma's c and t, the clock behind a t just
+ * set) keep their fallback values: the next command meets the condition.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -72,6 +79,7 @@ typedef struct ctx {
     const srv_settings *set;
     srv_buf *out;
     bool oom;
+    bool retired;           /* a call answered SHMC_STALE: the stale reply is written */
 } ctx;
 
 static const srv_settings default_settings = {
@@ -129,6 +137,38 @@ static void reply(ctx *c, const text_request *r, const char *line)
 static void stat_u64(ctx *c, const char *name, uint64_t v)
 {
     PUTF(c, "STAT %s %" PRIu64 "\r\n", name, v);
+}
+
+/*
+ * If st says the cache could not run the call (SHMC_BUSY, SHMC_STALE),
+ * answer "SERVER_ERROR <why>" and return true; else write nothing and
+ * return false.  A busy answer honours noreply as the other SERVER_ERROR
+ * replies do (a noreply client reads no reply, so one it did not expect
+ * would answer its next command); it is counted all the same.  The stale
+ * answer is always written: the connection closes after it (SRV_RETIRED).
+ */
+static bool unavailable(ctx *c, shmc_status st, bool noreply)
+{
+    const char *msg = srv_unavailable_msg(st);
+    if (!msg)
+        return false;
+    srv_unavailable_count(st);
+    if (st == SHMC_STALE)
+        c->retired = true;
+    else if (noreply)
+        return true;
+    put_str(c, "SERVER_ERROR ");
+    put_str(c, msg);
+    put(c, "\r\n", 2);
+    return true;
+}
+
+/* As memcached, a store that failed (too large, out of memory) leaves no
+ * stale value: drop r's key.  False once the busy or stale answer is
+ * written instead (the old value may still be there). */
+static bool drop_old_value(ctx *c, const text_request *r, bool noreply)
+{
+    return !unavailable(c, shmc_delete(c->cache, r->key, r->nkey, 0), noreply);
 }
 
 /* shmc_get_info into a malloc'd buffer: the value with its metadata
@@ -251,8 +291,14 @@ static void exec_get(ctx *c, text_request *r)
         if (nk == 0)
             break;
         shmc_get_options o = {.flags = touch ? SHMC_GET_TOUCH : 0, .exptime = r->exptime};
-        if (get_value_block(c, k, nk, &o, with_cas) == SHMC_SYSTEM)
+        shmc_status st = get_value_block(c, k, nk, &o, with_cas);
+        if (st == SHMC_SYSTEM)
             c->oom = true;
+        if (srv_unavailable_msg(st)) { /* the values gathered are dropped, as past the limit */
+            c->out->len = start;
+            unavailable(c, st, false);
+            return;
+        }
         if (c->out->len - start > limit) {
             c->out->len = start;
             put_str(c, "SERVER_ERROR out of memory writing get response\r\n");
@@ -299,6 +345,8 @@ static void exec_store(ctx *c, text_request *r)
                         r->exptime, r->cas, NULL);
     if (st == SHMC_TOO_LARGE && concat) /* memcached: the joined item does not fit */
         st = SHMC_NOT_STORED;
+    if (unavailable(c, st, r->noreply))
+        return;
     switch (st) {
     case SHMC_OK: reply(c, r, "STORED"); break;
     case SHMC_NOT_STORED: reply(c, r, "NOT_STORED"); break;
@@ -306,9 +354,9 @@ static void exec_store(ctx *c, text_request *r)
     case SHMC_NOT_FOUND: reply(c, r, "NOT_FOUND"); break;
     case SHMC_TOO_LARGE: reply(c, r, "SERVER_ERROR object too large for cache"); break;
     case SHMC_NO_MEMORY:
-        if (r->cmd == TC_SET) /* as memcached: a failed set leaves no stale value */
-            (void)shmc_delete(c->cache, r->key, r->nkey, 0);
-        reply(c, r, "SERVER_ERROR out of memory storing object");
+        /* as memcached: a failed set leaves no stale value */
+        if (r->cmd != TC_SET || drop_old_value(c, r, r->noreply))
+            reply(c, r, "SERVER_ERROR out of memory storing object");
         break;
     case SHMC_BAD_KEY: reply(c, r, "CLIENT_ERROR bad command line format"); break;
     default: reply(c, r, "SERVER_ERROR Unhandled storage type."); break;
@@ -321,6 +369,8 @@ static void exec_arith(ctx *c, text_request *r)
     shmc_status st = r->cmd == TC_INCR
                          ? shmc_incr(c->cache, r->key, r->nkey, r->delta, &res)
                          : shmc_decr(c->cache, r->key, r->nkey, r->delta, &res);
+    if (unavailable(c, st, r->noreply))
+        return;
     char num[32];
     switch (st) {
     case SHMC_OK:
@@ -350,8 +400,20 @@ static void exec_flush_all(ctx *c, text_request *r)
             return;
         }
     }
-    (void)shmc_flush_all(c->cache, delay > 0 ? delay : 0);
-    reply(c, r, "OK");
+    if (!unavailable(c, shmc_flush_all(c->cache, delay > 0 ? delay : 0), r->noreply))
+        reply(c, r, "OK");
+}
+
+/*
+ * For the commands that read the cache's layout or statistics: their
+ * calls take no lock, and their answers hide SHMC_STALE (a class count of
+ * 0, zeroed counters), so a retired segment is asked about first.  False
+ * once the stale answer is written.
+ */
+static bool cache_live(ctx *c, const text_request *r)
+{
+    shmc_config cfg;
+    return !unavailable(c, shmc_config_get(c->cache, &cfg), r->noreply);
 }
 
 /* "1,3,10" or "all": every id a valid class. */
@@ -382,6 +444,8 @@ static void exec_slabs(ctx *c, text_request *r)
             reply(c, r, "CLIENT_ERROR bad command line format");
             return;
         }
+        if (!cache_live(c, r))
+            return;
         int32_t n = (int32_t)shmc_class_count(c->cache);
         /* src -1: memcached picks a class with a spare page; there is
          * none here, and it then reports the ids as bad */
@@ -439,12 +503,14 @@ static void exec_lru_crawler(ctx *c, text_request *r)
     if ((dump || (nt == 4 && tok_eq(&t[1], "crawl"))) && !crawler_switch(c, -1)) {
         reply(c, r, "CLIENT_ERROR lru crawler disabled");
     } else if (nt == 4 && tok_eq(&t[1], "crawl")) {
+        if (!cache_live(c, r))
+            return;
         if (!class_list_ok(c, &t[2])) {
             reply(c, r, "BADCLASS invalid class id");
             return;
         }
-        (void)shmc_maintain(c->cache);
-        reply(c, r, "OK");
+        if (!unavailable(c, shmc_maintain(c->cache), r->noreply))
+            reply(c, r, "OK");
     } else if (dump) {
         reply(c, r, "ERROR metadump not allowed");
     } else if (nt == 4 && tok_eq(&t[1], "tocrawl")) {
@@ -517,6 +583,7 @@ static uint64_t page_size_of(const shmc_config *cfg)
 static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
 static shmc_stats reset_base;
 static const shmc_cache *reset_cache; /* the handle the baseline belongs to */
+static uint64_t reset_busy;           /* srv_busy_answers() at the reset */
 
 /* The cumulative counters of shmc_stats, which "stats reset" zeroes. */
 static const size_t reset_fields[] = {
@@ -558,7 +625,17 @@ static void stats_reset(ctx *c)
     pthread_mutex_lock(&reset_lock);
     reset_base = st;
     reset_cache = c->cache;
+    reset_busy = srv_busy_answers();
     pthread_mutex_unlock(&reset_lock);
+}
+
+/* The busy answers this server sent since the last "stats reset". */
+static uint64_t busy_answers_since_reset(void)
+{
+    pthread_mutex_lock(&reset_lock);
+    uint64_t n = srv_busy_answers() - reset_busy;
+    pthread_mutex_unlock(&reset_lock);
+    return n;
 }
 
 static void stats_general(ctx *c)
@@ -611,6 +688,7 @@ static void stats_general(ctx *c)
     stat_u64(c, "shm_dead_clients", st.dead_clients);
     stat_u64(c, "shm_clients_recovered", st.clients_recovered);
     stat_u64(c, "shm_locks_repaired", st.locks_repaired);
+    stat_u64(c, "shm_busy_answers", busy_answers_since_reset()); /* this server's */
     stat_u64(c, "shm_uptime", st.uptime);
 }
 
@@ -695,10 +773,20 @@ static void stats_cachedump(ctx *c, const text_request *r)
         put_str(c, "CLIENT_ERROR stats cachedump not allowed\r\n");
 }
 
+/* The "stats" groups that read the cache ("stats" itself: nt 2). */
+static bool stats_reads_cache(const text_request *r)
+{
+    const text_token *t = &r->tok[1];
+    return r->ntokens == 2 || tok_eq(t, "reset") || tok_eq(t, "settings") ||
+           tok_eq(t, "items") || tok_eq(t, "slabs");
+}
+
 static void exec_stats(ctx *c, text_request *r)
 {
     const text_token *t = r->tok;
     size_t nt = r->ntokens;
+    if (stats_reads_cache(r) && !cache_live(c, r))
+        return;
     if (nt == 2) {
         stats_general(c);
     } else if (tok_eq(&t[1], "reset")) {
@@ -854,7 +942,9 @@ static void exec_mg(ctx *c, text_request *r)
              * readers of the empty placeholder see Z, as in memcached */
             const shmc_get_options take = {.flags = SHMC_GET_NO_BUMP,
                                            .recache_below = INT64_MAX};
-            (void)shmc_get_info(c->cache, r->key, r->nkey, &take, NULL, NULL, NULL);
+            shmc_status ts = shmc_get_info(c->cache, r->key, r->nkey, &take, NULL, NULL, NULL);
+            if (unavailable(c, ts, false))
+                return;
             won = true;
             st = SHMC_OK;
             v = malloc(1);
@@ -864,6 +954,8 @@ static void exec_mg(ctx *c, text_request *r)
                 st = SHMC_SYSTEM;
             memset(&info, 0, sizeof info);
             info.ttl = ttl_of(c, exptime);
+        } else if (unavailable(c, as, false)) {
+            return;
         } else {
             st = get_info_alloc(c->cache, r->key, r->nkey, &opts, &v, &vl, &info);
             fl = info.flags;
@@ -876,6 +968,10 @@ static void exec_mg(ctx *c, text_request *r)
     }
     if (st == SHMC_SYSTEM) {
         c->oom = true;
+        return;
+    }
+    if (unavailable(c, st, false)) {
+        free(v);
         return;
     }
     if (st != SHMC_OK) {
@@ -951,6 +1047,8 @@ static void exec_ms(ctx *c, text_request *r)
                            m->has_new_cas ? m->new_cas : 0, &newcas);
     if (st == SHMC_TOO_LARGE && concat)
         st = SHMC_NOT_STORED;
+    if (unavailable(c, st, false))
+        return;
     const char *code;
     switch (st) {
     case SHMC_OK:
@@ -964,8 +1062,8 @@ static void exec_ms(ctx *c, text_request *r)
     case SHMC_TOO_LARGE: meta_error(c, "SERVER_ERROR object too large for cache"); return;
     case SHMC_NO_MEMORY:
         /* as memcached: an ms that cannot allocate drops the old value, any mode */
-        (void)shmc_delete(c->cache, r->key, r->nkey, 0);
-        meta_error(c, "SERVER_ERROR out of memory storing object");
+        if (drop_old_value(c, r, false))
+            meta_error(c, "SERVER_ERROR out of memory storing object");
         return;
     case SHMC_BAD_KEY: meta_error(c, "CLIENT_ERROR bad command line format"); return;
     default: meta_error(c, "SERVER_ERROR Unhandled storage type."); return;
@@ -1008,6 +1106,8 @@ static void exec_md(ctx *c, text_request *r)
     } else {
         st = shmc_delete(c->cache, r->key, r->nkey, has_cas ? m->req_cas : 0);
     }
+    if (unavailable(c, st, false))
+        return;
     const char *code;
     switch (st) {
     case SHMC_OK:
@@ -1055,6 +1155,8 @@ static void exec_ma(ctx *c, text_request *r)
         int n = snprintf(num, sizeof num, "%" PRIu64, m->initial);
         shmc_status as = shmc_store(c->cache, SHMC_ADD, r->key, r->nkey, num, (size_t)n, 0,
                                     m->autoviv_exptime, 0, &cs);
+        if (unavailable(c, as, false))
+            return;
         if (as == SHMC_OK) {
             created = true;
             res = m->initial;
@@ -1072,6 +1174,8 @@ static void exec_ma(ctx *c, text_request *r)
         put(c, "\r\n", 2);
         return;
     }
+    if (unavailable(c, st, false))
+        return;
     switch (st) {
     case SHMC_OK: break;
     case SHMC_NOT_NUMERIC:
@@ -1087,8 +1191,9 @@ static void exec_ma(ctx *c, text_request *r)
         put(c, "\r\n", 2);
         return;
     }
-    if (m->new_ttl)
-        (void)shmc_touch(c->cache, r->key, r->nkey, m->exptime);
+    /* N (new_ttl): the TTL is part of the command, not a reported flag */
+    if (m->new_ttl && unavailable(c, shmc_touch(c->cache, r->key, r->nkey, m->exptime), false))
+        return;
     if (m->no_reply && !created)
         return;
     char num[24];
@@ -1152,7 +1257,7 @@ static void exec_me(ctx *c, text_request *r)
              info.fetched ? "yes" : "no", info.class_id, mc_item_size(c, r->nkey, &info));
     } else if (st == SHMC_BAD_KEY) {
         meta_error(c, "CLIENT_ERROR bad command line format");
-    } else {
+    } else if (!unavailable(c, st, false)) {
         put(c, "EN\r\n", 4);
     }
 }
@@ -1170,10 +1275,12 @@ static enum srv_action execute(ctx *c, text_request *r)
 {
     switch (r->cmd) {
     case TC_ERROR:
-        if (r->err == TE_TOO_LARGE && (r->orig_cmd == TC_SET || r->orig_cmd == TC_MS) && r->nkey)
-            (void)shmc_delete(c->cache, r->key, r->nkey, 0); /* as memcached: no stale value */
         if (is_meta(r->orig_cmd))
             r->noreply = false;
+        /* as memcached: a set too large leaves no stale value */
+        if (r->err == TE_TOO_LARGE && (r->orig_cmd == TC_SET || r->orig_cmd == TC_MS) &&
+            r->nkey && !drop_old_value(c, r, r->noreply))
+            break;
         reply(c, r, text_err_string(r->err));
         break;
     case TC_GET: case TC_GETS: case TC_GAT: case TC_GATS:
@@ -1184,6 +1291,8 @@ static enum srv_action execute(ctx *c, text_request *r)
         break;
     case TC_DELETE: {
         shmc_status st = shmc_delete(c->cache, r->key, r->nkey, 0);
+        if (unavailable(c, st, r->noreply))
+            break;
         reply(c, r, st == SHMC_OK ? "DELETED"
                     : st == SHMC_BAD_KEY ? "CLIENT_ERROR bad command line format" : "NOT_FOUND");
         break;
@@ -1193,6 +1302,8 @@ static enum srv_action execute(ctx *c, text_request *r)
         break;
     case TC_TOUCH: {
         shmc_status st = shmc_touch(c->cache, r->key, r->nkey, r->exptime);
+        if (unavailable(c, st, r->noreply))
+            break;
         reply(c, r, st == SHMC_OK ? "TOUCHED"
                     : st == SHMC_BAD_KEY ? "CLIENT_ERROR bad command line format" : "NOT_FOUND");
         break;
@@ -1307,6 +1418,10 @@ size_t proto_text_process(srv_session *s, const char *in, size_t len, srv_buf *o
             s->sendable = out->len;
         if (c.oom) {
             *action = SRV_CLOSE;
+            return len;
+        }
+        if (c.retired) { /* the cache is gone: nothing more is served */
+            *action = SRV_RETIRED;
             return len;
         }
         if (a != SRV_CONTINUE) {

@@ -57,7 +57,33 @@ enum srv_action {
     SRV_CONTINUE = 0,   /* keep reading */
     SRV_CLOSE,          /* write out what is buffered, then close ("quit", fatal errors) */
     SRV_SHUTDOWN,       /* the "shutdown" command: stop the daemon gracefully */
+    SRV_RETIRED,        /* the cache's segment was destroyed or replaced (SHMC_STALE):
+                           the stale reply is buffered; write it, close, and stop the
+                           daemon, which has no cache any more (daemon.c) */
 };
+
+/*
+ * A cache call that could not run (proto_unavailable.c): one wording for
+ * every protocol.
+ *  - SHMC_BUSY: a live library client held a lock the command needed for
+ *    longer than the daemon's bound (-o lock_wait_ms), because it is
+ *    stopped or stuck; the command changed nothing.  Text and meta answer
+ *    "SERVER_ERROR " SRV_MSG_BUSY (a whole get/gets/gat/gats reply is
+ *    replaced by it); binary answers BIN_ST_EBUSY with it as the body.
+ *  - SHMC_STALE: the segment was destroyed or replaced under the daemon.
+ *    "SERVER_ERROR " SRV_MSG_RETIRED, binary BIN_ST_ETMPFAIL, then
+ *    SRV_RETIRED.
+ * Any other status is the command's own outcome.
+ */
+#define SRV_MSG_BUSY "busy: a lock is held by a stopped client"
+#define SRV_MSG_RETIRED "cache segment was destroyed or replaced"
+
+/* The message for SHMC_BUSY or SHMC_STALE; NULL for any other status. */
+const char *srv_unavailable_msg(shmc_status st);
+/* Count one answer of st (once per reply; only SHMC_BUSY is counted). */
+void srv_unavailable_count(shmc_status st);
+/* SHMC_BUSY answers this process sent ("stats": shm_busy_answers). */
+uint64_t srv_busy_answers(void);
 
 /* Per-connection protocol state. */
 typedef struct srv_session {

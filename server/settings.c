@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shmcached.h" /* SHMC_LOCK_WAIT_MS_MAX */
+
 #define MB (1024ULL * 1024ULL)
 /* shmcached's own bounds (include/shmcached.h: shmc_config). */
 #define SHMC_ITEM_MAX (128ULL * MB)
@@ -33,6 +35,7 @@ void settings_init(settings *s)
     s->num_threads = 4;
     s->reqs_per_event = 20;
     s->maxconns_fast = 1;
+    s->lock_wait_ms = SRV_LOCK_WAIT_MS_DEFAULT;
     s->maxbytes = 64 * MB;
     s->item_size_max = 1024 * 1024;
     s->factor = 1.25;
@@ -229,6 +232,12 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
             NEED_VALUE("Missing numeric argument for busy_poll_us");
             if (parse_int(val, 0, BUSY_POLL_US_MAX, &s->busy_poll_us))
                 return fail(err, errlen, "busy_poll_us must be 0 to 10000 (microseconds)");
+        } else if (!strcmp(name, "lock_wait_ms")) {
+            NEED_VALUE("Missing numeric argument for lock_wait_ms");
+            if (parse_int(val, -1, SHMC_LOCK_WAIT_MS_MAX, &s->lock_wait_ms))
+                return fail(err, errlen, "lock_wait_ms must be -1 (wait for ever) or 0 to %d "
+                            "(milliseconds): \"%s\"", SHMC_LOCK_WAIT_MS_MAX, val);
+            s->lock_wait_ms_given = 1;
         } else if (!strcmp(name, "tail_repair_time")) {
             NEED_VALUE("Missing numeric argument for tail_repair_time");
             if (parse_int(val, 0, INT_MAX, &s->tail_repair_time))
@@ -657,5 +666,9 @@ const char *settings_usage(void)
 "   - busy_poll_us:        shmcached only: after reading requests, a worker polls\n"
 "                          its sockets this long before sleeping; lower latency\n"
 "                          across CPUs for CPU time (default: 0, off; max 10000)\n"
+"   - lock_wait_ms:        shmcached only: the most a command waits for a cache\n"
+"                          lock held by a stopped or stuck library client, in ms;\n"
+"                          then it answers SERVER_ERROR busy (default: 100, or\n"
+"                          $SHMC_LOCK_WAIT_MS; -1: wait for ever; max 3600000)\n"
 "   - modern / no_modern:  memcached 1.6 / 1.4 defaults\n";
 }

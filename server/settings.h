@@ -19,6 +19,17 @@
 /* Upper bound of -o busy_poll_us (10 ms: past that, a sleep costs less). */
 #define BUSY_POLL_US_MAX 10000
 
+/*
+ * The server's own default of -o lock_wait_ms: how long a command waits
+ * for a cache lock that a live library client holds (the library's
+ * default, SHMC_LOCK_WAIT_MS_DEFAULT, is 1 s).  A worker thread that
+ * waits stalls every connection it serves; running clients hold a lock
+ * for microseconds, so 100 ms is only reached when the holder is stopped
+ * or stuck, and then it bounds what one such client costs the server.
+ * SHMC_LOCK_WAIT_MS in the environment replaces it; -o replaces both.
+ */
+#define SRV_LOCK_WAIT_MS_DEFAULT 100
+
 enum binding_protocol { PROTO_AUTO = 0, PROTO_ASCII, PROTO_BINARY };
 
 typedef struct settings {
@@ -38,6 +49,10 @@ typedef struct settings {
     int idle_timeout;         /* -o idle_timeout (0 = none) */
     int busy_poll_us;         /* -o busy_poll_us: poll before sleeping (0 = off; shmcached only) */
     int maxconns_fast;        /* -o maxconns_fast (on) */
+    int lock_wait_ms;         /* -o lock_wait_ms: the most a command waits for a lock a live
+                                 library client holds, ms; -1 for ever (shmcached only; the
+                                 daemon settles the default: SRV_LOCK_WAIT_MS_DEFAULT) */
+    int lock_wait_ms_given;   /* -o lock_wait_ms was on the command line */
     /* the cache (mapped onto shmc_config at creation) */
     uint64_t maxbytes;        /* -m MB (64) */
     uint32_t item_size_max;   /* -I (1m; k/m suffix) */

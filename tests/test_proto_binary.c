@@ -2,8 +2,9 @@
  * test_proto_binary.c - memcached's binary protocol of the server
  * (server/proto_binary.c): exact reply packets for every opcode and error
  * path, quiet opcodes, CAS, requests split at every byte, pipelining, and
- * SASL PLAIN through libsasl2 (server/sasl.c) with a password file, and
- * nothing served under -Y.
+ * SASL PLAIN through libsasl2 (server/sasl.c) with a password file,
+ * nothing served under -Y, and the stale error of a segment destroyed
+ * under the server (the busy one: tests/test_server.sh).
  */
 #include "testutil.h"
 
@@ -877,6 +878,70 @@ static void test_pipeline_split(void **state)
 
 static char g_pwdb[256];
 
+/*
+ * The segment destroyed under the server (SHMC_STALE): every opcode that
+ * reaches the cache answers 0x0086 with the stale message, quiet ones too
+ * (never a miss), and asks for the connection to close and the daemon to
+ * stop (SRV_RETIRED); requests after it in the same read are not served.
+ */
+static void test_retired(void **state)
+{
+    pt *t = *state;
+    BUFS;
+    unsigned char ex[20];
+    ext_set(ex, 0, 0);
+    rq(&q, BIN_SET, "k", ex, 8, "v", 1, 0);
+    feed_chunked(t, q.data, q.len, q.len);
+    assert_int_equal(t->action, SRV_CONTINUE);
+    assert_status(shmc_destroy(t->f->path), SHMC_OK);
+    t->f->skip_check = 1; /* the handle can check nothing now */
+    static const uint8_t ops[] = {
+        BIN_GET, BIN_GETQ, BIN_GETK, BIN_GETKQ, BIN_SET, BIN_SETQ, BIN_ADD, BIN_REPLACE,
+        BIN_APPEND, BIN_PREPENDQ, BIN_DELETE, BIN_DELETEQ, BIN_INCREMENT, BIN_DECREMENTQ,
+        BIN_FLUSH, BIN_FLUSHQ, BIN_TOUCH, BIN_GAT, BIN_GATKQ, BIN_STAT,
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        uint8_t op = ops[i];
+        RESET();
+        switch (op) {
+        case BIN_SET: case BIN_SETQ: case BIN_ADD: case BIN_REPLACE:
+            ext_set(ex, 0, 0);
+            rq(&q, op, "k", ex, 8, "w", 1, 0);
+            break;
+        case BIN_APPEND: case BIN_PREPENDQ:
+            rq(&q, op, "k", NULL, 0, "w", 1, 0);
+            break;
+        case BIN_INCREMENT: case BIN_DECREMENTQ:
+            ext_arith(ex, 1, 0, 0);
+            rq(&q, op, "k", ex, 20, NULL, 0, 0);
+            break;
+        case BIN_FLUSH: case BIN_FLUSHQ: case BIN_STAT:
+            rq(&q, op, NULL, NULL, 0, NULL, 0, 0);
+            break;
+        case BIN_TOUCH: case BIN_GAT: case BIN_GATKQ:
+            ext_exp(ex, 10);
+            rq(&q, op, "k", ex, 4, NULL, 0, 0);
+            break;
+        default:
+            rq(&q, op, "k", NULL, 0, NULL, 0, 0);
+            break;
+        }
+        rq(&q, BIN_NOOP, NULL, NULL, 0, NULL, 0, 0); /* not served after it */
+        rs_str(&e, op, BIN_ST_ETMPFAIL, SRV_MSG_RETIRED);
+        feed_chunked(t, q.data, q.len, q.len);
+        if (t->action != SRV_RETIRED)
+            fail_msg("opcode 0x%02x: action %d, not SRV_RETIRED", op, (int)t->action);
+        assert_bytes(&t->out, &e);
+    }
+    /* what does not reach the cache still answers */
+    RESET();
+    rq(&q, BIN_NOOP, NULL, NULL, 0, NULL, 0, 0);
+    rs(&e, BIN_NOOP, 0, 0, 0, 0, 0);
+    run(t, &q, &e);
+    assert_int_equal(t->action, SRV_CONTINUE);
+    DONE();
+}
+
 static void test_sasl(void **state)
 {
     pt *t = *state;
@@ -988,6 +1053,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_too_large, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_split, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_retired, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_sasl, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_authfile_serves_no_binary, pt_setup, pt_teardown),
     };

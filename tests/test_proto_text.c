@@ -2,12 +2,16 @@
  * test_proto_text.c - memcached's text and meta protocols of the server
  * (server/proto_text.c): exact reply bytes for every command, error path,
  * noreply, binary values, requests split at every byte, pipelining; -Y's
- * exchange, and nothing served under -S without -Y.
+ * exchange, nothing served under -S without -Y, and the stale answer of a
+ * segment destroyed under the server (the busy answer needs a client
+ * stopped inside a call: tests/test_server.sh).
  */
 #include "testutil.h"
 
 #include "protocol.h"
 #include "proto_text_parse.h"
+
+#define STALE "SERVER_ERROR " SRV_MSG_RETIRED "\r\n"
 
 static srv_settings g_set = {
     .item_size_max = 1u << 20,
@@ -429,6 +433,7 @@ static void test_stats(void **state)
     assert_true(has_line(t, "STAT cmd_set 1\r\n"));
     assert_true(has_line(t, "STAT limit_maxbytes "));
     assert_true(has_line(t, "STAT pid "));
+    assert_true(has_line(t, "STAT shm_busy_answers 0\r\n"));
     feed(t, "stats settings\r\n", 16);
     assert_true(ends_with_end(t));
     assert_true(has_line(t, "STAT item_size_max 1048576\r\n"));
@@ -458,6 +463,47 @@ static void test_stats(void **state)
     req(t, "stats cachedump 1 1\r\n", "CLIENT_ERROR stats cachedump not allowed\r\n");
     req(t, "stats cachedump 1\r\n", "CLIENT_ERROR bad command line\r\n");
     req(t, "stats cachedump 64 1\r\n", "CLIENT_ERROR Illegal slab id\r\n");
+}
+
+/*
+ * The segment destroyed under the server (SHMC_STALE): every command that
+ * reaches the cache answers the stale line, even with noreply or q, and
+ * asks for the connection to close and the daemon to stop (SRV_RETIRED);
+ * nothing after it in the same read is served.  Never a miss.
+ */
+static void test_retired(void **state)
+{
+    pt *t = *state;
+    req(t, "set k 0 0 1\r\nx\r\n", "STORED\r\n");
+    assert_status(shmc_destroy(t->f->path), SHMC_OK);
+    t->f->skip_check = 1; /* the handle can check nothing now */
+    static const char *const cmds[] = {
+        "get k\r\n", "gets a k b\r\n", "gat 10 k\r\n", "gats 10 k\r\n",
+        "set k 0 0 1\r\ny\r\n", "set k 0 0 1 noreply\r\ny\r\n", "add k 0 0 1\r\ny\r\n",
+        "replace k 0 0 1\r\ny\r\n", "append k 0 0 1\r\ny\r\n", "prepend k 0 0 1\r\ny\r\n",
+        "cas k 0 0 1 5\r\ny\r\n", "delete k\r\n", "delete k noreply\r\n", "incr k 1\r\n",
+        "decr k 1\r\n", "touch k 10\r\n", "flush_all\r\n", "flush_all noreply\r\n",
+        "mg k v\r\n", "mg k v q\r\n", "mg k N30 v\r\n", "ms k 1\r\ny\r\n", "ms k 1 q\r\ny\r\n",
+        "md k\r\n", "md k I\r\n", "ma k\r\n", "ma k N0 J5\r\n", "me k\r\n", "stats\r\n",
+        "stats settings\r\n", "stats items\r\n", "stats slabs\r\n", "stats reset\r\n",
+        "slabs reassign 1 2\r\n", "lru_crawler crawl all\r\n",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        t->action = SRV_CONTINUE;
+        size_t n = strlen(cmds[i]);
+        size_t used = feed(t, cmds[i], n);
+        if (used != n)
+            fail_msg("\"%s\": consumed %zu of %zu", cmds[i], used, n);
+        if (t->out.len != strlen(STALE) || memcmp(t->out.data, STALE, t->out.len) != 0)
+            fail_msg("\"%s\": \"%.*s\"", cmds[i], (int)t->out.len, t->out.data);
+        if (t->action != SRV_RETIRED)
+            fail_msg("\"%s\": action %d, not SRV_RETIRED", cmds[i], (int)t->action);
+    }
+    req(t, "get k\r\nversion\r\n", STALE);
+    assert_int_equal(t->action, SRV_RETIRED);
+    /* what does not reach the cache still answers */
+    req(t, "version\r\n", "VERSION 1.6.99-test\r\n");
+    assert_int_equal(t->action, SRV_CONTINUE);
 }
 
 static void test_binary_values(void **state)
@@ -962,6 +1008,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_misc_commands, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_stats, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_binary_values, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_retired, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_split_and_pipeline, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_line_limits, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_meta_get_set, pt_setup, pt_teardown),

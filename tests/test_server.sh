@@ -7,6 +7,9 @@
 #   4. warm restart with -e: after SIGTERM, and after kill -9;
 #   5. bad input never crashes the server nor disturbs other connections;
 #   6. -c: over the limit, "ERROR Too many open connections";
+#   7. a library client stopped inside a store (tests/tool_stopper.c):
+#      the commands that need its locks answer busy within -o lock_wait_ms,
+#      the others are served; the server's segment destroyed under it;
 #   plus the UNIX socket (-s), UDP (-U), the "shutdown" command (-A),
 #   stats settings, command-line errors, and authentication: -S serves
 #   nothing but SASL'd binary (TCP and UNIX socket), -Y, -S -Y.
@@ -103,6 +106,8 @@ stop_server() { # SIGTERM and wait
 
 PORT=$(free_port)
 UPORT=$(free_port)
+# The reply when the server's segment was destroyed or replaced under it.
+STALE_LINE="SERVER_ERROR cache segment was destroyed or replaced"
 
 # ---------------------------------------------------------------- startup
 check "start on 127.0.0.1:$PORT with -e $SEG" \
@@ -852,10 +857,179 @@ OUT=$(orphan set k x)
 check "orphans: after destroy the client's next call answers SHMC_STALE ($OUT)" \
     grep -q "^set segment was destroyed or replaced" <<<"$OUT"
 OUT=$(mc "127.0.0.1:$PORT" 'get k\r\n')
-check "orphans: the server's own calls get an error, not the old value ($OUT)" \
-    bash -c "! grep -q '^VALUE' <<<\"\$1\"" _ "$OUT"
+check "orphans: the server's own next command gets the stale line, not the old value ($OUT)" \
+    test "$OUT" == "$STALE_LINE"$'\r'
 orphan_stop
 stop_server
+
+# ---------------------------------------------------------------- a stopped library client
+# Issue 16: a library client stopped (SIGSTOP) inside a store holds the
+# key's stripe lock and a shard lock (tests/tool_stopper.c).  The server
+# waits at most -o lock_wait_ms for such a lock: the commands that need it
+# answer the busy line (text, meta) or status 0x0085 (binary) within the
+# bound, nothing else is held up, and once the stopped client is killed
+# its locks are taken over.
+STOPPER="$BUILD/tool_stopper"
+BSEG="$BASE.busy"
+check "busy: start with -o lock_wait_ms=50" \
+    start_server "$TMP/busy-srv.log" -l 127.0.0.1 -p "$PORT" -e "$BSEG" -t 2 -o lock_wait_ms=50
+OUT=$(mc "127.0.0.1:$PORT" 'stats settings\r\n')
+check "busy: stats settings shows lock_wait_ms 50" grep -q "^STAT lock_wait_ms 50"$'\r' <<<"$OUT"
+"$STOPPER" "$BSEG" held >"$TMP/stopper.log" 2>&1 &
+STOP_PID=$!
+PIDS+=("$STOP_PID")
+wait_stopped() { # PID: until its state is T (stopped), or it is gone
+    for _ in $(seq 200); do
+        [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == T ]] && return 0
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.05
+    done
+    cat "$TMP/stopper.log"
+    return 1
+}
+check "busy: the stopper stopped inside its set of \"held\" (state T)" wait_stopped "$STOP_PID"
+OUT=$(timeout 60 python3 - "$PORT" <<'EOF'
+import socket, struct, sys, time
+p = int(sys.argv[1])
+def conn():
+    s = socket.create_connection(("127.0.0.1", p)); s.settimeout(10); return s
+def ask(s, req, end=b"\r\n"):
+    s.sendall(req); buf = b""
+    while not buf.endswith(end):
+        d = s.recv(65536)
+        if not d: break
+        buf += d
+    return buf
+def timed(what, s, req, end=b"\r\n"):
+    t0 = time.time(); r = ask(s, req, end)
+    print("%s %.3f %s" % (what, time.time() - t0, r.decode("latin1").strip()))
+def bin_set(s, key, val):
+    ext = struct.pack(">II", 0, 0)
+    s.sendall(struct.pack(">BBHBBHIIQ", 0x80, 0x01, len(key), len(ext), 0, 0,
+                          len(key) + len(ext) + len(val), 0x5eed, 0) + ext + key + val)
+    h = b""
+    while len(h) < 24: h += s.recv(24 - len(h))
+    st, bl = struct.unpack(">H", h[6:8])[0], struct.unpack(">I", h[8:12])[0]
+    b = b""
+    while len(b) < bl: b += s.recv(bl - len(b))
+    return st, b
+t, b = conn(), conn()
+timed("set", t, b"set held 0 0 3\r\nnew\r\n")
+timed("ms", t, b"ms held 3\r\nnew\r\n")
+t0 = time.time(); st, body = bin_set(b, b"held", b"new")
+print("bin %.3f %04x %s" % (time.time() - t0, st, body.decode("latin1")))
+bad = 0
+for i in range(100):
+    k, v = b"other%d" % i, b"value%d" % i
+    if ask(t, b"set %s 0 0 %d\r\n%s\r\n" % (k, len(v), v)) != b"STORED\r\n": bad += 1
+    if ask(t, b"get %s\r\n" % k, b"END\r\n") != b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (k, len(v), v): bad += 1
+print("others bad %d" % bad)
+timed("get", t, b"get other1 held other2\r\n")  # a miss of held needs its lock
+timed("gat", t, b"gat 100 other1 held other2\r\n")
+timed("after", t, b"get other3\r\n", b"END\r\n")
+EOF
+)
+echo "$OUT"
+BUSY_LINE="SERVER_ERROR busy: a lock is held by a stopped client"
+for what in set ms; do
+    check "busy: $what of the held key answers the busy line in under 1 s ($(awk -v w=$what '$1 == w {print $2}' <<<"$OUT") s)" \
+        awk -v w="$what" -v line="$BUSY_LINE" '$1 == w { t = $2; $1 = $2 = ""; sub(/^ +/, ""); ok = $0 == line && t < 1 } END { exit !ok }' <<<"$OUT"
+done
+check "busy: a binary Set of the held key answers status 0x0085 in under 1 s ($(awk '$1 == "bin" {print $2}' <<<"$OUT") s)" \
+    awk '$1 == "bin" { ok = $3 == "0085" && $2 < 1 } END { exit !ok }' <<<"$OUT"
+check "busy: 100 other keys are set and read back meanwhile" grep -q "^others bad 0$" <<<"$OUT"
+for what in get gat; do
+    check "busy: a $what of several keys, one of them held, is replaced by the busy line" \
+        awk -v w="$what" -v line="$BUSY_LINE" '$1 == w { $1 = $2 = ""; sub(/^ +/, ""); ok = $0 == line } END { exit !ok }' <<<"$OUT"
+done
+check "busy: the connection goes on after it" grep -q "^after [0-9.]* VALUE other3 0 6" <<<"$OUT"
+OUT=$(mc "127.0.0.1:$PORT" 'stats\r\n')
+N=$(sed -n 's/^STAT shm_busy_answers \([0-9]*\)\r$/\1/p' <<<"$OUT")
+check "busy: stats counts the busy answers (shm_busy_answers ${N:-missing}, at least 5)" \
+    test "${N:-0}" -ge 5
+kill -9 "$STOP_PID"; wait "$STOP_PID" 2>/dev/null
+OUT=$(mc "127.0.0.1:$PORT" 'set held 0 0 5\r\nfresh\r\nget held\r\nms held 3\r\nnew\r\n')
+check "busy: once the stopper is killed, set, get and ms of the held key work" \
+    test "$OUT" == $'STORED\r\nVALUE held 0 5\r\nfresh\r\nEND\r\nHD\r'
+check "busy: the server is still up" kill -0 "$SRV_PID"
+check "busy: shmcachectl check: the segment is consistent" "$CTL" -S "$BSEG" check
+stop_server
+
+# ---------------------------------------------------------------- lock_wait_ms: default, env, -o
+start_server "$TMP/lw1.log" -l 127.0.0.1 -p "$PORT" -e "$BSEG" >/dev/null
+OUT=$(mc "127.0.0.1:$PORT" 'stats settings\r\n')
+stop_server
+if [[ -z ${SHMC_LOCK_WAIT_MS-} ]]; then # (the environment's would win)
+    check "lock_wait_ms: the server's default is 100" grep -q "^STAT lock_wait_ms 100"$'\r' <<<"$OUT"
+fi
+SHMC_LOCK_WAIT_MS=250 start_server "$TMP/lw2.log" -l 127.0.0.1 -p "$PORT" -e "$BSEG" >/dev/null
+OUT=$(mc "127.0.0.1:$PORT" 'stats settings\r\n')
+stop_server
+check "lock_wait_ms: SHMC_LOCK_WAIT_MS=250 in the environment sets it" \
+    grep -q "^STAT lock_wait_ms 250"$'\r' <<<"$OUT"
+SHMC_LOCK_WAIT_MS=250 start_server "$TMP/lw3.log" -l 127.0.0.1 -p "$PORT" -e "$BSEG" \
+    -o lock_wait_ms=-1 >/dev/null
+OUT=$(mc "127.0.0.1:$PORT" 'stats settings\r\n')
+stop_server
+check "lock_wait_ms: -o lock_wait_ms=-1 wins over the environment" \
+    grep -q "^STAT lock_wait_ms -1"$'\r' <<<"$OUT"
+for v in abc -2 3600001 ""; do
+    OUT=$("$SRV" -u root -l 127.0.0.1 -p "$PORT" -o "lock_wait_ms=$v" 2>&1); RC=$?
+    check "lock_wait_ms: -o lock_wait_ms=$v is refused at start (exit $RC): $OUT" \
+        bash -c '[[ $1 == 1 && ($2 == "lock_wait_ms must be -1 (wait for ever) or 0 to 3600000"* ||
+                               $2 == "Missing numeric argument for lock_wait_ms") ]]' _ "$RC" "$OUT"
+done
+OUT=$(SHMC_LOCK_WAIT_MS=soon "$SRV" -u root -l 127.0.0.1 -p "$PORT" 2>&1); RC=$?
+check "lock_wait_ms: a bad SHMC_LOCK_WAIT_MS is refused at start (exit $RC): $OUT" \
+    bash -c '[[ $1 == 1 && $2 == *SHMC_LOCK_WAIT_MS* ]]' _ "$RC" "$OUT"
+check "-h shows lock_wait_ms" bash -c "'$SRV' -h | grep -q lock_wait_ms"
+
+# ---------------------------------------------------------------- the server's segment destroyed
+# Issue 16: when the server's own segment is destroyed (shmcachectl destroy
+# --force) or replaced while it runs, its cache is gone: the command that
+# meets it gets the stale line and its connection closes, the server says
+# why on stderr and exits with status 75 (EX_TEMPFAIL) for a supervisor
+# to restart it.  A segment created at the path since is not removed.
+check "stale: start with -e" start_server "$TMP/stale1.log" -l 127.0.0.1 -p "$PORT" -e "$BSEG"
+OUT=$(mc "127.0.0.1:$PORT" 'set k 0 0 1\r\nx\r\n')
+check "stale: a set before the destroy is stored" test "$OUT" == $'STORED\r'
+"$CTL" -S "$BSEG" destroy --force >/dev/null 2>&1
+OUT=$(mc "127.0.0.1:$PORT" 'get k\r\nget k\r\n' 2)
+check "stale: the next command answers the stale line and the connection closes ($OUT)" \
+    test "$OUT" == "$STALE_LINE"$'\r'
+wait_exit() { # until the server is gone (10 s at most, then kill -9: 137); its exit status
+    for _ in $(seq 200); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$SRV_PID" 2>/dev/null
+    wait "$SRV_PID" 2>/dev/null
+}
+wait_exit; RC=$?
+check "stale: the server exits with status 75 (got $RC)" test "$RC" = 75
+check "stale: stderr says why" grep -q "^segment $BSEG was destroyed or replaced: shutting down$" "$TMP/stale1.log"
+check "stale: nothing was created at the path" test ! -e "$BSEG"
+# Without -e the segment is the server's own, removed at a clean exit; if it
+# was replaced meanwhile, the replacement is not the server's to remove,
+# whether the server stops on SIGTERM or because a command met the change.
+DSEG="/dev/shm/shmcached-127.0.0.1-$PORT"
+replace_segment() { # the server's segment destroyed, another created at its path
+    "$CTL" -S "$DSEG" destroy --force >/dev/null 2>&1
+    "$CTL" -S "$DSEG" create -m 2 >/dev/null 2>&1
+    "$CTL" -S "$DSEG" set mine theirs >/dev/null 2>&1
+}
+check "stale: start without -e" start_server "$TMP/stale2.log" -l 127.0.0.1 -p "$PORT"
+replace_segment
+check "stale: SIGTERM after its segment was replaced: a clean exit" stop_server
+check "stale: ... which leaves the new segment at the path alone" \
+    bash -c "[[ \$('$CTL' -S '$DSEG' get mine) == theirs ]]"
+check "stale: start without -e again" start_server "$TMP/stale3.log" -l 127.0.0.1 -p "$PORT"
+replace_segment
+OUT=$(python3 "$TMP/bin.py" "$PORT" set:k:v version)
+check "stale: a binary Set answers status 0x0086 with the message, then closed ($OUT)" \
+    test "$OUT" == $'01 0086 cache segment was destroyed or replaced\nclosed'
+wait_exit; RC=$?
+check "stale: exit status 75 (got $RC)" test "$RC" = 75
+check "stale: the segment created at the path since is left alone" \
+    bash -c "[[ \$('$CTL' -S '$DSEG' get mine) == theirs ]]"
+"$CTL" -S "$DSEG" destroy --force >/dev/null 2>&1
 
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL -eq 0 ]]

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "settings.h"
+#include "shmcached.h" /* SHMC_LOCK_WAIT_MS_MAX */
 
 static char err[1024];
 
@@ -323,6 +324,21 @@ static void test_extended(void **state)
     assert_int_equal(s.busy_poll_us, 50);
     ok(&s, "-o", "busy_poll_us=10000", NULL);
     assert_int_equal(s.busy_poll_us, 10000);
+
+    /* lock_wait_ms: the library's range; given or not (the daemon then
+     * settles it from SHMC_LOCK_WAIT_MS or its own default) */
+    ok(&s, NULL);
+    assert_int_equal(s.lock_wait_ms, SRV_LOCK_WAIT_MS_DEFAULT);
+    assert_int_equal(s.lock_wait_ms_given, 0);
+    ok(&s, "-o", "lock_wait_ms=50", NULL);
+    assert_int_equal(s.lock_wait_ms, 50);
+    assert_int_equal(s.lock_wait_ms_given, 1);
+    ok(&s, "-o", "lock_wait_ms=-1", NULL);
+    assert_int_equal(s.lock_wait_ms, -1);
+    ok(&s, "-o", "lock_wait_ms=0", NULL);
+    assert_int_equal(s.lock_wait_ms, 0);
+    ok(&s, "-o", "lock_wait_ms=3600000", NULL);
+    assert_int_equal(s.lock_wait_ms, SHMC_LOCK_WAIT_MS_MAX);
 }
 
 static void test_errors(void **state)
@@ -384,6 +400,13 @@ static void test_errors(void **state)
     bad("busy_poll_us must be 0 to 10000", "-o", "busy_poll_us=10001", NULL);
     bad("busy_poll_us must be 0 to 10000", "-o", "busy_poll_us=-1", NULL);
     bad("busy_poll_us must be 0 to 10000", "-o", "busy_poll_us=5x", NULL);
+    bad("Missing numeric argument for lock_wait_ms", "-o", "lock_wait_ms", NULL);
+    bad("Missing numeric argument for lock_wait_ms", "-o", "lock_wait_ms=", NULL);
+    bad("lock_wait_ms must be -1 (wait for ever) or 0 to 3600000", "-o", "lock_wait_ms=abc", NULL);
+    bad("lock_wait_ms must be -1 (wait for ever) or 0 to 3600000", "-o", "lock_wait_ms=-2", NULL);
+    bad("lock_wait_ms must be -1 (wait for ever) or 0 to 3600000", "-o", "lock_wait_ms=3600001",
+        NULL);
+    bad("lock_wait_ms must be -1 (wait for ever) or 0 to 3600000", "-o", "lock_wait_ms=10ms", NULL);
     bad("temporary_ttl", "-o", "temporary_ttl=x", NULL);
     bad("slab_automove must be between 0 and 2", "-o", "slab_automove=3", NULL);
     bad("slab_chunk_max", "-o", "slab_chunk_max=x", NULL);
@@ -463,6 +486,7 @@ static void test_usage(void **state)
     assert_non_null(strstr(u, "--port"));
     assert_non_null(strstr(u, "--memory-file"));
     assert_non_null(strstr(u, "idle_timeout"));
+    assert_non_null(strstr(u, "lock_wait_ms"));
 }
 
 int main(void)
