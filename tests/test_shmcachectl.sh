@@ -465,6 +465,35 @@ run "$CTL" -S "$BIG" destroy
 expect_rc "destroy big" 0
 
 # ------------------------------------------------------------------
+# check while a client is stopped inside a store, holding locks
+# (tests/tool_stopper.c): past the bound (SHMC_LOCK_WAIT_MS) check gives
+# up, says so and exits 4; once the client is killed it checks again
+# ------------------------------------------------------------------
+STOPSEG="$BASE.stopped"
+run "$CTL" -S "$STOPSEG" create -m 8
+expect_rc "create for the stopped client" 0
+"$BUILD/tool_stopper" "$STOPSEG" held >"$TMP/stopper" 2>&1 &
+BLOCKED_PID=$!
+stopped=no
+for _ in $(seq 200); do
+    if [[ $(awk '{print $3}' "/proc/$BLOCKED_PID/stat" 2>/dev/null) == T ]]; then stopped=yes; break; fi
+    sleep 0.05
+done
+expect_true "the client stopped inside its store ($(cat "$TMP/stopper"))" test $stopped = yes
+RC=0
+SHMC_LOCK_WAIT_MS=50 "$CTL" -S "$STOPSEG" check >"$TMP/out" 2>"$TMP/err" || RC=$?
+ERR=$(cat "$TMP/err")
+expect_rc "check while a client is stopped holding locks" 4
+expect_true "check says it is busy ($ERR)" grep -q "check: busy: a live client held a lock" "$TMP/err"
+{ kill -9 "$BLOCKED_PID"; wait "$BLOCKED_PID"; } 2>/dev/null || true
+BLOCKED_PID=""
+run "$CTL" -S "$STOPSEG" check
+# 0, or 3 if its chunk still waits for a reap (an attach may reap first)
+expect_true "check once the stopped client is killed: exit $RC" test "$RC" = 0 -o "$RC" = 3
+run "$CTL" -S "$STOPSEG" destroy --force
+expect_rc "destroy the stopped client's segment" 0
+
+# ------------------------------------------------------------------
 # a full client registry (-c 1): a second client is refused until the
 # first one dies, then its slot is reclaimed on the next open
 # ------------------------------------------------------------------
