@@ -34,6 +34,8 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 STEP = ./scripts/step.sh
+# configure $(BUILD)/ unless it is: for the targets that install packages first
+CONFIGURED = test -f $(BUILD)/Makefile || $(STEP) "configure $(BUILD)/ (cmake)" cmake -S . -B $(BUILD) $(DIRS)
 DIRS = -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DCMAKE_INSTALL_SYSCONFDIR=$(SYSCONFDIR) \
        -DSHMC_SYSTEMD_UNITDIR=$(SYSTEMDUNITDIR)
 
@@ -81,7 +83,7 @@ clean:
 
 demo:
 	@./scripts/install-deps.sh --build
-	@$(MAKE) --no-print-directory $(BUILD)/Makefile
+	@$(CONFIGURED)
 	@$(STEP) "build share_demo" cmake --build $(BUILD) -j $(JOBS) --target share_demo
 	./$(BUILD)/share_demo
 
@@ -94,7 +96,7 @@ check:
 
 server:
 	@./scripts/install-deps.sh --build
-	@$(MAKE) --no-print-directory $(BUILD)/Makefile
+	@$(CONFIGURED)
 	@$(STEP) "build the server and shmcachectl" \
 	    cmake --build $(BUILD) -j $(JOBS) --target shmcached_server shmcachectl
 	@./scripts/serve.sh $(BUILD) $(PORT) $(LISTEN)
