@@ -56,8 +56,12 @@ UNIT=$STAGE$UNITDIR/shmcached.service
 check "the unit is installed at $UNITDIR" test -f "$UNIT"
 
 # ---- 1. systemd-analyze verify ----------------------------------------
+# verify also looks up the unit's Documentation= man pages, with man(1);
+# where man is missing (a minimal container) that check is left out
+MAN_OPT=()
+command -v man >/dev/null || { MAN_OPT=(--man=no); echo "note: no man(1): verify does not look up the man pages"; }
 verify() { # UNIT-FILE: verify's output, empty when it has nothing to say
-    MANPATH=$STAGE$PREFIX/share/man SYSTEMD_LOG_COLOR=0 systemd-analyze verify "$1" 2>&1
+    MANPATH=$STAGE$PREFIX/share/man SYSTEMD_LOG_COLOR=0 systemd-analyze verify "${MAN_OPT[@]}" "$1" 2>&1
 }
 if ! command -v systemd-analyze >/dev/null; then
     echo "skip: systemd-analyze is missing (package systemd; scripts/install-deps.sh --test)"
