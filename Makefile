@@ -1,59 +1,102 @@
-# Top-level driver: CMake does the work underneath.
-#   make            build everything into build/
+# Top-level driver: CMake does the work underneath.  Every target that needs
+# packages installs only its own set first (scripts/install-deps.sh), and
+# every step prints one line (scripts/step.sh), or its output in full if it
+# fails; V=1 shows everything.
+#
+#   make server     install the build packages, build the server and the tool,
+#                   run build/shmcached in the foreground on $(LISTEN):$(PORT)
+#                   (127.0.0.1:11211), as the dedicated user shmcached when
+#                   started as root; Ctrl-C stops it (scripts/serve.sh)
+#   make demo       install the build packages, build, run the two-process demo
+#   make check      install the test packages, build, run every test, then again
+#                   under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make            build everything into $(BUILD)/ (packages: make deps)
 #   make test       build and run every test (CTest)
 #   make asan       build into build-asan/ with ASan+UBSan and run every test
-#   make bench      build, run the YCSB comparison in quick mode (bench/ycsb.sh --quick;
-#                   build/bench_lib alone: ./build/bench_lib)
-#   make install    install library, header, pkg-config file and shmcachectl
-#   make demo       install missing packages, build, run the two-process demo
-#   make check      install missing packages, build, run every test, then again
-#                   under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make server     install missing packages, build, run build/shmcached in the
-#                   foreground on port $(PORT) (11211) with its default segment
-#                   /dev/shm/shmcached-$(PORT); Ctrl-C stops it and removes it
+#   make bench      install the bench packages, build, run the YCSB comparison
+#                   in quick mode (bench/ycsb.sh --quick)
+#   make install    install the library (shared and static), its header, its
+#                   pkg-config files, shmcachectl, the server, the man pages,
+#                   the systemd unit and /etc/shmcached.conf (kept if present)
+#                   under $(DESTDIR)$(PREFIX); then ldconfig, unless DESTDIR is set
+#   make uninstall  remove what make install put there (not the conf file)
+#   make deps       install every package of every set
+#
+# PREFIX (/usr/local), DESTDIR (empty), SYSCONFDIR (/etc) and
+# SYSTEMDUNITDIR ($(PREFIX)/lib/systemd/system) follow the GNU and Debian
+# conventions: `make install PREFIX=/usr DESTDIR=/tmp/stage` stages a tree.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 PORT ?= 11211
+LISTEN ?= 127.0.0.1
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+STEP = ./scripts/step.sh
+# configure $(BUILD)/ unless it is: for the targets that install packages first
+CONFIGURED = test -f $(BUILD)/Makefile || $(STEP) "configure $(BUILD)/ (cmake)" cmake -S . -B $(BUILD) $(DIRS)
+DIRS = -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DCMAKE_INSTALL_SYSCONFDIR=$(SYSCONFDIR) \
+       -DSHMC_SYSTEMD_UNITDIR=$(SYSTEMDUNITDIR)
 
-.PHONY: all test asan bench install clean deps demo check server
+.PHONY: all test asan bench install uninstall clean deps demo check server configure
 
 all: $(BUILD)/Makefile
-	cmake --build $(BUILD) -j $(JOBS)
+	@$(STEP) "build everything in $(BUILD)/" cmake --build $(BUILD) -j $(JOBS)
 
 $(BUILD)/Makefile:
-	cmake -S . -B $(BUILD)
+	@$(STEP) "configure $(BUILD)/ (cmake)" cmake -S . -B $(BUILD) $(DIRS)
+
+# install and uninstall configure again: PREFIX and the other directories
+# are written into the pkg-config files and the systemd unit.
+configure:
+	@$(STEP) "configure $(BUILD)/ for $(PREFIX) (cmake)" cmake -S . -B $(BUILD) $(DIRS)
 
 test: all
 	cd $(BUILD) && ctest --output-on-failure -j 2
 
 asan:
-	cmake -S . -B build-asan -DSHMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-	cmake --build build-asan -j $(JOBS)
+	@$(STEP) "configure build-asan/ (ASan+UBSan)" \
+	    cmake -S . -B build-asan -DSHMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	@$(STEP) "build everything in build-asan/" cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2
 
-bench: all
+bench:
+	@./scripts/install-deps.sh --bench
+	@$(MAKE) --no-print-directory all
 	NO_BUILD=1 BUILD=$(BUILD) bench/ycsb.sh --quick
 
-install: all
-	cmake --install $(BUILD)
+install: configure
+	@$(STEP) "build the library, the tool and the server" \
+	    cmake --build $(BUILD) -j $(JOBS) --target shmcached shmcached_static shmcachectl shmcached_server
+	@DESTDIR="$(DESTDIR)" $(STEP) "install into $(DESTDIR)$(PREFIX)" cmake --install $(BUILD)
+	@DESTDIR="$(DESTDIR)" ./scripts/post-install.sh install "$(DESTDIR)" "$(BUILD)"
+
+uninstall: configure
+	@DESTDIR="$(DESTDIR)" ./scripts/post-install.sh uninstall "$(DESTDIR)" "$(BUILD)"
 
 deps:
-	./scripts/install-deps.sh
+	./scripts/install-deps.sh --all
 
 clean:
 	rm -rf $(BUILD) build-asan
 
-demo: deps
-	$(MAKE) all
+demo:
+	@./scripts/install-deps.sh --build
+	@$(CONFIGURED)
+	@$(STEP) "build share_demo" cmake --build $(BUILD) -j $(JOBS) --target share_demo
 	./$(BUILD)/share_demo
 
-check: deps
-	$(MAKE) test
-	$(MAKE) asan
+# configure again: a build/ first configured by make server lacked cmocka
+check:
+	@./scripts/install-deps.sh --test
+	@$(MAKE) --no-print-directory configure
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory asan
 
-server: deps
-	$(MAKE) all
-	@echo "shmcached: memcached protocol on port $(PORT); segment /dev/shm/shmcached-$(PORT)"
-	@echo "  attach it: ./$(BUILD)/shmcachectl -S /dev/shm/shmcached-$(PORT) get KEY"
-	@echo "  or from C: shmc_open(\"/dev/shm/shmcached-$(PORT)\", &cache)"
-	exec ./$(BUILD)/shmcached -p $(PORT) $$([ "$$(id -u)" = 0 ] && echo -u root) -v
+server:
+	@./scripts/install-deps.sh --build
+	@$(CONFIGURED)
+	@$(STEP) "build the server and shmcachectl" \
+	    cmake --build $(BUILD) -j $(JOBS) --target shmcached_server shmcachectl
+	@./scripts/serve.sh $(BUILD) $(PORT) $(LISTEN)

@@ -9,6 +9,13 @@
 #                                   2), quiet unless it fails (then exit 1)
 #   bench_ycsb_has_mc YCSB          true if YCSB is built with its libmemcached
 #                                   backend (not without libmemcached-dev)
+#   bench_progress_start TOTAL      TOTAL steps (runs) are to come: starts the
+#                                   clock of the ETA
+#   bench_progress WHAT             one step starts: prints
+#                                   "[ N/TOTAL, M:SS in, ETA M:SS] WHAT", the
+#                                   ETA from the mean time of the steps so far;
+#                                   WHAT names the backend, the workload and the
+#                                   thread count (bench/README.md)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -36,4 +43,26 @@ bench_build() {
 
 bench_ycsb_has_mc() {
     [ -x "$1" ] && ! "$1" -b mc -a /dev/null/x -d 1 2>&1 | grep -q "not built in"
+}
+
+bench_progress_start() {
+    BENCH_TOTAL=$1
+    BENCH_DONE=0
+    BENCH_T0=$SECONDS
+}
+
+# M:SS (or H:MM:SS) of a number of seconds
+bench_clock() {
+    local t=$1
+    if [ "$t" -ge 3600 ]; then printf '%d:%02d:%02d' $((t / 3600)) $((t % 3600 / 60)) $((t % 60))
+    else printf '%d:%02d' $((t / 60)) $((t % 60)); fi
+}
+
+bench_progress() {
+    local elapsed=$((SECONDS - BENCH_T0)) eta="?"
+    if [ "$BENCH_DONE" -gt 0 ]; then
+        eta=$(bench_clock $((elapsed * (BENCH_TOTAL - BENCH_DONE) / BENCH_DONE)))
+    fi
+    BENCH_DONE=$((BENCH_DONE + 1))
+    printf '[%3d/%d, %s in, ETA %s] %s\n' "$BENCH_DONE" "$BENCH_TOTAL" "$(bench_clock "$elapsed")" "$eta" "$*"
 }

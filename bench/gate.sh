@@ -33,12 +33,15 @@ echo "== gate cost: $cpu, $(nproc) CPUs; protection keys: $keys; $ROUNDS rounds 
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 printf "%-8s %-6s %10s %10s %8s\n" keys batch "none ns" "mpk ns" mpk/none
+bench_progress_start $((2 * 2 * ROUNDS * $(wc -w <<<"$modes")))
 for n in 4096 1000000; do
     "$BUILD/bench_gate" fill "$SEG" "$n"
     for batch in 1 32; do
         declare -A runs=([none]="" [mpk]="")
         for _ in $(seq "$ROUNDS"); do
             for m in $modes; do
+                bench_progress "backend lib in $m mode, workload: gets over $n keys," \
+                    "$([ "$batch" = 1 ] && echo "one per call" || echo "$batch per shmc_get_multi"), 1 thread" >&2
                 out=$(SHMC_PROTECTION=$m "$BUILD/bench_gate" get "$SEG" "$n" "$batch" "$SECS")
                 read -r got _ ns <<<"$out"
                 [ "$got" = "$m" ] || { echo "gate.sh: asked $m, ran $got" >&2; exit 1; }

@@ -35,13 +35,16 @@ elif ! command -v "$MEMCACHED" >/dev/null; then
     HAVE_MC=0
 fi
 
+bench_progress_start $((2 + HAVE_MC))
 echo
+bench_progress "backend lib (bench_lib): get/set latency, 1 thread; 95/5 get/set mix, 1 and 2 threads"
 echo "== shmcached library: $BUILD/bench_lib ${QFLAG[*]} -o $LIB_CSV"
 rc=0
 "$BUILD/bench_lib" "${QFLAG[@]}" -o "$LIB_CSV" || rc=$?
 
 if [ "$HAVE_MC" = 1 ]; then
     echo
+    bench_progress "backend memcached over a UNIX socket (-t 2): ycsb workload A, uniform keys, 1 client thread"
     echo "== memcached over a UNIX socket"
     rm -f "$SOCK"
     USER_OPT=()
@@ -97,6 +100,7 @@ echo "CSV: $LIB_CSV $MC_CSV"
 # The protection gate's cost: the same binary in "mpk" and "none" mode,
 # alternated (bench/gate.sh; mpk only where the CPU has protection keys).
 echo
+bench_progress "backend lib, mpk against none: the protection gate (bench/gate.sh)"
 QARG=()
 [ "$QUICK" = 1 ] && QARG=(--quick)
 NO_BUILD=1 BUILD="$BUILD" bench/gate.sh "${QARG[@]}" || rc=1

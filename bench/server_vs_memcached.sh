@@ -147,12 +147,15 @@ echo "== shmcached ($SHMC) vs $($MEMCACHED -V 2>/dev/null || echo memcached): -m
 echo "   memcslap: $SLAP --concurrency=$SLAP_CONC --execute-number=$EXEC --test=set|get"
 [ -n "$YCSB" ] && echo "   latency:  $YCSB -b mc -a <addr> -w A -D uniform -v 100 -t 1 ${LAT[*]} -V"
 echo "   load average before: $LOAD_BEFORE; $ROUNDS round(s), medians shown"
+bench_progress_start $((ROUNDS * 2 * 3))
 for ROUND in $(seq "$ROUNDS"); do
     order=(shmcached memcached shmcached_bp)
     [ $((ROUND % 2)) = 0 ] && order=(shmcached_bp memcached shmcached)
     for tr in tcp unix; do
         for name in "${order[@]}"; do
-            echo "-- round $ROUND: $name over $tr" >&2
+            bench_progress "round $ROUND/$ROUNDS: backend $name (-t $SRV_THREADS) over $tr:" \
+                "${YCSB:+ycsb workload A, 1 client thread (${PLACES[*]});}" \
+                "memcslap set and get, $SLAP_CONC client threads" >&2
             if [ "$name" = shmcached_bp ]; then srv_start "$name" "$tr" -o "busy_poll_us=$BUSY_POLL_US"
             else srv_start "$name" "$tr"; fi
             if [ -n "$YCSB" ]; then

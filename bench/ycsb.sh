@@ -89,17 +89,35 @@ place_server() {
         taskset -a -cp "0-$(($(nproc) - 1))" "${SRV_PIDS[$1]}" >/dev/null
     fi
 }
-# drive LABEL ARGS...: one build/ycsb run, its table into the log, a line on stdout
+# run_name LABEL ARGS...: "LABEL, workload W, T thread(s)[ x P processes],
+# SHAPE[, PINNED]" from build/ycsb's arguments, for the progress line
+run_name() {
+    local label=$1 w=? t=1 p=1 shape=small
+    shift
+    while [ $# -gt 0 ]; do
+        case $1 in -w) w=$2 ;; -t) t=$2 ;; -P) p=$2 ;; -s) shape=$2 ;; esac
+        shift
+    done
+    local procs=""
+    [ "$p" != 1 ] && procs=" x $p processes"
+    printf 'backend %s, workload %s, %s thread%s%s, %s' "$label" "$w" "$t" "$([ "$t" = 1 ] || echo s)" \
+        "$procs" "$([ "$shape" = small ] && echo '100 B' || echo '10 KB')"
+    [ ${#CLIENT_PIN[@]} -gt 0 ] && printf ', pinned to CPU 0'
+    return 0
+}
+# drive LABEL ARGS...: one build/ycsb run, its table into the log; the
+# progress line before it (backend, workload, threads, ETA) and its result after
 drive() {
     local label=$1
     shift
     RUNS=$((RUNS + 1))
+    bench_progress "$(run_name "$label" "$@")"
     echo "== $label: $YCSB $* -V -d $SECS" >>"$LOG"
     if "${CLIENT_PIN[@]}" "$YCSB" "$@" -V -d "$SECS" -l "$label" -c "$CSV" -j "$JSON" >>"$LOG" 2>"$TMP/err"; then
-        printf '%-22s %s\n' "$label" "$(grep '^run:' "$LOG" | tail -1)"
+        printf '      %s\n' "$(grep '^run:' "$LOG" | tail -1)"
     else
         FAILED=$((FAILED + 1))
-        printf '%-22s FAILED: %s\n' "$label" "$(tail -3 "$LOG" "$TMP/err" | grep -v '^==' | tr '\n' ' ')"
+        printf '      FAILED: %s\n' "$(tail -3 "$LOG" "$TMP/err" | grep -v '^==' | tr '\n' ' ')"
     fi
     grep -v '^ycsb .*ops/s now$' "$TMP/err" >>"$LOG" || true
 }
@@ -122,6 +140,14 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== ycsb.sh: workloads ${WORKLOADS[*]}, threads ${THREADS[*]}, shapes ${SHAPES[*]}, $SECS s per run, $(nproc) CPUs"
 echo "   servers: ${SERVERS[*]:-none} with -m $MEM -t $SRV_THREADS; load average before: $LOAD_BEFORE"
 echo "   every table: $LOG"
+# the runs to come, for the ETA: the library's (1 and 2 processes), then
+# each server's over both transports and protocols, and memcached's
+# unpinned read once per shape (where client and server can be pinned)
+NSRV=${#SERVERS[@]}
+HAS_MEMCACHED=0
+for name in "${SERVERS[@]}"; do [ "$name" = memcached ] && HAS_MEMCACHED=1; done
+NS=${#SHAPES[@]} NW=${#WORKLOADS[@]} NT=${#THREADS[@]}
+bench_progress_start $((NS * NW * NT * 2 + NSRV * 2 * NS * 2 * NW * NT + HAS_MEMCACHED * PIN_OK * NS))
 for shape in "${SHAPES[@]}"; do
     for w in "${WORKLOADS[@]}"; do
         for t in "${THREADS[@]}"; do
@@ -274,33 +300,43 @@ if command -v gnuplot >/dev/null; then
         done
         ncol=$(head -1 "$OUT/$shape-A-tput.dat" | wc -w)
         gnuplot <<EOF 2>>"$LOG" || echo "ycsb.sh: gnuplot failed (see $LOG)" >&2
-set terminal pngcairo size 1600,1000 noenhanced font ",9"
+# Throughput: one panel per workload; the sixth panel holds the legend
+# alone, at full size, so no backend's name is cut short.
+set terminal pngcairo size 1500,900 noenhanced font ",10"
 set output "$OUT/throughput-$shape.png"
 set multiplot layout 2,3 title "YCSB throughput against client threads per process (lib-2proc: 2 processes), $shape shape (ops/s, log scale)"
 set logscale y
 set xtics 1
 set xrange [0.8:2.2]
-set key outside right font ",7"
 set grid
+unset key
 do for [w in "${WORKLOADS[*]}"] {
     f = "$OUT/$shape-".w."-tput.dat"
     set title "workload ".w
     plot for [i=2:$ncol] f using 1:i with linespoints title columnheader(i)
 }
+unset title; unset logscale y; unset grid; unset border; unset tics
+set xrange [0:1]; set yrange [0:1]
+set key center center vertical Left reverse font ",10" samplen 2 spacing 1.1
+plot for [i=2:$ncol] "$OUT/$shape-A-tput.dat" using (-1):(-1) with linespoints title columnheader(i)
 unset multiplot
+# Read latency: one full-width panel per workload, so that every backend's
+# name fits under its bars.
+reset
+set terminal pngcairo size 1300,1500 noenhanced font ",10"
 set output "$OUT/latency-$shape.png"
-set multiplot layout 2,3 title "YCSB read latency percentiles, 1 thread, $shape shape (ns, log scale)"
+set multiplot layout 5,1 title "YCSB read latency percentiles, 1 client thread, $shape shape (ns, log scale)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set xrange [*:*]
-unset xtics
-set xtics rotate by -30 font ",7"
+set xtics rotate by 15 right font ",9" nomirror
 set logscale y
-set key inside top left font ",7"
+set grid ytics
+set key inside top left horizontal font ",9"
+set lmargin 10
 do for [w in "${WORKLOADS[*]}"] {
     f = "$OUT/$shape-".w."-lat.dat"
-    set title "workload ".w
+    set title "workload ".w offset 0,-0.5
     plot f using 2:xtic(1) title "p50", "" using 3 title "p90", "" using 4 title "p99", "" using 5 title "p99.9"
 }
 unset multiplot

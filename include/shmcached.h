@@ -11,7 +11,9 @@
  * The data model is memcached's (doc/protocol.txt of memcached):
  *  - keys are 1..250 bytes, of any value (as memcached accepts them; the
  *    text protocol itself cannot carry spaces or newlines in a key);
- *  - values are 0..item_size_max bytes (default 1 MiB) of any bytes;
+ *  - values are of any bytes, as long as key + value + the item header
+ *    (shmc_item_overhead()) fit in item_size_max (default 1 MiB): at most
+ *    1,048,527 bytes with a 1-byte key at the default;
  *  - each item carries 32-bit client flags and a 64-bit CAS unique that
  *    changes on every modification;
  *  - expiration times are read as memcached reads them: 0 never expires,
@@ -117,8 +119,7 @@ const char *shmc_strerror(shmc_status status);
 /** Creation parameters of a segment; fixed for the segment's life. */
 typedef struct shmc_config {
     uint64_t mem_bytes;       /**< memory for items (memcached -m); default 64 MiB; at least
-                                   two slab pages (a page is 1 MiB, or item_size_max rounded
-                                   up to a power of two if larger), at most 16 GiB */
+                                   two 1 MiB slab pages (2 MiB), at most 16 GiB */
     uint32_t item_size_max;   /**< largest value+key+header (memcached -I); default 1 MiB;
                                    1 KiB .. 128 MiB */
     uint32_t chunk_size_min;  /**< smallest slab chunk's key+value space (memcached -n);
@@ -689,8 +690,9 @@ unsigned shmc_check_with(shmc_cache *cache, FILE *out, shmc_check_report *report
 shmc_status shmc_recover(shmc_cache *cache, unsigned *reaped);
 
 /**
- * Test hook: move the segment's clock by seconds (shared by every
- * process).  Lets tests drive expiry without sleeping.
+ * Test hook, public on purpose (docs/api.md): move the segment's clock by
+ * seconds, for every attached process.  Lets tests drive expiry without
+ * sleeping; not for production.
  * SHMC_OK, or SHMC_INVALID if cache is NULL.
  */
 shmc_status shmc_clock_advance(shmc_cache *cache, int64_t seconds);

@@ -1,17 +1,87 @@
 #!/usr/bin/env bash
-# Installs the Debian packages shmcached needs to build, test and benchmark.
-# Idempotent; needs root (or sudo).
+# install-deps.sh - installs the Debian packages one job of shmcached needs,
+# and only those.  Idempotent; needs root (or sudo) only when something is
+# missing.  Quiet: one line, or apt-get's output in full if it fails.
+#
+#   scripts/install-deps.sh --build    build the library, shmcachectl and the
+#                                      server (make, make server, make demo,
+#                                      make install)
+#   scripts/install-deps.sh --test     --build, and everything `make check`
+#                                      runs: cmocka, memcached for parity,
+#                                      clang for the fuzzers, QEMU for the
+#                                      protection-key suite (~250 MB), mandoc,
+#                                      systemd-analyze...
+#   scripts/install-deps.sh --bench    --build, and memcached, libmemcached,
+#                                      gnuplot (make bench, bench/*.sh)
+#   scripts/install-deps.sh --all      all of the above
+#   scripts/install-deps.sh --list SET print the packages of SET, install nothing
+#
+# Several sets may be given.  No argument means --all (what this script did
+# before it had sets).
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config libxxhash-dev libcmocka-dev
-      memcached libmemcached-dev libmemcached-tools gnuplot-nox
-      libevent-dev libsasl2-dev libsasl2-modules python3-pymemcache python3-pytest clang
-      qemu-system-x86 busybox-static cpio)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+
+# The library, the tool and the server: a C compiler, CMake, pkg-config,
+# XXH3 (libxxhash), and the server's libevent and Cyrus SASL.
+BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2-dev)
+# make check: cmocka (unit tests), the SASL PLAIN module (-S tests),
+# memcached and libmemcached (parity, the ycsb driver's mc backend, test_ycsb),
+# Python with pymemcache/pytest (server tests), clang (libFuzzer), QEMU +
+# busybox + cpio (the protection-key suite where the CPU has no keys),
+# mandoc (man page lint), systemd (systemd-analyze verify of the unit).
+TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcached-tools
+           python3-pymemcache python3-pytest clang qemu-system-x86 busybox-static cpio
+           mandoc systemd)
+# make bench: memcached to compare with, libmemcached for build/ycsb's mc
+# backend, memcslap, gnuplot for the plots.
+BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox)
+
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+
+want=()
+list_only=0
+[ $# -gt 0 ] || set -- --all
+for arg in "$@"; do
+    case $arg in
+    --build | --server | --demo) want+=("${BUILD_PKGS[@]}") ;;
+    --test) want+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}") ;;
+    --bench) want+=("${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    --all) want+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    --list) list_only=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "install-deps.sh: unknown set '$arg' (--build, --test, --bench, --all; --help)" >&2; exit 2 ;;
+    esac
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# one of each, in order
+mapfile -t want < <(printf '%s\n' "${want[@]}" | awk '!seen[$0]++')
+if [ "$list_only" = 1 ]; then
+    printf '%s\n' "${want[@]}"
+    exit 0
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: the ${#want[@]} packages needed are installed"
+    exit 0
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+        echo "deps: missing ${missing[*]}; run as root (or install sudo) to install them" >&2
+        exit 1
+    }
+    SUDO=(sudo)
+fi
+echo "deps: installing ${missing[*]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { "${SUDO[@]}" apt-get update -qq &&
+       DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
+           "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "deps: apt-get failed (above)" >&2
+    exit 1
 fi

@@ -178,6 +178,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("segment %s", d->segment);
     S("segment_attached %s", d->segment_attached ? "yes" : "no");
     S("segment_protection %s", shmc_protection_name(shmc_protection_of(d->cache)));
+    S("segment_mode %04o", (unsigned)cfg.mode);
     S("max_clients %u", cfg.max_clients);
 #undef S
 }
@@ -478,7 +479,8 @@ static int bind_inet(const char *host, int port, int type, int backlog)
     hints.ai_socktype = type;
     int rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc) {
-        fprintf(stderr, "getaddrinfo(): %s\n", gai_strerror(rc));
+        fprintf(stderr, "getaddrinfo(): %s (-l %s: an address or name of this machine, e.g. "
+                        "127.0.0.1)\n", gai_strerror(rc), host ? host : "(any)");
         return -1;
     }
     int bound = 0, failed = 0;
@@ -496,7 +498,10 @@ static int bind_inet(const char *host, int port, int type, int backlog)
         }
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
             if (errno == EADDRINUSE) {
-                fprintf(stderr, "failed to listen on TCP port %d: %s\n", port, strerror(errno));
+                fprintf(stderr, "failed to listen on %s port %d: %s (another server has it, maybe "
+                        "memcached: ss -lnp 'sport = :%d'; choose another with %s)\n",
+                        type == SOCK_STREAM ? "TCP" : "UDP", port, strerror(errno), port,
+                        type == SOCK_STREAM ? "-p" : "-U");
                 failed = 1;
             }
             close(fd);
@@ -652,6 +657,59 @@ static void config_from_settings(const settings *s, shmc_config *cfg)
     cfg->hot_lru_pct = (uint32_t)s->hot_lru_pct;
     cfg->warm_lru_pct = (uint32_t)s->warm_lru_pct;
     cfg->slab_automove = s->slab_automove != 0;
+    cfg->mode = (mode_t)s->segment_mode;
+}
+
+/* -o segment_group: a group name or number, into cfg->group; -1 with a
+ * message saying what to do when there is no such group. */
+static int segment_group(const settings *s, shmc_config *cfg)
+{
+    const char *name = s->segment_group;
+    if (!name[0])
+        return 0;
+    struct group *gr = getgrnam(name);
+    if (gr) {
+        cfg->group = gr->gr_gid;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long gid = strtoul(name, &end, 10);
+    if (name[0] >= '0' && name[0] <= '9' && !*end && !errno && gid < (gid_t)-1) {
+        cfg->group = (gid_t)gid;
+        return 0;
+    }
+    fprintf(stderr, "-o segment_group=%s: no such group (getent group %s; addgroup --system %s "
+                    "creates it)\n", name, name, name);
+    return -1;
+}
+
+/* Why a segment could not be opened or created, and what to do. */
+static const char *segment_reason(shmc_status st, const char *path)
+{
+    static char hint[3 * PATH_MAX + 256];
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    switch (st) {
+    case SHMC_NO_FILE:
+        snprintf(hint, sizeof hint, "no such directory %s (create it, or name another segment "
+                 "with -e)", dir);
+        return hint;
+    case SHMC_PERMISSION:
+        snprintf(hint, sizeof hint, "%s (the server's user needs read and write access to the "
+                 "file, and write access to %s to create it: ls -ld %s %s)", shmc_strerror(st), dir,
+                 dir, path);
+        return hint;
+    case SHMC_NOT_SEGMENT:
+    case SHMC_FILE_EXISTS:
+        snprintf(hint, sizeof hint, "%s (name another segment with -e)", shmc_strerror(st));
+        return hint;
+    default:
+        return shmc_strerror(st);
+    }
 }
 
 /*
@@ -692,6 +750,8 @@ static int open_segment(daemon_t *d)
 {
     shmc_config want, have;
     config_from_settings(&d->st, &want);
+    if (segment_group(&d->st, &want) < 0)
+        return -1;
     shmc_status st;
     if (d->st.segment) {
         snprintf(d->segment, sizeof d->segment, "%s", d->st.segment);
@@ -708,8 +768,9 @@ static int open_segment(daemon_t *d)
         default_segment_path(&d->st, d->segment, sizeof d->segment);
         st = shmc_destroy(d->segment);
         if (st != SHMC_OK && st != SHMC_NO_FILE) {
-            fprintf(stderr, "cannot replace %s: %s (remove it, or name a segment with -e)\n",
-                    d->segment, shmc_strerror(st));
+            fprintf(stderr, "cannot replace %s: %s (remove it, or name a segment with -e)%s\n",
+                    d->segment, shmc_strerror(st), st == SHMC_PERMISSION ?
+                    " - it belongs to another user, maybe of an earlier run as root" : "");
             return -1;
         }
         st = shmc_create_with(d->segment, &want, &d->opts, &d->cache);
@@ -717,7 +778,7 @@ static int open_segment(daemon_t *d)
     }
     if (st != SHMC_OK) {
         fprintf(stderr, "failed to %s segment %s: %s\n", d->st.segment ? "open or create" : "create",
-                d->segment, shmc_strerror(st));
+                d->segment, segment_reason(st, d->segment));
         return -1;
     }
     shmc_config_get(d->cache, &have);
@@ -761,23 +822,27 @@ static const char *absolute(const char *p)
     return r; /* lives for the process */
 }
 
+/* After memcached's refusal to stay root: what to do instead. */
+#define ROOT_HINT "(-u USER runs the server as USER, e.g. -u nobody; -u root keeps root)\n"
+
 static int drop_privileges(const settings *s)
 {
     if (getuid() != 0 && geteuid() != 0)
         return 0;
     if (!s->username) {
-        fprintf(stderr, "can't run as root without the -u switch\n");
+        fprintf(stderr, "can't run as root without the -u switch\n%s", ROOT_HINT);
         return -1;
     }
     if (!strcmp(s->username, "root"))
         return 0;
     struct passwd *pw = getpwnam(s->username);
     if (!pw) {
-        fprintf(stderr, "can't find the user %s to switch to\n", s->username);
+        fprintf(stderr, "can't find the user %s to switch to (getent passwd %s; adduser --system "
+                        "%s creates it)\n", s->username, s->username, s->username);
         return -1;
     }
     if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-        fprintf(stderr, "failed to assume identity of user %s\n", s->username);
+        fprintf(stderr, "failed to assume identity of user %s: %s\n", s->username, strerror(errno));
         return -1;
     }
     return 0;
@@ -900,11 +965,12 @@ int main(int argc, char **argv)
     if (attach_options(d) < 0)
         return EXIT_FAILURE;
     if ((getuid() == 0 || geteuid() == 0) && !s->username) {
-        fprintf(stderr, "can't run as root without the -u switch\n");
+        fprintf(stderr, "can't run as root without the -u switch\n%s", ROOT_HINT);
         return EX_USAGE;
     }
     if (!s->socketpath && !s->port && !s->udpport) {
-        fprintf(stderr, "no listener: -p 0 and no -U or -s\n");
+        fprintf(stderr, "no listener: -p 0 and no -U or -s (give a TCP port with -p, a UDP port "
+                        "with -U or a UNIX socket with -s)\n");
         return EXIT_FAILURE;
     }
     s->socketpath = absolute(s->socketpath);

@@ -2,7 +2,9 @@
  * settings.c - memcached 1.6's command line (see settings.h).
  *
  * Error messages are memcached's where it has one, so scripts that grep
- * them keep working.  Options that tune memcached internals we do
+ * them keep working, followed in parentheses by what memcached's leave
+ * out: the accepted range, or what to do.  Options that tune memcached
+ * internals we do
  * differently (LRU crawler, slab_chunk_max, hash algorithm...) are accepted,
  * range-checked as memcached does, and reported by "stats settings".
  */
@@ -63,6 +65,7 @@ void settings_init(settings *s)
     s->dump_enabled = 1;
     s->watch_enabled = 1;
     s->prefix_delimiter = ':';
+    s->segment_mode = 0600; /* shmc_config_init's */
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -85,6 +88,20 @@ static int parse_int(const char *str, long lo, long hi, int *out)
     errno = 0;
     long v = strtol(str, &end, 10);
     if (errno || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* A whole octal number in [0, max] (a file mode, a mask). */
+static int parse_octal(const char *str, long max, int *out)
+{
+    if (!str || !*str)
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(str, &end, 8);
+    if (errno || *end != '\0' || *str == '-' || *str == '+' || v < 0 || v > max)
         return -1;
     *out = (int)v;
     return 0;
@@ -131,7 +148,7 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
 {
     char buf[1024];
     if (strlen(arg) >= sizeof buf)
-        return fail(err, errlen, "Illegal suboption \"%s\"", arg);
+        return fail(err, errlen, "Illegal suboption \"%s\" (over 1023 bytes)", arg);
     memcpy(buf, arg, strlen(arg) + 1);
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -150,26 +167,27 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
             s->maxconns_fast = 0;
         } else if (!strcmp(name, "hashpower")) {
             int v;
-            NEED_VALUE("Missing numeric argument for hashpower");
+            NEED_VALUE("Missing numeric argument for hashpower (hashpower=12..31)");
             if (parse_int(val, INT_MIN, INT_MAX, &v))
-                return fail(err, errlen, "Missing numeric argument for hashpower");
+                return fail(err, errlen, "Missing numeric argument for hashpower (hashpower=12..31)");
             if (v < 12)
-                return fail(err, errlen, "Initial hashtable multiplier of %d is too low", v);
+                return fail(err, errlen, "Initial hashtable multiplier of %d is too low (12..31)", v);
             /* memcached allows up to 64; the segment's index stops at 31. */
             if (v > 31)
-                return fail(err, errlen, "Initial hashtable multiplier of %d is too high\n"
+                return fail(err, errlen, "Initial hashtable multiplier of %d is too high (12..31)\n"
                             "Choose a value based on \"STAT hash_power_level\" from a running instance", v);
             s->hashpower_init = v;
         } else if (!strcmp(name, "hash_algorithm")) {
             NEED_VALUE("Missing hash_algorithm argument");
             if (strcmp(val, "jenkins") && strcmp(val, "murmur3") && strcmp(val, "xxh3"))
-                return fail(err, errlen, "Unavailable hash_algorithm option: %s", val);
+                return fail(err, errlen, "Unavailable hash_algorithm option: %s (jenkins, murmur3 or xxh3)", val);
             snprintf(s->hash_algorithm, sizeof s->hash_algorithm, "%s", val);
         } else if (!strcmp(name, "slab_chunk_max")) {
             int v;
             NEED_VALUE("Missing slab_chunk_max argument");
             if (parse_int(val, 1, INT_MAX / 1024, &v))
-                return fail(err, errlen, "could not parse argument to slab_chunk_max");
+                return fail(err, errlen, "could not parse argument to slab_chunk_max "
+                                         "(kilobytes, 1 up to -I)");
             s->slab_chunk_size_max = (uint32_t)v * 1024;
         } else if (!strcmp(name, "slab_reassign")) {
             s->slab_reassign = 1;
@@ -179,7 +197,7 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
             if (!val || !*val) {
                 s->slab_automove = 1;
             } else if (parse_int(val, 0, 2, &s->slab_automove)) {
-                return fail(err, errlen, "slab_automove must be between 0 and 2");
+                return fail(err, errlen, "slab_automove must be between 0 and 2 (0: off, 1 or 2: on)");
             }
         } else if (!strcmp(name, "no_slab_automove")) {
             s->slab_automove = 0;
@@ -199,35 +217,38 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
         } else if (!strcmp(name, "temporary_ttl")) {
             NEED_VALUE("Missing temporary_ttl argument");
             if (parse_int(val, 0, INT_MAX, &s->temporary_ttl))
-                return fail(err, errlen, "could not parse argument to temporary_ttl");
+                return fail(err, errlen, "could not parse argument to temporary_ttl (seconds, 0 or more)");
         } else if (!strcmp(name, "hot_lru_pct")) {
             NEED_VALUE("Missing hot_lru_pct argument");
             int v;
             if (parse_int(val, INT_MIN, INT_MAX, &v))
-                return fail(err, errlen, "could not parse argument to hot_lru_pct");
+                return fail(err, errlen, "could not parse argument to hot_lru_pct (a percentage, 1..80)");
             if (v < 1 || v > 80)
-                return fail(err, errlen, "hot_lru_pct must be > 1 and < 80");
+                return fail(err, errlen, "hot_lru_pct must be > 1 and < 80 (1..80, and with "
+                                         "warm_lru_pct at most 80 together)");
             s->hot_lru_pct = v;
         } else if (!strcmp(name, "warm_lru_pct")) {
             NEED_VALUE("Missing warm_lru_pct argument");
             int v;
             if (parse_int(val, INT_MIN, INT_MAX, &v))
-                return fail(err, errlen, "could not parse argument to warm_lru_pct");
+                return fail(err, errlen, "could not parse argument to warm_lru_pct (a percentage, 1..80)");
             if (v < 1 || v > 80)
-                return fail(err, errlen, "warm_lru_pct must be > 1 and < 80");
+                return fail(err, errlen, "warm_lru_pct must be > 1 and < 80 (1..80, and with "
+                                         "hot_lru_pct at most 80 together)");
             s->warm_lru_pct = v;
         } else if (!strcmp(name, "hot_max_factor")) {
             NEED_VALUE("Missing hot_max_factor argument");
             if (parse_double(val, &s->hot_max_factor) || s->hot_max_factor <= 0)
-                return fail(err, errlen, "hot_max_factor must be > 0");
+                return fail(err, errlen, "hot_max_factor must be > 0 (a number, e.g. 0.2)");
         } else if (!strcmp(name, "warm_max_factor")) {
             NEED_VALUE("Missing warm_max_factor argument");
             if (parse_double(val, &s->warm_max_factor) || s->warm_max_factor <= 0)
-                return fail(err, errlen, "warm_max_factor must be > 0");
+                return fail(err, errlen, "warm_max_factor must be > 0 (a number, e.g. 2.0)");
         } else if (!strcmp(name, "idle_timeout")) {
             NEED_VALUE("Missing numeric argument for idle_timeout");
             if (parse_int(val, 0, INT_MAX, &s->idle_timeout))
-                return fail(err, errlen, "could not parse argument to idle_timeout");
+                return fail(err, errlen, "could not parse argument to idle_timeout "
+                                         "(seconds, 0 or more; 0: no timeout)");
         } else if (!strcmp(name, "busy_poll_us")) {
             NEED_VALUE("Missing numeric argument for busy_poll_us");
             if (parse_int(val, 0, BUSY_POLL_US_MAX, &s->busy_poll_us))
@@ -241,31 +262,34 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
         } else if (!strcmp(name, "tail_repair_time")) {
             NEED_VALUE("Missing numeric argument for tail_repair_time");
             if (parse_int(val, 0, INT_MAX, &s->tail_repair_time))
-                return fail(err, errlen, "could not parse argument to tail_repair_time");
+                return fail(err, errlen, "could not parse argument to tail_repair_time "
+                                         "(seconds: 0, or 10 and more)");
             if (s->tail_repair_time > 0 && s->tail_repair_time < 10)
-                return fail(err, errlen, "Cannot set tail_repair_time to less than 10 seconds");
+                return fail(err, errlen, "Cannot set tail_repair_time to less than 10 seconds "
+                                         "(0: off, or 10 and more)");
         } else if (!strcmp(name, "lru_crawler_sleep")) {
             NEED_VALUE("Missing lru_crawler_sleep value");
             if (parse_int(val, 0, 1000000, &s->lru_crawler_sleep))
-                return fail(err, errlen, "LRU crawler sleep must be between 0 and 1 second");
+                return fail(err, errlen, "LRU crawler sleep must be between 0 and 1 second "
+                                         "(lru_crawler_sleep=0..1000000 microseconds)");
         } else if (!strcmp(name, "lru_crawler_tocrawl")) {
             int v;
             NEED_VALUE("Missing lru_crawler_tocrawl value");
             if (parse_int(val, 0, INT_MAX, &v))
-                return fail(err, errlen, "could not parse argument to lru_crawler_tocrawl");
+                return fail(err, errlen, "could not parse argument to lru_crawler_tocrawl (items, 0 or more)");
             s->lru_crawler_tocrawl = (uint32_t)v;
         } else if (!strcmp(name, "read_buf_mem_limit")) {
             NEED_VALUE("Missing read_buf_mem_limit argument");
             if (parse_int(val, 0, INT_MAX, &s->read_buf_mem_limit))
-                return fail(err, errlen, "could not parse argument to read_buf_mem_limit");
+                return fail(err, errlen, "could not parse argument to read_buf_mem_limit (megabytes, 0 or more)");
         } else if (!strcmp(name, "watcher_logbuf_size")) {
             NEED_VALUE("Missing watcher_logbuf_size argument");
             if (parse_int(val, 0, INT_MAX / 1024, &s->watcher_logbuf_size))
-                return fail(err, errlen, "could not parse argument to watcher_logbuf_size");
+                return fail(err, errlen, "could not parse argument to watcher_logbuf_size (kilobytes, 0 or more)");
         } else if (!strcmp(name, "worker_logbuf_size")) {
             NEED_VALUE("Missing worker_logbuf_size argument");
             if (parse_int(val, 0, INT_MAX / 1024, &s->worker_logbuf_size))
-                return fail(err, errlen, "could not parse argument to worker_logbuf_size");
+                return fail(err, errlen, "could not parse argument to worker_logbuf_size (kilobytes, 0 or more)");
         } else if (!strcmp(name, "track_sizes")) {
             s->track_sizes = 1;
         } else if (!strcmp(name, "no_hashexpand")) {
@@ -281,8 +305,20 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
             s->lru_segmented = 0;
             s->slab_chunk_size_max = 1024 * 1024 / 2;
             snprintf(s->hash_algorithm, sizeof s->hash_algorithm, "%s", "jenkins");
+        } else if (!strcmp(name, "segment_mode")) {
+            NEED_VALUE("Missing segment_mode argument (an octal file mode, e.g. 0660)");
+            if (parse_octal(val, 0777, &s->segment_mode))
+                return fail(err, errlen, "segment_mode must be an octal file mode, 0 to 0777 "
+                                         "(e.g. 0660: the owner and the group may attach)");
+        } else if (!strcmp(name, "segment_group")) {
+            NEED_VALUE("Missing segment_group argument (a group name or number)");
+            if (strlen(val) >= sizeof s->segment_group)
+                return fail(err, errlen, "segment_group \"%s\" is too long (at most %zu bytes)", val,
+                            sizeof s->segment_group - 1);
+            snprintf(s->segment_group, sizeof s->segment_group, "%s", val);
         } else {
-            return fail(err, errlen, "Illegal suboption \"%s\"", name);
+            return fail(err, errlen, "Illegal suboption \"%s\" (shmcached -h lists the -o options)",
+                        name);
         }
 #undef NEED_VALUE
     }
@@ -340,30 +376,29 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
         switch (c) {
         case 'p':
             if (parse_int(optarg, 0, 65535, &s->port))
-                return fail(err, errlen, "Invalid value for -p: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -p: \"%s\" (a TCP port, 0..65535; "
+                                         "0: no TCP)", optarg);
             break;
         case 'U':
             if (parse_int(optarg, 0, 65535, &s->udpport))
-                return fail(err, errlen, "Invalid value for -U: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -U: \"%s\" (a UDP port, 0..65535; "
+                                         "0: no UDP)", optarg);
             break;
         case 's':
             s->socketpath = optarg;
             break;
-        case 'a': {
-            char *end;
-            errno = 0;
-            long m = strtol(optarg, &end, 8);
-            if (!*optarg || *end || errno || m < 0 || m > 0777)
-                return fail(err, errlen, "Invalid value for -a: \"%s\" (an octal mask)", optarg);
-            s->access = (int)m;
+        case 'a':
+            if (parse_octal(optarg, 0777, &s->access))
+                return fail(err, errlen, "Invalid value for -a: \"%s\" (an octal mask, 0..777, "
+                                         "e.g. 700)", optarg);
             break;
-        }
         case 'l':
             s->inter = optarg;
             break;
         case 'b':
             if (parse_int(optarg, 1, INT_MAX, &s->backlog))
-                return fail(err, errlen, "Invalid value for -b: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -b: \"%s\" (a backlog of 1 "
+                                         "or more connections, e.g. 1024)", optarg);
             break;
         case 'B':
             s->protocol_given = 1;
@@ -379,25 +414,28 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             break;
         case 'c':
             if (parse_int(optarg, INT_MIN, INT_MAX, &v))
-                return fail(err, errlen, "Invalid value for -c: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -c: \"%s\" (connections, 1 or "
+                                         "more)", optarg);
             if (v <= 0)
-                return fail(err, errlen, "Maximum connections must be greater than 0");
+                return fail(err, errlen, "Maximum connections must be greater than 0 (e.g. 1024)");
             s->maxconns = v;
             break;
         case 't':
             if (parse_int(optarg, INT_MIN, INT_MAX, &v))
-                return fail(err, errlen, "Invalid value for -t: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -t: \"%s\" (threads, 1..256)", optarg);
             if (v <= 0)
-                return fail(err, errlen, "Number of threads must be greater than 0");
+                return fail(err, errlen, "Number of threads must be greater than 0 (1..256)");
             if (v > 256)
-                return fail(err, errlen, "Number of threads must be at most 256");
+                return fail(err, errlen, "Number of threads must be at most 256 (1..256)");
             s->num_threads = v;
             break;
         case 'R':
             if (parse_int(optarg, INT_MIN, INT_MAX, &v))
-                return fail(err, errlen, "Invalid value for -R: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -R: \"%s\" (requests, 1 or more)",
+                            optarg);
             if (v <= 0)
-                return fail(err, errlen, "Number of requests per event must be greater than 0");
+                return fail(err, errlen, "Number of requests per event must be greater than 0 "
+                                         "(e.g. 20)");
             s->reqs_per_event = v;
             break;
         case 'm': {
@@ -407,18 +445,19 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             errno = 0;
             unsigned long long n = strtoull(optarg, &end, 10);
             if (*optarg < '0' || *optarg > '9' || errno)
-                return fail(err, errlen, "Invalid value for -m: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -m: \"%s\" (megabytes, 1..16384)", optarg);
             if (*end == '\0') {
                 mb = n * MB;
                 if (n > SHMC_MEM_MAX / MB)
                     return fail(err, errlen, "Memory limit %llu MB is above shmcached's 16384 MB", n);
             } else if (settings_parse_size(optarg, &mb)) {
-                return fail(err, errlen, "Invalid value for -m: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -m: \"%s\" (megabytes, 1..16384; or "
+                                         "a size with a k or m suffix)", optarg);
             }
             if (mb == 0)
-                return fail(err, errlen, "Memory limit must be greater than 0");
+                return fail(err, errlen, "Memory limit must be greater than 0 (megabytes, 1..16384)");
             if (mb > SHMC_MEM_MAX)
-                return fail(err, errlen, "Memory limit is above shmcached's 16384 MB");
+                return fail(err, errlen, "Memory limit is above shmcached's 16384 MB (16384m at most)");
             s->maxbytes = mb;
             break;
         }
@@ -428,26 +467,32 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
         case 'I': {
             uint64_t size;
             if (settings_parse_size(optarg, &size))
-                return fail(err, errlen, "Invalid value for -I: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -I: \"%s\" (bytes, or with a k or m "
+                                         "suffix: 1k..128m)", optarg);
             if (size > UINT32_MAX)
-                return fail(err, errlen, "Cannot set item size limit higher than a gigabyte.");
+                return fail(err, errlen, "Cannot set item size limit higher than a gigabyte. "
+                                         "(shmcached: at most 128m)");
             s->item_size_max = (uint32_t)size;
             item_size_given = 1;
             break;
         }
         case 'f':
             if (parse_double(optarg, &s->factor))
-                return fail(err, errlen, "Invalid value for -f: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -f: \"%s\" (a number above 1, at "
+                                         "most 100, e.g. 1.25)", optarg);
             if (s->factor <= 1.0)
-                return fail(err, errlen, "Factor must be greater than 1");
+                return fail(err, errlen, "Factor must be greater than 1 (at most 100, e.g. 1.25)");
             if (s->factor > 100.0)
-                return fail(err, errlen, "Factor must be at most 100");
+                return fail(err, errlen, "Factor must be at most 100 (above 1, e.g. 1.25)");
             break;
         case 'n':
             if (parse_int(optarg, INT_MIN, INT_MAX, &v))
-                return fail(err, errlen, "Invalid value for -n: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -n: \"%s\" (bytes, 8 up to half "
+                                         "of -I)", optarg);
             if (v <= 0)
-                return fail(err, errlen, "Chunk size must be greater than 0");
+                return fail(err, errlen, "Chunk size must be greater than 0 (bytes, 8 up to half of -I)");
+            if (v < 8) /* the library's floor (shmc_config.chunk_size_min) */
+                return fail(err, errlen, "Chunk size must be at least 8 bytes (8 up to half of -I)");
             s->chunk_size = v;
             break;
         case 'C':
@@ -480,7 +525,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
         case 'v':
             if (optarg) { /* --verbose=N */
                 if (parse_int(optarg, 0, 3, &v))
-                    return fail(err, errlen, "Invalid value for --verbose: \"%s\"", optarg);
+                    return fail(err, errlen, "Invalid value for --verbose: \"%s\" (0..3)", optarg);
                 s->verbose = v;
             } else {
                 s->verbose++;
@@ -497,17 +542,19 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             break;
         case 'e':
             if (!*optarg)
-                return fail(err, errlen, "Invalid value for -e: an empty path");
+                return fail(err, errlen, "Invalid value for -e: an empty path (the segment "
+                                         "file, e.g. -e /dev/shm/shmcached)");
             s->segment = optarg;
             break;
         case 'D':
             if (!optarg[0] || optarg[1])
-                return fail(err, errlen, "the -D option (the prefix delimiter) takes one character");
+                return fail(err, errlen, "the -D option (the prefix delimiter) takes one character "
+                                         "(e.g. -D :)");
             s->prefix_delimiter = optarg[0];
             break;
         case 'N':
             if (parse_int(optarg, 0, INT_MAX, &s->napi_ids))
-                return fail(err, errlen, "Invalid value for -N: \"%s\"", optarg);
+                return fail(err, errlen, "Invalid value for -N: \"%s\" (a number, 0 or more)", optarg);
             break;
         case 'o':
             if (parse_extended(s, optarg, err, errlen))
@@ -526,41 +573,57 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             s->sasl = 1;
             break;
         case 'Z':
-            return fail(err, errlen, "This server is not built with TLS support.");
+            return fail(err, errlen, "This server is not built with TLS support. (shmcached has no "
+                                         "TLS yet, docs/server.md: serve on 127.0.0.1 or a UNIX socket "
+                                         "(-s), or put a TLS proxy in front)");
         case ':':
             if (optopt)
-                return fail(err, errlen, "option requires an argument -- '%c'", optopt);
-            return fail(err, errlen, "option '%s' requires an argument", argv[optind - 1]);
+                return fail(err, errlen, "option requires an argument -- '%c' (shmcached -h "
+                                         "shows it)", optopt);
+            return fail(err, errlen, "option '%s' requires an argument (shmcached -h shows it)",
+                        argv[optind - 1]);
         case '?':
         default:
             if (optopt)
-                return fail(err, errlen, "invalid option -- '%c'\nIllegal argument \"?\"", optopt);
-            return fail(err, errlen, "unrecognized option '%s'\nIllegal argument \"?\"",
-                        argv[optind - 1]);
+                return fail(err, errlen, "invalid option -- '%c'\nIllegal argument \"?\"\n"
+                                         "(shmcached -h lists the options)", optopt);
+            return fail(err, errlen, "unrecognized option '%s'\nIllegal argument \"?\"\n"
+                                     "(shmcached -h lists the options)", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return fail(err, errlen, "Illegal argument \"%s\" (memcached takes no operands)", argv[optind]);
+        return fail(err, errlen, "Illegal argument \"%s\" (memcached takes no operands: "
+                                         "every setting is an option, shmcached -h)", argv[optind]);
 
     /* Cross-option checks, after every flag is known (as memcached does). */
     if (s->item_size_max < 1024)
-        return fail(err, errlen, "Item max size cannot be less than 1024 bytes.");
+        return fail(err, errlen, "Item max size cannot be less than 1024 bytes. (-I 1k..128m)");
     if (s->item_size_max > s->maxbytes / 2)
-        return fail(err, errlen, "Cannot set item size limit higher than 1/2 of memory max.");
+        return fail(err, errlen, "Cannot set item size limit higher than 1/2 of memory max. "
+                                 "(-I %u bytes with -m %llu MB: raise -m to %llu MB or more, or "
+                                 "lower -I)", s->item_size_max,
+                    (unsigned long long)(s->maxbytes / MB),
+                    (unsigned long long)((2ULL * s->item_size_max + MB - 1) / MB));
     if (s->item_size_max > 1024 * MB)
-        return fail(err, errlen, "Cannot set item size limit higher than a gigabyte.");
+        return fail(err, errlen, "Cannot set item size limit higher than a gigabyte. "
+                                 "(shmcached: at most 128m)");
     if (s->item_size_max > SHMC_ITEM_MAX)
         return fail(err, errlen, "Cannot set item size limit higher than 128 megabytes (shmcached's limit).");
     if ((uint64_t)s->chunk_size > s->item_size_max / 2)
-        return fail(err, errlen, "Chunk size must be at most half of the item size max (-I)");
+        return fail(err, errlen, "Chunk size must be at most half of the item size max (-I) "
+                                 "(-n %d with -I %u: -n %u at most)", s->chunk_size, s->item_size_max,
+                    s->item_size_max / 2);
     if (s->hot_lru_pct + s->warm_lru_pct > 80)
-        return fail(err, errlen, "hot_lru_pct + warm_lru_pct cannot be more than 80%% combined");
+        return fail(err, errlen, "hot_lru_pct + warm_lru_pct cannot be more than 80%% combined "
+                                 "(%d + %d)", s->hot_lru_pct, s->warm_lru_pct);
     if (item_size_given && s->slab_chunk_size_max > s->item_size_max)
         s->slab_chunk_size_max = s->item_size_max;
     if (s->slab_chunk_size_max > s->item_size_max)
-        return fail(err, errlen, "slab_chunk_max cannot be larger than -I (item_size_max)");
+        return fail(err, errlen, "slab_chunk_max cannot be larger than -I (item_size_max) "
+                                 "(-o slab_chunk_max=%u kilobytes at most)", s->item_size_max / 1024);
     if (s->socketpath && !*s->socketpath)
-        return fail(err, errlen, "Invalid value for -s: an empty path");
+        return fail(err, errlen, "Invalid value for -s: an empty path (the UNIX socket, "
+                                 "e.g. -s /run/shmcached/shmcached.sock)");
     return 0;
 }
 
@@ -670,5 +733,9 @@ const char *settings_usage(void)
 "                          lock held by a stopped or stuck library client, in ms;\n"
 "                          then it answers SERVER_ERROR busy (default: 100, or\n"
 "                          $SHMC_LOCK_WAIT_MS; -1: wait for ever; max 3600000)\n"
-"   - modern / no_modern:  memcached 1.6 / 1.4 defaults\n";
+"   - modern / no_modern:  memcached 1.6 / 1.4 defaults\n"
+"   - segment_mode:        shmcached only: the segment file's mode when the server\n"
+"                          creates it, octal (default: 0600; 0660 lets its group attach)\n"
+"   - segment_group:       shmcached only: the segment file's group, a name or a\n"
+"                          number (default: the server's group)\n";
 }

@@ -97,6 +97,10 @@ typedef struct settings {
     int coredumps;            /* -r */
     int largepages;           /* -L */
     const char *segment;      /* -e: the segment file (NULL = derived from the listener) */
+    int segment_mode;         /* -o segment_mode: the segment file's mode when the server
+                                 creates it (0600, the library's default; shmcached only) */
+    char segment_group[64];   /* -o segment_group: its group, a name or a gid ("": the
+                                 server's own group; resolved by the daemon) */
     char prefix_delimiter;    /* -D (':') */
     int napi_ids;             /* -N */
     int help;                 /* -h */

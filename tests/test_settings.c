@@ -468,6 +468,102 @@ static void test_authfile_protocol(void **state)
     auth_bad(SASL_UDP, "-S", "-Y", "/tmp/a", "-U", "11211", NULL);
 }
 
+/* -o segment_mode, segment_group: the segment file's mode and group
+ * (shmcached's own; what shmcached.service uses so clients can attach). */
+static void test_segment_access(void **state)
+{
+    settings s;
+    ok(&s, NULL);
+    assert_int_equal(s.segment_mode, 0600);
+    assert_string_equal(s.segment_group, "");
+    ok(&s, "-o", "segment_mode=0660,segment_group=shmcached", NULL);
+    assert_int_equal(s.segment_mode, 0660);
+    assert_string_equal(s.segment_group, "shmcached");
+    ok(&s, "-o", "segment_mode=640", "-o", "segment_group=1234", NULL);
+    assert_int_equal(s.segment_mode, 0640);
+    assert_string_equal(s.segment_group, "1234");
+    /* a later option wins: the unit's defaults, then the conf file's */
+    ok(&s, "-o", "segment_mode=0660", "-o", "segment_mode=0600", NULL);
+    assert_int_equal(s.segment_mode, 0600);
+    bad("segment_mode must be an octal file mode, 0 to 0777 (e.g. 0660", "-o", "segment_mode=0888", NULL);
+    bad("segment_mode must be an octal file mode", "-o", "segment_mode=01777", NULL);
+    bad("segment_mode must be an octal file mode", "-o", "segment_mode=-1", NULL);
+    bad("Missing segment_mode argument (an octal file mode, e.g. 0660)", "-o", "segment_mode", NULL);
+    bad("Missing segment_group argument (a group name or number)", "-o", "segment_group=", NULL);
+    bad("is too long (at most 63 bytes)", "-o",
+        "segment_group=a123456789b123456789c123456789d123456789e123456789f123456789g1234", NULL);
+}
+
+/* Every error of the command line says the accepted range or what to do
+ * after memcached's own words (which the tests above hold). */
+static void test_errors_say_what_to_do(void **state)
+{
+    bad("(shmcached -h lists the options)", "-z", NULL);
+    bad("(shmcached -h lists the options)", "--bogus", NULL);
+    bad("-- 'p' (shmcached -h shows it)", "-p", NULL);
+    bad("(memcached takes no operands: every setting is an option, shmcached -h)", "extra", NULL);
+    bad("Invalid value for -p: \"70000\" (a TCP port, 0..65535; 0: no TCP)", "-p", "70000", NULL);
+    bad("Invalid value for -U: \"x\" (a UDP port, 0..65535; 0: no UDP)", "-U", "x", NULL);
+    bad("Invalid value for -a: \"999\" (an octal mask, 0..777, e.g. 700)", "-a", "999", NULL);
+    bad("Invalid value for -b: \"0\" (a backlog of 1 or more connections, e.g. 1024)", "-b", "0", NULL);
+    bad("-- should be one of auto, binary, or ascii", "-B", "foo", NULL);
+    bad("Invalid value for -c: \"lots\" (connections, 1 or more)", "-c", "lots", NULL);
+    bad("Maximum connections must be greater than 0 (e.g. 1024)", "-c", "0", NULL);
+    bad("Invalid value for -t: \"2x\" (threads, 1..256)", "-t", "2x", NULL);
+    bad("Number of threads must be greater than 0 (1..256)", "-t", "0", NULL);
+    bad("Number of threads must be at most 256 (1..256)", "-t", "257", NULL);
+    bad("Invalid value for -R: \"x\" (requests, 1 or more)", "-R", "x", NULL);
+    bad("Number of requests per event must be greater than 0 (e.g. 20)", "-R", "0", NULL);
+    bad("Invalid value for -m: \"abc\" (megabytes, 1..16384)", "-m", "abc", NULL);
+    bad("Invalid value for -m: \"5x\" (megabytes, 1..16384; or a size with a k or m suffix)",
+        "-m", "5x", NULL);
+    bad("Memory limit must be greater than 0 (megabytes, 1..16384)", "-m", "0", NULL);
+    bad("Memory limit 16385 MB is above shmcached's 16384 MB", "-m", "16385", NULL);
+    bad("Memory limit is above shmcached's 16384 MB (16384m at most)", "-m", "16385m", NULL);
+    bad("Invalid value for -I: \"abc\" (bytes, or with a k or m suffix: 1k..128m)", "-I", "abc", NULL);
+    bad("higher than a gigabyte. (shmcached: at most 128m)", "-m", "16384", "-I", "4096m", NULL);
+    bad("Item max size cannot be less than 1024 bytes. (-I 1k..128m)", "-I", "512", NULL);
+    bad("(-I 67108864 bytes with -m 64 MB: raise -m to 128 MB or more, or lower -I)", "-I", "64m", NULL);
+    bad("Invalid value for -f: \"x\" (a number above 1, at most 100, e.g. 1.25)", "-f", "x", NULL);
+    bad("Factor must be greater than 1 (at most 100, e.g. 1.25)", "-f", "1", NULL);
+    bad("Factor must be at most 100 (above 1, e.g. 1.25)", "-f", "101", NULL);
+    bad("Invalid value for -n: \"abc\" (bytes, 8 up to half of -I)", "-n", "abc", NULL);
+    bad("Chunk size must be greater than 0 (bytes, 8 up to half of -I)", "-n", "0", NULL);
+    bad("Chunk size must be at least 8 bytes (8 up to half of -I)", "-n", "4", NULL);
+    bad("(-n 1000 with -I 1024: -n 512 at most)", "-I", "1k", "-n", "1000", NULL);
+    bad("Invalid value for --verbose: \"9\" (0..3)", "--verbose=9", NULL);
+    bad("(the segment file, e.g. -e /dev/shm/shmcached)", "-e", "", NULL);
+    bad("(the UNIX socket, e.g. -s /run/shmcached/shmcached.sock)", "-s", "", NULL);
+    bad("takes one character (e.g. -D :)", "-D", "ab", NULL);
+    bad("Invalid value for -N: \"x\" (a number, 0 or more)", "-N", "x", NULL);
+    bad("shmcached has no TLS yet, docs/server.md", "-Z", NULL);
+    bad("(shmcached -h lists the -o options)", "-o", "foo", NULL);
+    bad("Missing numeric argument for hashpower (hashpower=12..31)", "-o", "hashpower", NULL);
+    bad("is too low (12..31)", "-o", "hashpower=5", NULL);
+    bad("is too high (12..31)", "-o", "hashpower=40", NULL);
+    bad("md5 (jenkins, murmur3 or xxh3)", "-o", "hash_algorithm=md5", NULL);
+    bad("slab_chunk_max (kilobytes, 1 up to -I)", "-o", "slab_chunk_max=x", NULL);
+    bad("(-o slab_chunk_max=1024 kilobytes at most)", "-o", "slab_chunk_max=2048", NULL);
+    bad("slab_automove must be between 0 and 2 (0: off, 1 or 2: on)", "-o", "slab_automove=3", NULL);
+    bad("temporary_ttl (seconds, 0 or more)", "-o", "temporary_ttl=x", NULL);
+    bad("hot_lru_pct (a percentage, 1..80)", "-o", "hot_lru_pct=x", NULL);
+    bad("(1..80, and with warm_lru_pct at most 80 together)", "-o", "hot_lru_pct=90", NULL);
+    bad("warm_lru_pct (a percentage, 1..80)", "-o", "warm_lru_pct=x", NULL);
+    bad("(1..80, and with hot_lru_pct at most 80 together)", "-o", "warm_lru_pct=0", NULL);
+    bad("combined (50 + 50)", "-o", "hot_lru_pct=50,warm_lru_pct=50", NULL);
+    bad("hot_max_factor must be > 0 (a number, e.g. 0.2)", "-o", "hot_max_factor=0", NULL);
+    bad("warm_max_factor must be > 0 (a number, e.g. 2.0)", "-o", "warm_max_factor=x", NULL);
+    bad("idle_timeout (seconds, 0 or more; 0: no timeout)", "-o", "idle_timeout=x", NULL);
+    bad("busy_poll_us must be 0 to 10000 (microseconds)", "-o", "busy_poll_us=10001", NULL);
+    bad("tail_repair_time (seconds: 0, or 10 and more)", "-o", "tail_repair_time=x", NULL);
+    bad("less than 10 seconds (0: off, or 10 and more)", "-o", "tail_repair_time=5", NULL);
+    bad("(lru_crawler_sleep=0..1000000 microseconds)", "-o", "lru_crawler_sleep=2000000", NULL);
+    bad("lru_crawler_tocrawl (items, 0 or more)", "-o", "lru_crawler_tocrawl=x", NULL);
+    bad("read_buf_mem_limit (megabytes, 0 or more)", "-o", "read_buf_mem_limit=x", NULL);
+    bad("watcher_logbuf_size (kilobytes, 0 or more)", "-o", "watcher_logbuf_size=x", NULL);
+    bad("worker_logbuf_size (kilobytes, 0 or more)", "-o", "worker_logbuf_size=x", NULL);
+}
+
 static void test_reparse(void **state)
 {
     /* getopt state is reset: a second parse sees every flag again */
@@ -487,6 +583,8 @@ static void test_usage(void **state)
     assert_non_null(strstr(u, "--memory-file"));
     assert_non_null(strstr(u, "idle_timeout"));
     assert_non_null(strstr(u, "lock_wait_ms"));
+    assert_non_null(strstr(u, "segment_mode"));
+    assert_non_null(strstr(u, "segment_group"));
 }
 
 int main(void)
@@ -497,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_sizes),      cmocka_unit_test(test_extended),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_reparse),
         cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_segment_access), cmocka_unit_test(test_errors_say_what_to_do),
         cmocka_unit_test(test_sasl_protocol), cmocka_unit_test(test_authfile_protocol),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

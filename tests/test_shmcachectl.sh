@@ -86,18 +86,38 @@ expect_rc "--help" 0
 expect_true "--help prints usage" grep -q '^usage: shmcachectl \[-S SEGMENT\] COMMAND' "$TMP/out"
 run "$CTL" -h
 expect_rc "-h" 0
+COMMANDS="create, info, stats, get, set, delete, incr, decr, touch, flush_all, check, recover, destroy"
 run "$CTL"
-expect_usage "no command" "missing command"
+expect_usage "no command" "missing command ($COMMANDS)"
 run "$CTL" -S "$SEG" bogus
-expect_usage "unknown command" "unknown command 'bogus'"
+expect_usage "unknown command" "unknown command 'bogus' ($COMMANDS)"
 run "$CTL" -x info
 expect_usage "unknown option" "unknown option '-x'"
+run "$CTL" --bogus info
+expect_usage "unknown long option" "unknown option '--bogus'"
 run "$CTL" -S
 expect_usage "-S without path" "option -S needs a segment path"
+run "$CTL" -S ""
+expect_usage "-S with an empty path" "option -S needs a segment path"
+run "$CTL" --segment
+expect_usage "--segment without path" "option -S needs a segment path"
+run "$CTL" -V
+expect_out "-V" "shmcachectl 0.1.0"$'\n'
 
+# a missing file and a missing directory are told apart
 ctl info
 expect_rc "info, no segment" 1
-expect_err_prefix "info, no segment" "shmcachectl: open $SEG: "
+expect_err "info, no segment" "shmcachectl: open $SEG: no such segment file; create one (shmcachectl -S PATH create), or start shmcached with -e PATH"$'\n'
+run "$CTL" -S "$TMP/no/such/dir/seg" info
+expect_rc "info, no directory" 1
+expect_err "info, no directory" "shmcachectl: open $TMP/no/such/dir/seg: no such directory $TMP/no/such/dir; create it, or give another segment path with -S"$'\n'
+run "$CTL" -S "$TMP/no/such/dir/seg" create
+expect_rc "create, no directory" 1
+expect_err "create, no directory" "shmcachectl: create $TMP/no/such/dir/seg: no such directory $TMP/no/such/dir; create it, or give another segment path with -S"$'\n'
+# the library's own environment, when it is wrong
+SHMC_PROTECTION=bogus ctl info
+expect_rc "SHMC_PROTECTION=bogus" 1
+expect_err "SHMC_PROTECTION=bogus" "shmcachectl: open $SEG: invalid argument; an environment variable may be wrong: SHMC_PROTECTION (auto, mpk or none), SHMC_PROTECTION_STRICT (0 or 1), SHMC_LOCK_WAIT_MS (-1, or 0 to 3600000)"$'\n'
 
 # ------------------------------------------------------------------
 # create: bad command lines create nothing
@@ -108,42 +128,57 @@ bad_create() { # MESSAGE ARGS...
     expect_usage "create $*" "$msg"
     expect_true "create $*: no file left" test ! -e "$BADSEG"
 }
-bad_create "invalid -m megabytes 'abc': not an unsigned number" -m abc
-bad_create "invalid -m megabytes '-5': not an unsigned number" -m -5
-bad_create "invalid -m megabytes '+5': not an unsigned number" -m +5
-bad_create "invalid -m megabytes '99999999999999999999': out of range (0..17592186044415)" -m 99999999999999999999
-bad_create "invalid -I size '12x': not a size (N, Nk or Nm)" -I 12x
-bad_create "invalid -I size '8192m': out of range" -I 8192m
-bad_create "invalid -f factor '1.2.3': not a number" -f 1.2.3
+bad_create "invalid -m megabytes 'abc': not an unsigned number (2..16384)" -m abc
+bad_create "invalid -m megabytes '-5': not an unsigned number (2..16384)" -m -5
+bad_create "invalid -m megabytes '+5': not an unsigned number (2..16384)" -m +5
+bad_create "invalid -m megabytes '99999999999999999999': out of range (2..16384)" -m 99999999999999999999
+bad_create "invalid -m megabytes '1': out of range (2..16384)" -m 1
+bad_create "invalid -m megabytes '1': out of range (2..16384)" -m1
+bad_create "invalid -m megabytes '16385': out of range (2..16384)" --memory-limit=16385
+bad_create "invalid -I size '12x': not a size (N, Nk or Nm: 1k..128m)" -I 12x
+bad_create "invalid -I size '8192m': out of range (1k..128m)" -I 8192m
+bad_create "invalid -I size '512': out of range (1k..128m)" -I 512
+bad_create "invalid -I size '129m': out of range (1k..128m)" --max-item-size=129m
+bad_create "invalid -f factor '1.2.3': not a number (above 1, at most 100)" -f 1.2.3
+bad_create "invalid -f factor '0.5': out of range (above 1, at most 100)" -f 0.5
+bad_create "invalid -f factor '101': out of range (above 1, at most 100)" --slab-growth-factor=101
 bad_create "invalid -n size '4294967296': out of range (0..4294967295)" -n 4294967296
-bad_create "create: unknown -o option 'bogus'" -o bogus=1
-bad_create "invalid hashpower 'x': not an unsigned number" -o hashpower=x
+bad_create "invalid -n size '4': out of range (8..524288 with -I 1048576)" -n 4
+bad_create "invalid -n size '40000': out of range (8..32768 with -I 65536)" -I 64k -n 40000
+bad_create "invalid -c clients '0': out of range (1..65535)" -c 0
+bad_create "invalid -c clients '65536': out of range (1..65535)" --max-clients=65536
+bad_create "create: unknown -o option 'bogus' (hashpower, hot_lru_pct, warm_lru_pct, slab_automove, no_slab_automove)" -o bogus=1
+bad_create "invalid hashpower 'x': not an unsigned number (10..31)" -o hashpower=x
+bad_create "invalid hashpower '9': out of range (10..31)" -o hashpower=9
+bad_create "invalid hashpower '32': out of range (10..31)" --extended=hashpower=32
+bad_create "invalid hot_lru_pct '0': out of range (1..80)" -o hot_lru_pct=0
+bad_create "invalid warm_lru_pct '81': out of range (1..80)" -o warm_lru_pct=81
+bad_create "create: hot_lru_pct + warm_lru_pct is 90: at most 80 together" -o hot_lru_pct=50,warm_lru_pct=40
+bad_create "invalid slab_automove '2': out of range (0..1)" -o slab_automove=2
 bad_create "create: -o hashpower needs a value (hashpower=N)" -o hashpower
-bad_create "invalid mode '9': not an octal number" --mode 9
+bad_create "create: -o argument too long (over 1023 bytes)" -o "$(printf 'x%.0s' {1..1100})"
+bad_create "invalid mode '9': not an octal number (0..7777, e.g. 0660)" --mode 9
 bad_create "invalid mode '01777777': not an octal mode (0..7777)" --mode 01777777
+bad_create "invalid mode '0888': not an octal mode (0..7777)" --mode=0888
 bad_create "create: option -m needs a value" -m
+bad_create "create: option --mode needs a value" --mode
 bad_create "create: unknown option '-z'" -z
-bad_create "create: unexpected argument 'extra'" extra
-bad_create "unknown group 'no-such-group-xyz'" --group no-such-group-xyz
-
-# A well-formed command line the library rejects: exit 1, nothing left.
-run "$CTL" -S "$BADSEG" create -f 0.5
-expect_rc "create -f 0.5 (library rejects)" 1
-expect_err_prefix "create -f 0.5" "shmcachectl: create $BADSEG: "
-expect_true "create -f 0.5: no file left" test ! -e "$BADSEG"
+bad_create "create: unknown option '--bogus'" --bogus
+bad_create "create: unexpected argument 'extra' (options only)" extra
+bad_create "unknown group 'no-such-group-xyz' (a name from getent group, or a number)" --group no-such-group-xyz
 
 # ------------------------------------------------------------------
 # create, info
 # ------------------------------------------------------------------
-ctl create -m 2 -I 64k -n 48 -f 1.25 -o hashpower=12,hot_lru_pct=20 -c 16 --mode 0640
-expect_rc "create" 0
+ctl create -m2 -I64k -n 48 -f 1.25 -o hashpower=12,hot_lru_pct=20 -c 16 --mode=0640
+expect_rc "create (-m2, -I64k, --mode=0640: getopt_long's forms)" 0
 size=$(stat -c %s "$SEG" 2>/dev/null || echo none)
 expect_out "create" "created $SEG: $size bytes"$'\n'
 expect_true "create --mode 0640 sets the file mode" test "$(stat -c %a "$SEG")" = 640
 
 ctl create
 expect_rc "create over an existing file" 1
-expect_err_prefix "create over an existing file" "shmcachectl: create $SEG: "
+expect_err "create over an existing file" "shmcachectl: create $SEG: file already exists; attach it as it is, remove it (shmcachectl -S $SEG destroy), or choose another path"$'\n'
 expect_true "create over an existing file keeps it" test "$(stat -c %s "$SEG")" = "$size"
 
 ctl info
@@ -240,11 +275,11 @@ expect_usage "set, no value" "set: missing argument"
 ctl set k v 1 2 3
 expect_usage "set, 5 args" "set: too many arguments"
 ctl set k v x
-expect_usage "set, bad flags" "invalid flags 'x': not an unsigned number"
+expect_usage "set, bad flags" "invalid flags 'x': not an unsigned number (0..4294967295)"
 ctl set k v 4294967296
 expect_usage "set, flags > 32 bits" "invalid flags '4294967296': out of range (0..4294967295)"
 ctl set k v 0 1.5
-expect_usage "set, bad exptime" "invalid exptime '1.5': not a number"
+expect_usage "set, bad exptime" "invalid exptime '1.5': not a number (seconds: 0 never, up to 2592000 from now, larger an absolute Unix time, negative already expired)"
 # keys may hold any byte, as memcached accepts them
 ctl set "with space" v
 expect_rc "set key with a space" 0
@@ -258,14 +293,36 @@ ctl delete "$(printf 'a\tb')"
 expect_rc "delete key with a control byte" 0
 ctl set "$(printf 'k%.0s' {1..251})" v
 expect_rc "set 251-byte key" 1
+expect_err "set 251-byte key" "shmcachectl: set $(printf 'k%.0s' {1..251}): bad key: empty or longer than 250 bytes; keys are 1 to 250 bytes"$'\n'
+ctl get -x
+expect_usage "get -x" "get: unknown option '-x' (a key that starts with '-' follows --)"
+ctl get --bogus
+expect_usage "get --bogus" "get: unknown option '--bogus' (a key that starts with '-' follows --)"
+ctl set -dash v
+expect_rc "set a key that starts with '-' (set has no options)" 0
+ctl get -- -dash
+expect_out "get -- a key that starts with '-'" "v"
+ctl get --verbose -- -dash
+expect_true "get --verbose -- KEY" grep -qxE 'VALUE -dash 0 1 [1-9][0-9]*' "$TMP/err"
+ctl delete -dash
 
 # Values larger than item_size_max (64k here).
 head -c 70000 /dev/zero | tr '\0' v >"$TMP/large"
 RC=0
 "$CTL" -S "$SEG" set large - <"$TMP/large" >"$TMP/out" 2>"$TMP/err" || RC=$?
-ERR=$(cat "$TMP/err")
+ERR=$(cat "$TMP/err"; echo x); ERR=${ERR%x}
 expect_rc "set too large" 1
-expect_err_prefix "set too large" "shmcachectl: set large: "
+expect_err "set too large: says the largest value" "shmcachectl: set large: object too large for cache: the value is 70000 bytes; with this 5-byte key this segment stores at most 65483 (-I 65536, less a 48-byte item header and the key; create -I sets it)"$'\n'
+# ... and that largest value is stored, one byte more is not
+head -c 65483 /dev/zero | tr '\0' v >"$TMP/largest"
+RC=0
+"$CTL" -S "$SEG" set large - <"$TMP/largest" >/dev/null 2>&1 || RC=$?
+expect_rc "set the largest value the message names" 0
+RC=0
+{ cat "$TMP/largest"; printf v; } | "$CTL" -S "$SEG" set large - >/dev/null 2>&1 || RC=$?
+expect_rc "set one byte more" 1
+ctl get large
+expect_err "a too-large set removed the old value (as memcached)" "NOT_FOUND"$'\n'
 
 # ------------------------------------------------------------------
 # incr, decr
@@ -293,15 +350,15 @@ expect_rc "decr missing" 1
 expect_err "decr missing" "NOT_FOUND"$'\n'
 ctl incr foo 1
 expect_rc "incr non-numeric value" 1
-expect_err_prefix "incr non-numeric value" "shmcachectl: incr foo: "
+expect_err "incr non-numeric value" "shmcachectl: incr foo: cannot increment or decrement non-numeric value; incr and decr need a decimal number, 0 to 18446744073709551615"$'\n'
 ctl incr n abc
-expect_usage "incr n abc" "invalid delta 'abc': not an unsigned number"
+expect_usage "incr n abc" "invalid delta 'abc': not an unsigned number (0..18446744073709551615)"
 ctl incr n -1
-expect_usage "incr n -1" "invalid delta '-1': not an unsigned number"
+expect_usage "incr n -1" "invalid delta '-1': not an unsigned number (0..18446744073709551615)"
 ctl incr n 18446744073709551616
 expect_usage "incr n 2^64" "invalid delta '18446744073709551616': out of range (0..18446744073709551615)"
 ctl decr n ' 5'
-expect_usage "decr n ' 5'" "invalid delta ' 5': not an unsigned number"
+expect_usage "decr n ' 5'" "invalid delta ' 5': not an unsigned number (0..18446744073709551615)"
 ctl incr n
 expect_usage "incr n" "incr: missing argument"
 
@@ -315,7 +372,7 @@ ctl touch missing 100
 expect_rc "touch missing" 1
 expect_err "touch missing" "NOT_FOUND"$'\n'
 ctl touch foo soon
-expect_usage "touch bad exptime" "invalid exptime 'soon': not a number"
+expect_usage "touch bad exptime" "invalid exptime 'soon': not a number (seconds: 0 never, up to 2592000 from now, larger an absolute Unix time, negative already expired)"
 ctl touch fl -1
 expect_out "touch to a negative exptime" "TOUCHED"$'\n'
 ctl get fl
@@ -339,23 +396,25 @@ expect_usage "delete, no key" "delete: missing argument"
 # Items now: bin, empty, n, w.
 ctl stats
 expect_rc "stats" 0
-stat_names="version uptime time curr_clients dead_clients clients_recovered locks_repaired cmd_get cmd_set
- cmd_flush cmd_touch get_hits get_misses get_expired get_flushed delete_misses delete_hits
- incr_misses incr_hits decr_misses decr_hits cas_misses cas_hits cas_badval touch_hits
- touch_misses limit_maxbytes hash_power_level hash_buckets slabs_moved total_pages free_pages
- bytes curr_items total_items expired_unfetched evicted_unfetched evictions reclaimed"
-for name in $stat_names pkru_writers; do
+# the server's names (docs/api.md, "Statistics names"): memcached's, else shm_
+stat_names="version uptime time shm_clients shm_dead_clients shm_clients_recovered shm_locks_repaired
+ cmd_get cmd_set cmd_flush cmd_touch get_hits get_misses get_expired get_flushed delete_misses
+ delete_hits incr_misses incr_hits decr_misses decr_hits cas_misses cas_hits cas_badval touch_hits
+ touch_misses limit_maxbytes hash_power_level shm_hash_buckets slabs_moved shm_total_pages
+ slab_global_page_pool bytes curr_items total_items expired_unfetched evicted_unfetched evictions
+ reclaimed"
+for name in $stat_names shm_pkru_writers; do
     expect_match "stats has $name" "^STAT $name [0-9.]+\$"
 done
-expect_match "stats names the protection in effect" "^STAT protection (mpk|none)\$"
+expect_match "stats names the protection in effect" "^STAT shm_protection (mpk|none)\$"
 expect_true "stats: 41 STAT lines" test "$(grep -c '^STAT ' "$TMP/out")" = 41
 expect_true "stats ends with END" test "$(tail -n 1 "$TMP/out")" = END
 expect_line "stats" "STAT version 0.1.0"
 expect_line "stats" "STAT curr_items 4"
 expect_line "stats" "STAT limit_maxbytes 2097152"
-expect_line "stats" "STAT curr_clients 1"
-expect_line "stats" "STAT dead_clients 0"
-expect_line "stats" "STAT delete_hits 3"
+expect_line "stats" "STAT shm_clients 1"
+expect_line "stats" "STAT shm_dead_clients 0"
+expect_line "stats" "STAT delete_hits 4"
 expect_line "stats" "STAT delete_misses 1"
 expect_line "stats" "STAT touch_hits 2"
 expect_line "stats" "STAT touch_misses 1"
@@ -404,7 +463,7 @@ expect_out "flush_all 100" "OK"$'\n'
 ctl get after
 expect_out "delayed flush_all leaves items until then" "flush"
 ctl flush_all -1
-expect_usage "flush_all -1" "invalid delay '-1': not an unsigned number"
+expect_usage "flush_all -1" "invalid delay '-1': not an unsigned number (0..9223372036854775807)"
 ctl flush_all 1 2
 expect_usage "flush_all 1 2" "flush_all: too many arguments"
 ctl check
@@ -450,7 +509,7 @@ expect_match "recover" '^reaped [01] dead clients?$'
 run "$CTL" -S "$BIG" info
 expect_line "dead client gone" "clients: 1 (including this shmcachectl)"
 run "$CTL" -S "$BIG" stats
-expect_line "dead client counted" "STAT clients_recovered 1"
+expect_line "dead client counted" "STAT shm_clients_recovered 1"
 run "$CTL" -S "$BIG" recover
 expect_out "recover again" "reaped 0 dead clients"$'\n'
 run "$CTL" -S "$BIG" check
@@ -512,7 +571,7 @@ for _ in $(seq 100); do
 done
 expect_true "registry full: a second client is refused" test $refused = yes
 expect_err_prefix "registry full" "shmcachectl: open $FULL: "
-expect_true "registry full says so" grep -qi "too many clients" "$TMP/err"
+expect_err "registry full says so, and what to do" "shmcachectl: open $FULL: too many clients attached to the segment; every client slot is taken (create -c sets how many): wait for a client to close; slots of clients that died are freed by the next attach"$'\n'
 { kill -9 "$BLOCKED_PID"; wait "$BLOCKED_PID"; } 2>/dev/null || true
 BLOCKED_PID=""
 exec 4>&-
@@ -550,7 +609,7 @@ head -c 1048576 < <(yes "this is not a shmcached segment") >"$NOTSEG"
 run "$CTL" -S "$NOTSEG" info
 expect_rc "info on a non-segment file" 1
 expect_err_prefix "info on a non-segment file" "shmcachectl: open $NOTSEG: "
-expect_true "info on a non-segment file says so" grep -qi "not a shmcached segment" "$TMP/err"
+expect_err "info on a non-segment file says so" "shmcachectl: open $NOTSEG: not a shmcached segment; the file is someone else's; -S names the segment (it was left alone)"$'\n'
 run "$CTL" -S "$NOTSEG" destroy
 expect_rc "destroy a non-segment file" 1
 expect_true "destroy a non-segment file says so" grep -qi "not a shmcached segment" "$TMP/err"
@@ -559,10 +618,55 @@ run "$CTL" -S "$NOTSEG" check
 expect_rc "check a non-segment file" 1
 
 # ------------------------------------------------------------------
+# permission denied: what a read needs, and who may give it (as nobody,
+# when the test runs as root, as CI does)
+# ------------------------------------------------------------------
+PERM="$BASE.perm"
+if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
+    PUB=$(mktemp -d)
+    chmod 755 "$PUB"
+    cp "$CTL" "$PUB/shmcachectl"
+    as_nobody() { run setpriv --reuid=nobody --regid=nogroup --clear-groups "$PUB/shmcachectl" "$@"; }
+    run "$CTL" -S "$PERM" create -m 2 -I 64k
+    run "$CTL" -S "$PERM" set secret s3
+    as_nobody -S "$PERM" get secret
+    expect_rc "a read without access" 1
+    expect_err "a read without access: says a read needs write access, and who may give it" "shmcachectl: open $PERM: permission denied; attaching needs read and write access to the file, even to read; it is mode 0600, owner root, group root, and you are nobody, not in that group: join its group (adduser nobody root, then log in again), or run as root"$'\n'
+    chmod 0644 "$PERM"
+    as_nobody -S "$PERM" get secret
+    expect_err "read access alone is not enough" "shmcachectl: open $PERM: permission denied; attaching needs read and write access to the file, even to read; it is mode 0644, owner root, group root, and you are nobody, not in that group: join its group (adduser nobody root, then log in again), or run as root"$'\n'
+    chgrp nogroup "$PERM"
+    chmod 0640 "$PERM"
+    as_nobody -S "$PERM" get secret
+    expect_err "in the group, without group write" "shmcachectl: open $PERM: permission denied; attaching needs read and write access to the file, even to read; it is mode 0640, owner root, group nogroup, and you are nobody (in that group): its owner can give access (chmod g+rw $PERM; create --mode 0660 gives it to the group)"$'\n'
+    chmod 0660 "$PERM"
+    as_nobody -S "$PERM" get secret
+    expect_rc "mode 0660, in the group: attached" 0
+    expect_out "mode 0660, in the group: the value" "s3"
+    chmod 0600 "$PERM"
+    as_nobody -S "$PERM" destroy
+    expect_rc "destroy without access" 1
+    expect_err "destroy without access says what it needs" "shmcachectl: destroy $PERM: permission denied; destroying needs read and write access to the file (to mark it stale for its clients); it is mode 0600, owner root, group nogroup, and you are nobody (in that group): its owner can give access (chmod g+rw $PERM; create --mode 0660 gives it to the group)"$'\n'
+    as_nobody -S "$PUB/seg" create -m 2
+    expect_rc "create in a directory without write access" 1
+    expect_err "create in a directory without write access says so" "shmcachectl: create $PUB/seg: permission denied; create needs write access to the directory $PUB (ls -ld $PUB)"$'\n'
+    as_nobody -S "$PERM.nobody" create -m 2 --group root
+    expect_rc "create --group of a group one is not in" 1
+    expect_err "create --group of a group one is not in says so" "shmcachectl: create $PERM.nobody: permission denied; --group must be a group you are in (id -Gn)"$'\n'
+    expect_true "a refused create leaves nothing" test ! -e "$PERM.nobody"
+    run "$CTL" -S "$PERM" destroy
+    rm -rf "$PUB"
+else
+    echo "note: not root (or no setpriv): the permission messages are not checked"
+fi
+
+# ------------------------------------------------------------------
 # destroy
 # ------------------------------------------------------------------
 ctl destroy extra
 expect_usage "destroy extra" "destroy: unknown argument 'extra' (only --force)"
+ctl destroy -x
+expect_usage "destroy -x" "destroy: unknown option '-x' (only --force)"
 ctl destroy --force extra
 expect_usage "destroy --force extra" "destroy: too many arguments"
 ctl destroy
@@ -571,7 +675,7 @@ expect_out "destroy" "destroyed $SEG"$'\n'
 expect_true "destroy removes the file" test ! -e "$SEG"
 ctl destroy
 expect_rc "destroy again" 1
-expect_err_prefix "destroy again" "shmcachectl: destroy $SEG: "
+expect_err "destroy again" "shmcachectl: destroy $SEG: no such segment file; create one (shmcachectl -S PATH create), or start shmcached with -e PATH"$'\n'
 ctl get foo
 expect_rc "get after destroy" 1
 expect_err_prefix "get after destroy" "shmcachectl: open $SEG: "

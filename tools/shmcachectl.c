@@ -17,6 +17,13 @@
  * "STAT name value" lines ending with "END" for stats, STORED / DELETED /
  * TOUCHED / OK for writes, and NOT_FOUND (on stderr) for a missing key.
  *
+ * Options are parsed with getopt_long, as the server's are: -m64,
+ * --mode=0660, --memory-limit 64 all work.  Every error says what failed,
+ * why, and what to do: the range of a bad value, a missing directory
+ * apart from a missing file, and that attaching needs read and write
+ * access to the file, even to read (tests/test_shmcachectl.sh asserts
+ * each message).
+ *
  * Exit status: 0 success; 1 the library reported an error or outcome
  * other than success (missing key, segment not found, check found
  * problems...); 2 bad command line; 3 (check only) consistent, but chunks
@@ -26,6 +33,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <math.h>
@@ -35,8 +43,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "shmcached.h"
 #include "stats_names.h"
@@ -45,6 +55,22 @@
 
 /** Exit statuses (see the top of this file). */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_RECOVERABLE = 3, EXIT_BUSY = 4 };
+
+/*
+ * The library's bounds on shmc_config (include/shmcached.h documents them,
+ * src/segment.c enforces them), checked here first so that an error names
+ * the range instead of the library's bare "invalid argument".
+ */
+#define MEM_MB_MIN 2u            /* two 1 MiB slab pages */
+#define MEM_MB_MAX 16384u        /* 16 GiB */
+#define ITEM_MIN 1024u           /* 1k */
+#define ITEM_MAX (128u << 20)    /* 128m */
+#define CHUNK_MIN 8u             /* ..item_size_max / 2 */
+#define FACTOR_MAX 100.0         /* above 1.0 */
+#define HASHPOWER_MIN 10u
+#define HASHPOWER_MAX 31u
+#define CLIENTS_MAX 65535u
+#define LRU_PCT_MAX 80u          /* hot + warm, each at least 1 */
 
 /* ------------------------------------------------------------------ */
 /* Usage and error reporting                                           */
@@ -56,17 +82,23 @@ static void print_usage(FILE *out)
 "usage: " PROG " [-S SEGMENT] COMMAND [ARGS...]\n"
 "\n"
 "Manage a shmcached shared-memory cache segment.\n"
-"SEGMENT: -S wins, else $SHMCACHED_SEGMENT, else " SHMC_DEFAULT_PATH ".\n"
+"SEGMENT: -S (--segment) wins, else $SHMCACHED_SEGMENT, else " SHMC_DEFAULT_PATH ".\n"
 "\n"
 "commands:\n"
 "  create [-m MB] [-I SIZE] [-n MINCHUNK] [-f FACTOR] [-M] [-o OPT[,OPT...]]\n"
 "         [-c MAXCLIENTS] [--mode OCTAL] [--group NAME|GID]\n"
 "                      create a new segment (never overwrites a file);\n"
-"                      options as memcached's: -m item memory in megabytes,\n"
-"                      -I max item size (k/m suffix allowed), -n min chunk,\n"
-"                      -f growth factor, -M no eviction, -c client slots;\n"
-"                      -o hashpower=N, hot_lru_pct=N, warm_lru_pct=N,\n"
-"                      slab_automove=0|1, no_slab_automove\n"
+"                      options as memcached's: -m item memory in megabytes\n"
+"                      (2..16384), -I max item size (1k..128m), -n min chunk\n"
+"                      (8..SIZE/2), -f growth factor (above 1, at most 100),\n"
+"                      -M no eviction, -c client slots (1..65535); -o\n"
+"                      hashpower=10..31, hot_lru_pct=1..80, warm_lru_pct=1..80\n"
+"                      (at most 80 together), slab_automove=0|1,\n"
+"                      no_slab_automove; --mode: every client needs read and\n"
+"                      write access (0660: the group attaches).  Long forms:\n"
+"                      --memory-limit, --max-item-size, --slab-min-size,\n"
+"                      --slab-growth-factor, --disable-evictions, --extended,\n"
+"                      --max-clients; -m64 and --mode=0660 work\n"
 "  info                path, file size, creation config, class count,\n"
 "                      clients attached (this shmcachectl included),\n"
 "                      protection mode, per-item overhead\n"
@@ -76,8 +108,9 @@ static void print_usage(FILE *out)
 "                      lines (\"STAT <id>:chunk_size N\", classes with pages);\n"
 "                      items: \"STAT items:<id>:number N\" (classes with items);\n"
 "                      -v: all three, in that order, under one END\n"
-"  get [-v] KEY        write the value bytes raw to stdout; -v: also print\n"
-"                      \"VALUE <key> <flags> <bytes> <cas>\" to stderr\n"
+"  get [-v] [--] KEY   write the value bytes raw to stdout; -v: also print\n"
+"                      \"VALUE <key> <flags> <bytes> <cas>\" to stderr; a key\n"
+"                      that starts with '-' follows --\n"
 "  set KEY VALUE [FLAGS [EXPTIME]]\n"
 "                      store VALUE (\"-\": read it from stdin); prints STORED\n"
 "  delete KEY          prints DELETED\n"
@@ -115,23 +148,195 @@ static _Noreturn void usage_error(const char *fmt, ...)
 }
 
 /**
- * A library call failed: "shmcachectl: <what>: <shmc_strerror>", with the
- * errno text added for SHMC_SYSTEM.  Returns EXIT_FAIL so that callers can
- * close their handle before exiting.
+ * What to do about a status, when nothing more particular is known: the
+ * text after "; " in a library error, or "" (NOT_FOUND and the other
+ * memcached answers need none).
  */
+static const char *status_hint(shmc_status st)
+{
+    switch (st) {
+    case SHMC_NOT_SEGMENT:
+        return "the file is someone else's; -S names the segment (it was left alone)";
+    case SHMC_BAD_VERSION:
+        return "another version of shmcached made it: use that version's tools, or "
+               "destroy it and create it again";
+    case SHMC_CORRUPT:
+        return "nothing can attach it: destroy it (" PROG " -S PATH destroy) and create it again";
+    case SHMC_TOO_MANY_CLIENTS:
+        return "every client slot is taken (create -c sets how many): wait for a client to "
+               "close; slots of clients that died are freed by the next attach";
+    case SHMC_NO_PROTECTION:
+        return "SHMC_PROTECTION=mpk asks for protection keys: unset it, or set it to auto";
+    case SHMC_UNSAFE_PROCESS:
+        return "SHMC_PROTECTION_STRICT=1 refuses this process: unset it";
+    case SHMC_BUSY:
+        return "a live client holds a lock past the bound (SHMC_LOCK_WAIT_MS, 1000 ms by "
+               "default): it is stopped or stuck; try again";
+    case SHMC_STALE:
+        return "it was destroyed or replaced meanwhile: run the command again";
+    case SHMC_BAD_KEY:
+        return "keys are 1 to 250 bytes";
+    case SHMC_NOT_NUMERIC:
+        return "incr and decr need a decimal number, 0 to 18446744073709551615";
+    case SHMC_NO_MEMORY:
+        return "the cache is full and cannot evict (created with -M, or every item of this "
+               "size is in use): delete items, or create a larger segment (-m)";
+    case SHMC_INVALID:
+        return "an environment variable may be wrong: SHMC_PROTECTION (auto, mpk or none), "
+               "SHMC_PROTECTION_STRICT (0 or 1), SHMC_LOCK_WAIT_MS (-1, or 0 to 3600000)";
+    default:
+        return "";
+    }
+}
+
+/**
+ * A library call failed: "shmcachectl: <what>: <shmc_strerror>[: errno
+ * text][; <what to do>]".  hint NULL: status_hint's.  Returns EXIT_FAIL so
+ * that callers can close their handle before exiting.
+ */
+static int report(const char *what, shmc_status st, int saved_errno, const char *hint)
+{
+    if (hint == NULL)
+        hint = status_hint(st);
+    fprintf(stderr, PROG ": %s: %s", what, shmc_strerror(st));
+    if (st == SHMC_SYSTEM && saved_errno != 0)
+        fprintf(stderr, ": %s", strerror(saved_errno));
+    if (hint[0] != '\0')
+        fprintf(stderr, "; %s", hint);
+    fputc('\n', stderr);
+    return EXIT_FAIL;
+}
+
 static int lib_error(const char *what, shmc_status st, int saved_errno)
 {
-    if (st == SHMC_SYSTEM && saved_errno != 0)
-        fprintf(stderr, PROG ": %s: %s: %s\n", what, shmc_strerror(st), strerror(saved_errno));
+    return report(what, st, saved_errno, NULL);
+}
+
+/** The directory part of path ("." for a bare name), into buf. */
+static const char *dir_of(const char *path, char *buf, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        snprintf(buf, size, ".");
+    else if (slash == path)
+        snprintf(buf, size, "/");
     else
-        fprintf(stderr, PROG ": %s: %s\n", what, shmc_strerror(st));
-    return EXIT_FAIL;
+        snprintf(buf, size, "%.*s", (int)(slash - path), path);
+    return buf;
+}
+
+/** 1 if the calling process is in group gid (primary or supplementary). */
+static int in_group(gid_t gid)
+{
+    gid_t groups[256];
+    int n = getgroups(sizeof groups / sizeof groups[0], groups);
+
+    if (getegid() == gid)
+        return 1;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
+}
+
+static const char *user_name(uid_t uid, char *buf, size_t size)
+{
+    struct passwd *pw = getpwuid(uid);
+
+    if (pw != NULL)
+        snprintf(buf, size, "%s", pw->pw_name);
+    else
+        snprintf(buf, size, "%lu", (unsigned long)uid);
+    return buf;
+}
+
+static const char *group_name(gid_t gid, char *buf, size_t size)
+{
+    struct group *gr = getgrgid(gid);
+
+    if (gr != NULL)
+        snprintf(buf, size, "%s", gr->gr_name);
+    else
+        snprintf(buf, size, "%lu", (unsigned long)gid);
+    return buf;
+}
+
+/**
+ * Why op (open: attaching; destroy) on path was refused, and what to do:
+ * attaching maps the file for reading and writing, so even a read needs
+ * write access; destroy writes the file's stale mark before removing it.
+ */
+static void permission_hint(const char *op, const char *path, char *hint, size_t size)
+{
+    struct stat sb;
+    char dir[4096], me[64], owner[64], group[64], todo[256];
+
+    if (stat(path, &sb) != 0) {
+        snprintf(hint, size, "the file cannot be reached: the directory %s is not searchable "
+                 "by you (ls -ld %s)", dir_of(path, dir, sizeof dir), dir);
+        return;
+    }
+    user_name(geteuid(), me, sizeof me);
+    user_name(sb.st_uid, owner, sizeof owner);
+    group_name(sb.st_gid, group, sizeof group);
+    if (in_group(sb.st_gid) || geteuid() == sb.st_uid)
+        snprintf(todo, sizeof todo, "its owner can give access (chmod g+rw %s; create --mode "
+                 "0660 gives it to the group)", path);
+    else
+        snprintf(todo, sizeof todo, "join its group (adduser %s %s, then log in again), or run "
+                 "as %s", me, group, owner);
+    snprintf(hint, size, "%s read and write access to the file%s; it is mode %04o, owner %s, "
+             "group %s, and you are %s%s: %s",
+             strcmp(op, "open") == 0 ? "attaching needs" : "destroying needs",
+             strcmp(op, "open") == 0 ? ", even to read" : " (to mark it stale for its clients)",
+             (unsigned)(sb.st_mode & 07777), owner, group, me,
+             in_group(sb.st_gid) ? " (in that group)" : ", not in that group", todo);
+}
+
+/**
+ * A segment could not be opened, created or removed: the status, and what
+ * is known about path (which part is missing; who may open it).
+ */
+static int path_error(const char *op, const char *path, shmc_status st, int saved_errno)
+{
+    char what[4200], hint[3 * 4096 + 512], dir[4096];
+    struct stat sb;
+
+    snprintf(what, sizeof what, "%s %s", op, path);
+    dir_of(path, dir, sizeof dir);
+    if (st == SHMC_NO_FILE && stat(dir, &sb) != 0) {
+        fprintf(stderr, PROG ": %s: no such directory %s; create it, or give another "
+                "segment path with -S\n", what, dir);
+        return EXIT_FAIL;
+    }
+    if (st == SHMC_NO_FILE)
+        snprintf(hint, sizeof hint, "%s", strcmp(op, "create") == 0 ? "" :
+                 "create one (" PROG " -S PATH create), or start shmcached with -e PATH");
+    else if (st == SHMC_PERMISSION && strcmp(op, "open") == 0)
+        permission_hint(op, path, hint, sizeof hint);
+    else if (st == SHMC_PERMISSION && access(dir, W_OK | X_OK) != 0)
+        snprintf(hint, sizeof hint, "%s needs write access to the directory %s (ls -ld %s)",
+                 op, dir, dir);
+    else if (st == SHMC_PERMISSION && strcmp(op, "create") == 0)
+        snprintf(hint, sizeof hint, "--group must be a group you are in (id -Gn)");
+    else if (st == SHMC_PERMISSION)
+        permission_hint(op, path, hint, sizeof hint);
+    else if (st == SHMC_FILE_EXISTS)
+        snprintf(hint, sizeof hint, "attach it as it is, remove it (" PROG " -S %s destroy), or "
+                 "choose another path", path);
+    else if (st == SHMC_SYSTEM && (saved_errno == ENOSPC || saved_errno == ENOMEM))
+        snprintf(hint, sizeof hint, "not enough room in %s for the segment (df -h %s): a "
+                 "smaller -m, or free some", dir, dir);
+    else
+        snprintf(hint, sizeof hint, "%s", status_hint(st));
+    return report(what, st, saved_errno, hint);
 }
 
 /**
  * Report a key-level outcome: NOT_FOUND as memcached says it, else
- * "shmcachectl: <cmd> <key>: <shmc_strerror>".  Control bytes of a bad key
- * print as '?' so the message stays on one line.
+ * "shmcachectl: <cmd> <key>: <shmc_strerror>; <what to do>".  Control
+ * bytes of a bad key print as '?' so the message stays on one line.
  */
 static int key_error(const char *cmd, const char *key, shmc_status st, int saved_errno)
 {
@@ -158,53 +363,83 @@ static void need_args(const char *cmd, int argc, int min, int max)
         usage_error("%s: too many arguments", cmd);
 }
 
+/**
+ * getopt_long's complaint about argv as a usage error: an unknown option,
+ * or one without its value.  cmd is NULL for the options before the
+ * command.
+ */
+static _Noreturn void option_error(const char *cmd, int c, char **argv)
+{
+    char name[64];
+    const char *prefix = cmd ? cmd : "", *sep = cmd ? ": " : "";
+
+    if (optopt > 0 && optopt < 128) /* a short option; a long one's val may be above */
+        snprintf(name, sizeof name, "-%c", optopt);
+    else
+        snprintf(name, sizeof name, "%s", argv[optind - 1]);
+    if (c == ':')
+        usage_error("%s%soption %s needs a value", prefix, sep, name);
+    usage_error("%s%sunknown option '%s'", prefix, sep, name);
+}
+
 /* ------------------------------------------------------------------ */
 /* Strict number parsing: whole string, in range, or usage error        */
 /* ------------------------------------------------------------------ */
 
-/** An unsigned decimal 0..max (no sign, no spaces, no trailing bytes). */
-static uint64_t parse_u64(const char *s, uint64_t max, const char *what)
+/** An unsigned decimal min..max (no sign, no spaces, no trailing bytes). */
+static uint64_t parse_range(const char *s, uint64_t min, uint64_t max, const char *what)
 {
     unsigned long long v;
     char *end;
 
     if (!isdigit((unsigned char)s[0]))
-        usage_error("invalid %s '%s': not an unsigned number", what, s);
+        usage_error("invalid %s '%s': not an unsigned number (%" PRIu64 "..%" PRIu64 ")", what,
+                    s, min, max);
     errno = 0;
     v = strtoull(s, &end, 10);
     if (*end != '\0')
-        usage_error("invalid %s '%s': not an unsigned number", what, s);
-    if (errno == ERANGE || v > max)
-        usage_error("invalid %s '%s': out of range (0..%" PRIu64 ")", what, s, max);
+        usage_error("invalid %s '%s': not an unsigned number (%" PRIu64 "..%" PRIu64 ")", what,
+                    s, min, max);
+    if (errno == ERANGE || v < min || v > max)
+        usage_error("invalid %s '%s': out of range (%" PRIu64 "..%" PRIu64 ")", what, s, min, max);
     return (uint64_t)v;
 }
 
-/** A signed decimal (optional leading '-') that fits in int64_t. */
-static int64_t parse_i64(const char *s, const char *what)
+/** An unsigned decimal 0..max. */
+static uint64_t parse_u64(const char *s, uint64_t max, const char *what)
+{
+    return parse_range(s, 0, max, what);
+}
+
+/** An expiration time: a signed decimal that fits in int64_t. */
+static int64_t parse_exptime(const char *s)
 {
     long long v;
     char *end;
     const char *digits = (s[0] == '-') ? s + 1 : s;
+    static const char rule[] = "seconds: 0 never, up to 2592000 from now, larger an absolute "
+                               "Unix time, negative already expired";
 
     if (!isdigit((unsigned char)digits[0]))
-        usage_error("invalid %s '%s': not a number", what, s);
+        usage_error("invalid exptime '%s': not a number (%s)", s, rule);
     errno = 0;
     v = strtoll(s, &end, 10);
     if (*end != '\0')
-        usage_error("invalid %s '%s': not a number", what, s);
+        usage_error("invalid exptime '%s': not a number (%s)", s, rule);
     if (errno == ERANGE)
-        usage_error("invalid %s '%s': out of range", what, s);
+        usage_error("invalid exptime '%s': out of range (%s)", s, rule);
     return (int64_t)v;
 }
 
-/** A byte size with an optional k/K or m/M suffix (memcached -I). */
-static uint32_t parse_size(const char *s, const char *what)
+/** A byte size with an optional k/K or m/M suffix (memcached -I), min..max. */
+static uint32_t parse_size(const char *s, uint32_t min, uint32_t max, const char *what,
+                           const char *range)
 {
     unsigned long long v, mult = 1;
     char *end;
 
     if (!isdigit((unsigned char)s[0]))
-        usage_error("invalid %s '%s': not a size", what, s);
+        usage_error("invalid %s '%s': not a size (N, Nk or Nm: %s)", what, s, range);
     errno = 0;
     v = strtoull(s, &end, 10);
     if (*end == 'k' || *end == 'K')
@@ -212,24 +447,26 @@ static uint32_t parse_size(const char *s, const char *what)
     else if (*end == 'm' || *end == 'M')
         mult = 1024 * 1024, end++;
     if (*end != '\0')
-        usage_error("invalid %s '%s': not a size (N, Nk or Nm)", what, s);
-    if (errno == ERANGE || v > UINT32_MAX / mult)
-        usage_error("invalid %s '%s': out of range", what, s);
+        usage_error("invalid %s '%s': not a size (N, Nk or Nm: %s)", what, s, range);
+    if (errno == ERANGE || v > max / mult || v * mult < min)
+        usage_error("invalid %s '%s': out of range (%s)", what, s, range);
     return (uint32_t)(v * mult);
 }
 
-/** A finite decimal floating-point number. */
-static double parse_double(const char *s, const char *what)
+/** The growth factor: a finite number above 1, at most FACTOR_MAX. */
+static double parse_factor(const char *s)
 {
     char *end;
     double v;
 
     if (!isdigit((unsigned char)s[0]) && s[0] != '.')
-        usage_error("invalid %s '%s': not a number", what, s);
+        usage_error("invalid -f factor '%s': not a number (above 1, at most 100)", s);
     errno = 0;
     v = strtod(s, &end);
     if (*end != '\0' || errno == ERANGE || !isfinite(v))
-        usage_error("invalid %s '%s': not a number", what, s);
+        usage_error("invalid -f factor '%s': not a number (above 1, at most 100)", s);
+    if (!(v > 1.0) || v > FACTOR_MAX)
+        usage_error("invalid -f factor '%s': out of range (above 1, at most 100)", s);
     return v;
 }
 
@@ -240,7 +477,7 @@ static mode_t parse_mode(const char *s)
     char *end;
 
     if (s[0] < '0' || s[0] > '7')
-        usage_error("invalid mode '%s': not an octal number", s);
+        usage_error("invalid mode '%s': not an octal number (0..7777, e.g. 0660)", s);
     errno = 0;
     v = strtoul(s, &end, 8);
     if (*end != '\0' || errno == ERANGE || v > 07777)
@@ -256,7 +493,7 @@ static gid_t parse_group(const char *s)
     if (gr != NULL)
         return gr->gr_gid;
     if (!isdigit((unsigned char)s[0]))
-        usage_error("unknown group '%s'", s);
+        usage_error("unknown group '%s' (a name from getent group, or a number)", s);
     return (gid_t)parse_u64(s, (gid_t)-1 - 1, "group id");
 }
 
@@ -269,12 +506,9 @@ static shmc_cache *open_segment(const char *path)
 {
     shmc_cache *cache = NULL;
     shmc_status st = shmc_open(path, &cache);
-    char what[4200];
 
     if (st != SHMC_OK) {
-        int e = errno;
-        snprintf(what, sizeof what, "open %s", path);
-        lib_error(what, st, e);
+        path_error("open", path, st, errno);
         return NULL;
     }
     return cache;
@@ -306,15 +540,16 @@ static void parse_extended_one(char *opt, shmc_config *cfg)
     if (!val)
         usage_error("create: -o %s needs a value (%s=N)", opt, opt);
     if (strcmp(opt, "hashpower") == 0)
-        cfg->hash_power = (uint32_t)parse_u64(val, UINT32_MAX, "hashpower");
+        cfg->hash_power = (uint32_t)parse_range(val, HASHPOWER_MIN, HASHPOWER_MAX, "hashpower");
     else if (strcmp(opt, "hot_lru_pct") == 0)
-        cfg->hot_lru_pct = (uint32_t)parse_u64(val, 100, "hot_lru_pct");
+        cfg->hot_lru_pct = (uint32_t)parse_range(val, 1, LRU_PCT_MAX, "hot_lru_pct");
     else if (strcmp(opt, "warm_lru_pct") == 0)
-        cfg->warm_lru_pct = (uint32_t)parse_u64(val, 100, "warm_lru_pct");
+        cfg->warm_lru_pct = (uint32_t)parse_range(val, 1, LRU_PCT_MAX, "warm_lru_pct");
     else if (strcmp(opt, "slab_automove") == 0)
         cfg->slab_automove = (int)parse_u64(val, 1, "slab_automove");
     else
-        usage_error("create: unknown -o option '%s'", opt);
+        usage_error("create: unknown -o option '%s' (hashpower, hot_lru_pct, warm_lru_pct, "
+                    "slab_automove, no_slab_automove)", opt);
 }
 
 /** -o OPT[,OPT...] */
@@ -324,52 +559,84 @@ static void parse_extended(const char *arg, shmc_config *cfg)
     char *save = NULL, *tok;
 
     if (strlen(arg) >= sizeof buf)
-        usage_error("create: -o argument too long");
+        usage_error("create: -o argument too long (over 1023 bytes)");
     strcpy(buf, arg);
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
         parse_extended_one(tok, cfg);
 }
 
-/** The value of option argv[*i], advancing *i past it. */
-static const char *option_value(int argc, char **argv, int *i)
+/** The checks that tie create's options together, after all are read. */
+static void check_create_options(const shmc_config *cfg)
 {
-    if (*i + 1 >= argc)
-        usage_error("create: option %s needs a value", argv[*i]);
-    return argv[++*i];
+    if (cfg->chunk_size_min < CHUNK_MIN || cfg->chunk_size_min > cfg->item_size_max / 2)
+        usage_error("invalid -n size '%" PRIu32 "': out of range (%u..%" PRIu32 " with -I %" PRIu32 ")",
+                    cfg->chunk_size_min, CHUNK_MIN, cfg->item_size_max / 2, cfg->item_size_max);
+    if (cfg->hot_lru_pct + cfg->warm_lru_pct > LRU_PCT_MAX)
+        usage_error("create: hot_lru_pct + warm_lru_pct is %" PRIu32 ": at most %u together",
+                    cfg->hot_lru_pct + cfg->warm_lru_pct, LRU_PCT_MAX);
 }
 
-/** Parse create's options into *cfg (defaults first). */
+enum { OPT_MODE = 256, OPT_GROUP };
+
+/** Parse create's options into *cfg, defaults first.  As for every command,
+ * argv holds the arguments after the command's name, and argv[-1] is that
+ * name: getopt's argv[0]. */
 static void parse_create_options(int argc, char **argv, shmc_config *cfg)
 {
-    shmc_config_init(cfg);
-    for (int i = 0; i < argc; i++) {
-        const char *o = argv[i];
+    static const struct option longopts[] = {
+        {"memory-limit", required_argument, 0, 'm'},
+        {"max-item-size", required_argument, 0, 'I'},
+        {"slab-min-size", required_argument, 0, 'n'},
+        {"slab-growth-factor", required_argument, 0, 'f'},
+        {"disable-evictions", no_argument, 0, 'M'},
+        {"extended", required_argument, 0, 'o'},
+        {"max-clients", required_argument, 0, 'c'},
+        {"mode", required_argument, 0, OPT_MODE},
+        {"group", required_argument, 0, OPT_GROUP},
+        {0, 0, 0, 0},
+    };
+    int c;
 
-        if (strcmp(o, "-m") == 0) {
-            uint64_t mb = parse_u64(option_value(argc, argv, &i), UINT64_MAX >> 20, "-m megabytes");
-            cfg->mem_bytes = mb << 20;
-        } else if (strcmp(o, "-I") == 0) {
-            cfg->item_size_max = parse_size(option_value(argc, argv, &i), "-I size");
-        } else if (strcmp(o, "-n") == 0) {
-            cfg->chunk_size_min = (uint32_t)parse_u64(option_value(argc, argv, &i), UINT32_MAX, "-n size");
-        } else if (strcmp(o, "-f") == 0) {
-            cfg->growth_factor = parse_double(option_value(argc, argv, &i), "-f factor");
-        } else if (strcmp(o, "-M") == 0) {
+    shmc_config_init(cfg);
+    optind = 0; /* glibc: a full re-initialisation */
+    opterr = 0;
+    argc++, argv--;
+    while ((c = getopt_long(argc, argv, "+:m:I:n:f:Mo:c:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            cfg->mem_bytes = parse_range(optarg, MEM_MB_MIN, MEM_MB_MAX, "-m megabytes") << 20;
+            break;
+        case 'I':
+            cfg->item_size_max = parse_size(optarg, ITEM_MIN, ITEM_MAX, "-I size", "1k..128m");
+            break;
+        case 'n':
+            cfg->chunk_size_min = (uint32_t)parse_u64(optarg, UINT32_MAX, "-n size");
+            break;
+        case 'f':
+            cfg->growth_factor = parse_factor(optarg);
+            break;
+        case 'M':
             cfg->no_evict = 1;
-        } else if (strcmp(o, "-o") == 0) {
-            parse_extended(option_value(argc, argv, &i), cfg);
-        } else if (strcmp(o, "-c") == 0) {
-            cfg->max_clients = (uint32_t)parse_u64(option_value(argc, argv, &i), UINT32_MAX, "-c clients");
-        } else if (strcmp(o, "--mode") == 0) {
-            cfg->mode = parse_mode(option_value(argc, argv, &i));
-        } else if (strcmp(o, "--group") == 0) {
-            cfg->group = parse_group(option_value(argc, argv, &i));
-        } else if (o[0] == '-') {
-            usage_error("create: unknown option '%s'", o);
-        } else {
-            usage_error("create: unexpected argument '%s'", o);
+            break;
+        case 'o':
+            parse_extended(optarg, cfg);
+            break;
+        case 'c':
+            cfg->max_clients = (uint32_t)parse_range(optarg, 1, CLIENTS_MAX, "-c clients");
+            break;
+        case OPT_MODE:
+            cfg->mode = parse_mode(optarg);
+            break;
+        case OPT_GROUP:
+            cfg->group = parse_group(optarg);
+            break;
+        default:
+            option_error("create", c, argv);
         }
     }
+    if (optind < argc)
+        usage_error("create: unexpected argument '%s' (options only)", argv[optind]);
+    check_create_options(cfg);
 }
 
 static int cmd_create(const char *path, int argc, char **argv)
@@ -378,15 +645,15 @@ static int cmd_create(const char *path, int argc, char **argv)
     shmc_cache *cache = NULL;
     shmc_status st;
     struct stat sb;
-    char what[4200];
 
     parse_create_options(argc, argv, &cfg);
     st = shmc_create(path, &cfg, &cache);
-    if (st != SHMC_OK) {
-        int e = errno;
-        snprintf(what, sizeof what, "create %s", path);
-        return lib_error(what, st, e);
-    }
+    if (st == SHMC_INVALID) /* out of range despite the checks above: say every range */
+        return report(path, st, 0, "the ranges: -m 2..16384, -I 1k..128m, -n 8..SIZE/2, "
+                      "-f above 1 and at most 100, -c 1..65535, hashpower 10..31, "
+                      "hot_lru_pct + warm_lru_pct 2..80, --mode 0..7777");
+    if (st != SHMC_OK)
+        return path_error("create", path, st, errno);
     if (stat(path, &sb) == 0)
         printf("created %s: %lld bytes\n", path, (long long)sb.st_size);
     else
@@ -476,15 +743,25 @@ static int cmd_info(const char *path, int argc, char **argv)
 /* stats                                                               */
 /* ------------------------------------------------------------------ */
 
-/** Every field of shmc_stats, in the order memcached's "stats" prints them. */
+/**
+ * Every field of shmc_stats, in the order memcached's "stats" prints them,
+ * under the names the server's "stats" gives them (one rule for both,
+ * docs/api.md "Statistics names"): memcached's name where memcached has
+ * the figure (uptime and time are the segment's, as the server's protocol
+ * module reports them with no daemon in front); else shm_ and the
+ * server's name for it, or the library's field name where the server does
+ * not print it.
+ */
 #define STAT_FIELD(f) { #f, offsetof(shmc_stats, f) }
+#define SHM_FIELD(name, f) { "shm_" name, offsetof(shmc_stats, f) }
 static const struct {
     const char *name;
     size_t offset;
 } stat_fields[] = {
     STAT_FIELD(uptime), STAT_FIELD(time),
-    STAT_FIELD(curr_clients), STAT_FIELD(dead_clients), STAT_FIELD(clients_recovered),
-    STAT_FIELD(locks_repaired),
+    SHM_FIELD("clients", curr_clients), SHM_FIELD("dead_clients", dead_clients),
+    SHM_FIELD("clients_recovered", clients_recovered),
+    SHM_FIELD("locks_repaired", locks_repaired),
     STAT_FIELD(cmd_get), STAT_FIELD(cmd_set), STAT_FIELD(cmd_flush), STAT_FIELD(cmd_touch),
     STAT_FIELD(get_hits), STAT_FIELD(get_misses), STAT_FIELD(get_expired),
     STAT_FIELD(get_flushed),
@@ -494,14 +771,16 @@ static const struct {
     STAT_FIELD(cas_misses), STAT_FIELD(cas_hits), STAT_FIELD(cas_badval),
     STAT_FIELD(touch_hits), STAT_FIELD(touch_misses),
     STAT_FIELD(limit_maxbytes),
-    STAT_FIELD(hash_power_level), STAT_FIELD(hash_buckets),
-    STAT_FIELD(slabs_moved), STAT_FIELD(total_pages), STAT_FIELD(free_pages),
+    STAT_FIELD(hash_power_level), SHM_FIELD("hash_buckets", hash_buckets),
+    STAT_FIELD(slabs_moved), SHM_FIELD("total_pages", total_pages),
+    { "slab_global_page_pool", offsetof(shmc_stats, free_pages) },
     STAT_FIELD(bytes), STAT_FIELD(curr_items), STAT_FIELD(total_items),
     STAT_FIELD(expired_unfetched), STAT_FIELD(evicted_unfetched),
     STAT_FIELD(evictions), STAT_FIELD(reclaimed),
-    STAT_FIELD(protection), STAT_FIELD(pkru_writers),
+    SHM_FIELD("protection", protection), SHM_FIELD("pkru_writers", pkru_writers),
 };
 #undef STAT_FIELD
+#undef SHM_FIELD
 
 /* A new field in shmc_stats must be added to stat_fields above. */
 _Static_assert(sizeof(shmc_stats) == sizeof(stat_fields) / sizeof(stat_fields[0]) * sizeof(uint64_t),
@@ -518,8 +797,8 @@ static void print_general(const shmc_stats *s)
     for (size_t i = 0; i < sizeof stat_fields / sizeof stat_fields[0]; i++) {
         uint64_t v;
         memcpy(&v, base + stat_fields[i].offset, sizeof v);
-        if (strcmp(stat_fields[i].name, "protection") == 0) /* a name, not a number */
-            printf("STAT protection %s\n", shmc_protection_name((shmc_protection)v));
+        if (stat_fields[i].offset == offsetof(shmc_stats, protection)) /* a name, not a number */
+            printf("STAT %s %s\n", stat_fields[i].name, shmc_protection_name((shmc_protection)v));
         else
             printf("STAT %s %" PRIu64 "\n", stat_fields[i].name, v);
     }
@@ -619,10 +898,21 @@ static int cmd_get(const char *path, int argc, char **argv)
     uint64_t cas = 0;
     const char *key;
 
-    if (argc > 0 && strcmp(argv[0], "-v") == 0)
-        verbose = 1, argc--, argv++;
-    if (argc > 0 && strcmp(argv[0], "--") == 0)
-        argc--, argv++;
+    static const struct option longopts[] = {{"verbose", no_argument, 0, 'v'}, {0, 0, 0, 0}};
+    int c;
+
+    argc++, argv--; /* argv[-1] is "get": getopt's argv[0] */
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:v", longopts, NULL)) != -1) {
+        if (c == '?' && (optopt <= 0 || optopt >= 128))
+            usage_error("get: unknown option '%s' (a key that starts with '-' follows --)",
+                        argv[optind - 1]);
+        if (c == '?')
+            usage_error("get: unknown option '-%c' (a key that starts with '-' follows --)", optopt);
+        verbose = 1;
+    }
+    argc -= optind, argv += optind;
     need_args("get", argc, 1, 1);
     key = argv[0];
     if ((cache = open_segment(path)) == NULL)
@@ -671,6 +961,24 @@ static char *read_stdin(size_t *len_out)
     return buf;
 }
 
+/** set's SHMC_TOO_LARGE: the largest value this segment stores with this key. */
+static int too_large(shmc_cache *cache, const char *key, size_t len)
+{
+    shmc_config cfg;
+    size_t overhead = shmc_item_overhead(), klen = strlen(key), room = 0;
+    char what[300];
+
+    if (shmc_config_get(cache, &cfg) != SHMC_OK)
+        return key_error("set", key, SHMC_TOO_LARGE, 0);
+    if (cfg.item_size_max > overhead + klen)
+        room = cfg.item_size_max - overhead - klen;
+    snprintf(what, sizeof what, "the value is %zu bytes; with this %zu-byte key this segment "
+             "stores at most %zu (-I %" PRIu32 ", less a %zu-byte item header and the key; "
+             "create -I sets it)", len, klen, room, cfg.item_size_max, overhead);
+    fprintf(stderr, PROG ": set %s: %s: %s\n", key, shmc_strerror(SHMC_TOO_LARGE), what);
+    return EXIT_FAIL;
+}
+
 static int cmd_set(const char *path, int argc, char **argv)
 {
     const char *key, *value;
@@ -687,7 +995,7 @@ static int cmd_set(const char *path, int argc, char **argv)
     if (argc >= 3)
         flags = (uint32_t)parse_u64(argv[2], UINT32_MAX, "flags");
     if (argc >= 4)
-        exptime = parse_i64(argv[3], "exptime");
+        exptime = parse_exptime(argv[3]);
     if (strcmp(argv[1], "-") == 0) {
         owned = read_stdin(&len);
         value = owned;
@@ -702,6 +1010,8 @@ static int cmd_set(const char *path, int argc, char **argv)
     st = shmc_set(cache, key, strlen(key), value, len, flags, exptime);
     if (st == SHMC_OK)
         printf("STORED\n");
+    else if (st == SHMC_TOO_LARGE)
+        rc = too_large(cache, key, len);
     else
         rc = key_error("set", key, st, errno);
     free(owned);
@@ -763,7 +1073,7 @@ static int cmd_touch(const char *path, int argc, char **argv)
     int64_t exptime;
 
     need_args("touch", argc, 2, 2);
-    exptime = parse_i64(argv[1], "exptime");
+    exptime = parse_exptime(argv[1]);
     if ((cache = open_segment(path)) == NULL)
         return EXIT_FAIL;
     st = shmc_touch(cache, argv[0], strlen(argv[0]), exptime);
@@ -844,13 +1154,21 @@ static int cmd_recover(const char *path, int argc, char **argv)
 
 static int cmd_destroy(const char *path, int argc, char **argv)
 {
+    static const struct option longopts[] = {{"force", no_argument, 0, 'F'}, {0, 0, 0, 0}};
     shmc_status st;
-    char what[4200];
-    int force = argc == 1 && strcmp(argv[0], "--force") == 0;
+    int force = 0, c;
 
-    if (argc == 1 && !force)
-        usage_error("destroy: unknown argument '%s' (only --force)", argv[0]);
-    need_args("destroy", argc, 0, 1);
+    argc++, argv--; /* argv[-1] is "destroy": getopt's argv[0] */
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+        if (c != 'F')
+            usage_error("destroy: unknown option '%s' (only --force)", argv[optind - 1]);
+        force = 1;
+    }
+    if (optind < argc && !force)
+        usage_error("destroy: unknown argument '%s' (only --force)", argv[optind]);
+    need_args("destroy", argc - optind, 0, 0);
     st = shmc_destroy_with(path, force ? 0 : SHMC_DESTROY_UNUSED);
     if (st == SHMC_CORRUPT || st == SHMC_BAD_VERSION || st == SHMC_STALE)
         st = shmc_destroy(path); /* nobody can attach it: nobody to count */
@@ -859,11 +1177,8 @@ static int cmd_destroy(const char *path, int argc, char **argv)
                         " --force removes it anyway, and they get SHMC_STALE\n", path, path);
         return EXIT_FAIL;
     }
-    if (st != SHMC_OK) {
-        int e = errno;
-        snprintf(what, sizeof what, "destroy %s", path);
-        return lib_error(what, st, e);
-    }
+    if (st != SHMC_OK)
+        return path_error("destroy", path, st, errno);
     printf("destroyed %s\n", path);
     return EXIT_OK;
 }
@@ -895,32 +1210,46 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {"segment", required_argument, 0, 'S'},
+        {0, 0, 0, 0},
+    };
     const char *path = getenv("SHMCACHED_SEGMENT");
     const struct command *cmd;
-    int i = 1;
+    int c;
 
     if (path == NULL || path[0] == '\0')
         path = SHMC_DEFAULT_PATH;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+    opterr = 0;
+    /* '+': the options before the command only; each command reads its own */
+    while ((c = getopt_long(argc, argv, "+:hVS:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             print_usage(stdout);
             return EXIT_OK;
-        } else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+        case 'V':
             printf(PROG " %s\n", SHMC_VERSION_STRING);
             return EXIT_OK;
-        } else if (strcmp(argv[i], "-S") == 0) {
-            if (++i >= argc || argv[i][0] == '\0')
+        case 'S':
+            if (optarg[0] == '\0')
                 usage_error("option -S needs a segment path");
-            path = argv[i];
-        } else if (strncmp(argv[i], "-S", 2) == 0) {
-            path = argv[i] + 2;
-        } else {
-            usage_error("unknown option '%s'", argv[i]);
+            path = optarg;
+            break;
+        case ':':
+            if (optopt == 'S')
+                usage_error("option -S needs a segment path");
+            option_error(NULL, c, argv);
+        default:
+            option_error(NULL, c, argv);
         }
     }
-    if (i >= argc)
-        usage_error("missing command");
-    if ((cmd = find_command(argv[i])) == NULL)
-        usage_error("unknown command '%s'", argv[i]);
-    return cmd->run(path, argc - i - 1, argv + i + 1);
+    if (optind >= argc)
+        usage_error("missing command (create, info, stats, get, set, delete, incr, decr, touch, "
+                    "flush_all, check, recover, destroy)");
+    if ((cmd = find_command(argv[optind])) == NULL)
+        usage_error("unknown command '%s' (create, info, stats, get, set, delete, incr, decr, "
+                    "touch, flush_all, check, recover, destroy)", argv[optind]);
+    return cmd->run(path, argc - optind - 1, argv + optind + 1);
 }
