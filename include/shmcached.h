@@ -45,6 +45,11 @@
  *  - A process may die at any instruction, inside or outside a call,
  *    without corrupting the segment or blocking other processes.  See
  *    docs/design.md for how.
+ *  - A damaged segment (a file changed behind the library's back) never
+ *    crashes or hangs a call: shmc_open refuses a header it cannot trust,
+ *    and a call that meets a broken structure stops there and answers
+ *    SHMC_CORRUPT (it may have done part of its work).  shmc_corrupt_field()
+ *    names what was damaged; shmc_check() describes all of it.
  */
 #ifndef SHMCACHED_H
 #define SHMCACHED_H
@@ -83,7 +88,9 @@ typedef enum shmc_status {
     SHMC_INVALID,          /**< a bad argument (NULL where not allowed, bad config value...) */
     SHMC_NOT_SEGMENT,      /**< the file is not a shmcached segment (bad magic) */
     SHMC_BAD_VERSION,      /**< the segment has another format version */
-    SHMC_CORRUPT,          /**< the segment is truncated or its header is inconsistent */
+    SHMC_CORRUPT,          /**< the segment is damaged: truncated or a header field out of
+                                range (shmc_open), or a structure found broken during a
+                                call (shmc_corrupt_field() names what) */
     SHMC_PERMISSION,       /**< the process may not open or create the segment file */
     SHMC_FILE_EXISTS,      /**< create: a file already exists at that path */
     SHMC_NO_FILE,          /**< open: no file at that path */
@@ -106,6 +113,17 @@ typedef enum shmc_status {
 
 /** A human-readable, static description of a status code. Never NULL. */
 const char *shmc_strerror(shmc_status status);
+
+/**
+ * What the calling thread found damaged the last time it met damage in a
+ * segment: when shmc_open refused a file with SHMC_CORRUPT, or a call
+ * answered SHMC_CORRUPT.  A static string naming the field as the
+ * segment's format (src/layout.h) does: "seg_header.hash_word",
+ * "slab_class.size", "page map", "item_t.h_next (hash chain)"...  NULL if
+ * the thread never met damage; calls that meet none leave it as it is.
+ * Safe to call at any time, without a handle.
+ */
+const char *shmc_corrupt_field(void);
 
 /* ------------------------------------------------------------------ */
 /* Creating, attaching and removing segments                           */
@@ -288,8 +306,10 @@ shmc_status shmc_lockdown_with(const shmc_lockdown_options *opts, shmc_lockdown_
  * while attached left behind (see docs/design.md), so it also works after
  * every attached process crashed.
  * Errors: SHMC_NO_FILE, SHMC_PERMISSION, SHMC_NOT_SEGMENT (not ours),
- * SHMC_BAD_VERSION, SHMC_CORRUPT (truncated or inconsistent header),
- * SHMC_TOO_MANY_CLIENTS, SHMC_SYSTEM.  On error the file is not changed.
+ * SHMC_BAD_VERSION, SHMC_CORRUPT (truncated, or a field of the header,
+ * the class table, a lock's name or the page map out of range:
+ * shmc_corrupt_field() names it), SHMC_TOO_MANY_CLIENTS, SHMC_SYSTEM.  On
+ * error the file is not changed.
  */
 shmc_status shmc_open(const char *path, shmc_cache **out);
 

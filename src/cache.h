@@ -42,6 +42,7 @@ struct shmc_cache {
     char *base;                 /* where the segment is mapped in this process */
     size_t size;                /* mapped length (the file size) */
     unsigned pkru_writers;      /* foreign PKRU writers found at attach */
+    uint32_t nclasses;          /* classes in use: the header's, as validated at attach (bounds.h) */
     const owner_ops *owners;    /* liveness and repair, for the layers below (registry.c) */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */
@@ -49,6 +50,12 @@ struct shmc_cache {
     client_slot *slots;         /* max_clients slots */
     uint8_t *pagemap;           /* class id of each page, 0 = unassigned */
     ref_t *buckets;             /* the hash index */
+    /* the segment's geometry as validated at attach, for the checks of
+     * bounds.h: here, behind the key, no write to the segment changes it */
+    uint64_t pages_lo;          /* offset of the first slab page */
+    uint64_t pages_hi;          /* offset just past the last slab page */
+    uint32_t walk_max;          /* most chunks the pages can hold: no list is longer */
+    uint32_t bucket_mask;       /* max_buckets - 1: no bucket index is larger */
 } __attribute__((aligned(64)));
 
 /* Pointer to the item a ref names (ref must not be 0). */

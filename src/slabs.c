@@ -29,25 +29,32 @@
 #define ALIGN8(x) (((x) + 7u) & ~7u)
 #define STEAL_BATCH 16u /* free chunks moved at once from another shard */
 
-void slabs_init_classes(shmc_cache *c)
+unsigned slabs_class_sizes(const seg_header *h, uint32_t size[SEG_MAX_CLASSES + 1])
 {
-    seg_header *h = c->hdr;
-    uint32_t size = ALIGN8((uint32_t)sizeof(item_t) + h->chunk_size_min);
+    uint32_t sz = ALIGN8((uint32_t)sizeof(item_t) + h->chunk_size_min);
     /* memcached's slab_chunk_max: larger items are chained over chunks of
      * the largest class (value.h) */
     uint32_t largest = ALIGN8(h->item_size_max < h->page_size / 2 ? h->item_size_max
                                                                   : h->page_size / 2);
     unsigned id = 1;
-    while (id < SEG_MAX_CLASSES && size <= h->page_size / 2 && size < largest) {
-        c->classes[id].size = size;
-        c->classes[id].perslab = h->page_size / size;
-        id++;
-        uint32_t next = ALIGN8((uint32_t)(size * h->growth_factor));
-        size = next > size ? next : size + 8;
+    while (id < SEG_MAX_CLASSES && sz <= h->page_size / 2 && sz < largest) {
+        size[id++] = sz;
+        uint32_t next = ALIGN8((uint32_t)(sz * h->growth_factor));
+        sz = next > sz ? next : sz + 8;
     }
-    c->classes[id].size = largest;
-    c->classes[id].perslab = h->page_size / largest;
-    h->nclasses = id;
+    size[id] = largest;
+    return id;
+}
+
+void slabs_init_classes(shmc_cache *c)
+{
+    seg_header *h = c->hdr;
+    uint32_t size[SEG_MAX_CLASSES + 1];
+    h->nclasses = slabs_class_sizes(h, size);
+    for (unsigned id = 1; id <= h->nclasses; id++) {
+        c->classes[id].size = size[id];
+        c->classes[id].perslab = h->page_size / size[id];
+    }
 }
 
 unsigned slabs_clsid(const shmc_cache *c, size_t ntotal)
