@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "cas.h"
 #include "clock.h"
 #include "crashpoint.h"
@@ -79,10 +80,13 @@ static inline void item_prefetch(const item_t *it)
     __builtin_prefetch((const char *)it + 128);
 }
 
-/* Whether it holds this key (of this hash). */
-static inline bool item_has_key(const item_t *it, const void *key, size_t nkey, uint32_t hash)
+/* Whether it holds this key (of this hash); its key bytes are read only
+ * if they lie in the pages. */
+static inline bool item_has_key(const shmc_cache *c, const item_t *it, const void *key,
+                                size_t nkey, uint32_t hash)
 {
-    return it->hash == hash && it->nkey == nkey && memcmp(it->data, key, nkey) == 0;
+    return it->hash == hash && it->nkey == nkey && bounds_span(c, it->data, nkey) &&
+           memcmp(it->data, key, nkey) == 0;
 }
 
 static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
@@ -90,12 +94,20 @@ static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t h
 {
     *why = ITEM_LIVE;
     ref_t r = hash_head(c, hash);
+    bounds_walk w;
+    bounds_walk_init(&w, c);
     while (r) {
+        if (!bounds_follow(c, &w, r)) {
+            bounds_fail("item_t.h_next (hash chain)");
+            return NULL; /* a damaged chain ends here: the call answers SHMC_CORRUPT */
+        }
         item_t *it = seg_item(c, r);
         item_prefetch(it);
         r = it->h_next;
-        if (!item_has_key(it, key, nkey, hash))
+        if (!item_has_key(c, it, key, nkey, hash))
             continue;
+        if (!bounds_item(c, it))
+            return NULL;
         enum item_liveness l = clock_liveness(c, it, now);
         if (l == ITEM_LIVE)
             return it;
@@ -281,7 +293,7 @@ static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint3
         uint64_t cas = __atomic_load_n(&it->cas, __ATOMIC_RELAXED);
         if (STATE_KIND(st) != CHUNK_LINKED)
             return false;
-        if (!item_has_key(it, key, nkey, hash)) {
+        if (!item_has_key(c, it, key, nkey, hash)) {
             r = __atomic_load_n(&it->h_next, __ATOMIC_RELAXED);
             __atomic_thread_fence(__ATOMIC_ACQUIRE);
             if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st)
