@@ -19,6 +19,7 @@
 
 #include <string.h>
 
+#include "bounds.h"
 #include "clock.h"
 #include "crashpoint.h"
 #include "hash.h"
@@ -81,21 +82,29 @@ void slabs_free_locked(shmc_cache *c, slab_shard *sh, item_t *it)
     __atomic_store_n(&it->place, PLACE_MAKE(0, slabs_shard_no(c, sh)), __ATOMIC_RELAXED);
     item_set_state(it, STATE_MAKE(CHUNK_FREE, 0));
     CRASH_POINT("slabs.free_half");
+    ref_t head = sh->free_head;
+    if (head && !bounds_ref(c, head)) { /* damaged: the list is lost (check, repair) */
+        bounds_fail("slab_shard.free_head");
+        head = 0;
+    }
     it->prev = 0;
-    it->next = sh->free_head;
-    if (sh->free_head)
-        seg_item(c, sh->free_head)->prev = r;
+    it->next = head;
+    if (head)
+        seg_item(c, head)->prev = r;
     sh->free_head = r;
     sh->free_count++;
 }
 
 void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 {
-    if (it->prev)
+    bool prev_ok = bounds_ref(c, it->prev), next_ok = bounds_ref(c, it->next);
+    if ((it->prev && !prev_ok) || (it->next && !next_ok))
+        bounds_fail("item_t.prev/next (free list)");
+    if (prev_ok)
         seg_item(c, it->prev)->next = it->next;
-    else
+    else if (!it->prev)
         sh->free_head = it->next;
-    if (it->next)
+    if (next_ok)
         seg_item(c, it->next)->prev = it->prev;
     it->next = it->prev = 0;
     sh->free_count--;
@@ -223,7 +232,13 @@ static item_t *shard_pop_free(shmc_cache *c, slab_shard *sh)
 {
     if (!sh->free_head)
         return NULL;
+    /* the chunk is written up to its class's size: it must fit, and be free */
     item_t *it = seg_item(c, sh->free_head);
+    if (!bounds_chunk(c, sh->free_head, slabs_shard_clsid(c, sh)) ||
+        STATE_KIND(item_state(it)) != CHUNK_FREE) {
+        bounds_fail("slab_shard.free_head");
+        return NULL;
+    }
     slabs_unfree_locked(c, sh, it);
     CRASH_POINT("slabs.popped");
     item_set_alloc(it, c->slot);
@@ -402,7 +417,7 @@ static void slabs_unempty(shmc_cache *c, unsigned clsid, uint32_t pg, item_t *st
     SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
         if (it == stop)
             break;
-        slabs_free_locked(c, slabs_shard_of(c, it), it);
+        slabs_free_locked(c, slabs_shard(c, clsid, item_shard(it)), it);
     }
 }
 
@@ -414,7 +429,7 @@ static void slabs_unempty(shmc_cache *c, unsigned clsid, uint32_t pg, item_t *st
  */
 static bool slabs_evict_linked(shmc_cache *c, item_t *it, bool evict, uint32_t now)
 {
-    if (STATE_KIND(item_state(it)) != CHUNK_LINKED)
+    if (STATE_KIND(item_state(it)) != CHUNK_LINKED || !bounds_item(c, it))
         return false;
     slab_shard *sh = slabs_shard_of(c, it);
     enum item_liveness why = clock_liveness(c, it, now);
@@ -448,8 +463,8 @@ static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool ev
         if (++i == cls->perslab / 2 + 1)
             CRASH_POINT("slabs.reassign_half");
         if (STATE_KIND(item_state(it)) == CHUNK_DATA && it->h_next) { /* evict its item */
-            item_t *head = seg_item(c, it->h_next);
-            if (head->clsid == clsid)
+            item_t *head = value_chunk_head(c, it, clsid);
+            if (head && head->clsid == clsid)
                 slabs_evict_linked(c, head, evict, now);
         }
         uint32_t st = STATE_KIND(item_state(it));
@@ -459,7 +474,7 @@ static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool ev
             slabs_unempty(c, clsid, pg, it);
             return false;
         }
-        slabs_unfree_locked(c, slabs_shard_of(c, it), it);
+        slabs_unfree_locked(c, slabs_shard(c, clsid, item_shard(it)), it);
     }
     return true;
 }
@@ -488,10 +503,14 @@ static uint32_t slabs_pick_page(shmc_cache *c, unsigned clsid)
         ref_t oldest = 0;
         for (unsigned s = 0; s < SEG_SHARDS; s++) {
             ref_t t = cls->shards[s].tail[l];
+            if (t && !bounds_ref(c, t)) {
+                bounds_fail("slab_shard.tail");
+                continue;
+            }
             if (t && (!oldest || seg_item(c, t)->atime < seg_item(c, oldest)->atime))
                 oldest = t;
         }
-        if (oldest)
+        if (oldest && c->pagemap[seg_page_of(c, oldest)] == clsid)
             return seg_page_of(c, oldest);
     }
     for (uint32_t pg = 0; pg < c->hdr->npages; pg++)

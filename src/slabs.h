@@ -40,6 +40,12 @@ static inline unsigned slabs_shard_no(const shmc_cache *c, const slab_shard *sh)
     return (unsigned)((in_class - offsetof(slab_class, shards)) / sizeof(slab_shard));
 }
 
+/* The class id of shard sh. */
+static inline unsigned slabs_shard_clsid(const shmc_cache *c, const slab_shard *sh)
+{
+    return (unsigned)((size_t)((const char *)sh - (const char *)c->classes) / sizeof(slab_class));
+}
+
 /* The shard that holds chunk it (its free list or LRU, or the one that
  * takes it back if its owner dies). */
 static inline slab_shard *slabs_shard_of(shmc_cache *c, const item_t *it)

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "bounds.h"
 #include "lock.h"
 #include "slabs.h"
 
@@ -126,7 +127,7 @@ void value_release_chunks(shmc_cache *c, item_t *head)
     lock_take(c, &sh->lock);
     for (uint32_t i = 0; i < n; i++) {
         ref_t r = value_refs(head)[i];
-        if (r && item_state(seg_item(c, r)) == mine)
+        if (r && bounds_chunk(c, r, c->nclasses) && item_state(seg_item(c, r)) == mine)
             slabs_free_locked(c, sh, seg_item(c, r));
     }
     lock_drop(&sh->lock);
@@ -151,17 +152,17 @@ void value_free_chunks(shmc_cache *c, slab_shard *sh, item_t *head)
     ref_t hr = seg_ref(c, head);
     for (uint32_t i = 0; i < n; i++) {
         ref_t r = value_refs(head)[i];
-        item_t *d = r ? seg_item(c, r) : NULL;
+        item_t *d = bounds_chunk(c, r, c->nclasses) ? seg_item(c, r) : NULL;
         if (d && STATE_KIND(item_state(d)) == CHUNK_DATA && d->h_next == hr)
             slabs_free_locked(c, sh, d);
     }
 }
 
-/* Is r the start of a chunk in a page of class clsid? */
+/* Is r the start of a chunk in a page of class clsid (a class in use)? */
 static bool chunk_boundary(const shmc_cache *c, ref_t r, unsigned clsid)
 {
     uint64_t off = (uint64_t)r << 3;
-    if (off < c->hdr->off_pages || off >= c->hdr->file_size)
+    if (off < c->pages_lo || off >= c->pages_hi)
         return false;
     uint64_t in = (off - c->hdr->off_pages) % c->hdr->page_size;
     const slab_class *cls = &c->classes[clsid];
@@ -185,6 +186,10 @@ bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid)
                 (STATE_KIND(st) == CHUNK_ALLOC && c->owners->slot_alive(c, STATE_SLOT(st)));
     if (!held || !value_is_chained(head))
         return true;
+    if (clsid != c->nclasses || item_total(head->nkey, head->nbytes) > c->hdr->item_size_max) {
+        bounds_fail("item_t.nbytes (chained)"); /* its refs would run past its chunk */
+        return true;
+    }
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     ref_t me = seg_ref(c, chunk);
     for (uint32_t i = 0; i < n; i++)
