@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "cache.h"
 #include "gate.h"
 #include "items.h"
@@ -359,7 +360,8 @@ static shmc_status api_get_in(shmc_cache *c, const void *key, size_t nkey, bool 
     if (st != SHMC_OK)
         return st;
     seg_counters *n = gate_lane(c);
-    st = items_get(c, n, key, nkey, touch, exptime, o);
+    uint32_t damage = bounds_hits();
+    st = bounds_status(damage, items_get(c, n, key, nkey, touch, exptime, o));
     api_pace(c, n);
     return st;
 }
@@ -567,7 +569,9 @@ static shmc_status api_store_in(shmc_cache *c, shmc_store_mode mode, const void 
     char kbuf[SHMC_KEY_MAX];
     memcpy(kbuf, key, nkey);
     seg_counters *n = gate_lane(c);
+    uint32_t damage = bounds_hits();
     st = items_store(c, n, mode, kbuf, nkey, value, vlen, flags, exptime, cas_in, new_cas, cas);
+    st = bounds_status(damage, st);
     api_pace(c, n);
     return st;
 }
@@ -635,7 +639,8 @@ shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t ca
     if (st != SHMC_OK)
         return st;
     seg_counters *n = gate_lane(c);
-    st = items_delete(c, n, key, nkey, cas);
+    uint32_t damage = bounds_hits();
+    st = bounds_status(damage, items_delete(c, n, key, nkey, cas));
     api_leave(c, n);
     return st;
 }
@@ -662,7 +667,9 @@ shmc_status shmc_arith_ex(shmc_cache *c, const void *key, size_t nkey, int incr,
     }
     uint64_t r = 0, cas = 0;
     seg_counters *n = gate_lane(c);
+    uint32_t damage = bounds_hits();
     st = items_arith(c, n, key, nkey, incr, delta, cas_in, new_cas, &r, &cas);
+    st = bounds_status(damage, st);
     api_leave(c, n);
     if (st == SHMC_OK) {
         if (result)
@@ -700,7 +707,9 @@ shmc_status shmc_invalidate(shmc_cache *c, const void *key, size_t nkey, uint64_
     }
     int64_t exp = exptime ? *exptime : 0;
     seg_counters *n = gate_lane(c);
+    uint32_t damage = bounds_hits();
     st = items_invalidate(c, n, key, nkey, cas_in, exptime ? &exp : NULL, new_cas);
+    st = bounds_status(damage, st);
     api_leave(c, n);
     return st;
 }
@@ -711,7 +720,8 @@ shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t expt
     if (st != SHMC_OK)
         return st;
     seg_counters *n = gate_lane(c);
-    st = items_touch(c, n, key, nkey, exptime);
+    uint32_t damage = bounds_hits();
+    st = bounds_status(damage, items_touch(c, n, key, nkey, exptime));
     api_leave(c, n);
     return st;
 }
@@ -734,9 +744,11 @@ shmc_status shmc_maintain(shmc_cache *c)
     shmc_status gst = gate_enter(c);
     if (gst != SHMC_OK)
         return gst;
+    uint32_t damage = bounds_hits();
     items_maintain(c, true);
+    gst = bounds_status(damage, SHMC_OK);
     gate_leave();
-    return SHMC_OK;
+    return gst;
 }
 
 shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
@@ -746,7 +758,9 @@ shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
     if (gst != SHMC_OK)
         return gst;
     unsigned n = 0;
+    uint32_t damage = bounds_hits();
     shmc_status st = OUT_OK(reaped) ? registry_recover(c, &n) : SHMC_INVALID;
+    st = bounds_status(damage, st);
     gate_leave();
     if (st == SHMC_OK && reaped)
         *reaped = n;
