@@ -11,9 +11,13 @@
  * pages_hi, nclasses, walk_max, bucket_mask), which lives in the vault.
  * Everything that changes at run time is checked where it enters:
  *
- *  - a ref is followed only if the 48-byte header it names lies in the
- *    slab pages (bounds_ref), and used as a chunk of class k only if the
- *    whole chunk does (bounds_chunk);
+ *  - a ref is read through only if the 48-byte header it names lies in
+ *    the slab pages (bounds_ref); it is written through, or used as an
+ *    item or a chunk, only if it is the first byte of a chunk of the right
+ *    class (bounds_chunk_at, bounds_chunk_any: a division).  So every
+ *    write lands in a chunk's own header or in a chunk the call owns,
+ *    never across another chunk's lengths or class, and what a call
+ *    validated stays valid while it runs;
  *  - an item's class id, LRU number, key and value lengths and, for a
  *    chained value, its data chunks' refs are checked once before the
  *    item is read or changed as a whole (bounds_item);
@@ -77,6 +81,22 @@ static inline bool bounds_clsid(const shmc_cache *c, unsigned id)
     return id - 1u < c->nclasses;
 }
 
+/* Is r the first byte of a chunk of a page of class clsid (a class in
+ * use)?  Stricter than bounds_chunk, for a chunk that is about to be
+ * written as a whole or read as an item: two such chunks never overlap.
+ * One division. */
+static inline bool bounds_chunk_at(const shmc_cache *c, ref_t r, unsigned clsid)
+{
+    uint64_t off = (uint64_t)r << 3;
+    if (off < c->pages_lo || off >= c->pages_hi)
+        return false;
+    uint64_t rel = off - c->pages_lo;
+    uint32_t in = (uint32_t)(rel & (SEG_PAGE_SIZE - 1)); /* page_size is SEG_PAGE_SIZE */
+    const slab_class *cls = &c->classes[clsid];
+    return c->pagemap[rel / SEG_PAGE_SIZE] == clsid && in % cls->size == 0 &&
+           in / cls->size < cls->perslab;
+}
+
 /* Do len bytes from p lie in the slab pages (p itself does)? */
 static inline bool bounds_span(const shmc_cache *c, const void *p, size_t len)
 {
@@ -87,21 +107,35 @@ static inline bool bounds_span(const shmc_cache *c, const void *p, size_t len)
  * (value.c); false, recorded, if not. */
 bool bounds_chained(const shmc_cache *c, const item_t *it);
 
+/* Is r the first byte of a chunk of the class its page is in?  For the
+ * links of a hash chain, whose class is not known before. */
+static inline bool bounds_chunk_any(const shmc_cache *c, ref_t r)
+{
+    uint64_t off = (uint64_t)r << 3;
+    if (off < c->pages_lo || off >= c->pages_hi)
+        return false;
+    unsigned id = c->pagemap[(off - c->pages_lo) / SEG_PAGE_SIZE];
+    return bounds_clsid(c, id) && bounds_chunk_at(c, r, id);
+}
+
 /*
  * Whether an item met in a chain or a list can be used as a whole: its
- * class is in use, its chunk lies in the pages, its LRU number is one,
- * its key and value fit its chunk (or, chained, item_size_max and the
- * chunks its refs name).  The item's ref passed bounds_ref.  Records the
- * damage and returns false if not.
+ * class is in use and it is a chunk of that class (bounds_chunk_at: so
+ * no chunk the call allocates overlaps it), its LRU number is one, its
+ * key and value fit its chunk (or, chained, item_size_max, and the refs
+ * name chunks of the largest class).  The item's ref passed bounds_ref.
+ * Records the damage and returns false if not.
  */
 static inline bool bounds_item(const shmc_cache *c, const item_t *it)
 {
     unsigned id = it->clsid;
     if (__builtin_expect(!bounds_clsid(c, id), 0))
         return bounds_fail("item_t.clsid");
+    if (__builtin_expect(!bounds_chunk_at(c, seg_ref(c, it), id), 0))
+        return bounds_fail("item_t (not a chunk of its class)");
+    if (__builtin_expect(PLACE_LRU(it->place) >= SEG_NLRU, 0))
+        return bounds_fail("item_t.place");
     uint32_t size = c->classes[id].size;
-    if (__builtin_expect(!bounds_span(c, it, size) || PLACE_LRU(it->place) >= SEG_NLRU, 0))
-        return bounds_fail(PLACE_LRU(it->place) >= SEG_NLRU ? "item_t.place" : "item_t (ref)");
     uint64_t total = item_total(it->nkey, it->nbytes);
     if (__builtin_expect(it->iflags & IFLAG_CHAINED, 0))
         return id == c->nclasses && total <= c->hdr->item_size_max ? bounds_chained(c, it)

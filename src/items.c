@@ -108,6 +108,10 @@ static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t h
             continue;
         if (!bounds_item(c, it))
             return NULL;
+        if (STATE_KIND(item_state(it)) != CHUNK_LINKED) { /* a chain holds linked items only */
+            bounds_fail("item_t.state (hash chain)");
+            return NULL;
+        }
         enum item_liveness l = clock_liveness(c, it, now);
         if (l == ITEM_LIVE)
             return it;

@@ -83,7 +83,8 @@ void slabs_free_locked(shmc_cache *c, slab_shard *sh, item_t *it)
     item_set_state(it, STATE_MAKE(CHUNK_FREE, 0));
     CRASH_POINT("slabs.free_half");
     ref_t head = sh->free_head;
-    if (head && !bounds_ref(c, head)) { /* damaged: the list is lost (check, repair) */
+    unsigned clsid = slabs_shard_clsid(c, sh);
+    if (head && !bounds_chunk_at(c, head, clsid)) { /* damaged: the list is lost (check, repair) */
         bounds_fail("slab_shard.free_head");
         head = 0;
     }
@@ -97,7 +98,8 @@ void slabs_free_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 
 void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 {
-    bool prev_ok = bounds_ref(c, it->prev), next_ok = bounds_ref(c, it->next);
+    unsigned clsid = slabs_shard_clsid(c, sh);
+    bool prev_ok = bounds_chunk_at(c, it->prev, clsid), next_ok = bounds_chunk_at(c, it->next, clsid);
     if ((it->prev && !prev_ok) || (it->next && !next_ok))
         bounds_fail("item_t.prev/next (free list)");
     if (prev_ok)
@@ -234,7 +236,7 @@ static item_t *shard_pop_free(shmc_cache *c, slab_shard *sh)
         return NULL;
     /* the chunk is written up to its class's size: it must fit, and be free */
     item_t *it = seg_item(c, sh->free_head);
-    if (!bounds_chunk(c, sh->free_head, slabs_shard_clsid(c, sh)) ||
+    if (!bounds_chunk_at(c, sh->free_head, slabs_shard_clsid(c, sh)) ||
         STATE_KIND(item_state(it)) != CHUNK_FREE) {
         bounds_fail("slab_shard.free_head");
         return NULL;

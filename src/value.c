@@ -44,7 +44,13 @@ static char *segment_at(shmc_cache *c, item_t *it, uint32_t n, uint32_t i, size_
     size_t before = head_len + (size_t)(i - 1) * data_cap(c);
     size_t rest = it->nbytes - before;
     *len = rest < data_cap(c) ? rest : data_cap(c);
-    return seg_item(c, value_refs(it)[i - 1])->data;
+    ref_t r = value_refs(it)[i - 1];
+    if (!bounds_chunk(c, r, c->nclasses)) { /* bounds_item checked it: damaged since */
+        bounds_fail("chained value ref (item_t.data)");
+        *len = 0;
+        return it->data;
+    }
+    return seg_item(c, r)->data;
 }
 
 /* Walk the segments overlapping [off, off+len): fn(segment ptr, buf ptr, n). */
@@ -127,7 +133,7 @@ void value_release_chunks(shmc_cache *c, item_t *head)
     lock_take(c, &sh->lock);
     for (uint32_t i = 0; i < n; i++) {
         ref_t r = value_refs(head)[i];
-        if (r && bounds_chunk(c, r, c->nclasses) && item_state(seg_item(c, r)) == mine)
+        if (bounds_chunk_at(c, r, c->nclasses) && item_state(seg_item(c, r)) == mine)
             slabs_free_locked(c, sh, seg_item(c, r));
     }
     lock_drop(&sh->lock);
@@ -138,7 +144,12 @@ void value_adopt_chunks(shmc_cache *c, item_t *head)
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     ref_t hr = seg_ref(c, head);
     for (uint32_t i = 0; i < n; i++) {
-        item_t *d = seg_item(c, value_refs(head)[i]);
+        ref_t r = value_refs(head)[i];
+        if (!bounds_chunk_at(c, r, c->nclasses)) { /* ours since value_alloc_chunks */
+            bounds_fail("chained value ref (item_t.data)");
+            continue;
+        }
+        item_t *d = seg_item(c, r);
         d->h_next = hr;
         item_set_state(d, STATE_MAKE(CHUNK_DATA, 0));
     }
@@ -152,33 +163,21 @@ void value_free_chunks(shmc_cache *c, slab_shard *sh, item_t *head)
     ref_t hr = seg_ref(c, head);
     for (uint32_t i = 0; i < n; i++) {
         ref_t r = value_refs(head)[i];
-        item_t *d = bounds_chunk(c, r, c->nclasses) ? seg_item(c, r) : NULL;
+        item_t *d = bounds_chunk_at(c, r, c->nclasses) ? seg_item(c, r) : NULL;
         if (d && STATE_KIND(item_state(d)) == CHUNK_DATA && d->h_next == hr)
             slabs_free_locked(c, sh, d);
     }
 }
 
-/* Is r the start of a chunk in a page of class clsid (a class in use)? */
-static bool chunk_boundary(const shmc_cache *c, ref_t r, unsigned clsid)
-{
-    uint64_t off = (uint64_t)r << 3;
-    if (off < c->pages_lo || off >= c->pages_hi)
-        return false;
-    uint64_t in = (off - c->hdr->off_pages) % c->hdr->page_size;
-    const slab_class *cls = &c->classes[clsid];
-    return c->pagemap[seg_page_of(c, r)] == clsid && in % cls->size == 0 &&
-           in / cls->size < cls->perslab;
-}
-
 item_t *value_chunk_head(shmc_cache *c, const item_t *chunk, unsigned clsid)
 {
-    return chunk_boundary(c, chunk->h_next, clsid) ? seg_item(c, chunk->h_next) : NULL;
+    return bounds_chunk_at(c, chunk->h_next, clsid) ? seg_item(c, chunk->h_next) : NULL;
 }
 
 bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid)
 {
     ref_t hr = chunk->h_next;
-    if (!chunk_boundary(c, hr, clsid))
+    if (!bounds_chunk_at(c, hr, clsid))
         return true;
     item_t *head = seg_item(c, hr);
     uint32_t st = item_state(head);
