@@ -8,19 +8,24 @@
  * reads there (docs/design.md, "Damage").  Fields fixed at creation (the
  * layout, the parameters, the class table's sizes) are validated once, at
  * attach (segment.c), and their results kept in the handle (pages_lo,
- * pages_hi, nclasses, walk_max, bucket_mask), which lives in the vault.
+ * pages_hi, nclasses, walk_max, bucket_mask, chunk_magic), which lives in
+ * the vault.
  * Everything that changes at run time is checked where it enters:
  *
- *  - a ref is read through only if the 48-byte header it names lies in
- *    the slab pages (bounds_ref); it is written through, or used as an
- *    item or a chunk, only if it is the first byte of a chunk of the right
- *    class (bounds_chunk_at, bounds_chunk_any: a division).  So every
- *    write lands in a chunk's own header or in a chunk the call owns,
- *    never across another chunk's lengths or class, and what a call
- *    validated stays valid while it runs;
+ *  - a ref is followed only if the 48-byte header it names lies in the
+ *    slab pages (bounds_ref): so a read, or the write of one link field
+ *    of a list neighbour, stays in the pages;
+ *  - a ref is used as an item, moved between lists, or handed out as a
+ *    chunk only if it is the first byte of a chunk of the right class
+ *    (bounds_chunk_at: a multiplication), so two chunks a call writes
+ *    whole never overlap, nor overlap an item it reads;
  *  - an item's class id, LRU number, key and value lengths and, for a
- *    chained value, its data chunks' refs are checked once before the
- *    item is read or changed as a whole (bounds_item);
+ *    chained value, its data chunks' refs are checked before the item is
+ *    read or changed as a whole (bounds_item); a link write through a
+ *    damaged neighbour ref may change them afterwards, so the few uses
+ *    that index or size with them after such a write check again, with a
+ *    compare (the class id where a shard is taken from it, the lengths
+ *    where a value is copied, a chained head where its refs are read);
  *  - a walk of a hash chain stops on a cycle (Brent's method) and after
  *    walk_max steps, which no list of distinct chunks can exceed
  *    (bounds_follow); the LRU and free lists are never walked far;
@@ -81,20 +86,35 @@ static inline bool bounds_clsid(const shmc_cache *c, unsigned id)
     return id - 1u < c->nclasses;
 }
 
+#define BOUNDS_MAGIC_BITS 34 /* chunk_magic's precision: see bounds_magic */
+
+/* The chunk_magic of chunks of size bytes (a multiple of 8, 56..512 KiB).
+ * For u, the 8-byte units of an offset into a page (u < 2^17), and d =
+ * size / 8, u * m with m = ceil(2^34 / d) has low 34 bits below m exactly
+ * when d divides u, and then u / d in its high bits (Lemire, Kaser and
+ * Kurz, "Faster remainder by direct computation", 2019: 34 >= 17 +
+ * log2(d) bits suffice); m < 2^32 since d >= 7. */
+static inline uint32_t bounds_magic(uint32_t size)
+{
+    uint64_t d = size / 8;
+    return (uint32_t)(((1ull << BOUNDS_MAGIC_BITS) + d - 1) / d);
+}
+
 /* Is r the first byte of a chunk of a page of class clsid (a class in
  * use)?  Stricter than bounds_chunk, for a chunk that is about to be
  * written as a whole or read as an item: two such chunks never overlap.
- * One division. */
+ * A multiplication, no division (bounds_magic). */
 static inline bool bounds_chunk_at(const shmc_cache *c, ref_t r, unsigned clsid)
 {
-    uint64_t off = (uint64_t)r << 3;
-    if (off < c->pages_lo || off >= c->pages_hi)
+    uint64_t rel = ((uint64_t)r << 3) - c->pages_lo; /* wraps for a ref below the pages */
+    if (rel >= c->pages_hi - c->pages_lo)
         return false;
-    uint64_t rel = off - c->pages_lo;
-    uint32_t in = (uint32_t)(rel & (SEG_PAGE_SIZE - 1)); /* page_size is SEG_PAGE_SIZE */
-    const slab_class *cls = &c->classes[clsid];
-    return c->pagemap[rel / SEG_PAGE_SIZE] == clsid && in % cls->size == 0 &&
-           in / cls->size < cls->perslab;
+    uint32_t units = (uint32_t)(rel & (SEG_PAGE_SIZE - 1)) >> 3; /* page_size is SEG_PAGE_SIZE */
+    uint32_t m = c->chunk_magic[clsid];
+    uint64_t q = (uint64_t)units * m;
+    return c->pagemap[rel / SEG_PAGE_SIZE] == clsid &&
+           (q & ((1ull << BOUNDS_MAGIC_BITS) - 1)) < m &&
+           (uint32_t)(q >> BOUNDS_MAGIC_BITS) < c->classes[clsid].perslab;
 }
 
 /* Do len bytes from p lie in the slab pages (p itself does)? */
@@ -106,17 +126,6 @@ static inline bool bounds_span(const shmc_cache *c, const void *p, size_t len)
 /* The data chunks of a chained item are all chunks of the largest class
  * (value.c); false, recorded, if not. */
 bool bounds_chained(const shmc_cache *c, const item_t *it);
-
-/* Is r the first byte of a chunk of the class its page is in?  For the
- * links of a hash chain, whose class is not known before. */
-static inline bool bounds_chunk_any(const shmc_cache *c, ref_t r)
-{
-    uint64_t off = (uint64_t)r << 3;
-    if (off < c->pages_lo || off >= c->pages_hi)
-        return false;
-    unsigned id = c->pagemap[(off - c->pages_lo) / SEG_PAGE_SIZE];
-    return bounds_clsid(c, id) && bounds_chunk_at(c, r, id);
-}
 
 /*
  * Whether an item met in a chain or a list can be used as a whole: its

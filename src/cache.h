@@ -56,6 +56,8 @@ struct shmc_cache {
     uint64_t pages_hi;          /* offset just past the last slab page */
     uint32_t walk_max;          /* most chunks the pages can hold: no list is longer */
     uint32_t bucket_mask;       /* max_buckets - 1: no bucket index is larger */
+    uint32_t chunk_magic[SEG_MAX_CLASSES + 1]; /* per class, ceil(2^34 / (size / 8)): tells a
+                                                  chunk's start without a division (bounds.h) */
 } __attribute__((aligned(64)));
 
 /* Pointer to the item a ref names (ref must not be 0). */

@@ -77,8 +77,7 @@ static ref_t *hash_slot_of(shmc_cache *c, item_t *it)
     bounds_walk w;
     bounds_walk_init(&w, c);
     while (*slot && *slot != r) {
-        /* a slot is written: only a chunk's own h_next may be one */
-        if (!bounds_chunk_any(c, *slot) || !bounds_follow(c, &w, *slot)) {
+        if (!bounds_follow(c, &w, *slot)) {
             bounds_fail("item_t.h_next (hash chain)");
             return NULL;
         }
@@ -139,7 +138,7 @@ static void hash_split_one(shmc_cache *c)
     bounds_walk bw;
     bounds_walk_init(&bw, c);
     while (*from) {
-        if (!bounds_chunk_any(c, *from) || !bounds_follow(c, &bw, *from)) {
+        if (!bounds_follow(c, &bw, *from)) {
             bounds_fail("item_t.h_next (hash chain)");
             break; /* the rest of the chain stays where it is */
         }

@@ -41,6 +41,10 @@
 static void item_retire(shmc_cache *c, item_t *it, unsigned to, const char *unlinked,
                         const char *freed)
 {
+    if (!bounds_clsid(c, it->clsid)) { /* checked when found; written since through a damaged link */
+        bounds_fail("item_t.clsid");
+        return;
+    }
     slab_shard *sh = slabs_shard_of(c, it);
     slab_shard *dst = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, to));
     slabs_lock_pair(c, sh, dst);
@@ -210,12 +214,18 @@ static item_t *item_alloc(shmc_cache *c, seg_counters *n, const void *key, size_
 /*
  * Publish a filled private item in place of old (or as new if old is
  * NULL); stripe lock held.  It enters the LRU of lane n's shard; old leaves
- * its own shard's.  Returns its new CAS.
+ * its own shard's.  Returns its new CAS; 0, the item left unpublished and
+ * the damage recorded, if its class id was spoiled meanwhile (bounds.h).
  */
 static uint64_t item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old)
 {
     unsigned home = lane_shard(c, n);
-    slab_shard *sh = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, home));
+    unsigned clsid = it->clsid; /* ours; a write through a damaged link may have hit it */
+    if (!bounds_clsid(c, clsid)) {
+        bounds_fail("item_t.clsid");
+        return 0; /* not published: the chunk stays ours */
+    }
+    slab_shard *sh = slabs_shard(c, clsid, slabs_home(c, clsid, home));
     if (old) { /* unlinking old touches its LRU neighbours: start those reads now */
         ref_t p = __atomic_load_n(&old->prev, __ATOMIC_RELAXED);
         ref_t nx = __atomic_load_n(&old->next, __ATOMIC_RELAXED);
@@ -427,6 +437,10 @@ static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode 
                             old->exptime, now, &st);
     if (!it)
         return st;
+    if (!bounds_item(c, old) || old->nbytes + vlen != total) { /* a damaged link wrote it */
+        slabs_release(c, it);
+        return SHMC_CORRUPT;
+    }
     value_copy(c, it, mode == SHMC_APPEND ? 0 : vlen, old);
     value_write(c, it, mode == SHMC_APPEND ? old->nbytes : 0, val, vlen);
     it->cas = new_cas;

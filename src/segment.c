@@ -160,13 +160,22 @@ static void segment_bind(shmc_cache *c, const seg_header *h)
     c->slots = (client_slot *)(c->base + h->off_slots);
     c->pagemap = (uint8_t *)(c->base + h->off_pagemap);
     c->buckets = (ref_t *)(c->base + h->off_buckets);
-    c->nclasses = h->nclasses;
     c->pages_lo = h->off_pages;
     c->pages_hi = h->off_pages + (uint64_t)h->npages * h->page_size;
     /* the smallest chunk is class 1's (slabs_class_sizes) */
     c->walk_max = (uint32_t)((uint64_t)h->npages *
                              (h->page_size / ALIGN_UP(sizeof(item_t) + h->chunk_size_min, 8)));
     c->bucket_mask = (uint32_t)(h->max_buckets - 1);
+}
+
+/* Keep in the handle what bounds.h needs of the class table that the
+ * parameters in h give (validated at attach, just made at create). */
+static void segment_bind_classes(shmc_cache *c, const seg_header *h)
+{
+    uint32_t size[SEG_MAX_CLASSES + 1];
+    c->nclasses = slabs_class_sizes(h, size);
+    for (unsigned id = 1; id <= c->nclasses; id++)
+        c->chunk_magic[id] = bounds_magic(size[id]);
 }
 
 static void segment_init_locks(shmc_cache *c)
@@ -251,7 +260,7 @@ shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *c
     segment_bind(c, &proto);
     segment_init_locks(c);
     slabs_init_classes(c);
-    c->nclasses = c->hdr->nclasses;
+    segment_bind_classes(c, c->hdr);
     __atomic_store_n(&c->hdr->init_done, 1, __ATOMIC_RELEASE);
     /* behind the key before anyone else can open it */
     if (protect_tag(c->base, c->size) != 0 || msync(c->base, sizeof(seg_header), MS_SYNC) != 0) {
@@ -485,6 +494,7 @@ shmc_status segment_attach(shmc_cache *c, const char *path)
     c->base = base;
     c->size = h.file_size;
     segment_bind(c, &h);
+    segment_bind_classes(c, &h);
     return SHMC_OK;
 }
 

@@ -83,8 +83,7 @@ void slabs_free_locked(shmc_cache *c, slab_shard *sh, item_t *it)
     item_set_state(it, STATE_MAKE(CHUNK_FREE, 0));
     CRASH_POINT("slabs.free_half");
     ref_t head = sh->free_head;
-    unsigned clsid = slabs_shard_clsid(c, sh);
-    if (head && !bounds_chunk_at(c, head, clsid)) { /* damaged: the list is lost (check, repair) */
+    if (head && !bounds_ref(c, head)) { /* damaged: the list is lost (check, repair) */
         bounds_fail("slab_shard.free_head");
         head = 0;
     }
@@ -98,8 +97,7 @@ void slabs_free_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 
 void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 {
-    unsigned clsid = slabs_shard_clsid(c, sh);
-    bool prev_ok = bounds_chunk_at(c, it->prev, clsid), next_ok = bounds_chunk_at(c, it->next, clsid);
+    bool prev_ok = bounds_ref(c, it->prev), next_ok = bounds_ref(c, it->next);
     if ((it->prev && !prev_ok) || (it->next && !next_ok))
         bounds_fail("item_t.prev/next (free list)");
     if (prev_ok)
@@ -114,6 +112,10 @@ void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 
 void slabs_release(shmc_cache *c, item_t *it)
 {
+    if (!bounds_clsid(c, it->clsid)) { /* ours, but a damaged link may have written it */
+        bounds_fail("item_t.clsid");
+        return;
+    }
     if (value_is_chained(it))
         value_release_chunks(c, it);
     slab_shard *sh = slabs_shard_of(c, it);

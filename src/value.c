@@ -53,16 +53,35 @@ static char *segment_at(shmc_cache *c, item_t *it, uint32_t n, uint32_t i, size_
     return seg_item(c, r)->data;
 }
 
+/* Whether a chained head's refs can be read: its chunk, of the largest
+ * class's size, lies in the pages, and it is not longer than
+ * item_size_max, so its refs lie in its chunk.  Checked where the head is
+ * used: bounds_item checked it where it entered, but a write through a
+ * damaged list link may have changed it since (bounds.h). */
+static bool head_ok(const shmc_cache *c, const item_t *head)
+{
+    if (bounds_chunk(c, seg_ref(c, head), c->nclasses) &&
+        item_total(head->nkey, head->nbytes) <= c->hdr->item_size_max)
+        return true;
+    return bounds_fail("item_t.nkey/nbytes (chained)");
+}
+
 /* Walk the segments overlapping [off, off+len): fn(segment ptr, buf ptr, n). */
 static void value_span(shmc_cache *c, item_t *it, size_t off, char *buf, size_t len, bool to_value)
 {
     if (!value_is_chained(it)) {
+        if (!bounds_span(c, it->data + it->nkey + off, len)) {
+            bounds_fail("item_t.nkey/nbytes");
+            return;
+        }
         if (to_value)
             memcpy(it->data + it->nkey + off, buf, len);
         else
             memcpy(buf, it->data + it->nkey + off, len);
         return;
     }
+    if (!head_ok(c, it))
+        return;
     uint32_t n = value_extra_chunks(c, it->nkey, it->nbytes);
     size_t pos = 0;
     for (uint32_t i = 0; i <= n && len; i++) {
@@ -97,9 +116,14 @@ void value_write(shmc_cache *c, item_t *it, size_t off, const void *src, size_t 
 void value_copy(shmc_cache *c, item_t *dst, size_t dst_off, item_t *src)
 {
     if (!value_is_chained(src)) {
-        value_write(c, dst, dst_off, src->data + src->nkey, src->nbytes);
+        if (bounds_span(c, src->data + src->nkey, src->nbytes))
+            value_write(c, dst, dst_off, src->data + src->nkey, src->nbytes);
+        else
+            bounds_fail("item_t.nkey/nbytes");
         return;
     }
+    if (!head_ok(c, src))
+        return;
     uint32_t n = value_extra_chunks(c, src->nkey, src->nbytes);
     for (uint32_t i = 0; i <= n; i++) {
         size_t seg_len;
@@ -127,6 +151,8 @@ bool value_alloc_chunks(shmc_cache *c, item_t *head)
 
 void value_release_chunks(shmc_cache *c, item_t *head)
 {
+    if (!head_ok(c, head))
+        return;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     slab_shard *sh = slabs_shard(c, c->hdr->nclasses, 0); /* the largest class: not sharded */
     uint32_t mine = STATE_MAKE(CHUNK_ALLOC, c->slot);
@@ -141,6 +167,8 @@ void value_release_chunks(shmc_cache *c, item_t *head)
 
 void value_adopt_chunks(shmc_cache *c, item_t *head)
 {
+    if (!head_ok(c, head))
+        return;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     ref_t hr = seg_ref(c, head);
     for (uint32_t i = 0; i < n; i++) {
@@ -157,7 +185,7 @@ void value_adopt_chunks(shmc_cache *c, item_t *head)
 
 void value_free_chunks(shmc_cache *c, slab_shard *sh, item_t *head)
 {
-    if (!value_is_chained(head))
+    if (!value_is_chained(head) || !head_ok(c, head))
         return;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     ref_t hr = seg_ref(c, head);
