@@ -248,12 +248,15 @@ static void check_chain_item(checker *k, uint64_t b, ref_t r, uint32_t now)
         problem(k, "bucket %llu: item %u key does not match its hash", (unsigned long long)b, r);
         return;
     }
+    unsigned clsid = page_class_of(c, r);
+    if (!value_is_chained(it) && item_total(it->nkey, it->nbytes) > c->classes[clsid].size)
+        problem(k, "item %u: its key and value (%u bytes) overrun its chunk", r, it->nbytes);
     if (hash_bucket(c, it->hash) != b)
         problem(k, "item %u is in bucket %llu, belongs in %llu", r, (unsigned long long)b,
                 (unsigned long long)hash_bucket(c, it->hash));
     if (clock_liveness(c, it, now) == ITEM_LIVE && chain_has_live_twin(c, it->h_next, it, now))
         problem(k, "item %u: key %.*s is live twice", r, it->nkey, it->data);
-    check_chunks_of(k, it, page_class_of(c, r));
+    check_chunks_of(k, it, clsid);
 }
 
 static void check_index(checker *k)

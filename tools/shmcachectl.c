@@ -112,13 +112,16 @@ static _Noreturn void usage_error(const char *fmt, ...)
 
 /**
  * A library call failed: "shmcachectl: <what>: <shmc_strerror>", with the
- * errno text added for SHMC_SYSTEM.  Returns EXIT_FAIL so that callers can
- * close their handle before exiting.
+ * errno text added for SHMC_SYSTEM, and for SHMC_CORRUPT what the library
+ * found damaged (shmc_corrupt_field).  Returns EXIT_FAIL so that callers
+ * can close their handle before exiting.
  */
 static int lib_error(const char *what, shmc_status st, int saved_errno)
 {
     if (st == SHMC_SYSTEM && saved_errno != 0)
         fprintf(stderr, PROG ": %s: %s: %s\n", what, shmc_strerror(st), strerror(saved_errno));
+    else if (st == SHMC_CORRUPT && shmc_corrupt_field() != NULL)
+        fprintf(stderr, PROG ": %s: %s: %s\n", what, shmc_strerror(st), shmc_corrupt_field());
     else
         fprintf(stderr, PROG ": %s: %s\n", what, shmc_strerror(st));
     return EXIT_FAIL;
