@@ -654,14 +654,17 @@ shmc_status shmc_config_get(shmc_cache *cache, shmc_config *out);
  * LRU tails, balance HOT/WARM/COLD, move a slab page if automove wants
  * one, and reap clients that died.  Calls run such steps amortized on
  * their own, so no daemon is needed; this is for tools and tests.
- * SHMC_OK, or SHMC_INVALID if cache is NULL.
+ * SHMC_OK, SHMC_INVALID if cache is NULL, or SHMC_CORRUPT if it met a
+ * damaged structure (shmc_corrupt_field).
  */
 shmc_status shmc_maintain(shmc_cache *cache);
 
 /**
- * Walk the whole segment and verify every invariant: hash chains, LRU
- * links, free lists, slab page accounting, item counters, client slots.
- * Blocks writers while it runs.  Describes each problem found on out
+ * Walk the whole segment and verify every invariant: the header, class
+ * table, locks' names and page map as shmc_open checks them, hash chains,
+ * LRU links, free lists, slab page accounting, item counters, client
+ * slots.  A damaged segment is reported, never followed out of bounds or
+ * round a cycle.  Blocks writers while it runs.  Describes each problem found on out
  * (may be NULL; written once the check is done, outside the library) and
  * returns the number of problems (0 = consistent); 1 without checking if
  * cache is not a live handle, if out lies in the library's memory, or if
@@ -687,7 +690,8 @@ unsigned shmc_check_with(shmc_cache *cache, FILE *out, shmc_check_report *report
 /**
  * Detect clients that died while attached and reclaim what they held
  * (shmcachectl recover).  *reaped (may be NULL) receives how many.
- * SHMC_OK, or SHMC_INVALID if cache is NULL.
+ * SHMC_OK, SHMC_INVALID if cache is NULL, or SHMC_CORRUPT if it met a
+ * damaged structure (then *reaped is not written).
  */
 shmc_status shmc_recover(shmc_cache *cache, unsigned *reaped);
 
