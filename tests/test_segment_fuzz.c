@@ -57,7 +57,8 @@
 #define ASAN_BUILD 0
 #define DEFAULT_TRIALS 10000u
 #endif
-#define CHILD_SECONDS 2.0   /* a child still running after this hangs */
+#define CHILD_SECONDS 5.0   /* a child still running after this hangs (a normal one takes
+                               milliseconds; the margin is for a loaded CI machine) */
 #define MAX_JOBS 8
 #define MAX_HITS 8          /* damages per trial at most (SHMC_SEGFUZZ_HITS) */
 #define SHOWN_FAILURES 10   /* failures described in full (SHMC_SEGFUZZ_SHOW); the rest counted */
