@@ -34,8 +34,10 @@
  * A failed check calls bounds_fail(what), which records on the calling
  * thread what was damaged; the call then treats the structure as ending
  * there (a miss, an empty list) and the public entry point answers
- * SHMC_CORRUPT (api.c).  Every check is a compare or two on values already
- * in registers or in a cache line the call reads anyway.
+ * SHMC_CORRUPT (api.c).  Most checks are a compare or two on values
+ * already in registers or in a cache line the call reads anyway; a chunk
+ * boundary costs a multiplication and two loads, and a set makes about
+ * four (docs/design.md gives the measured cost).
  */
 #ifndef SHMC_BOUNDS_H
 #define SHMC_BOUNDS_H
