@@ -47,6 +47,11 @@
  *  - A process may die at any instruction, inside or outside a call,
  *    without corrupting the segment or blocking other processes.  See
  *    docs/design.md for how.
+ *  - A damaged segment (a file changed behind the library's back) never
+ *    crashes or hangs a call: shmc_open refuses a header it cannot trust,
+ *    and a call that meets a broken structure stops there and answers
+ *    SHMC_CORRUPT (it may have done part of its work).  shmc_corrupt_field()
+ *    names what was damaged; shmc_check() describes all of it.
  */
 #ifndef SHMCACHED_H
 #define SHMCACHED_H
@@ -85,7 +90,9 @@ typedef enum shmc_status {
     SHMC_INVALID,          /**< a bad argument (NULL where not allowed, bad config value...) */
     SHMC_NOT_SEGMENT,      /**< the file is not a shmcached segment (bad magic) */
     SHMC_BAD_VERSION,      /**< the segment has another format version */
-    SHMC_CORRUPT,          /**< the segment is truncated or its header is inconsistent */
+    SHMC_CORRUPT,          /**< the segment is damaged: truncated or a header field out of
+                                range (shmc_open), or a structure found broken during a
+                                call (shmc_corrupt_field() names what) */
     SHMC_PERMISSION,       /**< the process may not open or create the segment file */
     SHMC_FILE_EXISTS,      /**< create: a file already exists at that path */
     SHMC_NO_FILE,          /**< open: no file at that path */
@@ -111,6 +118,17 @@ typedef enum shmc_status {
 
 /** A human-readable, static description of a status code. Never NULL. */
 const char *shmc_strerror(shmc_status status);
+
+/**
+ * What the calling thread found damaged the last time it met damage in a
+ * segment: when shmc_open refused a file with SHMC_CORRUPT, or a call
+ * answered SHMC_CORRUPT.  A static string naming the field as the
+ * segment's format (src/layout.h) does: "seg_header.hash_word",
+ * "slab_class.size", "page map", "item_t.h_next (hash chain)"...  NULL if
+ * the thread never met damage; calls that meet none leave it as it is.
+ * Safe to call at any time, without a handle.
+ */
+const char *shmc_corrupt_field(void);
 
 /* ------------------------------------------------------------------ */
 /* Creating, attaching and removing segments                           */
@@ -302,8 +320,10 @@ shmc_status shmc_lockdown_with(const shmc_lockdown_options *opts, shmc_lockdown_
  * while attached left behind (see docs/design.md), so it also works after
  * every attached process crashed.
  * Errors: SHMC_NO_FILE, SHMC_PERMISSION, SHMC_NOT_SEGMENT (not ours),
- * SHMC_BAD_VERSION, SHMC_CORRUPT (truncated or inconsistent header),
- * SHMC_TOO_MANY_CLIENTS, SHMC_SYSTEM.  On error the file is not changed.
+ * SHMC_BAD_VERSION, SHMC_CORRUPT (truncated, or a field of the header,
+ * the class table, a lock's name or the page map out of range:
+ * shmc_corrupt_field() names it), SHMC_TOO_MANY_CLIENTS, SHMC_SYSTEM.  On
+ * error the file is not changed.
  */
 shmc_status shmc_open(const char *path, shmc_cache **out);
 
@@ -648,15 +668,19 @@ shmc_status shmc_config_get(shmc_cache *cache, shmc_config *out);
  * LRU tails, balance HOT/WARM/COLD, move a slab page if automove wants
  * one, and reap clients that died.  Calls run such steps amortized on
  * their own, so no daemon is needed; this is for tools and tests.
- * SHMC_OK, or SHMC_INVALID if cache is NULL.
+ * SHMC_OK, SHMC_INVALID if cache is NULL, or SHMC_CORRUPT if it met a
+ * damaged structure (shmc_corrupt_field).
  */
 shmc_status shmc_maintain(shmc_cache *cache);
 
 /**
- * Walk the whole segment and verify every invariant: hash chains, LRU
- * links, free lists, slab page accounting, item counters, client slots.
- * Blocks writers while it runs; gives up, counting one problem ("busy"),
- * if a live client holds a lock past the handle's bound.  Describes each problem found on out
+ * Walk the whole segment and verify every invariant: the header, class
+ * table, locks' names and page map as shmc_open checks them, hash chains,
+ * LRU links, free lists, slab page accounting, item counters, client
+ * slots.  A damaged segment is reported, never followed out of bounds or
+ * round a cycle.  Blocks writers while it runs; gives up, counting one
+ * problem ("busy"), if a live client holds a lock past the handle's
+ * bound.  Describes each problem found on out
  * (may be NULL; written once the check is done, outside the library) and
  * returns the number of problems (0 = consistent); 1 without checking if
  * cache is not a live handle, if out lies in the library's memory, or if
@@ -685,7 +709,8 @@ unsigned shmc_check_with(shmc_cache *cache, FILE *out, shmc_check_report *report
 /**
  * Detect clients that died while attached and reclaim what they held
  * (shmcachectl recover).  *reaped (may be NULL) receives how many.
- * SHMC_OK, or SHMC_INVALID if cache is NULL.
+ * SHMC_OK, SHMC_INVALID if cache is NULL, or SHMC_CORRUPT if it met a
+ * damaged structure (then *reaped is not written).
  */
 shmc_status shmc_recover(shmc_cache *cache, unsigned *reaped);
 

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "cache.h"
 #include "gate.h"
 #include "items.h"
@@ -373,7 +374,8 @@ static shmc_status api_get_in(shmc_cache *c, const void *key, size_t nkey, bool 
     if (st != SHMC_OK)
         return st;
     seg_counters *n = gate_lane(c);
-    st = items_get(c, n, key, nkey, touch, exptime, o);
+    uint32_t damage = bounds_hits();
+    st = bounds_status(damage, items_get(c, n, key, nkey, touch, exptime, o));
     api_pace(c, n);
     return st;
 }
@@ -581,7 +583,9 @@ static shmc_status api_store_in(shmc_cache *c, shmc_store_mode mode, const void 
     char kbuf[SHMC_KEY_MAX];
     memcpy(kbuf, key, nkey);
     seg_counters *n = gate_lane(c);
+    uint32_t damage = bounds_hits();
     st = items_store(c, n, mode, kbuf, nkey, value, vlen, flags, exptime, cas_in, new_cas, cas);
+    st = bounds_status(damage, st);
     api_pace(c, n);
     return st;
 }
@@ -649,7 +653,8 @@ shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t ca
     if (st != SHMC_OK)
         return st;
     seg_counters *n = gate_lane(c);
-    st = items_delete(c, n, key, nkey, cas);
+    uint32_t damage = bounds_hits();
+    st = bounds_status(damage, items_delete(c, n, key, nkey, cas));
     api_leave(c, n);
     return st;
 }
@@ -676,7 +681,9 @@ shmc_status shmc_arith_ex(shmc_cache *c, const void *key, size_t nkey, int incr,
     }
     uint64_t r = 0, cas = 0;
     seg_counters *n = gate_lane(c);
+    uint32_t damage = bounds_hits();
     st = items_arith(c, n, key, nkey, incr, delta, cas_in, new_cas, &r, &cas);
+    st = bounds_status(damage, st);
     api_leave(c, n);
     if (st == SHMC_OK) {
         if (result)
@@ -714,7 +721,9 @@ shmc_status shmc_invalidate(shmc_cache *c, const void *key, size_t nkey, uint64_
     }
     int64_t exp = exptime ? *exptime : 0;
     seg_counters *n = gate_lane(c);
+    uint32_t damage = bounds_hits();
     st = items_invalidate(c, n, key, nkey, cas_in, exptime ? &exp : NULL, new_cas);
+    st = bounds_status(damage, st);
     api_leave(c, n);
     return st;
 }
@@ -725,7 +734,8 @@ shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t expt
     if (st != SHMC_OK)
         return st;
     seg_counters *n = gate_lane(c);
-    st = items_touch(c, n, key, nkey, exptime);
+    uint32_t damage = bounds_hits();
+    st = bounds_status(damage, items_touch(c, n, key, nkey, exptime));
     api_leave(c, n);
     return st;
 }
@@ -748,9 +758,11 @@ shmc_status shmc_maintain(shmc_cache *c)
     shmc_status gst = gate_enter(c);
     if (gst != SHMC_OK)
         return gst;
+    uint32_t damage = bounds_hits();
     items_maintain(c, true);
+    gst = bounds_status(damage, SHMC_OK);
     gate_leave();
-    return SHMC_OK;
+    return gst;
 }
 
 shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
@@ -760,7 +772,9 @@ shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
     if (gst != SHMC_OK)
         return gst;
     unsigned n = 0;
+    uint32_t damage = bounds_hits();
     shmc_status st = OUT_OK(reaped) ? registry_recover(c, &n) : SHMC_INVALID;
+    st = bounds_status(damage, st);
     gate_leave();
     if (st == SHMC_OK && reaped)
         *reaped = n;
@@ -797,7 +811,7 @@ const char *shmc_strerror(shmc_status st)
         [SHMC_INVALID] = "invalid argument",
         [SHMC_NOT_SEGMENT] = "not a shmcached segment",
         [SHMC_BAD_VERSION] = "segment has an unsupported format version",
-        [SHMC_CORRUPT] = "segment is truncated or its header is inconsistent",
+        [SHMC_CORRUPT] = "segment is damaged (truncated, a header field out of range, or a broken structure)",
         [SHMC_PERMISSION] = "permission denied",
         [SHMC_FILE_EXISTS] = "file already exists",
         [SHMC_NO_FILE] = "no such segment file",

@@ -44,6 +44,7 @@ struct shmc_cache {
     unsigned pkru_writers;      /* foreign PKRU writers found at attach */
     int64_t wait_ns;            /* how long a call waits on locks of live owners before
                                    SHMC_BUSY (lock.h); < 0: for ever */
+    uint32_t nclasses;          /* classes in use: the header's, as validated at attach (bounds.h) */
     const owner_ops *owners;    /* liveness and repair, for the layers below (registry.c) */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */
@@ -51,6 +52,14 @@ struct shmc_cache {
     client_slot *slots;         /* max_clients slots */
     uint8_t *pagemap;           /* class id of each page, 0 = unassigned */
     ref_t *buckets;             /* the hash index */
+    /* the segment's geometry as validated at attach, for the checks of
+     * bounds.h: here, behind the key, no write to the segment changes it */
+    uint64_t pages_lo;          /* offset of the first slab page */
+    uint64_t pages_hi;          /* offset just past the last slab page */
+    uint32_t walk_max;          /* most chunks the pages can hold: no list is longer */
+    uint32_t bucket_mask;       /* max_buckets - 1: no bucket index is larger */
+    uint32_t chunk_magic[SEG_MAX_CLASSES + 1]; /* per class, ceil(2^34 / (size / 8)): tells a
+                                                  chunk's start without a division (bounds.h) */
 } __attribute__((aligned(64)));
 
 /* Pointer to the item a ref names (ref must not be 0). */

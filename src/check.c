@@ -9,11 +9,20 @@
  * one of: free and on the free list of the shard it names; linked and in
  * both its chain and the LRU list of the shard it names; or allocated to
  * a live client.
+ *
+ * A damaged segment is what the check is for, so it trusts nothing it
+ * reads: the header, class table, locks' names and page map are checked
+ * as attach checks them (segment_bad_field), and the walks stop only if
+ * the fields fixed at creation are damaged; every ref is checked to be a
+ * chunk of the right class before it is followed, a chunk is marked when
+ * seen, so a cycle ends a walk, and a key or value is read only within
+ * its chunk.
  */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "cache.h"
 #include "clock.h"
 #include "crashpoint.h"
@@ -22,6 +31,7 @@
 #include "lock.h"
 #include "lru.h"
 #include "registry.h"
+#include "segment.h"
 #include "slabs.h"
 #include "value.h"
 
@@ -70,7 +80,7 @@ static uint8_t *chunk_mark(checker *k, ref_t r, unsigned clsid)
 {
     shmc_cache *c = k->c;
     uint64_t off = (uint64_t)r << 3;
-    if (r == 0 || off < c->hdr->off_pages || off >= c->hdr->file_size)
+    if (off < c->pages_lo || off >= c->pages_hi || !bounds_clsid(c, clsid))
         return NULL;
     uint32_t pg = (uint32_t)((off - c->hdr->off_pages) / c->hdr->page_size);
     uint64_t in = (off - c->hdr->off_pages) % c->hdr->page_size;
@@ -176,26 +186,37 @@ static void check_classes(checker *k)
         }
 }
 
-/* Two live items with the same key in one chain? */
+/* Two live items with the same key in one chain?  (A damaged rest of the
+ * chain is check_index's to report: here it ends the search.) */
 static bool chain_has_live_twin(shmc_cache *c, ref_t from, const item_t *it, uint32_t now)
 {
-    for (ref_t r = from; r; r = seg_item(c, r)->h_next) {
+    bounds_walk w;
+    bounds_walk_init(&w, c);
+    for (ref_t r = from; r && bounds_follow(c, &w, r); r = seg_item(c, r)->h_next) {
         item_t *o = seg_item(c, r);
-        if (o->hash == it->hash && o->nkey == it->nkey &&
+        if (o->hash == it->hash && o->nkey == it->nkey && bounds_span(c, o->data, o->nkey) &&
             memcmp(o->data, it->data, it->nkey) == 0 && clock_liveness(c, o, now) == ITEM_LIVE)
             return true;
     }
     return false;
 }
 
-/* A linked chained item's data chunks are all its own. */
-static void check_chunks_of(checker *k, item_t *head)
+/* A linked chained item's data chunks are all its own (head is a chunk
+ * of a page of class clsid). */
+static void check_chunks_of(checker *k, item_t *head, unsigned clsid)
 {
     shmc_cache *c = k->c;
     if (!value_is_chained(head))
         return;
-    if (head->clsid != c->hdr->nclasses)
+    if (head->clsid != c->hdr->nclasses || clsid != c->hdr->nclasses) {
         problem(k, "chained item %u is in class %u", seg_ref(c, head), head->clsid);
+        return;
+    }
+    if (item_total(head->nkey, head->nbytes) > c->hdr->item_size_max) {
+        problem(k, "chained item %u is %u bytes long, above item_size_max", seg_ref(c, head),
+                head->nbytes);
+        return; /* its refs would run past its chunk */
+    }
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     for (uint32_t i = 0; i < n; i++) {
         ref_t r = value_refs(head)[i];
@@ -207,32 +228,54 @@ static void check_chunks_of(checker *k, item_t *head)
     }
 }
 
+/* The class of the page holding ref r (0 if r is not in the pages). */
+static unsigned page_class_of(shmc_cache *c, ref_t r)
+{
+    uint64_t off = (uint64_t)r << 3;
+    return off >= c->pages_lo && off < c->pages_hi ? c->pagemap[seg_page_of(c, r)] : 0;
+}
+
+/* One item of bucket b's chain, marked seen (r is a chunk boundary). */
+static void check_chain_item(checker *k, uint64_t b, ref_t r, uint32_t now)
+{
+    shmc_cache *c = k->c;
+    item_t *it = seg_item(c, r);
+    if (STATE_KIND(it->state) != CHUNK_LINKED)
+        problem(k, "bucket %llu: item %u has state %u", (unsigned long long)b, r, it->state);
+    /* the key is read only within the chunk */
+    if (it->nkey < 1 || it->nkey > SHMC_KEY_MAX ||
+        item_total(it->nkey, 0) > c->classes[page_class_of(c, r)].size ||
+        hash_key(it->data, it->nkey) != it->hash) {
+        problem(k, "bucket %llu: item %u key does not match its hash", (unsigned long long)b, r);
+        return;
+    }
+    unsigned clsid = page_class_of(c, r);
+    if (!value_is_chained(it) && item_total(it->nkey, it->nbytes) > c->classes[clsid].size)
+        problem(k, "item %u: its key and value (%u bytes) overrun its chunk", r, it->nbytes);
+    if (hash_bucket(c, it->hash) != b)
+        problem(k, "item %u is in bucket %llu, belongs in %llu", r, (unsigned long long)b,
+                (unsigned long long)hash_bucket(c, it->hash));
+    if (clock_liveness(c, it, now) == ITEM_LIVE && chain_has_live_twin(c, it->h_next, it, now))
+        problem(k, "item %u: key %.*s is live twice", r, it->nkey, it->data);
+    check_chunks_of(k, it, clsid);
+}
+
 static void check_index(checker *k)
 {
     shmc_cache *c = k->c;
     uint64_t nb = hash_buckets(c);
     uint32_t now = clock_now(c);
+    if (nb > (uint64_t)c->bucket_mask + 1)
+        nb = (uint64_t)c->bucket_mask + 1; /* hash_word damaged: reported by check_fields */
     for (uint64_t b = 0; b < nb; b++) {
         for (ref_t r = c->buckets[b]; r; r = seg_item(c, r)->h_next) {
-            item_t *it = seg_item(c, r);
-            unsigned clsid = (r << 3) >= c->hdr->off_pages && (r << 3) < c->hdr->file_size
-                                 ? c->pagemap[seg_page_of(c, r)] : 0;
-            uint8_t *m = clsid ? chunk_mark(k, r, clsid) : NULL;
+            uint8_t *m = chunk_mark(k, r, page_class_of(c, r));
             if (!m || (*m & SEEN_HASH)) {
                 problem(k, "bucket %llu: chain broken at ref %u", (unsigned long long)b, r);
                 break;
             }
             *m |= SEEN_HASH;
-            if (STATE_KIND(it->state) != CHUNK_LINKED)
-                problem(k, "bucket %llu: item %u has state %u", (unsigned long long)b, r, it->state);
-            if (it->nkey < 1 || it->nkey > SHMC_KEY_MAX || hash_key(it->data, it->nkey) != it->hash)
-                problem(k, "bucket %llu: item %u key does not match its hash", (unsigned long long)b, r);
-            else if (hash_bucket(c, it->hash) != b)
-                problem(k, "item %u is in bucket %llu, belongs in %llu", r, (unsigned long long)b,
-                        (unsigned long long)hash_bucket(c, it->hash));
-            if (clock_liveness(c, it, now) == ITEM_LIVE && chain_has_live_twin(c, it->h_next, it, now))
-                problem(k, "item %u: key %.*s is live twice", r, it->nkey, it->data);
-            check_chunks_of(k, it);
+            check_chain_item(k, b, r, now);
         }
     }
 }
@@ -289,6 +332,22 @@ static void check_chunks(checker *k)
     }
 }
 
+/* The header, class table, locks' names and page map, as attach checks
+ * them; false if a field fixed at creation is damaged, which every other
+ * check relies on. */
+static bool check_fields(checker *k)
+{
+    shmc_cache *c = k->c;
+    const char *bad = segment_bad_field(c->hdr, c->classes, c->stripes, c->pagemap);
+    if (bad)
+        problem(k, "%s is out of range", bad);
+    if (segment_bad_fixed(c->hdr, c->classes) || c->hdr->nclasses != c->nclasses) {
+        problem(k, "fields fixed at creation are damaged: nothing else was checked");
+        return false;
+    }
+    return true;
+}
+
 /* Drop the first `stripes` stripe locks and the shard locks of classes
  * 1..classes, in the reverse of lock_all's order. */
 static void unlock_some(shmc_cache *c, uint32_t stripes, unsigned classes)
@@ -309,13 +368,13 @@ static bool lock_all(shmc_cache *c)
             unlock_some(c, i, 0);
             return false;
         }
-    for (unsigned i = 1; i <= c->hdr->nclasses; i++)
+    for (unsigned i = 1; i <= c->nclasses; i++) /* the handle's: the header's may be damaged */
         if (!slabs_lock_class_wait(c, i, true)) {
             unlock_some(c, SEG_NSTRIPES, i - 1);
             return false;
         }
     if (!lock_wait_reader(c, &c->hdr->pool_lock.l)) {
-        unlock_some(c, SEG_NSTRIPES, c->hdr->nclasses);
+        unlock_some(c, SEG_NSTRIPES, c->nclasses);
         return false;
     }
     CRASH_POINT("check.locked");
@@ -325,7 +384,7 @@ static bool lock_all(shmc_cache *c)
 static void unlock_all(shmc_cache *c)
 {
     lock_drop(&c->hdr->pool_lock.l);
-    unlock_some(c, SEG_NSTRIPES, c->hdr->nclasses);
+    unlock_some(c, SEG_NSTRIPES, c->nclasses);
 }
 
 /* Print what the check found (the gate is closed: out is the caller's). */
@@ -346,11 +405,13 @@ static void check_report(const checker *k, FILE *out)
                 k->recoverable, k->recoverable == 1 ? "" : "s");
 }
 
-/* How many chunk slots seen[] needs (inside the gate). */
+/* How many chunk slots seen[] needs (inside the gate): from the handle's
+ * geometry, which no damage to the segment changes. */
 static size_t check_seen_size(shmc_cache *c, uint32_t *stride)
 {
-    *stride = c->hdr->page_size / c->classes[1].size;
-    return (size_t)c->hdr->npages * *stride;
+    uint64_t npages = (c->pages_hi - c->pages_lo) / SEG_PAGE_SIZE;
+    *stride = (uint32_t)(c->walk_max / npages);
+    return (size_t)c->walk_max;
 }
 
 unsigned shmc_check(shmc_cache *c, FILE *out)
@@ -390,10 +451,12 @@ unsigned shmc_check_with(shmc_cache *c, FILE *out, shmc_check_report *report)
     if (busy) {
         problem(&k, "busy: a live client held a lock past the bound; nothing was checked");
     } else {
-        check_pages(&k);
-        check_classes(&k);
-        check_index(&k);
-        check_chunks(&k);
+        if (check_fields(&k)) {
+            check_pages(&k);
+            check_classes(&k);
+            check_index(&k);
+            check_chunks(&k);
+        }
         unlock_all(c);
     }
     gate_leave();

@@ -14,6 +14,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "bounds.h"
 #include "crashpoint.h"
 #include "lock.h"
 #include "slabs.h"
@@ -28,10 +29,11 @@ static inline uint64_t hash_word(const shmc_cache *c)
     return __atomic_load_n(&c->hdr->hash_word, __ATOMIC_ACQUIRE);
 }
 
-/* Buckets before the current round of splits: N0 << level. */
+/* Buckets before the current round of splits: N0 << level.  (The level
+ * is masked so that a damaged word cannot make the shift undefined.) */
 static inline uint64_t word_round(const shmc_cache *c, uint64_t w)
 {
-    return (1ull << c->hdr->hash_power) << (w >> 32);
+    return (1ull << c->hdr->hash_power) << ((w >> 32) & 31);
 }
 
 uint64_t hash_buckets(const shmc_cache *c)
@@ -46,7 +48,7 @@ static uint64_t bucket_for(const shmc_cache *c, uint64_t w, uint32_t hash)
     uint64_t b = hash & (m - 1);
     if (b < (uint32_t)w)
         b = hash & (2 * m - 1);
-    return b;
+    return b & c->bucket_mask; /* a no-op unless hash_word is damaged (bounds.h) */
 }
 
 uint64_t hash_bucket(const shmc_cache *c, uint32_t hash)
@@ -66,13 +68,21 @@ void hash_insert(shmc_cache *c, item_t *it)
     __atomic_store_n(head, seg_ref(c, it), __ATOMIC_RELEASE);
 }
 
-/* The ref slot that points at it in its chain, or NULL. */
+/* The ref slot that points at it in its chain, or NULL (also when the
+ * chain is damaged before it: bounds.h). */
 static ref_t *hash_slot_of(shmc_cache *c, item_t *it)
 {
     ref_t r = seg_ref(c, it);
     ref_t *slot = &c->buckets[hash_bucket(c, it->hash)];
-    while (*slot && *slot != r)
+    bounds_walk w;
+    bounds_walk_init(&w, c);
+    while (*slot && *slot != r) {
+        if (!bounds_follow(c, &w, *slot)) {
+            bounds_fail("item_t.h_next (hash chain)");
+            return NULL;
+        }
         slot = &seg_item(c, *slot)->h_next;
+    }
     return *slot ? slot : NULL;
 }
 
@@ -126,7 +136,13 @@ static void hash_split_one(shmc_cache *c)
     ref_t *from = &c->buckets[s];
     ref_t *to = &c->buckets[s + m];
     *to = 0;
+    bounds_walk bw;
+    bounds_walk_init(&bw, c);
     while (*from) {
+        if (!bounds_follow(c, &bw, *from)) {
+            bounds_fail("item_t.h_next (hash chain)");
+            break; /* the rest of the chain stays where it is */
+        }
         item_t *it = seg_item(c, *from);
         if ((it->hash & (2 * m - 1)) != s) {
             __atomic_store_n(from, it->h_next, __ATOMIC_RELEASE);
@@ -163,8 +179,8 @@ void hash_clear_stripe(shmc_cache *c, uint32_t s)
 {
     uint64_t w = hash_word(c);
     uint64_t limit = 2 * word_round(c, w);
-    if (limit > c->hdr->max_buckets)
-        limit = c->hdr->max_buckets;
+    if (limit > (uint64_t)c->bucket_mask + 1)
+        limit = (uint64_t)c->bucket_mask + 1;
     for (uint64_t b = s; b < limit; b += SEG_NSTRIPES)
         if (c->buckets[b]) /* reading a sparse page allocates nothing */
             __atomic_store_n(&c->buckets[b], 0, __ATOMIC_RELEASE);

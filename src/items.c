@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "cas.h"
 #include "clock.h"
 #include "crashpoint.h"
@@ -54,9 +55,12 @@ static void item_retire(shmc_cache *c, item_t *it, slab_shard *sh, slab_shard *d
 
 /* Remove a linked item from the index, its LRU and free it into its own
  * shard (stripe held).  false, having changed nothing, if a live client
- * holds its shard's lock past the call's bound (lock.h). */
+ * holds its shard's lock past the call's bound (lock.h), or if its class
+ * id is damaged (recorded: bounds.h). */
 static bool item_unlink(shmc_cache *c, item_t *it)
 {
+    if (!bounds_clsid(c, it->clsid)) /* checked when found; written since through a damaged link */
+        return bounds_fail("item_t.clsid");
     slab_shard *sh = slabs_shard_of(c, it); /* stays its shard while we hold the stripe */
     if (!lock_wait(c, &sh->lock))
         return false;
@@ -76,10 +80,13 @@ static inline void item_prefetch(const item_t *it)
     __builtin_prefetch((const char *)it + 128);
 }
 
-/* Whether it holds this key (of this hash). */
-static inline bool item_has_key(const item_t *it, const void *key, size_t nkey, uint32_t hash)
+/* Whether it holds this key (of this hash); its key bytes are read only
+ * if they lie in the pages. */
+static inline bool item_has_key(const shmc_cache *c, const item_t *it, const void *key,
+                                size_t nkey, uint32_t hash)
 {
-    return it->hash == hash && it->nkey == nkey && memcmp(it->data, key, nkey) == 0;
+    return it->hash == hash && it->nkey == nkey && bounds_span(c, it->data, nkey) &&
+           memcmp(it->data, key, nkey) == 0;
 }
 
 /*
@@ -94,12 +101,24 @@ static item_t *item_find(shmc_cache *c, const void *key, size_t nkey, uint32_t h
 {
     *why = ITEM_LIVE;
     ref_t r = hash_head(c, hash);
+    bounds_walk w;
+    bounds_walk_init(&w, c);
     while (r) {
+        if (!bounds_follow(c, &w, r)) {
+            bounds_fail("item_t.h_next (hash chain)");
+            return NULL; /* a damaged chain ends here: the call answers SHMC_CORRUPT */
+        }
         item_t *it = seg_item(c, r);
         item_prefetch(it);
         r = it->h_next;
-        if (!item_has_key(it, key, nkey, hash))
+        if (!item_has_key(c, it, key, nkey, hash))
             continue;
+        if (!bounds_item(c, it))
+            return NULL;
+        if (STATE_KIND(item_state(it)) != CHUNK_LINKED) { /* a chain holds linked items only */
+            bounds_fail("item_t.state (hash chain)");
+            return NULL;
+        }
         enum item_liveness l = clock_liveness(c, it, now);
         if (l == ITEM_LIVE)
             return it;
@@ -224,11 +243,13 @@ static bool publish_lock_any(shmc_cache *c, item_t *it, slab_shard *home, slab_s
  * or if that is busy any other of the class that is free), and *out, the
  * one old leaves (its own: NULL without old).  Two are waited for only in
  * address order (slabs.h).  false, holding none, if a live client holds
- * one past the call's bound (lock.h).
+ * one past the call's bound (lock.h), or old's class id is damaged.
  */
 static bool publish_lock(shmc_cache *c, item_t *it, item_t *old, unsigned home,
                          slab_shard **in, slab_shard **out)
 {
+    if (old && !bounds_clsid(c, old->clsid)) /* as item_unlink */
+        return bounds_fail("item_t.clsid");
     slab_shard *sh = slabs_shard(c, it->clsid, slabs_home(c, it->clsid, home));
     slab_shard *osh = old ? slabs_shard_of(c, old) : NULL;
     *in = sh;
@@ -246,10 +267,13 @@ static bool publish_lock(shmc_cache *c, item_t *it, item_t *old, unsigned home,
  * NULL); stripe lock held.  It enters the LRU of lane n's shard; old
  * leaves its own shard's.  Returns true with its new CAS in *cas; false,
  * having changed nothing (it is still private), if a shard lock is held
- * by a live client past the call's bound.
+ * by a live client past the call's bound, or if its class id was spoiled
+ * meanwhile (the damage recorded: bounds.h).
  */
 static bool item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old, uint64_t *cas)
 {
+    if (!bounds_clsid(c, it->clsid)) /* ours; a write through a damaged link may have hit it */
+        return bounds_fail("item_t.clsid");
     if (old) { /* unlinking old touches its LRU neighbours: start those reads now */
         ref_t p = __atomic_load_n(&old->prev, __ATOMIC_RELAXED);
         ref_t nx = __atomic_load_n(&old->next, __ATOMIC_RELAXED);
@@ -258,7 +282,7 @@ static bool item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old
         if (nx)
             __builtin_prefetch(seg_item(c, nx), 1);
     }
-    slab_shard *sh, *osh;
+    slab_shard *sh = NULL, *osh = NULL;
     if (!publish_lock(c, it, old, lane_shard(c, n), &sh, &osh))
         return false;
     uint64_t fresh = cas_make(c, it->hash); /* also names this publication */
@@ -337,7 +361,7 @@ static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint3
         uint64_t cas = __atomic_load_n(&it->cas, __ATOMIC_RELAXED);
         if (STATE_KIND(st) != CHUNK_LINKED)
             return false;
-        if (!item_has_key(it, key, nkey, hash)) {
+        if (!item_has_key(c, it, key, nkey, hash)) {
             r = __atomic_load_n(&it->h_next, __ATOMIC_RELAXED);
             __atomic_thread_fence(__ATOMIC_ACQUIRE);
             if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st)
@@ -469,6 +493,10 @@ static shmc_status store_concat(shmc_cache *c, seg_counters *n, shmc_store_mode 
                             old->exptime, now, &st);
     if (!it)
         return st;
+    if (!bounds_item(c, old) || old->nbytes + vlen != total) { /* a damaged link wrote it */
+        slabs_release(c, it);
+        return SHMC_CORRUPT;
+    }
     value_copy(c, it, mode == SHMC_APPEND ? 0 : vlen, old);
     value_write(c, it, mode == SHMC_APPEND ? old->nbytes : 0, val, vlen);
     it->cas = new_cas;

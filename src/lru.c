@@ -10,6 +10,7 @@
  */
 #include "lru.h"
 
+#include "bounds.h"
 #include "clock.h"
 #include "crashpoint.h"
 #include "hash.h"
@@ -17,14 +18,45 @@
 #include "slabs.h"
 #include "value.h"
 
+/* The item a link r of a list of class clsid names, to be moved or used
+ * as a whole: NULL at the end of the list (0), or if r is not a chunk of
+ * the class - a damaged list ends there (bounds.h); what names the field
+ * r came from. */
+static inline item_t *list_item(shmc_cache *c, unsigned clsid, ref_t r, const char *what)
+{
+    if (!r)
+        return NULL;
+    if (__builtin_expect(!bounds_chunk_at(c, r, clsid), 0)) {
+        bounds_fail(what);
+        return NULL;
+    }
+    return seg_item(c, r);
+}
+
+/* The neighbour a link r names, whose own link field only is written:
+ * NULL at the end of the list, or if r names no header in the pages.  A
+ * write through a damaged link that passes lands in the pages; what it
+ * may spoil is checked where it is used (bounds.h). */
+static inline item_t *list_neighbour(shmc_cache *c, ref_t r, const char *what)
+{
+    if (!r)
+        return NULL;
+    if (__builtin_expect(!bounds_ref(c, r), 0)) {
+        bounds_fail(what);
+        return NULL;
+    }
+    return seg_item(c, r);
+}
+
 static void list_push_head(shmc_cache *c, slab_shard *sh, item_t *it, unsigned l)
 {
     ref_t r = seg_ref(c, it);
     __atomic_store_n(&it->place, PLACE_MAKE(l, slabs_shard_no(c, sh)), __ATOMIC_RELAXED);
     it->prev = 0;
-    it->next = sh->head[l];
-    if (sh->head[l])
-        seg_item(c, sh->head[l])->prev = r;
+    item_t *head = list_neighbour(c, sh->head[l], "slab_shard.head");
+    it->next = head ? sh->head[l] : 0;
+    if (head)
+        head->prev = r;
     sh->head[l] = r;
     if (!sh->tail[l])
         sh->tail[l] = r;
@@ -34,13 +66,19 @@ static void list_push_head(shmc_cache *c, slab_shard *sh, item_t *it, unsigned l
 static void list_remove(shmc_cache *c, slab_shard *sh, item_t *it)
 {
     unsigned l = item_lru(it);
-    if (it->prev)
-        seg_item(c, it->prev)->next = it->next;
-    else
+    if (__builtin_expect(l >= SEG_NLRU, 0)) {
+        bounds_fail("item_t.place");
+        return;
+    }
+    item_t *prev = list_neighbour(c, it->prev, "item_t.prev (LRU)");
+    item_t *next = list_neighbour(c, it->next, "item_t.next (LRU)");
+    if (prev)
+        prev->next = it->next;
+    else if (!it->prev)
         sh->head[l] = it->next;
-    if (it->next)
-        seg_item(c, it->next)->prev = it->prev;
-    else
+    if (next)
+        next->prev = it->prev;
+    else if (!it->next)
         sh->tail[l] = it->prev;
     it->next = it->prev = 0;
     sh->lru_count[l]--;
@@ -63,10 +101,11 @@ void lru_append(shmc_cache *c, slab_shard *sh, item_t *it)
     unsigned l = item_lru(it) < SEG_NLRU ? item_lru(it) : SEG_LRU_COLD;
     ref_t r = seg_ref(c, it);
     __atomic_store_n(&it->place, PLACE_MAKE(l, slabs_shard_no(c, sh)), __ATOMIC_RELAXED);
+    item_t *tail = list_neighbour(c, sh->tail[l], "slab_shard.tail");
     it->next = 0;
-    it->prev = sh->tail[l];
-    if (sh->tail[l])
-        seg_item(c, sh->tail[l])->next = r;
+    it->prev = tail ? sh->tail[l] : 0;
+    if (tail)
+        tail->next = r;
     sh->tail[l] = r;
     if (!sh->head[l])
         sh->head[l] = r;
@@ -102,7 +141,12 @@ static bool item_take_active(item_t *it)
 static void lru_shrink(shmc_cache *c, slab_shard *sh, unsigned l, uint64_t limit)
 {
     for (int step = 0; step < 2 && sh->lru_count[l] > limit && sh->tail[l]; step++) {
-        item_t *it = seg_item(c, sh->tail[l]);
+        item_t *it = list_item(c, slabs_shard_clsid(c, sh), sh->tail[l], "slab_shard.tail");
+        if (!it || item_lru(it) != l) {
+            if (it)
+                bounds_fail("item_t.place");
+            return;
+        }
         list_move(c, sh, it, item_take_active(it) ? SEG_LRU_WARM : SEG_LRU_COLD);
     }
 }
@@ -112,8 +156,9 @@ void lru_balance(shmc_cache *c, slab_shard *sh, uint32_t now)
     uint64_t total = lru_items(sh);
     lru_shrink(c, sh, SEG_LRU_HOT, total * c->hdr->hot_lru_pct / 100);
     lru_shrink(c, sh, SEG_LRU_WARM, total * c->hdr->warm_lru_pct / 100);
-    if (sh->tail[SEG_LRU_COLD]) {
-        uint32_t t = seg_item(c, sh->tail[SEG_LRU_COLD])->atime;
+    ref_t cold = sh->tail[SEG_LRU_COLD];
+    if (cold && bounds_ref(c, cold)) { /* only read */
+        uint32_t t = seg_item(c, cold)->atime;
         if (sh->tail_atime != t)
             sh->tail_atime = t;
     }
@@ -143,8 +188,16 @@ static void lru_drop(shmc_cache *c, slab_shard *sh, item_t *it, enum item_livene
 static item_t *lru_pull_tail(shmc_cache *c, slab_shard *sh, unsigned l, bool evict, uint32_t now)
 {
     ref_t r = sh->tail[l];
+    unsigned clsid = slabs_shard_clsid(c, sh);
     for (int tries = 0; r && tries < 5; tries++) {
-        item_t *it = seg_item(c, r);
+        item_t *it = list_item(c, clsid, r, tries ? "item_t.prev (LRU)" : "slab_shard.tail");
+        if (!it || !bounds_item(c, it))
+            return NULL;
+        /* it may become a chunk of this shard's class: it must be one */
+        if (it->clsid != clsid || item_lru(it) != l) {
+            bounds_fail("item_t.clsid/place (LRU)");
+            return NULL;
+        }
         r = it->prev;
         enum item_liveness why = clock_liveness(c, it, now);
         if (why == ITEM_LIVE && l == SEG_LRU_COLD && item_take_active(it)) {

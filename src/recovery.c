@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "bounds.h"
 #include "clock.h"
 #include "crashpoint.h"
 #include "hash.h"
@@ -49,10 +50,18 @@ static void free_orphan_chunks(shmc_cache *c)
     }
 }
 
-/* An item with the same key as it, live, already in its chain. */
+/* An item with the same key as it, live, already in its chain (rebuilt
+ * by this repair from plausible items, so whole; the walk is bounded all
+ * the same). */
 static item_t *chain_find_live(shmc_cache *c, item_t *it, uint32_t now)
 {
+    bounds_walk w;
+    bounds_walk_init(&w, c);
     for (ref_t r = hash_head(c, it->hash); r; r = seg_item(c, r)->h_next) {
+        if (!bounds_follow(c, &w, r)) {
+            bounds_fail("item_t.h_next (hash chain)");
+            return NULL;
+        }
         item_t *o = seg_item(c, r);
         if (o->hash == it->hash && o->nkey == it->nkey &&
             memcmp(o->data, it->data, it->nkey) == 0 && clock_liveness(c, o, now) == ITEM_LIVE)
@@ -75,7 +84,7 @@ static void repair_stripe(shmc_cache *c, uint32_t s)
     hash_clear_stripe(c, s);
     for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
         unsigned clsid = __atomic_load_n(&c->pagemap[pg], __ATOMIC_ACQUIRE);
-        if (!clsid)
+        if (!bounds_clsid(c, clsid)) /* 0: no class's; above: damaged (check reports it) */
             continue;
         item_t *it;
         SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
@@ -152,23 +161,24 @@ static void repair_pool(shmc_cache *c)
     slabs_recount_pages(c);
 }
 
+/* What l guards is told by where it is, never by its kind and id, which
+ * lie in the segment: a damaged kind could make a pool lock's repair take
+ * the pool lock it holds. */
 void recovery_repair_lock(shmc_cache *c, seg_lock *l)
 {
-    switch (l->kind) {
-    case LOCK_STRIPE:
-        repair_stripe(c, l->id);
-        break;
-    case LOCK_SHARD:
-        if ((l->id & 0xffu) >= 1 && (l->id & 0xffu) <= c->hdr->nclasses)
-            repair_shard(c, l->id & 0xffu, (l->id >> 8) & (SEG_SHARDS - 1));
-        break;
-    case LOCK_POOL:
+    const char *p = (const char *)l;
+    const char *stripes = (const char *)c->stripes, *classes = (const char *)c->classes;
+    if (p >= stripes && p < stripes + SEG_NSTRIPES * sizeof(seg_stripe)) {
+        repair_stripe(c, (uint32_t)((size_t)(p - stripes) / sizeof(seg_stripe)));
+    } else if (p >= classes && p < classes + (SEG_MAX_CLASSES + 1) * sizeof(slab_class)) {
+        slab_shard *sh = (slab_shard *)l; /* the lock is a shard's first field */
+        unsigned clsid = slabs_shard_clsid(c, sh);
+        if (bounds_clsid(c, clsid))
+            repair_shard(c, clsid, slabs_shard_no(c, sh));
+    } else if (l == &c->hdr->pool_lock.l) {
         repair_pool(c);
-        break;
-    default:
-        /* grow: guards no data */
-        break;
     }
+    /* the grow lock guards no data */
 }
 
 void recovery_reap_slot(shmc_cache *c, uint32_t slot)
@@ -181,8 +191,8 @@ void recovery_reap_slot(shmc_cache *c, uint32_t slot)
                 continue;
             item_t *it;
             SLABS_FOR_EACH_CHUNK(c, pg, clsid, it)
-                if (item_state(it) == mine)
-                    slabs_free_locked(c, slabs_shard_of(c, it), it);
+                if (item_state(it) == mine) /* the page's class, not the header's clsid */
+                    slabs_free_locked(c, slabs_shard(c, clsid, item_shard(it)), it);
         }
         if (clsid == c->hdr->nclasses)
             free_orphan_chunks(c);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "lock.h"
 #include "protect.h"
 #include "slabs.h"
@@ -39,25 +40,32 @@ static uint64_t pow2_at_least(uint64_t x)
     return p;
 }
 
-shmc_status segment_check_config(const shmc_config *cfg)
+/* The first parameter of cfg out of range, named as the header names it;
+ * NULL if none is. */
+static const char *config_bad_field(const shmc_config *cfg)
 {
     if (cfg->item_size_max < 1024 || cfg->item_size_max > SEG_ITEM_SIZE_MAX)
-        return SHMC_INVALID;
+        return "seg_header.item_size_max";
     if (!(cfg->growth_factor > 1.0) || cfg->growth_factor > 100.0)
-        return SHMC_INVALID;
+        return "seg_header.growth_factor";
     if (cfg->chunk_size_min < 8 || cfg->chunk_size_min > cfg->item_size_max / 2)
-        return SHMC_INVALID;
+        return "seg_header.chunk_size_min";
     if (cfg->hash_power < 10 || cfg->hash_power > 31)
-        return SHMC_INVALID;
+        return "seg_header.hash_power";
     if (cfg->max_clients < 1 || cfg->max_clients > 65535) /* tokens keep 16 bits */
-        return SHMC_INVALID;
+        return "seg_header.max_clients";
     if (cfg->hot_lru_pct < 1 || cfg->warm_lru_pct < 1 || cfg->hot_lru_pct + cfg->warm_lru_pct > 80)
-        return SHMC_INVALID;
+        return cfg->hot_lru_pct < 1 ? "seg_header.hot_lru_pct" : "seg_header.warm_lru_pct";
     if (cfg->mode & ~07777u)
-        return SHMC_INVALID;
+        return "seg_header.mode";
     if (cfg->mem_bytes < 2 * SEG_PAGE_SIZE || cfg->mem_bytes > (16ull << 30))
-        return SHMC_INVALID;
-    return SHMC_OK;
+        return "seg_header.mem_bytes";
+    return NULL;
+}
+
+shmc_status segment_check_config(const shmc_config *cfg)
+{
+    return config_bad_field(cfg) ? SHMC_INVALID : SHMC_OK;
 }
 
 /* Decide where every region goes; fills the layout fields of h. */
@@ -142,7 +150,8 @@ static void *segment_map(int fd, size_t size, bool tag)
 }
 
 /* Point the handle's region pointers into the mapping, by the layout in
- * h (a copy: the mapping itself may be readable only inside a gate). */
+ * h (a copy: the mapping itself may be readable only inside a gate), and
+ * keep the geometry the checks of bounds.h use. */
 static void segment_bind(shmc_cache *c, const seg_header *h)
 {
     c->hdr = (seg_header *)c->base;
@@ -151,6 +160,22 @@ static void segment_bind(shmc_cache *c, const seg_header *h)
     c->slots = (client_slot *)(c->base + h->off_slots);
     c->pagemap = (uint8_t *)(c->base + h->off_pagemap);
     c->buckets = (ref_t *)(c->base + h->off_buckets);
+    c->pages_lo = h->off_pages;
+    c->pages_hi = h->off_pages + (uint64_t)h->npages * h->page_size;
+    /* the smallest chunk is class 1's (slabs_class_sizes) */
+    c->walk_max = (uint32_t)((uint64_t)h->npages *
+                             (h->page_size / ALIGN_UP(sizeof(item_t) + h->chunk_size_min, 8)));
+    c->bucket_mask = (uint32_t)(h->max_buckets - 1);
+}
+
+/* Keep in the handle what bounds.h needs of the class table that the
+ * parameters in h give (validated at attach, just made at create). */
+static void segment_bind_classes(shmc_cache *c, const seg_header *h)
+{
+    uint32_t size[SEG_MAX_CLASSES + 1];
+    c->nclasses = slabs_class_sizes(h, size);
+    for (unsigned id = 1; id <= c->nclasses; id++)
+        c->chunk_magic[id] = bounds_magic(size[id]);
 }
 
 static void segment_init_locks(shmc_cache *c)
@@ -235,6 +260,7 @@ shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *c
     segment_bind(c, &proto);
     segment_init_locks(c);
     slabs_init_classes(c);
+    segment_bind_classes(c, c->hdr);
     __atomic_store_n(&c->hdr->init_done, 1, __ATOMIC_RELEASE);
     /* behind the key before anyone else can open it */
     if (protect_tag(c->base, c->size) != 0 || msync(c->base, sizeof(seg_header), MS_SYNC) != 0) {
@@ -262,6 +288,159 @@ fail:;
     return st;
 }
 
+/* A header field, to name the one that is wrong. */
+typedef struct header_field {
+    size_t off, len;            /* where in seg_header */
+    const char *name;           /* "seg_header.<field>" */
+} header_field;
+
+#define HEADER_FIELD(f) {offsetof(seg_header, f), sizeof(((seg_header *)0)->f), "seg_header." #f}
+
+/* The fields segment_layout computes from the parameters. */
+static const header_field layout_fields[] = {
+    HEADER_FIELD(page_size),   HEADER_FIELD(npages),      HEADER_FIELD(max_buckets),
+    HEADER_FIELD(off_classes), HEADER_FIELD(off_stripes), HEADER_FIELD(off_slots),
+    HEADER_FIELD(off_pagemap), HEADER_FIELD(off_buckets), HEADER_FIELD(off_pages),
+    HEADER_FIELD(file_size),
+};
+
+#define CLOCK_LIMIT (1ll << 40) /* seconds: no sum or difference of times can overflow */
+
+/* The header's fixed fields: format, parameters and layout. */
+static const char *header_bad_fixed(const seg_header *h)
+{
+    if (h->header_size != sizeof *h)
+        return "seg_header.header_size";
+    if (h->init_done != 1)
+        return "seg_header.init_done";
+    if (h->no_evict > 1 || h->slab_automove > 1)
+        return h->no_evict > 1 ? "seg_header.no_evict" : "seg_header.slab_automove";
+    shmc_config cfg = {
+        .mem_bytes = h->mem_bytes, .item_size_max = h->item_size_max,
+        .chunk_size_min = h->chunk_size_min, .growth_factor = h->growth_factor,
+        .no_evict = (int)h->no_evict, .hash_power = h->hash_power,
+        .max_clients = h->max_clients, .hot_lru_pct = h->hot_lru_pct,
+        .warm_lru_pct = h->warm_lru_pct, .slab_automove = (int)h->slab_automove,
+        .mode = h->mode, .group = (gid_t)h->group,
+    };
+    const char *bad = config_bad_field(&cfg);
+    if (bad)
+        return bad;
+    /* the layout must be what these parameters give */
+    seg_header expect = *h;
+    if (segment_layout(&expect, &cfg) != SHMC_OK)
+        return "seg_header.mem_bytes";
+    for (size_t i = 0; i < sizeof layout_fields / sizeof layout_fields[0]; i++) {
+        const header_field *f = &layout_fields[i];
+        if (memcmp((const char *)&expect + f->off, (const char *)h + f->off, f->len) != 0)
+            return f->name;
+    }
+    if (h->epoch <= 0 || h->epoch >= CLOCK_LIMIT)
+        return "seg_header.epoch";
+    if (h->created != h->epoch + 2) /* segment_set_params */
+        return "seg_header.created";
+    if (h->clock_offset <= -CLOCK_LIMIT || h->clock_offset >= CLOCK_LIMIT)
+        return "seg_header.clock_offset";
+    return NULL;
+}
+
+/* The header's fields that change at run time and are used as indices
+ * or bounds (the others - flush_time, flush_cas, the statistics - may
+ * hold any value), and the names of its locks. */
+static const char *header_bad_state(const seg_header *h)
+{
+    uint64_t level = h->hash_word >> 32, split = (uint32_t)h->hash_word;
+    uint64_t round = level < 32 ? (1ull << h->hash_power) << level : 0;
+    if (!round || round > h->max_buckets || split >= round || round + split > h->max_buckets)
+        return "seg_header.hash_word";
+    if (h->page_hint > h->npages)
+        return "seg_header.page_hint";
+    if (h->pool_lock.l.kind != LOCK_POOL || h->pool_lock.l.id != 0)
+        return "seg_header.pool_lock";
+    if (h->grow_lock.l.kind != LOCK_GROW || h->grow_lock.l.id != 0)
+        return "seg_header.grow_lock";
+    return NULL;
+}
+
+const char *segment_bad_fixed(const seg_header *h, const slab_class *classes)
+{
+    const char *bad = header_bad_fixed(h);
+    if (bad)
+        return bad;
+    uint32_t size[SEG_MAX_CLASSES + 1];
+    if (h->nclasses != slabs_class_sizes(h, size))
+        return "seg_header.nclasses";
+    for (unsigned id = 1; id <= h->nclasses; id++) {
+        if (classes[id].size != size[id])
+            return "slab_class.size";
+        if (classes[id].perslab != h->page_size / size[id])
+            return "slab_class.perslab";
+    }
+    return NULL;
+}
+
+/* The class table's page counts (within the pages) and shard locks' names. */
+static const char *classes_bad_state(const seg_header *h, const slab_class *classes)
+{
+    for (unsigned id = 1; id <= h->nclasses; id++) {
+        const slab_class *cls = &classes[id];
+        if (cls->pages > h->npages)
+            return "slab_class.pages";
+        for (unsigned s = 0; s < SEG_SHARDS; s++)
+            if (cls->shards[s].lock.kind != LOCK_SHARD || cls->shards[s].lock.id != (id | s << 8))
+                return "slab_shard.lock";
+    }
+    return NULL;
+}
+
+const char *segment_bad_field(const seg_header *h, const slab_class *classes,
+                              const seg_stripe *stripes, const uint8_t *pagemap)
+{
+    const char *bad = segment_bad_fixed(h, classes);
+    if (!bad)
+        bad = header_bad_state(h);
+    if (!bad)
+        bad = classes_bad_state(h, classes);
+    for (uint32_t i = 0; !bad && i < SEG_NSTRIPES; i++)
+        if (stripes[i].l.kind != LOCK_STRIPE || stripes[i].l.id != i)
+            bad = "seg_stripe.l";
+    for (uint32_t pg = 0; !bad && pg < h->npages; pg++)
+        if (pagemap[pg] > h->nclasses)
+            bad = "page map";
+    return bad;
+}
+
+/* Name what is damaged (bounds.h) and say so. */
+static shmc_status corrupt(const char *what)
+{
+    bounds_fail(what);
+    return SHMC_CORRUPT;
+}
+
+/* Read the class table, the stripes and the page map of the file whose
+ * header h passed header_bad_fixed, and validate all of it. */
+static shmc_status segment_validate_tables(int fd, const seg_header *h)
+{
+    size_t tables = h->off_slots - h->off_classes; /* classes, then stripes */
+    char *buf = aligned_alloc(64, ALIGN_UP(tables + h->npages, 64));
+    if (!buf)
+        return SHMC_SYSTEM;
+    shmc_status st = SHMC_OK;
+    if (pread(fd, buf, tables, (off_t)h->off_classes) != (ssize_t)tables ||
+        pread(fd, buf + tables, h->npages, (off_t)h->off_pagemap) != (ssize_t)h->npages) {
+        st = SHMC_CORRUPT; /* the file is long enough: it changed meanwhile */
+    } else {
+        const char *bad = segment_bad_field(h, (const slab_class *)buf,
+                                            (const seg_stripe *)(buf + (h->off_stripes -
+                                                                        h->off_classes)),
+                                            (const uint8_t *)buf + tables);
+        if (bad)
+            st = corrupt(bad);
+    }
+    free(buf);
+    return st;
+}
+
 /* Read and validate the header of an open file without mapping it. */
 static shmc_status segment_validate(int fd, seg_header *h)
 {
@@ -277,32 +456,19 @@ static shmc_status segment_validate(int fd, seg_header *h)
     if (n < 8 || memcmp(h->magic, SEG_MAGIC, 8) != 0)
         return SHMC_NOT_SEGMENT; /* as segment_probe says: never half-created */
     if ((size_t)n < sizeof(h->magic) + sizeof(h->version))
-        return SHMC_CORRUPT;
+        return corrupt("file size");
     if (h->version != SEG_FORMAT_VERSION)
         return SHMC_BAD_VERSION;
-    if ((size_t)n < sizeof *h || h->header_size != sizeof *h)
-        return SHMC_CORRUPT;
-    if (h->file_size != (uint64_t)sb.st_size || !h->init_done)
-        return SHMC_CORRUPT;
+    if ((size_t)n < sizeof *h)
+        return corrupt("file size");
+    if (h->file_size != (uint64_t)sb.st_size)
+        return corrupt("seg_header.file_size");
     if (h->stale)
         return SHMC_STALE; /* destroyed or replaced: about to be removed */
-    /* the layout must be what these parameters give */
-    shmc_config cfg = {
-        .mem_bytes = h->mem_bytes, .item_size_max = h->item_size_max,
-        .chunk_size_min = h->chunk_size_min, .growth_factor = h->growth_factor,
-        .no_evict = (int)h->no_evict, .hash_power = h->hash_power,
-        .max_clients = h->max_clients, .hot_lru_pct = h->hot_lru_pct,
-        .warm_lru_pct = h->warm_lru_pct, .slab_automove = (int)h->slab_automove,
-        .mode = h->mode, .group = (gid_t)h->group,
-    };
-    if (segment_check_config(&cfg) != SHMC_OK)
-        return SHMC_CORRUPT;
-    seg_header expect = *h;
-    if (segment_layout(&expect, &cfg) != SHMC_OK || memcmp(&expect, h, sizeof *h) != 0)
-        return SHMC_CORRUPT;
-    if (h->nclasses < 1 || h->nclasses > SEG_MAX_CLASSES)
-        return SHMC_CORRUPT;
-    return SHMC_OK;
+    const char *bad = header_bad_fixed(h);
+    if (bad)
+        return corrupt(bad);
+    return segment_validate_tables(fd, h);
 }
 
 shmc_status segment_attach(shmc_cache *c, const char *path)
@@ -328,6 +494,7 @@ shmc_status segment_attach(shmc_cache *c, const char *path)
     c->base = base;
     c->size = h.file_size;
     segment_bind(c, &h);
+    segment_bind_classes(c, &h);
     return SHMC_OK;
 }
 

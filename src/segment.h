@@ -30,6 +30,21 @@ void segment_detach(shmc_cache *c);
  * SHMC_NOT_SEGMENT and the file errors. */
 shmc_status segment_retire(const char *path);
 
+/* The first field of a segment out of range - in its header h, its class
+ * table, its stripes' locks or its page map (copies, or the mapping) -
+ * named as layout.h names it ("seg_header.hash_word", "slab_class.size",
+ * "page map"...); NULL if every one is in range.  Only fields that are
+ * used as sizes, indices or bounds, or that never change, have a range:
+ * counters and statistics may hold any value.  No side effect: attach
+ * runs it on what it read with pread, shmc_check on the live segment. */
+const char *segment_bad_field(const seg_header *h, const slab_class *classes,
+                              const seg_stripe *stripes, const uint8_t *pagemap);
+
+/* The same for the fields fixed at creation only (the format, the
+ * parameters, the layout, the class sizes): every other check and walk
+ * relies on them. */
+const char *segment_bad_fixed(const seg_header *h, const slab_class *classes);
+
 /* Check that the file at path is a segment (magic only); SHMC_OK if so. */
 shmc_status segment_probe(const char *path);
 

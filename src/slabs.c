@@ -19,6 +19,7 @@
 
 #include <string.h>
 
+#include "bounds.h"
 #include "clock.h"
 #include "crashpoint.h"
 #include "hash.h"
@@ -29,25 +30,32 @@
 #define ALIGN8(x) (((x) + 7u) & ~7u)
 #define STEAL_BATCH 16u /* free chunks moved at once from another shard */
 
-void slabs_init_classes(shmc_cache *c)
+unsigned slabs_class_sizes(const seg_header *h, uint32_t size[SEG_MAX_CLASSES + 1])
 {
-    seg_header *h = c->hdr;
-    uint32_t size = ALIGN8((uint32_t)sizeof(item_t) + h->chunk_size_min);
+    uint32_t sz = ALIGN8((uint32_t)sizeof(item_t) + h->chunk_size_min);
     /* memcached's slab_chunk_max: larger items are chained over chunks of
      * the largest class (value.h) */
     uint32_t largest = ALIGN8(h->item_size_max < h->page_size / 2 ? h->item_size_max
                                                                   : h->page_size / 2);
     unsigned id = 1;
-    while (id < SEG_MAX_CLASSES && size <= h->page_size / 2 && size < largest) {
-        c->classes[id].size = size;
-        c->classes[id].perslab = h->page_size / size;
-        id++;
-        uint32_t next = ALIGN8((uint32_t)(size * h->growth_factor));
-        size = next > size ? next : size + 8;
+    while (id < SEG_MAX_CLASSES && sz <= h->page_size / 2 && sz < largest) {
+        size[id++] = sz;
+        uint32_t next = ALIGN8((uint32_t)(sz * h->growth_factor));
+        sz = next > sz ? next : sz + 8;
     }
-    c->classes[id].size = largest;
-    c->classes[id].perslab = h->page_size / largest;
-    h->nclasses = id;
+    size[id] = largest;
+    return id;
+}
+
+void slabs_init_classes(shmc_cache *c)
+{
+    seg_header *h = c->hdr;
+    uint32_t size[SEG_MAX_CLASSES + 1];
+    h->nclasses = slabs_class_sizes(h, size);
+    for (unsigned id = 1; id <= h->nclasses; id++) {
+        c->classes[id].size = size[id];
+        c->classes[id].perslab = h->page_size / size[id];
+    }
 }
 
 unsigned slabs_clsid(const shmc_cache *c, size_t ntotal)
@@ -74,21 +82,29 @@ void slabs_free_locked(shmc_cache *c, slab_shard *sh, item_t *it)
     __atomic_store_n(&it->place, PLACE_MAKE(0, slabs_shard_no(c, sh)), __ATOMIC_RELAXED);
     item_set_state(it, STATE_MAKE(CHUNK_FREE, 0));
     CRASH_POINT("slabs.free_half");
+    ref_t head = sh->free_head;
+    if (head && !bounds_ref(c, head)) { /* damaged: the list is lost (check, repair) */
+        bounds_fail("slab_shard.free_head");
+        head = 0;
+    }
     it->prev = 0;
-    it->next = sh->free_head;
-    if (sh->free_head)
-        seg_item(c, sh->free_head)->prev = r;
+    it->next = head;
+    if (head)
+        seg_item(c, head)->prev = r;
     sh->free_head = r;
     sh->free_count++;
 }
 
 void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 {
-    if (it->prev)
+    bool prev_ok = bounds_ref(c, it->prev), next_ok = bounds_ref(c, it->next);
+    if ((it->prev && !prev_ok) || (it->next && !next_ok))
+        bounds_fail("item_t.prev/next (free list)");
+    if (prev_ok)
         seg_item(c, it->prev)->next = it->next;
-    else
+    else if (!it->prev)
         sh->free_head = it->next;
-    if (it->next)
+    if (next_ok)
         seg_item(c, it->next)->prev = it->prev;
     it->next = it->prev = 0;
     sh->free_count--;
@@ -129,6 +145,10 @@ static slab_shard *slabs_lock_any(shmc_cache *c, unsigned clsid, unsigned s)
 
 void slabs_release(shmc_cache *c, item_t *it)
 {
+    if (!bounds_clsid(c, it->clsid)) { /* ours, but a damaged link may have written it */
+        bounds_fail("item_t.clsid");
+        return;
+    }
     if (value_is_chained(it))
         value_release_chunks(c, it);
     slab_shard *sh = slabs_lock_any(c, it->clsid, item_shard(it));
@@ -274,7 +294,13 @@ static item_t *shard_pop_free(shmc_cache *c, slab_shard *sh)
 {
     if (!sh->free_head)
         return NULL;
+    /* the chunk is written up to its class's size: it must fit, and be free */
     item_t *it = seg_item(c, sh->free_head);
+    if (!bounds_chunk_at(c, sh->free_head, slabs_shard_clsid(c, sh)) ||
+        STATE_KIND(item_state(it)) != CHUNK_FREE) {
+        bounds_fail("slab_shard.free_head");
+        return NULL;
+    }
     slabs_unfree_locked(c, sh, it);
     CRASH_POINT("slabs.popped");
     item_set_alloc(it, c->slot);
@@ -474,7 +500,7 @@ static void slabs_unempty(shmc_cache *c, unsigned clsid, uint32_t pg, item_t *st
     SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
         if (it == stop)
             break;
-        slabs_free_locked(c, slabs_shard_of(c, it), it);
+        slabs_free_locked(c, slabs_shard(c, clsid, item_shard(it)), it);
     }
 }
 
@@ -486,7 +512,7 @@ static void slabs_unempty(shmc_cache *c, unsigned clsid, uint32_t pg, item_t *st
  */
 static bool slabs_evict_linked(shmc_cache *c, item_t *it, bool evict, uint32_t now)
 {
-    if (STATE_KIND(item_state(it)) != CHUNK_LINKED)
+    if (STATE_KIND(item_state(it)) != CHUNK_LINKED || !bounds_item(c, it))
         return false;
     slab_shard *sh = slabs_shard_of(c, it);
     enum item_liveness why = clock_liveness(c, it, now);
@@ -520,8 +546,8 @@ static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool ev
         if (++i == cls->perslab / 2 + 1)
             CRASH_POINT("slabs.reassign_half");
         if (STATE_KIND(item_state(it)) == CHUNK_DATA && it->h_next) { /* evict its item */
-            item_t *head = seg_item(c, it->h_next);
-            if (head->clsid == clsid)
+            item_t *head = value_chunk_head(c, it, clsid);
+            if (head && head->clsid == clsid)
                 slabs_evict_linked(c, head, evict, now);
         }
         uint32_t st = STATE_KIND(item_state(it));
@@ -531,7 +557,7 @@ static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool ev
             slabs_unempty(c, clsid, pg, it);
             return false;
         }
-        slabs_unfree_locked(c, slabs_shard_of(c, it), it);
+        slabs_unfree_locked(c, slabs_shard(c, clsid, item_shard(it)), it);
     }
     return true;
 }
@@ -560,10 +586,14 @@ static uint32_t slabs_pick_page(shmc_cache *c, unsigned clsid)
         ref_t oldest = 0;
         for (unsigned s = 0; s < SEG_SHARDS; s++) {
             ref_t t = cls->shards[s].tail[l];
+            if (t && !bounds_ref(c, t)) {
+                bounds_fail("slab_shard.tail");
+                continue;
+            }
             if (t && (!oldest || seg_item(c, t)->atime < seg_item(c, oldest)->atime))
                 oldest = t;
         }
-        if (oldest)
+        if (oldest && c->pagemap[seg_page_of(c, oldest)] == clsid)
             return seg_page_of(c, oldest);
     }
     for (uint32_t pg = 0; pg < c->hdr->npages; pg++)

@@ -18,6 +18,12 @@
 /* Compute the class table of a new segment (sizes, chunks per page). */
 void slabs_init_classes(shmc_cache *c);
 
+/* The chunk sizes of the classes a segment with the parameters in h has,
+ * into size[1..n]; returns n, the number of classes (no side effect: the
+ * check of an existing segment's class table compares with it).  A
+ * class's chunks per page are page_size / its size. */
+unsigned slabs_class_sizes(const seg_header *h, uint32_t size[SEG_MAX_CLASSES + 1]);
+
 /* Smallest class whose chunks hold ntotal bytes; 0 if none does. */
 unsigned slabs_clsid(const shmc_cache *c, size_t ntotal);
 
@@ -32,6 +38,12 @@ static inline unsigned slabs_shard_no(const shmc_cache *c, const slab_shard *sh)
 {
     size_t in_class = (size_t)((const char *)sh - (const char *)c->classes) % sizeof(slab_class);
     return (unsigned)((in_class - offsetof(slab_class, shards)) / sizeof(slab_shard));
+}
+
+/* The class id of shard sh. */
+static inline unsigned slabs_shard_clsid(const shmc_cache *c, const slab_shard *sh)
+{
+    return (unsigned)((size_t)((const char *)sh - (const char *)c->classes) / sizeof(slab_class));
 }
 
 /* The shard that holds chunk it (its free list or LRU, or the one that

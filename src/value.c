@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "bounds.h"
 #include "lock.h"
 #include "slabs.h"
 
@@ -43,19 +44,44 @@ static char *segment_at(shmc_cache *c, item_t *it, uint32_t n, uint32_t i, size_
     size_t before = head_len + (size_t)(i - 1) * data_cap(c);
     size_t rest = it->nbytes - before;
     *len = rest < data_cap(c) ? rest : data_cap(c);
-    return seg_item(c, value_refs(it)[i - 1])->data;
+    ref_t r = value_refs(it)[i - 1];
+    if (!bounds_chunk(c, r, c->nclasses)) { /* bounds_item checked it: damaged since */
+        bounds_fail("chained value ref (item_t.data)");
+        *len = 0;
+        return it->data;
+    }
+    return seg_item(c, r)->data;
+}
+
+/* Whether a chained head's refs can be read: its chunk, of the largest
+ * class's size, lies in the pages, and it is not longer than
+ * item_size_max, so its refs lie in its chunk.  Checked where the head is
+ * used: bounds_item checked it where it entered, but a write through a
+ * damaged list link may have changed it since (bounds.h). */
+static bool head_ok(const shmc_cache *c, const item_t *head)
+{
+    if (bounds_chunk(c, seg_ref(c, head), c->nclasses) &&
+        item_total(head->nkey, head->nbytes) <= c->hdr->item_size_max)
+        return true;
+    return bounds_fail("item_t.nkey/nbytes (chained)");
 }
 
 /* Walk the segments overlapping [off, off+len): fn(segment ptr, buf ptr, n). */
 static void value_span(shmc_cache *c, item_t *it, size_t off, char *buf, size_t len, bool to_value)
 {
     if (!value_is_chained(it)) {
+        if (!bounds_span(c, it->data + it->nkey + off, len)) {
+            bounds_fail("item_t.nkey/nbytes");
+            return;
+        }
         if (to_value)
             memcpy(it->data + it->nkey + off, buf, len);
         else
             memcpy(buf, it->data + it->nkey + off, len);
         return;
     }
+    if (!head_ok(c, it))
+        return;
     uint32_t n = value_extra_chunks(c, it->nkey, it->nbytes);
     size_t pos = 0;
     for (uint32_t i = 0; i <= n && len; i++) {
@@ -90,9 +116,14 @@ void value_write(shmc_cache *c, item_t *it, size_t off, const void *src, size_t 
 void value_copy(shmc_cache *c, item_t *dst, size_t dst_off, item_t *src)
 {
     if (!value_is_chained(src)) {
-        value_write(c, dst, dst_off, src->data + src->nkey, src->nbytes);
+        if (bounds_span(c, src->data + src->nkey, src->nbytes))
+            value_write(c, dst, dst_off, src->data + src->nkey, src->nbytes);
+        else
+            bounds_fail("item_t.nkey/nbytes");
         return;
     }
+    if (!head_ok(c, src))
+        return;
     uint32_t n = value_extra_chunks(c, src->nkey, src->nbytes);
     for (uint32_t i = 0; i <= n; i++) {
         size_t seg_len;
@@ -120,13 +151,15 @@ bool value_alloc_chunks(shmc_cache *c, item_t *head)
 
 void value_release_chunks(shmc_cache *c, item_t *head)
 {
+    if (!head_ok(c, head))
+        return;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     slab_shard *sh = slabs_shard(c, c->hdr->nclasses, 0); /* the largest class: not sharded */
     uint32_t mine = STATE_MAKE(CHUNK_ALLOC, c->slot);
     lock_take(c, &sh->lock);
     for (uint32_t i = 0; i < n; i++) {
         ref_t r = value_refs(head)[i];
-        if (r && item_state(seg_item(c, r)) == mine)
+        if (bounds_chunk_at(c, r, c->nclasses) && item_state(seg_item(c, r)) == mine)
             slabs_free_locked(c, sh, seg_item(c, r));
     }
     lock_drop(&sh->lock);
@@ -134,10 +167,17 @@ void value_release_chunks(shmc_cache *c, item_t *head)
 
 void value_adopt_chunks(shmc_cache *c, item_t *head)
 {
+    if (!head_ok(c, head))
+        return;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     ref_t hr = seg_ref(c, head);
     for (uint32_t i = 0; i < n; i++) {
-        item_t *d = seg_item(c, value_refs(head)[i]);
+        ref_t r = value_refs(head)[i];
+        if (!bounds_chunk_at(c, r, c->nclasses)) { /* ours since value_alloc_chunks */
+            bounds_fail("chained value ref (item_t.data)");
+            continue;
+        }
+        item_t *d = seg_item(c, r);
         d->h_next = hr;
         item_set_state(d, STATE_MAKE(CHUNK_DATA, 0));
     }
@@ -145,39 +185,27 @@ void value_adopt_chunks(shmc_cache *c, item_t *head)
 
 void value_free_chunks(shmc_cache *c, slab_shard *sh, item_t *head)
 {
-    if (!value_is_chained(head))
+    if (!value_is_chained(head) || !head_ok(c, head))
         return;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     ref_t hr = seg_ref(c, head);
     for (uint32_t i = 0; i < n; i++) {
         ref_t r = value_refs(head)[i];
-        item_t *d = r ? seg_item(c, r) : NULL;
+        item_t *d = bounds_chunk_at(c, r, c->nclasses) ? seg_item(c, r) : NULL;
         if (d && STATE_KIND(item_state(d)) == CHUNK_DATA && d->h_next == hr)
             slabs_free_locked(c, sh, d);
     }
 }
 
-/* Is r the start of a chunk in a page of class clsid? */
-static bool chunk_boundary(const shmc_cache *c, ref_t r, unsigned clsid)
-{
-    uint64_t off = (uint64_t)r << 3;
-    if (off < c->hdr->off_pages || off >= c->hdr->file_size)
-        return false;
-    uint64_t in = (off - c->hdr->off_pages) % c->hdr->page_size;
-    const slab_class *cls = &c->classes[clsid];
-    return c->pagemap[seg_page_of(c, r)] == clsid && in % cls->size == 0 &&
-           in / cls->size < cls->perslab;
-}
-
 item_t *value_chunk_head(shmc_cache *c, const item_t *chunk, unsigned clsid)
 {
-    return chunk_boundary(c, chunk->h_next, clsid) ? seg_item(c, chunk->h_next) : NULL;
+    return bounds_chunk_at(c, chunk->h_next, clsid) ? seg_item(c, chunk->h_next) : NULL;
 }
 
 bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid)
 {
     ref_t hr = chunk->h_next;
-    if (!chunk_boundary(c, hr, clsid))
+    if (!bounds_chunk_at(c, hr, clsid))
         return true;
     item_t *head = seg_item(c, hr);
     uint32_t st = item_state(head);
@@ -185,6 +213,10 @@ bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid)
                 (STATE_KIND(st) == CHUNK_ALLOC && c->owners->slot_alive(c, STATE_SLOT(st)));
     if (!held || !value_is_chained(head))
         return true;
+    if (clsid != c->nclasses || item_total(head->nkey, head->nbytes) > c->hdr->item_size_max) {
+        bounds_fail("item_t.nbytes (chained)"); /* its refs would run past its chunk */
+        return true;
+    }
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     ref_t me = seg_ref(c, chunk);
     for (uint32_t i = 0; i < n; i++)

@@ -38,6 +38,9 @@ ERR=""
 RC=0
 
 pass() { PASS=$((PASS + 1)); }
+shmc_corrupt_text() { echo "segment is damaged (truncated, a header field out of range, or a broken structure)"; }
+# the hint shmcachectl adds to every SHMC_CORRUPT error line
+corrupt_hint() { echo "the segment is damaged (shmcachectl -S PATH check lists what): destroy it (shmcachectl -S PATH destroy --force) and create it again"; }
 fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
 
 # run CMD...: OUT, ERR (trailing newlines kept) and RC of CMD.
@@ -599,6 +602,27 @@ run "$CTL" -S "$DAMAGED" check
 expect_rc "check a damaged segment" 1
 expect_true "check lists the problem on stdout" test -n "$OUT" -a "$OUT" != "OK: segment consistent"$'\n'
 expect_true "check sums up on stderr" grep -qxE 'shmcachectl: check: [1-9][0-9]* problems? found' "$TMP/err"
+# the key put back, and the item's value length (header bytes 36-39; the
+# key follows the 48-byte header) made 1 MiB, past its chunk: a get answers
+# SHMC_CORRUPT and names the field, check reports it, nothing crashes
+if [[ $offsets =~ ^[0-9]+$ ]]; then
+    printf 'v' | dd of="$DAMAGED" bs=1 seek="$offsets" conv=notrunc status=none
+    printf '\x00\x00\x10\x00' | dd of="$DAMAGED" bs=1 seek=$((offsets - 48 + 36)) conv=notrunc status=none
+fi
+run "$CTL" -S "$DAMAGED" get victim-key-0123456789
+expect_rc "get of an item whose length is damaged" 1
+expect_err "get of an item whose length is damaged" \
+    "shmcachectl: get victim-key-0123456789: $(shmc_corrupt_text): item_t.nkey/nbytes; $(corrupt_hint)"$'\n'
+run "$CTL" -S "$DAMAGED" check
+expect_rc "check a segment with a damaged length" 1
+expect_true "check says the value overruns its chunk" grep -q "overrun its chunk" "$TMP/out"
+# a header field out of range: open refuses the file and names the field
+# (hash_word at offset 192: a level of 40 would shift past 64 bits)
+printf '\x00\x00\x00\x00\x28\x00\x00\x00' | dd of="$DAMAGED" bs=1 seek=192 conv=notrunc status=none
+run "$CTL" -S "$DAMAGED" check
+expect_rc "check a segment with a damaged header" 1
+expect_err "check a segment with a damaged header" \
+    "shmcachectl: open $DAMAGED: $(shmc_corrupt_text): seg_header.hash_word; $(corrupt_hint)"$'\n'
 run "$CTL" -S "$DAMAGED" destroy
 expect_rc "destroy a damaged segment" 0
 

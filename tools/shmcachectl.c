@@ -161,7 +161,8 @@ static const char *status_hint(shmc_status st)
         return "another version of shmcached made it: use that version's tools, or "
                "destroy it and create it again";
     case SHMC_CORRUPT:
-        return "nothing can attach it: destroy it (" PROG " -S PATH destroy) and create it again";
+        return "the segment is damaged (" PROG " -S PATH check lists what): destroy it (" PROG
+               " -S PATH destroy --force) and create it again";
     case SHMC_TOO_MANY_CLIENTS:
         return "every client slot is taken (create -c sets how many): wait for a client to "
                "close; slots of clients that died are freed by the next attach";
@@ -191,7 +192,7 @@ static const char *status_hint(shmc_status st)
 
 /**
  * A library call failed: "shmcachectl: <what>: <shmc_strerror>[: errno
- * text][; <what to do>]".  hint NULL: status_hint's.  Returns EXIT_FAIL so
+ * text, or what the library found damaged][; <what to do>]".  hint NULL: status_hint's.  Returns EXIT_FAIL so
  * that callers can close their handle before exiting.
  */
 static int report(const char *what, shmc_status st, int saved_errno, const char *hint)
@@ -201,6 +202,8 @@ static int report(const char *what, shmc_status st, int saved_errno, const char 
     fprintf(stderr, PROG ": %s: %s", what, shmc_strerror(st));
     if (st == SHMC_SYSTEM && saved_errno != 0)
         fprintf(stderr, ": %s", strerror(saved_errno));
+    else if (st == SHMC_CORRUPT && shmc_corrupt_field() != NULL)
+        fprintf(stderr, ": %s", shmc_corrupt_field());
     if (hint[0] != '\0')
         fprintf(stderr, "; %s", hint);
     fputc('\n', stderr);
