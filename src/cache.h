@@ -42,7 +42,7 @@ struct shmc_cache {
     char *base;                 /* where the segment is mapped in this process */
     size_t size;                /* mapped length (the file size) */
     unsigned pkru_writers;      /* foreign PKRU writers found at attach */
-    uint32_t nclasses;          /* classes in use: the header's, as validated at attach (bounds.h) */
+    uint32_t nclasses;          /* classes in use, as validated at attach (bounds.h) */
     const owner_ops *owners;    /* liveness and repair, for the layers below (registry.c) */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */

@@ -41,7 +41,7 @@
 static void item_retire(shmc_cache *c, item_t *it, unsigned to, const char *unlinked,
                         const char *freed)
 {
-    if (!bounds_clsid(c, it->clsid)) { /* checked when found; written since through a damaged link */
+    if (!bounds_clsid(c, it->clsid)) { /* checked when found; since spoilt through a bad link? */
         bounds_fail("item_t.clsid");
         return;
     }
