@@ -811,7 +811,8 @@ const char *shmc_strerror(shmc_status st)
         [SHMC_INVALID] = "invalid argument",
         [SHMC_NOT_SEGMENT] = "not a shmcached segment",
         [SHMC_BAD_VERSION] = "segment has an unsupported format version",
-        [SHMC_CORRUPT] = "segment is damaged (truncated, a header field out of range, or a broken structure)",
+        [SHMC_CORRUPT] =
+            "segment is damaged (truncated, a header field out of range, or a broken structure)",
         [SHMC_PERMISSION] = "permission denied",
         [SHMC_FILE_EXISTS] = "file already exists",
         [SHMC_NO_FILE] = "no such segment file",

@@ -23,7 +23,7 @@ bool bounds_fail(const char *what)
 bool bounds_chained(const shmc_cache *c, const item_t *it)
 {
     uint32_t n = value_extra_chunks(c, it->nkey, it->nbytes);
-    const ref_t *refs = value_refs((item_t *)it); /* inside the head: bounds_item checked its size */
+    const ref_t *refs = value_refs((item_t *)it); /* in the head: bounds_item checked its size */
     for (uint32_t i = 0; i < n; i++)
         if (!bounds_chunk_at(c, refs[i], c->nclasses))
             return bounds_fail("chained value ref (item_t.data)");

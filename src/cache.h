@@ -44,7 +44,7 @@ struct shmc_cache {
     unsigned pkru_writers;      /* foreign PKRU writers found at attach */
     int64_t wait_ns;            /* how long a call waits on locks of live owners before
                                    SHMC_BUSY (lock.h); < 0: for ever */
-    uint32_t nclasses;          /* classes in use: the header's, as validated at attach (bounds.h) */
+    uint32_t nclasses;          /* classes in use, as validated at attach (bounds.h) */
     const owner_ops *owners;    /* liveness and repair, for the layers below (registry.c) */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */

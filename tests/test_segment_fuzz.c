@@ -277,12 +277,30 @@ static void region_span(enum region r, uint64_t *lo, uint64_t *hi)
     const seg_header *h = &P.h;
     switch (r) {
     case R_HEADER: *lo = 0; *hi = sizeof(seg_header); break;
-    case R_CLASSES: *lo = h->off_classes; *hi = h->off_classes + (h->nclasses + 1) * sizeof(slab_class); break;
-    case R_PAGEMAP: *lo = h->off_pagemap; *hi = h->off_pagemap + h->npages; break;
-    case R_STRIPES: *lo = h->off_stripes; *hi = h->off_stripes + SEG_NSTRIPES * sizeof(seg_stripe); break;
-    case R_BUCKETS: *lo = h->off_buckets; *hi = h->off_buckets + P.buckets_used * sizeof(ref_t); break;
-    case R_PAGES: *lo = h->off_pages; *hi = h->off_pages + (uint64_t)h->npages * h->page_size; break;
-    default: *lo = h->off_slots; *hi = h->off_slots + h->max_clients * sizeof(client_slot); break;
+    case R_CLASSES:
+        *lo = h->off_classes;
+        *hi = h->off_classes + (h->nclasses + 1) * sizeof(slab_class);
+        break;
+    case R_PAGEMAP:
+        *lo = h->off_pagemap;
+        *hi = h->off_pagemap + h->npages;
+        break;
+    case R_STRIPES:
+        *lo = h->off_stripes;
+        *hi = h->off_stripes + SEG_NSTRIPES * sizeof(seg_stripe);
+        break;
+    case R_BUCKETS:
+        *lo = h->off_buckets;
+        *hi = h->off_buckets + P.buckets_used * sizeof(ref_t);
+        break;
+    case R_PAGES:
+        *lo = h->off_pages;
+        *hi = h->off_pages + (uint64_t)h->npages * h->page_size;
+        break;
+    default:
+        *lo = h->off_slots;
+        *hi = h->off_slots + h->max_clients * sizeof(client_slot);
+        break;
     }
 }
 
@@ -320,7 +338,9 @@ static void draw_damage(uint64_t seed, uint64_t t, unsigned hit, damage *d)
     case K_REF: {
         d->off &= ~3ull;
         d->len = 4;
-        uint32_t v = (uint32_t)(some_chunk(&s) >> 3) + (below(&s, 4) == 0 ? 1 + (uint32_t)below(&s, 8) : 0);
+        uint32_t v = (uint32_t)(some_chunk(&s) >> 3); /* a chunk's ref; 1 in 4 a little past it */
+        if (below(&s, 4) == 0)
+            v += 1 + (uint32_t)below(&s, 8);
         memcpy(d->bytes, &v, 4);
         break;
     }
@@ -364,8 +384,8 @@ static int apply_damage(int fd, const trial_damage *td)
 
 static void describe_damage(FILE *f, uint64_t seed, uint64_t t, const trial_damage *td)
 {
-    fprintf(f, "  replay: SHMC_SEGFUZZ_SEED=%#llx SHMC_SEGFUZZ_TRIAL=%llu", (unsigned long long)seed,
-            (unsigned long long)t);
+    fprintf(f, "  replay: SHMC_SEGFUZZ_SEED=%#llx SHMC_SEGFUZZ_TRIAL=%llu",
+            (unsigned long long)seed, (unsigned long long)t);
     if (max_hits > 1)
         fprintf(f, " SHMC_SEGFUZZ_HITS=%u", max_hits);
     if (nregions < R_COUNT) {
