@@ -126,12 +126,9 @@ static void error(bctx *c, enum bin_status st)
  * send its error and return true; else send nothing and return false. */
 static bool unavailable(bctx *c, shmc_status st)
 {
-    const char *msg = srv_unavailable_msg(st);
+    const char *msg = srv_unavailable_take(st, &c->retired);
     if (!msg)
         return false;
-    srv_unavailable_count(st);
-    if (st == SHMC_STALE)
-        c->retired = true;
     error_msg(c, st == SHMC_BUSY ? BIN_ST_EBUSY : BIN_ST_ETMPFAIL, msg);
     return true;
 }

@@ -149,13 +149,10 @@ static void stat_u64(ctx *c, const char *name, uint64_t v)
  */
 static bool unavailable(ctx *c, shmc_status st, bool noreply)
 {
-    const char *msg = srv_unavailable_msg(st);
+    const char *msg = srv_unavailable_take(st, &c->retired);
     if (!msg)
         return false;
-    srv_unavailable_count(st);
-    if (st == SHMC_STALE)
-        c->retired = true;
-    else if (noreply)
+    if (st != SHMC_STALE && noreply)
         return true;
     put_str(c, "SERVER_ERROR ");
     put_str(c, msg);

@@ -12,6 +12,17 @@
 
 static uint64_t busy_answers; /* SHMC_BUSY replies sent, all threads (atomic) */
 
+const char *srv_unavailable_take(shmc_status st, bool *retired)
+{
+    const char *msg = srv_unavailable_msg(st);
+    if (msg) {
+        srv_unavailable_count(st);
+        if (st == SHMC_STALE)
+            *retired = true;
+    }
+    return msg;
+}
+
 const char *srv_unavailable_msg(shmc_status st)
 {
     switch (st) {
