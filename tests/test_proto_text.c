@@ -838,6 +838,31 @@ static void test_meta_vivify_base64_debug(void **state)
     req(t, "mn\r\n", "MN\r\n");
 }
 
+/* A get of a value larger than the reply's first guess (2048 bytes) is
+ * one get: cmd_get and get_hits rise by exactly 1, in text and meta
+ * (a retry with a bigger buffer must not count again). */
+static void test_big_get_counts_once(void **state)
+{
+    pt *t = *state;
+    enum { BIG = 10240 };
+    char *set = malloc(BIG + 64);
+    int n = snprintf(set, 64, "set big 0 0 %d\r\n", BIG);
+    memset(set + n, 'v', BIG);
+    memcpy(set + n + BIG, "\r\n", 2);
+    feed(t, set, (size_t)n + BIG + 2);
+    free(set);
+    static const char *const gets[] = {"get big\r\n", "gets big\r\n", "mg big v\r\n",
+                                       "mg big v c f\r\n"};
+    for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) {
+        shmc_stats a = tu_stats(t->f->c), b;
+        feed(t, gets[i], strlen(gets[i]));
+        assert_true(t->out.len > BIG);
+        b = tu_stats(t->f->c);
+        assert_u64_eq(b.cmd_get, a.cmd_get + 1);
+        assert_u64_eq(b.get_hits, a.get_hits + 1);
+    }
+}
+
 static void test_parser_direct(void **state)
 {
     (void)state;
@@ -1016,6 +1041,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_meta_delete, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_meta_arith, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_meta_vivify_base64_debug, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_big_get_counts_once, pt_setup, pt_teardown),
         cmocka_unit_test(test_parser_direct),
         cmocka_unit_test(test_auth_file_parse),
         cmocka_unit_test_setup_teardown(test_auth_exchange, pt_setup, pt_teardown),
