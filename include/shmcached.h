@@ -482,7 +482,9 @@ typedef enum shmc_store_mode {
     SHMC_CAS,      /**< only if the item's CAS equals cas_in: else SHMC_EXISTS,
                         or SHMC_NOT_FOUND if the key is absent */
     SHMC_CAS_STALE /**< as SHMC_CAS, but if cas_in is older than the item's CAS the value
-                        is stored anyway, marked stale (memcached "ms ... I") */
+                        is stored anyway, marked stale (memcached "ms ... I"); it keeps
+                        the item's expiration time (exptime is ignored) and recache
+                        token state */
 } shmc_store_mode;
 
 /**

@@ -529,6 +529,17 @@ static shmc_status store_drop_stale(shmc_cache *c, const void *key, size_t nkey,
     return gone ? SHMC_TOO_LARGE : SHMC_BUSY;
 }
 
+/* A stale store (SHMC_CAS_STALE with an older CAS) replaces only the
+ * value: as memcached, the new item keeps old's expiration time and
+ * whether old's recache token was handed out, and is marked stale.  it
+ * is still private (plain writes); old is under the stripe lock. */
+static void store_stale_from(item_t *it, const item_t *old)
+{
+    uint8_t token = __atomic_load_n(&old->iflags, __ATOMIC_RELAXED) & IFLAG_TOKEN;
+    it->exptime = old->exptime;
+    it->iflags |= (uint8_t)(IFLAG_STALE | token);
+}
+
 shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                         const void *key, size_t nkey, const void *val, size_t vlen,
                         uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t new_cas,
@@ -568,7 +579,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
         st = store_concat(c, n, mode, old, val, vlen, now, new_cas, cas_out);
     } else if (st == SHMC_OK) {
         if (mode == SHMC_CAS_STALE && old->cas != cas_in)
-            it->iflags |= IFLAG_STALE; /* still private: a plain store */
+            store_stale_from(it, old);
         uint64_t cas;
         if (item_publish(c, n, it, old, &cas)) {
             if (cas_out)

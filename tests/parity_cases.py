@@ -747,6 +747,30 @@ def add_meta(case, nk):
     k = nk()
     case("meta: md I invalidate then mg",
          s(k) + b"md %s I T30\r\nmg %s v c\r\nmg %s v\r\n" % (k, k, k))
+    # a stale set (ms I with an older CAS) keeps the item's TTL and the
+    # fact that its recache token was handed out: later readers get Z
+    k = nk()
+    case("meta: ms I stale set keeps TTL and the sent token",
+         [s(k, b"a", b" c"),
+          b"md %s I\r\nmg %s v c\r\n" % (k, k),
+          lambda r, k=k: b"ms %s 1 I T90 C%d\r\nb\r\nmg %s v t c\r\n"
+          b"mg %s v t\r\n" % (k, cas_of(r[0]), k, k)])
+    k = nk()
+    case("meta: ms I stale set before any reader: one W",
+         [s(k, b"a", b" c"),
+          b"md %s I\r\n" % k,
+          lambda r, k=k: b"ms %s 1 I T90 C%d\r\nb\r\nmg %s v t\r\n"
+          b"mg %s v t\r\n" % (k, cas_of(r[0]), k, k)])
+    # the recache token of values larger than a first read buffer
+    for size in (300, 3000, 70000):
+        k = nk()
+        case("meta: mg R30 W on a %d-byte value" % size,
+             s(k, b"r" * size, b" T20") +
+             b"mg %s s R30 v\r\nmg %s s R30 v\r\nmg %s s R30\r\n" % (k, k, k))
+        k = nk()
+        case("meta: md I then W on a %d-byte value" % size,
+             s(k, b"i" * size) +
+             b"md %s I\r\nmg %s s v\r\nmg %s s v\r\n" % (k, k, k))
     k = nk()
     case("meta: md base64", s(k) + b"md %s b\r\nmg %s\r\n"
          % (base64.b64encode(k), k))
