@@ -585,6 +585,30 @@ static void test_split_and_pipeline(void **state)
     req_split(t, "get a b c\r\n", "END\r\n");
 }
 
+/* A command line that looks like an HTTP request closes the connection
+ * with no reply (memcached's defence against browsers); the replies
+ * before it in the same read are kept. */
+static void test_http_closes(void **state)
+{
+    pt *t = *state;
+    static const char *const closing[] = {"GET / HTTP/1.0\r\n", "PUT /x HTTP/1.1\r\n",
+                                          "DELETE HTTP/1.1\r\n", "HTTP/1.1\r\n"};
+    for (size_t i = 0; i < sizeof closing / sizeof *closing; i++) {
+        t->action = SRV_CONTINUE;
+        feed(t, closing[i], strlen(closing[i]));
+        assert_int_equal(t->action, SRV_CLOSE);
+        assert_int_equal(t->out.len, 0);
+    }
+    t->action = SRV_CONTINUE;
+    req(t, "GET / http/1.1\r\n", "ERROR\r\n");
+    req(t, "soo / HTTP/1.1\r\n", "ERROR\r\n");
+    req(t, "get k HTTP/1.1\r\n", "END\r\n");
+    const char *pipe = "version\r\nGET / HTTP/1.1\r\nversion\r\n";
+    feed(t, pipe, strlen(pipe));
+    assert_int_equal(t->action, SRV_CLOSE);
+    assert_reply(t, "VERSION 1.6.99-test\r\n");
+}
+
 static void test_line_limits(void **state)
 {
     pt *t = *state;
@@ -1042,6 +1066,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_meta_arith, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_meta_vivify_base64_debug, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_big_get_counts_once, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_http_closes, pt_setup, pt_teardown),
         cmocka_unit_test(test_parser_direct),
         cmocka_unit_test(test_auth_file_parse),
         cmocka_unit_test_setup_teardown(test_auth_exchange, pt_setup, pt_teardown),
