@@ -364,7 +364,8 @@ shmc_status shmc_destroy_with(const char *path, unsigned flags);
  *       the item's client flags and CAS unique.
  * Returns SHMC_OK, SHMC_NOT_FOUND, SHMC_BAD_KEY, SHMC_INVALID, or
  * SHMC_BUFFER_TOO_SMALL (then *len holds the length needed; call again
- * with a larger buffer).  Only SHMC_OK defines buf's bytes: a read copies
+ * with a larger buffer: that call is the get, so this answer changes
+ * nothing (no touch, LRU mark or recache token) and is not counted).  Only SHMC_OK defines buf's bytes: a read copies
  * before it checks that the item did not change meanwhile, so a call that
  * races a replacement or a delete may leave a partial copy in buf before
  * it answers SHMC_BUFFER_TOO_SMALL or SHMC_NOT_FOUND.
@@ -481,7 +482,9 @@ typedef enum shmc_store_mode {
     SHMC_CAS,      /**< only if the item's CAS equals cas_in: else SHMC_EXISTS,
                         or SHMC_NOT_FOUND if the key is absent */
     SHMC_CAS_STALE /**< as SHMC_CAS, but if cas_in is older than the item's CAS the value
-                        is stored anyway, marked stale (memcached "ms ... I") */
+                        is stored anyway, marked stale (memcached "ms ... I"); it keeps
+                        the item's expiration time (exptime is ignored) and recache
+                        token state */
 } shmc_store_mode;
 
 /**

@@ -169,7 +169,9 @@ static bool drop_old_value(ctx *c, const text_request *r, bool noreply)
 }
 
 /* shmc_get_info into a malloc'd buffer: the value with its metadata
- * (opts: SHMC_GET_TOUCH for gat, SHMC_GET_NO_BUMP for meta u). */
+ * (opts: SHMC_GET_TOUCH for gat, SHMC_GET_NO_BUMP for meta u).  A call
+ * answered SHMC_BUFFER_TOO_SMALL is only a size probe in the library (no
+ * hit counted, no recache token taken), so retrying is one get. */
 static shmc_status get_info_alloc(shmc_cache *cache, const char *k, size_t nk,
                                   const shmc_get_options *opts, void **val, size_t *vlen,
                                   shmc_item_info *info)
@@ -240,7 +242,9 @@ static shmc_status get_value_block(ctx *c, const char *k, size_t nk,
         shmc_item_info info;
         shmc_status st = shmc_get_info(c->cache, k, nk, o, hdr + room, &len, &info);
         if (st == SHMC_BUFFER_TOO_SMALL) {
-            guess = len; /* the value's size now: make room and read again */
+            /* the value's size now (the probe counted nothing): make room
+             * and read again */
+            guess = len;
             continue;
         }
         if (st != SHMC_OK)

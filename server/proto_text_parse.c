@@ -11,7 +11,9 @@
  *    be the number;
  *  - a line of more than 2048 bytes without \n closes the connection,
  *    unless it is a get/gets (multigets are unbounded in memcached; we
- *    bound them at TEXT_GET_LINE_MAX).
+ *    bound them at TEXT_GET_LINE_MAX);
+ *  - an unknown command that looks like an HTTP request closes the
+ *    connection with no reply (from_browser below).
  */
 #include <limits.h>
 #include <string.h>
@@ -471,6 +473,23 @@ static long parse_meta(const char *in, size_t len, size_t linelen, text_request 
     return (long)total;
 }
 
+/*
+ * memcached's defence against cross-protocol requests (a browser made to
+ * post to a cache port): an unknown command whose last token begins
+ * "HTTP/" (case matters; the 23rd token on a longer line, the last one
+ * tokenize splits off) closes the connection without a reply.  memcached
+ * picks commands starting with a, c, d, g, i, s or t by their first
+ * letter and answers ERROR for an unknown one of those before it looks,
+ * so "soo / HTTP/1.1" is ERROR and "GET / HTTP/1.1" closes.  Called only
+ * for a command no branch above knows, of two letters or more.
+ */
+static bool from_browser(const text_request *r)
+{
+    const text_token *last = &r->tok[r->ntokens - 2];
+    return !strchr("acdgist", r->tok[0].p[0]) && last->len >= 5 &&
+           memcmp(last->p, "HTTP/", 5) == 0;
+}
+
 long proto_text_parse(const char *in, size_t len, text_request *r)
 {
     uint32_t ism = r->item_size_max;
@@ -640,6 +659,8 @@ long proto_text_parse(const char *in, size_t len, text_request *r)
         return (long)linelen;
     }
     if (tok_is(&t[0], "watch")) { r->cmd = TC_WATCH; return (long)linelen; }
+    if (from_browser(r))
+        return TEXT_CLOSE;
     return fail(r, TE_ERROR, (long)linelen);
 }
 

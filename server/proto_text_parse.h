@@ -31,7 +31,8 @@
 
 /* Return values of proto_text_parse besides a positive byte count. */
 #define TEXT_NEED_MORE 0L         /* the request is not complete yet */
-#define TEXT_CLOSE (-1L)          /* memcached closes the connection (line too long) */
+#define TEXT_CLOSE (-1L)          /* memcached closes the connection (line too long,
+                                     a command line that looks like HTTP) */
 
 enum text_cmd {
     TC_ERROR = 0,  /* a request that only gets an error reply (err) */

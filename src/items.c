@@ -410,7 +410,6 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
     uint32_t exp = touch ? clock_exptime(c, exptime) : 0;
     seg_lock *s = hash_stripe(c, hash);
     enum item_liveness why;
-    shmc_status st = SHMC_OK;
     __builtin_prefetch(&c->buckets[hash_bucket(c, hash)]); /* overlaps the lock's miss */
     if (!lock_wait(c, s))
         return SHMC_BUSY;
@@ -427,17 +426,20 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
             COUNT(n, get_flushed);
         return SHMC_NOT_FOUND;
     }
+    if (!out->no_value && it->nbytes > out->cap) {
+        /* a size probe: the caller retries with a buffer this large, and
+         * that call is the get: so this one neither touches, takes the
+         * recache token, bumps nor counts a hit */
+        item_report(it, now, &out->info);
+        lock_drop(s);
+        return SHMC_BUFFER_TOO_SMALL;
+    }
     if (touch)
         it->exptime = exp;
     item_report(it, now, &out->info);
     item_recache_token(it, out->recache_below, &out->info);
-    if (out->no_value) {
-        /* metadata only */
-    } else if (it->nbytes > out->cap) {
-        st = SHMC_BUFFER_TOO_SMALL;
-    } else { /* buf may be NULL for an empty value: value_read copies nothing */
+    if (!out->no_value) /* buf may be NULL for an empty value: value_read copies nothing */
         value_read(c, it, 0, out->buf, it->nbytes);
-    }
     if (!out->no_bump)
         item_bump(it, now);
     lock_drop(s);
@@ -445,7 +447,7 @@ shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nk
         COUNT(n, gat_hits);
     else
         COUNT(n, get_hits);
-    return st;
+    return SHMC_OK;
 }
 
 /* Whether mode allows storing given the current item; the error if not. */
@@ -527,6 +529,17 @@ static shmc_status store_drop_stale(shmc_cache *c, const void *key, size_t nkey,
     return gone ? SHMC_TOO_LARGE : SHMC_BUSY;
 }
 
+/* A stale store (SHMC_CAS_STALE with an older CAS) replaces only the
+ * value: as memcached, the new item keeps old's expiration time and
+ * whether old's recache token was handed out, and is marked stale.  it
+ * is still private (plain writes); old is under the stripe lock. */
+static void store_stale_from(item_t *it, const item_t *old)
+{
+    uint8_t token = __atomic_load_n(&old->iflags, __ATOMIC_RELAXED) & IFLAG_TOKEN;
+    it->exptime = old->exptime;
+    it->iflags |= (uint8_t)(IFLAG_STALE | token);
+}
+
 shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                         const void *key, size_t nkey, const void *val, size_t vlen,
                         uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t new_cas,
@@ -566,7 +579,7 @@ shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
         st = store_concat(c, n, mode, old, val, vlen, now, new_cas, cas_out);
     } else if (st == SHMC_OK) {
         if (mode == SHMC_CAS_STALE && old->cas != cas_in)
-            it->iflags |= IFLAG_STALE; /* still private: a plain store */
+            store_stale_from(it, old);
         uint64_t cas;
         if (item_publish(c, n, it, old, &cas)) {
             if (cas_out)

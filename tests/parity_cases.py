@@ -156,6 +156,7 @@ def add_cases(case):
     nk = Keys()
     add_text_storage(case, nk)
     add_text_errors(case, nk)
+    add_http(case, nk)
     add_text_retrieval(case, nk)
     add_text_arith(case, nk)
     add_text_misc(case, nk)
@@ -340,6 +341,46 @@ def add_text_storage(case, nk):
 
 
 # ------------------------------------------------------------ text errors
+
+def add_http(case, nk):
+    """memcached closes, with no reply, a connection whose unknown command
+    line's last word (the 23rd on a longer line) begins "HTTP/": a browser
+    sent it.  Commands starting with a, c, d, g, i, s or t (memcached picks
+    those by their first letter), one-letter and two-letter m commands,
+    known commands, and "http/" in lower case answer as always.  The reply
+    of each case is "<closed>" or the usual one."""
+    lines = [b"GET / HTTP/1.0", b"GET / HTTP/1.1", b"PUT /x HTTP/1.1",
+             b"DELETE HTTP/1.1", b"POST /index.html HTTP/1.1",
+             b"HEAD / HTTP/1.1", b"OPTIONS * HTTP/1.1", b"HTTP/1.1",
+             b"  GET   /   HTTP/1.1  ", b"GET / HTTP/2.0", b"GET HTTP/",
+             b"GET / HTTP/1.1\n", b"foo HTTP/1.1", b"xo HTTP/1.0",
+             b"moo HTTP/1.1", b"lruX HTTP/1.1",
+             # answered as usual
+             b"GET / http/1.1", b"GET / HTTPS", b"GET / HTTP/1.1 x",
+             b"GETHTTP/1.1", b"x HTTP/1.0", b"G HTTP/1.1", b"mz HTTP/1.1",
+             b"soo HTTP/1.1", b"aoo HTTP/1.1", b"coo HTTP/1.1",
+             b"doo HTTP/1.1", b"goo HTTP/1.1", b"ioo HTTP/1.1",
+             b"too HTTP/1.1", b"get k HTTP/1.1", b"gets k HTTP/1.1",
+             b"mg k HTTP/1.1", b"mn HTTP/1.1", b"version HTTP/1.1",
+             b"verbosity HTTP/1.1", b"flush_all HTTP/1.1", b"lru HTTP/1.1",
+             b"lru_crawler HTTP/1.1", b"stats HTTP/1.1", b"quit HTTP/1.1",
+             b"cache_memlimit HTTP/1.1", b"slabs HTTP/1.1",
+             # memcached looks at the 23rd word of a longer line
+             b"GET " + b"a " * 21 + b"HTTP/1.1",
+             b"GET " + b"a " * 22 + b"HTTP/1.1",
+             b"GET " + b"a " * 21 + b"HTTP/1.1 b c",
+             b"GET " + b"a " * 20 + b"HTTP/1.1 b c"]
+    for line in lines:
+        end = b"" if line.endswith(b"\n") else b"\r\n"
+        case("http: %r" % line, line + end)
+    case("http: after a reply in the same read",
+         b"set h1 0 0 1\r\nx\r\nget h1\r\nGET / HTTP/1.1\r\n")
+    case("http: in a later read", [b"version\r\n", b"GET / HTTP/1.1\r\n"])
+    case("http: a data block is not a command line",
+         b"set h2 0 0 8\r\nHTTP/1.1\r\nget h2\r\n")
+    case("http: noreply before it",
+         b"set h3 0 0 1 noreply\r\nx\r\nPUT / HTTP/1.1\r\n")
+
 
 def add_text_errors(case, nk):
     k250 = b"a" * 246 + nk()[1:]
@@ -747,6 +788,30 @@ def add_meta(case, nk):
     k = nk()
     case("meta: md I invalidate then mg",
          s(k) + b"md %s I T30\r\nmg %s v c\r\nmg %s v\r\n" % (k, k, k))
+    # a stale set (ms I with an older CAS) keeps the item's TTL and the
+    # fact that its recache token was handed out: later readers get Z
+    k = nk()
+    case("meta: ms I stale set keeps TTL and the sent token",
+         [s(k, b"a", b" c"),
+          b"md %s I\r\nmg %s v c\r\n" % (k, k),
+          lambda r, k=k: b"ms %s 1 I T90 C%d\r\nb\r\nmg %s v t c\r\n"
+          b"mg %s v t\r\n" % (k, cas_of(r[0]), k, k)])
+    k = nk()
+    case("meta: ms I stale set before any reader: one W",
+         [s(k, b"a", b" c"),
+          b"md %s I\r\n" % k,
+          lambda r, k=k: b"ms %s 1 I T90 C%d\r\nb\r\nmg %s v t\r\n"
+          b"mg %s v t\r\n" % (k, cas_of(r[0]), k, k)])
+    # the recache token of values larger than a first read buffer
+    for size in (300, 3000, 70000):
+        k = nk()
+        case("meta: mg R30 W on a %d-byte value" % size,
+             s(k, b"r" * size, b" T20") +
+             b"mg %s s R30 v\r\nmg %s s R30 v\r\nmg %s s R30\r\n" % (k, k, k))
+        k = nk()
+        case("meta: md I then W on a %d-byte value" % size,
+             s(k, b"i" * size) +
+             b"md %s I\r\nmg %s s v\r\nmg %s s v\r\n" % (k, k, k))
     k = nk()
     case("meta: md base64", s(k) + b"md %s b\r\nmg %s\r\n"
          % (base64.b64encode(k), k))
@@ -1293,6 +1358,7 @@ def add_auth(case, nk):
       [b"set a 0 0 11\r\nuser secret\r\n", b"set k 0 0 1\r\nx\r\nget k\r\n"])
     c("line too long", b"x" * 3000, idle=1)
     c("unauthenticated meta", b"mg foo v\r\n")
+    c("unauthenticated HTTP request", b"GET / HTTP/1.1\r\n")
 
 
 # ------------------------------------------------------------ -S

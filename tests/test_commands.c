@@ -1667,6 +1667,15 @@ static void test_invalidate_and_recache_token(void **state)
     assert_memory_equal(buf, "late", 4);
     assert_int_equal(info.stale, 1);
     assert_int_equal(info.cas, cas2);
+    assert_int_equal(info.win, 1);
+    /* a second stale store keeps the TTL (exptime ignored) and the token
+     * already handed out: the next reader learns someone has it */
+    assert_status(shmc_store(c, SHMC_CAS_STALE, KS("s"), "later", 5, 0, 90, cas1, NULL),
+                  SHMC_OK);
+    assert_status(shmc_get_info(c, KS("s"), NULL, NULL, NULL, &info), SHMC_OK);
+    assert_int_equal(info.ttl, -1);
+    assert_int_equal(info.stale, 1);
+    assert_int_equal(info.win, -1);
 }
 
 /* shmc_store_ex: an explicit CAS value (memcached meta E). */

@@ -585,6 +585,30 @@ static void test_split_and_pipeline(void **state)
     req_split(t, "get a b c\r\n", "END\r\n");
 }
 
+/* A command line that looks like an HTTP request closes the connection
+ * with no reply (memcached's defence against browsers); the replies
+ * before it in the same read are kept. */
+static void test_http_closes(void **state)
+{
+    pt *t = *state;
+    static const char *const closing[] = {"GET / HTTP/1.0\r\n", "PUT /x HTTP/1.1\r\n",
+                                          "DELETE HTTP/1.1\r\n", "HTTP/1.1\r\n"};
+    for (size_t i = 0; i < sizeof closing / sizeof *closing; i++) {
+        t->action = SRV_CONTINUE;
+        feed(t, closing[i], strlen(closing[i]));
+        assert_int_equal(t->action, SRV_CLOSE);
+        assert_int_equal(t->out.len, 0);
+    }
+    t->action = SRV_CONTINUE;
+    req(t, "GET / http/1.1\r\n", "ERROR\r\n");
+    req(t, "soo / HTTP/1.1\r\n", "ERROR\r\n");
+    req(t, "get k HTTP/1.1\r\n", "END\r\n");
+    const char *pipe = "version\r\nGET / HTTP/1.1\r\nversion\r\n";
+    feed(t, pipe, strlen(pipe));
+    assert_int_equal(t->action, SRV_CLOSE);
+    assert_reply(t, "VERSION 1.6.99-test\r\n");
+}
+
 static void test_line_limits(void **state)
 {
     pt *t = *state;
@@ -838,6 +862,31 @@ static void test_meta_vivify_base64_debug(void **state)
     req(t, "mn\r\n", "MN\r\n");
 }
 
+/* A get of a value larger than the reply's first guess (2048 bytes) is
+ * one get: cmd_get and get_hits rise by exactly 1, in text and meta
+ * (a retry with a bigger buffer must not count again). */
+static void test_big_get_counts_once(void **state)
+{
+    pt *t = *state;
+    enum { BIG = 10240 };
+    char *set = malloc(BIG + 64);
+    int n = snprintf(set, 64, "set big 0 0 %d\r\n", BIG);
+    memset(set + n, 'v', BIG);
+    memcpy(set + n + BIG, "\r\n", 2);
+    feed(t, set, (size_t)n + BIG + 2);
+    free(set);
+    static const char *const gets[] = {"get big\r\n", "gets big\r\n", "mg big v\r\n",
+                                       "mg big v c f\r\n"};
+    for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) {
+        shmc_stats a = tu_stats(t->f->c), b;
+        feed(t, gets[i], strlen(gets[i]));
+        assert_true(t->out.len > BIG);
+        b = tu_stats(t->f->c);
+        assert_u64_eq(b.cmd_get, a.cmd_get + 1);
+        assert_u64_eq(b.get_hits, a.get_hits + 1);
+    }
+}
+
 static void test_parser_direct(void **state)
 {
     (void)state;
@@ -1016,6 +1065,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_meta_delete, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_meta_arith, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_meta_vivify_base64_debug, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_big_get_counts_once, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_http_closes, pt_setup, pt_teardown),
         cmocka_unit_test(test_parser_direct),
         cmocka_unit_test(test_auth_file_parse),
         cmocka_unit_test_setup_teardown(test_auth_exchange, pt_setup, pt_teardown),
