@@ -154,6 +154,8 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("auth_enabled_sasl %s", s->sasl ? "yes" : "no");
     S("auth_enabled_ascii %s", s->auth_file ? "yes" : "no");
     S("maxconns_fast %s", s->maxconns_fast ? "yes" : "no");
+    S("slab_automove_ratio %.2f", s->slab_automove_ratio);
+    S("slab_automove_window %d", s->slab_automove_window);
     S("slab_chunk_max %u", s->slab_chunk_size_max);
     S("lru_crawler %s", __atomic_load_n(&s->lru_crawler, __ATOMIC_RELAXED) ? "yes" : "no");
     S("lru_crawler_sleep %d", s->lru_crawler_sleep);
@@ -175,6 +177,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("track_sizes %s", s->track_sizes ? "yes" : "no");
     S("inline_ascii_response %s", "no");
     S("ext_item_size %d", 512);
+    S("slab_automove_freeratio %.3f", s->slab_automove_freeratio);
     S("segment %s", d->segment);
     S("segment_attached %s", d->segment_attached ? "yes" : "no");
     S("segment_protection %s", shmc_protection_name(shmc_protection_of(d->cache)));
