@@ -449,19 +449,22 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
 {
     int c, v;
     int item_size_given = 0;
+    int port_given = 0, udp_given = 0; /* -p, -U on the command line */
     optind = 0; /* glibc: full re-initialisation */
     opterr = 0;
     while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_int(optarg, 0, 65535, &s->port))
+            if (parse_int(optarg, -1, 65535, &s->port))
                 return fail(err, errlen, "Invalid value for -p: \"%s\" (a TCP port, 0..65535; "
-                                         "0: no TCP)", optarg);
+                                         "0: no TCP; -1: any free port)", optarg);
+            port_given = 1;
             break;
         case 'U':
-            if (parse_int(optarg, 0, 65535, &s->udpport))
+            if (parse_int(optarg, -1, 65535, &s->udpport))
                 return fail(err, errlen, "Invalid value for -U: \"%s\" (a UDP port, 0..65535; "
-                                         "0: no UDP)", optarg);
+                                         "0: no UDP; -1: any free port)", optarg);
+            udp_given = 1;
             break;
         case 's':
             s->socketpath = optarg;
@@ -673,6 +676,10 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
     if (optind < argc)
         return fail(err, errlen, "Illegal argument \"%s\" (memcached takes no operands: "
                                          "every setting is an option, shmcached -h)", argv[optind]);
+
+    /* memcached 1.6: -U N (not 0) without -p serves TCP on N too */
+    if (udp_given && s->udpport && !port_given)
+        s->port = s->udpport;
 
     /* Cross-option checks, after every flag is known (as memcached does). */
     if (s->item_size_max < 1024)

@@ -34,8 +34,9 @@ enum binding_protocol { PROTO_AUTO = 0, PROTO_ASCII, PROTO_BINARY };
 
 typedef struct settings {
     /* listeners */
-    int port;                 /* -p: TCP port (11211); 0 = off */
-    int udpport;              /* -U: UDP port (0 = off, memcached 1.6's default) */
+    int port;                 /* -p: TCP port (11211); 0 = off, -1 = any free port;
+                                 -U N without -p sets it to N, as memcached 1.6 */
+    int udpport;              /* -U: UDP port (0 = off, memcached 1.6's default; -1 = any) */
     const char *socketpath;   /* -s: UNIX socket (disables TCP and UDP) */
     int access;               /* -a: UNIX socket mask, octal (0700) */
     const char *inter;        /* -l: listen address list (NULL = INADDR_ANY) */

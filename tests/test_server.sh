@@ -542,6 +542,52 @@ check "UDP over IPv4 without -l" grep -q "^127.0.0.1 True" <<<"$OUT"
 check "UDP over IPv6 without -l (or no IPv6 loopback)" grep -Eq "^::1 (True|skipped)" <<<"$OUT"
 stop_server
 
+# ---------------------------------------------------------------- ports: -U alone, -1, the port file
+# As memcached 1.6: -U N without -p serves TCP on N too; -p -1 and -U -1
+# bind ephemeral ports, which MEMCACHED_PORT_FILENAME's file names
+# ("TCP INET: N", "UDP INET: N"), and the default segment is named after
+# the port bound.
+SAVED_PORT=$PORT
+PORT=$(free_port)
+check "-U N without -p: TCP on N too" start_server "$TMP/srv_u.log" -l 127.0.0.1 -U "$PORT"
+stop_server
+PORT=$SAVED_PORT
+# start_ephemeral LOG PORTFILE ARGS...: start, wait for the port file.
+start_ephemeral() {
+    local log=$1 pf=$2; shift 2
+    rm -f "$pf"
+    MEMCACHED_PORT_FILENAME=$pf "$SRV" -u root "$@" >"$log" 2>&1 7>&- &
+    SRV_PID=$!
+    PIDS+=("$SRV_PID")
+    for _ in $(seq 100); do [[ -s $pf ]] && return 0; sleep 0.05; done
+    cat "$log"
+    return 1
+}
+PF="$TMP/portfile"
+check "-p -1: starts and writes the port file" start_ephemeral "$TMP/srv_e.log" "$PF" -l 127.0.0.1 -p -1
+EP=$(awk '/^TCP INET:/ {print $3}' "$PF" 2>/dev/null)
+check "-p -1: the file names a TCP port" bash -c "[[ '$EP' =~ ^[1-9][0-9]*$ ]]"
+check "-p -1: no UDP line (UDP off)" bash -c "! grep -q UDP '$PF'"
+OUT=$(mc "127.0.0.1:${EP:-1}" 'stats settings\r\n')
+check "-p -1: served on that port, stats settings tcpport -1" grep -q "STAT tcpport -1" <<<"$OUT"
+check "-p -1: the segment is named after the port bound" grep -q "STAT segment /dev/shm/shmcached-127.0.0.1-$EP" <<<"$OUT"
+stop_server
+check "-U -1: starts and writes the port file" start_ephemeral "$TMP/srv_e2.log" "$PF" -l 127.0.0.1 -U -1
+EP=$(awk '/^TCP INET:/ {print $3}' "$PF" 2>/dev/null)
+EU=$(awk '/^UDP INET:/ {print $3}' "$PF" 2>/dev/null)
+check "-U -1: TCP and UDP lines" bash -c "[[ '$EP' =~ ^[1-9][0-9]*$ && '$EU' =~ ^[1-9][0-9]*$ ]]"
+check "-U -1: TCP served on its port" bash -c "python3 '$TMP/mc.py' 127.0.0.1:${EP:-1} 'version\r\n' | grep -q ^VERSION"
+OUT=$(python3 - "${EU:-1}" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.sendto(b"\x00\x05\x00\x00\x00\x01\x00\x00version\r\n", ("127.0.0.1", int(sys.argv[1])))
+d, _ = s.recvfrom(65536)
+print(d[8:].startswith(b"VERSION"))
+EOF
+)
+check "-U -1: UDP served on its port" grep -q "^True" <<<"$OUT"
+stop_server
+
 # ---------------------------------------------------------------- idle_timeout
 start_server "$TMP/srv7.log" -l 127.0.0.1 -p "$PORT" -o idle_timeout=1 >/dev/null
 OUT=$(python3 - "$PORT" <<'EOF'

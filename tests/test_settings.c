@@ -350,7 +350,8 @@ static void test_errors(void **state)
     bad("Illegal argument \"extra\"", "extra", NULL);
     bad("Invalid value for -p", "-p", "abc", NULL);
     bad("Invalid value for -p", "-p", "70000", NULL);
-    bad("Invalid value for -p", "-p", "-1", NULL);
+    bad("Invalid value for -p", "-p", "-2", NULL);
+    bad("Invalid value for -U", "-U", "-2", NULL);
     bad("Invalid value for -U", "-U", "x", NULL);
     bad("Invalid value for -a", "-a", "999", NULL);
     bad("Invalid value for -a", "-a", "", NULL);
@@ -503,8 +504,8 @@ static void test_errors_say_what_to_do(void **state)
     bad("(shmcached -h lists the options)", "--bogus", NULL);
     bad("-- 'p' (shmcached -h shows it)", "-p", NULL);
     bad("(memcached takes no operands: every setting is an option, shmcached -h)", "extra", NULL);
-    bad("Invalid value for -p: \"70000\" (a TCP port, 0..65535; 0: no TCP)", "-p", "70000", NULL);
-    bad("Invalid value for -U: \"x\" (a UDP port, 0..65535; 0: no UDP)", "-U", "x", NULL);
+    bad("Invalid value for -p: \"70000\" (a TCP port, 0..65535; 0: no TCP; -1: any free port)", "-p", "70000", NULL);
+    bad("Invalid value for -U: \"x\" (a UDP port, 0..65535; 0: no UDP; -1: any free port)", "-U", "x", NULL);
     bad("Invalid value for -a: \"999\" (an octal mask, 0..777, e.g. 700)", "-a", "999", NULL);
     bad("Invalid value for -b: \"0\" (a backlog of 1 or more connections, e.g. 1024)", "-b", "0", NULL);
     bad("-- should be one of auto, binary, or ascii", "-B", "foo", NULL);
@@ -621,6 +622,34 @@ static void test_memcached_1618_suboptions(void **state)
     bad("Missing slab_sizes argument", "-o", "slab_sizes", NULL);
 }
 
+/* Ports as memcached 1.6.18: -U N without -p serves TCP on N too (not with
+ * -U 0); -1 is an ephemeral port, kept as -1 (stats settings shows it). */
+static void test_ports(void **state)
+{
+    (void)state;
+    settings s;
+    ok(&s, "-U", "23456", NULL);
+    assert_int_equal(s.port, 23456);
+    assert_int_equal(s.udpport, 23456);
+    ok(&s, "-U", "23456", "-p", "23457", NULL);
+    assert_int_equal(s.port, 23457);
+    ok(&s, "-p", "23457", "-U", "23456", NULL);
+    assert_int_equal(s.port, 23457);
+    ok(&s, "-p", "23457", NULL);
+    assert_int_equal(s.udpport, 0);
+    ok(&s, "-U", "0", NULL);
+    assert_int_equal(s.port, 11211);
+    ok(&s, "-p", "-1", NULL);
+    assert_int_equal(s.port, -1);
+    assert_int_equal(s.udpport, 0);
+    ok(&s, "-U", "-1", NULL);
+    assert_int_equal(s.port, -1);
+    assert_int_equal(s.udpport, -1);
+    ok(&s, "-p", "0", "-U", "-1", NULL);
+    assert_int_equal(s.port, 0);
+    assert_int_equal(s.udpport, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -629,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_sizes),      cmocka_unit_test(test_extended),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_reparse),
         cmocka_unit_test(test_usage), cmocka_unit_test(test_memcached_1618_suboptions),
+        cmocka_unit_test(test_ports),
         cmocka_unit_test(test_segment_access), cmocka_unit_test(test_errors_say_what_to_do),
         cmocka_unit_test(test_sasl_protocol), cmocka_unit_test(test_authfile_protocol),
     };
