@@ -588,6 +588,35 @@ EOF
 check "-U -1: UDP served on its port" grep -q "^True" <<<"$OUT"
 stop_server
 
+# ---------------------------------------------------------------- stats reset: the per-class counters
+# memcached's "stats reset" zeroes items:N:evicted (and outofmemory,
+# reclaimed, expired_unfetched, evicted_unfetched); they then grow from 0.
+cat > "$TMP/evict.py" <<'EOF'
+import socket, sys
+port, first, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.create_connection(("127.0.0.1", port))
+v = b"x" * 900
+for i in range(first, first + n):
+    s.sendall(b"set ev%d 0 0 %d noreply\r\n%s\r\n" % (i, len(v), v))
+s.sendall(b"stats items\r\n")
+buf = b""
+while not buf.endswith(b"END\r\n"):
+    buf += s.recv(1 << 16)
+ev = [l.split()[2] for l in buf.decode().split("\r\n") if l.endswith(":evicted") or ":evicted " in l]
+print(" ".join(ev) if ev else "none")
+EOF
+evicted() { python3 "$TMP/evict.py" "$PORT" "$1" "$2"; }
+start_server "$TMP/srv_reset.log" -l 127.0.0.1 -p "$PORT" -m 2 -I 64k >/dev/null
+OUT=$(evicted 0 6000)
+check "stats items: evictions counted (items:N:evicted $OUT)" bash -c "[[ '$OUT' =~ [1-9] ]]"
+mc "127.0.0.1:$PORT" 'stats reset\r\n' >/dev/null
+OUT=$(evicted 0 0)
+check "stats reset zeroes items:N:evicted (got $OUT)" bash -c "[[ '$OUT' =~ ^[0\ ]+$ ]]"
+OUT=$(evicted 6000 3000)
+SUM=$(( ${OUT// /+} )) # 3000 stores: at most 3000 evictions since the reset
+check "items:N:evicted grows again from 0 (got $OUT)" bash -c "(( $SUM > 0 && $SUM <= 3000 ))"
+stop_server
+
 # ---------------------------------------------------------------- idle_timeout
 start_server "$TMP/srv7.log" -l 127.0.0.1 -p "$PORT" -o idle_timeout=1 >/dev/null
 OUT=$(python3 - "$PORT" <<'EOF'
