@@ -97,6 +97,8 @@ typedef struct daemon {
     struct event *shutdown_ev; /* read event on shutdown_fd in main_base */
     int udp_fds[SRV_MAX_UDP]; /* UDP sockets (IPv4 and IPv6, -l addresses), all workers read them */
     int nudp;
+    int tcp_port_bound;       /* the first TCP port bound: names the segment of -p -1 */
+    int udp_port_bound;       /* the first UDP port bound: the same for -U -1 */
     atomic_long curr_conns;
     atomic_long total_conns;
     atomic_long rejected_conns;

@@ -154,6 +154,8 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("auth_enabled_sasl %s", s->sasl ? "yes" : "no");
     S("auth_enabled_ascii %s", s->auth_file ? "yes" : "no");
     S("maxconns_fast %s", s->maxconns_fast ? "yes" : "no");
+    S("slab_automove_ratio %.2f", s->slab_automove_ratio);
+    S("slab_automove_window %d", s->slab_automove_window);
     S("slab_chunk_max %u", s->slab_chunk_size_max);
     S("lru_crawler %s", __atomic_load_n(&s->lru_crawler, __ATOMIC_RELAXED) ? "yes" : "no");
     S("lru_crawler_sleep %d", s->lru_crawler_sleep);
@@ -175,6 +177,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("track_sizes %s", s->track_sizes ? "yes" : "no");
     S("inline_ascii_response %s", "no");
     S("ext_item_size %d", 512);
+    S("slab_automove_freeratio %.3f", s->slab_automove_freeratio);
     S("segment %s", d->segment);
     S("segment_attached %s", d->segment_attached ? "yes" : "no");
     S("segment_protection %s", shmc_protection_name(shmc_protection_of(d->cache)));
@@ -468,12 +471,58 @@ static int add_listener(int fd, const char *name, int is_unix)
     return 0;
 }
 
-/* Bind host:port (host NULL = any) for TCP (and UDP if udp_port). */
+/* MEMCACHED_PORT_FILENAME's lines ("TCP INET: 11211"), TCP then UDP, in
+ * the order the sockets are bound. */
+static char port_lines[2][1024];
+
+/* A bound inet socket: its real port (-1 asked the kernel for one) into
+ * the port file's lines, the first of each kind kept for the segment name. */
+static void note_bound_port(int fd, int type, char *name, size_t n)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return;
+    format_addr((struct sockaddr *)&ss, len, name, n);
+    int v6 = ss.ss_family == AF_INET6;
+    int port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                        : ((struct sockaddr_in *)&ss)->sin_port);
+    int udp = type == SOCK_DGRAM;
+    char *lines = port_lines[udp];
+    size_t used = strlen(lines);
+    snprintf(lines + used, sizeof port_lines[0] - used, "%s INET%s: %d\n", udp ? "UDP" : "TCP",
+             v6 ? "6" : "", port);
+    int *first = udp ? &D.udp_port_bound : &D.tcp_port_bound;
+    if (!*first)
+        *first = port;
+}
+
+/* As memcached: with MEMCACHED_PORT_FILENAME set, the ports bound are
+ * written to NAME.lck, renamed to NAME once complete (tests and scripts
+ * that start it on -p -1 read the port there). */
+static int write_port_file(void)
+{
+    const char *name = getenv("MEMCACHED_PORT_FILENAME");
+    if (!name || !*name)
+        return 0;
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.lck", name);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%s%s", port_lines[0], port_lines[1]) < 0 || fclose(f) != 0 ||
+        rename(tmp, name) < 0) {
+        fprintf(stderr, "cannot write MEMCACHED_PORT_FILENAME %s: %s\n", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Bind host:port (host NULL = any) for TCP (and UDP if udp_port); port -1:
+ * a port the kernel chooses, as memcached's -p -1. */
 static int bind_inet(const char *host, int port, int type, int backlog)
 {
     struct addrinfo hints = {0}, *res = NULL;
     char portstr[16];
-    snprintf(portstr, sizeof portstr, "%d", port);
+    snprintf(portstr, sizeof portstr, "%d", port < 0 ? 0 : port);
     hints.ai_flags = AI_PASSIVE | AI_ADDRCONFIG;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = type;
@@ -515,6 +564,7 @@ static int bind_inet(const char *host, int port, int type, int backlog)
         }
         char name[80];
         format_addr(ai->ai_addr, ai->ai_addrlen, name, sizeof name);
+        note_bound_port(fd, type, name, sizeof name);
         if (type == SOCK_DGRAM) {
             memmove(name, "udp", 3);
             if (D.nudp >= SRV_MAX_UDP) {
@@ -626,17 +676,20 @@ static int bind_listeners(const settings *s)
 static void default_segment_path(const settings *s, char *out, size_t n)
 {
     char tag[256];
+    /* -1 (any free port): named after the port bound, unique while it runs */
+    int port = s->port < 0 ? D.tcp_port_bound : s->port;
+    int udpport = s->udpport < 0 ? D.udp_port_bound : s->udpport;
     if (s->socketpath) {
         const char *p = s->socketpath;
         while (*p == '/')
             p++;
         snprintf(tag, sizeof tag, "%s", p);
     } else if (s->inter) {
-        snprintf(tag, sizeof tag, "%s-%d", s->inter, s->port ? s->port : s->udpport);
-    } else if (s->port) {
-        snprintf(tag, sizeof tag, "%d", s->port);
+        snprintf(tag, sizeof tag, "%s-%d", s->inter, port ? port : udpport);
+    } else if (port) {
+        snprintf(tag, sizeof tag, "%d", port);
     } else {
-        snprintf(tag, sizeof tag, "udp%d", s->udpport);
+        snprintf(tag, sizeof tag, "udp%d", udpport);
     }
     for (char *p = tag; *p; p++)
         if (*p == '/' || *p == ' ' || *p == ',' || *p == '[' || *p == ']')
@@ -995,7 +1048,7 @@ int main(int argc, char **argv)
 
     /* Bind first: a second server on a busy listener fails here, before it
      * could replace the running server's segment. */
-    if (bind_listeners(s) < 0)
+    if (bind_listeners(s) < 0 || write_port_file() < 0)
         return EX_OSERR;
 
     if (s->daemonize && become_daemon() < 0) {

@@ -13,8 +13,8 @@
  *  - "stats reset": the counters live in the shared segment and other
  *    processes read them, so one server must not zero them; instead this
  *    server keeps a baseline taken at the reset and reports counters
- *    relative to it (gauges such as curr_items and bytes are not reset,
- *    as in memcached);
+ *    relative to it, also per slab class for "stats items" (gauges such
+ *    as curr_items and bytes are not reset, as in memcached);
  *  - "cache_memlimit N" answers as memcached (OK for 8..1000000000 MB) but
  *    the segment's size is fixed at creation: the limit does not change;
  *  - "slabs automove N" answers OK (0, 1, 2) but the engine's automove
@@ -585,6 +585,35 @@ static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
 static shmc_stats reset_base;
 static const shmc_cache *reset_cache; /* the handle the baseline belongs to */
 static uint64_t reset_busy;           /* srv_busy_answers() at the reset */
+#define SRV_CLASS_ID_MAX 63 /* the segment's slab class ids are 1..63 (src/layout.h) */
+/* the per-class counters of "stats items" at the reset, by class id and
+ * stats_items_names index (0 for the gauges, never subtracted) */
+static uint64_t reset_class[SRV_CLASS_ID_MAX + 1][STATS_ITEMS_COUNT];
+
+/* Take the per-class baseline; reset_lock held. */
+static void class_reset_take(shmc_cache *cache)
+{
+    memset(reset_class, 0, sizeof reset_class);
+    unsigned n = shmc_class_count(cache);
+    for (unsigned id = 1; id <= n && id <= SRV_CLASS_ID_MAX; id++) {
+        shmc_class_stats cs;
+        if (shmc_class_stats_get(cache, id, &cs) != SHMC_OK)
+            continue;
+        for (size_t i = 0; i < STATS_ITEMS_COUNT; i++)
+            if (stats_items_names[i].counter)
+                reset_class[id][i] = class_stat_value(&cs, &stats_items_names[i]);
+    }
+}
+
+/* Statistic i of class id, a counter relative to the last "stats reset". */
+static uint64_t class_stat_since_reset(ctx *c, unsigned id, const shmc_class_stats *cs, size_t i)
+{
+    uint64_t v = class_stat_value(cs, &stats_items_names[i]);
+    pthread_mutex_lock(&reset_lock);
+    uint64_t b = reset_cache == c->cache && id <= SRV_CLASS_ID_MAX ? reset_class[id][i] : 0;
+    pthread_mutex_unlock(&reset_lock);
+    return v >= b ? v - b : 0;
+}
 
 /* The cumulative counters of shmc_stats, which "stats reset" zeroes. */
 static const size_t reset_fields[] = {
@@ -627,6 +656,7 @@ static void stats_reset(ctx *c)
     reset_base = st;
     reset_cache = c->cache;
     reset_busy = srv_busy_answers();
+    class_reset_take(c->cache);
     pthread_mutex_unlock(&reset_lock);
 }
 
@@ -726,7 +756,7 @@ static void stats_items(ctx *c)
             continue;
         for (size_t i = 0; i < STATS_ITEMS_COUNT; i++)
             PUTF(c, "STAT items:%u:%s %" PRIu64 "\r\n", id, stats_items_names[i].name,
-                 class_stat_value(&cs, &stats_items_names[i]));
+                 class_stat_since_reset(c, id, &cs, i));
     }
 }
 

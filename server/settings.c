@@ -21,6 +21,8 @@
 #include "shmcached.h" /* SHMC_LOCK_WAIT_MS_MAX */
 
 #define MB (1024ULL * 1024ULL)
+#define SLAB_PAGE_SIZE (1024U * 1024U) /* memcached's slab page: slab_chunk_max divides it */
+#define SLAB_SIZES_MAX 63             /* memcached's class limit, less one */
 /* shmcached's own bounds (include/shmcached.h: shmc_config). */
 #define SHMC_ITEM_MAX (128ULL * MB)
 #define SHMC_MEM_MAX (16ULL * 1024ULL * MB)
@@ -46,6 +48,9 @@ void settings_init(settings *s)
     s->hashpower_init = 0;
     snprintf(s->hash_algorithm, sizeof s->hash_algorithm, "%s", "murmur3");
     s->slab_chunk_size_max = 512 * 1024;
+    s->slab_automove_window = 30;
+    s->slab_automove_ratio = 0.8;
+    s->slab_automove_freeratio = 0.01;
     s->slab_reassign = 1;
     s->slab_automove = 1;
     s->lru_crawler = 1;
@@ -183,12 +188,36 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
                 return fail(err, errlen, "Unavailable hash_algorithm option: %s (jenkins, murmur3 or xxh3)", val);
             snprintf(s->hash_algorithm, sizeof s->hash_algorithm, "%s", val);
         } else if (!strcmp(name, "slab_chunk_max")) {
-            int v;
+            int v; /* bytes, as memcached 1.6.18 reads it (1.6.24 and later: KiB) */
             NEED_VALUE("Missing slab_chunk_max argument");
-            if (parse_int(val, 1, INT_MAX / 1024, &v))
+            if (parse_int(val, 1, INT_MAX, &v))
                 return fail(err, errlen, "could not parse argument to slab_chunk_max "
-                                         "(kilobytes, 1 up to -I)");
-            s->slab_chunk_size_max = (uint32_t)v * 1024;
+                                         "(bytes, dividing -I evenly)");
+            s->slab_chunk_size_max = (uint32_t)v;
+            s->slab_chunk_given = 1;
+        } else if (!strcmp(name, "no_chunked_items")) {
+            s->slab_chunk_size_max = SLAB_PAGE_SIZE; /* as memcached 1.6.18 */
+        } else if (!strcmp(name, "slab_automove_window")) {
+            NEED_VALUE("Missing slab_automove_window argument");
+            if (parse_int(val, INT_MIN, INT_MAX, &s->slab_automove_window) ||
+                s->slab_automove_window < 3)
+                return fail(err, errlen, "slab_automove_window must be > 2");
+        } else if (!strcmp(name, "slab_automove_ratio")) {
+            NEED_VALUE("Missing slab_automove_ratio argument");
+            if (parse_double(val, &s->slab_automove_ratio))
+                return fail(err, errlen, "slab_automove_ratio must be > 0 and < 1");
+        } else if (!strcmp(name, "slab_automove_freeratio")) {
+            NEED_VALUE("Missing slab_automove_freeratio argument");
+            if (parse_double(val, &s->slab_automove_freeratio))
+                return fail(err, errlen, "could not parse argument to slab_automove_freeratio");
+        } else if (!strcmp(name, "slab_sizes")) {
+            NEED_VALUE("Missing slab_sizes argument");
+            snprintf(s->slab_sizes, sizeof s->slab_sizes, "%s", val);
+        } else if (!strcmp(name, "inline_ascii_resp") || !strcmp(name, "no_inline_ascii_resp") ||
+                   !strcmp(name, "sock_cookie_id")) {
+            /* accepted and without effect, as in memcached 1.6.18 */
+        } else if (!strcmp(name, "resp_obj_mem_limit")) {
+            fprintf(stderr, "DEPRECATED: resp_obj_mem_limit no longer used. See read_buf_mem_limit,\n");
         } else if (!strcmp(name, "slab_reassign")) {
             s->slab_reassign = 1;
         } else if (!strcmp(name, "no_slab_reassign")) {
@@ -325,6 +354,56 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
     return 0;
 }
 
+/* slab_chunk_max in bytes against -I and the page, with memcached 1.6.18's
+ * messages (each followed by the largest value that would do). */
+static int check_slab_chunk_max(const settings *s, char *err, size_t errlen)
+{
+    uint32_t c = s->slab_chunk_size_max, i = s->item_size_max;
+    if (!s->slab_chunk_given && c == i)
+        return 0; /* followed a -I below 512k, which 1.6.18 refuses (docs/server.md) */
+    if (c > i)
+        return fail(err, errlen, "slab_chunk_max (bytes: %u) cannot be larger than -I "
+                    "(item_size_max %u) (-o slab_chunk_max=%u bytes at most)", c, i, i);
+    if (i % c)
+        return fail(err, errlen, "-I (item_size_max: %u) must be evenly divisible by "
+                    "slab_chunk_max (bytes: %u)", i, c);
+    if (SLAB_PAGE_SIZE % c)
+        return fail(err, errlen, "slab_chunk_max (bytes: %u) must divide evenly into %u "
+                    "(slab_page_size)", c, SLAB_PAGE_SIZE);
+    return 0;
+}
+
+/* -o slab_sizes=a-b-c: checked as memcached 1.6.18 checks it, after every
+ * option (-n, slab_chunk_max); the library keeps its own -f classes. */
+static int check_slab_sizes(const settings *s, char *err, size_t errlen)
+{
+    if (!*s->slab_sizes)
+        return 0;
+    char buf[sizeof s->slab_sizes];
+    memcpy(buf, s->slab_sizes, sizeof buf);
+    unsigned long last = 0;
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, "-", &save); tok; tok = strtok_r(NULL, "-", &save)) {
+        char *end;
+        unsigned long size = strtoul(tok, &end, 10);
+        if (*end)
+            size = 0; /* not a number: reported as size 0, as memcached does */
+        if (++n >= SLAB_SIZES_MAX)
+            return fail(err, errlen, "too many slab classes specified");
+        if (size < (unsigned long)s->chunk_size || size > s->slab_chunk_size_max)
+            return fail(err, errlen, "slab size %lu is out of valid range", size);
+        if (last >= size)
+            return fail(err, errlen, "slab size %lu cannot be lower than or equal to a previous "
+                        "class size", size);
+        if (size <= last + 8)
+            return fail(err, errlen, "slab size %lu must be at least 8 bytes larger than "
+                        "previous class", size);
+        last = size;
+    }
+    return 0;
+}
+
 static const struct option long_options[] = {
     {"unix-socket", required_argument, 0, 's'},
     {"unix-mask", required_argument, 0, 'a'},
@@ -370,19 +449,22 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
 {
     int c, v;
     int item_size_given = 0;
+    int port_given = 0, udp_given = 0; /* -p, -U on the command line */
     optind = 0; /* glibc: full re-initialisation */
     opterr = 0;
     while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_int(optarg, 0, 65535, &s->port))
+            if (parse_int(optarg, -1, 65535, &s->port))
                 return fail(err, errlen, "Invalid value for -p: \"%s\" (a TCP port, 0..65535; "
-                                         "0: no TCP)", optarg);
+                                         "0: no TCP; -1: any free port)", optarg);
+            port_given = 1;
             break;
         case 'U':
-            if (parse_int(optarg, 0, 65535, &s->udpport))
+            if (parse_int(optarg, -1, 65535, &s->udpport))
                 return fail(err, errlen, "Invalid value for -U: \"%s\" (a UDP port, 0..65535; "
-                                         "0: no UDP)", optarg);
+                                         "0: no UDP; -1: any free port)", optarg);
+            udp_given = 1;
             break;
         case 's':
             s->socketpath = optarg;
@@ -595,6 +677,10 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
         return fail(err, errlen, "Illegal argument \"%s\" (memcached takes no operands: "
                                          "every setting is an option, shmcached -h)", argv[optind]);
 
+    /* memcached 1.6: -U N (not 0) without -p serves TCP on N too */
+    if (udp_given && s->udpport && !port_given)
+        s->port = s->udpport;
+
     /* Cross-option checks, after every flag is known (as memcached does). */
     if (s->item_size_max < 1024)
         return fail(err, errlen, "Item max size cannot be less than 1024 bytes. (-I 1k..128m)");
@@ -616,11 +702,10 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
     if (s->hot_lru_pct + s->warm_lru_pct > 80)
         return fail(err, errlen, "hot_lru_pct + warm_lru_pct cannot be more than 80%% combined "
                                  "(%d + %d)", s->hot_lru_pct, s->warm_lru_pct);
-    if (item_size_given && s->slab_chunk_size_max > s->item_size_max)
+    if (!s->slab_chunk_given && item_size_given && s->slab_chunk_size_max > s->item_size_max)
         s->slab_chunk_size_max = s->item_size_max;
-    if (s->slab_chunk_size_max > s->item_size_max)
-        return fail(err, errlen, "slab_chunk_max cannot be larger than -I (item_size_max) "
-                                 "(-o slab_chunk_max=%u kilobytes at most)", s->item_size_max / 1024);
+    if (check_slab_chunk_max(s, err, errlen) < 0 || check_slab_sizes(s, err, errlen) < 0)
+        return -1;
     if (s->socketpath && !*s->socketpath)
         return fail(err, errlen, "Invalid value for -s: an empty path (the UNIX socket, "
                                  "e.g. -s /run/shmcached/shmcached.sock)");
@@ -720,8 +805,12 @@ const char *settings_usage(void)
 "   - slab_chunk_max, slab_reassign, slab_automove[=0|1|2], lru_crawler,\n"
 "     lru_maintainer, lru_segmented, lru_crawler_sleep, lru_crawler_tocrawl,\n"
 "     tail_repair_time, hot_max_factor, warm_max_factor, read_buf_mem_limit,\n"
-"     watcher_logbuf_size, worker_logbuf_size, track_sizes, no_hashexpand:\n"
+"     watcher_logbuf_size, worker_logbuf_size, track_sizes, no_hashexpand,\n"
+"     slab_automove_window, slab_automove_ratio, slab_automove_freeratio:\n"
 "                          accepted and reported by \"stats settings\"\n"
+"   - slab_chunk_max:      in bytes, as memcached 1.6.18 (default: 524288)\n"
+"   - slab_sizes, no_chunked_items, inline_ascii_resp, no_inline_ascii_resp,\n"
+"     sock_cookie_id, resp_obj_mem_limit: memcached 1.6.18's, accepted\n"
 "   - hot_lru_pct:         pct of slab memory to reserve for hot lru (default: 20)\n"
 "   - warm_lru_pct:        pct of slab memory to reserve for warm lru (default: 40)\n"
 "   - temporary_ttl:       accepted (default: 61)\n"

@@ -34,8 +34,9 @@ enum binding_protocol { PROTO_AUTO = 0, PROTO_ASCII, PROTO_BINARY };
 
 typedef struct settings {
     /* listeners */
-    int port;                 /* -p: TCP port (11211); 0 = off */
-    int udpport;              /* -U: UDP port (0 = off, memcached 1.6's default) */
+    int port;                 /* -p: TCP port (11211); 0 = off, -1 = any free port;
+                                 -U N without -p sets it to N, as memcached 1.6 */
+    int udpport;              /* -U: UDP port (0 = off, memcached 1.6's default; -1 = any) */
     const char *socketpath;   /* -s: UNIX socket (disables TCP and UDP) */
     int access;               /* -a: UNIX socket mask, octal (0700) */
     const char *inter;        /* -l: listen address list (NULL = INADDR_ANY) */
@@ -61,9 +62,14 @@ typedef struct settings {
     int evict_to_free;        /* !-M (1) */
     int hashpower_init;       /* -o hashpower (0 = default) */
     char hash_algorithm[16];  /* -o hash_algorithm (murmur3; we always use xxh3) */
-    uint32_t slab_chunk_size_max; /* -o slab_chunk_max, bytes (512k) */
+    uint32_t slab_chunk_size_max; /* -o slab_chunk_max, bytes as memcached 1.6.18 (512k) */
+    int slab_chunk_given;     /* -o slab_chunk_max was on the command line */
+    char slab_sizes[256];     /* -o slab_sizes: checked as 1.6.18 does, classes unchanged */
     int slab_reassign;        /* -o slab_reassign (on) */
     int slab_automove;        /* -o slab_automove (1) */
+    int slab_automove_window; /* -o slab_automove_window (30; shown, no effect here) */
+    double slab_automove_ratio;     /* -o slab_automove_ratio (0.8; shown, no effect) */
+    double slab_automove_freeratio; /* -o slab_automove_freeratio (0.01; shown, no effect) */
     int lru_crawler;          /* -o lru_crawler / no_lru_crawler (on) */
     int lru_maintainer_thread;/* -o lru_maintainer / no_lru_maintainer (on) */
     int lru_segmented;        /* on */

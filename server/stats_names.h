@@ -14,14 +14,16 @@
 
 #include "shmcached.h"
 
-/* One statistic of a class: memcached's name, and where its 64-bit value
- * lies in shmc_class_stats. */
+/* One statistic of a class: memcached's name, where its 64-bit value lies
+ * in shmc_class_stats, and whether "stats reset" zeroes it. */
 typedef struct class_stat_name {
     const char *name;   /* as memcached prints it after "items:<id>:" */
     size_t offset;      /* of a uint64_t field of shmc_class_stats */
+    int counter;        /* 1: cumulative, reset by "stats reset"; 0: a gauge */
 } class_stat_name;
 
-#define CLASS_STAT(n, field) {n, offsetof(shmc_class_stats, field)}
+#define CLASS_STAT(n, field) {n, offsetof(shmc_class_stats, field), 0}
+#define CLASS_COUNTER(n, field) {n, offsetof(shmc_class_stats, field), 1}
 
 /* "stats items", for each class that holds items. */
 static const class_stat_name stats_items_names[] = {
@@ -31,13 +33,14 @@ static const class_stat_name stats_items_names[] = {
     CLASS_STAT("number_cold", cold),
     CLASS_STAT("age", oldest_age),
     CLASS_STAT("mem_requested", bytes),
-    CLASS_STAT("evicted", evictions),
-    CLASS_STAT("outofmemory", outofmemory),
-    CLASS_STAT("reclaimed", reclaimed),
-    CLASS_STAT("expired_unfetched", expired_unfetched),
-    CLASS_STAT("evicted_unfetched", evicted_unfetched),
+    CLASS_COUNTER("evicted", evictions),
+    CLASS_COUNTER("outofmemory", outofmemory),
+    CLASS_COUNTER("reclaimed", reclaimed),
+    CLASS_COUNTER("expired_unfetched", expired_unfetched),
+    CLASS_COUNTER("evicted_unfetched", evicted_unfetched),
 };
 #undef CLASS_STAT
+#undef CLASS_COUNTER
 
 #define STATS_ITEMS_COUNT (sizeof stats_items_names / sizeof stats_items_names[0])
 

@@ -542,6 +542,81 @@ check "UDP over IPv4 without -l" grep -q "^127.0.0.1 True" <<<"$OUT"
 check "UDP over IPv6 without -l (or no IPv6 loopback)" grep -Eq "^::1 (True|skipped)" <<<"$OUT"
 stop_server
 
+# ---------------------------------------------------------------- ports: -U alone, -1, the port file
+# As memcached 1.6: -U N without -p serves TCP on N too; -p -1 and -U -1
+# bind ephemeral ports, which MEMCACHED_PORT_FILENAME's file names
+# ("TCP INET: N", "UDP INET: N"), and the default segment is named after
+# the port bound.
+SAVED_PORT=$PORT
+PORT=$(free_port)
+check "-U N without -p: TCP on N too" start_server "$TMP/srv_u.log" -l 127.0.0.1 -U "$PORT"
+stop_server
+PORT=$SAVED_PORT
+# start_ephemeral LOG PORTFILE ARGS...: start, wait for the port file.
+start_ephemeral() {
+    local log=$1 pf=$2; shift 2
+    rm -f "$pf"
+    MEMCACHED_PORT_FILENAME=$pf "$SRV" -u root "$@" >"$log" 2>&1 7>&- &
+    SRV_PID=$!
+    PIDS+=("$SRV_PID")
+    for _ in $(seq 100); do [[ -s $pf ]] && return 0; sleep 0.05; done
+    cat "$log"
+    return 1
+}
+PF="$TMP/portfile"
+check "-p -1: starts and writes the port file" start_ephemeral "$TMP/srv_e.log" "$PF" -l 127.0.0.1 -p -1
+EP=$(awk '/^TCP INET:/ {print $3}' "$PF" 2>/dev/null)
+check "-p -1: the file names a TCP port" bash -c "[[ '$EP' =~ ^[1-9][0-9]*$ ]]"
+check "-p -1: no UDP line (UDP off)" bash -c "! grep -q UDP '$PF'"
+OUT=$(mc "127.0.0.1:${EP:-1}" 'stats settings\r\n')
+check "-p -1: served on that port, stats settings tcpport -1" grep -q "STAT tcpport -1" <<<"$OUT"
+check "-p -1: the segment is named after the port bound" grep -q "STAT segment /dev/shm/shmcached-127.0.0.1-$EP" <<<"$OUT"
+stop_server
+check "-U -1: starts and writes the port file" start_ephemeral "$TMP/srv_e2.log" "$PF" -l 127.0.0.1 -U -1
+EP=$(awk '/^TCP INET:/ {print $3}' "$PF" 2>/dev/null)
+EU=$(awk '/^UDP INET:/ {print $3}' "$PF" 2>/dev/null)
+check "-U -1: TCP and UDP lines" bash -c "[[ '$EP' =~ ^[1-9][0-9]*$ && '$EU' =~ ^[1-9][0-9]*$ ]]"
+check "-U -1: TCP served on its port" bash -c "python3 '$TMP/mc.py' 127.0.0.1:${EP:-1} 'version\r\n' | grep -q ^VERSION"
+OUT=$(python3 - "${EU:-1}" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.sendto(b"\x00\x05\x00\x00\x00\x01\x00\x00version\r\n", ("127.0.0.1", int(sys.argv[1])))
+d, _ = s.recvfrom(65536)
+print(d[8:].startswith(b"VERSION"))
+EOF
+)
+check "-U -1: UDP served on its port" grep -q "^True" <<<"$OUT"
+stop_server
+
+# ---------------------------------------------------------------- stats reset: the per-class counters
+# memcached's "stats reset" zeroes items:N:evicted (and outofmemory,
+# reclaimed, expired_unfetched, evicted_unfetched); they then grow from 0.
+cat > "$TMP/evict.py" <<'EOF'
+import socket, sys
+port, first, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.create_connection(("127.0.0.1", port))
+v = b"x" * 900
+for i in range(first, first + n):
+    s.sendall(b"set ev%d 0 0 %d noreply\r\n%s\r\n" % (i, len(v), v))
+s.sendall(b"stats items\r\n")
+buf = b""
+while not buf.endswith(b"END\r\n"):
+    buf += s.recv(1 << 16)
+ev = [l.split()[2] for l in buf.decode().split("\r\n") if l.endswith(":evicted") or ":evicted " in l]
+print(" ".join(ev) if ev else "none")
+EOF
+evicted() { python3 "$TMP/evict.py" "$PORT" "$1" "$2"; }
+start_server "$TMP/srv_reset.log" -l 127.0.0.1 -p "$PORT" -m 2 -I 64k >/dev/null
+OUT=$(evicted 0 6000)
+check "stats items: evictions counted (items:N:evicted $OUT)" bash -c "[[ '$OUT' =~ [1-9] ]]"
+mc "127.0.0.1:$PORT" 'stats reset\r\n' >/dev/null
+OUT=$(evicted 0 0)
+check "stats reset zeroes items:N:evicted (got $OUT)" bash -c "[[ '$OUT' =~ ^[0\ ]+$ ]]"
+OUT=$(evicted 6000 3000)
+SUM=$(( ${OUT// /+} )) # 3000 stores: at most 3000 evictions since the reset
+check "items:N:evicted grows again from 0 (got $OUT)" bash -c "(( $SUM > 0 && $SUM <= 3000 ))"
+stop_server
+
 # ---------------------------------------------------------------- idle_timeout
 start_server "$TMP/srv7.log" -l 127.0.0.1 -p "$PORT" -o idle_timeout=1 >/dev/null
 OUT=$(python3 - "$PORT" <<'EOF'

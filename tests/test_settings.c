@@ -272,7 +272,7 @@ static void test_sizes(void **state)
 static void test_extended(void **state)
 {
     settings s;
-    ok(&s, "-o", "hashpower=16,hash_algorithm=xxh3,slab_chunk_max=256,no_slab_reassign,"
+    ok(&s, "-o", "hashpower=16,hash_algorithm=xxh3,slab_chunk_max=262144,no_slab_reassign,"
        "slab_automove=2,no_lru_crawler,no_lru_maintainer,temporary_ttl=30,hot_lru_pct=10,"
        "warm_lru_pct=30,idle_timeout=5,no_maxconns_fast,tail_repair_time=60,"
        "lru_crawler_sleep=50,lru_crawler_tocrawl=100,read_buf_mem_limit=8,"
@@ -350,7 +350,8 @@ static void test_errors(void **state)
     bad("Illegal argument \"extra\"", "extra", NULL);
     bad("Invalid value for -p", "-p", "abc", NULL);
     bad("Invalid value for -p", "-p", "70000", NULL);
-    bad("Invalid value for -p", "-p", "-1", NULL);
+    bad("Invalid value for -p", "-p", "-2", NULL);
+    bad("Invalid value for -U", "-U", "-2", NULL);
     bad("Invalid value for -U", "-U", "x", NULL);
     bad("Invalid value for -a", "-a", "999", NULL);
     bad("Invalid value for -a", "-a", "", NULL);
@@ -410,7 +411,8 @@ static void test_errors(void **state)
     bad("temporary_ttl", "-o", "temporary_ttl=x", NULL);
     bad("slab_automove must be between 0 and 2", "-o", "slab_automove=3", NULL);
     bad("slab_chunk_max", "-o", "slab_chunk_max=x", NULL);
-    bad("slab_chunk_max cannot be larger", "-o", "slab_chunk_max=2048", NULL);
+    bad("slab_chunk_max (bytes: 2097152) cannot be larger than -I (item_size_max 1048576)", "-o",
+        "slab_chunk_max=2097152", NULL);
     bad("tail_repair_time", "-o", "tail_repair_time=5", NULL);
     bad("LRU crawler sleep must be between 0 and 1 second", "-o", "lru_crawler_sleep=2000000", NULL);
 }
@@ -502,8 +504,8 @@ static void test_errors_say_what_to_do(void **state)
     bad("(shmcached -h lists the options)", "--bogus", NULL);
     bad("-- 'p' (shmcached -h shows it)", "-p", NULL);
     bad("(memcached takes no operands: every setting is an option, shmcached -h)", "extra", NULL);
-    bad("Invalid value for -p: \"70000\" (a TCP port, 0..65535; 0: no TCP)", "-p", "70000", NULL);
-    bad("Invalid value for -U: \"x\" (a UDP port, 0..65535; 0: no UDP)", "-U", "x", NULL);
+    bad("Invalid value for -p: \"70000\" (a TCP port, 0..65535; 0: no TCP; -1: any free port)", "-p", "70000", NULL);
+    bad("Invalid value for -U: \"x\" (a UDP port, 0..65535; 0: no UDP; -1: any free port)", "-U", "x", NULL);
     bad("Invalid value for -a: \"999\" (an octal mask, 0..777, e.g. 700)", "-a", "999", NULL);
     bad("Invalid value for -b: \"0\" (a backlog of 1 or more connections, e.g. 1024)", "-b", "0", NULL);
     bad("-- should be one of auto, binary, or ascii", "-B", "foo", NULL);
@@ -542,8 +544,8 @@ static void test_errors_say_what_to_do(void **state)
     bad("is too low (12..31)", "-o", "hashpower=5", NULL);
     bad("is too high (12..31)", "-o", "hashpower=40", NULL);
     bad("md5 (jenkins, murmur3 or xxh3)", "-o", "hash_algorithm=md5", NULL);
-    bad("slab_chunk_max (kilobytes, 1 up to -I)", "-o", "slab_chunk_max=x", NULL);
-    bad("(-o slab_chunk_max=1024 kilobytes at most)", "-o", "slab_chunk_max=2048", NULL);
+    bad("slab_chunk_max (bytes, dividing -I evenly)", "-o", "slab_chunk_max=x", NULL);
+    bad("(-o slab_chunk_max=1048576 bytes at most)", "-o", "slab_chunk_max=2097152", NULL);
     bad("slab_automove must be between 0 and 2 (0: off, 1 or 2: on)", "-o", "slab_automove=3", NULL);
     bad("temporary_ttl (seconds, 0 or more)", "-o", "temporary_ttl=x", NULL);
     bad("hot_lru_pct (a percentage, 1..80)", "-o", "hot_lru_pct=x", NULL);
@@ -587,6 +589,67 @@ static void test_usage(void **state)
     assert_non_null(strstr(u, "segment_group"));
 }
 
+/* memcached 1.6.18's own -o suboptions: every one starts the server, with
+ * 1.6.18's units (slab_chunk_max in bytes), limits and messages. */
+static void test_memcached_1618_suboptions(void **state)
+{
+    (void)state;
+    settings s;
+    ok(&s, "-o", "slab_automove_window=7,slab_automove_ratio=0.5,slab_sizes=96-200-400,"
+       "no_chunked_items,inline_ascii_resp,no_inline_ascii_resp,resp_obj_mem_limit=10,"
+       "sock_cookie_id=5,slab_automove_freeratio=0.2", NULL);
+    assert_int_equal(s.slab_automove_window, 7);
+    assert_true(s.slab_automove_ratio == 0.5);
+    assert_true(s.slab_automove_freeratio == 0.2);
+    ok(&s, "-o", "slab_chunk_max=4096", NULL);
+    assert_int_equal(s.slab_chunk_size_max, 4096);
+    ok(&s, "-o", "slab_chunk_max=16384", NULL);
+    assert_int_equal(s.slab_chunk_size_max, 16384);
+    bad("-I (item_size_max: 1048576) must be evenly divisible by slab_chunk_max (bytes: 3000)",
+        "-o", "slab_chunk_max=3000", NULL);
+    bad("Missing slab_chunk_max argument", "-o", "slab_chunk_max", NULL);
+    bad("slab_chunk_max", "-o", "slab_chunk_max=0", NULL);
+    bad("slab_automove_window must be > 2", "-o", "slab_automove_window=2", NULL);
+    bad("Missing slab_automove_window argument", "-o", "slab_automove_window", NULL);
+    bad("slab_automove_ratio must be > 0 and < 1", "-o", "slab_automove_ratio=x", NULL);
+    bad("could not parse argument to slab_automove_freeratio", "-o",
+        "slab_automove_freeratio=x", NULL);
+    bad("slab size 0 is out of valid range", "-o", "slab_sizes=x", NULL);
+    bad("slab size 1 is out of valid range", "-o", "slab_sizes=1-2", NULL);
+    bad("slab size 2000000 is out of valid range", "-o", "slab_sizes=96-2000000", NULL);
+    bad("slab size 100 cannot be lower than or equal to a previous class size", "-o",
+        "slab_sizes=200-100", NULL);
+    bad("Missing slab_sizes argument", "-o", "slab_sizes", NULL);
+}
+
+/* Ports as memcached 1.6.18: -U N without -p serves TCP on N too (not with
+ * -U 0); -1 is an ephemeral port, kept as -1 (stats settings shows it). */
+static void test_ports(void **state)
+{
+    (void)state;
+    settings s;
+    ok(&s, "-U", "23456", NULL);
+    assert_int_equal(s.port, 23456);
+    assert_int_equal(s.udpport, 23456);
+    ok(&s, "-U", "23456", "-p", "23457", NULL);
+    assert_int_equal(s.port, 23457);
+    ok(&s, "-p", "23457", "-U", "23456", NULL);
+    assert_int_equal(s.port, 23457);
+    ok(&s, "-p", "23457", NULL);
+    assert_int_equal(s.udpport, 0);
+    ok(&s, "-U", "0", NULL);
+    assert_int_equal(s.port, 11211);
+    ok(&s, "-p", "-1", NULL);
+    assert_int_equal(s.port, -1);
+    assert_int_equal(s.udpport, 0);
+    ok(&s, "-U", "-1", NULL);
+    assert_int_equal(s.port, -1);
+    assert_int_equal(s.udpport, -1);
+    ok(&s, "-p", "0", "-U", "-1", NULL);
+    assert_int_equal(s.port, 0);
+    assert_int_equal(s.udpport, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,7 +657,8 @@ int main(void)
         cmocka_unit_test(test_long_flags), cmocka_unit_test(test_verbose_levels),
         cmocka_unit_test(test_sizes),      cmocka_unit_test(test_extended),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_reparse),
-        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_usage), cmocka_unit_test(test_memcached_1618_suboptions),
+        cmocka_unit_test(test_ports),
         cmocka_unit_test(test_segment_access), cmocka_unit_test(test_errors_say_what_to_do),
         cmocka_unit_test(test_sasl_protocol), cmocka_unit_test(test_authfile_protocol),
     };
