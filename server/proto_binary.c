@@ -411,7 +411,9 @@ static void exec_stat(bctx *c, const bin_request *r)
         (void)unavailable(c, SHMC_STALE);
         return;
     }
-    const char *p = txt.data, *end = txt.data + txt.len;
+    /* no text at all (a stats key that made the text parser close, e.g. as
+     * an HTTP request) leaves txt.data NULL: nothing to walk */
+    const char *p = txt.data, *end = txt.data ? txt.data + txt.len : NULL;
     bool any = false, good = false;
     while (p && p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
