@@ -97,6 +97,7 @@ static int conn_flush(conn *c)
     while (c->wpos < lim) {
         ssize_t n = send(c->fd, c->out.data + c->wpos, lim - c->wpos, MSG_NOSIGNAL);
         if (n > 0) {
+            srv_count(SRV_BYTES_WRITTEN, (uint64_t)n);
             c->wpos += (size_t)n;
             continue;
         }
@@ -199,6 +200,8 @@ static int conn_process(conn *c)
      * next poll; event_active() would run this connection again in the
      * same pass, before any other connection's input is even seen. */
     c->pending = used && c->rlen && !c->closing;
+    if (c->pending)
+        srv_count(SRV_CONN_YIELDS, 1);
     if (c->pending && c->reading) {
         static const struct timeval now = {0, 0};
         event_add(c->resume_ev, &now);
@@ -253,6 +256,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
             break; /* full of one request: conn_process refuses it */
         ssize_t n = recv(c->fd, c->rbuf + c->rlen, room, 0);
         if (n > 0) {
+            srv_count(SRV_BYTES_READ, (uint64_t)n);
             c->rlen += (size_t)n;
             if ((size_t)n < room)
                 break;
@@ -363,6 +367,7 @@ void conn_udp_read(int fd, short what, void *arg)
         ssize_t n = recvfrom(fd, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &fromlen);
         if (n < 0)
             return; /* EAGAIN: another worker took it, or nothing left */
+        srv_count(SRV_BYTES_READ, (uint64_t)n);
         if (n < UDP_HEADER)
             continue; /* not a memcached frame: dropped, as memcached does */
         if (d->srv.sasl)
@@ -410,7 +415,10 @@ void conn_udp_read(int fd, short what, void *arg)
             dgram[5] = (unsigned char)count;
             dgram[6] = dgram[7] = 0;
             memcpy(dgram + UDP_HEADER, out.data + off, len);
-            sendto(fd, dgram, UDP_HEADER + len, MSG_NOSIGNAL, (struct sockaddr *)&from, fromlen);
+            ssize_t sent = sendto(fd, dgram, UDP_HEADER + len, MSG_NOSIGNAL,
+                                  (struct sockaddr *)&from, fromlen);
+            if (sent > 0)
+                srv_count(SRV_BYTES_WRITTEN, (uint64_t)sent);
         }
         srv_buf_free(&out);
     }

@@ -61,6 +61,9 @@
 #include "sasl.h"
 
 #define MAX_LISTENERS 64
+/* Descriptors allowed beyond -c for listeners, the segment, logs...
+ * (RLIMIT_NOFILE is raised to maxconns + this; "stats": reserved_fds). */
+#define RESERVED_FDS 64
 
 typedef struct listener {
     int fd;
@@ -73,6 +76,12 @@ static daemon_t D;
 static listener listeners[MAX_LISTENERS];
 static struct event *accept_retry_ev;
 static unsigned next_worker;
+/* Accepting paused for want of descriptors (EMFILE), read by "stats" from
+ * the workers: whether accepting now, the pauses, their total time. */
+static int accepting = 1;                /* 0 while paused (atomic) */
+static uint64_t listen_disabled_num;     /* pauses so far (atomic) */
+static uint64_t listen_disabled_us;      /* time in ended pauses, microseconds (atomic) */
+static uint64_t listen_disabled_at;      /* monotonic_us() the current pause began (atomic) */
 
 /* ------------------------------------------------------------------ */
 /* stats hooks                                                         */
@@ -120,7 +129,52 @@ static void hook_stats_general(void *daemon, srv_buf *out)
     srv_buf_printf(out, "STAT total_connections %ld\r\n", atomic_load(&d->total_conns));
     srv_buf_printf(out, "STAT rejected_connections %ld\r\n", atomic_load(&d->rejected_conns));
     srv_buf_printf(out, "STAT connection_structures %ld\r\n", atomic_load(&d->conn_structures));
+    /* memcached's pooled response objects and read buffers: none here (each
+     * connection owns its buffers), so nothing to count (docs/server.md) */
+    static const char *const no_pools[] = {"response_obj_oom", "response_obj_count",
+                                           "response_obj_bytes", "read_buf_count",
+                                           "read_buf_bytes", "read_buf_bytes_free",
+                                           "read_buf_oom"};
+    for (size_t i = 0; i < sizeof no_pools / sizeof no_pools[0]; i++)
+        srv_buf_printf(out, "STAT %s 0\r\n", no_pools[i]);
+    srv_buf_printf(out, "STAT reserved_fds %d\r\n", RESERVED_FDS);
+}
+
+static uint64_t monotonic_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+}
+
+/* Microseconds of the current pause of accepting, 0 when accepting. */
+static uint64_t current_pause_us(void)
+{
+    if (__atomic_load_n(&accepting, __ATOMIC_ACQUIRE))
+        return 0;
+    uint64_t at = __atomic_load_n(&listen_disabled_at, __ATOMIC_RELAXED);
+    uint64_t now = monotonic_us();
+    return now > at ? now - at : 0;
+}
+
+/* Microseconds accepting has been paused, the current pause included. */
+static uint64_t time_listen_disabled_us(void)
+{
+    return __atomic_load_n(&listen_disabled_us, __ATOMIC_RELAXED) + current_pause_us();
+}
+
+static void hook_stats_general_listen(void *daemon, srv_buf *out)
+{
+    daemon_t *d = daemon;
+    srv_buf_printf(out, "STAT accepting_conns %d\r\n",
+                   __atomic_load_n(&accepting, __ATOMIC_RELAXED));
+    srv_buf_printf(out, "STAT listen_disabled_num %llu\r\n",
+                   (unsigned long long)__atomic_load_n(&listen_disabled_num, __ATOMIC_RELAXED));
+    srv_buf_printf(out, "STAT time_in_listen_disabled_us %llu\r\n",
+                   (unsigned long long)time_listen_disabled_us());
     srv_buf_printf(out, "STAT threads %d\r\n", d->nworkers);
+    srv_buf_printf(out, "STAT conn_yields %llu\r\n",
+                   (unsigned long long)srv_counted(SRV_CONN_YIELDS));
 }
 
 static void hook_stats_settings(void *daemon, srv_buf *out)
@@ -396,10 +450,26 @@ static void format_addr(const struct sockaddr *sa, socklen_t len, char *buf, siz
     }
 }
 
+/* Stop accepting for a moment: out of descriptors (memcached does the same). */
+static void accept_pause(void)
+{
+    for (int i = 0; i < MAX_LISTENERS && listeners[i].ev; i++)
+        event_del(listeners[i].ev);
+    if (__atomic_load_n(&accepting, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&listen_disabled_at, monotonic_us(), __ATOMIC_RELAXED);
+        __atomic_add_fetch(&listen_disabled_num, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&accepting, 0, __ATOMIC_RELEASE);
+    }
+    struct timeval tv = {0, 100000};
+    event_add(accept_retry_ev, &tv);
+}
+
 static void accept_retry(evutil_socket_t fd, short what, void *arg)
 {
     for (int i = 0; i < MAX_LISTENERS && listeners[i].ev; i++)
         event_add(listeners[i].ev, NULL);
+    __atomic_add_fetch(&listen_disabled_us, current_pause_us(), __ATOMIC_RELAXED);
+    __atomic_store_n(&accepting, 1, __ATOMIC_RELEASE);
 }
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -415,10 +485,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
                 /* memcached: stop accepting for a moment */
                 if (d->st.verbose)
                     fprintf(stderr, "Too many open connections\n");
-                for (int i = 0; i < MAX_LISTENERS && listeners[i].ev; i++)
-                    event_del(listeners[i].ev);
-                struct timeval tv = {0, 100000};
-                event_add(accept_retry_ev, &tv);
+                accept_pause();
             } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                        errno != ECONNABORTED && d->st.verbose) {
                 perror("accept()");
@@ -909,7 +976,7 @@ static void set_limits(const settings *s)
         setrlimit(RLIMIT_CORE, &rl);
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rlim_t want = (rlim_t)s->maxconns + 64;
+        rlim_t want = (rlim_t)s->maxconns + RESERVED_FDS;
         if (rl.rlim_cur < want) {
             rl.rlim_cur = want;
             if (rl.rlim_max < want)
@@ -1077,6 +1144,7 @@ int main(int argc, char **argv)
     d->srv.auth = s->auth_file ? &g_auth : NULL;
     d->hooks.set_verbosity = hook_set_verbosity;
     d->hooks.stats_general = hook_stats_general;
+    d->hooks.stats_general_listen = hook_stats_general_listen;
     d->hooks.stats_settings = hook_stats_settings;
     d->hooks.stats_conns = hook_stats_conns;
     d->hooks.lru_crawler = hook_lru_crawler;

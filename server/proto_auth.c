@@ -194,9 +194,11 @@ long proto_auth_process(srv_session *s, const srv_auth *a, const char *in, size_
     nt = split(cont, plen, t, AUTH_TOKENS);
     if (nt < 2)
         return answer(out, "CLIENT_ERROR bad authentication token format", need);
+    srv_count(SRV_AUTH_CMDS, 1);
     if (srv_auth_check(a, t[0].p, t[0].len, t[1].p, t[1].len)) {
         s->authenticated = 1;
         return answer(out, "STORED", need);
     }
+    srv_count(SRV_AUTH_ERRORS, 1);
     return answer(out, "CLIENT_ERROR authentication failure", need);
 }

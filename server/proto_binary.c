@@ -278,11 +278,16 @@ static void exec_store(bctx *c, const bin_request *r)
                  : r->cmd == BIN_REPLACE ? BIN_ST_KEY_ENOENT
                                          : BIN_ST_NOT_STORED);
         break;
-    case SHMC_TOO_LARGE: error(c, BIN_ST_E2BIG); break;
+    case SHMC_TOO_LARGE:
+        srv_count(SRV_STORE_TOO_LARGE, 1);
+        error(c, BIN_ST_E2BIG);
+        break;
     /* memcached's text for a store it cannot allocate */
     case SHMC_NO_MEMORY:
-        if (r->cmd != BIN_SET || drop_old_value(c, r))
+        if (r->cmd != BIN_SET || drop_old_value(c, r)) {
+            srv_count(SRV_STORE_NO_MEMORY, 1);
             error_msg(c, BIN_ST_ENOMEM, "Out of memory allocating item");
+        }
         break;
     case SHMC_SYSTEM: c->oom = true; break;
     default: error(c, BIN_ST_EINVAL); break;
@@ -471,6 +476,9 @@ static void exec_sasl(bctx *c, const bin_request *r)
     mech[r->nkey] = '\0';
     enum srv_sasl_result res = ops->auth(ops->ctx, &c->s->sasl_conn, r->cmd == BIN_SASL_STEP,
                                          mech, r->value, (unsigned)r->nvalue, &out, &outlen);
+    srv_count(SRV_AUTH_CMDS, 1);
+    if (res != SRV_SASL_OK && res != SRV_SASL_CONTINUE)
+        srv_count(SRV_AUTH_ERRORS, 1);
     switch (res) {
     case SRV_SASL_OK:
         c->s->sasl_authenticated = 1;
@@ -515,8 +523,10 @@ static enum srv_action execute(bctx *c, const bin_request *r)
         return SRV_CONTINUE;
     case BE_TOO_LARGE:
         /* as memcached: no stale value survives */
-        if (r->cmd != BIN_SET || drop_old_value(c, r))
+        if (r->cmd != BIN_SET || drop_old_value(c, r)) {
+            srv_count(SRV_STORE_TOO_LARGE, 1);
             error(c, BIN_ST_E2BIG);
+        }
         return SRV_CONTINUE;
     default:
         break;

@@ -353,11 +353,16 @@ static void exec_store(ctx *c, text_request *r)
     case SHMC_NOT_STORED: reply(c, r, "NOT_STORED"); break;
     case SHMC_EXISTS: reply(c, r, "EXISTS"); break;
     case SHMC_NOT_FOUND: reply(c, r, "NOT_FOUND"); break;
-    case SHMC_TOO_LARGE: reply(c, r, "SERVER_ERROR object too large for cache"); break;
+    case SHMC_TOO_LARGE:
+        srv_count(SRV_STORE_TOO_LARGE, 1);
+        reply(c, r, "SERVER_ERROR object too large for cache");
+        break;
     case SHMC_NO_MEMORY:
         /* as memcached: a failed set leaves no stale value */
-        if (r->cmd != TC_SET || drop_old_value(c, r, r->noreply))
+        if (r->cmd != TC_SET || drop_old_value(c, r, r->noreply)) {
+            srv_count(SRV_STORE_NO_MEMORY, 1);
             reply(c, r, "SERVER_ERROR out of memory storing object");
+        }
         break;
     case SHMC_BAD_KEY: reply(c, r, "CLIENT_ERROR bad command line format"); break;
     default: reply(c, r, "SERVER_ERROR Unhandled storage type."); break;
@@ -656,6 +661,7 @@ static void stats_reset(ctx *c)
     reset_base = st;
     reset_cache = c->cache;
     reset_busy = srv_busy_answers();
+    srv_counters_reset();
     class_reset_take(c->cache);
     pthread_mutex_unlock(&reset_lock);
 }
@@ -667,6 +673,31 @@ static uint64_t busy_answers_since_reset(void)
     uint64_t n = srv_busy_answers() - reset_busy;
     pthread_mutex_unlock(&reset_lock);
     return n;
+}
+
+/* memcached's general stats of machinery the library has not, or does not
+ * count (docs/server.md, "stats"): printed as 0 under memcached's names. */
+static const char *const no_slab_reassign[] = {
+    "slab_reassign_rescues",       "slab_reassign_chunk_rescues",
+    "slab_reassign_evictions_nomem", "slab_reassign_inline_reclaim",
+    "slab_reassign_busy_items",    "slab_reassign_busy_deletes",
+    "slab_reassign_running",
+};
+static const char *const no_helpers[] = {
+    "lru_crawler_running", "lru_crawler_starts", "lru_maintainer_juggles",
+    "malloc_fails",        "log_worker_dropped", "log_worker_written",
+    "log_watcher_skipped", "log_watcher_sent",   "log_watchers",
+    "unexpected_napi_ids", "round_robin_fallback",
+};
+static const char *const no_lru_counts[] = {
+    "crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
+    "moves_to_warm",     "moves_within_lru",      "direct_reclaims",   "lru_bumps_dropped",
+};
+
+static void stats_zeros(ctx *c, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        stat_u64(c, names[i], 0);
 }
 
 static void stats_general(ctx *c)
@@ -686,6 +717,7 @@ static void stats_general(ctx *c)
     stat_u64(c, "cmd_set", st.cmd_set);
     stat_u64(c, "cmd_flush", st.cmd_flush);
     stat_u64(c, "cmd_touch", st.cmd_touch);
+    stat_u64(c, "cmd_meta", srv_counted(SRV_CMD_META));
     stat_u64(c, "get_hits", st.get_hits);
     stat_u64(c, "get_misses", st.get_misses);
     stat_u64(c, "get_expired", st.get_expired);
@@ -701,19 +733,31 @@ static void stats_general(ctx *c)
     stat_u64(c, "cas_badval", st.cas_badval);
     stat_u64(c, "touch_hits", st.touch_hits);
     stat_u64(c, "touch_misses", st.touch_misses);
+    stat_u64(c, "store_too_large", srv_counted(SRV_STORE_TOO_LARGE));
+    stat_u64(c, "store_no_memory", srv_counted(SRV_STORE_NO_MEMORY));
+    stat_u64(c, "auth_cmds", srv_counted(SRV_AUTH_CMDS));
+    stat_u64(c, "auth_errors", srv_counted(SRV_AUTH_ERRORS));
+    stat_u64(c, "bytes_read", srv_counted(SRV_BYTES_READ));
+    stat_u64(c, "bytes_written", srv_counted(SRV_BYTES_WRITTEN));
     stat_u64(c, "limit_maxbytes", st.limit_maxbytes);
+    if (c->s->hooks && c->s->hooks->stats_general_listen)
+        c->s->hooks->stats_general_listen(c->s->daemon, c->out);
     stat_u64(c, "hash_power_level", st.hash_power_level);
     stat_u64(c, "hash_bytes", st.hash_buckets * sizeof(void *));
     stat_u64(c, "hash_is_expanding", 0);
+    stats_zeros(c, no_slab_reassign, sizeof no_slab_reassign / sizeof *no_slab_reassign);
     stat_u64(c, "slabs_moved", st.slabs_moved);
-    stat_u64(c, "slab_global_page_pool", st.free_pages);
+    stats_zeros(c, no_helpers, sizeof no_helpers / sizeof *no_helpers);
+    stat_u64(c, "bytes", st.bytes);
     stat_u64(c, "curr_items", st.curr_items);
     stat_u64(c, "total_items", st.total_items);
+    stat_u64(c, "slab_global_page_pool", st.free_pages);
     stat_u64(c, "expired_unfetched", st.expired_unfetched);
     stat_u64(c, "evicted_unfetched", st.evicted_unfetched);
+    stat_u64(c, "evicted_active", 0); /* no LRU bumps at eviction: never */
     stat_u64(c, "evictions", st.evictions);
     stat_u64(c, "reclaimed", st.reclaimed);
-    stat_u64(c, "bytes", st.bytes);
+    stats_zeros(c, no_lru_counts, sizeof no_lru_counts / sizeof *no_lru_counts);
     /* shmcached's own: the segment shared by every attached process */
     stat_u64(c, "shm_clients", st.curr_clients);
     stat_u64(c, "shm_dead_clients", st.dead_clients);
@@ -1090,11 +1134,16 @@ static void exec_ms(ctx *c, text_request *r)
     case SHMC_NOT_STORED: code = "NS"; break;
     case SHMC_EXISTS: code = "EX"; break;
     case SHMC_NOT_FOUND: code = "NF"; break;
-    case SHMC_TOO_LARGE: meta_error(c, "SERVER_ERROR object too large for cache"); return;
+    case SHMC_TOO_LARGE:
+        srv_count(SRV_STORE_TOO_LARGE, 1);
+        meta_error(c, "SERVER_ERROR object too large for cache");
+        return;
     case SHMC_NO_MEMORY:
         /* as memcached: an ms that cannot allocate drops the old value, any mode */
-        if (drop_old_value(c, r, false))
+        if (drop_old_value(c, r, false)) {
+            srv_count(SRV_STORE_NO_MEMORY, 1);
             meta_error(c, "SERVER_ERROR out of memory storing object");
+        }
         return;
     case SHMC_BAD_KEY: meta_error(c, "CLIENT_ERROR bad command line format"); return;
     default: meta_error(c, "SERVER_ERROR Unhandled storage type."); return;
@@ -1302,8 +1351,16 @@ static bool is_meta(enum text_cmd cmd)
     return cmd >= TC_MG && cmd <= TC_ME;
 }
 
+/* A command that stores a value sent with it (the text and meta sets). */
+static bool is_store(enum text_cmd cmd)
+{
+    return (cmd >= TC_SET && cmd <= TC_CAS) || cmd == TC_MS;
+}
+
 static enum srv_action execute(ctx *c, text_request *r)
 {
+    if (is_meta(r->cmd))
+        srv_count(SRV_CMD_META, 1);
     switch (r->cmd) {
     case TC_ERROR:
         if (is_meta(r->orig_cmd))
@@ -1312,6 +1369,8 @@ static enum srv_action execute(ctx *c, text_request *r)
         if (r->err == TE_TOO_LARGE && (r->orig_cmd == TC_SET || r->orig_cmd == TC_MS) &&
             r->nkey && !drop_old_value(c, r, r->noreply))
             break;
+        if (r->err == TE_TOO_LARGE && is_store(r->orig_cmd))
+            srv_count(SRV_STORE_TOO_LARGE, 1); /* a data block over item_size_max */
         reply(c, r, text_err_string(r->err));
         break;
     case TC_GET: case TC_GETS: case TC_GAT: case TC_GATS:

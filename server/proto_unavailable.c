@@ -3,14 +3,18 @@
  * could not run (protocol.h): the messages for SHMC_BUSY (a lock held past
  * the daemon's -o lock_wait_ms by a stopped or stuck library client) and
  * SHMC_STALE (the segment destroyed or replaced under the daemon), and the
- * count of busy answers that "stats" reports as shm_busy_answers.
+ * count of busy answers that "stats" reports as shm_busy_answers; and the
+ * server's other event counters of "stats" (srv_count: bytes_read,
+ * bytes_written, store_too_large, store_no_memory...).
  *
- * The count is the process's (one daemon per process, its worker threads
+ * The counts are the process's (one daemon per process, its worker threads
  * share it), like the "stats reset" baseline of proto_text.c.
  */
 #include "protocol.h"
 
 static uint64_t busy_answers; /* SHMC_BUSY replies sent, all threads (atomic) */
+static uint64_t counters[SRV_NCOUNTERS]; /* srv_counter events, all threads (atomic) */
+static uint64_t counters_base[SRV_NCOUNTERS]; /* their values at "stats reset" (atomic) */
 
 const char *srv_unavailable_take(shmc_status st, bool *retired)
 {
@@ -41,4 +45,23 @@ void srv_unavailable_count(shmc_status st)
 uint64_t srv_busy_answers(void)
 {
     return __atomic_load_n(&busy_answers, __ATOMIC_RELAXED);
+}
+
+void srv_count(srv_counter which, uint64_t n)
+{
+    __atomic_add_fetch(&counters[which], n, __ATOMIC_RELAXED);
+}
+
+uint64_t srv_counted(srv_counter which)
+{
+    uint64_t v = __atomic_load_n(&counters[which], __ATOMIC_RELAXED);
+    uint64_t b = __atomic_load_n(&counters_base[which], __ATOMIC_RELAXED);
+    return v >= b ? v - b : 0;
+}
+
+void srv_counters_reset(void)
+{
+    for (int i = 0; i < SRV_NCOUNTERS; i++)
+        __atomic_store_n(&counters_base[i], __atomic_load_n(&counters[i], __ATOMIC_RELAXED),
+                         __ATOMIC_RELAXED);
 }

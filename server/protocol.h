@@ -88,6 +88,25 @@ void srv_unavailable_count(shmc_status st);
 /* SHMC_BUSY answers this process sent ("stats": shm_busy_answers). */
 uint64_t srv_busy_answers(void);
 
+/* The server's event counters that "stats" prints under memcached's names. */
+typedef enum srv_counter {
+    SRV_BYTES_READ,       /* bytes received from clients (TCP, UNIX, UDP) */
+    SRV_BYTES_WRITTEN,    /* bytes sent to clients */
+    SRV_STORE_TOO_LARGE,  /* stores answered "object too large for cache" */
+    SRV_STORE_NO_MEMORY,  /* stores answered "out of memory storing object" */
+    SRV_CMD_META,         /* meta commands run (mg, ms, md, ma, mn, me) */
+    SRV_AUTH_CMDS,        /* authentication attempts (SASL auth/step, ascii auth) */
+    SRV_AUTH_ERRORS,      /* of those, the ones refused */
+    SRV_CONN_YIELDS,      /* a connection gave way after its -R share, input left */
+    SRV_NCOUNTERS
+} srv_counter;
+/* Add n to counter which (any thread). */
+void srv_count(srv_counter which, uint64_t n);
+/* Counter which, since the last srv_counters_reset() (or the start). */
+uint64_t srv_counted(srv_counter which);
+/* "stats reset": the counters start again from 0. */
+void srv_counters_reset(void);
+
 /* Per-connection protocol state. */
 typedef struct srv_session {
     shmc_cache *cache;            /* the daemon's handle */
@@ -179,6 +198,9 @@ typedef struct srv_daemon_hooks {
     /* append "STAT name value\r\n" lines of the daemon (pid, uptime,
      * curr_connections, threads...) before the cache's own stats */
     void (*stats_general)(void *daemon, srv_buf *out);
+    /* append the daemon's lines that memcached prints after limit_maxbytes
+     * (accepting_conns, listen_disabled_num, threads, conn_yields...) */
+    void (*stats_general_listen)(void *daemon, srv_buf *out);
     /* append the "stats settings" lines */
     void (*stats_settings)(void *daemon, srv_buf *out);
     /* append the "stats conns" lines */

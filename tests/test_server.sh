@@ -121,6 +121,60 @@ check "stats settings: item_size_max" grep -q "STAT item_size_max 1048576" <<<"$
 OUT=$(mc "127.0.0.1:$PORT" 'stats\r\n')
 check "stats: pid" grep -q "STAT pid $SRV_PID" <<<"$OUT"
 check "stats: threads 4" grep -q "STAT threads 4" <<<"$OUT"
+
+# ---------------------------------------------------------------- stats: memcached's general names
+# stat NAME [ADDR]: the value of one general stat, "" when it is not printed.
+stat() { mc "${2:-127.0.0.1:$PORT}" 'stats\r\n' | tr -d '\r' | awk -v n="$1" '$1 == "STAT" && $2 == n {print $3}'; }
+stat_names() { mc "$1" 'stats\r\n' | tr -d '\r' | awk '$1 == "STAT" {print $2}'; }
+# Every name memcached prints in "stats" is printed here too, in its order
+# (shmcached's own shm_* lines may come between them).
+MEMCACHED=$(command -v memcached || true)
+if [[ -n $MEMCACHED ]]; then
+    MPORT=$(free_port)
+    "$MEMCACHED" -u root -l 127.0.0.1 -p "$MPORT" -U 0 >"$TMP/memcached.log" 2>&1 &
+    MC_PID=$!
+    PIDS+=("$MC_PID")
+    for _ in $(seq 100); do
+        mc "127.0.0.1:$MPORT" 'version\r\n' 0.2 2>/dev/null | grep -q ^VERSION && break
+        sleep 0.05
+    done
+    stat_names "127.0.0.1:$MPORT" >"$TMP/names.memcached"
+    stat_names "127.0.0.1:$PORT" >"$TMP/names.shmcached"
+    kill "$MC_PID" 2>/dev/null
+    MISSING=$(grep -vxF -f "$TMP/names.shmcached" "$TMP/names.memcached" | tr '\n' ' ')
+    check "stats: memcached's $(wc -l <"$TMP/names.memcached") general stats all printed (missing: ${MISSING:-none})" \
+        test -s "$TMP/names.memcached" -a -z "$MISSING"
+    ORDER=$(grep -xF -f "$TMP/names.memcached" "$TMP/names.shmcached" |
+        diff - "$TMP/names.memcached" | grep '^[<>]' | tr '\n' ' ')
+    check "stats: in memcached's order (${ORDER:-same})" test -z "$ORDER"
+else
+    echo "skip: memcached is not installed: the stats names are not compared"
+fi
+# bytes_read and bytes_written move with the traffic.
+R0=$(stat bytes_read); W0=$(stat bytes_written)
+R1=$(stat bytes_read); W1=$(stat bytes_written)
+check "stats: bytes_read grows (${R0:-missing} -> ${R1:-missing})" bash -c "(( ${R1:-0} > ${R0:-0} ))"
+check "stats: bytes_written grows (${W0:-missing} -> ${W1:-missing})" bash -c "(( ${W1:-0} > ${W0:-0} ))"
+# A set over -I is store_too_large: text, meta and binary, once each.
+T0=$(stat store_too_large)
+mc "127.0.0.1:$PORT" 'set big 0 0 2000000\r\n' 0.3 >/dev/null
+mc "127.0.0.1:$PORT" 'ms big 2000000 T0\r\n' 0.3 >/dev/null
+cat > "$TMP/binbig.py" <<'EOF'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+key, val = b"big", b"x" * 2000000
+body = struct.pack(">II", 0, 0) + key + val
+s.sendall(struct.pack(">BBHBBHIIQ", 0x80, 0x01, len(key), 8, 0, 0, len(body), 0, 0) + body)
+s.settimeout(2)
+s.recv(100)
+EOF
+python3 "$TMP/binbig.py" "$PORT"
+T1=$(stat store_too_large)
+check "stats: store_too_large counts set, ms and binary set over -I (${T0:-missing} -> ${T1:-missing})" \
+    bash -c "[[ -n '$T0' ]] && (( ${T1:-0} - ${T0:-0} == 3 ))"
+mc "127.0.0.1:$PORT" 'stats reset\r\n' >/dev/null
+T2=$(stat store_too_large)
+check "stats reset zeroes store_too_large (${T2:-missing})" test "${T2:-x}" = 0
 check "-v prints the segment path" grep -q "$SEG" "$TMP/srv.log"
 
 # ---------------------------------------------------------------- 1. memccapable
@@ -586,6 +640,29 @@ print(d[8:].startswith(b"VERSION"))
 EOF
 )
 check "-U -1: UDP served on its port" grep -q "^True" <<<"$OUT"
+stop_server
+
+# ---------------------------------------------------------------- stats: store_no_memory
+# -M: a full cache refuses a set ("SERVER_ERROR out of memory storing
+# object"), counted as store_no_memory.
+cat > "$TMP/fill.py" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+f = s.makefile("rb")
+v = b"x" * 50000
+for i in range(400):
+    s.sendall(b"set nm%d 0 0 %d\r\n%s\r\n" % (i, len(v), v))
+    if f.readline().startswith(b"SERVER_ERROR out of memory"):
+        print("refused")
+        break
+else:
+    print("never refused")
+EOF
+start_server "$TMP/srv_nomem.log" -l 127.0.0.1 -p "$PORT" -m 2 -M -I 64k >/dev/null
+OUT=$(python3 "$TMP/fill.py" "$PORT")
+check "-M: a set into a full cache is refused ($OUT)" test "$OUT" = refused
+N=$(stat store_no_memory)
+check "stats: store_no_memory counts it (${N:-missing})" test "${N:-0}" = 1
 stop_server
 
 # ---------------------------------------------------------------- stats reset: the per-class counters
