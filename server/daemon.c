@@ -74,6 +74,7 @@ typedef struct listener {
 
 static daemon_t D;
 static listener listeners[MAX_LISTENERS];
+static char udp_names[SRV_MAX_UDP][80]; /* "udp:127.0.0.1:11211", of D.udp_fds[i] */
 static struct event *accept_retry_ev;
 static unsigned next_worker;
 /* Accepting paused for want of descriptors (EMFILE), read by "stats" from
@@ -240,21 +241,41 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
 #undef S
 }
 
+/* memcached's name for what connection c is doing now. */
+static const char *conn_state_name(const conn *c)
+{
+    if (c->wpos < c->out.len)
+        return "conn_mwrite";
+    if (c->sess.awaiting_data)
+        return "conn_nread"; /* a storage command's line is in, its data is not */
+    if (c->sess.swallow > 0 || c->sess.bin_swallow > 0)
+        return "conn_swallow";
+    return "conn_parse_cmd";
+}
+
 static void hook_stats_conns(void *daemon, srv_buf *out)
 {
     daemon_t *d = daemon;
     time_t now = time(NULL);
     for (int i = 0; i < MAX_LISTENERS && listeners[i].ev; i++)
-        srv_buf_printf(out, "STAT %d:state conn_listening\r\nSTAT %d:addr %s\r\n", listeners[i].fd,
-                       listeners[i].fd, listeners[i].name);
+        srv_buf_printf(out,
+                       "STAT %d:addr %s\r\nSTAT %d:state conn_listening\r\n"
+                       "STAT %d:secs_since_last_cmd 0\r\n",
+                       listeners[i].fd, listeners[i].name, listeners[i].fd, listeners[i].fd);
+    /* memcached lists a UDP socket per worker; here every worker serves
+     * the one socket, listed once */
+    for (int u = 0; u < d->nudp; u++)
+        srv_buf_printf(out,
+                       "STAT %d:UDP UDP\r\nSTAT %d:addr %s\r\nSTAT %d:state conn_read\r\n"
+                       "STAT %d:secs_since_last_cmd 0\r\n",
+                       d->udp_fds[u], d->udp_fds[u], udp_names[u], d->udp_fds[u], d->udp_fds[u]);
     for (int i = 0; i < d->nworkers; i++) {
         worker *w = &d->workers[i];
         pthread_mutex_lock(&w->lock);
         for (conn *c = w->conns; c; c = c->next) {
             srv_buf_printf(out, "STAT %d:addr %s\r\n", c->fd, c->addr);
             srv_buf_printf(out, "STAT %d:listen_addr %s\r\n", c->fd, c->listen_addr);
-            srv_buf_printf(out, "STAT %d:state %s\r\n", c->fd,
-                           c->wpos < c->out.len ? "conn_mwrite" : "conn_parse_cmd");
+            srv_buf_printf(out, "STAT %d:state %s\r\n", c->fd, conn_state_name(c));
             srv_buf_printf(out, "STAT %d:secs_since_last_cmd %ld\r\n", c->fd,
                            (long)(now - c->last_cmd));
         }
@@ -640,6 +661,7 @@ static int bind_inet(const char *host, int port, int type, int backlog)
                 failed = 1;
                 continue;
             }
+            snprintf(udp_names[D.nudp], sizeof udp_names[0], "%s", name);
             D.udp_fds[D.nudp++] = fd; /* served by every worker */
         } else if (add_listener(fd, name, 0) < 0) {
             failed = 1;

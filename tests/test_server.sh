@@ -175,6 +175,25 @@ check "stats: store_too_large counts set, ms and binary set over -I (${T0:-missi
 mc "127.0.0.1:$PORT" 'stats reset\r\n' >/dev/null
 T2=$(stat store_too_large)
 check "stats reset zeroes store_too_large (${T2:-missing})" test "${T2:-x}" = 0
+# stats conns: a connection waiting for a set's data is conn_nread; the
+# UDP socket is listed as memcached lists its UDP connections.
+cat > "$TMP/nread.py" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port))
+a.sendall(b"set half 0 0 10\r\nab")
+time.sleep(0.2)
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"stats conns\r\n")
+buf = b""
+while not buf.endswith(b"END\r\n"):
+    buf += s.recv(1 << 16)
+sys.stdout.write(buf.decode())
+EOF
+OUT=$(python3 "$TMP/nread.py" "$PORT" | tr -d '\r')
+check "stats conns: a set waiting for its data is conn_nread" grep -q ':state conn_nread$' <<<"$OUT"
+check "stats conns: the UDP socket (UDP UDP, udp: addr, conn_read)" bash -c \
+    "grep -q ':UDP UDP$' <<<'$OUT' && grep -q ':addr udp:.*:$UPORT$' <<<'$OUT' && grep -q ':state conn_read$' <<<'$OUT'"
 check "-v prints the segment path" grep -q "$SEG" "$TMP/srv.log"
 
 # ---------------------------------------------------------------- 1. memccapable
