@@ -223,6 +223,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         if (c->wpos >= c->out.len) {
             if (c->w->d->st.verbose > 1)
                 fprintf(stderr, "<%d idle timeout, closing\n", c->fd);
+            srv_count(SRV_IDLE_KICKS, 1);
             conn_free(c);
         }
         return;

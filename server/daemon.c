@@ -1162,6 +1162,7 @@ int main(int argc, char **argv)
     d->srv.flush_enabled = s->flush_enabled;
     d->srv.verbose = s->verbose;
     d->srv.max_reqs_per_event = (uint32_t)s->reqs_per_event;
+    d->srv.idle_timeout = s->idle_timeout;
     d->srv.version = d->version;
     d->srv.auth = s->auth_file ? &g_auth : NULL;
     d->hooks.set_verbosity = hook_set_verbosity;

@@ -737,6 +737,8 @@ static void stats_general(ctx *c)
     stat_u64(c, "store_no_memory", srv_counted(SRV_STORE_NO_MEMORY));
     stat_u64(c, "auth_cmds", srv_counted(SRV_AUTH_CMDS));
     stat_u64(c, "auth_errors", srv_counted(SRV_AUTH_ERRORS));
+    if (c->set->idle_timeout > 0) /* as memcached: only with -o idle_timeout */
+        stat_u64(c, "idle_kicks", srv_counted(SRV_IDLE_KICKS));
     stat_u64(c, "bytes_read", srv_counted(SRV_BYTES_READ));
     stat_u64(c, "bytes_written", srv_counted(SRV_BYTES_WRITTEN));
     stat_u64(c, "limit_maxbytes", st.limit_maxbytes);

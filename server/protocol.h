@@ -50,6 +50,7 @@ typedef struct srv_settings {
     const char *version;      /* reply of "version" */
     const struct srv_auth *auth; /* -Y: non-NULL = text connections must authenticate first */
     const struct srv_sasl_ops *sasl; /* -S: non-NULL = binary connections need SASL first */
+    int idle_timeout;         /* -o idle_timeout: 0 off; when on, "stats" shows idle_kicks */
 } srv_settings;
 
 /* What the connection must do after process(). */
@@ -98,6 +99,7 @@ typedef enum srv_counter {
     SRV_AUTH_CMDS,        /* authentication attempts (SASL auth/step, ascii auth) */
     SRV_AUTH_ERRORS,      /* of those, the ones refused */
     SRV_CONN_YIELDS,      /* a connection gave way after its -R share, input left */
+    SRV_IDLE_KICKS,       /* connections closed by -o idle_timeout */
     SRV_NCOUNTERS
 } srv_counter;
 /* Add n to counter which (any thread). */

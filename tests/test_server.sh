@@ -684,6 +684,15 @@ N=$(stat store_no_memory)
 check "stats: store_no_memory counts it (${N:-missing})" test "${N:-0}" = 1
 stop_server
 
+# -o idle_timeout: an idle connection closed is an idle_kick (the line is
+# printed only then, as memcached's).
+start_server "$TMP/srv_idle.log" -l 127.0.0.1 -p "$PORT" -o idle_timeout=1 >/dev/null
+OUT=$(mc "127.0.0.1:$PORT" '' 4 | wc -c) # sends nothing; the server closes it
+N=$(stat idle_kicks)
+check "stats: idle_kicks counts the idle connection closed (${N:-missing}, reply $OUT bytes)" \
+    test "${N:-0}" = 1
+stop_server
+
 # ---------------------------------------------------------------- stats reset: the per-class counters
 # memcached's "stats reset" zeroes items:N:evicted (and outofmemory,
 # reclaimed, expired_unfetched, evicted_unfetched); they then grow from 0.
