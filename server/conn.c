@@ -2,7 +2,8 @@
  * conn.c - a client connection's life in its worker thread: read into the
  * connection's buffer, hand the bytes to proto_text_process(), write the
  * replies (partial writes kept for EV_WRITE), close.  Also the UDP socket
- * (memcached's 8-byte frame header).  See conn.h.
+ * (memcached's 8-byte frame header).  Also each connection's share of the
+ * -o read_buf_mem_limit budget (conn_charge).  See conn.h.
  */
 #include "conn.h"
 
@@ -28,6 +29,39 @@ static size_t request_limit(const daemon_t *d)
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 
+/*
+ * -o read_buf_mem_limit: charge the budget for what c's buffers hold now,
+ * its read buffer and the replies not yet written, or give back what they
+ * no longer hold.  -1 if the budget cannot take them: the caller closes c,
+ * as memcached closes a connection it finds no read buffer for.
+ */
+static int conn_charge(conn *c)
+{
+    srv_mem_budget *b = c->w->d->srv.mem_budget;
+    if (!b || !b->limit)
+        return 0;
+    size_t held = c->rcap + (c->out.len - c->wpos);
+    if (held > c->charged && !srv_mem_charge(b, held - c->charged))
+        return -1;
+    if (held < c->charged)
+        srv_mem_release(b, c->charged - held);
+    c->charged = held;
+    return 0;
+}
+
+/* With a budget, an emptied read buffer goes back (memcached returns it to
+ * its pool), so idle connections hold none of the budget. */
+static void conn_drop_rbuf(conn *c)
+{
+    srv_mem_budget *b = c->w->d->srv.mem_budget;
+    if (!b || !b->limit || c->rlen || c->pending)
+        return;
+    free(c->rbuf);
+    c->rbuf = NULL;
+    c->rcap = c->rpos = 0;
+    (void)conn_charge(c); /* a release: cannot fail */
+}
+
 static void conn_free(conn *c)
 {
     worker *w = c->w;
@@ -51,6 +85,7 @@ static void conn_free(conn *c)
         fprintf(stderr, "<%d connection closed.\n", c->fd);
     free(c->rbuf);
     srv_buf_free(&c->out);
+    srv_mem_release(d->srv.mem_budget, c->charged);
     if (c->sess.sasl_conn && d->srv.sasl)
         d->srv.sasl->conn_free(d->srv.sasl->ctx, c->sess.sasl_conn);
     free(c);
@@ -129,6 +164,7 @@ static int conn_flush(conn *c)
         srv_buf_free(&c->out);
         memset(&c->out, 0, sizeof c->out);
     }
+    (void)conn_charge(c); /* the replies written leave the budget */
     if (c->writing) {
         event_del(c->wev);
         c->writing = 0;
@@ -174,6 +210,14 @@ static int conn_process(conn *c)
         if (c->rlen == 0)
             c->rpos = 0;
         c->last_cmd = time(NULL);
+    }
+    /* Replies queued past the budget (a client pipelining without
+     * reading): memcached closes the connection, and so does this. */
+    if (conn_charge(c) < 0) {
+        if (d->st.verbose > 1)
+            fprintf(stderr, "<%d read_buf_mem_limit reached, closing\n", c->fd);
+        conn_free(c);
+        return -1;
     }
     if (action == SRV_CLOSE) {
         c->closing = 1;
@@ -247,6 +291,10 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
             }
             c->rbuf = nb;
             c->rcap = ncap;
+            if (conn_charge(c) < 0) { /* memcached's read_buf_oom */
+                conn_free(c);
+                return;
+            }
         }
         size_t room = c->rcap - c->rlen;
         if (room == 0)
@@ -271,6 +319,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     }
     if (conn_process(c) < 0)
         return;
+    conn_drop_rbuf(c);
     if (eof && !c->pending) {
         /* The client is gone or half-closed: write what is left, then close.
          * (With requests still buffered, they run first: the socket stays
