@@ -257,6 +257,15 @@ static void conn_on_resume(evutil_socket_t fd, short what, void *arg)
         (void)conn_process(c);
 }
 
+/* A read buffer's first size.  With a budget, memcached's 16 KiB, so the
+ * same limit holds as many connections' partial requests as memcached's
+ * pool does; it grows as a request needs. */
+static size_t first_rbuf_size(const conn *c)
+{
+    const srv_mem_budget *b = c->w->d->srv.mem_budget;
+    return b && b->limit ? READ_CHUNK : READ_CHUNK * 2;
+}
+
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
@@ -281,7 +290,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     }
     for (int i = 0; i < 4 && !c->pending; i++) {
         if (c->rcap - c->rlen < READ_CHUNK && c->rcap < max) {
-            size_t ncap = c->rcap ? c->rcap * 2 : READ_CHUNK * 2;
+            size_t ncap = c->rcap ? c->rcap * 2 : first_rbuf_size(c);
             if (ncap > max)
                 ncap = max;
             char *nb = realloc(c->rbuf, ncap);
