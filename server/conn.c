@@ -212,7 +212,8 @@ static int conn_process(conn *c)
         c->last_cmd = time(NULL);
     }
     /* Replies queued past the budget (a client pipelining without
-     * reading): memcached closes the connection, and so does this. */
+     * reading): closed.  memcached only stalls such a client, its replies
+     * pointing at items; here they are copies (docs/server.md). */
     if (conn_charge(c) < 0) {
         if (d->st.verbose > 1)
             fprintf(stderr, "<%d read_buf_mem_limit reached, closing\n", c->fd);
