@@ -2,7 +2,8 @@
  * conn.c - a client connection's life in its worker thread: read into the
  * connection's buffer, hand the bytes to proto_text_process(), write the
  * replies (partial writes kept for EV_WRITE), close.  Also the UDP socket
- * (memcached's 8-byte frame header).  See conn.h.
+ * (memcached's 8-byte frame header).  Also each connection's share of the
+ * -o read_buf_mem_limit budget (conn_charge).  See conn.h.
  */
 #include "conn.h"
 
@@ -28,6 +29,39 @@ static size_t request_limit(const daemon_t *d)
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 
+/*
+ * -o read_buf_mem_limit: charge the budget for what c's buffers hold now,
+ * its read buffer and the replies not yet written, or give back what they
+ * no longer hold.  -1 if the budget cannot take them: the caller closes c,
+ * as memcached closes a connection it finds no read buffer for.
+ */
+static int conn_charge(conn *c)
+{
+    srv_mem_budget *b = c->w->d->srv.mem_budget;
+    if (!b || !b->limit)
+        return 0;
+    size_t held = c->rcap + (c->out.len - c->wpos);
+    if (held > c->charged && !srv_mem_charge(b, held - c->charged))
+        return -1;
+    if (held < c->charged)
+        srv_mem_release(b, c->charged - held);
+    c->charged = held;
+    return 0;
+}
+
+/* With a budget, an emptied read buffer goes back (memcached returns it to
+ * its pool), so idle connections hold none of the budget. */
+static void conn_drop_rbuf(conn *c)
+{
+    srv_mem_budget *b = c->w->d->srv.mem_budget;
+    if (!b || !b->limit || c->rlen || c->pending)
+        return;
+    free(c->rbuf);
+    c->rbuf = NULL;
+    c->rcap = c->rpos = 0;
+    (void)conn_charge(c); /* a release: cannot fail */
+}
+
 static void conn_free(conn *c)
 {
     worker *w = c->w;
@@ -51,6 +85,7 @@ static void conn_free(conn *c)
         fprintf(stderr, "<%d connection closed.\n", c->fd);
     free(c->rbuf);
     srv_buf_free(&c->out);
+    srv_mem_release(d->srv.mem_budget, c->charged);
     if (c->sess.sasl_conn && d->srv.sasl)
         d->srv.sasl->conn_free(d->srv.sasl->ctx, c->sess.sasl_conn);
     free(c);
@@ -130,6 +165,7 @@ static int conn_flush(conn *c)
         srv_buf_free(&c->out);
         memset(&c->out, 0, sizeof c->out);
     }
+    (void)conn_charge(c); /* the replies written leave the budget */
     if (c->writing) {
         event_del(c->wev);
         c->writing = 0;
@@ -176,6 +212,15 @@ static int conn_process(conn *c)
             c->rpos = 0;
         c->last_cmd = time(NULL);
     }
+    /* Replies queued past the budget (a client pipelining without
+     * reading): closed.  memcached only stalls such a client, its replies
+     * pointing at items; here they are copies (docs/server.md). */
+    if (conn_charge(c) < 0) {
+        if (d->st.verbose > 1)
+            fprintf(stderr, "<%d read_buf_mem_limit reached, closing\n", c->fd);
+        conn_free(c);
+        return -1;
+    }
     if (action == SRV_CLOSE) {
         c->closing = 1;
     } else if (action == SRV_SHUTDOWN) {
@@ -216,6 +261,15 @@ static void conn_on_resume(evutil_socket_t fd, short what, void *arg)
         (void)conn_process(c);
 }
 
+/* A read buffer's first size.  With a budget, memcached's 16 KiB, so the
+ * same limit holds as many connections' partial requests as memcached's
+ * pool does; it grows as a request needs. */
+static size_t first_rbuf_size(const conn *c)
+{
+    const srv_mem_budget *b = c->w->d->srv.mem_budget;
+    return b && b->limit ? READ_CHUNK : READ_CHUNK * 2;
+}
+
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
@@ -241,7 +295,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     }
     for (int i = 0; i < 4 && !c->pending; i++) {
         if (c->rcap - c->rlen < READ_CHUNK && c->rcap < max) {
-            size_t ncap = c->rcap ? c->rcap * 2 : READ_CHUNK * 2;
+            size_t ncap = c->rcap ? c->rcap * 2 : first_rbuf_size(c);
             if (ncap > max)
                 ncap = max;
             char *nb = realloc(c->rbuf, ncap);
@@ -251,6 +305,10 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
             }
             c->rbuf = nb;
             c->rcap = ncap;
+            if (conn_charge(c) < 0) { /* memcached's read_buf_oom */
+                conn_free(c);
+                return;
+            }
         }
         size_t room = c->rcap - c->rlen;
         if (room == 0)
@@ -276,6 +334,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     }
     if (conn_process(c) < 0)
         return;
+    conn_drop_rbuf(c);
     if (eof && !c->pending) {
         /* The client is gone or half-closed: write what is left, then close.
          * (With requests still buffered, they run first: the socket stays

@@ -40,6 +40,7 @@ typedef struct conn {
     int pending;            /* rbuf may hold complete requests: they run before more is read */
     srv_buf out;            /* replies; out.data[wpos..out.len) still to write */
     size_t wpos;
+    size_t charged;         /* bytes of d->srv.mem_budget this conn holds (conn_charge) */
     srv_session sess;
     int closing;            /* close once out is written */
     int reading;            /* rev is added */
@@ -81,6 +82,7 @@ typedef struct worker {
 typedef struct daemon {
     settings st;              /* the command line */
     srv_settings srv;         /* what the protocol needs */
+    srv_mem_budget mem_budget; /* -o read_buf_mem_limit: all connections' buffers */
     srv_daemon_hooks hooks;
     shmc_cache *cache;
     shmc_options opts;        /* the attach options: the environment's, lock_wait_ms settled

@@ -1165,6 +1165,8 @@ int main(int argc, char **argv)
     d->srv.idle_timeout = s->idle_timeout;
     d->srv.version = d->version;
     d->srv.auth = s->auth_file ? &g_auth : NULL;
+    d->mem_budget.limit = (size_t)s->read_buf_mem_limit << 20; /* MB; 0 = no limit */
+    d->srv.mem_budget = d->mem_budget.limit ? &d->mem_budget : NULL;
     d->hooks.set_verbosity = hook_set_verbosity;
     d->hooks.stats_general = hook_stats_general;
     d->hooks.stats_general_listen = hook_stats_general_listen;

@@ -267,13 +267,18 @@ static shmc_status get_value_block(ctx *c, const char *k, size_t nk,
  * for hundreds of GB.  Past it the reply is what memcached sends when it
  * runs out of memory for a get's reply: the values gathered are dropped
  * and "SERVER_ERROR out of memory writing get response" takes their place.
+ * With -o read_buf_mem_limit the bound is also what the budget has free
+ * (protocol.h), as memcached answers once its pool of buffers runs dry.
  */
 #define GET_REPLY_MAX ((size_t)64 << 20)
 
 static size_t get_reply_limit(const ctx *c)
 {
     size_t one = (size_t)c->set->item_size_max + 4096; /* a value and its header */
-    return one > GET_REPLY_MAX ? one : GET_REPLY_MAX;
+    size_t limit = one > GET_REPLY_MAX ? one : GET_REPLY_MAX;
+    /* -o read_buf_mem_limit: no more than the daemon's budget has free */
+    size_t room = srv_mem_room(c->set->mem_budget);
+    return room < limit ? room : limit;
 }
 
 static void exec_get(ctx *c, text_request *r)

@@ -12,6 +12,7 @@
 #ifndef SHMC_SERVER_PROTOCOL_H
 #define SHMC_SERVER_PROTOCOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,26 @@ size_t srv_fmt_u64(char *dst, uint64_t v);
 bool srv_buf_printf(srv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void srv_buf_free(srv_buf *b);
 
+/*
+ * -o read_buf_mem_limit: one budget of buffer bytes shared by every
+ * connection of the daemon (memcached's pool of read buffers and response
+ * objects).  Each connection charges what its read and reply buffers hold
+ * (conn.c); a connection whose buffers cannot be charged is closed, and a
+ * get whose reply would not fit answers "SERVER_ERROR out of memory
+ * writing get response" (proto_text.c).
+ */
+typedef struct srv_mem_budget {
+    size_t limit;             /* bytes; 0 = no limit */
+    atomic_size_t used;       /* bytes charged by all connections now */
+} srv_mem_budget;
+
+/* Charge n bytes; false (nothing charged) if that would pass the limit. */
+bool srv_mem_charge(srv_mem_budget *b, size_t n);
+/* Give back n bytes charged before. */
+void srv_mem_release(srv_mem_budget *b, size_t n);
+/* Bytes still free in the budget; SIZE_MAX with no budget or no limit. */
+size_t srv_mem_room(srv_mem_budget *b);
+
 /* Daemon-wide settings a protocol needs (filled by daemon.c from the
  * command line; memcached's names and defaults). */
 typedef struct srv_settings {
@@ -51,6 +72,7 @@ typedef struct srv_settings {
     const struct srv_auth *auth; /* -Y: non-NULL = text connections must authenticate first */
     const struct srv_sasl_ops *sasl; /* -S: non-NULL = binary connections need SASL first */
     int idle_timeout;         /* -o idle_timeout: 0 off; when on, "stats" shows idle_kicks */
+    srv_mem_budget *mem_budget; /* -o read_buf_mem_limit; NULL = no limit */
 } srv_settings;
 
 /* What the connection must do after process(). */

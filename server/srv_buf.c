@@ -1,5 +1,6 @@
 /*
- * srv_buf.c - the growable output buffer of a connection (protocol.h).
+ * srv_buf.c - the growable output buffer of a connection, and the
+ * daemon-wide budget of buffer bytes, -o read_buf_mem_limit (protocol.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,4 +83,30 @@ void srv_buf_free(srv_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+bool srv_mem_charge(srv_mem_budget *b, size_t n)
+{
+    if (!b || !b->limit || !n)
+        return true;
+    size_t used = atomic_load(&b->used);
+    do {
+        if (n > b->limit || used > b->limit - n)
+            return false;
+    } while (!atomic_compare_exchange_weak(&b->used, &used, used + n));
+    return true;
+}
+
+void srv_mem_release(srv_mem_budget *b, size_t n)
+{
+    if (b && b->limit && n)
+        atomic_fetch_sub(&b->used, n);
+}
+
+size_t srv_mem_room(srv_mem_budget *b)
+{
+    if (!b || !b->limit)
+        return SIZE_MAX;
+    size_t used = atomic_load(&b->used);
+    return used < b->limit ? b->limit - used : 0;
 }
