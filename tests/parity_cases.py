@@ -58,7 +58,16 @@ AUTH_PIPE = ("-Y: memcached 1.6.18 reuses one response object before "
              "authentication, so of several requests in one read only the "
              "last is answered; shmcached answers each")
 
+CRAWLER_RACE = ("memcached's LRU crawler thread stops and starts asynchronously: "
+                "right after 'lru_crawler disable' (the cases before) its answers to "
+                "crawl and enable depend on whether the thread has stopped yet, so "
+                "under load (make check runs two tests at once) it answers 'ERROR an "
+                "unknown error happened' or 'failed to start lru crawler thread' "
+                "where it otherwise answers as shmcached does; not a departure")
+
 EXCLUDED = {
+    "text: lru_crawler crawl 1,2,3": CRAWLER_RACE,
+    "text: lru_crawler enable/disable sequence": CRAWLER_RACE,
     "text: watch":
         "memcached streams its internal log; shmcached has none and answers "
         "CLIENT_ERROR watch commands not allowed",
