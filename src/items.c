@@ -223,14 +223,16 @@ static bool publish_lock_any(shmc_cache *c, item_t *it, slab_shard *home, slab_s
 {
     if (osh && !lock_wait(c, &osh->lock))
         return false;
-    unsigned shards = it->clsid == c->hdr->nclasses ? 1 : SEG_SHARDS; /* slabs_home */
-    unsigned first = slabs_shard_no(c, home);
-    for (unsigned k = 0; k < shards; k++) {
-        slab_shard *o = slabs_shard(c, it->clsid, (first + k) % shards);
-        if (o == osh || lock_try(c, &o->lock)) {
-            *in = o;
-            return true;
-        }
+    slab_shard *o = NULL;
+    if (lock_try(c, &home->lock)) /* fails on osh, which we hold: then osh serves */
+        o = home;
+    else if (osh && slabs_shard_clsid(c, osh) == it->clsid)
+        o = osh;
+    else
+        o = slabs_try_other(c, it->clsid, slabs_shard_no(c, home));
+    if (o) {
+        *in = o;
+        return true;
     }
     if (osh)
         lock_drop(&osh->lock);

@@ -112,7 +112,7 @@ void slabs_unfree_locked(shmc_cache *c, slab_shard *sh, item_t *it)
 
 /* Lock a shard of class clsid other than s that is free now (the largest
  * class has one shard: slabs_home).  NULL if none is. */
-static slab_shard *slabs_try_other(shmc_cache *c, unsigned clsid, unsigned s)
+slab_shard *slabs_try_other(shmc_cache *c, unsigned clsid, unsigned s)
 {
     unsigned shards = clsid == c->hdr->nclasses ? 1 : SEG_SHARDS;
     for (unsigned k = 1; k < shards; k++) {

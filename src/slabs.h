@@ -103,6 +103,11 @@ void slabs_unlock_class(shmc_cache *c, unsigned clsid);
  * same; they may be of different classes), the lower address first.
  * false, holding neither, if past the call's bound (lock.h). */
 bool slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b);
+
+/* Lock a shard of class clsid other than shard s that is free now, never
+ * waiting (the largest class has one shard: slabs_home); NULL if none is.
+ * For a chunk of ours, which any shard of its class may take. */
+slab_shard *slabs_try_other(shmc_cache *c, unsigned clsid, unsigned s);
 void slabs_unlock_pair(slab_shard *a, slab_shard *b);
 
 /*
