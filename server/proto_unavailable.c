@@ -16,6 +16,13 @@ static uint64_t busy_answers; /* SHMC_BUSY replies sent, all threads (atomic) */
 static uint64_t counters[SRV_NCOUNTERS]; /* srv_counter events, all threads (atomic) */
 static uint64_t counters_base[SRV_NCOUNTERS]; /* their values at "stats reset" (atomic) */
 
+/* Count one answer of st (only SHMC_BUSY is counted). */
+static void srv_unavailable_count(shmc_status st)
+{
+    if (st == SHMC_BUSY)
+        __atomic_add_fetch(&busy_answers, 1, __ATOMIC_RELAXED);
+}
+
 const char *srv_unavailable_take(shmc_status st, bool *retired)
 {
     const char *msg = srv_unavailable_msg(st);
@@ -34,12 +41,6 @@ const char *srv_unavailable_msg(shmc_status st)
     case SHMC_STALE: return SRV_MSG_RETIRED;
     default: return NULL;
     }
-}
-
-void srv_unavailable_count(shmc_status st)
-{
-    if (st == SHMC_BUSY)
-        __atomic_add_fetch(&busy_answers, 1, __ATOMIC_RELAXED);
 }
 
 uint64_t srv_busy_answers(void)

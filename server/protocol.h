@@ -106,8 +106,6 @@ const char *srv_unavailable_msg(shmc_status st);
 /* The same, for a reply about to be sent: counts it, and sets *retired
  * for SHMC_STALE (the connection then closes: SRV_RETIRED). */
 const char *srv_unavailable_take(shmc_status st, bool *retired);
-/* Count one answer of st (once per reply; only SHMC_BUSY is counted). */
-void srv_unavailable_count(shmc_status st);
 /* SHMC_BUSY answers this process sent ("stats": shm_busy_answers). */
 uint64_t srv_busy_answers(void);
 
