@@ -624,7 +624,12 @@ typedef struct shmc_stats {
     uint64_t evicted_unfetched; /**< evicted items that were never read */
     uint64_t reclaimed;         /**< times an expired item's memory was reused */
     uint64_t slabs_moved;       /**< pages moved between classes */
-    uint64_t total_pages, free_pages; /**< slab pages in all / not given to a class */
+    /** Slab pages in all, and those not given to a class yet.  The classes
+     * may hold the memory limit's pages (mem_bytes / 1 MiB); a class that
+     * has none takes its first page even past it, as memcached's -m, so
+     * total_pages may exceed the limit by up to one page per class (then
+     * free_pages is 0). */
+    uint64_t total_pages, free_pages;
     uint64_t hash_power_level;  /**< log2 of the index's bucket count (rounded down) */
     uint64_t hash_buckets;      /**< buckets in the index now */
     uint64_t curr_clients;      /**< clients attached now that are alive */

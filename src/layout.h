@@ -26,10 +26,11 @@
 #include <stdint.h>
 
 #define SEG_MAGIC "SHMCACHD"            /* first 8 bytes of every segment */
-#define SEG_FORMAT_VERSION 5u           /* bumped on any layout change (2: sharded classes;
+#define SEG_FORMAT_VERSION 6u           /* bumped on any layout change (2: sharded classes;
                                            3: CAS values made per stripe; 4: liveness by
                                            pid and start time; 5: a lock word's reader
-                                           bit, lock.h) */
+                                           bit, lock.h; 6: a page per class past the
+                                           limit, seg_header.limit_pages) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
@@ -250,6 +251,10 @@ typedef struct seg_header {
     uint32_t stale;             /* 1 once the segment was destroyed or replaced: every call
                                    then answers SHMC_STALE (on hash_word's cache line, which
                                    every call reads anyway) */
+    uint32_t limit_pages;       /* pages the classes may hold (mem_bytes, or cache_memlimit's);
+                                   a class with none takes its first past it, as memcached's
+                                   -m: npages has one more page per class for that (pool lock) */
+    uint32_t pad1;
 
     /* counters of the whole segment */
     uint64_t slabs_moved;
@@ -257,7 +262,7 @@ typedef struct seg_header {
     uint64_t locks_repaired;
     seg_counters retired;       /* counters of clients that left or died */
 
-    seg_lock_line pool_lock;    /* guards page_hint, page map entries and class page counts */
+    seg_lock_line pool_lock;    /* guards page_hint, limit_pages, page map entries and class page counts */
     seg_lock_line grow_lock;    /* one index split at a time */
 } seg_header;
 

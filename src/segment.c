@@ -68,12 +68,17 @@ shmc_status segment_check_config(const shmc_config *cfg)
     return config_bad_field(cfg) ? SHMC_INVALID : SHMC_OK;
 }
 
-/* Decide where every region goes; fills the layout fields of h. */
+/* Decide where every region goes; fills the layout fields of h (whose
+ * parameters are set).  The pages are mem_bytes' and one per class: as
+ * memcached gives a class without a page its first past -m, so that no
+ * class is starved by the others (slabs.c: slabs_grow); the file is
+ * sparse, so a page no class took costs no memory. */
 static shmc_status segment_layout(seg_header *h, const shmc_config *cfg)
 {
     uint64_t page = SEG_PAGE_SIZE;
     h->page_size = (uint32_t)page;
-    h->npages = (uint32_t)(cfg->mem_bytes / page);
+    uint32_t size[SEG_MAX_CLASSES + 1];
+    h->npages = (uint32_t)(cfg->mem_bytes / page) + slabs_class_sizes(h, size);
     uint32_t smallest = (uint32_t)ALIGN_UP(sizeof(item_t) + cfg->chunk_size_min, 8);
     uint64_t max_items = (uint64_t)h->npages * (page / smallest);
     uint64_t nb = pow2_at_least(max_items);
@@ -110,6 +115,7 @@ static void segment_set_params(seg_header *h, const shmc_config *cfg)
     h->version = SEG_FORMAT_VERSION;
     h->header_size = sizeof(seg_header);
     h->mem_bytes = cfg->mem_bytes;
+    h->limit_pages = (uint32_t)(cfg->mem_bytes / SEG_PAGE_SIZE);
     h->item_size_max = cfg->item_size_max;
     h->chunk_size_min = cfg->chunk_size_min;
     h->growth_factor = cfg->growth_factor;
@@ -355,6 +361,8 @@ static const char *header_bad_state(const seg_header *h)
         return "seg_header.hash_word";
     if (h->page_hint > h->npages)
         return "seg_header.page_hint";
+    if (h->limit_pages < 1 || h->limit_pages > h->npages)
+        return "seg_header.limit_pages";
     if (h->pool_lock.l.kind != LOCK_POOL || h->pool_lock.l.id != 0)
         return "seg_header.pool_lock";
     if (h->grow_lock.l.kind != LOCK_GROW || h->grow_lock.l.id != 0)

@@ -252,14 +252,34 @@ void slabs_recount_pages(shmc_cache *c)
         __atomic_store_n(&c->classes[i].pages, count[i], __ATOMIC_RELAXED);
 }
 
-/* Give shard s of class clsid a new page from the pool (its lock held). */
-static bool slabs_grow(shmc_cache *c, unsigned clsid, unsigned s)
+/* The pages the classes hold (pool lock held). */
+static uint32_t pool_given(shmc_cache *c)
+{
+    uint32_t n = 0;
+    for (unsigned i = 1; i <= c->hdr->nclasses; i++)
+        n += c->classes[i].pages;
+    return n;
+}
+
+/* Whether class clsid may take a page now (pool lock held): memcached's
+ * rule for -m, under the limit or the class's first page; or, with
+ * moved, the page a page move just gave back for it (slabs_reassign),
+ * which keeps the classes' pages where they were. */
+static bool pool_may_give(shmc_cache *c, unsigned clsid, bool moved)
+{
+    return moved || c->classes[clsid].pages == 0 ||
+           pool_given(c) < __atomic_load_n(&c->hdr->limit_pages, __ATOMIC_RELAXED);
+}
+
+/* Give shard s of class clsid a new page from the pool (its lock held),
+ * if pool_may_give. */
+static bool slabs_grow(shmc_cache *c, unsigned clsid, unsigned s, bool moved)
 {
     slab_class *cls = &c->classes[clsid];
     slab_shard *sh = &cls->shards[s];
     if (!lock_wait(c, &c->hdr->pool_lock.l))
         return false;
-    uint32_t pg = pool_find_page(c);
+    uint32_t pg = pool_may_give(c, clsid, moved) ? pool_find_page(c) : UINT32_MAX;
     if (pg == UINT32_MAX) {
         lock_drop(&c->hdr->pool_lock.l);
         return false;
@@ -408,16 +428,17 @@ static unsigned slabs_oldest_shard(shmc_cache *c, unsigned clsid, unsigned s)
 
 /* From the home shard (its lock taken here, within the bound if wait;
  * else any other shard that is free): its free list, and if more, a new
- * page, then expired items; the LRU balance step rides along. */
+ * page (moved: slabs_grow), then expired items; the LRU balance step
+ * rides along. */
 static item_t *slabs_alloc_home(shmc_cache *c, unsigned clsid, unsigned s, bool more,
-                                uint32_t now, bool wait)
+                                uint32_t now, bool wait, bool moved)
 {
     slab_shard *sh = slabs_shard(c, clsid, s);
     if (!shard_lock(c, sh, wait) && !(sh = slabs_try_other(c, clsid, s)))
         return NULL;
     s = slabs_shard_no(c, sh);
     item_t *it = shard_pop_free(c, sh);
-    if (!it && more && slabs_grow(c, clsid, s))
+    if (!it && more && slabs_grow(c, clsid, s, moved))
         it = shard_pop_free(c, sh);
     if (!it && more)
         it = lru_reclaim(c, sh, false, now);
@@ -451,42 +472,57 @@ static item_t *slabs_reclaim_any(shmc_cache *c, unsigned clsid, unsigned s, bool
  * holds.
  */
 static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint32_t now,
-                                uint64_t *evictions)
+                                uint64_t *evictions, bool moved)
 {
     *evictions = 0;
-    item_t *it = slabs_alloc_home(c, clsid, s, false, now, false);
+    item_t *it = slabs_alloc_home(c, clsid, s, false, now, false, false);
     if (!it)
         it = slabs_steal_free(c, clsid, s, false);
     if (!it)
         it = slabs_reclaim_any(c, clsid, s, false, now, evictions, false);
     if (!it)
-        it = slabs_alloc_home(c, clsid, s, false, now, true);
+        it = slabs_alloc_home(c, clsid, s, false, now, true, false);
     if (!it)
         it = slabs_steal_free(c, clsid, s, true);
     if (!it)
-        it = slabs_alloc_home(c, clsid, s, true, now, true);
+        it = slabs_alloc_home(c, clsid, s, true, now, true, moved);
     if (!it)
         it = slabs_reclaim_any(c, clsid, s, !c->hdr->no_evict, now, evictions, true);
     return it;
+}
+
+/* Give class clsid the page a page move just freed for it (slabs_grow's
+ * moved), through shard s; if s's lock is not free within the bound the
+ * page stays in the pool, for any class under the limit. */
+static void slabs_take_moved(shmc_cache *c, unsigned clsid, unsigned s)
+{
+    slab_shard *sh = slabs_shard(c, clsid, s);
+    if (!lock_wait(c, &sh->lock))
+        return;
+    slabs_grow(c, clsid, s, true);
+    lock_drop(&sh->lock);
 }
 
 item_t *slabs_alloc(shmc_cache *c, unsigned clsid, unsigned s)
 {
     uint32_t now = clock_now(c);
     s = slabs_home(c, clsid, s);
+    bool moved = false;
     for (int attempt = 0; attempt < 3; attempt++) {
         uint64_t evictions;
-        item_t *it = slabs_alloc_once(c, clsid, s, now, &evictions);
+        item_t *it = slabs_alloc_once(c, clsid, s, now, &evictions, moved);
         if (it) {
             it->clsid = (uint8_t)clsid;
             /* memcached's automove: a class that keeps evicting may take a
              * page from a class whose items are older */
-            if (evictions && c->hdr->slab_automove && evictions % 64 == 0)
-                slabs_reassign(c, clsid);
+            if (evictions && c->hdr->slab_automove && evictions % 64 == 0 &&
+                slabs_reassign(c, clsid))
+                slabs_take_moved(c, clsid, s);
             return it;
         }
         if (!slabs_reassign(c, clsid))
             break;
+        moved = true;
     }
     __atomic_fetch_add(&slabs_shard(c, clsid, s)->alloc_fails, 1, __ATOMIC_RELAXED);
     return NULL;
@@ -602,39 +638,55 @@ static uint32_t slabs_pick_page(shmc_cache *c, unsigned clsid)
     return UINT32_MAX;
 }
 
-/* The age of class clsid for page moves, read without locks: the oldest
- * COLD tail seen among its shards that hold items (0 for a shard that
- * never had one), or 0 if none holds an item. */
-static uint32_t slabs_tail_age(shmc_cache *c, unsigned clsid)
+/* What a page of a class costs to take, for page moves: its oldest item
+ * (as slabs_oldest_shard judges), or NULL when taking one costs no live
+ * item (a free page's worth of chunks, or an expired or flushed item
+ * next to go), read without locks: a hint. */
+typedef struct page_cost {
+    bool free;                  /* a page's worth of free chunks, or a dead item next */
+    const item_t *oldest;       /* else the class's least recently used item; NULL if none */
+} page_cost;
+
+static page_cost slabs_page_cost(shmc_cache *c, unsigned clsid, uint32_t now)
 {
-    uint32_t oldest = UINT32_MAX;
-    for (unsigned s = 0; s < SEG_SHARDS; s++) {
-        slab_shard *sh = slabs_shard(c, clsid, s);
-        uint32_t t = __atomic_load_n(&sh->tail_atime, __ATOMIC_RELAXED);
-        if (lru_items(sh) && t < oldest)
-            oldest = t;
+    page_cost pc = {slabs_free_chunks(c, clsid) >= c->classes[clsid].perslab, NULL};
+    for (unsigned s = 0; !pc.free && s < SEG_SHARDS; s++) {
+        const item_t *t = shard_eviction_candidate(c, slabs_shard(c, clsid, s));
+        if (t && clock_liveness(c, t, now) != ITEM_LIVE)
+            pc.free = true;
+        else if (t && (!pc.oldest || item_used_before(t, pc.oldest)))
+            pc.oldest = t;
     }
-    return oldest == UINT32_MAX ? 0 : oldest;
+    return pc;
 }
 
-/* The class to take a page from for dst: the one with the oldest COLD
- * tail among those with two pages or more; 0 if none. */
-static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst)
+/* Whether a page of class a costs less to take than one of class b. */
+static bool page_cost_less(page_cost a, page_cost b)
+{
+    if (a.free || b.free)
+        return !b.free;
+    if (!a.oldest || !b.oldest) /* no item, yet no free page: chunks held by clients */
+        return a.oldest != NULL;
+    return item_used_before(a.oldest, b.oldest);
+}
+
+/* The class to take a page from for dst: the cheapest (page_cost) among
+ * those with two pages or more, or with one if dst has none; 0 if no
+ * class can give one. */
+static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst, uint32_t now)
 {
     unsigned best = 0;
-    uint32_t best_age = UINT32_MAX;
+    page_cost best_cost = {false, NULL};
     for (unsigned i = 1; i <= c->hdr->nclasses; i++) {
-        slab_class *cls = &c->classes[i];
-        uint32_t pages = __atomic_load_n(&cls->pages, __ATOMIC_RELAXED);
+        uint32_t pages = __atomic_load_n(&c->classes[i].pages, __ATOMIC_RELAXED);
         if (i == dst || pages == 0)
             continue;
-        bool spare = slabs_free_chunks(c, i) >= cls->perslab; /* may hold a whole free page */
-        if (pages < 2 && !spare && c->classes[dst].pages > 0)
+        page_cost pc = slabs_page_cost(c, i, now);
+        if (pages < 2 && !pc.free && c->classes[dst].pages > 0)
             continue;
-        uint32_t age = spare ? 0 : slabs_tail_age(c, i);
-        if (age < best_age) {
-            best_age = age;
+        if (!best || page_cost_less(pc, best_cost)) {
             best = i;
+            best_cost = pc;
         }
     }
     return best;
@@ -642,11 +694,11 @@ static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst)
 
 bool slabs_reassign(shmc_cache *c, unsigned dst)
 {
-    unsigned src = slabs_pick_victim(c, dst);
+    uint32_t now = clock_now(c);
+    unsigned src = slabs_pick_victim(c, dst, now);
     if (!src)
         return false;
     slab_class *cls = &c->classes[src];
-    uint32_t now = clock_now(c);
     if (!slabs_lock_class_wait(c, src, false))
         return false;
     uint32_t pg = slabs_pick_page(c, src);

@@ -95,8 +95,10 @@ static void stats_add_classes(shmc_cache *c, shmc_stats *o)
         o->expired_unfetched += cs.expired_unfetched;
         o->total_pages += cs.total_pages;
     }
-    o->free_pages = c->hdr->npages - o->total_pages;
-    o->total_pages = c->hdr->npages;
+    /* the classes may hold limit_pages, and each one page past it */
+    uint64_t limit = LD(c->hdr->limit_pages), given = o->total_pages;
+    o->total_pages = given > limit ? given : limit;
+    o->free_pages = o->total_pages - given;
 }
 
 shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *out)

@@ -22,6 +22,8 @@ PAIRS = {
     "nocas": ["-m", "64", "-t", "2", "-I", "1m", "-C"],
     "small": ["-m", "64", "-t", "2", "-I", "2k", "-o", "slab_chunk_max=1024"],
     "nomem": ["-m", "8", "-t", "2", "-M"],
+    # a cache of three pages: large values must not starve small ones
+    "tiny": ["-m", "3", "-t", "2"],
     # -Y: the authfile is written by tests/parity.py (AUTHFILE)
     "auth": ["-m", "64", "-t", "2", "-Y", "@AUTHFILE@"],
     # memcached sets RLIMIT_NOFILE to -c and needs ~16 descriptors itself
@@ -1599,9 +1601,79 @@ def out_of_memory(port):
         s.close()
 
 
+def fill_large(s, f, prefix):
+    """Fill the tiny pair's cache with ten 900 KB values; the replies."""
+    v = b"x" * 900000
+    out = []
+    for i in range(10):
+        s.sendall(b"set %s%d 0 0 900000\r\n" % (prefix, i) + v + b"\r\n")
+        out.append(f.readline())
+    return out
+
+
+def large_then_small(port):
+    """A cache full of 900 KB values: a 1900-byte item stored next is
+    not evicted by a 4-byte store right after it (each size needs a page
+    of its own: a class that has none gets one, as memcached's -m
+    gives it past the limit), in text and in binary (SETQ, SETQ, GET)."""
+    s = connect(port)
+    f = s.makefile("rb")
+    try:
+        out = fill_large(s, f, b"big")
+        s.sendall(b"set lk 0 0 1900\r\n" + b"y" * 1900 + b"\r\n"
+                  b"set alt_lk 0 0 4\r\nabcd\r\nget lk\r\nmn\r\n")
+        r = recv_until_mn(s)
+        out.append(r[:40] + b"..." + r[-20:])
+        fill_large(s, f, b"big2")
+        b = connect(port)
+        b.sendall(bin_req(SETQ, b"lk1", b"z" * 1900, set_ex()) +
+                  bin_req(SETQ, b"lk2", b"w" * 4, set_ex()) +
+                  bin_req(GET, b"lk1", opaque=7))
+        r = recv_all(b, 0.3)
+        out.append((len(r), r[-1900:] == b"z" * 1900))
+        b.close()
+        return out
+    finally:
+        s.close()
+
+
+def append_grows(port):
+    """The same full cache: a value appended to 200 times moves through
+    many sizes, each a page of its own; every append is stored (memcached
+    refuses none), also after flush_all."""
+    s = connect(port)
+    f = s.makefile("rb")
+    try:
+        out = fill_large(s, f, b"abig")
+        for round_ in range(2):
+            s.sendall(b"set ap 0 0 1\r\na\r\n")
+            out.append(f.readline())
+            replies = {}
+            for i in range(200):
+                s.sendall(b"append ap 0 0 100\r\n" + b"z" * 100 + b"\r\n")
+                line = f.readline()
+                replies[line] = replies.get(line, 0) + 1
+            out.append(sorted(replies.items()))
+            s.sendall(b"get ap\r\n")
+            head = f.readline()
+            out.append(head)
+            if head.startswith(b"VALUE"):
+                f.read(int(head.split()[3]) + 2)
+                out.append(f.readline())
+            s.sendall(b"flush_all\r\n")
+            out.append(f.readline())
+        return out
+    finally:
+        s.close()
+
+
 def add_pairs(case, nk):
     case("-M: out of memory, text and binary", [], custom=out_of_memory,
          pair="nomem", norm=norm_out_of_memory)
+    case("-m 3: large values do not starve a small item", [],
+         custom=large_then_small, pair="tiny", norm=norm_out_of_memory)
+    case("-m 3: append through every size, before and after flush_all", [],
+         custom=append_grows, pair="tiny", norm=lambda r, cm: r)
     k = nk()
     case("isolation: text request in flight while others send bad input",
          [], custom=lambda port, k=k: isolation_text(port, k))

@@ -514,6 +514,40 @@ static void test_eviction_across_shards(void **state)
     shmc_close(other);
 }
 
+/* memcached's -m: once the classes hold the limit's pages, a class
+ * with no page still takes its first one past the limit, so a full cache
+ * of one size does not starve another size (nor evict for its first
+ * item); a class that has a page grows no further past the limit. */
+static void test_first_page_past_limit(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c;
+    uint64_t limit = f->cfg.mem_bytes / MiB;
+    int i = 0;
+    while (tu_stats(c).evictions == 0 && i < 1000000)
+        assert_ok(put_key(c, "small", i++, 100, 0));
+    shmc_stats s = tu_stats(c);
+    assert_u64_eq(s.total_pages, limit);
+    assert_u64_eq(s.free_pages, 0);
+    uint64_t evicted = s.evictions;
+    for (int j = 0; j < 20; j++)
+        assert_ok(put_key(c, "large", j, 20 * 1024, 0));
+    s = tu_stats(c);
+    assert_u64_eq(s.evictions, evicted); /* its first page came past the limit */
+    assert_u64_eq(s.total_pages, limit + 1);
+    assert_u64_eq(s.free_pages, 0);
+    for (int j = 0; j < 20; j++)
+        assert_int_equal(check_key(c, "large", j, 20 * 1024), 1);
+    for (int j = 20; j < 400; j++) /* then it evicts, or moves a page: no growth */
+        assert_ok(put_key(c, "large", j, 20 * 1024, 0));
+    s = tu_stats(c);
+    assert_u64_eq(s.total_pages, limit + 1);
+    assert_u64_cmp(s.evictions, >, evicted);
+    for (int j = 380; j < 400; j++)
+        assert_int_equal(check_key(c, "large", j, 20 * 1024), 1);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +563,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_class_sums, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_shards_share_pages, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_eviction_across_shards, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_first_page_past_limit, setup_small, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
