@@ -681,6 +681,31 @@ shmc_status shmc_config_get(shmc_cache *cache, shmc_config *out);
  */
 shmc_status shmc_maintain(shmc_cache *cache);
 
+/** What shmc_crawl did. */
+typedef struct shmc_crawl_result {
+    uint64_t checked;           /**< linked items looked at */
+    uint64_t reclaimed;         /**< dead (expired or flushed) items freed */
+    uint64_t busy;              /**< dead items left for a later crawl: a lock was held
+                                     past the handle's lock-wait bound */
+    uint32_t next_page;         /**< the page to pass next to go on; 0 once the walk is done */
+} shmc_crawl_result;
+
+/**
+ * memcached's LRU crawler: free the memory of every dead item (expired,
+ * or hidden by flush_all) of class class_id (0: of every class), at once,
+ * where calls and shmc_maintain free it only when it reaches an LRU tail.
+ * It walks the segment's page map from page number page on, at most
+ * max_pages pages (0: to the end), so a long walk can be cut into calls
+ * that each hold no lock for long: pass out->next_page to the next call.
+ * Freed items count in the statistics' reclaimed.  *out is filled (its
+ * counts are this call's).
+ * SHMC_OK; SHMC_INVALID if cache or out is NULL, class_id is past
+ * shmc_class_count() or page past the segment's pages; SHMC_CORRUPT if it
+ * met a damaged structure; SHMC_STALE as every call.
+ */
+shmc_status shmc_crawl(shmc_cache *cache, unsigned class_id, uint32_t page, uint32_t max_pages,
+                       shmc_crawl_result *out);
+
 /**
  * Walk the whole segment and verify every invariant: the header, class
  * table, locks' names and page map as shmc_open checks them, hash chains,

@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "crawler.h"
 #include "sasl.h"
 
 #define MAX_LISTENERS 64
@@ -101,6 +102,12 @@ static int hook_lru_crawler(void *daemon, int on)
     if (on < 0)
         return __atomic_load_n(&d->st.lru_crawler, __ATOMIC_RELAXED);
     return __atomic_exchange_n(&d->st.lru_crawler, on, __ATOMIC_RELAXED);
+}
+
+static int hook_crawl(void *daemon, uint64_t mask)
+{
+    (void)daemon;
+    return mask ? srv_crawler_request(mask) : srv_crawler_running();
 }
 
 static void hook_set_lru_segmented(void *daemon, int on)
@@ -1173,6 +1180,7 @@ int main(int argc, char **argv)
     d->hooks.stats_settings = hook_stats_settings;
     d->hooks.stats_conns = hook_stats_conns;
     d->hooks.lru_crawler = hook_lru_crawler;
+    d->hooks.crawl = hook_crawl;
     d->hooks.set_lru_segmented = hook_set_lru_segmented;
 
     d->main_base = event_base_new();
@@ -1215,6 +1223,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "Can't create thread: %s\n", strerror(errno));
             return EXIT_FAILURE;
         }
+    }
+    /* the background pass: 8 pages (8 MB of items) a tenth of a second */
+    if (srv_crawler_start(d->cache, &d->st.lru_crawler, 8) != 0) {
+        fprintf(stderr, "Can't create thread: %s\n", strerror(errno));
+        return EXIT_FAILURE;
     }
     for (int i = 0; i < d->nlisteners; i++) {
         listeners[i].ev = event_new(d->main_base, listeners[i].fd, EV_READ | EV_PERSIST, on_accept,
@@ -1259,6 +1272,7 @@ int main(int argc, char **argv)
         event_base_free(w->base);
         pthread_mutex_destroy(&w->lock);
     }
+    srv_crawler_stop();
     for (int u = 0; u < d->nudp; u++)
         close(d->udp_fds[u]);
     int ours = segment_still_ours(d); /* a replacement at the path is not ours to remove */

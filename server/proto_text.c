@@ -428,10 +428,14 @@ static bool cache_live(ctx *c, const text_request *r)
 }
 
 /* "1,3,10" or "all": every id a valid class. */
-static bool class_list_ok(ctx *c, const text_token *t)
+/* A class list: "all" or ids 1..n separated by commas, into *mask (bit
+ * i: class i; SRV_CRAWL_ALL for all). */
+static bool class_list_ok(ctx *c, const text_token *t, uint64_t *mask)
 {
+    *mask = UINT64_MAX;
     if (t->len == 3 && memcmp(t->p, "all", 3) == 0)
         return true;
+    *mask = 0;
     unsigned n = shmc_class_count(c->cache);
     const char *p = t->p, *end = t->p + t->len;
     while (p <= end) {
@@ -441,6 +445,7 @@ static bool class_list_ok(ctx *c, const text_token *t)
         uint32_t id;
         if (!text_parse_u32(s, (size_t)(p - s), &id) || id < 1 || id > n)
             return false;
+        *mask |= 1ull << id; /* ids are 1..63 */
         p++;
     }
     return true;
@@ -506,6 +511,26 @@ static int crawler_switch(ctx *c, int on)
     return c->s->hooks->lru_crawler(c->s->daemon, on);
 }
 
+/* "lru_crawler crawl": the daemon's crawler thread crawls the classes in
+ * mask, as memcached's does, after the reply; with no daemon (tests),
+ * the whole segment is crawled here before it. */
+static void crawl_now(ctx *c, text_request *r, uint64_t mask)
+{
+    if (c->s->hooks && c->s->hooks->crawl) {
+        reply(c, r, c->s->hooks->crawl(c->s->daemon, mask) == 0
+                        ? "OK"
+                        : "BUSY currently processing crawler request");
+        return;
+    }
+    shmc_crawl_result res = {.next_page = 0};
+    shmc_status st;
+    do
+        st = shmc_crawl(c->cache, 0, res.next_page, 16, &res);
+    while (st == SHMC_OK && res.next_page);
+    if (!unavailable(c, st, r->noreply))
+        reply(c, r, "OK");
+}
+
 static void exec_lru_crawler(ctx *c, text_request *r)
 {
     const text_token *t = r->tok;
@@ -516,12 +541,12 @@ static void exec_lru_crawler(ctx *c, text_request *r)
     } else if (nt == 4 && tok_eq(&t[1], "crawl")) {
         if (!cache_live(c, r))
             return;
-        if (!class_list_ok(c, &t[2])) {
+        uint64_t mask;
+        if (!class_list_ok(c, &t[2], &mask)) {
             reply(c, r, "BADCLASS invalid class id");
             return;
         }
-        if (!unavailable(c, shmc_maintain(c->cache), r->noreply))
-            reply(c, r, "OK");
+        crawl_now(c, r, mask);
     } else if (dump) {
         reply(c, r, "ERROR metadump not allowed");
     } else if (nt == 4 && tok_eq(&t[1], "tocrawl")) {
@@ -689,13 +714,13 @@ static const char *const no_slab_reassign[] = {
     "slab_reassign_running",
 };
 static const char *const no_helpers[] = {
-    "lru_crawler_running", "lru_crawler_starts", "lru_maintainer_juggles",
+    "lru_maintainer_juggles",
     "malloc_fails",        "log_worker_dropped", "log_worker_written",
     "log_watcher_skipped", "log_watcher_sent",   "log_watchers",
     "unexpected_napi_ids", "round_robin_fallback",
 };
 static const char *const no_lru_counts[] = {
-    "crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
+    "lrutail_reflocked", "moves_to_cold",
     "moves_to_warm",     "moves_within_lru",      "direct_reclaims",   "lru_bumps_dropped",
 };
 
@@ -754,6 +779,9 @@ static void stats_general(ctx *c)
     stat_u64(c, "hash_is_expanding", 0);
     stats_zeros(c, no_slab_reassign, sizeof no_slab_reassign / sizeof *no_slab_reassign);
     stat_u64(c, "slabs_moved", st.slabs_moved);
+    stat_u64(c, "lru_crawler_running",
+             c->s->hooks && c->s->hooks->crawl ? (uint64_t)c->s->hooks->crawl(c->s->daemon, 0) : 0);
+    stat_u64(c, "lru_crawler_starts", srv_counted(SRV_CRAWLER_STARTS));
     stats_zeros(c, no_helpers, sizeof no_helpers / sizeof *no_helpers);
     stat_u64(c, "bytes", st.bytes);
     stat_u64(c, "curr_items", st.curr_items);
@@ -764,6 +792,8 @@ static void stats_general(ctx *c)
     stat_u64(c, "evicted_active", 0); /* no LRU bumps at eviction: never */
     stat_u64(c, "evictions", st.evictions);
     stat_u64(c, "reclaimed", st.reclaimed);
+    stat_u64(c, "crawler_reclaimed", srv_counted(SRV_CRAWLER_RECLAIMED));
+    stat_u64(c, "crawler_items_checked", srv_counted(SRV_CRAWLER_CHECKED));
     stats_zeros(c, no_lru_counts, sizeof no_lru_counts / sizeof *no_lru_counts);
     /* shmcached's own: the segment shared by every attached process */
     stat_u64(c, "shm_clients", st.curr_clients);

@@ -120,6 +120,9 @@ typedef enum srv_counter {
     SRV_AUTH_ERRORS,      /* of those, the ones refused */
     SRV_CONN_YIELDS,      /* a connection gave way after its -R share, input left */
     SRV_IDLE_KICKS,       /* connections closed by -o idle_timeout */
+    SRV_CRAWLER_STARTS,   /* crawls begun: requested ones, and background passes (crawler.h) */
+    SRV_CRAWLER_CHECKED,  /* items the crawler looked at */
+    SRV_CRAWLER_RECLAIMED, /* dead items the crawler freed */
     SRV_NCOUNTERS
 } srv_counter;
 /* Add n to counter which (any thread). */
@@ -230,6 +233,10 @@ typedef struct srv_daemon_hooks {
     /* "lru_crawler enable|disable": on 0/1 switches the daemon's crawler
      * setting, -1 only reads it; returns the setting before the call */
     int (*lru_crawler)(void *daemon, int on);
+    /* "lru_crawler crawl": ask the daemon's crawler thread for a crawl of
+     * the classes in mask (crawler.h); 0 accepted, -1 busy.  mask 0 asks
+     * nothing: 1 while a requested crawl runs, else 0 (stats) */
+    int (*crawl)(void *daemon, uint64_t mask);
     /* "lru mode flat|segmented": records the daemon's lru_segmented */
     void (*set_lru_segmented)(void *daemon, int on);
 } srv_daemon_hooks;

@@ -21,6 +21,7 @@
 
 #include "bounds.h"
 #include "cache.h"
+#include "crawler.h"
 #include "gate.h"
 #include "items.h"
 #include "lockdown.h"
@@ -762,6 +763,26 @@ shmc_status shmc_maintain(shmc_cache *c)
     items_maintain(c, true);
     gst = bounds_status(damage, SHMC_OK);
     gate_leave();
+    return gst;
+}
+
+shmc_status shmc_crawl(shmc_cache *c, unsigned class_id, uint32_t page, uint32_t max_pages,
+                       shmc_crawl_result *out)
+{
+    shmc_status gst = gate_enter_out(c, out, sizeof *out, GATE_FRAME());
+    if (gst != SHMC_OK)
+        return gst;
+    uint64_t npages = (c->pages_hi - c->pages_lo) / SEG_PAGE_SIZE;
+    if (class_id > c->nclasses || page >= npages) {
+        gate_leave();
+        return SHMC_INVALID;
+    }
+    uint32_t damage = bounds_hits();
+    crawl_tally t = {0, 0, 0};
+    uint32_t next = crawler_walk(c, class_id, page, max_pages ? max_pages : UINT32_MAX, &t);
+    gst = bounds_status(damage, SHMC_OK);
+    gate_leave();
+    *out = (shmc_crawl_result){t.checked, t.reclaimed, t.busy, next};
     return gst;
 }
 

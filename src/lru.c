@@ -183,6 +183,40 @@ static void lru_drop(shmc_cache *c, slab_shard *sh, item_t *it, enum item_livene
     }
 }
 
+/* Take linked item it of shard sh as ours (CHUNK_ALLOC), out of the index
+ * and its list, counted as why says (sh's lock held); its chained value's
+ * data chunks go to sh's free list.  false if its stripe lock is busy or
+ * it is no longer linked. */
+static bool lru_take(shmc_cache *c, slab_shard *sh, item_t *it, enum item_liveness why)
+{
+    seg_lock *s = hash_stripe(c, it->hash);
+    if (!lock_try(c, s))
+        return false;
+    /* the stripe repair may have run; the item is still ours to judge */
+    if (STATE_KIND(item_state(it)) != CHUNK_LINKED) {
+        lock_drop(s);
+        return false;
+    }
+    lru_drop(c, sh, it, why);
+    CRASH_POINT("lru.evict_dropped");
+    item_set_alloc(it, c->slot);
+    value_free_chunks(c, sh, it); /* the head left LINKED first: value.h */
+    lock_drop(s);
+    return true;
+}
+
+bool lru_reclaim_dead(shmc_cache *c, slab_shard *sh, item_t *it, uint32_t now)
+{
+    if (STATE_KIND(item_state(it)) != CHUNK_LINKED || !bounds_item(c, it) ||
+        slabs_shard_of(c, it) != sh)
+        return false;
+    enum item_liveness why = clock_liveness(c, it, now);
+    if (why == ITEM_LIVE || !lru_take(c, sh, it, why))
+        return false;
+    slabs_free_locked(c, sh, it);
+    return true;
+}
+
 /* Try to take one item off the tail of list l: returns it dropped, or
  * NULL.  Active COLD items are rescued to WARM on the way. */
 static item_t *lru_pull_tail(shmc_cache *c, slab_shard *sh, unsigned l, bool evict, uint32_t now)
@@ -206,20 +240,8 @@ static item_t *lru_pull_tail(shmc_cache *c, slab_shard *sh, unsigned l, bool evi
         }
         if (why == ITEM_LIVE && !evict)
             continue;
-        seg_lock *s = hash_stripe(c, it->hash);
-        if (!lock_try(c, s))
-            continue;
-        /* the stripe repair may have run; the item is still ours to judge */
-        if (STATE_KIND(item_state(it)) != CHUNK_LINKED) {
-            lock_drop(s);
-            continue;
-        }
-        lru_drop(c, sh, it, why);
-        CRASH_POINT("lru.evict_dropped");
-        item_set_alloc(it, c->slot);
-        value_free_chunks(c, sh, it); /* the head left LINKED first: value.h */
-        lock_drop(s);
-        return it;
+        if (lru_take(c, sh, it, why))
+            return it;
     }
     return NULL;
 }

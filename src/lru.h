@@ -37,7 +37,12 @@ void lru_balance(shmc_cache *c, slab_shard *sh, uint32_t now);
  */
 item_t *lru_reclaim(shmc_cache *c, slab_shard *sh, bool evict, uint32_t now);
 
-/* Reclaim up to budget dead items from the tails (the "crawler"). */
+/* Reclaim up to budget dead items from the tails (maintenance steps). */
 unsigned lru_crawl(shmc_cache *c, slab_shard *sh, unsigned budget, uint32_t now);
+
+/* Free item it of shard sh if it is linked there and dead (expired or
+ * flushed), counted as reclaimed (sh's lock held).  false if it is not,
+ * or its stripe lock is busy. */
+bool lru_reclaim_dead(shmc_cache *c, slab_shard *sh, item_t *it, uint32_t now);
 
 #endif

@@ -24,6 +24,8 @@ PAIRS = {
     "nomem": ["-m", "8", "-t", "2", "-M"],
     # a cache of three pages: large values must not starve small ones
     "tiny": ["-m", "3", "-t", "2"],
+    # a fresh cache whose reclaimed count only expired_reuse changes
+    "expiry": ["-m", "64", "-t", "2"],
     # -Y: the authfile is written by tests/parity.py (AUTHFILE)
     "auth": ["-m", "64", "-t", "2", "-Y", "@AUTHFILE@"],
     # memcached sets RLIMIT_NOFILE to -c and needs ~16 descriptors itself
@@ -1667,6 +1669,51 @@ def append_grows(port):
         s.close()
 
 
+def stats_of(s, f, what=b""):
+    """The STAT lines of "stats <what>" as a dict."""
+    s.sendall(b"stats %s\r\n" % what if what else b"stats\r\n")
+    out = {}
+    while True:
+        line = f.readline()
+        if line in (b"END\r\n", b""):
+            return out
+        parts = line.split()
+        out[parts[1]] = parts[2]
+
+
+def expired_reuse(port):
+    """Expired items are reclaimed in the background (memcached's LRU
+    maintainer, shmcached's crawler thread): their memory is reused by
+    the next stores, which take no new page, and reclaimed counts them;
+    then a requested crawl answers OK and its run ends."""
+    s = connect(port)
+    f = s.makefile("rb")
+    try:
+        for i in range(100):
+            s.sendall(b"set exr%d 0 1 100\r\n" % i + b"x" * 100 + b"\r\n")
+            f.readline()
+        s.sendall(b"set exrlive 0 0 100\r\n" + b"x" * 100 + b"\r\n")
+        f.readline()
+        before = stats_of(s, f, b"slabs")[b"total_malloced"]
+        time.sleep(3)
+        out = [stats_of(s, f)[b"reclaimed"]]
+        for i in range(100):
+            s.sendall(b"set exr_new%d 0 0 100\r\n" % i + b"x" * 100 + b"\r\n")
+            f.readline()
+        out.append(stats_of(s, f, b"slabs")[b"total_malloced"] == before)
+        s.sendall(b"lru_crawler crawl all\r\n")
+        out.append(f.readline())
+        for _ in range(50):
+            if stats_of(s, f)[b"lru_crawler_running"] == b"0":
+                break
+            time.sleep(0.1)
+        st = stats_of(s, f)
+        out.append((st[b"lru_crawler_running"], st[b"curr_items"]))
+        return out
+    finally:
+        s.close()
+
+
 def add_pairs(case, nk):
     case("-M: out of memory, text and binary", [], custom=out_of_memory,
          pair="nomem", norm=norm_out_of_memory)
@@ -1674,6 +1721,8 @@ def add_pairs(case, nk):
          custom=large_then_small, pair="tiny", norm=norm_out_of_memory)
     case("-m 3: append through every size, before and after flush_all", [],
          custom=append_grows, pair="tiny", norm=lambda r, cm: r)
+    case("expired items are reclaimed in the background; lru_crawler crawl",
+         [], custom=expired_reuse, pair="expiry", norm=lambda r, cm: r)
     k = nk()
     case("isolation: text request in flight while others send bad input",
          [], custom=lambda port, k=k: isolation_text(port, k))

@@ -431,6 +431,85 @@ static void test_expired_reclaimed(void **state)
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
+/* Store n keys "<prefix>i" of vlen bytes: even ones expire in 10 s. */
+static void store_every_other_expiring(shmc_cache *c, const char *prefix, int n, size_t vlen)
+{
+    char val[4096];
+    memset(val, 'v', vlen);
+    for (int i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s%d", prefix, i);
+        assert_ok(shmc_set(c, KS(key), val, vlen, 0, i % 2 == 0 ? 10 : 0));
+    }
+}
+
+/* Crawl class_id to the end, max_pages at a time; the sums. */
+static shmc_crawl_result crawl_all(shmc_cache *c, unsigned class_id, uint32_t max_pages)
+{
+    shmc_crawl_result sum = {0, 0, 0, 0}, r;
+    uint32_t page = 0;
+    int calls = 0;
+    do {
+        assert_ok(shmc_crawl(c, class_id, page, max_pages, &r));
+        sum.checked += r.checked;
+        sum.reclaimed += r.reclaimed;
+        sum.busy += r.busy;
+        page = r.next_page;
+        assert_true(++calls < 100000);
+    } while (page != 0);
+    return sum;
+}
+
+/* memcached's LRU crawler: expired items in the middle of the lists,
+ * which maintenance at the tails does not reach, are all freed by one
+ * crawl, whether in one call or a page per call; then flushed ones. */
+static void test_crawl_frees_every_dead_item(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    store_every_other_expiring(c, "small", 3000, 100);
+    store_every_other_expiring(c, "large", 400, 3000);
+    shmc_item_info info;
+    assert_ok(shmc_get_info(c, KS("large1"), NULL, NULL, NULL, &info));
+    assert_ok(shmc_clock_advance(c, 20));
+    uint64_t reclaimed = tu_stats(c).reclaimed;
+
+    shmc_crawl_result r = crawl_all(c, info.class_id, 0); /* one class only */
+    assert_u64_eq(r.checked, 400);
+    assert_u64_eq(r.reclaimed, 200);
+    assert_u64_eq(r.busy, 0);
+    assert_u64_eq(tu_stats(c).curr_items, 3400 - 200);
+    r = crawl_all(c, 0, 1); /* every class, a page per call */
+    assert_u64_eq(r.checked, 3200);
+    assert_u64_eq(r.reclaimed, 1500);
+    shmc_stats s = tu_stats(c);
+    assert_u64_eq(s.curr_items, 1700);
+    assert_u64_eq(s.reclaimed, reclaimed + 1700);
+    assert_ok(shmc_get_info(c, KS("small1"), NULL, NULL, NULL, &info)); /* live ones stay */
+    assert_missing(c, "small0");
+    r = crawl_all(c, 0, 0);
+    assert_u64_eq(r.checked, 1700);
+    assert_u64_eq(r.reclaimed, 0);
+
+    assert_ok(shmc_flush_all(c, 0));
+    r = crawl_all(c, 0, 0);
+    assert_u64_eq(r.reclaimed, 1700);
+    assert_u64_eq(tu_stats(c).curr_items, 0);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
+/* shmc_crawl refuses what it cannot walk. */
+static void test_crawl_bad_arguments(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    shmc_crawl_result r;
+    assert_int_equal(shmc_crawl(c, 0, 0, 0, NULL), SHMC_INVALID);
+    assert_int_equal(shmc_crawl(NULL, 0, 0, 0, &r), SHMC_INVALID);
+    assert_int_equal(shmc_crawl(c, shmc_class_count(c) + 1, 0, 0, &r), SHMC_INVALID);
+    assert_int_equal(shmc_crawl(c, 0, UINT32_MAX, 0, &r), SHMC_INVALID);
+    assert_ok(shmc_crawl(c, shmc_class_count(c), 0, 0, &r));
+    assert_int_equal(r.next_page, 0);
+}
+
 /* A flush and a clock move by one process are seen by every process. */
 static void test_flush_seen_by_other_process(void **state)
 {
@@ -519,6 +598,8 @@ int main(void)
         T(test_flush_all_replaces_pending),
         T(test_stats_expired_flushed),
         T(test_expired_reclaimed),
+        T(test_crawl_frees_every_dead_item),
+        T(test_crawl_bad_arguments),
         T(test_flush_seen_by_other_process),
 #undef T
     };
