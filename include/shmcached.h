@@ -707,6 +707,21 @@ shmc_status shmc_crawl(shmc_cache *cache, unsigned class_id, uint32_t page, uint
                        shmc_crawl_result *out);
 
 /**
+ * memcached's "slabs reassign": move one slab page from class src to
+ * class dst, evicting the items it holds (a class's pages otherwise
+ * move only when a class runs out of memory and automove is on).  src
+ * -1 takes the page that costs least (free chunks, dead items, else the
+ * least recently used); dst 0 gives the page back to the pool, where any
+ * class under the memory limit may take it.
+ * SHMC_OK; SHMC_INVALID if cache is NULL, src is not -1 or 1..n, dst not
+ * 0..n (n: shmc_class_count()), or src == dst; SHMC_NO_MEMORY if src has
+ * fewer than two pages (memcached's NOSPARE: a class keeps its last);
+ * SHMC_BUSY if the page holds an item being changed or a client's chunk,
+ * or a lock was held past the bound: nothing moved, try again.
+ */
+shmc_status shmc_slabs_reassign(shmc_cache *cache, int src, unsigned dst);
+
+/**
  * Walk the whole segment and verify every invariant: the header, class
  * table, locks' names and page map as shmc_open checks them, hash chains,
  * LRU links, free lists, slab page accounting, item counters, client

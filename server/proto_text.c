@@ -19,12 +19,11 @@
  *    the segment's size is fixed at creation: the limit does not change;
  *  - "slabs automove N" answers OK (0, 1, 2) but the engine's automove
  *    is a creation parameter of the segment (shmc_config.slab_automove);
- *    "slabs reassign" cannot be honoured (the API has no page move call):
- *    bad ids get BADCLASS, src == dst SAME, anything else
- *    "NOSPARE source class has no spare pages";
- *  - "lru_crawler": the engine reclaims expired items lazily (LRU tails,
- *    shmc_maintain); "crawl <ids|all>" runs one maintenance step and
- *    answers OK (BADCLASS for bad ids); enable/disable switch the daemon's
+ *    "slabs reassign" moves a page at once (shmc_slabs_reassign, which
+ *    evicts the page's items) with memcached's answers;
+ *  - "lru_crawler": "crawl <ids|all>" asks the daemon's crawler thread
+ *    (server/crawler.c) for a whole crawl and answers OK, or BUSY while
+ *    one runs (BADCLASS for bad ids); enable/disable switch the daemon's
  *    lru_crawler setting with memcached's answers (enable while enabled:
  *    "ERROR failed to start lru crawler thread"; crawl/metadump while
  *    disabled: "CLIENT_ERROR lru crawler disabled"); sleep/tocrawl answer
@@ -451,6 +450,34 @@ static bool class_list_ok(ctx *c, const text_token *t, uint64_t *mask)
     return true;
 }
 
+/* "slabs reassign src dst": memcached's checks in its order, then the
+ * library's page move (src -1: it picks; dst 0: the free pool). */
+static void reassign(ctx *c, text_request *r, int32_t src, int32_t dst)
+{
+    int32_t n = (int32_t)shmc_class_count(c->cache);
+    if (src == dst) {
+        reply(c, r, "SAME src and dst class are identical");
+        return;
+    }
+    if (src < -1 || src > n || dst < 0 || dst > n) {
+        reply(c, r, "BADCLASS invalid src or dst class id");
+        return;
+    }
+    shmc_status st = src == 0 ? SHMC_NO_MEMORY : shmc_slabs_reassign(c->cache, src, (unsigned)dst);
+    if (st == SHMC_OK)
+        reply(c, r, "OK");
+    else if (st == SHMC_NO_MEMORY && src == -1) /* memcached found no class to pick */
+        reply(c, r, "BADCLASS invalid src or dst class id");
+    else if (st == SHMC_NO_MEMORY)
+        reply(c, r, "NOSPARE source class has no spare pages");
+    else if (st == SHMC_BUSY)
+        reply(c, r, "BUSY currently processing reassign request");
+    else if (st == SHMC_INVALID)
+        reply(c, r, "BADCLASS invalid src or dst class id");
+    else
+        (void)unavailable(c, st, r->noreply);
+}
+
 static void exec_slabs(ctx *c, text_request *r)
 {
     const text_token *t = r->tok;
@@ -462,15 +489,7 @@ static void exec_slabs(ctx *c, text_request *r)
         }
         if (!cache_live(c, r))
             return;
-        int32_t n = (int32_t)shmc_class_count(c->cache);
-        /* src -1: memcached picks a class with a spare page; there is
-         * none here, and it then reports the ids as bad */
-        if (src < 1 || src > n || dst < 1 || dst > n)
-            reply(c, r, "BADCLASS invalid src or dst class id");
-        else if (src == dst)
-            reply(c, r, "SAME src and dst class are identical");
-        else
-            reply(c, r, "NOSPARE source class has no spare pages");
+        reassign(c, r, src, dst);
         return;
     }
     if (r->ntokens >= 4 && t[1].len == 8 && memcmp(t[1].p, "automove", 8) == 0) {

@@ -28,6 +28,7 @@
 #include "protect.h"
 #include "registry.h"
 #include "segment.h"
+#include "slabs.h"
 
 #define MAINTAIN_EVERY 4096u        /* calls per lane between maintenance rounds */
 #define REAP_EVERY (MAINTAIN_EVERY * 256u) /* calls per lane between dead-client sweeps */
@@ -783,6 +784,22 @@ shmc_status shmc_crawl(shmc_cache *c, unsigned class_id, uint32_t page, uint32_t
     gst = bounds_status(damage, SHMC_OK);
     gate_leave();
     *out = (shmc_crawl_result){t.checked, t.reclaimed, t.busy, next};
+    return gst;
+}
+
+shmc_status shmc_slabs_reassign(shmc_cache *c, int src, unsigned dst)
+{
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
+    int n = (int)c->nclasses;
+    if (src < -1 || src == 0 || src > n || dst > (unsigned)n || src == (int)dst) {
+        gate_leave();
+        return SHMC_INVALID;
+    }
+    uint32_t damage = bounds_hits();
+    gst = bounds_status(damage, slabs_move_page(c, src, dst));
+    gate_leave();
     return gst;
 }
 

@@ -671,9 +671,9 @@ static bool page_cost_less(page_cost a, page_cost b)
 }
 
 /* The class to take a page from for dst: the cheapest (page_cost) among
- * those with two pages or more, or with one if dst has none; 0 if no
- * class can give one. */
-static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst, uint32_t now)
+ * those with two pages or more, or with one if dst has none (unless
+ * keep_last); 0 if no class can give one. */
+static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst, uint32_t now, bool keep_last)
 {
     unsigned best = 0;
     page_cost best_cost = {false, NULL};
@@ -682,7 +682,7 @@ static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst, uint32_t now)
         if (i == dst || pages == 0)
             continue;
         page_cost pc = slabs_page_cost(c, i, now);
-        if (pages < 2 && !pc.free && c->classes[dst].pages > 0)
+        if (pages < 2 && (keep_last || (!pc.free && c->classes[dst].pages > 0)))
             continue;
         if (!best || page_cost_less(pc, best_cost)) {
             best = i;
@@ -692,12 +692,12 @@ static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst, uint32_t now)
     return best;
 }
 
-bool slabs_reassign(shmc_cache *c, unsigned dst)
+/* Empty a page of class src (the cheapest: slabs_pick_page) and give it
+ * back to the pool.  false, changing nothing, if the class's locks are
+ * held past the bound or the page holds a chunk a client has, an item
+ * whose stripe is busy, or (no_evict) any item. */
+static bool slabs_release_page(shmc_cache *c, unsigned src, uint32_t now)
 {
-    uint32_t now = clock_now(c);
-    unsigned src = slabs_pick_victim(c, dst, now);
-    if (!src)
-        return false;
     slab_class *cls = &c->classes[src];
     if (!slabs_lock_class_wait(c, src, false))
         return false;
@@ -716,4 +716,25 @@ bool slabs_reassign(shmc_cache *c, unsigned dst)
     }
     slabs_unlock_class(c, src);
     return ok;
+}
+
+bool slabs_reassign(shmc_cache *c, unsigned dst)
+{
+    uint32_t now = clock_now(c);
+    unsigned src = slabs_pick_victim(c, dst, now, false);
+    return src && slabs_release_page(c, src, now);
+}
+
+shmc_status slabs_move_page(shmc_cache *c, int src, unsigned dst)
+{
+    uint32_t now = clock_now(c);
+    if (src < 0)
+        src = (int)slabs_pick_victim(c, dst, now, true);
+    if (src <= 0 || __atomic_load_n(&c->classes[src].pages, __ATOMIC_RELAXED) < 2)
+        return SHMC_NO_MEMORY; /* memcached's NOSPARE: a class keeps its last page */
+    if (!slabs_release_page(c, (unsigned)src, now))
+        return SHMC_BUSY;
+    if (dst)
+        slabs_take_moved(c, dst, 0);
+    return SHMC_OK;
 }

@@ -117,6 +117,15 @@ void slabs_unlock_pair(slab_shard *a, slab_shard *b);
  */
 bool slabs_reassign(shmc_cache *c, unsigned dst);
 
+/*
+ * Move one page of class src (-1: the class whose page costs least,
+ * slabs_reassign's choice) to class dst, or to the pool if dst is 0 (ids
+ * checked by the caller; src != dst).  SHMC_OK; SHMC_NO_MEMORY if src
+ * has fewer than two pages (a class keeps its last); SHMC_BUSY if the
+ * page's items or the class's locks were busy (nothing moved).
+ */
+shmc_status slabs_move_page(shmc_cache *c, int src, unsigned dst);
+
 /* Recount every class's pages from the page map (pool lock held): the
  * repair of a pool lock whose owner died between the two. */
 void slabs_recount_pages(shmc_cache *c);

@@ -26,6 +26,8 @@ PAIRS = {
     "tiny": ["-m", "3", "-t", "2"],
     # a fresh cache whose reclaimed count only expired_reuse changes
     "expiry": ["-m", "64", "-t", "2"],
+    # page moves on request, from a known state
+    "reassign": ["-m", "64", "-t", "2"],
     # -Y: the authfile is written by tests/parity.py (AUTHFILE)
     "auth": ["-m", "64", "-t", "2", "-Y", "@AUTHFILE@"],
     # memcached sets RLIMIT_NOFILE to -c and needs ~16 descriptors itself
@@ -1714,6 +1716,44 @@ def expired_reuse(port):
         s.close()
 
 
+def class_of(s, f, key):
+    """The slab class id of key, from "stats items" after it alone grew."""
+    return int(next(k.split(b":")[1] for k, v in stats_of(s, f, b"items").items()
+                    if k.endswith(b":number")))
+
+
+def slabs_reassign(port):
+    """slabs reassign: memcached's answers in its order (SAME, BADCLASS,
+    NOSPARE), and pages that really move: from a class of four pages to
+    the pool (dst 0) and to another class, then NOSPARE at its last
+    page; the items of the moved pages are gone, the rest readable."""
+    s = connect(port)
+    f = s.makefile("rb")
+    try:
+        for i in range(3000):
+            s.sendall(b"set ra%d 0 0 1000\r\n" % i + b"x" * 1000 + b"\r\n")
+            f.readline()
+        src = class_of(s, f, b"ra0")
+        out = []
+        for req in (b"%d %d" % (src, src), b"-1 -1", b"0 1", b"%d 64" % src,
+                    b"-2 3", b"3 %d" % src, b"%d 0" % src, b"%d 3" % src,
+                    b"%d 0" % src, b"%d 0" % src):
+            for _ in range(100):  # memcached moves pages in a thread: BUSY meanwhile
+                s.sendall(b"slabs reassign " + req + b"\r\n")
+                line = f.readline()
+                if not line.startswith(b"BUSY"):
+                    break
+                time.sleep(0.05)
+            out.append((req, line))
+        st = stats_of(s, f, b"slabs")
+        out.append(st[b"%d:total_pages" % src])
+        s.sendall(b"get ra2999\r\n")
+        out.append(f.readline())
+        return out
+    finally:
+        s.close()
+
+
 def add_pairs(case, nk):
     case("-M: out of memory, text and binary", [], custom=out_of_memory,
          pair="nomem", norm=norm_out_of_memory)
@@ -1721,6 +1761,8 @@ def add_pairs(case, nk):
          custom=large_then_small, pair="tiny", norm=norm_out_of_memory)
     case("-m 3: append through every size, before and after flush_all", [],
          custom=append_grows, pair="tiny", norm=lambda r, cm: r)
+    case("slabs reassign: answers, and pages that move", [],
+         custom=slabs_reassign, pair="reassign", norm=lambda r, cm: r)
     case("expired items are reclaimed in the background; lru_crawler crawl",
          [], custom=expired_reuse, pair="expiry", norm=lambda r, cm: r)
     k = nk()

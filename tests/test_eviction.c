@@ -548,6 +548,57 @@ static void test_first_page_past_limit(void **state)
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
+/* memcached's "slabs reassign": a page moves on request, to the pool or
+ * to another class, taking its items with it; a class keeps its last
+ * page; bad ids are refused before anything moves. */
+static void test_slabs_reassign(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    for (int i = 100000; i < 120000; i++) /* three pages of one class: keys of one length */
+        assert_ok(put_key(c, "r", i, 100, 0));
+    shmc_item_info info;
+    assert_ok(shmc_get_info(c, KS("r119999"), NULL, NULL, NULL, &info));
+    unsigned src = info.class_id, n = shmc_class_count(c), dst = src == 1 ? 2 : 1;
+    shmc_class_stats cs;
+    assert_ok(shmc_class_stats_get(c, src, &cs));
+    uint64_t pages = cs.total_pages, items = cs.curr_items;
+    assert_u64_cmp(pages, >=, 3);
+    shmc_stats s0 = tu_stats(c);
+
+    assert_int_equal(shmc_slabs_reassign(c, (int)src, (unsigned)src), SHMC_INVALID);
+    assert_int_equal(shmc_slabs_reassign(c, 0, dst), SHMC_INVALID);
+    assert_int_equal(shmc_slabs_reassign(c, -2, dst), SHMC_INVALID);
+    assert_int_equal(shmc_slabs_reassign(c, (int)n + 1, dst), SHMC_INVALID);
+    assert_int_equal(shmc_slabs_reassign(c, (int)src, n + 1), SHMC_INVALID);
+    assert_int_equal(shmc_slabs_reassign(NULL, (int)src, 0), SHMC_INVALID);
+    assert_int_equal(shmc_slabs_reassign(c, (int)dst, src), SHMC_NO_MEMORY); /* no page */
+    assert_u64_eq(tu_stats(c).slabs_moved, s0.slabs_moved);
+
+    assert_ok(shmc_slabs_reassign(c, (int)src, 0)); /* to the pool */
+    assert_ok(shmc_class_stats_get(c, src, &cs));
+    assert_u64_eq(cs.total_pages, pages - 1);
+    assert_u64_cmp(cs.curr_items, <, items);
+    assert_u64_cmp(cs.curr_items, >=, items - cs.chunks_per_page);
+    shmc_stats s1 = tu_stats(c);
+    assert_u64_eq(s1.slabs_moved, s0.slabs_moved + 1);
+    assert_u64_eq(s1.free_pages, s0.free_pages + 1);
+
+    assert_ok(shmc_slabs_reassign(c, -1, dst)); /* the cheapest, to dst */
+    assert_ok(shmc_class_stats_get(c, src, &cs));
+    assert_u64_eq(cs.total_pages, pages - 2);
+    shmc_class_stats ds;
+    assert_ok(shmc_class_stats_get(c, dst, &ds));
+    assert_u64_eq(ds.total_pages, 1);
+    while (cs.total_pages > 1) {
+        assert_ok(shmc_slabs_reassign(c, (int)src, 0));
+        assert_ok(shmc_class_stats_get(c, src, &cs));
+    }
+    assert_int_equal(shmc_slabs_reassign(c, (int)src, 0), SHMC_NO_MEMORY);
+    assert_int_equal(shmc_slabs_reassign(c, -1, 0), SHMC_NO_MEMORY);
+    assert_int_equal(check_key(c, "r", 119999, 100), 1); /* the newest stayed */
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shards_share_pages, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_eviction_across_shards, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_first_page_past_limit, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_slabs_reassign, setup_small, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
