@@ -722,6 +722,20 @@ shmc_status shmc_crawl(shmc_cache *cache, unsigned class_id, uint32_t page, uint
 shmc_status shmc_slabs_reassign(shmc_cache *cache, int src, unsigned dst);
 
 /**
+ * memcached's "cache_memlimit": set the memory the slab classes may hold
+ * to bytes (rounded down to 1 MiB pages; shmc_stats.limit_maxbytes
+ * shows it).  Lowering it takes effect for every class at once: none
+ * grows past it (but for its first page, as at creation), and
+ * maintenance steps (calls, shmc_maintain) move the surplus pages back
+ * to the pool, evicting their items, down to the limit or a page per
+ * class.  The pages stay in the segment's file: every process maps it
+ * whole, so it never shrinks, and it cannot grow either.
+ * SHMC_OK; SHMC_INVALID if cache is NULL, bytes is under 2 MiB or above
+ * the segment's mem_bytes (shmc_config_get); SHMC_BUSY past the bound.
+ */
+shmc_status shmc_set_memlimit(shmc_cache *cache, uint64_t bytes);
+
+/**
  * Walk the whole segment and verify every invariant: the header, class
  * table, locks' names and page map as shmc_open checks them, hash chains,
  * LRU links, free lists, slab page accounting, item counters, client

@@ -15,8 +15,9 @@
  *    server keeps a baseline taken at the reset and reports counters
  *    relative to it, also per slab class for "stats items" (gauges such
  *    as curr_items and bytes are not reset, as in memcached);
- *  - "cache_memlimit N" answers as memcached (OK for 8..1000000000 MB) but
- *    the segment's size is fixed at creation: the limit does not change;
+ *  - "cache_memlimit N" sets the limit (shmc_set_memlimit) up to the
+ *    segment's size, which is fixed at creation: above it the answer is
+ *    memcached's "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust";
  *  - "slabs automove N" answers OK (0, 1, 2) but the engine's automove
  *    is a creation parameter of the segment (shmc_config.slab_automove);
  *    "slabs reassign" moves a page at once (shmc_slabs_reassign, which
@@ -828,7 +829,9 @@ static void stats_settings(ctx *c)
     shmc_config cfg;
     memset(&cfg, 0, sizeof cfg);
     (void)shmc_config_get(c->cache, &cfg);
-    stat_u64(c, "maxbytes", cfg.mem_bytes);
+    shmc_stats st;
+    stats_read(c, &st);
+    stat_u64(c, "maxbytes", st.limit_maxbytes); /* cache_memlimit changes it */
     PUTF(c, "STAT verbosity %d\r\n", c->set->verbose);
     PUTF(c, "STAT evictions %s\r\n", cfg.no_evict ? "off" : "on");
     PUTF(c, "STAT growth_factor %.2f\r\n", cfg.growth_factor);
@@ -968,6 +971,19 @@ static enum srv_action exec_shutdown(ctx *c, text_request *r)
     return SRV_CONTINUE;
 }
 
+/* The limit the library can set: at most the segment's size (see the
+ * top of this file). */
+static void memlimit_set(ctx *c, text_request *r, uint64_t bytes)
+{
+    shmc_status st = shmc_set_memlimit(c->cache, bytes);
+    if (st == SHMC_OK)
+        reply(c, r, "OK");
+    else if (st == SHMC_INVALID || st == SHMC_BUSY)
+        reply(c, r, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust");
+    else
+        (void)unavailable(c, st, r->noreply);
+}
+
 static void exec_memlimit(ctx *c, text_request *r)
 {
     if (r->delta < 8)
@@ -975,7 +991,7 @@ static void exec_memlimit(ctx *c, text_request *r)
     else if (r->delta > 1000000000)
         reply(c, r, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes");
     else
-        reply(c, r, "OK"); /* the segment keeps its size: see the top of this file */
+        memlimit_set(c, r, r->delta << 20);
 }
 
 /* ------------------------------------------------------------------ */

@@ -803,6 +803,16 @@ shmc_status shmc_slabs_reassign(shmc_cache *c, int src, unsigned dst)
     return gst;
 }
 
+shmc_status shmc_set_memlimit(shmc_cache *c, uint64_t bytes)
+{
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
+    gst = slabs_set_limit(c, bytes);
+    gate_leave();
+    return gst;
+}
+
 shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
 {
     uintptr_t frame = GATE_FRAME();

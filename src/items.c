@@ -811,6 +811,7 @@ void items_maintain(shmc_cache *c, bool reap)
             lock_drop(&sh->lock);
         }
     }
+    slabs_shrink_step(c);
     hash_maybe_grow(c, 1024);
     if (reap)
         registry_recover(c, NULL);

@@ -738,3 +738,25 @@ shmc_status slabs_move_page(shmc_cache *c, int src, unsigned dst)
         slabs_take_moved(c, dst, 0);
     return SHMC_OK;
 }
+
+shmc_status slabs_set_limit(shmc_cache *c, uint64_t bytes)
+{
+    uint64_t pages = bytes / c->hdr->page_size;
+    if (pages < 2 || bytes > c->hdr->mem_bytes)
+        return SHMC_INVALID;
+    if (!lock_wait(c, &c->hdr->pool_lock.l))
+        return SHMC_BUSY;
+    __atomic_store_n(&c->hdr->limit_pages, (uint32_t)pages, __ATOMIC_RELAXED);
+    lock_drop(&c->hdr->pool_lock.l);
+    return SHMC_OK;
+}
+
+void slabs_shrink_step(shmc_cache *c)
+{
+    uint32_t given = 0;
+    for (unsigned i = 1; i <= c->hdr->nclasses; i++)
+        given += __atomic_load_n(&c->classes[i].pages, __ATOMIC_RELAXED);
+    /* down to the limit, or to a page per class (move_page keeps the last) */
+    if (given > __atomic_load_n(&c->hdr->limit_pages, __ATOMIC_RELAXED))
+        (void)slabs_move_page(c, -1, 0);
+}

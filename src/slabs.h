@@ -126,6 +126,16 @@ bool slabs_reassign(shmc_cache *c, unsigned dst);
  */
 shmc_status slabs_move_page(shmc_cache *c, int src, unsigned dst);
 
+/* Set the memory limit (seg_header.limit_pages) to bytes, rounded down to
+ * pages: SHMC_INVALID below two pages or above the segment's mem_bytes
+ * (its pages are fixed at creation); SHMC_BUSY past the bound. */
+shmc_status slabs_set_limit(shmc_cache *c, uint64_t bytes);
+
+/* If the classes hold more pages than the limit (after it was lowered),
+ * move the cheapest page to the pool, evicting its items: a maintenance
+ * step, until the limit or a single page per class is reached. */
+void slabs_shrink_step(shmc_cache *c);
+
 /* Recount every class's pages from the page map (pool lock held): the
  * repair of a pool lock whose owner died between the two. */
 void slabs_recount_pages(shmc_cache *c);

@@ -112,7 +112,7 @@ shmc_status shmc_stats_get(shmc_cache *c, shmc_stats *out)
     stats_sum_events(c, &e);
     stats_copy_events(o, &e);
     stats_add_classes(c, o);
-    o->limit_maxbytes = c->hdr->mem_bytes;
+    o->limit_maxbytes = (uint64_t)LD(c->hdr->limit_pages) * c->hdr->page_size;
     o->slabs_moved = LD(c->hdr->slabs_moved);
     o->hash_buckets = hash_buckets(c);
     for (uint64_t b = o->hash_buckets; b > 1; b >>= 1)

@@ -599,6 +599,40 @@ static void test_slabs_reassign(void **state)
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
+/* memcached's cache_memlimit: a lowered limit stops growth at once, and
+ * maintenance moves the surplus pages back to the pool; the limit moves
+ * only within the segment's size; raised again, the class grows again. */
+static void test_set_memlimit(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    for (int i = 100000; i < 126000; i++) /* four pages of one class */
+        assert_ok(put_key(c, "m", i, 100, 0));
+    assert_u64_eq(tu_stats(c).total_pages, 4);
+    assert_int_equal(shmc_set_memlimit(c, 5 * MiB), SHMC_INVALID); /* past the segment */
+    assert_int_equal(shmc_set_memlimit(c, MiB), SHMC_INVALID);
+    assert_int_equal(shmc_set_memlimit(NULL, 2 * MiB), SHMC_INVALID);
+    assert_u64_eq(tu_stats(c).limit_maxbytes, 4 * MiB);
+
+    assert_ok(shmc_set_memlimit(c, 2 * MiB + 5)); /* rounded down to pages */
+    shmc_stats s = tu_stats(c);
+    assert_u64_eq(s.limit_maxbytes, 2 * MiB);
+    for (int i = 0; i < 10; i++)
+        assert_ok(shmc_maintain(c));
+    s = tu_stats(c);
+    assert_u64_eq(s.total_pages, 2);
+    assert_u64_eq(s.free_pages, 0);
+    for (int i = 200000; i < 230000; i++) /* no growth past it */
+        assert_ok(put_key(c, "m", i, 100, 0));
+    assert_u64_eq(tu_stats(c).total_pages, 2);
+    assert_int_equal(check_key(c, "m", 229999, 100), 1);
+
+    assert_ok(shmc_set_memlimit(c, 4 * MiB));
+    for (int i = 300000; i < 330000; i++)
+        assert_ok(put_key(c, "m", i, 100, 0));
+    assert_u64_eq(tu_stats(c).total_pages, 4);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +650,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eviction_across_shards, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_first_page_past_limit, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_slabs_reassign, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_set_memlimit, setup_small, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -367,7 +367,9 @@ static void test_misc_commands(void **state)
     req(t, "verbosity 1\r\n", "OK\r\n");
     req(t, "verbosity\r\n", "ERROR\r\n");
     req(t, "verbosity x\r\n", "CLIENT_ERROR bad command line format\r\n");
-    req(t, "cache_memlimit 100\r\n", "OK\r\n");
+    /* the segment (64 MiB) cannot grow; the limit moves below it */
+    req(t, "cache_memlimit 100\r\n", "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
+
     req(t, "cache_memlimit 7\r\n", "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
     req(t, "cache_memlimit 2000000000\r\n",
         "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
@@ -418,6 +420,22 @@ static bool has_line(pt *t, const char *line)
 static bool ends_with_end(pt *t)
 {
     return t->out.len >= 5 && memcmp(t->out.data + t->out.len - 5, "END\r\n", 5) == 0;
+}
+
+/* cache_memlimit moves the limit within the segment's size (64 MiB),
+ * and both stats show it. */
+static void test_cache_memlimit(void **state)
+{
+    pt *t = *state;
+    req(t, "cache_memlimit 8\r\n", "OK\r\n");
+    feed(t, "stats\r\n", 7);
+    assert_true(has_line(t, "STAT limit_maxbytes 8388608\r\n"));
+    feed(t, "stats settings\r\n", 16);
+    assert_true(has_line(t, "STAT maxbytes 8388608\r\n"));
+    req(t, "cache_memlimit 64\r\n", "OK\r\n");
+    feed(t, "stats\r\n", 7);
+    assert_true(has_line(t, "STAT limit_maxbytes 67108864\r\n"));
+    req(t, "cache_memlimit 65\r\n", "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
 }
 
 static void test_stats(void **state)
@@ -1056,6 +1074,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flush_all, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_misc_commands, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_stats, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_cache_memlimit, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_binary_values, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_retired, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_split_and_pipeline, pt_setup, pt_teardown),
