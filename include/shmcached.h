@@ -659,6 +659,7 @@ typedef struct shmc_class_stats {
     uint64_t evictions, reclaimed, expired_unfetched, evicted_unfetched;
     uint64_t outofmemory;       /**< stores refused for want of memory (SHMC_NO_MEMORY) */
     uint64_t oldest_age;        /**< seconds since the COLD tail was last used */
+    uint64_t temp;              /**< items in the TEMP LRU (shmc_set_temp_lru) */
 } shmc_class_stats;
 
 /** Number of slab classes of the segment (ids are 1..n). */
@@ -734,6 +735,17 @@ shmc_status shmc_slabs_reassign(shmc_cache *cache, int src, unsigned dst);
  * the segment's mem_bytes (shmc_config_get); SHMC_BUSY past the bound.
  */
 shmc_status shmc_set_memlimit(shmc_cache *cache, uint64_t bytes);
+
+/**
+ * memcached's TEMP LRU (its -o temporary_ttl): from now on, items stored
+ * with a TTL of at most ttl seconds go to a list of their own in their
+ * class, where they are never moved, bumped or evicted, only reclaimed
+ * once they expire; so short-lived items do not push longer-lived ones
+ * out.  0 turns it off (items already in TEMP stay there).  For every
+ * process attached (a setting of the segment).  shmc_class_stats.temp
+ * counts them.  SHMC_OK, or SHMC_INVALID if cache is NULL.
+ */
+shmc_status shmc_set_temp_lru(shmc_cache *cache, uint32_t ttl);
 
 /**
  * Walk the whole segment and verify every invariant: the header, class

@@ -228,7 +228,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("lru_segmented %s", __atomic_load_n(&s->lru_segmented, __ATOMIC_RELAXED) ? "yes" : "no");
     S("hot_max_factor %.2f", s->hot_max_factor);
     S("warm_max_factor %.2f", s->warm_max_factor);
-    S("temp_lru %s", "false");
+    S("temp_lru %s", s->temp_lru ? "yes" : "no");
     S("temporary_ttl %d", s->temporary_ttl);
     S("idle_timeout %d", s->idle_timeout);
     S("busy_poll_us %d", s->busy_poll_us);
@@ -948,6 +948,9 @@ static int open_segment(daemon_t *d)
                     have.hash_power, have.hot_lru_pct, have.warm_lru_pct);
     }
     d->srv.item_size_max = have.item_size_max;
+    /* memcached's -o temporary_ttl: a setting of the segment, so the
+     * command line of the server that attaches last wins */
+    shmc_set_temp_lru(d->cache, d->st.temp_lru ? (uint32_t)d->st.temporary_ttl : 0);
     return 0;
 }
 

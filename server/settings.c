@@ -247,6 +247,7 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
             NEED_VALUE("Missing temporary_ttl argument");
             if (parse_int(val, 0, INT_MAX, &s->temporary_ttl))
                 return fail(err, errlen, "could not parse argument to temporary_ttl (seconds, 0 or more)");
+            s->temp_lru = 1; /* as memcached: the option turns the TEMP LRU on */
         } else if (!strcmp(name, "hot_lru_pct")) {
             NEED_VALUE("Missing hot_lru_pct argument");
             int v;
@@ -815,7 +816,7 @@ const char *settings_usage(void)
 "     sock_cookie_id, resp_obj_mem_limit: memcached 1.6.18's, accepted\n"
 "   - hot_lru_pct:         pct of slab memory to reserve for hot lru (default: 20)\n"
 "   - warm_lru_pct:        pct of slab memory to reserve for warm lru (default: 40)\n"
-"   - temporary_ttl:       accepted (default: 61)\n"
+"   - temporary_ttl:       TTL's up to this go to a TEMP LRU, never evicted (61)\n"
 "   - idle_timeout:        timeout for idle connections. (default: 0, no timeout)\n"
 "   - busy_poll_us:        shmcached only: after reading requests, a worker polls\n"
 "                          its sockets this long before sleeping; lower latency\n"

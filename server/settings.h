@@ -74,6 +74,7 @@ typedef struct settings {
     int lru_maintainer_thread;/* -o lru_maintainer / no_lru_maintainer (on) */
     int lru_segmented;        /* on */
     int temporary_ttl;        /* -o temporary_ttl (61) */
+    int temp_lru;             /* 1 once -o temporary_ttl was given: the TEMP LRU is on */
     int hot_lru_pct;          /* -o hot_lru_pct (20) */
     int warm_lru_pct;         /* -o warm_lru_pct (40) */
     double hot_max_factor;    /* -o hot_max_factor (0.2) */

@@ -31,6 +31,7 @@ static const class_stat_name stats_items_names[] = {
     CLASS_STAT("number_hot", hot),
     CLASS_STAT("number_warm", warm),
     CLASS_STAT("number_cold", cold),
+    CLASS_STAT("number_temp", temp),
     CLASS_STAT("age", oldest_age),
     CLASS_STAT("mem_requested", bytes),
     CLASS_COUNTER("evicted", evictions),

@@ -813,6 +813,16 @@ shmc_status shmc_set_memlimit(shmc_cache *c, uint64_t bytes)
     return gst;
 }
 
+shmc_status shmc_set_temp_lru(shmc_cache *c, uint32_t ttl)
+{
+    shmc_status gst = gate_enter(c);
+    if (gst != SHMC_OK)
+        return gst;
+    __atomic_store_n(&c->hdr->temp_ttl, ttl, __ATOMIC_RELAXED);
+    gate_leave();
+    return SHMC_OK;
+}
+
 shmc_status shmc_recover(shmc_cache *c, unsigned *reaped)
 {
     uintptr_t frame = GATE_FRAME();

@@ -30,7 +30,8 @@
                                            3: CAS values made per stripe; 4: liveness by
                                            pid and start time; 5: a lock word's reader
                                            bit, lock.h; 6: a page per class past the
-                                           limit, seg_header.limit_pages) */
+                                           limit, seg_header.limit_pages; the TEMP
+                                           LRU) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
@@ -40,7 +41,8 @@
 #define SEG_LRU_HOT 0
 #define SEG_LRU_WARM 1
 #define SEG_LRU_COLD 2
-#define SEG_NLRU 3
+#define SEG_LRU_TEMP 3                  /* short-TTL items (seg_header.temp_ttl): never moved */
+#define SEG_NLRU 4
 #define SEG_LANES 8                     /* per-slot counter lanes, one per thread group */
 #define SEG_SHARDS 4                    /* shards per slab class; a power of two, at most 64 */
 
@@ -127,23 +129,24 @@ _Static_assert(sizeof(item_t) == 48, "item header must stay 48 bytes");
 #define PLACE_SHARD(p) (((unsigned)(p) >> 2) & (SEG_SHARDS - 1)) /* in range even if corrupt */
 
 /*
- * One shard of a slab class: a free list and HOT/WARM/COLD lists of the
- * class's chunks, guarded by its own lock.  A thread allocates from, links
- * into and frees into the shard of its lane (slabs.h), so two threads
- * that update different keys write different cache lines.  The lock and
- * every field an update writes share the first cache line; the statistics
- * written only by eviction and balancing are on the second.
+ * One shard of a slab class: a free list and HOT/WARM/COLD/TEMP lists of
+ * the class's chunks, guarded by its own lock.  A thread allocates from,
+ * links into and frees into the shard of its lane (slabs.h), so two
+ * threads that update different keys write different cache lines.  The
+ * lock, the free list and the lists share the first cache line; the two
+ * counts an update also writes and the statistics written only by
+ * eviction and balancing are on the second.
  */
 typedef struct slab_shard {
     seg_lock lock;              /* guards every field below and the states of the chunks it names */
-    uint32_t free_count;        /* chunks on the free list */
     ref_t free_head;            /* free list, doubly linked through next/prev */
     ref_t head[SEG_NLRU];       /* most recently used end of each LRU */
     ref_t tail[SEG_NLRU];       /* least recently used end of each LRU */
     uint32_t lru_count[SEG_NLRU]; /* items in each LRU; their sum is the shard's items */
+    /* second cache line: the counts, then what eviction and balancing write */
+    uint32_t free_count __attribute__((aligned(64))); /* chunks on the free list */
     uint64_t bytes;             /* sum of header+key+value of linked items */
-    /* second cache line */
-    uint64_t evictions __attribute__((aligned(64))); /* live items evicted */
+    uint64_t evictions;         /* live items evicted */
     uint64_t evicted_unfetched; /* evicted without ever being read */
     uint64_t reclaimed;         /* expired items whose chunk was reused */
     uint64_t expired_unfetched; /* expired without ever being read */
@@ -254,7 +257,8 @@ typedef struct seg_header {
     uint32_t limit_pages;       /* pages the classes may hold (mem_bytes, or cache_memlimit's);
                                    a class with none takes its first past it, as memcached's
                                    -m: npages has one more page per class for that (pool lock) */
-    uint32_t pad1;
+    uint32_t temp_ttl;          /* 0, or items stored with a TTL up to this many seconds go to
+                                   the TEMP LRU (memcached's temporary_ttl; shmc_set_temp_lru) */
 
     /* counters of the whole segment */
     uint64_t slabs_moved;

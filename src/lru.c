@@ -84,9 +84,17 @@ static void list_remove(shmc_cache *c, slab_shard *sh, item_t *it)
     sh->lru_count[l]--;
 }
 
+/* Does a new item belong in TEMP: stored with a TTL up to the segment's
+ * temp_ttl (its atime is the time it was stored)? */
+static bool lru_is_temp(shmc_cache *c, const item_t *it)
+{
+    uint32_t ttl = __atomic_load_n(&c->hdr->temp_ttl, __ATOMIC_RELAXED);
+    return ttl && it->exptime && it->exptime - it->atime <= ttl;
+}
+
 void lru_link(shmc_cache *c, slab_shard *sh, item_t *it)
 {
-    list_push_head(c, sh, it, SEG_LRU_HOT);
+    list_push_head(c, sh, it, lru_is_temp(c, it) ? SEG_LRU_TEMP : SEG_LRU_HOT);
     sh->bytes += item_total(it->nkey, it->nbytes);
 }
 
@@ -153,7 +161,7 @@ static void lru_shrink(shmc_cache *c, slab_shard *sh, unsigned l, uint64_t limit
 
 void lru_balance(shmc_cache *c, slab_shard *sh, uint32_t now)
 {
-    uint64_t total = lru_items(sh);
+    uint64_t total = lru_items(sh) - sh->lru_count[SEG_LRU_TEMP]; /* TEMP keeps its own */
     lru_shrink(c, sh, SEG_LRU_HOT, total * c->hdr->hot_lru_pct / 100);
     lru_shrink(c, sh, SEG_LRU_WARM, total * c->hdr->warm_lru_pct / 100);
     ref_t cold = sh->tail[SEG_LRU_COLD];
@@ -248,15 +256,17 @@ static item_t *lru_pull_tail(shmc_cache *c, slab_shard *sh, unsigned l, bool evi
 
 item_t *lru_reclaim(shmc_cache *c, slab_shard *sh, bool evict, uint32_t now)
 {
-    static const unsigned order[] = {SEG_LRU_COLD, SEG_LRU_HOT, SEG_LRU_WARM};
-    for (unsigned i = 0; i < 3; i++) { /* dead items anywhere first */
+    /* dead items anywhere first; TEMP items are never evicted (memcached:
+     * "TTL's below get separate LRU, can't be evicted"): they expire */
+    static const unsigned order[] = {SEG_LRU_TEMP, SEG_LRU_COLD, SEG_LRU_HOT, SEG_LRU_WARM};
+    for (unsigned i = 0; i < 4; i++) {
         item_t *it = lru_pull_tail(c, sh, order[i], false, now);
         if (it)
             return it;
     }
     if (!evict)
         return NULL;
-    for (unsigned i = 0; i < 3; i++) {
+    for (unsigned i = 1; i < 4; i++) {
         item_t *it = lru_pull_tail(c, sh, order[i], true, now);
         if (it)
             return it;

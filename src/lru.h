@@ -1,8 +1,10 @@
 /*
  * lru.h - the segmented LRU of each slab class (memcached's doc/new_lru.txt).
  *
- * Each shard of a class (slabs.h) has its own three lists.
- * New items enter HOT.  HOT is kept to hot_lru_pct of the shard's items
+ * Each shard of a class (slabs.h) has its own four lists.
+ * New items enter HOT, or TEMP when the segment has a temp_ttl and
+ * their TTL is no longer (memcached's temporary_ttl): TEMP items are
+ * never moved, bumped or evicted, only reclaimed once dead.  HOT is kept to hot_lru_pct of the shard's items
  * and WARM to warm_lru_pct: their tails move down to COLD, except items
  * read since their last move (IFLAG_ACTIVE), which go to WARM.  Eviction
  * takes from the COLD tail; an active item found there is rescued to
@@ -15,7 +17,7 @@
 
 #include "cache.h"
 
-/* Put a new item at the head of HOT and count it. */
+/* Put a new item at the head of HOT (or TEMP) and count it. */
 void lru_link(shmc_cache *c, slab_shard *sh, item_t *it);
 
 /* Take an item out of its list and uncount it. */
@@ -24,7 +26,7 @@ void lru_unlink(shmc_cache *c, slab_shard *sh, item_t *it);
 /* Append an item at the tail of its item_lru() list (recovery rebuilds). */
 void lru_append(shmc_cache *c, slab_shard *sh, item_t *it);
 
-/* Items in the shard's three lists (exact under its lock, an estimate without). */
+/* Items in the shard's four lists (exact under its lock, an estimate without). */
 uint64_t lru_items(const slab_shard *sh);
 
 /* A few steps of HOT/WARM/COLD balancing. */

@@ -366,9 +366,7 @@ static item_t *slabs_reclaim(shmc_cache *c, unsigned clsid, unsigned s, bool evi
                              uint32_t now, uint64_t *evictions, bool wait)
 {
     slab_shard *sh = slabs_shard(c, clsid, s);
-    if (!__atomic_load_n(&sh->tail[SEG_LRU_COLD], __ATOMIC_RELAXED) &&
-        !__atomic_load_n(&sh->tail[SEG_LRU_WARM], __ATOMIC_RELAXED) &&
-        !__atomic_load_n(&sh->tail[SEG_LRU_HOT], __ATOMIC_RELAXED))
+    if (!lru_items(sh))
         return NULL;
     if (!shard_lock(c, sh, wait))
         return NULL;
@@ -380,12 +378,13 @@ static item_t *slabs_reclaim(shmc_cache *c, unsigned clsid, unsigned s, bool evi
 }
 
 /* The item a shard would evict first (the tail of COLD, else HOT, else
- * WARM, as lru_reclaim looks), read without its lock: a hint that may be
- * stale, so only its bounds are trusted.  NULL if the shard is empty. */
+ * WARM, as lru_reclaim looks; else TEMP's, for page moves), read without
+ * its lock: a hint that may be stale, so only its bounds are trusted.
+ * NULL if the shard is empty. */
 static const item_t *shard_eviction_candidate(shmc_cache *c, slab_shard *sh)
 {
-    static const unsigned order[] = {SEG_LRU_COLD, SEG_LRU_HOT, SEG_LRU_WARM};
-    for (unsigned i = 0; i < 3; i++) {
+    static const unsigned order[] = {SEG_LRU_COLD, SEG_LRU_HOT, SEG_LRU_WARM, SEG_LRU_TEMP};
+    for (unsigned i = 0; i < 4; i++) {
         ref_t r = __atomic_load_n(&sh->tail[order[i]], __ATOMIC_RELAXED);
         uint64_t off = (uint64_t)r << 3;
         if (r && off >= c->hdr->off_pages && off + sizeof(item_t) <= c->size)
@@ -618,7 +617,9 @@ static uint32_t slabs_pick_page(shmc_cache *c, unsigned clsid)
         for (uint32_t pg = 0; pg < c->hdr->npages; pg++)
             if (c->pagemap[pg] == clsid && slabs_page_is_free(c, clsid, pg))
                 return pg;
-    for (unsigned l = SEG_LRU_COLD + 1; l-- > 0;) {
+    static const unsigned order[] = {SEG_LRU_COLD, SEG_LRU_WARM, SEG_LRU_HOT, SEG_LRU_TEMP};
+    for (unsigned i = 0; i < 4; i++) {
+        unsigned l = order[i];
         ref_t oldest = 0;
         for (unsigned s = 0; s < SEG_SHARDS; s++) {
             ref_t t = cls->shards[s].tail[l];

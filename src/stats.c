@@ -67,6 +67,7 @@ static void stats_sum_class(shmc_cache *c, unsigned id, shmc_class_stats *o)
         o->hot += LD(sh->lru_count[SEG_LRU_HOT]);
         o->warm += LD(sh->lru_count[SEG_LRU_WARM]);
         o->cold += LD(sh->lru_count[SEG_LRU_COLD]);
+        o->temp += LD(sh->lru_count[SEG_LRU_TEMP]);
         o->bytes += LD(sh->bytes);
         o->evictions += LD(sh->evictions);
         o->reclaimed += LD(sh->reclaimed);
@@ -78,7 +79,7 @@ static void stats_sum_class(shmc_cache *c, unsigned id, shmc_class_stats *o)
             oldest = t;
     }
     o->used_chunks = o->total_pages * cls->perslab - o->free_chunks;
-    o->curr_items = o->hot + o->warm + o->cold;
+    o->curr_items = o->hot + o->warm + o->cold + o->temp;
     o->oldest_age = oldest && now > oldest ? now - oldest : 0;
 }
 

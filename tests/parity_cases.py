@@ -28,6 +28,8 @@ PAIRS = {
     "expiry": ["-m", "64", "-t", "2"],
     # page moves on request, from a known state
     "reassign": ["-m", "64", "-t", "2"],
+    # memcached's TEMP LRU
+    "temp": ["-m", "64", "-t", "2", "-o", "temporary_ttl=30"],
     # -Y: the authfile is written by tests/parity.py (AUTHFILE)
     "auth": ["-m", "64", "-t", "2", "-Y", "@AUTHFILE@"],
     # memcached sets RLIMIT_NOFILE to -c and needs ~16 descriptors itself
@@ -1754,6 +1756,26 @@ def slabs_reassign(port):
         s.close()
 
 
+def temp_lru(port):
+    """-o temporary_ttl=30: items with a TTL up to 30 s go to the TEMP LRU
+    (stats items: number_temp), the others to HOT/COLD; stats settings
+    shows temp_lru and temporary_ttl."""
+    s = connect(port)
+    f = s.makefile("rb")
+    try:
+        for i in range(20):
+            ttl = (10, 30, 31, 0)[i % 4]
+            s.sendall(b"set tl%d 0 %d 5\r\nvalue\r\n" % (i, ttl))
+            f.readline()
+        items = stats_of(s, f, b"items")
+        settings = stats_of(s, f, b"settings")
+        return [sorted((k.split(b":")[2], v) for k, v in items.items()
+                       if k.split(b":")[2] in (b"number", b"number_temp")),
+                settings[b"temp_lru"], settings[b"temporary_ttl"]]
+    finally:
+        s.close()
+
+
 def add_pairs(case, nk):
     case("-M: out of memory, text and binary", [], custom=out_of_memory,
          pair="nomem", norm=norm_out_of_memory)
@@ -1763,6 +1785,8 @@ def add_pairs(case, nk):
          custom=append_grows, pair="tiny", norm=lambda r, cm: r)
     case("slabs reassign: answers, and pages that move", [],
          custom=slabs_reassign, pair="reassign", norm=lambda r, cm: r)
+    case("-o temporary_ttl: short TTLs go to the TEMP LRU", [],
+         custom=temp_lru, pair="temp", norm=lambda r, cm: r)
     case("expired items are reclaimed in the background; lru_crawler crawl",
          [], custom=expired_reuse, pair="expiry", norm=lambda r, cm: r)
     k = nk()

@@ -633,6 +633,45 @@ static void test_set_memlimit(void **state)
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
+/* The TEMP LRU (memcached's temporary_ttl): items stored with a short TTL
+ * go to a list of their own, which eviction never takes from; they leave
+ * when they expire.  Off (0), short-TTL items go to HOT as others. */
+static void test_temp_lru(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    assert_int_equal(shmc_set_temp_lru(NULL, 30), SHMC_INVALID);
+    assert_ok(shmc_set_temp_lru(c, 30));
+    for (int i = 100000; i < 100200; i++)
+        assert_ok(put_key(c, "t", i, 100, i % 2 ? 10 : 0)); /* odd: TTL 10 s */
+    shmc_item_info info;
+    assert_ok(shmc_get_info(c, KS("t100001"), NULL, NULL, NULL, &info));
+    shmc_class_stats cs;
+    assert_ok(shmc_class_stats_get(c, info.class_id, &cs));
+    assert_u64_eq(cs.temp, 100);
+    assert_u64_eq(cs.hot + cs.warm + cs.cold, 100);
+    assert_u64_eq(cs.curr_items, 200);
+
+    for (int i = 200000; i < 260000; i++) /* far past the cache: evictions */
+        assert_ok(put_key(c, "t", i, 100, 0));
+    assert_u64_cmp(tu_stats(c).evictions, >, 0);
+    for (int i = 100001; i < 100200; i += 2)
+        assert_int_equal(check_key(c, "t", i, 100), 1);
+    assert_int_equal(check_key(c, "t", 100000, 100), 0); /* its neighbour was evicted */
+
+    assert_ok(shmc_clock_advance(c, 20));
+    shmc_crawl_result r;
+    assert_ok(shmc_crawl(c, info.class_id, 0, 0, &r));
+    assert_u64_eq(r.reclaimed, 100);
+    assert_ok(shmc_class_stats_get(c, info.class_id, &cs));
+    assert_u64_eq(cs.temp, 0);
+
+    assert_ok(shmc_set_temp_lru(c, 0)); /* off */
+    assert_ok(put_key(c, "t", 300001, 100, 10));
+    assert_ok(shmc_class_stats_get(c, info.class_id, &cs));
+    assert_u64_eq(cs.temp, 0);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +690,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_page_past_limit, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_slabs_reassign, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_set_memlimit, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_temp_lru, setup_small, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

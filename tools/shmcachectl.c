@@ -789,7 +789,7 @@ static const struct {
 _Static_assert(sizeof(shmc_stats) == sizeof(stat_fields) / sizeof(stat_fields[0]) * sizeof(uint64_t),
                "stat_fields does not list every field of shmc_stats");
 /* A new field in shmc_class_stats must be printed by print_slabs/print_items. */
-_Static_assert(sizeof(shmc_class_stats) == 2 * sizeof(uint32_t) + 14 * sizeof(uint64_t),
+_Static_assert(sizeof(shmc_class_stats) == 2 * sizeof(uint32_t) + 15 * sizeof(uint64_t),
                "shmc_class_stats changed: update print_slabs/print_items");
 
 static void print_general(const shmc_stats *s)
