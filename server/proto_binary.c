@@ -284,6 +284,11 @@ static void exec_store(bctx *c, const bin_request *r)
         break;
     /* memcached's text for a store it cannot allocate */
     case SHMC_NO_MEMORY:
+        if (r->cmd == BIN_APPEND || r->cmd == BIN_PREPEND) { /* the joined item: as text */
+            srv_count(SRV_STORE_NO_MEMORY, 1);
+            error(c, BIN_ST_NOT_STORED);
+            break;
+        }
         if (r->cmd != BIN_SET || drop_old_value(c, r)) {
             srv_count(SRV_STORE_NO_MEMORY, 1);
             error_msg(c, BIN_ST_ENOMEM, "Out of memory allocating item");

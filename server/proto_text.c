@@ -30,6 +30,12 @@
  *    disabled: "CLIENT_ERROR lru crawler disabled"); sleep/tocrawl answer
  *    OK after memcached's checks; "metadump" answers
  *    "ERROR metadump not allowed" (the API cannot list items);
+ *  - memcached allocates an item for a storage command's data before it
+ *    reads it, and answers "SERVER_ERROR out of memory storing object"
+ *    when that fails; an append/prepend whose joined item then finds no
+ *    memory is NOT_STORED (meta NS), the value kept.  shmcached reads the
+ *    data into the connection's buffer, so only the joined item can fail:
+ *    it answers NOT_STORED / NS as memcached does then;
  *  - "lru mode flat" answers OK and shows in stats settings, but the
  *    engine's LRU stays segmented;
  *  - "watch" answers "CLIENT_ERROR watch commands not allowed";
@@ -363,6 +369,14 @@ static void exec_store(ctx *c, text_request *r)
         reply(c, r, "SERVER_ERROR object too large for cache");
         break;
     case SHMC_NO_MEMORY:
+        /* as memcached: an append whose joined item finds no memory is
+         * NOT_STORED, the value kept (its data's own item was allocated:
+         * shmcached needs none, see the top of this file) */
+        if (concat) {
+            srv_count(SRV_STORE_NO_MEMORY, 1);
+            reply(c, r, "NOT_STORED");
+            break;
+        }
         /* as memcached: a failed set leaves no stale value */
         if (r->cmd != TC_SET || drop_old_value(c, r, r->noreply)) {
             srv_count(SRV_STORE_NO_MEMORY, 1);
@@ -1211,6 +1225,11 @@ static void exec_ms(ctx *c, text_request *r)
         meta_error(c, "SERVER_ERROR object too large for cache");
         return;
     case SHMC_NO_MEMORY:
+        if (concat) { /* the joined item: NS, the value kept, as exec_store */
+            srv_count(SRV_STORE_NO_MEMORY, 1);
+            code = "NS";
+            break;
+        }
         /* as memcached: an ms that cannot allocate drops the old value, any mode */
         if (drop_old_value(c, r, false)) {
             srv_count(SRV_STORE_NO_MEMORY, 1);

@@ -1587,18 +1587,24 @@ def out_of_memory(port):
         s.sendall(b"get oom0\r\nincr oomnope 1\r\nmn\r\n")
         out.append(len(recv_until_mn(s)))
         # a set that cannot be stored drops the old value (memcached:
-        # "stale data persisting ... unacceptable for SET"); add keeps it
-        for key, req in ((b"oom1", b"set oom1 0 0 50000\r\n"),
-                         (b"oom1", b"add oom1 0 0 50000\r\n"),
-                         (b"oom1", b"replace oom1 0 0 50000\r\n"),
-                         (b"oom2", b"append oom2 0 0 50000\r\n"),
-                         (b"oom3", b"ms oom3 50000 MA\r\n"),
-                         (b"oom4", b"ms oom4 50000 MR\r\n")):
-            s.sendall(req + b"z" * 50000 + b"\r\nget %s\r\nmn\r\n" % key)
+        # "stale data persisting ... unacceptable for SET"); add keeps it.
+        # Appends add one byte, so that the joined item needs the full
+        # class: memcached first takes an item of the appended data's
+        # size, which a 50 KB append would not find in the full class even
+        # where the joined item's larger class has room (shmcached reads
+        # the data into the connection's buffer and stores it there)
+        for key, req, n in ((b"oom1", b"set oom1 0 0 50000\r\n", 50000),
+                            (b"oom1", b"add oom1 0 0 50000\r\n", 50000),
+                            (b"oom1", b"replace oom1 0 0 50000\r\n", 50000),
+                            (b"oom2", b"append oom2 0 0 1\r\n", 1),
+                            (b"oom3", b"ms oom3 1 MA\r\n", 1),
+                            (b"oom4", b"ms oom4 50000 MR\r\n", 50000)):
+            s.sendall(req + b"z" * n + b"\r\nget %s\r\nmn\r\n" % key)
             r = recv_until_mn(s)
             out.append(r if len(r) < 200 else r[:60] + b"...")
         b = connect(port)
-        b.sendall(bin_req(SET, b"oom5", b"y" * 50000, set_ex()) +
+        b.sendall(bin_req(APPEND, b"oom2", b"q", opaque=4) +
+                  bin_req(SET, b"oom5", b"y" * 50000, set_ex()) +
                   bin_req(GET, b"oom5", opaque=3))
         out.append(recv_all(b, 0.3))
         b.close()
