@@ -45,6 +45,7 @@
 #include "testutil.h"
 
 #include <execinfo.h>
+#include <fcntl.h>
 #include <poll.h>
 
 #include "layout.h"
@@ -168,11 +169,18 @@ typedef struct pristine {
     unsigned char *bytes;   /* the whole file */
     size_t len;
     seg_header h;           /* its header */
-    uint64_t restore_lo;    /* [0, restore_lo) and [off_pages, len) hold everything */
+    uint64_t restore_lo;    /* [0, restore_lo) and [off_pages, pages_hi) hold everything */
+    uint64_t pages_hi;      /* just past the last page the fill wrote; the rest is zeros
+                               (the pages no class took: one per class past the limit) */
     uint64_t buckets_used;  /* buckets in use when it was saved */
 } pristine;
 
 static pristine P;
+
+static int page_is_zero(const unsigned char *p, size_t n)
+{
+    return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
 
 static void load_pristine(const char *path)
 {
@@ -188,16 +196,26 @@ static void load_pristine(const char *path)
     P.buckets_used = ((1ull << P.h.hash_power) << (w >> 32)) + (uint32_t)w;
     P.restore_lo = P.h.off_buckets + P.h.max_buckets * sizeof(ref_t);
     assert_true(P.restore_lo <= P.h.off_pages && P.h.off_pages < P.len);
+    P.pages_hi = P.len;
+    while (P.pages_hi - P.h.page_size >= P.h.off_pages &&
+           page_is_zero(P.bytes + P.pages_hi - P.h.page_size, P.h.page_size))
+        P.pages_hi -= P.h.page_size;
 }
 
 /* Put the pristine bytes back (the gap between the buckets and the pages
- * is never written: no need). */
+ * is never written: no need); the pages past pages_hi, which a trial may
+ * have taken, become zeros again by a hole punched in the file. */
 static int restore(int fd)
 {
     if (pwrite(fd, P.bytes, P.restore_lo, 0) != (ssize_t)P.restore_lo)
         return -1;
-    size_t n = P.len - P.h.off_pages;
-    return pwrite(fd, P.bytes + P.h.off_pages, n, (off_t)P.h.off_pages) == (ssize_t)n ? 0 : -1;
+    size_t n = P.pages_hi - P.h.off_pages;
+    if (pwrite(fd, P.bytes + P.h.off_pages, n, (off_t)P.h.off_pages) != (ssize_t)n)
+        return -1;
+    off_t tail = (off_t)P.pages_hi, len = (off_t)(P.len - P.pages_hi);
+    if (len && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, tail, len) != 0)
+        return pwrite(fd, P.bytes + tail, (size_t)len, tail) == (ssize_t)len ? 0 : -1;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -293,9 +311,9 @@ static void region_span(enum region r, uint64_t *lo, uint64_t *hi)
         *lo = h->off_buckets;
         *hi = h->off_buckets + P.buckets_used * sizeof(ref_t);
         break;
-    case R_PAGES:
+    case R_PAGES: /* the pages in use: damage to zeros no class owns tells little */
         *lo = h->off_pages;
-        *hi = h->off_pages + (uint64_t)h->npages * h->page_size;
+        *hi = P.pages_hi;
         break;
     default:
         *lo = h->off_slots;
@@ -682,6 +700,8 @@ static int setup(void **state)
     tu_make_path(path, sizeof path, "segfuzz-pristine");
     load_pristine(path);
     unlink(path);
+    print_message("pristine segment: %llu of %u pages written\n",
+                  (unsigned long long)((P.pages_hi - P.h.off_pages) / P.h.page_size), P.h.npages);
     tu_fill(big_buf, BIG1_LEN, 77); /* the children's copy of the chained values */
     return 0;
 }
