@@ -7,8 +7,9 @@
  * ASCII (str or bytes); with it a str is encoded as UTF-8; the prefix is
  * prepended; the result is at most 250 bytes and holds no whitespace and
  * no NUL.  One departure: a key of whitespace only (which pymemcache lets
- * through to the server, which refuses it) is refused here, and so is an
- * empty key (the library's SHMC_BAD_KEY).
+ * through to the server, which refuses it) is refused here.  An empty key
+ * passes, as in pymemcache, and the library refuses it (SHMC_BAD_KEY, a
+ * MemcacheClientError, as memcached's ERROR is to pymemcache).
  */
 #include "pyshmc.h"
 
@@ -52,8 +53,6 @@ static PyObject *key_rules(PyObject *full)
     const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(full);
     if (n > KEY_MAX)
         return pyshmc_raise_illegal("Key is too long: %R", full);
-    if (n == 0)
-        return pyshmc_raise_illegal("Key is empty: %R", full);
     for (Py_ssize_t i = 0; i < n; i++)
         if (is_space(p[i]))
             return pyshmc_raise_illegal("Key contains whitespace: %R", full);
