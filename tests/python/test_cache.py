@@ -1,0 +1,179 @@
+"""test_cache.py - the low-level API, shmcached.Cache (the extension's
+handle): what the library adds to pymemcache's Client (CAS tokens as ints,
+store modes and statuses, get_info, shmc_stats, the protection mode), its
+argument checks, and the GIL threshold."""
+import threading
+
+import pytest
+
+import shmcached
+from shmcached import MemcacheIllegalInputError, ShmcachedError
+from shmcached import _shmcached as C
+
+
+@pytest.fixture
+def cache(seg):
+    with shmcached.Cache(seg) as h:
+        yield h
+
+
+def test_store_modes_and_statuses(cache):
+    st, cas1 = cache.store(C.ADD, b"k", b"v1", 5, 0)
+    assert st == C.SHMC_OK and cas1 > 0
+    assert cache.store(C.ADD, b"k", b"x")[0] == C.SHMC_NOT_STORED
+    assert cache.store(C.REPLACE, b"nope", b"x")[0] == C.SHMC_NOT_STORED
+    assert cache.get(b"k") == (b"v1", 5, cas1)
+    assert cache.store(C.CAS, b"k", b"v2", 0, 0, cas1 + 1)[0] == C.SHMC_EXISTS
+    assert cache.store(C.CAS, b"nope", b"v2", 0, 0, 1)[0] == C.SHMC_NOT_FOUND
+    st, cas2 = cache.store(C.CAS, b"k", b"v2", 0, 0, cas1)
+    assert st == C.SHMC_OK and cas2 != cas1
+    assert cache.store(C.APPEND, b"k", b"+")[0] == C.SHMC_OK
+    assert cache.get(b"k")[0] == b"v2+"
+    assert cache.store(C.SET, b"b", bytearray(b"buf"))[0] == C.SHMC_OK  # any buffer
+    assert cache.store(C.SET, b"m", memoryview(b"xmemx")[1:4])[0] == C.SHMC_OK
+    assert cache.get(b"m")[0] == b"mem"
+
+
+def test_store_bad_arguments(cache):
+    with pytest.raises(MemcacheIllegalInputError):
+        cache.store(99, b"k", b"v")
+    with pytest.raises(MemcacheIllegalInputError):
+        cache.store(C.SET, b"k", b"v", 1 << 32)
+    with pytest.raises(TypeError):
+        cache.store(C.SET, "k", b"v")
+    with pytest.raises(TypeError):
+        cache.store(C.SET, b"k", "v")
+    with pytest.raises(ShmcachedError) as e:
+        cache.store(C.SET, b"k" * 251, b"v")
+    assert e.value.status_name == "SHMC_BAD_KEY"
+
+
+def test_delete_with_cas(cache):
+    _, cas = cache.store(C.SET, b"k", b"v")
+    assert cache.delete(b"k", cas + 1) == C.SHMC_EXISTS
+    assert cache.delete(b"k", cas) == C.SHMC_OK
+    assert cache.delete(b"k") == C.SHMC_NOT_FOUND
+
+
+def test_get_info_options(cache):
+    assert cache.get_info(b"none") is None
+    cache.store(C.SET, b"k", b"value", 3, 100)
+    info = cache.get_info(b"k", no_bump=True)
+    assert (info["len"], info["flags"], info["fetched"]) == (5, 3, False)
+    assert cache.get_info(b"k", no_bump=True)["fetched"] is False  # no_bump: no fetch mark
+    cache.get(b"k")
+    assert cache.get_info(b"k")["fetched"] is True
+    assert cache.get_info(b"k", touch=1000)["ttl"] > 100
+    assert cache.get_info(b"k", recache_below=10**6)["win"] == 1  # the first wins the token
+    assert cache.get_info(b"k", recache_below=10**6)["win"] == -1
+    with pytest.raises(TypeError):
+        cache.get_info("k")
+
+
+def test_get_multi(cache):
+    cache.store(C.SET, b"a", b"1", 1)
+    cache.store(C.SET, b"big", b"z" * 10000)
+    got = cache.get_multi([b"a", b"zz", b"big"])
+    assert set(got) == {b"a", b"big"}
+    assert got[b"a"][:2] == (b"1", 1)
+    assert got[b"big"][0] == b"z" * 10000
+    assert cache.get_multi([]) == {}
+    with pytest.raises(TypeError):
+        cache.get_multi([b"a", "b"])
+    with pytest.raises(TypeError):
+        cache.get_multi(5)
+
+
+def test_arith_touch_flush(cache):
+    cache.store(C.SET, b"n", b"41")
+    assert cache.arith(b"n", True, 1) == 42
+    assert cache.arith(b"n", False, 50) == 0
+    assert cache.arith(b"x", True, 1) is None
+    with pytest.raises(MemcacheIllegalInputError):
+        cache.arith(b"n", True, -1)
+    assert cache.touch(b"n", 10) is True and cache.touch(b"x", 10) is False
+    cache.flush_all()
+    assert cache.get(b"n") is None
+
+
+def test_shmc_stats_and_protection(cache):
+    cache.store(C.SET, b"k", b"v")
+    s = cache.shmc_stats()
+    assert s["curr_items"] == 1 and s["curr_clients"] >= 1
+    assert {"protection", "pkru_writers", "locks_repaired", "hash_buckets"} <= set(s)
+    assert cache.protection in ("mpk", "none")
+    expected = 1 if cache.protection == "mpk" else 2  # SHMC_PROTECT_MPK, _NONE
+    assert s["protection"] == expected
+
+
+def test_status_names_and_strerror():
+    assert C.status_name(C.SHMC_TOO_LARGE) == "SHMC_TOO_LARGE"
+    assert C.status_name(1000) == "SHMC_?"
+    assert "large" in C.strerror(C.SHMC_TOO_LARGE)
+
+
+def test_gil_threshold_setting():
+    old = shmcached.gil_threshold()
+    assert shmcached.gil_threshold(4096) == old
+    assert shmcached.gil_threshold() == 4096
+    shmcached.gil_threshold(old)
+    with pytest.raises(MemcacheIllegalInputError):
+        shmcached.gil_threshold(-2)
+
+
+def test_gil_released_for_large_copies(cache):
+    """A get of 900 KB releases the GIL for its copy when above the
+    threshold: a spinning thread then takes the GIL during every copy and
+    keeps it until the switch interval, so it counts far more than when
+    every copy holds the GIL (the control, threshold 1 GiB), where it runs
+    only when the main thread's interval is up."""
+    cache_big = b"q" * 900000
+    cache.store(C.SET, b"big", cache_big)
+
+    def ticks_during_gets(threshold):
+        old = shmcached.gil_threshold(threshold)
+        stop, count = threading.Event(), [0]
+
+        def spin():
+            while not stop.is_set():
+                count[0] += 1
+        t = threading.Thread(target=spin)
+        t.start()
+        try:
+            for _ in range(300):
+                assert cache.get(b"big")[0] == cache_big
+        finally:
+            stop.set()
+            t.join()
+            shmcached.gil_threshold(old)
+        return count[0]
+
+    released, held = ticks_during_gets(0), ticks_during_gets(1 << 30)
+    assert released > held, (released, held)
+
+
+def test_check_key_arguments():
+    assert C.check_key("k", False, b"p:") == b"p:k"
+    with pytest.raises(TypeError):
+        C.check_key("k", False)
+    with pytest.raises(TypeError):
+        C.check_key("k", False, "p:")
+
+
+def test_create_destroy_errors(seg, tmp_path):
+    with pytest.raises(ShmcachedError) as e:
+        shmcached.create(str(tmp_path / "nodir" / "x"))
+    assert e.value.status_name == "SHMC_NO_FILE"
+    with pytest.raises(ShmcachedError) as e:
+        shmcached.create(str(tmp_path / "tiny"), mem_bytes=1024)
+    assert e.value.status_name == "SHMC_INVALID"
+    with pytest.raises(ShmcachedError) as e:
+        shmcached.destroy(str(tmp_path / "none"))
+    assert e.value.status_name == "SHMC_NO_FILE"
+
+
+def test_environment_errors(seg, monkeypatch):
+    monkeypatch.setenv("SHMC_PROTECTION", "bogus")
+    with pytest.raises(ShmcachedError) as e:
+        shmcached.Cache(seg)
+    assert e.value.status_name == "SHMC_INVALID"
