@@ -548,6 +548,11 @@ static PyObject *cache_closed(CacheObject *self, void *unused)
     return PyBool_FromLong(self->handle == NULL);
 }
 
+static PyObject *cache_inflight(CacheObject *self, void *unused)
+{
+    return PyLong_FromLong(self->inflight);
+}
+
 static PyObject *cache_path(CacheObject *self, void *unused)
 {
     return PyUnicode_DecodeFSDefault(self->path ? self->path : "");
@@ -578,6 +583,9 @@ static PyGetSetDef cache_getset[] = {
     {"protection", (getter)cache_protection, NULL, "'mpk' or 'none'", NULL},
     {"closed", (getter)cache_closed, NULL, "True once closed", NULL},
     {"path", (getter)cache_path, NULL, "the segment's path", NULL},
+    {"_inflight", (getter)cache_inflight, NULL,
+     "calls running without the GIL now (seen from another thread: the GIL was released)",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

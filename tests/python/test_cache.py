@@ -121,35 +121,52 @@ def test_gil_threshold_setting():
         shmcached.gil_threshold(-2)
 
 
-def test_gil_released_for_large_copies(cache):
-    """A get of 900 KB releases the GIL for its copy when above the
-    threshold: a spinning thread then takes the GIL during every copy and
-    keeps it until the switch interval, so it counts far more than when
-    every copy holds the GIL (the control, threshold 1 GiB), where it runs
-    only when the main thread's interval is up."""
-    cache_big = b"q" * 900000
-    cache.store(C.SET, b"big", cache_big)
+def _during_large_copies(cache, threshold, action, op="get"):
+    """Run action() in a thread, again and again, while this thread gets (or
+    stores) a 900 KB value 300 times with the given GIL threshold; the list
+    of what action returned while a call was running without the GIL."""
+    big = b"q" * 900000
+    cache.store(C.SET, b"big", big)
+    old = shmcached.gil_threshold(threshold)
+    stop, seen = threading.Event(), []
 
-    def ticks_during_gets(threshold):
-        old = shmcached.gil_threshold(threshold)
-        stop, count = threading.Event(), [0]
+    def spin():
+        while not stop.is_set():
+            if cache._inflight:
+                seen.append(action())
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        for _ in range(300):
+            if op == "get":
+                assert cache.get(b"big")[0] == big
+            else:
+                assert cache.store(C.SET, b"big", big)[0] == C.SHMC_OK
+    finally:
+        stop.set()
+        t.join()
+        shmcached.gil_threshold(old)
+    return seen
 
-        def spin():
-            while not stop.is_set():
-                count[0] += 1
-        t = threading.Thread(target=spin)
-        t.start()
+
+@pytest.mark.parametrize("op", ["get", "store"])
+def test_gil_released_for_large_copies(cache, op):
+    """Above the threshold another thread runs Python code during the copy
+    (it sees the call in flight); below it, never."""
+    assert _during_large_copies(cache, 0, lambda: True, op)
+    assert not _during_large_copies(cache, 1 << 30, lambda: True, op)
+
+
+def test_close_refused_during_a_call_without_the_gil(cache):
+    def close():
         try:
-            for _ in range(300):
-                assert cache.get(b"big")[0] == cache_big
-        finally:
-            stop.set()
-            t.join()
-            shmcached.gil_threshold(old)
-        return count[0]
-
-    released, held = ticks_during_gets(0), ticks_during_gets(1 << 30)
-    assert released > held, (released, held)
+            cache.close()
+            return "closed"
+        except RuntimeError as e:
+            return str(e)
+    seen = _during_large_copies(cache, 0, close)
+    assert seen and all("another thread" in s for s in seen), seen[:3]
+    assert not cache.closed
 
 
 def test_check_key_arguments():
