@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SMALL_VALUE 2048 /* a get first copies into a stack buffer this large */
 #define GROW_TRIES 8     /* a value that keeps growing between two reads: give up */
@@ -558,6 +559,36 @@ static PyObject *cache_path(CacheObject *self, void *unused)
     return PyUnicode_DecodeFSDefault(self->path ? self->path : "");
 }
 
+/* _bench_get(keys: tuple of bytes, rounds) -> nanoseconds per shmc_get:
+ * the library's own cost, in a C loop, for bench/python_bench.py to split
+ * a Python get between the interpreter and the library. */
+static PyObject *cache_bench_get(CacheObject *self, PyObject *args)
+{
+    PyObject *keys;
+    Py_ssize_t rounds;
+    if (!PyArg_ParseTuple(args, "O!n:_bench_get", &PyTuple_Type, &keys, &rounds))
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(keys);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyBytes_Check(PyTuple_GET_ITEM(keys, i)))
+            return PyErr_Format(PyExc_TypeError, "keys must be bytes");
+    shmc_cache *h = cache_handle(self);
+    if (!h || n == 0 || rounds <= 0)
+        return h ? pyshmc_raise_illegal("_bench_get: keys and rounds > 0, %R", args) : NULL;
+    char buf[SMALL_VALUE];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (Py_ssize_t r = 0; r < rounds; r++)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *k = PyTuple_GET_ITEM(keys, i);
+            size_t len = sizeof buf;
+            shmc_get(h, PyBytes_AS_STRING(k), (size_t)PyBytes_GET_SIZE(k), buf, &len, NULL, NULL);
+        }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+    return PyFloat_FromDouble(ns / ((double)rounds * (double)n));
+}
+
 static PyMethodDef cache_methods[] = {
     {"get", (PyCFunction)cache_get, METH_O, "get(key: bytes) -> (value, flags, cas) or None"},
     {"get_multi", (PyCFunction)cache_get_multi, METH_O,
@@ -573,6 +604,8 @@ static PyMethodDef cache_methods[] = {
     {"touch", (PyCFunction)cache_touch, METH_VARARGS, "touch(key, exptime) -> bool"},
     {"flush_all", (PyCFunction)cache_flush_all, METH_VARARGS, "flush_all(delay=0)"},
     {"shmc_stats", (PyCFunction)cache_stats, METH_NOARGS, "shmc_stats() -> dict of shmc_stats"},
+    {"_bench_get", (PyCFunction)cache_bench_get, METH_VARARGS,
+     "_bench_get(keys: tuple of bytes, rounds) -> ns per shmc_get in a C loop"},
     {"close", (PyCFunction)cache_close, METH_NOARGS, "close the handle"},
     {"__enter__", (PyCFunction)cache_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)cache_exit, METH_VARARGS, NULL},
