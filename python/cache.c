@@ -20,6 +20,7 @@
  */
 #include "pyshmc.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,7 +228,8 @@ static PyObject *get_large(CacheObject *self, shmc_cache *h, const char *key, si
             return NULL;
         need = len;
     }
-    *st = SHMC_SYSTEM; /* the value kept growing */
+    *st = SHMC_SYSTEM; /* the value kept growing (no system call failed) */
+    errno = 0;
     return NULL;
 }
 
