@@ -262,6 +262,21 @@ static PyObject *cache_get(CacheObject *self, PyObject *key)
     return pyshmc_raise(st, "get");
 }
 
+/* get(key) or get(key, allow_unicode, prefix): Client.get's one call. */
+static PyObject *cache_get_py(CacheObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs == 1)
+        return cache_get(self, args[0]);
+    if (nargs != 3)
+        return PyErr_Format(PyExc_TypeError, "get(key) or get(key, allow_unicode, prefix)");
+    PyObject *key = pyshmc_check_key(NULL, args, nargs);
+    if (!key)
+        return NULL;
+    PyObject *r = cache_get(self, key);
+    Py_DECREF(key);
+    return r;
+}
+
 /* Fill result with the hits of one shmc_get_multi batch over keys. */
 static int multi_batch(CacheObject *self, shmc_cache *h, PyObject *keys, PyObject *result)
 {
@@ -592,7 +607,9 @@ static PyObject *cache_bench_get(CacheObject *self, PyObject *args)
 }
 
 static PyMethodDef cache_methods[] = {
-    {"get", (PyCFunction)cache_get, METH_O, "get(key: bytes) -> (value, flags, cas) or None"},
+    {"get", (PyCFunction)(void (*)(void))cache_get_py, METH_FASTCALL,
+     "get(key: bytes) -> (value, flags, cas) or None; get(key, allow_unicode, prefix): "
+     "the key checked first by pymemcache's rules (check_key)"},
     {"get_multi", (PyCFunction)cache_get_multi, METH_O,
      "get_multi(keys) -> {key: (value, flags, cas)} for the keys found (one library call)"},
     {"get_info", (PyCFunction)(void (*)(void))cache_get_info, METH_VARARGS | METH_KEYWORDS,

@@ -145,7 +145,12 @@ class Client:
 
     def set(self, key, value, expire=0, noreply=None, flags=None):
         """memcached "set": True (an error raises)."""
-        self._store(_SET, key, value, expire, flags)
+        if self._plain and flags is None and type(value) is bytes and type(expire) is int:
+            # the common case, inline: _store's steps with nothing to convert
+            self.cache.store(_SET, _check_key(key, self.allow_unicode_keys, self.key_prefix),
+                             value, 0, expire)
+        else:
+            self._store(_SET, key, value, expire, flags)
         return True
 
     def set_many(self, values, expire=0, noreply=None, flags=None):
@@ -189,8 +194,8 @@ class Client:
 
     def get(self, key, default=None):
         """The value of key, or default."""
-        try:
-            hit = self.cache.get(_check_key(key, self.allow_unicode_keys, self.key_prefix))
+        try:  # the key is checked in the same C call
+            hit = self.cache.get(key, self.allow_unicode_keys, self.key_prefix)
         except ShmcachedError:
             if self.ignore_exc:
                 return default

@@ -169,6 +169,17 @@ def test_close_refused_during_a_call_without_the_gil(cache):
     assert not cache.closed
 
 
+def test_get_with_key_rules(cache):
+    cache.store(C.SET, b"p:k", b"v")
+    assert cache.get("k", False, b"p:")[0] == b"v"
+    with pytest.raises(MemcacheIllegalInputError):
+        cache.get("a b", False, b"")
+    with pytest.raises(TypeError):
+        cache.get(b"k", False)
+    with pytest.raises(TypeError):
+        cache.get("k")  # without the rules, a key must be bytes
+
+
 def test_check_key_arguments():
     assert C.check_key("k", False, b"p:") == b"p:k"
     with pytest.raises(TypeError):

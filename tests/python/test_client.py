@@ -405,7 +405,7 @@ def test_ignore_exc_turns_read_errors_into_misses(seg, monkeypatch):
     c.set("k", b"v")
 
     class Broken:
-        def get(self, key):
+        def get(self, *key_and_rules):
             raise shmcached.errors._make_error(shmcached._shmcached.SHMC_BUSY, "SHMC_BUSY", "busy")
         get_multi = get
 
