@@ -43,13 +43,12 @@ typedef struct {
 
 /* ---------------------------------------------------------------- handle */
 
+/* Open with the GIL held: two threads re-opening a closed Cache at once
+ * must not both open (one handle would leak).  Opening is rare and short. */
 static int cache_open(CacheObject *self)
 {
     shmc_cache *h = NULL;
-    shmc_status st;
-    Py_BEGIN_ALLOW_THREADS
-    st = shmc_open_with(self->path, &self->opts, &h);
-    Py_END_ALLOW_THREADS
+    shmc_status st = shmc_open_with(self->path, &self->opts, &h);
     if (st != SHMC_OK) {
         char what[64 + 256];
         snprintf(what, sizeof what, "open %.256s", self->path);

@@ -437,3 +437,25 @@ def test_create_refuses_existing(seg):
     with pytest.raises(ShmcachedError) as e:
         shmcached.create(seg)
     assert e.value.status_name == "SHMC_FILE_EXISTS"
+
+
+def test_threads_reopening_a_closed_client_open_one_handle(client):
+    """After close(), threads calling at once open the handle once: no
+    second handle is left attached (curr_clients counts this one only)."""
+    import threading
+    client.set("k", b"v")
+    for _ in range(20):
+        client.close()
+        barrier = threading.Barrier(8)
+        got = []
+
+        def call():
+            barrier.wait()
+            got.append(client.get("k"))
+        threads = [threading.Thread(target=call) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert got == [b"v"] * 8
+        assert client.shmc_stats()["curr_clients"] == 1
