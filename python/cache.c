@@ -391,25 +391,51 @@ static PyObject *cache_get_info(CacheObject *self, PyObject *args, PyObject *kwa
 
 /* ---------------------------------------------------------------- writing */
 
+/* *out = obj as an integer 0..max; else MemcacheIllegalInputError naming
+ * what (the "k" and "K" formats would wrap silently instead). */
+static int uint_arg(PyObject *obj, unsigned long long max, const char *what,
+                    unsigned long long *out)
+{
+    if (!obj) {
+        *out = 0;
+        return 0;
+    }
+    unsigned long long v = PyLong_Check(obj) ? PyLong_AsUnsignedLongLong(obj) : (unsigned long long)-1;
+    if ((v == (unsigned long long)-1 && PyErr_Occurred()) || !PyLong_Check(obj) || v > max) {
+        PyErr_Clear();
+        char fmt[96];
+        snprintf(fmt, sizeof fmt, "%s must be an integer 0..%llu, not %%R", what, max);
+        pyshmc_raise_illegal(fmt, obj);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 /* store(mode, key, value, flags=0, exptime=0, cas=0) -> (status, new cas).
  * status: OK, NOT_STORED, EXISTS or NOT_FOUND; any other raises. */
 static PyObject *cache_store(CacheObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kw[] = {"mode", "key", "value", "flags", "exptime", "cas", NULL};
     int mode;
-    PyObject *key;
+    PyObject *key, *flags_obj = NULL, *cas_obj = NULL;
     Py_buffer val;
-    unsigned long flags = 0;
+    unsigned long long flags, cas_in;
     long long exptime = 0;
-    unsigned long long cas_in = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iSy*|kLK:store", kw, &mode, &key, &val, &flags,
-                                     &exptime, &cas_in))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iSy*|OLO:store", kw, &mode, &key, &val,
+                                     &flags_obj, &exptime, &cas_obj))
         return NULL;
     PyObject *r = NULL;
-    if (mode < SHMC_SET || mode > SHMC_CAS_STALE || flags > UINT32_MAX) {
-        pyshmc_raise_illegal("store: bad mode or flags (flags: 0..2**32-1), %R", args);
+    if (mode < SHMC_SET || mode > SHMC_CAS_STALE) {
+        PyObject *m = PyLong_FromLong(mode);
+        if (m)
+            pyshmc_raise_illegal("store: no such mode: %R", m);
+        Py_XDECREF(m);
         goto out;
     }
+    if (uint_arg(flags_obj, UINT32_MAX, "flags", &flags) < 0 ||
+        uint_arg(cas_obj, UINT64_MAX, "cas", &cas_in) < 0)
+        goto out;
     shmc_cache *h = cache_handle(self);
     if (!h)
         goto out;
@@ -440,9 +466,10 @@ out:
 /* delete(key, cas=0) -> status (OK, NOT_FOUND or EXISTS). */
 static PyObject *cache_delete(CacheObject *self, PyObject *args)
 {
-    PyObject *key;
-    unsigned long long cas = 0;
-    if (!PyArg_ParseTuple(args, "S|K:delete", &key, &cas))
+    PyObject *key, *cas_obj = NULL;
+    unsigned long long cas;
+    if (!PyArg_ParseTuple(args, "S|O:delete", &key, &cas_obj) ||
+        uint_arg(cas_obj, UINT64_MAX, "cas", &cas) < 0)
         return NULL;
     shmc_cache *h = cache_handle(self);
     if (!h)

@@ -39,6 +39,17 @@ def test_store_bad_arguments(cache):
         cache.store(99, b"k", b"v")
     with pytest.raises(MemcacheIllegalInputError):
         cache.store(C.SET, b"k", b"v", 1 << 32)
+    for bad in (-1, 1 << 32, 2**64 + 5, "1", 1.0):  # never wrapped nor truncated
+        with pytest.raises(MemcacheIllegalInputError, match="flags"):
+            cache.store(C.SET, b"k", b"v", bad)
+    for bad in (-1, 2**64, 2**64 + 5, "1"):
+        with pytest.raises(MemcacheIllegalInputError, match="cas"):
+            cache.store(C.CAS, b"k", b"v", 0, 0, bad)
+        with pytest.raises(MemcacheIllegalInputError, match="cas"):
+            cache.delete(b"k", bad)
+    with pytest.raises(MemcacheIllegalInputError, match="mode"):
+        cache.store(mode=-1, key=b"k", value=b"v")
+    assert cache.get(b"k") is None  # nothing was stored by any of them
     with pytest.raises(TypeError):
         cache.store(C.SET, "k", b"v")
     with pytest.raises(TypeError):

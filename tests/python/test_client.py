@@ -73,6 +73,13 @@ def test_expire_must_be_int(client):
         client.flush_all(delay="x")
 
 
+def test_flags_out_of_range(client):
+    for bad in (-1, 1 << 32, 2**64 + 7):
+        with pytest.raises(MemcacheIllegalInputError):
+            client.set("k", b"v", flags=bad)
+    assert client.get("k") is None
+
+
 def test_unencodable_str_value(client):
     with pytest.raises(MemcacheIllegalInputError):
         client.set("k", "\u00e9t\u00e9")
