@@ -29,3 +29,11 @@ create = _shmcached.create
 destroy = _shmcached.destroy
 gil_threshold = _shmcached.gil_threshold
 status_name = _shmcached.status_name
+
+__all__ = [
+    "Client", "Cache", "create", "destroy", "gil_threshold", "status_name",
+    "MemcacheError", "MemcacheClientError", "MemcacheUnknownCommandError",
+    "MemcacheIllegalInputError", "MemcacheServerError", "MemcacheUnknownError",
+    "MemcacheUnexpectedCloseError", "ShmcachedError", "ShmcachedClientError",
+    "ShmcachedServerError",
+]
