@@ -16,7 +16,8 @@
 #   make bench      install the bench packages, build, run the YCSB comparison
 #                   in quick mode (bench/ycsb.sh --quick)
 #   make install    install the library (shared and static), its header, its
-#                   pkg-config files, shmcachectl, the server, the man pages,
+#                   pkg-config files, shmcachectl, the server, the Python
+#                   module (where python3-dev is installed), the man pages,
 #                   the systemd unit and /etc/shmcached.conf (kept if present)
 #                   under $(DESTDIR)$(PREFIX); then ldconfig, unless DESTDIR is set
 #   make uninstall  remove what make install put there (not the conf file)
@@ -67,8 +68,9 @@ bench:
 	NO_BUILD=1 BUILD=$(BUILD) bench/ycsb.sh --quick
 
 install: configure
-	@$(STEP) "build the library, the tool and the server" \
-	    cmake --build $(BUILD) -j $(JOBS) --target shmcached shmcached_static shmcachectl shmcached_server
+	@$(STEP) "build the library, the tool, the server and the Python module" \
+	    cmake --build $(BUILD) -j $(JOBS) --target shmcached shmcached_static shmcachectl shmcached_server \
+	    $$(grep -q '^shmcached_python:' $(BUILD)/Makefile && echo shmcached_python)
 	@DESTDIR="$(DESTDIR)" $(STEP) "install into $(DESTDIR)$(PREFIX)" cmake --install $(BUILD)
 	@DESTDIR="$(DESTDIR)" ./scripts/post-install.sh install "$(DESTDIR)" "$(BUILD)"
 

@@ -21,8 +21,9 @@
 set -euo pipefail
 
 # The library, the tool and the server: a C compiler, CMake, pkg-config,
-# XXH3 (libxxhash), and the server's libevent and Cyrus SASL.
-BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2-dev)
+# XXH3 (libxxhash), the server's libevent and Cyrus SASL, and python3-dev
+# for the Python module (python/, built by CMake: no setuptools).
+BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2-dev python3-dev)
 # make check: cmocka (unit tests), the SASL PLAIN module (-S tests),
 # memcached and libmemcached (parity, the ycsb driver's mc backend, test_ycsb),
 # Python with pymemcache/pytest (server tests), clang (libFuzzer), QEMU +
@@ -32,8 +33,10 @@ TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcache
            python3-pymemcache python3-pytest clang qemu-system-x86 busybox-static cpio
            mandoc systemd)
 # make bench: memcached to compare with, libmemcached for build/ycsb's mc
-# backend, memcslap, gnuplot for the plots.
-BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox)
+# backend, memcslap, gnuplot for the plots; pymemcache and pylibmc for the
+# Python module's comparison (bench/python.sh).
+BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox python3-pymemcache
+            python3-pylibmc)
 
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 

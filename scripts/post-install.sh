@@ -90,6 +90,13 @@ uninstall() {
         fi
     done < <(find "$stage" \( -type f -o -type l \) -print0)
     rm -f "$destdir$conf.dist"
+    # the Python package's directory, with the bytecode python3 wrote there
+    local py
+    py=$(cache_var SHMC_PYTHON_DIR)
+    if [ -n "$py" ] && [ -d "$destdir$prefix/$py/shmcached" ]; then
+        rm -rf "$destdir$prefix/$py/shmcached/__pycache__"
+        rmdir --ignore-fail-on-non-empty "$destdir$prefix/$py/shmcached"
+    fi
     # directories only shmcached's files may have made, if nothing else is in them
     local d
     for d in lib/systemd/system lib/systemd lib/sysusers.d "$(cache_var CMAKE_INSTALL_LIBDIR)/pkgconfig"; do

@@ -55,6 +55,15 @@ for f in share/man/man1/shmcached.1 share/man/man1/shmcachectl.1 share/man/man3/
     check "installed: $PREFIX/$f" test -e "$P/$f"
 done
 check "installed: $SYSCONF/shmcached.conf" test -e "$STAGE$SYSCONF/shmcached.conf"
+# the Python module, where it was built (python3-dev), in a directory of
+# Debian's python3's sys.path once unstaged, and importable from there
+PYDIR=$(cache_var SHMC_PYTHON_DIR)
+if [ -n "$PYDIR" ]; then
+    check "the Python module's directory is in python3's sys.path: $PREFIX/$PYDIR" \
+        /usr/bin/python3 -c 'import sys; assert sys.argv[1] in sys.path' "$PREFIX/$PYDIR"
+    check "installed: the package shmcached, importable" env PYTHONPATH="$P/$PYDIR" /usr/bin/python3 -c \
+        'import shmcached, sys; assert shmcached.__file__.startswith(sys.argv[1]); shmcached.Client' "$P/$PYDIR"
+fi
 check "shmc_open.3 sources libshmcached.3" grep -qx '.so man3/libshmcached.3' "$P/share/man/man3/shmc_open.3"
 check "the unit runs the installed server" grep -q "^ExecStart=$PREFIX/bin/shmcached " "$P/lib/systemd/system/shmcached.service"
 check "the unit reads the conf file" grep -qx "EnvironmentFile=-$SYSCONF/shmcached.conf" "$P/lib/systemd/system/shmcached.service"
@@ -153,6 +162,8 @@ if cmake -S "$ROOT" -B "$TMP/usr" -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_INSTALL_SY
     check "PREFIX=/usr: shmcached.pc says prefix=/usr" grep -qx 'prefix=/usr' "$TMP/usr/shmcached.pc"
     check "PREFIX=/usr: the unit runs /usr/bin/shmcached" grep -q '^ExecStart=/usr/bin/shmcached ' "$TMP/usr/shmcached.service"
     check "PREFIX=/usr: the unit reads /etc/shmcached.conf" grep -qx 'EnvironmentFile=-/etc/shmcached.conf' "$TMP/usr/shmcached.service"
+    [ -z "$PYDIR" ] || check "PREFIX=/usr: the Python module goes to Debian's lib/python3/dist-packages" \
+        grep -qx 'SHMC_PYTHON_DIR:INTERNAL=lib/python3/dist-packages' "$TMP/usr/CMakeCache.txt"
 else
     fail "cmake configure for /usr:"$'\n'"$(cat "$TMP/configure.log")"
 fi
