@@ -6,13 +6,16 @@
 #   scripts/install-deps.sh --build    build the library, shmcachectl and the
 #                                      server (make, make server, make demo,
 #                                      make install)
-#   scripts/install-deps.sh --test     --build, and everything `make check`
+#   scripts/install-deps.sh --python   --build, and python3-dev: the Python
+#                                      module (python/, docs/python.md)
+#   scripts/install-deps.sh --test     --build, --python, and everything `make check`
 #                                      runs: cmocka, memcached for parity,
 #                                      clang for the fuzzers, QEMU for the
 #                                      protection-key suite (~250 MB), mandoc,
 #                                      systemd-analyze...
-#   scripts/install-deps.sh --bench    --build, and memcached, libmemcached,
-#                                      gnuplot (make bench, bench/*.sh)
+#   scripts/install-deps.sh --bench    --build, --python, and memcached,
+#                                      libmemcached, gnuplot, pymemcache, pylibmc
+#                                      (make bench, bench/*.sh)
 #   scripts/install-deps.sh --all      all of the above
 #   scripts/install-deps.sh --list SET print the packages of SET, install nothing
 #
@@ -21,9 +24,11 @@
 set -euo pipefail
 
 # The library, the tool and the server: a C compiler, CMake, pkg-config,
-# XXH3 (libxxhash), the server's libevent and Cyrus SASL, and python3-dev
-# for the Python module (python/, built by CMake: no setuptools).
-BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2-dev python3-dev)
+# XXH3 (libxxhash), and the server's libevent and Cyrus SASL.
+BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2-dev)
+# The Python module (python/, built by CMake when these are there: no
+# setuptools): Python's headers.
+PYTHON_PKGS=(python3-dev)
 # make check: cmocka (unit tests), the SASL PLAIN module (-S tests),
 # memcached and libmemcached (parity, the ycsb driver's mc backend, test_ycsb),
 # Python with pymemcache/pytest (server tests), clang (libFuzzer), QEMU +
@@ -38,7 +43,7 @@ TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcache
 BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox python3-pymemcache
             python3-pylibmc)
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 want=()
 list_only=0
@@ -46,12 +51,13 @@ list_only=0
 for arg in "$@"; do
     case $arg in
     --build | --server | --demo) want+=("${BUILD_PKGS[@]}") ;;
-    --test) want+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}") ;;
-    --bench) want+=("${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
-    --all) want+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    --python) want+=("${BUILD_PKGS[@]}" "${PYTHON_PKGS[@]}") ;;
+    --test) want+=("${BUILD_PKGS[@]}" "${PYTHON_PKGS[@]}" "${TEST_PKGS[@]}") ;;
+    --bench) want+=("${BUILD_PKGS[@]}" "${PYTHON_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    --all) want+=("${BUILD_PKGS[@]}" "${PYTHON_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
     --list) list_only=1 ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "install-deps.sh: unknown set '$arg' (--build, --test, --bench, --all; --help)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown set '$arg' (--build, --python, --test, --bench, --all; --help)" >&2; exit 2 ;;
     esac
 done
 # one of each, in order
