@@ -306,6 +306,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
             c->rbuf = nb;
             c->rcap = ncap;
             if (conn_charge(c) < 0) { /* memcached's read_buf_oom */
+                srv_count(SRV_READ_BUF_OOM, 1);
                 conn_free(c);
                 return;
             }

@@ -137,14 +137,18 @@ static void hook_stats_general(void *daemon, srv_buf *out)
     srv_buf_printf(out, "STAT total_connections %ld\r\n", atomic_load(&d->total_conns));
     srv_buf_printf(out, "STAT rejected_connections %ld\r\n", atomic_load(&d->rejected_conns));
     srv_buf_printf(out, "STAT connection_structures %ld\r\n", atomic_load(&d->conn_structures));
-    /* memcached's pooled response objects and read buffers: none here (each
-     * connection owns its buffers), so nothing to count (docs/server.md) */
-    static const char *const no_pools[] = {"response_obj_oom", "response_obj_count",
-                                           "response_obj_bytes", "read_buf_count",
-                                           "read_buf_bytes", "read_buf_bytes_free",
-                                           "read_buf_oom"};
+    /* memcached's pooled response objects and read buffers: no pools here
+     * (each connection owns its buffers, docs/server.md), but the refusals
+     * of the read_buf_mem_limit budget are counted under their names */
+    srv_buf_printf(out, "STAT response_obj_oom %llu\r\n",
+                   (unsigned long long)srv_counted(SRV_RESPONSE_OBJ_OOM));
+    static const char *const no_pools[] = {"response_obj_count", "response_obj_bytes",
+                                           "read_buf_count", "read_buf_bytes",
+                                           "read_buf_bytes_free"};
     for (size_t i = 0; i < sizeof no_pools / sizeof no_pools[0]; i++)
         srv_buf_printf(out, "STAT %s 0\r\n", no_pools[i]);
+    srv_buf_printf(out, "STAT read_buf_oom %llu\r\n",
+                   (unsigned long long)srv_counted(SRV_READ_BUF_OOM));
     srv_buf_printf(out, "STAT reserved_fds %d\r\n", RESERVED_FDS);
 }
 

@@ -313,6 +313,7 @@ static void exec_get(ctx *c, text_request *r)
         }
         if (c->out->len - start > limit) {
             c->out->len = start;
+            srv_count(SRV_RESPONSE_OBJ_OOM, 1); /* memcached counts its answer so */
             put_str(c, "SERVER_ERROR out of memory writing get response\r\n");
             return;
         }

@@ -123,6 +123,8 @@ typedef enum srv_counter {
     SRV_CRAWLER_STARTS,   /* crawls begun: requested ones, and background passes (crawler.h) */
     SRV_CRAWLER_CHECKED,  /* items the crawler looked at */
     SRV_CRAWLER_RECLAIMED, /* dead items the crawler freed */
+    SRV_READ_BUF_OOM,     /* connections closed: the read_buf_mem_limit budget had no room */
+    SRV_RESPONSE_OBJ_OOM, /* gets answered "out of memory writing get response" */
     SRV_NCOUNTERS
 } srv_counter;
 /* Add n to counter which (any thread). */

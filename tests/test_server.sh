@@ -747,6 +747,10 @@ if what in ("pipe", "all"):  # gets sent, their replies never read
     print("pipe_closed", gone(p, 3))
     time.sleep(0.5)
     print("after", ask(conn(), b"get k1\r\n", b"END\r\n").count(b"VALUE"))
+if what == "stats":  # the refusals, counted under memcached's names
+    for line in ask(conn(), b"stats\r\n", b"END\r\n").decode().split("\r\n"):
+        if line.split(" ")[1:2] in (["response_obj_oom"], ["read_buf_oom"]):
+            print(line)
 EOF
 rbuf() { timeout 60 python3 "$TMP/rbuf.py" "$@" 2>&1; }
 SAVED_PORT=$PORT SAVED_PID=$SRV_PID
@@ -763,6 +767,11 @@ check "read_buf_mem_limit=1: replies queued past it unread: the connection is cl
     grep -qx "pipe_closed True" <<<"$OUT"
 check "read_buf_mem_limit=1: the budget comes back: new connections served (2 times)" \
     test "$(grep -c '^after 1$' <<<"$OUT")" = 2
+STATS=$(rbuf "$PORT" stats)
+check "read_buf_mem_limit=1: stats response_obj_oom counts the refused get" \
+    grep -qx "STAT response_obj_oom 1" <<<"$STATS"
+check "read_buf_mem_limit=1: stats read_buf_oom counts the connections closed" \
+    grep -qx "STAT read_buf_oom $(sed -n 's/^closed //p' <<<"$OUT")" <<<"$STATS"
 stop_server
 check "no read_buf_mem_limit: starts" start_server "$TMP/srv_rb0.log" -l 127.0.0.1 -p "$PORT"
 OUT=$(rbuf "$PORT" get; rbuf "$PORT" pipe)
