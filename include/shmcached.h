@@ -604,6 +604,68 @@ shmc_status shmc_touch(shmc_cache *cache, const void *key, size_t key_len, int64
 shmc_status shmc_flush_all(shmc_cache *cache, int64_t delay);
 
 /* ------------------------------------------------------------------ */
+/* Listing items                                                       */
+/* ------------------------------------------------------------------ */
+
+#define SHMC_DUMP_START 0u          /**< the cursor that starts a walk */
+#define SHMC_DUMP_END UINT64_MAX    /**< the cursor once a walk is done */
+
+/** One item of a walk (shmc_dump_next): buf and cap are read, the rest written. */
+typedef struct shmc_dump_item {
+    void *buf;              /**< in: where to copy the value; NULL: key and metadata only */
+    size_t cap;             /**< in: capacity of buf */
+    char key[SHMC_KEY_MAX]; /**< out: the key, key_len bytes, not NUL-terminated */
+    size_t key_len;         /**< out: 1..SHMC_KEY_MAX */
+    size_t len;             /**< out: value length */
+    uint32_t flags;         /**< out: client flags */
+    uint64_t cas;           /**< out: CAS unique */
+    int64_t exptime;        /**< out: Unix time it expires; 0: never */
+    int64_t last_access;    /**< out: Unix time it was last read or written */
+    size_t size;            /**< out: bytes it takes: header, key and value */
+    unsigned class_id;      /**< out: slab class holding it */
+    int fetched;            /**< out: 1 if it was read since it was stored */
+    int stale;              /**< out: 1 if it was invalidated (shmc_invalidate) */
+    shmc_status status;     /**< out: SHMC_OK, or SHMC_BUFFER_TOO_SMALL: buf was given but
+                                 is smaller than len, the value was not copied */
+} shmc_dump_item;
+
+/**
+ * Walk every item of the cache (memcached's lru_crawler metadump): one
+ * call fills up to n entries of items, in memory order, and advances
+ * *cursor; start with *cursor = SHMC_DUMP_START and call again until
+ * *cursor is SHMC_DUMP_END.  *got (required) receives the entries filled.
+ * A call visits a bounded number of chunks, so it may fill none before
+ * the end (keep going).  Each item is copied under its key's lock, so its
+ * key, metadata and value belong together; nothing is changed (no LRU
+ * bump; expired and flushed items are not returned, nor unlinked).  No
+ * code of the caller runs inside the call: the caller does what it wants
+ * with the batch between calls.
+ *
+ * Consistency: an item that stays stored, unchanged, for the whole walk
+ * is returned exactly once.  An item stored, replaced, touched or deleted
+ * during the walk may be returned once, or not at all, and a key replaced
+ * during the walk may be returned twice (old and new values: compare
+ * cas); an item evicted (or moved out by a page move, which evicts) is
+ * not returned if the walk had not reached it.  So a dump of a live cache
+ * is what a reader at each item's moment saw, and a migration that
+ * replays it gets every item that was not changed meanwhile.
+ *
+ * Returns SHMC_OK (*got and *cursor written); SHMC_BUSY: a live client
+ * held a key's lock past the handle's bound: the entries found before it
+ * are in *got and *cursor resumes at that item (call again);
+ * SHMC_CORRUPT: a damaged item was met and skipped (*got and *cursor
+ * written as for SHMC_OK); SHMC_INVALID: a NULL or library pointer,
+ * n * sizeof *items overflowing, or a cursor that is no position of this
+ * segment's walk (only SHMC_DUMP_START, SHMC_DUMP_END and cursors
+ * returned by this call on this segment are): nothing is written; or an
+ * entry whose buf is not caller memory (buf NULL with cap 0 is fine): the
+ * batch stops there, with *got and *cursor written for the entries
+ * before it.
+ */
+shmc_status shmc_dump_next(shmc_cache *cache, uint64_t *cursor, shmc_dump_item *items, size_t n,
+                           size_t *got);
+
+/* ------------------------------------------------------------------ */
 /* Statistics, maintenance, checking                                   */
 /* ------------------------------------------------------------------ */
 
