@@ -50,6 +50,7 @@
 #include "item_size.h"
 #include "protocol.h"
 #include "proto_binary_parse.h"
+#include "proto_detail.h"
 
 typedef struct bctx {
     srv_session *s;
@@ -390,9 +391,13 @@ static void exec_stat(bctx *c, const bin_request *r)
         }
     }
     if (r->nkey == 11 && memcmp(r->key, "detail dump", 11) == 0) {
-        /* memcached sends the text dump as one stat "detailed"; the
-         * dump is empty here (no per-prefix stats), as "stats detail dump" */
-        stat_packet(c, "detailed", 8, "END\r\n", 5);
+        /* memcached sends the text dump as one stat "detailed" */
+        srv_buf dump = {0};
+        if (detail_dump(&dump))
+            stat_packet(c, "detailed", 8, dump.data, dump.len);
+        else
+            c->oom = true;
+        srv_buf_free(&dump);
         header(c, BIN_ST_OK, 0, 0, 0, 0);
         return;
     }

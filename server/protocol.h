@@ -73,6 +73,8 @@ typedef struct srv_settings {
     const struct srv_sasl_ops *sasl; /* -S: non-NULL = binary connections need SASL first */
     int idle_timeout;         /* -o idle_timeout: 0 off; when on, "stats" shows idle_kicks */
     srv_mem_budget *mem_budget; /* -o read_buf_mem_limit; NULL = no limit */
+    int dump_disabled;        /* -X: stats cachedump and lru_crawler metadump refused */
+    char prefix_delimiter;    /* -D: ends a key's prefix for "stats detail" (0: ':') */
 } srv_settings;
 
 /* What the connection must do after process(). */

@@ -401,7 +401,7 @@ static void test_misc_commands(void **state)
     req(t, "lru_crawler tocrawl 10\r\n", "OK\r\n");
     req(t, "lru_crawler enable\r\n", "ERROR failed to start lru crawler thread\r\n");
     req(t, "lru_crawler disable\r\n", "OK\r\n");
-    req(t, "lru_crawler metadump all\r\n", "ERROR metadump not allowed\r\n");
+    req(t, "lru_crawler metadump all\r\n", "END\r\n"); /* no daemon: the crawler is on */
     req(t, "lru_crawler\r\n", "ERROR\r\n");
     req(t, "watch\r\n", "CLIENT_ERROR watch commands not allowed\r\n");
 }
@@ -460,9 +460,75 @@ static void test_stats(void **state)
     req(t, "stats bogus\r\n", "ERROR\r\n");
     req(t, "stats detail on\r\n", "OK\r\n");
     req(t, "stats detail\r\n", "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
-    req(t, "stats cachedump 1 1\r\n", "CLIENT_ERROR stats cachedump not allowed\r\n");
+    req(t, "stats cachedump 2 1\r\n", "END\r\n");
     req(t, "stats cachedump 1\r\n", "CLIENT_ERROR bad command line\r\n");
     req(t, "stats cachedump 64 1\r\n", "CLIENT_ERROR Illegal slab id\r\n");
+}
+
+/* protocol.txt "stats cachedump <class> <limit>": ITEM <key> [<bytes> b;
+ * <expiry time> s] per live item of the class (0 s: never expires), up
+ * to limit (0: all), then END; -X refuses it. */
+static void test_cachedump(void **state)
+{
+    pt *t = *state;
+    req(t, "set d:a 0 0 3\r\nabc\r\nset d:b 0 0 1\r\nx\r\ndelete d:b\r\n",
+        "STORED\r\nSTORED\r\nDELETED\r\n");
+    req(t, "stats cachedump 1 0\r\n", "ITEM d:a [3 b; 0 s]\r\nEND\r\n");
+    time_t before = time(NULL);
+    req(t, "set d:e 0 1000 2\r\nxy\r\n", "STORED\r\n");
+    feed(t, "stats cachedump 1 0\r\n", 21);
+    assert_true(ends_with_end(t));
+    assert_true(has_line(t, "ITEM d:a [3 b; 0 s]\r\n"));
+    char want[64];
+    bool found = false;
+    for (time_t at = before + 1000; at <= time(NULL) + 1000 && !found; at++) {
+        snprintf(want, sizeof want, "ITEM d:e [2 b; %lld s]\r\n", (long long)at);
+        found = has_line(t, want);
+    }
+    assert_true(found);
+    feed(t, "stats cachedump 1 1\r\n", 21);
+    assert_true(strncmp(t->out.data, "ITEM d:", 7) == 0);
+    assert_int_equal(memchr(t->out.data, '\n', t->out.len) - (void *)t->out.data + 1 + 5,
+                     t->out.len); /* one line, then END */
+    g_set.dump_disabled = 1;
+    req(t, "stats cachedump 1 0\r\n", "CLIENT_ERROR stats cachedump not allowed\r\n");
+    req(t, "lru_crawler metadump all\r\n", "ERROR metadump not allowed\r\n");
+    g_set.dump_disabled = 0;
+}
+
+/* protocol.txt "lru_crawler metadump <all|hash|ids>": a line per live
+ * item, key uri-encoded, exp -1 when it never expires, then END. */
+static void test_metadump(void **state)
+{
+    pt *t = *state;
+    req(t, "set m:a 0 0 3\r\nabc\r\nset m%b 0 0 1\r\nx\r\nget m:a\r\n",
+        "STORED\r\nSTORED\r\nVALUE m:a 0 3\r\nabc\r\nEND\r\n");
+    feed(t, "lru_crawler metadump all\r\n", 26);
+    assert_true(ends_with_end(t));
+    char *a = strstr(t->out.data, "key=m%3Aa exp=-1 la=");
+    char *b = strstr(t->out.data, "key=m%25b exp=-1 la=");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(strstr(a, " fetch=yes cls=1 size=54\n"));
+    assert_non_null(strstr(b, " fetch=no cls=1 size=52\n"));
+    req(t, "lru_crawler metadump 2\r\n", "END\r\n");
+    req(t, "lru_crawler metadump 0\r\n", "BADCLASS invalid class id\r\n");
+    req(t, "flush_all\r\n", "OK\r\n");
+    req(t, "lru_crawler metadump hash\r\n", "END\r\n");
+}
+
+/* protocol.txt "stats detail": per-prefix get/hit/set/del counts of the
+ * server's own commands while on; kept when turned off. */
+static void test_stats_detail(void **state)
+{
+    pt *t = *state;
+    req(t, "stats detail on\r\n", "OK\r\n");
+    req(t, "set p:1 0 0 1\r\nx\r\nget p:1 p:2 q\r\ndelete p:3\r\n",
+        "STORED\r\nVALUE p:1 0 1\r\nx\r\nEND\r\nNOT_FOUND\r\n");
+    req(t, "stats detail dump\r\n", "PREFIX p get 2 hit 1 set 1 del 1\r\nEND\r\n");
+    req(t, "stats detail off\r\n", "OK\r\n");
+    req(t, "get p:1\r\n", "VALUE p:1 0 1\r\nx\r\nEND\r\n");
+    req(t, "stats detail dump\r\n", "PREFIX p get 2 hit 1 set 1 del 1\r\nEND\r\n");
 }
 
 /*
@@ -1045,6 +1111,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_storage_basic, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_cachedump, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_metadump, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_stats_detail, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_get_multi, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_gets_cas, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_storage_errors, pt_setup, pt_teardown),
