@@ -1,6 +1,7 @@
 /*
  * api_walk.c - the public entry points that read the cache as a stream
- * rather than by key: shmc_dump_next (the item walk, iter.c).
+ * rather than by key: shmc_dump_next (the item walk, iter.c) and the
+ * watch calls (the event ring, events.c).
  *
  * As in api.c, every caller pointer is checked (vault_range_ok) before the
  * segment is touched and caller memory is read once, into locals; the
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "events.h"
 #include "gate.h"
 #include "iter.h"
 
@@ -85,6 +87,76 @@ shmc_status shmc_dump_next(shmc_cache *c, uint64_t *cursor, shmc_dump_item *item
     if (walked) {
         *cursor = pos;
         *got = filled;
+    }
+    return st;
+}
+
+unsigned shmc_event_group(unsigned kind)
+{
+    switch (kind) {
+    case SHMC_EV_GET: return SHMC_WATCH_FETCHERS;
+    case SHMC_EV_STORE: case SHMC_EV_DELETE: case SHMC_EV_ARITH: case SHMC_EV_TOUCH:
+        return SHMC_WATCH_MUTATIONS;
+    case SHMC_EV_EVICT: return SHMC_WATCH_EVICTIONS;
+    default: return 0;
+    }
+}
+
+shmc_status shmc_watch_start(shmc_cache *c, uint64_t *cursor)
+{
+    uintptr_t frame = GATE_FRAME();
+    if (!cursor)
+        return SHMC_INVALID;
+    shmc_status st = gate_enter(c);
+    if (st != SHMC_OK)
+        return st;
+    uint64_t pos = 0;
+    if (ARG_OK(cursor, sizeof *cursor))
+        pos = events_watch_start(c);
+    else
+        st = SHMC_INVALID;
+    gate_leave();
+    if (st == SHMC_OK)
+        *cursor = pos;
+    return st;
+}
+
+shmc_status shmc_watch_stop(shmc_cache *c)
+{
+    shmc_status st = gate_enter(c);
+    if (st != SHMC_OK)
+        return st;
+    st = events_watch_stop(c) ? SHMC_OK : SHMC_NOT_FOUND;
+    gate_leave();
+    return st;
+}
+
+shmc_status shmc_watch_next(shmc_cache *c, uint64_t *cursor, shmc_event *events, size_t n,
+                            size_t *got, uint64_t *skipped)
+{
+    uintptr_t frame = GATE_FRAME();
+    if (!cursor || !got || (n && !events) || n > SIZE_MAX / sizeof *events)
+        return SHMC_INVALID;
+    shmc_status st = gate_enter(c);
+    if (st != SHMC_OK)
+        return st;
+    uint64_t pos = 0, lost = 0;
+    size_t filled = 0;
+    st = SHMC_INVALID;
+    if (ARG_OK(cursor, sizeof *cursor) && ARG_OK(got, sizeof *got) &&
+        (!skipped || ARG_OK(skipped, sizeof *skipped)) && ARG_OK(events, n * sizeof *events)) {
+        pos = *cursor;
+        if (events_pos_ok(c, pos)) {
+            filled = events_read(c, &pos, events, n, &lost);
+            st = SHMC_OK;
+        }
+    }
+    gate_leave();
+    if (st == SHMC_OK) {
+        *cursor = pos;
+        *got = filled;
+        if (skipped)
+            *skipped += lost;
     }
     return st;
 }
