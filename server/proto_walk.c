@@ -13,6 +13,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "mc_lines.h"
+
 #define WALK_BATCH 64       /* items per shmc_dump_next */
 #define WALK_BUSY_TRIES 3   /* SHMC_BUSY answers of one position before the walk gives up */
 
@@ -46,34 +48,12 @@ static shmc_status walk_batch(walk *w)
     return SHMC_OK;
 }
 
-/* memcached's uriencode of a key: unreserved bytes as they are, any
- * other as %XX. */
-static bool put_uri_key(srv_buf *b, const char *k, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char enc[SHMC_KEY_MAX * 3];
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)k[i];
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-            enc[o++] = (char)ch;
-        } else {
-            enc[o++] = '%';
-            enc[o++] = hex[ch >> 4];
-            enc[o++] = hex[ch & 15];
-        }
-    }
-    return srv_buf_add(b, enc, o);
-}
-
 static bool put_metadump_line(srv_buf *b, const shmc_dump_item *it)
 {
-    return srv_buf_add(b, "key=", 4) && put_uri_key(b, it->key, it->key_len) &&
-           srv_buf_printf(b, " exp=%" PRId64 " la=%" PRId64 " cas=%" PRIu64
-                             " fetch=%s cls=%u size=%zu\n",
-                          it->exptime ? it->exptime : -1, it->last_access, it->cas,
-                          it->fetched ? "yes" : "no", it->class_id, it->size);
+    char line[MC_LINE_MAX];
+    size_t n = mc_metadump_line(line, it);
+    line[n++] = '\n'; /* memcached ends these lines with \n alone */
+    return srv_buf_add(b, line, n);
 }
 
 static bool put_cachedump_line(srv_buf *b, const shmc_dump_item *it)
