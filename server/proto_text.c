@@ -33,7 +33,8 @@
  *    command (memcached hands the connection to its crawler);
  *  - "lru mode flat" answers OK and shows in stats settings, but the
  *    engine's LRU stays segmented;
- *  - "watch" answers "CLIENT_ERROR watch commands not allowed";
+ *  - "watch" streams the segment's events (proto_watch.c): every client's,
+ *    in memcached's line formats where they map (mc_lines.h);
  *  - "stats sizes" answers "STAT sizes_status disabled" (no histogram);
  *  - "stats detail": counted by this server for its own commands only
  *    (proto_detail.h), so a library client's operations do not show;
@@ -71,6 +72,7 @@
 #include "proto_text_parse.h"
 #include "proto_detail.h"
 #include "proto_walk.h"
+#include "proto_watch.h"
 #include "stats_names.h"
 
 bool text_parse_i32(const char *p, size_t n, int32_t *out);
@@ -954,6 +956,23 @@ static void exec_stats(ctx *c, text_request *r)
     put(c, "END\r\n", 5);
 }
 
+/* "watch [kinds]": OK, then the connection streams events (SRV_WATCH). */
+static enum srv_action exec_watch(ctx *c, text_request *r)
+{
+    unsigned groups;
+    uint64_t cursor;
+    if (watch_parse(&r->tok[1], r->ntokens - 2, &groups) < 0) {
+        put_str(c, "ERROR\r\n");
+        return SRV_CONTINUE;
+    }
+    if (unavailable(c, shmc_watch_start(c->cache, &cursor), false))
+        return SRV_CONTINUE;
+    c->s->watch_groups = groups;
+    c->s->watch_cursor = cursor;
+    put_str(c, "OK\r\n");
+    return SRV_WATCH;
+}
+
 static enum srv_action exec_shutdown(ctx *c, text_request *r)
 {
     if (!c->set->allow_shutdown) {
@@ -1484,8 +1503,7 @@ static enum srv_action execute(ctx *c, text_request *r)
         exec_lru(c, r);
         break;
     case TC_WATCH:
-        put_str(c, "CLIENT_ERROR watch commands not allowed\r\n");
-        break;
+        return exec_watch(c, r);
     case TC_MG: exec_mg(c, r); break;
     case TC_MS: exec_ms(c, r); break;
     case TC_MD: exec_md(c, r); break;

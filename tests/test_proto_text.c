@@ -10,6 +10,7 @@
 
 #include "protocol.h"
 #include "proto_text_parse.h"
+#include "proto_watch.h"
 
 #define STALE "SERVER_ERROR " SRV_MSG_RETIRED "\r\n"
 
@@ -403,7 +404,40 @@ static void test_misc_commands(void **state)
     req(t, "lru_crawler disable\r\n", "OK\r\n");
     req(t, "lru_crawler metadump all\r\n", "END\r\n"); /* no daemon: the crawler is on */
     req(t, "lru_crawler\r\n", "ERROR\r\n");
-    req(t, "watch\r\n", "CLIENT_ERROR watch commands not allowed\r\n");
+}
+
+/* protocol.txt "watch": OK, then the connection streams log lines; an
+ * unknown kind is an ERROR, and the kinds memcached knows but that have
+ * no events here stream nothing. */
+static void test_watch_command(void **state)
+{
+    pt *t = *state;
+    req(t, "watch bogus\r\n", "ERROR\r\n");
+    req(t, "watch fetchers deletions\r\n", "ERROR\r\n");
+    assert_int_equal(t->action, SRV_CONTINUE);
+    const char *in = "watch mutations\r\nget never-run\r\n";
+    assert_int_equal(feed(t, in, strlen(in)), 17); /* nothing after watch runs */
+    assert_reply(t, "OK\r\n");
+    assert_int_equal(t->action, SRV_WATCH);
+    assert_int_equal(t->s.watch_groups & ~WATCH_ACCEPTED, SHMC_WATCH_MUTATIONS);
+    assert_ok(tu_set(t->f->c, "lib:k", "v", 0, 0));
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_ok(shmc_get(t->f->c, "lib:k", 5, buf, &len, NULL, NULL)); /* a fetcher: not shown */
+    t->out.len = 0;
+    assert_true(proto_watch_poll(&t->s, &t->out));
+    srv_buf_add(&t->out, "", 1);
+    assert_non_null(strstr(t->out.data, " type=item_store key=lib%3Ak status=stored cmd=set "
+                                        "ttl=-1 clsid=1 client="));
+    assert_null(strstr(t->out.data, "item_get"));
+    assert_int_equal(strchr(t->out.data, '\n') - t->out.data + 2, (long)t->out.len);
+    proto_watch_end(&t->s);
+    assert_int_equal(t->s.watch_groups, 0);
+    assert_status(shmc_watch_stop(t->f->c), SHMC_NOT_FOUND); /* the watch ended */
+    t->s.watch_groups = 0;
+    req(t, "watch rawcmds\r\n", "OK\r\n");
+    assert_true(proto_watch_poll(&t->s, &t->out));
+    proto_watch_end(&t->s);
 }
 
 static bool has_line(pt *t, const char *line)
@@ -1112,6 +1146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_storage_basic, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_cachedump, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_watch_command, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_metadump, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_stats_detail, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_get_multi, pt_setup, pt_teardown),
