@@ -190,6 +190,7 @@ static void exec_get(bctx *c, const bin_request *r)
     shmc_status st = touch ? gat_alloc(c->cache, r->key, r->nkey, (int64_t)r->exptime, &v, &vl,
                                        &fl, &cs)
                            : shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, &fl, &cs);
+    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_GET, st == SHMC_OK);
     if (st == SHMC_OK) {
         uint16_t kl = with_key ? r->nkey : 0;
         size_t body = 4 + kl + (with_value ? vl : 0);
@@ -245,6 +246,7 @@ static bool nocas_mismatch(bctx *c, const bin_request *r)
 static void exec_store(bctx *c, const bin_request *r)
 {
     shmc_store_mode mode = SHMC_SET;
+    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_SET, false);
     switch (r->cmd) {
     case BIN_ADD: mode = SHMC_ADD; break;
     case BIN_REPLACE: mode = SHMC_REPLACE; break;
@@ -297,6 +299,7 @@ static void exec_store(bctx *c, const bin_request *r)
 
 static void exec_delete(bctx *c, const bin_request *r)
 {
+    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_DEL, false);
     if (nocas_mismatch(c, r))
         return;
     shmc_status st = shmc_delete(c->cache, r->key, r->nkey, c->set->cas_enabled ? r->h.cas : 0);

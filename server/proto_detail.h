@@ -4,9 +4,10 @@
  *
  * A key's prefix is its bytes before the first -D delimiter (':' by
  * default); a key without one has no prefix and is not counted.  As in
- * memcached 1.6.18: get, gets, gat and gats count a get per key (and a
- * hit if found), every set/add/replace/append/prepend/cas a set, every
- * delete a del; meta commands, touch and incr/decr count nothing.
+ * memcached 1.6.18: text get, gets, gat and gats count a get per key (and
+ * a hit if found), every set/add/replace/append/prepend/cas a set, every
+ * delete a del; meta commands, text touch and incr/decr count nothing;
+ * binary Get/GetK/Touch/GAT count a get, the stores a set, Delete a del.
  * Library clients' operations are not counted (they never pass through
  * a server; docs/server.md).  Process-wide and thread-safe.
  */
