@@ -8,6 +8,10 @@
  */
 #include "testutil.h"
 
+#include <stddef.h>
+
+#include "layout.h"
+
 #define KS(s) (s), strlen(s)
 #define MAXEV 2048
 
@@ -246,6 +250,37 @@ static void test_dead_watcher_reaped(void **state)
     close(fds[1]);
 }
 
+/* A published event whose bytes changed afterwards (a torn copy, a
+ * damaged segment) is not handed out: its checksum fails, it is counted
+ * skipped, and the events after it are read as usual. */
+static void test_torn_event_skipped(void **state)
+{
+    tu_fix *f = *state;
+    uint64_t cur, skipped = 0;
+    shmc_event ev[4];
+    size_t got;
+    assert_ok(shmc_watch_start(f->c, &cur));
+    assert_ok(tu_set(f->c, "torn:1", "v", 0, 0));
+    seg_header h;
+    int fd = open(f->path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &h, sizeof h, 0), (ssize_t)sizeof h);
+    off_t at = (off_t)(h.off_events + offsetof(seg_event_ring, ev) +
+                       (cur % SEG_EVENTS) * sizeof(seg_event) + offsetof(seg_event, b) +
+                       offsetof(seg_event_body, key) + 5);
+    char was;
+    assert_int_equal(pread(fd, &was, 1, at), 1);
+    assert_int_equal(was, '1'); /* the last byte of the key "torn:1" */
+    assert_int_equal(pwrite(fd, "9", 1, at), 1);
+    close(fd);
+    assert_ok(tu_set(f->c, "torn:2", "v", 0, 0));
+    assert_ok(shmc_watch_next(f->c, &cur, ev, 4, &got, &skipped));
+    assert_int_equal(got, 1);
+    assert_u64_eq(skipped, 1);
+    assert_event(&ev[0], SHMC_EV_STORE, SHMC_OK, SHMC_SET, "torn:2");
+    assert_ok(shmc_watch_stop(f->c));
+}
+
 /* Bad arguments: SHMC_INVALID and nothing written. */
 static void test_watch_bad_arguments(void **state)
 {
@@ -281,6 +316,7 @@ int main(void)
         T(test_overrun_counts_skipped),
         cmocka_unit_test(test_eviction_events),
         T(test_dead_watcher_reaped),
+        T(test_torn_event_skipped),
         T(test_watch_bad_arguments),
 #undef T
     };
