@@ -179,10 +179,12 @@ static void test_dump_small_buffer(void **state)
     const seen *sm = find_seen(s, n, "s", &count);
     assert_int_equal(sm->it.status, SHMC_OK);
     assert_memory_equal(sm->val, "ab", 2);
+    seen_free(s, n);
     n = walk_all(c, s, 4, 0, 4);
     assert_int_equal(n, 2);
     assert_int_equal(s[0].it.status, SHMC_OK);
     assert_int_equal(s[0].it.len + s[1].it.len, 12);
+    seen_free(s, n);
 }
 
 /* Bad arguments and cursors that no walk makes: SHMC_INVALID, nothing
