@@ -8,9 +8,13 @@
  * vault, and every caller range [p, p+len) must lie outside the library's
  * memory (vault_range_ok), checked before the segment is touched.  Caller
  * memory a pointer names is read once, into locals, so another thread
- * cannot change it between the check and the use.  Maintenance that
- * memcached runs in background threads is paced here: every
- * MAINTAIN_EVERY calls, the calling thread does one round.
+ * cannot change it between the check and the use.  While someone
+ * watches (events.h), each call on a key records its event here, after
+ * its work, in a cold function (the key is read again for it: another
+ * thread changing it meanwhile changes only the event); without a
+ * watcher that costs a load and a branch.  Maintenance that memcached
+ * runs in background threads is paced here: every MAINTAIN_EVERY calls,
+ * the calling thread does one round.
  */
 #include <errno.h>
 #include <pthread.h>
