@@ -22,6 +22,8 @@
 #include "hash.h"
 #include "slabs.h"
 
+_Static_assert(sizeof(((seg_event_body *)0)->key) == SHMC_KEY_MAX, "an event holds any key");
+
 #define EV_MASK (SEG_EVENTS - 1)
 #define EV_WAIT_NS 200000 /* how long a reader waits for a claimed slot to be published */
 

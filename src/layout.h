@@ -242,6 +242,8 @@ typedef struct seg_event {
     seg_event_body b;           /* the event */
 } __attribute__((aligned(64))) seg_event;
 
+_Static_assert(sizeof(seg_event) == 320, "an event slot is five cache lines");
+
 typedef struct seg_event_ring {
     uint64_t head __attribute__((aligned(64))); /* positions claimed so far (fetch-add) */
     seg_event ev[SEG_EVENTS];   /* slot pos % SEG_EVENTS holds position pos */
