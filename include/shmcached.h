@@ -604,6 +604,141 @@ shmc_status shmc_touch(shmc_cache *cache, const void *key, size_t key_len, int64
 shmc_status shmc_flush_all(shmc_cache *cache, int64_t delay);
 
 /* ------------------------------------------------------------------ */
+/* Listing items                                                       */
+/* ------------------------------------------------------------------ */
+
+#define SHMC_DUMP_START 0u          /**< the cursor that starts a walk */
+#define SHMC_DUMP_END UINT64_MAX    /**< the cursor once a walk is done */
+
+/** One item of a walk (shmc_dump_next): buf and cap are read, the rest written. */
+typedef struct shmc_dump_item {
+    void *buf;              /**< in: where to copy the value; NULL: key and metadata only */
+    size_t cap;             /**< in: capacity of buf */
+    char key[SHMC_KEY_MAX]; /**< out: the key, key_len bytes, not NUL-terminated */
+    size_t key_len;         /**< out: 1..SHMC_KEY_MAX */
+    size_t len;             /**< out: value length */
+    uint32_t flags;         /**< out: client flags */
+    uint64_t cas;           /**< out: CAS unique */
+    int64_t exptime;        /**< out: Unix time it expires; 0: never */
+    int64_t last_access;    /**< out: Unix time it was last read or written */
+    size_t size;            /**< out: bytes it takes: header, key and value */
+    unsigned class_id;      /**< out: slab class holding it */
+    int fetched;            /**< out: 1 if it was read since it was stored */
+    int stale;              /**< out: 1 if it was invalidated (shmc_invalidate) */
+    shmc_status status;     /**< out: SHMC_OK, or SHMC_BUFFER_TOO_SMALL: buf was given but
+                                 is smaller than len, the value was not copied */
+} shmc_dump_item;
+
+/**
+ * Walk every item of the cache (memcached's lru_crawler metadump): one
+ * call fills up to n entries of items, in memory order, and advances
+ * *cursor; start with *cursor = SHMC_DUMP_START and call again until
+ * *cursor is SHMC_DUMP_END.  *got (required) receives the entries filled.
+ * A call visits a bounded number of chunks, so it may fill none before
+ * the end (keep going).  Each item is copied under its key's lock, so its
+ * key, metadata and value belong together; nothing is changed (no LRU
+ * bump; expired and flushed items are not returned, nor unlinked).  No
+ * code of the caller runs inside the call: the caller does what it wants
+ * with the batch between calls.
+ *
+ * Consistency: an item that stays stored, unchanged, for the whole walk
+ * is returned exactly once.  An item stored, replaced, touched or deleted
+ * during the walk may be returned once, or not at all, and a key replaced
+ * during the walk may be returned twice (old and new values: compare
+ * cas); an item evicted (or moved out by a page move, which evicts) is
+ * not returned if the walk had not reached it.  So a dump of a live cache
+ * is what a reader at each item's moment saw, and a migration that
+ * replays it gets every item that was not changed meanwhile.
+ *
+ * Returns SHMC_OK (*got and *cursor written); SHMC_BUSY: a live client
+ * held a key's lock past the handle's bound: the entries found before it
+ * are in *got and *cursor resumes at that item (call again);
+ * SHMC_CORRUPT: a damaged item was met and skipped (*got and *cursor
+ * written as for SHMC_OK); SHMC_INVALID: a NULL or library pointer,
+ * n * sizeof *items overflowing, or a cursor that is no position of this
+ * segment's walk (only SHMC_DUMP_START, SHMC_DUMP_END and cursors
+ * returned by this call on this segment are): nothing is written; or an
+ * entry whose buf is not caller memory (buf NULL with cap 0 is fine): the
+ * batch stops there, with *got and *cursor written for the entries
+ * before it.
+ */
+shmc_status shmc_dump_next(shmc_cache *cache, uint64_t *cursor, shmc_dump_item *items, size_t n,
+                           size_t *got);
+
+/* ------------------------------------------------------------------ */
+/* Watching events                                                     */
+/* ------------------------------------------------------------------ */
+
+/** What an event records (shmc_event.kind). */
+typedef enum shmc_event_kind {
+    SHMC_EV_GET = 1,    /**< a get (shmc_get, _info, _multi, _alloc, gat: op 1): status
+                             SHMC_OK (found) or SHMC_NOT_FOUND; a size probe that
+                             answered SHMC_BUFFER_TOO_SMALL is not an event */
+    SHMC_EV_STORE,      /**< a store: op is its shmc_store_mode, status its outcome */
+    SHMC_EV_DELETE,     /**< a delete (op 0) or an invalidate (op 1) */
+    SHMC_EV_ARITH,      /**< incr (op 1) or decr (op 0) */
+    SHMC_EV_TOUCH,      /**< a touch */
+    SHMC_EV_EVICT,      /**< a live item removed to make room (by any client's store) */
+} shmc_event_kind;
+
+/** Groups of kinds, as memcached's "watch" names them (shmc_event_group). */
+#define SHMC_WATCH_FETCHERS 0x1u  /**< SHMC_EV_GET */
+#define SHMC_WATCH_MUTATIONS 0x2u /**< SHMC_EV_STORE, _DELETE, _ARITH, _TOUCH */
+#define SHMC_WATCH_EVICTIONS 0x4u /**< SHMC_EV_EVICT */
+
+/** The SHMC_WATCH_* group of an event kind (0 for an unknown kind). */
+unsigned shmc_event_group(unsigned kind);
+
+/** One event (shmc_watch_next). */
+typedef struct shmc_event {
+    uint64_t seq;           /**< its position in the segment's stream */
+    unsigned kind;          /**< shmc_event_kind */
+    shmc_status status;     /**< the call's outcome (SHMC_OK for an eviction) */
+    unsigned op;            /**< per kind: see shmc_event_kind */
+    uint32_t client;        /**< client slot of the process that made the call */
+    uint32_t pid;           /**< that process's pid (in its pid namespace) */
+    int64_t time_sec;       /**< when: Unix time, seconds */
+    uint32_t time_usec;     /**< and microseconds (the coarse clock: a few ms steps) */
+    int64_t ttl;            /**< seconds to live after it; -1: never expires (stores:
+                                 from the call's exptime; misses: -1) */
+    unsigned class_id;      /**< slab class of the item (0: none, e.g. a miss) */
+    size_t len;             /**< value length (a miss: 0) */
+    int fetched;            /**< evictions: 1 if the item had been read */
+    int64_t last_access;    /**< evictions: Unix time of its last access; else 0 */
+    size_t key_len;         /**< 1..SHMC_KEY_MAX */
+    char key[SHMC_KEY_MAX]; /**< the key, not NUL-terminated */
+} shmc_event;
+
+/**
+ * Start watching: from now on every call of every process attached to
+ * the segment records an event in the segment's ring (a fixed ring of
+ * 1024 events; without a watcher calls record nothing and pay one
+ * branch).  *cursor receives the position of the next event, for
+ * shmc_watch_next.  Watches nest (one per call); shmc_watch_stop ends
+ * one, shmc_close all of this handle's, and a watcher that dies is
+ * forgotten when it is reaped (shmc_recover, or the next attach).
+ * SHMC_OK, SHMC_INVALID (bad handle or cursor pointer).
+ */
+shmc_status shmc_watch_start(shmc_cache *cache, uint64_t *cursor);
+
+/** End one watch of this handle.  SHMC_OK; SHMC_NOT_FOUND if it had none. */
+shmc_status shmc_watch_stop(shmc_cache *cache);
+
+/**
+ * Read events from *cursor into events (up to n); *got receives how many,
+ * *cursor moves past them, and *skipped (may be NULL) grows by the events
+ * that could not be read: overwritten because the reader fell more than
+ * the ring's size behind, or left half-written by a writer that died or
+ * stalled (memcached's watch says "skipped=N").  Never waits for new
+ * events (got 0: none yet; poll again) and runs no caller code.  Events
+ * are in the order their writers claimed positions.  Returns SHMC_OK;
+ * SHMC_INVALID for a NULL or library pointer, n * sizeof *events
+ * overflowing, or a cursor ahead of the stream (nothing written).
+ */
+shmc_status shmc_watch_next(shmc_cache *cache, uint64_t *cursor, shmc_event *events, size_t n,
+                            size_t *got, uint64_t *skipped);
+
+/* ------------------------------------------------------------------ */
 /* Statistics, maintenance, checking                                   */
 /* ------------------------------------------------------------------ */
 

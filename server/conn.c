@@ -19,6 +19,7 @@
 /* Stop reading while this much output is queued (a client that sends
  * without reading cannot grow the server's memory without bound). */
 #define OUT_HIGH_WATER (4u << 20)
+#define WATCH_POLL_US 10000 /* how often a watching connection looks for events */
 
 /* A request that does not fit in this much is refused (conn_process). */
 static size_t request_limit(const daemon_t *d)
@@ -80,6 +81,9 @@ static void conn_free(conn *c)
         event_free(c->wev);
     if (c->resume_ev)
         event_free(c->resume_ev);
+    if (c->watch_ev)
+        event_free(c->watch_ev);
+    proto_watch_end(&c->sess);
     close(c->fd);
     if (d->st.verbose > 1)
         fprintf(stderr, "<%d connection closed.\n", c->fd);
@@ -177,10 +181,38 @@ static int conn_flush(conn *c)
     return 0;
 }
 
+/* A watching connection's poll: new events while its output drains. */
+static void conn_on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    conn *c = arg;
+    if (c->closing || c->out.len - c->wpos > OUT_HIGH_WATER)
+        return; /* a slow reader: the ring moves on, and it reads "skipped=N" */
+    size_t before = c->out.len;
+    if (!proto_watch_poll(&c->sess, &c->out)) {
+        c->closing = 1;
+        set_reading(c, 0);
+    }
+    if (c->out.len != before || c->closing)
+        (void)conn_flush(c);
+}
+
+/* The connection answered "watch": from now on it streams events. */
+static int conn_watch_begin(conn *c)
+{
+    static const struct timeval every = {0, WATCH_POLL_US};
+    c->watch_ev = event_new(c->w->base, -1, EV_PERSIST, conn_on_watch, c);
+    if (!c->watch_ev || event_add(c->watch_ev, &every) != 0)
+        return -1;
+    c->rpos = c->rlen = 0; /* requests after "watch" are not run (memcached) */
+    return 0;
+}
+
 /* Run the protocol on what is buffered; then write.  Returns -1 if closed. */
 static int conn_process(conn *c)
 {
     daemon_t *d = c->w->d;
+    if (c->sess.watch_groups) /* a watcher's input is read and dropped */
+        c->rpos = c->rlen = 0;
     if (c->rlen == 0 || c->closing)
         return 0;
     enum srv_action action = SRV_CONTINUE;
@@ -229,6 +261,9 @@ static int conn_process(conn *c)
     } else if (action == SRV_RETIRED) { /* the stale line goes, then the server stops */
         c->closing = 1;
         daemon_segment_retired(d);
+    } else if (action == SRV_WATCH && conn_watch_begin(c) < 0) {
+        conn_free(c);
+        return -1;
     }
     /* A request that can never complete: the buffer is past any item. */
     if (!used && c->rlen > request_limit(d) && !c->closing) {
@@ -274,7 +309,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
     if (what & EV_TIMEOUT) {
-        if (c->wpos >= c->out.len) {
+        if (c->wpos >= c->out.len && !c->sess.watch_groups) { /* a watcher is not idle */
             if (c->w->d->st.verbose > 1)
                 fprintf(stderr, "<%d idle timeout, closing\n", c->fd);
             srv_count(SRV_IDLE_KICKS, 1);
@@ -456,6 +491,7 @@ void conn_udp_read(int fd, short what, void *arg)
             (binary ? proto_binary_process : proto_text_process)(
                 &w->udp_sess, (const char *)pkt + UDP_HEADER, (size_t)n - UDP_HEADER, &out,
                 &action);
+            proto_watch_end(&w->udp_sess); /* a datagram cannot stream: OK, and no more */
             if (action == SRV_SHUTDOWN)
                 daemon_request_shutdown(d);
             else if (action == SRV_RETIRED)

@@ -37,6 +37,7 @@ typedef struct conn {
     char *rbuf;             /* rbuf[rpos..rpos+rlen): bytes read, not yet consumed */
     size_t rpos, rlen, rcap;
     struct event *resume_ev; /* timer: run the requests left buffered after a -R slice */
+    struct event *watch_ev; /* timer: a watching connection polls for events (SRV_WATCH) */
     int pending;            /* rbuf may hold complete requests: they run before more is read */
     srv_buf out;            /* replies; out.data[wpos..out.len) still to write */
     size_t wpos;

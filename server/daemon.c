@@ -59,6 +59,7 @@
 
 #include "conn.h"
 #include "crawler.h"
+#include "proto_detail.h"
 #include "sasl.h"
 
 #define MAX_LISTENERS 64
@@ -214,7 +215,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("num_threads %d", s->num_threads);
     S("num_threads_per_udp %d", s->num_threads);
     S("stat_key_prefix %c", s->prefix_delimiter);
-    S("detail_enabled %s", "no");
+    S("detail_enabled %s", detail_enabled() ? "yes" : "no");
     S("tcp_backlog %d", s->backlog);
     S("binding_protocol %s", protos[s->binding_protocol]);
     S("auth_enabled_sasl %s", s->sasl ? "yes" : "no");
@@ -1177,6 +1178,8 @@ int main(int argc, char **argv)
     d->srv.verbose = s->verbose;
     d->srv.max_reqs_per_event = (uint32_t)s->reqs_per_event;
     d->srv.idle_timeout = s->idle_timeout;
+    d->srv.dump_disabled = !s->dump_enabled;
+    d->srv.prefix_delimiter = s->prefix_delimiter;
     d->srv.version = d->version;
     d->srv.auth = s->auth_file ? &g_auth : NULL;
     d->mem_budget.limit = (size_t)s->read_buf_mem_limit << 20; /* MB; 0 = no limit */

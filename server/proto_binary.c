@@ -50,6 +50,7 @@
 #include "item_size.h"
 #include "protocol.h"
 #include "proto_binary_parse.h"
+#include "proto_detail.h"
 
 typedef struct bctx {
     srv_session *s;
@@ -189,6 +190,7 @@ static void exec_get(bctx *c, const bin_request *r)
     shmc_status st = touch ? gat_alloc(c->cache, r->key, r->nkey, (int64_t)r->exptime, &v, &vl,
                                        &fl, &cs)
                            : shmc_get_alloc(c->cache, r->key, r->nkey, &v, &vl, &fl, &cs);
+    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_GET, st == SHMC_OK);
     if (st == SHMC_OK) {
         uint16_t kl = with_key ? r->nkey : 0;
         size_t body = 4 + kl + (with_value ? vl : 0);
@@ -244,6 +246,7 @@ static bool nocas_mismatch(bctx *c, const bin_request *r)
 static void exec_store(bctx *c, const bin_request *r)
 {
     shmc_store_mode mode = SHMC_SET;
+    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_SET, false);
     switch (r->cmd) {
     case BIN_ADD: mode = SHMC_ADD; break;
     case BIN_REPLACE: mode = SHMC_REPLACE; break;
@@ -301,6 +304,7 @@ static void exec_store(bctx *c, const bin_request *r)
 
 static void exec_delete(bctx *c, const bin_request *r)
 {
+    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_DEL, false);
     if (nocas_mismatch(c, r))
         return;
     shmc_status st = shmc_delete(c->cache, r->key, r->nkey, c->set->cas_enabled ? r->h.cas : 0);
@@ -395,9 +399,13 @@ static void exec_stat(bctx *c, const bin_request *r)
         }
     }
     if (r->nkey == 11 && memcmp(r->key, "detail dump", 11) == 0) {
-        /* memcached sends the text dump as one stat "detailed"; the
-         * dump is empty here (no per-prefix stats), as "stats detail dump" */
-        stat_packet(c, "detailed", 8, "END\r\n", 5);
+        /* memcached sends the text dump as one stat "detailed" */
+        srv_buf dump = {0};
+        if (detail_dump(&dump))
+            stat_packet(c, "detailed", 8, dump.data, dump.len);
+        else
+            c->oom = true;
+        srv_buf_free(&dump);
         header(c, BIN_ST_OK, 0, 0, 0, 0);
         return;
     }

@@ -28,8 +28,9 @@
  *    lru_crawler setting with memcached's answers (enable while enabled:
  *    "ERROR failed to start lru crawler thread"; crawl/metadump while
  *    disabled: "CLIENT_ERROR lru crawler disabled"); sleep/tocrawl answer
- *    OK after memcached's checks; "metadump" answers
- *    "ERROR metadump not allowed" (the API cannot list items);
+ *    OK after memcached's checks; "metadump" lists the items from the
+ *    library's walk (proto_walk.c), answering in a pipeline as any
+ *    command (memcached hands the connection to its crawler);
  *  - memcached allocates an item for a storage command's data before it
  *    reads it, and answers "SERVER_ERROR out of memory storing object"
  *    when that fails; an append/prepend whose joined item then finds no
@@ -38,11 +39,12 @@
  *    it answers NOT_STORED / NS as memcached does then;
  *  - "lru mode flat" answers OK and shows in stats settings, but the
  *    engine's LRU stays segmented;
- *  - "watch" answers "CLIENT_ERROR watch commands not allowed";
+ *  - "watch" streams the segment's events (proto_watch.c): every client's,
+ *    in memcached's line formats where they map (mc_lines.h);
  *  - "stats sizes" answers "STAT sizes_status disabled" (no histogram);
- *  - "stats detail on|off" answers OK, "dump" an empty list (no prefixes);
- *  - "stats cachedump" checks its arguments as memcached, then answers
- *    "CLIENT_ERROR stats cachedump not allowed";
+ *  - "stats detail": counted by this server for its own commands only
+ *    (proto_detail.h), so a library client's operations do not show;
+ *  - "stats cachedump" lists in memory order, not LRU order (proto_walk.c);
  *  - a get with a key over 250 bytes fails before any key is fetched
  *    (memcached fetches the keys before it, then drops their values);
  *  - settings->max_reqs_per_event is not used here: process() handles
@@ -74,6 +76,9 @@
 #include "item_size.h"
 #include "protocol.h"
 #include "proto_text_parse.h"
+#include "proto_detail.h"
+#include "proto_walk.h"
+#include "proto_watch.h"
 #include "stats_names.h"
 
 bool text_parse_i32(const char *p, size_t n, int32_t *out);
@@ -304,6 +309,7 @@ static void exec_get(ctx *c, text_request *r)
             break;
         shmc_get_options o = {.flags = touch ? SHMC_GET_TOUCH : 0, .exptime = r->exptime};
         shmc_status st = get_value_block(c, k, nk, &o, with_cas);
+        detail_record(c->set->prefix_delimiter, k, nk, DETAIL_GET, st == SHMC_OK);
         if (st == SHMC_SYSTEM)
             c->oom = true;
         if (srv_unavailable_msg(st)) { /* the values gathered are dropped, as past the limit */
@@ -348,6 +354,7 @@ static void exec_store(ctx *c, text_request *r)
     }
     bool concat = mode == SHMC_APPEND || mode == SHMC_PREPEND;
     shmc_status st;
+    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_SET, false);
     if (mode == SHMC_CAS && !c->set->cas_enabled)
         st = nocas_probe(c, r);
     else if (concat && mc_concat_too_large(c->cache, r->key, r->nkey, r->data_len,
@@ -442,15 +449,17 @@ static bool cache_live(ctx *c, const text_request *r)
     return !unavailable(c, shmc_config_get(c->cache, &cfg), r->noreply);
 }
 
-/* "1,3,10" or "all": every id a valid class. */
-/* A class list: "all" or ids 1..n separated by commas, into *mask (bit
- * i: class i; SRV_CRAWL_ALL for all). */
-static bool class_list_ok(ctx *c, const text_token *t, uint64_t *mask)
+/* A crawler's class list: "all", or ids 1..classes separated by commas;
+ * want (if not NULL) gets the ids set.  false for a bad list. */
+static bool class_list_parse(ctx *c, const text_token *t, bool want[WALK_MAX_CLASSES])
 {
-    *mask = UINT64_MAX;
-    if (t->len == 3 && memcmp(t->p, "all", 3) == 0)
+    if (want)
+        memset(want, 0, WALK_MAX_CLASSES * sizeof *want);
+    if (t->len == 3 && memcmp(t->p, "all", 3) == 0) {
+        if (want)
+            memset(want, 1, WALK_MAX_CLASSES * sizeof *want);
         return true;
-    *mask = 0;
+    }
     unsigned n = shmc_class_count(c->cache);
     const char *p = t->p, *end = t->p + t->len;
     while (p <= end) {
@@ -458,9 +467,10 @@ static bool class_list_ok(ctx *c, const text_token *t, uint64_t *mask)
         while (p < end && *p != ',')
             p++;
         uint32_t id;
-        if (!text_parse_u32(s, (size_t)(p - s), &id) || id < 1 || id > n)
+        if (!text_parse_u32(s, (size_t)(p - s), &id) || id < 1 || id > n || id >= WALK_MAX_CLASSES)
             return false;
-        *mask |= 1ull << id; /* ids are 1..63 */
+        if (want)
+            want[id] = true;
         p++;
     }
     return true;
@@ -546,6 +556,24 @@ static int crawler_switch(ctx *c, int on)
     return c->s->hooks->lru_crawler(c->s->daemon, on);
 }
 
+/* A crawler's class list as a mask for the crawler thread (crawler.h):
+ * bit i for class i, SRV_CRAWL_ALL (UINT64_MAX) for "all".  false for a
+ * bad list. */
+static bool class_mask(ctx *c, const text_token *t, uint64_t *mask)
+{
+    bool want[WALK_MAX_CLASSES];
+    if (!class_list_parse(c, t, want))
+        return false;
+    *mask = UINT64_MAX;
+    if (tok_eq(t, "all"))
+        return true;
+    *mask = 0;
+    for (unsigned id = 1; id < WALK_MAX_CLASSES && id < 64; id++)
+        if (want[id])
+            *mask |= 1ull << id;
+    return true;
+}
+
 /* "lru_crawler crawl": the daemon's crawler thread crawls the classes in
  * mask, as memcached's does, after the reply; with no daemon (tests),
  * the whole segment is crawled here before it. */
@@ -566,6 +594,25 @@ static void crawl_now(ctx *c, text_request *r, uint64_t mask)
         reply(c, r, "OK");
 }
 
+/* "lru_crawler metadump <all|hash|ids>" (-X: refused as memcached). */
+static void exec_metadump(ctx *c, text_request *r)
+{
+    bool want[WALK_MAX_CLASSES];
+    const text_token *arg = &r->tok[2];
+    bool all = tok_eq(arg, "hash"); /* memcached: walk by hash table, every class */
+    if (c->set->dump_disabled) {
+        reply(c, r, "ERROR metadump not allowed");
+    } else if (!all && !class_list_parse(c, arg, want)) {
+        reply(c, r, "BADCLASS invalid class id");
+    } else if (cache_live(c, r)) {
+        shmc_status st = walk_metadump(c->cache, all ? NULL : want, c->out);
+        if (st == SHMC_SYSTEM)
+            c->oom = true;
+        else
+            unavailable(c, st, false);
+    }
+}
+
 static void exec_lru_crawler(ctx *c, text_request *r)
 {
     const text_token *t = r->tok;
@@ -577,13 +624,13 @@ static void exec_lru_crawler(ctx *c, text_request *r)
         if (!cache_live(c, r))
             return;
         uint64_t mask;
-        if (!class_list_ok(c, &t[2], &mask)) {
+        if (!class_mask(c, &t[2], &mask)) {
             reply(c, r, "BADCLASS invalid class id");
             return;
         }
         crawl_now(c, r, mask);
     } else if (dump) {
-        reply(c, r, "ERROR metadump not allowed");
+        exec_metadump(c, r);
     } else if (nt == 4 && tok_eq(&t[1], "tocrawl")) {
         uint32_t v;
         reply(c, r, text_parse_u32(t[2].p, t[2].len, &v) ? "OK"
@@ -907,7 +954,7 @@ static void stats_slabs(ctx *c)
 }
 
 /* "stats cachedump <class> <limit>": memcached's argument checks, then
- * refused (the API cannot list a class's items). */
+ * the class's items (limit 0: all); -X refuses it, as memcached. */
 static void stats_cachedump(ctx *c, const text_request *r)
 {
     const text_token *t = r->tok;
@@ -916,10 +963,17 @@ static void stats_cachedump(ctx *c, const text_request *r)
         put_str(c, "CLIENT_ERROR bad command line\r\n");
     else if (!text_parse_u32(t[2].p, t[2].len, &id) || !text_parse_u32(t[3].p, t[3].len, &limit))
         put_str(c, "CLIENT_ERROR bad command line format\r\n");
-    else if (id >= 64) /* memcached's MAX_NUMBER_OF_SLAB_CLASSES */
+    else if (id >= WALK_MAX_CLASSES)
         put_str(c, "CLIENT_ERROR Illegal slab id\r\n");
-    else
+    else if (c->set->dump_disabled)
         put_str(c, "CLIENT_ERROR stats cachedump not allowed\r\n");
+    else if (cache_live(c, r)) {
+        shmc_status st = walk_cachedump(c->cache, id, limit, c->out);
+        if (st == SHMC_SYSTEM)
+            c->oom = true;
+        else
+            unavailable(c, st, false);
+    }
 }
 
 /* The "stats" groups that read the cache ("stats" itself: nt 2). */
@@ -943,11 +997,13 @@ static void exec_stats(ctx *c, text_request *r)
         put_str(c, "RESET\r\n");
         return;
     } else if (tok_eq(&t[1], "detail")) {
-        if (nt >= 4 && (tok_eq(&t[2], "on") || tok_eq(&t[2], "off")))
+        if (nt >= 4 && (tok_eq(&t[2], "on") || tok_eq(&t[2], "off"))) {
+            detail_set_enabled(tok_eq(&t[2], "on"));
             put_str(c, "OK\r\n");
-        else if (nt >= 4 && tok_eq(&t[2], "dump"))
-            put_str(c, "END\r\n");
-        else
+        } else if (nt >= 4 && tok_eq(&t[2], "dump")) {
+            if (!detail_dump(c->out))
+                c->oom = true;
+        } else
             put_str(c, "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
         return;
     } else if (tok_eq(&t[1], "settings")) {
@@ -972,6 +1028,23 @@ static void exec_stats(ctx *c, text_request *r)
         return;
     }
     put(c, "END\r\n", 5);
+}
+
+/* "watch [kinds]": OK, then the connection streams events (SRV_WATCH). */
+static enum srv_action exec_watch(ctx *c, text_request *r)
+{
+    unsigned groups;
+    uint64_t cursor;
+    if (watch_parse(&r->tok[1], r->ntokens - 2, &groups) < 0) {
+        put_str(c, "ERROR\r\n");
+        return SRV_CONTINUE;
+    }
+    if (unavailable(c, shmc_watch_start(c->cache, &cursor), false))
+        return SRV_CONTINUE;
+    c->s->watch_groups = groups;
+    c->s->watch_cursor = cursor;
+    put_str(c, "OK\r\n");
+    return SRV_WATCH;
 }
 
 static enum srv_action exec_shutdown(ctx *c, text_request *r)
@@ -1472,6 +1545,7 @@ static enum srv_action execute(ctx *c, text_request *r)
         exec_store(c, r);
         break;
     case TC_DELETE: {
+        detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_DEL, false);
         shmc_status st = shmc_delete(c->cache, r->key, r->nkey, 0);
         if (unavailable(c, st, r->noreply))
             break;
@@ -1521,8 +1595,7 @@ static enum srv_action execute(ctx *c, text_request *r)
         exec_lru(c, r);
         break;
     case TC_WATCH:
-        put_str(c, "CLIENT_ERROR watch commands not allowed\r\n");
-        break;
+        return exec_watch(c, r);
     case TC_MG: exec_mg(c, r); break;
     case TC_MS: exec_ms(c, r); break;
     case TC_MD: exec_md(c, r); break;

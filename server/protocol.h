@@ -73,6 +73,8 @@ typedef struct srv_settings {
     const struct srv_sasl_ops *sasl; /* -S: non-NULL = binary connections need SASL first */
     int idle_timeout;         /* -o idle_timeout: 0 off; when on, "stats" shows idle_kicks */
     srv_mem_budget *mem_budget; /* -o read_buf_mem_limit; NULL = no limit */
+    int dump_disabled;        /* -X: stats cachedump and lru_crawler metadump refused */
+    char prefix_delimiter;    /* -D: ends a key's prefix for "stats detail" (0: ':') */
 } srv_settings;
 
 /* What the connection must do after process(). */
@@ -83,6 +85,8 @@ enum srv_action {
     SRV_RETIRED,        /* the cache's segment was destroyed or replaced (SHMC_STALE):
                            the stale reply is buffered; write it, close, and stop the
                            daemon, which has no cache any more (daemon.c) */
+    SRV_WATCH,          /* "watch": the connection only streams events from now on
+                           (proto_watch_poll); its input is read and dropped */
 };
 
 /*
@@ -153,7 +157,21 @@ typedef struct srv_session {
                                      rest and zeroes this when the output drains */
     void *sasl_conn;              /* -S: this connection's SASL state (srv_sasl_ops) */
     int sasl_authenticated;       /* -S: this connection completed SASL */
+    unsigned watch_groups;        /* "watch": the SHMC_WATCH_* groups it streams; 0 none */
+    uint64_t watch_cursor;        /* "watch": the next event to read (shmc_watch_next) */
 } srv_session;
+
+/*
+ * "watch" (proto_watch.c): a session that answered SRV_WATCH streams the
+ * events of every client of the segment, the server's own and library
+ * clients' alike, as memcached's log lines (mc_lines.h), each ending in
+ * "\n", with "skipped=N" where events were lost.  The connection calls
+ * proto_watch_poll now and then; it appends what is new and returns
+ * false if the events cannot be read any more (the segment retired).
+ * proto_watch_end ends the session's watch (the connection closes).
+ */
+bool proto_watch_poll(srv_session *s, srv_buf *out);
+void proto_watch_end(srv_session *s);
 
 /*
  * ASCII authentication (-Y <authfile>), as memcached 1.6 does it

@@ -8,9 +8,13 @@
  * vault, and every caller range [p, p+len) must lie outside the library's
  * memory (vault_range_ok), checked before the segment is touched.  Caller
  * memory a pointer names is read once, into locals, so another thread
- * cannot change it between the check and the use.  Maintenance that
- * memcached runs in background threads is paced here: every
- * MAINTAIN_EVERY calls, the calling thread does one round.
+ * cannot change it between the check and the use.  While someone
+ * watches (events.h), each call on a key records its event here, after
+ * its work, in a cold function (the key is read again for it: another
+ * thread changing it meanwhile changes only the event); without a
+ * watcher that costs a load and a branch.  Maintenance that memcached
+ * runs in background threads is paced here: every MAINTAIN_EVERY calls,
+ * the calling thread does one round.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +26,7 @@
 #include "bounds.h"
 #include "cache.h"
 #include "crawler.h"
+#include "events.h"
 #include "gate.h"
 #include "items.h"
 #include "lockdown.h"
@@ -365,6 +370,36 @@ static void api_leave(shmc_cache *c, seg_counters *n)
     gate_leave();
 }
 
+/* A get's event (someone watches). */
+static __attribute__((noinline, cold)) void api_event_get(shmc_cache *c, shmc_status st,
+                                                           bool touch, const void *key,
+                                                           size_t nkey, const shmc_item_info *i)
+{
+    bool hit = st == SHMC_OK;
+    events_put_key(c, SHMC_EV_GET, st, touch, key, nkey, hit ? i->ttl : -1,
+                   hit ? i->class_id : 0, hit ? i->len : 0);
+}
+
+/* A store's event (someone watches). */
+static __attribute__((noinline, cold)) void api_event_store(shmc_cache *c, shmc_status st,
+                                                             shmc_store_mode mode,
+                                                             const void *key, size_t nkey,
+                                                             size_t vlen, int64_t exptime)
+{
+    events_put_key(c, SHMC_EV_STORE, st, mode, key, nkey, events_ttl(c, exptime),
+                   events_class(c, nkey, vlen), vlen);
+}
+
+/* The event of a call on a key that stores no value (delete, arith,
+ * touch, invalidate). */
+static __attribute__((noinline, cold)) void api_event_key(shmc_cache *c, unsigned kind,
+                                                           shmc_status st, unsigned op,
+                                                           const void *key, size_t nkey,
+                                                           int64_t ttl)
+{
+    events_put_key(c, kind, st, op, key, nkey, ttl, 0, 0);
+}
+
 /* The body of every single-key read, inside the gate: o->buf and o->cap
  * are checked here.  The frame is the public entry point's. */
 static shmc_status api_get_in(shmc_cache *c, const void *key, size_t nkey, bool touch,
@@ -378,6 +413,8 @@ static shmc_status api_get_in(shmc_cache *c, const void *key, size_t nkey, bool 
     seg_counters *n = gate_lane(c);
     uint32_t damage = bounds_hits();
     st = bounds_status(damage, items_get(c, n, key, nkey, touch, exptime, o));
+    if (events_on(c) && st != SHMC_BUFFER_TOO_SMALL) /* a size probe is no get */
+        api_event_get(c, st, touch, key, nkey, &o->info);
     api_pace(c, n);
     return st;
 }
@@ -588,6 +625,8 @@ static shmc_status api_store_in(shmc_cache *c, shmc_store_mode mode, const void 
     uint32_t damage = bounds_hits();
     st = items_store(c, n, mode, kbuf, nkey, value, vlen, flags, exptime, cas_in, new_cas, cas);
     st = bounds_status(damage, st);
+    if (events_on(c))
+        api_event_store(c, st, mode, kbuf, nkey, vlen, exptime);
     api_pace(c, n);
     return st;
 }
@@ -657,6 +696,8 @@ shmc_status shmc_delete(shmc_cache *c, const void *key, size_t nkey, uint64_t ca
     seg_counters *n = gate_lane(c);
     uint32_t damage = bounds_hits();
     st = bounds_status(damage, items_delete(c, n, key, nkey, cas));
+    if (events_on(c))
+        api_event_key(c, SHMC_EV_DELETE, st, 0, key, nkey, -1);
     api_leave(c, n);
     return st;
 }
@@ -686,6 +727,8 @@ shmc_status shmc_arith_ex(shmc_cache *c, const void *key, size_t nkey, int incr,
     uint32_t damage = bounds_hits();
     st = items_arith(c, n, key, nkey, incr, delta, cas_in, new_cas, &r, &cas);
     st = bounds_status(damage, st);
+    if (events_on(c))
+        api_event_key(c, SHMC_EV_ARITH, st, incr != 0, key, nkey, -1);
     api_leave(c, n);
     if (st == SHMC_OK) {
         if (result)
@@ -726,6 +769,8 @@ shmc_status shmc_invalidate(shmc_cache *c, const void *key, size_t nkey, uint64_
     uint32_t damage = bounds_hits();
     st = items_invalidate(c, n, key, nkey, cas_in, exptime ? &exp : NULL, new_cas);
     st = bounds_status(damage, st);
+    if (events_on(c))
+        api_event_key(c, SHMC_EV_DELETE, st, 1, key, nkey, exptime ? events_ttl(c, exp) : -1);
     api_leave(c, n);
     return st;
 }
@@ -738,6 +783,8 @@ shmc_status shmc_touch(shmc_cache *c, const void *key, size_t nkey, int64_t expt
     seg_counters *n = gate_lane(c);
     uint32_t damage = bounds_hits();
     st = bounds_status(damage, items_touch(c, n, key, nkey, exptime));
+    if (events_on(c))
+        api_event_key(c, SHMC_EV_TOUCH, st, 0, key, nkey, events_ttl(c, exptime));
     api_leave(c, n);
     return st;
 }

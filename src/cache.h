@@ -50,6 +50,7 @@ struct shmc_cache {
     slab_class *classes;        /* indexed by class id (entry 0 unused) */
     seg_stripe *stripes;        /* SEG_NSTRIPES stripes, a line each */
     client_slot *slots;         /* max_clients slots */
+    seg_event_ring *events;     /* the event ring (events.h) */
     uint8_t *pagemap;           /* class id of each page, 0 = unassigned */
     ref_t *buckets;             /* the hash index */
     /* the segment's geometry as validated at attach, for the checks of

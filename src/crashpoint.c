@@ -41,6 +41,8 @@ const char *const crashpoint_names[] = {
     "hash.split_done",       /* split buckets done, hash word not advanced */
     "reap.half",             /* a dead client's chunks half freed */
     "check.locked",          /* shmc_check holds every lock, as a reader */
+    "event.claimed",         /* an event's slot claimed (seq odd), body not written */
+    "event.written",         /* an event's body written, not yet published */
     NULL,
 };
 
@@ -77,7 +79,8 @@ void crashpoint_hit(const char *name)
 
 void crashpoint_arm_signal(const char *name, unsigned skip, int sig)
 {
-    armed_skip = skip;
+    /* passes from now: a forked child inherits its parent's counts */
+    armed_skip = skip + (name ? crashpoint_hits(name) : 0);
     armed_signal = sig;
     __atomic_store_n(&armed, name, __ATOMIC_RELEASE);
 }

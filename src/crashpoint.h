@@ -22,7 +22,7 @@ void crashpoint_hit(const char *name);
 #ifdef SHMC_CRASH_POINTS
 /* Every point's name, NULL-terminated. */
 extern const char *const crashpoint_names[];
-/* Die at point name after passing it skip times (name NULL: disarm). */
+/* Die at point name after passing it skip more times (name NULL: disarm). */
 void crashpoint_arm(const char *name, unsigned skip);
 /* The same with signal sig instead of SIGKILL: SIGSTOP stops the process
  * at the point (with every lock it holds there), once. */

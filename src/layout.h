@@ -4,7 +4,7 @@
  *
  * A segment file is laid out as
  *
- *   [seg_header][slab_class x MAX_CLASSES][stripes][client slots]
+ *   [seg_header][slab_class x MAX_CLASSES][stripes][client slots][event ring]
  *   [page map][hash buckets (reserved for the most items, sparse)][pages]
  *
  * Every reference inside the segment is a ref_t: the byte offset from the
@@ -31,7 +31,7 @@
                                            pid and start time; 5: a lock word's reader
                                            bit, lock.h; 6: a page per class past the
                                            limit, seg_header.limit_pages; the TEMP
-                                           LRU) */
+                                           LRU; the event ring, events.h) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
@@ -203,10 +203,55 @@ typedef struct client_slot {
     uint64_t start_time;        /* owner's start: /proc/PID/stat field 22, clock ticks; 0 unknown */
     uint64_t pidns;             /* inode of the owner's pid namespace; 0 unknown */
     uint32_t generation;        /* claims of this slot so far; part of lock tokens */
-    uint32_t pad;
+    uint32_t watching;          /* this client's open watches (events.h); while not 0 the
+                                   slot counts once in seg_header.watchers */
     uint64_t attached_at;       /* Unix time of attach */
     seg_counters lanes[SEG_LANES]; /* this client's event counters */
 } client_slot;
+
+/*
+ * The event ring (events.h): what clients did, written by every process
+ * while someone watches.  A writer claims position pos by a fetch-add on
+ * head and writes slot pos % SEG_EVENTS: seq = 2*pos+1 (being written),
+ * the body and its checksum, then seq = 2*pos+2 (published).  A reader
+ * trusts a body only if seq was 2*pos+2 before and after its copy and the
+ * checksum matches; a writer that died mid-write leaves an odd seq, which
+ * readers skip and the next lap overwrites.
+ */
+#define SEG_EVENTS 1024u                /* slots in the ring (a power of two) */
+
+/* What an event says (its body: the part the checksum covers). */
+typedef struct seg_event_body {
+    uint64_t ticks;             /* when: clock_ticks (2^-20 s since the epoch) */
+    uint32_t client;            /* client slot of the process that did it */
+    uint32_t pid;               /* that process */
+    int32_t ttl;                /* seconds to live after it; -1 never expires */
+    uint32_t nbytes;            /* value length */
+    uint32_t atime;             /* evictions: last access, segment-relative seconds */
+    uint8_t kind;               /* SHMC_EV_* (include/shmcached.h) */
+    uint8_t status;             /* the call's shmc_status */
+    uint8_t op;                 /* the store mode; incr 1 / decr 0; a get's touch 1 */
+    uint8_t clsid;              /* slab class of the item (0: none) */
+    uint8_t nkey;               /* key length, 1..SHMC_KEY_MAX */
+    uint8_t fetched;            /* evictions: the item had been read */
+    uint8_t pad[2];
+    char key[250];              /* nkey bytes of key (SHMC_KEY_MAX) */
+} seg_event_body;
+
+/* One slot of the ring. */
+typedef struct seg_event {
+    uint64_t seq;               /* 2*pos+1 being written, 2*pos+2 published; 0 never */
+    uint32_t check;             /* checksum of the body's first bytes up to its key's end */
+    uint32_t pad;
+    seg_event_body b;           /* the event */
+} __attribute__((aligned(64))) seg_event;
+
+_Static_assert(sizeof(seg_event) == 320, "an event slot is five cache lines");
+
+typedef struct seg_event_ring {
+    uint64_t head __attribute__((aligned(64))); /* positions claimed so far (fetch-add) */
+    seg_event ev[SEG_EVENTS];   /* slot pos % SEG_EVENTS holds position pos */
+} seg_event_ring;
 
 /* The header at offset 0. */
 typedef struct seg_header {
@@ -232,7 +277,8 @@ typedef struct seg_header {
     uint32_t group;
 
     /* where things are (byte offsets from the start of the segment) */
-    uint64_t off_classes, off_stripes, off_slots, off_pagemap, off_buckets, off_pages;
+    uint64_t off_classes, off_stripes, off_slots, off_events, off_pagemap, off_buckets,
+        off_pages;
     uint32_t npages;            /* slab pages in the segment */
     uint32_t nclasses;          /* classes in use, ids 1..nclasses */
     uint64_t max_buckets;       /* buckets reserved for the index (power of two) */
@@ -254,11 +300,14 @@ typedef struct seg_header {
     uint32_t stale;             /* 1 once the segment was destroyed or replaced: every call
                                    then answers SHMC_STALE (on hash_word's cache line, which
                                    every call reads anyway) */
+    uint32_t watchers;          /* clients watching events now (events.h): calls write
+                                   events only while it is not 0 (same line as stale) */
     uint32_t limit_pages;       /* pages the classes may hold (mem_bytes, or cache_memlimit's);
                                    a class with none takes its first past it, as memcached's
                                    -m: npages has one more page per class for that (pool lock) */
     uint32_t temp_ttl;          /* 0, or items stored with a TTL up to this many seconds go to
                                    the TEMP LRU (memcached's temporary_ttl; shmc_set_temp_lru) */
+    uint32_t pad1;
 
     /* counters of the whole segment */
     uint64_t slabs_moved;

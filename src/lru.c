@@ -13,6 +13,7 @@
 #include "bounds.h"
 #include "clock.h"
 #include "crashpoint.h"
+#include "events.h"
 #include "hash.h"
 #include "lock.h"
 #include "slabs.h"
@@ -183,6 +184,8 @@ static void lru_drop(shmc_cache *c, slab_shard *sh, item_t *it, enum item_livene
     hash_remove(c, it);
     lru_unlink(c, sh, it);
     if (why == ITEM_LIVE) {
+        if (events_on(c))
+            events_put_item(c, SHMC_EV_EVICT, it, clock_now(c));
         sh->evictions++;
         sh->evicted_unfetched += !fetched;
     } else {

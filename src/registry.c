@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "lock.h"
 #include "recovery.h"
 #include "sys.h"
@@ -194,6 +195,7 @@ static void slot_reap(shmc_cache *c, uint32_t i)
     client_slot *s = &c->slots[i];
     lock_release_stale(c, i);
     recovery_reap_slot(c, i);
+    events_watch_drop(c, i); /* a dead watcher watches no more */
     slot_retire_counters(c, s);
     __atomic_fetch_add(&c->hdr->clients_recovered, 1, __ATOMIC_RELAXED);
 }
@@ -245,6 +247,7 @@ shmc_status registry_attach(shmc_cache *c, const client_id *me)
 void registry_detach(shmc_cache *c)
 {
     client_slot *s = &c->slots[c->slot];
+    events_watch_drop(c, c->slot);
     slot_retire_counters(c, s);
     __atomic_store_n(&s->start_time, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);

@@ -96,6 +96,8 @@ static shmc_status segment_layout(seg_header *h, const shmc_config *cfg)
     off += sizeof(seg_stripe) * SEG_NSTRIPES;
     h->off_slots = off;
     off += ALIGN_UP(sizeof(client_slot) * cfg->max_clients, 64);
+    h->off_events = off;
+    off += ALIGN_UP(sizeof(seg_event_ring), 64);
     h->off_pagemap = off;
     off += ALIGN_UP(h->npages, 4096);
     h->off_buckets = off;
@@ -164,6 +166,7 @@ static void segment_bind(shmc_cache *c, const seg_header *h)
     c->classes = (slab_class *)(c->base + h->off_classes);
     c->stripes = (seg_stripe *)(c->base + h->off_stripes);
     c->slots = (client_slot *)(c->base + h->off_slots);
+    c->events = (seg_event_ring *)(c->base + h->off_events);
     c->pagemap = (uint8_t *)(c->base + h->off_pagemap);
     c->buckets = (ref_t *)(c->base + h->off_buckets);
     c->pages_lo = h->off_pages;
@@ -306,7 +309,7 @@ typedef struct header_field {
 static const header_field layout_fields[] = {
     HEADER_FIELD(page_size),   HEADER_FIELD(npages),      HEADER_FIELD(max_buckets),
     HEADER_FIELD(off_classes), HEADER_FIELD(off_stripes), HEADER_FIELD(off_slots),
-    HEADER_FIELD(off_pagemap), HEADER_FIELD(off_buckets), HEADER_FIELD(off_pages),
+    HEADER_FIELD(off_events),  HEADER_FIELD(off_pagemap), HEADER_FIELD(off_buckets), HEADER_FIELD(off_pages),
     HEADER_FIELD(file_size),
 };
 

@@ -22,6 +22,7 @@
 #include "bounds.h"
 #include "clock.h"
 #include "crashpoint.h"
+#include "events.h"
 #include "hash.h"
 #include "lock.h"
 #include "lru.h"
@@ -554,6 +555,8 @@ static bool slabs_evict_linked(shmc_cache *c, item_t *it, bool evict, uint32_t n
     seg_lock *s = hash_stripe(c, it->hash);
     if ((why == ITEM_LIVE && !evict) || !lock_try(c, s))
         return false;
+    if (why == ITEM_LIVE && events_on(c))
+        events_put_item(c, SHMC_EV_EVICT, it, now);
     hash_remove(c, it);
     lru_unlink(c, sh, it);
     if (why == ITEM_LIVE)

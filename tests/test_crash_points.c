@@ -51,39 +51,44 @@ typedef struct point_case {
     unsigned skip;  /* passes before the kill */
     int tight;      /* small cache: eviction and page moves happen */
     int dead_peer;  /* leave a dead client first, so attach reaps */
+    int watch;      /* the survivor watches events all along (the event ring's points) */
 } point_case;
 
 static const point_case cases[] = {
-    {"slabs.popped", 50, 0, 0},
-    {"slabs.stolen", 5, 0, 0},
-    {"slabs.grow_locked", 2, 0, 0},
-    {"slabs.grow_half_init", 2, 0, 0},
-    {"slabs.grow_published", 2, 0, 0},
-    {"slabs.grow_half_freed", 2, 0, 0},
-    {"slabs.free_half", 40, 0, 0},
-    {"slabs.reassign_half", 0, 1, 0},
-    {"slabs.reassign_released", 0, 1, 0},
-    {"item.alloc", 100, 0, 0},
-    {"item.chunks_taken", 3, 0, 0},
-    {"item.filled", 100, 0, 0},
-    {"publish.lru_linked", 100, 0, 0},
-    {"publish.adopted", 3, 0, 0},
-    {"publish.committed", 100, 0, 0},
-    {"publish.chained", 100, 0, 0},
-    {"publish.old_unlinked", 100, 0, 0},
+    {"slabs.popped", 50, 0, 0, 0},
+    {"slabs.stolen", 5, 0, 0, 0},
+    {"slabs.grow_locked", 2, 0, 0, 0},
+    {"slabs.grow_half_init", 2, 0, 0, 0},
+    {"slabs.grow_published", 2, 0, 0, 0},
+    {"slabs.grow_half_freed", 2, 0, 0, 0},
+    {"slabs.free_half", 40, 0, 0, 0},
+    {"slabs.reassign_half", 0, 1, 0, 0},
+    {"slabs.reassign_released", 0, 1, 0, 0},
+    {"item.alloc", 100, 0, 0, 0},
+    {"item.chunks_taken", 3, 0, 0, 0},
+    {"item.filled", 100, 0, 0, 0},
+    {"publish.lru_linked", 100, 0, 0, 0},
+    {"publish.adopted", 3, 0, 0, 0},
+    {"publish.committed", 100, 0, 0, 0},
+    {"publish.chained", 100, 0, 0, 0},
+    {"publish.old_unlinked", 100, 0, 0, 0},
     /* the 2000th pass is a cross-shard publish: the old item was in the
      * other handle's shard, so the dead client held two shard locks */
-    {"publish.old_unlinked", 2000, 0, 0},
-    {"publish.old_freed", 3, 0, 0},
-    {"unlink.unchained", 20, 0, 0},
-    {"unlink.lru_unlinked", 20, 0, 0},
-    {"lru.moved", 30, 0, 0},
-    {"lru.evict_dropped", 5, 1, 0},
-    {"hash.split_half", 3, 0, 0},
-    {"hash.split_done", 3, 0, 0},
-    {"reap.half", 0, 0, 1},
+    {"publish.old_unlinked", 2000, 0, 0, 0},
+    {"publish.old_freed", 3, 0, 0, 0},
+    {"unlink.unchained", 20, 0, 0, 0},
+    {"unlink.lru_unlinked", 20, 0, 0, 0},
+    {"lru.moved", 30, 0, 0, 0},
+    {"lru.evict_dropped", 5, 1, 0, 0},
+    {"hash.split_half", 3, 0, 0, 0},
+    {"hash.split_done", 3, 0, 0, 0},
+    {"reap.half", 0, 0, 1, 0},
     /* a check holds every lock, as a reader: its death costs no repair */
-    {"check.locked", 2, 0, 0},
+    {"check.locked", 2, 0, 0, 0},
+    /* a writer of the event ring dies with its slot claimed, or written
+     * but not published: readers skip that one event, writers go on */
+    {"event.claimed", 30, 0, 0, 1},
+    {"event.written", 30, 0, 0, 1},
 };
 
 /* The case whose child runs shmc_check (slow on 64 MiB: only there). */
@@ -295,6 +300,43 @@ static void verify_usable(shmc_cache *c)
     alarm(0);
 }
 
+/* The events a watcher reads from *cur now: how many, and the skipped
+ * ones added to *skipped; each must be whole (a known kind, a key). */
+static size_t read_events(shmc_cache *c, uint64_t *cur, uint64_t *skipped)
+{
+    static shmc_event ev[256];
+    size_t total = 0, got;
+    do {
+        assert_int_equal(shmc_watch_next(c, cur, ev, 256, &got, skipped), SHMC_OK);
+        for (size_t i = 0; i < got; i++) {
+            assert_in_range(ev[i].kind, SHMC_EV_GET, SHMC_EV_EVICT);
+            assert_in_range(ev[i].key_len, 1, SHMC_KEY_MAX);
+        }
+        total += got;
+    } while (got);
+    return total;
+}
+
+/* The child died inside an event's write, pc->skip events after the
+ * watch began at start: the watcher reads those, then (once a later
+ * event exists) counts the dead one skipped; writers never wait for it,
+ * and every position is later read or counted. */
+static void verify_events(shmc_cache *c, const point_case *pc, uint64_t start)
+{
+    uint64_t cur = start, skipped = 0;
+    assert_int_equal(read_events(c, &cur, &skipped), pc->skip);
+    assert_u64_eq(skipped, 0);
+    assert_int_equal(shmc_set(c, "after-crash", 11, "v", 1, 0, 0), SHMC_OK);
+    assert_int_equal(read_events(c, &cur, &skipped), 1);
+    assert_u64_eq(skipped, 1);
+    verify_usable(c); /* 4096 sets and 42 gets: the ring laps the dead slot */
+    size_t n = read_events(c, &cur, &skipped);
+    assert_u64_eq(cur, start + pc->skip + 2 + 4096 + 43);
+    assert_u64_eq(n + skipped, 4096 + 43 + 1);
+    assert_true(n >= 1024 - 1);
+    assert_int_equal(shmc_watch_stop(c), SHMC_OK);
+}
+
 /* Chunks that check found held by the dead before a reap, over all cases. */
 static unsigned recoverable_seen;
 
@@ -312,6 +354,9 @@ static void run_case(const point_case *pc)
     if (pc->dead_peer)
         leave_dead_peer(path);
 
+    uint64_t watch_start = 0;
+    if (pc->watch)
+        assert_int_equal(shmc_watch_start(c, &watch_start), SHMC_OK);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
@@ -330,6 +375,8 @@ static void run_case(const point_case *pc)
     if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
         fail_msg("crash point %s was not reached (child status %d)", pc->name, st);
 
+    if (pc->watch)
+        verify_events(c, pc, watch_start);
     /* before any reap: the dead are told apart from the living, and what
      * they hold is recoverable, not a problem */
     shmc_stats s;

@@ -10,6 +10,7 @@
 
 #include "protocol.h"
 #include "proto_text_parse.h"
+#include "proto_watch.h"
 
 #define STALE "SERVER_ERROR " SRV_MSG_RETIRED "\r\n"
 
@@ -403,9 +404,42 @@ static void test_misc_commands(void **state)
     req(t, "lru_crawler tocrawl 10\r\n", "OK\r\n");
     req(t, "lru_crawler enable\r\n", "ERROR failed to start lru crawler thread\r\n");
     req(t, "lru_crawler disable\r\n", "OK\r\n");
-    req(t, "lru_crawler metadump all\r\n", "ERROR metadump not allowed\r\n");
+    req(t, "lru_crawler metadump all\r\n", "END\r\n"); /* no daemon: the crawler is on */
     req(t, "lru_crawler\r\n", "ERROR\r\n");
-    req(t, "watch\r\n", "CLIENT_ERROR watch commands not allowed\r\n");
+}
+
+/* protocol.txt "watch": OK, then the connection streams log lines; an
+ * unknown kind is an ERROR, and the kinds memcached knows but that have
+ * no events here stream nothing. */
+static void test_watch_command(void **state)
+{
+    pt *t = *state;
+    req(t, "watch bogus\r\n", "ERROR\r\n");
+    req(t, "watch fetchers deletions\r\n", "ERROR\r\n");
+    assert_int_equal(t->action, SRV_CONTINUE);
+    const char *in = "watch mutations\r\nget never-run\r\n";
+    assert_int_equal(feed(t, in, strlen(in)), 17); /* nothing after watch runs */
+    assert_reply(t, "OK\r\n");
+    assert_int_equal(t->action, SRV_WATCH);
+    assert_int_equal(t->s.watch_groups & ~WATCH_ACCEPTED, SHMC_WATCH_MUTATIONS);
+    assert_ok(tu_set(t->f->c, "lib:k", "v", 0, 0));
+    char buf[8];
+    size_t len = sizeof buf;
+    assert_ok(shmc_get(t->f->c, "lib:k", 5, buf, &len, NULL, NULL)); /* a fetcher: not shown */
+    t->out.len = 0;
+    assert_true(proto_watch_poll(&t->s, &t->out));
+    srv_buf_add(&t->out, "", 1);
+    assert_non_null(strstr(t->out.data, " type=item_store key=lib%3Ak status=stored cmd=set "
+                                        "ttl=-1 clsid=1 client="));
+    assert_null(strstr(t->out.data, "item_get"));
+    assert_int_equal(strchr(t->out.data, '\n') - t->out.data + 2, (long)t->out.len);
+    proto_watch_end(&t->s);
+    assert_int_equal(t->s.watch_groups, 0);
+    assert_status(shmc_watch_stop(t->f->c), SHMC_NOT_FOUND); /* the watch ended */
+    t->s.watch_groups = 0;
+    req(t, "watch rawcmds\r\n", "OK\r\n");
+    assert_true(proto_watch_poll(&t->s, &t->out));
+    proto_watch_end(&t->s);
 }
 
 static bool has_line(pt *t, const char *line)
@@ -478,9 +512,75 @@ static void test_stats(void **state)
     req(t, "stats bogus\r\n", "ERROR\r\n");
     req(t, "stats detail on\r\n", "OK\r\n");
     req(t, "stats detail\r\n", "CLIENT_ERROR usage: stats detail on|off|dump\r\n");
-    req(t, "stats cachedump 1 1\r\n", "CLIENT_ERROR stats cachedump not allowed\r\n");
+    req(t, "stats cachedump 2 1\r\n", "END\r\n");
     req(t, "stats cachedump 1\r\n", "CLIENT_ERROR bad command line\r\n");
     req(t, "stats cachedump 64 1\r\n", "CLIENT_ERROR Illegal slab id\r\n");
+}
+
+/* protocol.txt "stats cachedump <class> <limit>": ITEM <key> [<bytes> b;
+ * <expiry time> s] per live item of the class (0 s: never expires), up
+ * to limit (0: all), then END; -X refuses it. */
+static void test_cachedump(void **state)
+{
+    pt *t = *state;
+    req(t, "set d:a 0 0 3\r\nabc\r\nset d:b 0 0 1\r\nx\r\ndelete d:b\r\n",
+        "STORED\r\nSTORED\r\nDELETED\r\n");
+    req(t, "stats cachedump 1 0\r\n", "ITEM d:a [3 b; 0 s]\r\nEND\r\n");
+    time_t before = time(NULL);
+    req(t, "set d:e 0 1000 2\r\nxy\r\n", "STORED\r\n");
+    feed(t, "stats cachedump 1 0\r\n", 21);
+    assert_true(ends_with_end(t));
+    assert_true(has_line(t, "ITEM d:a [3 b; 0 s]\r\n"));
+    char want[64];
+    bool found = false;
+    for (time_t at = before + 1000; at <= time(NULL) + 1000 && !found; at++) {
+        snprintf(want, sizeof want, "ITEM d:e [2 b; %lld s]\r\n", (long long)at);
+        found = has_line(t, want);
+    }
+    assert_true(found);
+    feed(t, "stats cachedump 1 1\r\n", 21);
+    assert_true(strncmp(t->out.data, "ITEM d:", 7) == 0);
+    assert_int_equal(memchr(t->out.data, '\n', t->out.len) - (void *)t->out.data + 1 + 5,
+                     t->out.len); /* one line, then END */
+    g_set.dump_disabled = 1;
+    req(t, "stats cachedump 1 0\r\n", "CLIENT_ERROR stats cachedump not allowed\r\n");
+    req(t, "lru_crawler metadump all\r\n", "ERROR metadump not allowed\r\n");
+    g_set.dump_disabled = 0;
+}
+
+/* protocol.txt "lru_crawler metadump <all|hash|ids>": a line per live
+ * item, key uri-encoded, exp -1 when it never expires, then END. */
+static void test_metadump(void **state)
+{
+    pt *t = *state;
+    req(t, "set m:a 0 0 3\r\nabc\r\nset m%b 0 0 1\r\nx\r\nget m:a\r\n",
+        "STORED\r\nSTORED\r\nVALUE m:a 0 3\r\nabc\r\nEND\r\n");
+    feed(t, "lru_crawler metadump all\r\n", 26);
+    assert_true(ends_with_end(t));
+    char *a = strstr(t->out.data, "key=m%3Aa exp=-1 la=");
+    char *b = strstr(t->out.data, "key=m%25b exp=-1 la=");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(strstr(a, " fetch=yes cls=1 size=54\n"));
+    assert_non_null(strstr(b, " fetch=no cls=1 size=52\n"));
+    req(t, "lru_crawler metadump 2\r\n", "END\r\n");
+    req(t, "lru_crawler metadump 0\r\n", "BADCLASS invalid class id\r\n");
+    req(t, "flush_all\r\n", "OK\r\n");
+    req(t, "lru_crawler metadump hash\r\n", "END\r\n");
+}
+
+/* protocol.txt "stats detail": per-prefix get/hit/set/del counts of the
+ * server's own commands while on; kept when turned off. */
+static void test_stats_detail(void **state)
+{
+    pt *t = *state;
+    req(t, "stats detail on\r\n", "OK\r\n");
+    req(t, "set p:1 0 0 1\r\nx\r\nget p:1 p:2 q\r\ndelete p:3\r\n",
+        "STORED\r\nVALUE p:1 0 1\r\nx\r\nEND\r\nNOT_FOUND\r\n");
+    req(t, "stats detail dump\r\n", "PREFIX p get 2 hit 1 set 1 del 1\r\nEND\r\n");
+    req(t, "stats detail off\r\n", "OK\r\n");
+    req(t, "get p:1\r\n", "VALUE p:1 0 1\r\nx\r\nEND\r\n");
+    req(t, "stats detail dump\r\n", "PREFIX p get 2 hit 1 set 1 del 1\r\nEND\r\n");
 }
 
 /*
@@ -1063,6 +1163,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_storage_basic, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_cachedump, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_watch_command, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_metadump, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_stats_detail, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_get_multi, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_gets_cas, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_storage_errors, pt_setup, pt_teardown),

@@ -412,6 +412,41 @@ check "network reads the library's write" grep -q "^fromlib" <<<"$OUT"
 mc "127.0.0.1:$PORT" 'set netkey 0 0 7\r\nfromnet\r\n' >/dev/null
 check "the library reads the network's write" bash -c "[[ \$('$CTL' -S '$SEG' get netkey) == fromnet ]]"
 
+# ---------------------------------------------------------------- 3b. watch, metadump
+# protocol.txt "watch": OK, then log lines; a library client's calls show
+# too (they never pass through the server: the events are the segment's)
+OUT=$(timeout 20 python3 - "$PORT" "$CTL" "$SEG" <<'EOF'
+import socket, subprocess, sys, time
+port, ctl, seg = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+w = socket.create_connection(("127.0.0.1", port), 5)
+w.sendall(b"watch mutations evictions\r\n")
+buf = b""
+while not buf.endswith(b"OK\r\n"):
+    buf += w.recv(4096)
+o = socket.create_connection(("127.0.0.1", port), 5)
+o.sendall(b"set net:w 0 0 2\r\nhi\r\nget net:w\r\n")
+subprocess.run([ctl, "-S", seg, "set", "lib:w", "v", "0", "100"], check=True,
+               stdout=subprocess.DEVNULL)
+w.sendall(b"get ignored\r\n")  # a watcher's input is not run
+w.settimeout(0.2)
+end = time.time() + 5
+while time.time() < end and buf.count(b"\n") < 3:
+    try:
+        buf += w.recv(4096)
+    except socket.timeout:
+        pass
+sys.stdout.write(buf.decode())
+EOF
+)
+check "watch: OK first" test "$(head -n 1 <<<"$OUT")" = $'OK\r'
+check "watch: the network client's store" grep -qE '^ts=[0-9]+\.[0-9]{6} gid=[0-9]+ type=item_store key=net%3Aw status=stored cmd=set ttl=-1 clsid=[0-9]+ client=[0-9]+ pid='"$SRV_PID"' size=2$' <<<"$OUT"
+check "watch: the library client's store, with its own pid" grep -qE ' type=item_store key=lib%3Aw status=stored cmd=set ttl=100 clsid=[0-9]+ client=[0-9]+ pid=[0-9]+ size=1$' <<<"$OUT"
+check "watch mutations: no get lines, no reply to the watcher's own get" bash -c '! grep -qE "item_get|^END|VALUE" <<<"$1"' _ "$OUT"
+check "watch: the library client is not the server" bash -c '! grep -q "lib%3Aw.* pid=$2 " <<<"$1"' _ "$OUT" "$SRV_PID"
+OUT=$(mc "127.0.0.1:$PORT" 'lru_crawler metadump all\r\n')
+check "metadump lists the library client's item" grep -qE '^key=lib%3Aw exp=[0-9]+ la=[0-9]+ cas=[0-9]+ fetch=no cls=[0-9]+ size=[0-9]+$' <<<"$OUT"
+check "metadump ends with END" test "$(tail -n 1 <<<"$OUT")" = $'END\r'
+
 # ---------------------------------------------------------------- UDP
 OUT=$(python3 - "$UPORT" <<'EOF'
 import socket, sys

@@ -89,7 +89,7 @@ expect_rc "--help" 0
 expect_true "--help prints usage" grep -q '^usage: shmcachectl \[-S SEGMENT\] COMMAND' "$TMP/out"
 run "$CTL" -h
 expect_rc "-h" 0
-COMMANDS="create, info, stats, get, set, delete, incr, decr, touch, flush_all, check, recover, destroy"
+COMMANDS="create, info, stats, get, set, delete, incr, decr, touch, flush_all, check, recover, destroy, dump, watch"
 run "$CTL"
 expect_usage "no command" "missing command ($COMMANDS)"
 run "$CTL" -S "$SEG" bogus
@@ -473,6 +473,85 @@ ctl check
 expect_out "check after flush_all" "OK: segment consistent"$'\n'
 
 # ------------------------------------------------------------------
+# dump (memcached's lru_crawler metadump lines; -v: replayable set
+# commands) and watch (memcached's watch log lines)
+# ------------------------------------------------------------------
+ctl flush_all
+ctl set d:one hello 7 0
+ctl set d:two world 0 1000
+ctl set "d three" x
+ctl dump
+expect_rc "dump" 0
+expect_match "dump: a metadump line" '^key=d%3Aone exp=-1 la=[0-9]+ cas=[0-9]+ fetch=no cls=[0-9]+ size=[0-9]+$'
+expect_match "dump: expiry as a Unix time" '^key=d%3Atwo exp=[0-9]{10} la=[0-9]+ '
+expect_match "dump: a key with a space, uri-encoded" '^key=d%20three exp=-1 '
+expect_true "dump: three items, END last" test "$(grep -c '^key=' "$TMP/out")-$(tail -n 1 "$TMP/out")" = 3-END
+ctl dump extra
+expect_usage "dump extra" "dump: too many arguments"
+ctl dump -x
+expect_usage "dump -x" "dump: unknown option '-x'"
+ctl dump -v
+expect_rc "dump -v: a key the text protocol cannot carry is left out" 1
+expect_err "dump -v says which" "shmcachectl: dump: key of 7 bytes left out: the text protocol cannot carry its control bytes or spaces"$'\n'
+expect_true "dump -v: set commands, with flags, absolute expiry and the value" \
+    grep -qaP '^set d:one 7 0 5\r$' "$TMP/out"
+expect_true "dump -v: the value follows" grep -qaP '^hello\r$' "$TMP/out"
+expect_true "dump -v: expiry as a Unix time" grep -qaP '^set d:two 0 [0-9]{10} 5\r$' "$TMP/out"
+cp "$TMP/out" "$TMP/replay"
+# replay into a server on another segment: memcached's text protocol
+REPLAY="$BASE.replay"
+if [[ -x "$BUILD/shmcached" ]] && command -v python3 >/dev/null; then
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$BUILD/shmcached" -u root -l 127.0.0.1 -p "$PORT" -U 0 -e "$REPLAY" -m 8 &
+    SRV_PID=$!
+    run python3 - "$PORT" "$TMP/replay" <<'PY'
+import socket, sys, time
+data = open(sys.argv[2], "rb").read()
+for _ in range(100):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+        break
+    except OSError:
+        time.sleep(0.05)
+s.sendall(data + b"mn\r\n")
+buf = b""
+while not buf.endswith(b"MN\r\n"):
+    buf += s.recv(4096)
+sys.stdout.write(buf.decode())
+PY
+    kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true
+    expect_out "dump -v replayed by shmcached: every set stored" "STORED"$'\r\n'"STORED"$'\r\n'"MN"$'\r\n'
+    run "$CTL" -S "$REPLAY" get -v d:one
+    expect_out "replayed value" "hello"
+    expect_err "replayed flags" "VALUE d:one 7 5 $(sed -n 's/^VALUE d:one 7 5 \([0-9]*\)$/\1/p' "$TMP/err")"$'\n'
+    run "$CTL" -S "$REPLAY" dump
+    expect_match "replayed expiry kept" '^key=d%3Atwo exp=[0-9]{10} '
+    run "$CTL" -S "$REPLAY" destroy --force
+else
+    fail "dump -v replay: $BUILD/shmcached or python3 missing"
+fi
+
+"$CTL" -S "$SEG" watch -n 3 mutations >"$TMP/watch" 2>&1 &
+WATCH_PID=$!
+for _ in $(seq 100); do [[ -s $TMP/watch ]] && break; sleep 0.05; done
+ctl get d:one
+ctl set d:w v 0 100
+ctl delete d:w
+ctl delete d:w
+wait "$WATCH_PID"; RC=$?
+expect_rc "watch -n 3 ends after three lines" 0
+expect_true "watch: OK, then three mutation lines (the get is a fetcher)" test "$(wc -l <"$TMP/watch")" = 4
+expect_true "watch: OK first" test "$(head -n 1 "$TMP/watch")" = OK
+expect_true "watch: the store" grep -qE '^ts=[0-9]+\.[0-9]{6} gid=[0-9]+ type=item_store key=d%3Aw status=stored cmd=set ttl=100 clsid=[0-9]+ client=[0-9]+ pid=[0-9]+ size=1$' "$TMP/watch"
+expect_true "watch: the delete" grep -qE ' type=item_delete key=d%3Aw status=deleted cmd=delete ' "$TMP/watch"
+expect_true "watch: the failed delete" grep -qE ' type=item_delete key=d%3Aw status=not_found ' "$TMP/watch"
+ctl watch bogus
+expect_usage "watch bogus" "watch: unknown kind 'bogus' (fetchers, mutations, evictions)"
+ctl watch -n x
+expect_rc "watch -n x" 2
+ctl delete "d three"
+
+# ------------------------------------------------------------------
 # recover: a client killed while attached
 # ------------------------------------------------------------------
 run "$CTL" -S "$BIG" create -m 8 -I 1m --group "$(id -gn)"
@@ -617,8 +696,8 @@ run "$CTL" -S "$DAMAGED" check
 expect_rc "check a segment with a damaged length" 1
 expect_true "check says the value overruns its chunk" grep -q "overrun its chunk" "$TMP/out"
 # a header field out of range: open refuses the file and names the field
-# (hash_word at offset 192: a level of 40 would shift past 64 bits)
-printf '\x00\x00\x00\x00\x28\x00\x00\x00' | dd of="$DAMAGED" bs=1 seek=192 conv=notrunc status=none
+# (hash_word at offset 200: a level of 40 would shift past 64 bits)
+printf '\x00\x00\x00\x00\x28\x00\x00\x00' | dd of="$DAMAGED" bs=1 seek=200 conv=notrunc status=none
 run "$CTL" -S "$DAMAGED" check
 expect_rc "check a segment with a damaged header" 1
 expect_err "check a segment with a damaged header" \

@@ -48,13 +48,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "shmcached.h"
 #include "stats_names.h"
 
-#define PROG "shmcachectl"
-
-/** Exit statuses (see the top of this file). */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_RECOVERABLE = 3, EXIT_BUSY = 4 };
 
 /*
  * The library's bounds on shmc_config (include/shmcached.h documents them,
@@ -125,6 +122,15 @@ static void print_usage(FILE *out)
 "  destroy [--force]   remove the segment file (after checking it is one);\n"
 "                      refused while live clients are attached unless --force;\n"
 "                      attached clients then get SHMC_STALE and re-open\n"
+"  dump [-v]           every live item as memcached's metadump line\n"
+"                      (\"key=<uri key> exp= la= cas= fetch= cls= size=\"), then\n"
+"                      END; -v (--values): instead, memcached text-protocol\n"
+"                      \"set <key> <flags> <exptime> <bytes>\" commands with the\n"
+"                      values, which memcached or shmcached can replay\n"
+"  watch [-n COUNT] [fetchers] [mutations] [evictions]\n"
+"                      print every process's events as memcached's watch log\n"
+"                      lines (default: all three kinds) until interrupted, or\n"
+"                      COUNT lines; \"skipped=N\" when events were lost\n"
 "\n"
 "EXPTIME as memcached: 0 never, up to 2592000 relative seconds, larger an\n"
 "absolute Unix time, negative already expired.\n"
@@ -135,7 +141,7 @@ static void print_usage(FILE *out)
 }
 
 /** A bad command line: one line on stderr, a hint, exit 2. */
-static _Noreturn void usage_error(const char *fmt, ...)
+_Noreturn void usage_error(const char *fmt, ...)
 {
     va_list ap;
 
@@ -210,7 +216,7 @@ static int report(const char *what, shmc_status st, int saved_errno, const char 
     return EXIT_FAIL;
 }
 
-static int lib_error(const char *what, shmc_status st, int saved_errno)
+int lib_error(const char *what, shmc_status st, int saved_errno)
 {
     return report(what, st, saved_errno, NULL);
 }
@@ -358,7 +364,7 @@ static int key_error(const char *cmd, const char *key, shmc_status st, int saved
 }
 
 /** Between min and max arguments, or a usage error naming the command. */
-static void need_args(const char *cmd, int argc, int min, int max)
+void need_args(const char *cmd, int argc, int min, int max)
 {
     if (argc < min)
         usage_error("%s: missing argument", cmd);
@@ -371,7 +377,7 @@ static void need_args(const char *cmd, int argc, int min, int max)
  * or one without its value.  cmd is NULL for the options before the
  * command.
  */
-static _Noreturn void option_error(const char *cmd, int c, char **argv)
+_Noreturn void option_error(const char *cmd, int c, char **argv)
 {
     char name[64];
     const char *prefix = cmd ? cmd : "", *sep = cmd ? ": " : "";
@@ -409,7 +415,7 @@ static uint64_t parse_range(const char *s, uint64_t min, uint64_t max, const cha
 }
 
 /** An unsigned decimal 0..max. */
-static uint64_t parse_u64(const char *s, uint64_t max, const char *what)
+uint64_t parse_u64(const char *s, uint64_t max, const char *what)
 {
     return parse_range(s, 0, max, what);
 }
@@ -505,7 +511,7 @@ static gid_t parse_group(const char *s)
 /* ------------------------------------------------------------------ */
 
 /** Attach the segment; on failure report it and return NULL. */
-static shmc_cache *open_segment(const char *path)
+shmc_cache *open_segment(const char *path)
 {
     shmc_cache *cache = NULL;
     shmc_status st = shmc_open(path, &cache);
@@ -518,7 +524,7 @@ static shmc_cache *open_segment(const char *path)
 }
 
 /** Close the handle and pass the exit status through. */
-static int finish(shmc_cache *cache, int status)
+int finish(shmc_cache *cache, int status)
 {
     shmc_close(cache);
     return status;
@@ -1200,7 +1206,8 @@ static const struct command {
     { "incr", cmd_incr },       { "decr", cmd_decr },
     { "touch", cmd_touch },     { "flush_all", cmd_flush_all },
     { "check", cmd_check },     { "recover", cmd_recover },
-    { "destroy", cmd_destroy },
+    { "destroy", cmd_destroy }, { "dump", cmd_dump },
+    { "watch", cmd_watch },
 };
 
 static const struct command *find_command(const char *name)
@@ -1250,9 +1257,9 @@ int main(int argc, char **argv)
     }
     if (optind >= argc)
         usage_error("missing command (create, info, stats, get, set, delete, incr, decr, touch, "
-                    "flush_all, check, recover, destroy)");
+                    "flush_all, check, recover, destroy, dump, watch)");
     if ((cmd = find_command(argv[optind])) == NULL)
         usage_error("unknown command '%s' (create, info, stats, get, set, delete, incr, decr, "
-                    "touch, flush_all, check, recover, destroy)", argv[optind]);
+                    "touch, flush_all, check, recover, destroy, dump, watch)", argv[optind]);
     return cmd->run(path, argc - optind - 1, argv + optind + 1);
 }
