@@ -541,6 +541,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             if (mb > SHMC_MEM_MAX)
                 return fail(err, errlen, "Memory limit is above shmcached's 16384 MB (16384m at most)");
             s->maxbytes = mb;
+            s->given |= SET_GIVEN_MAXBYTES;
             break;
         }
         case 'M':
@@ -556,6 +557,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
                                          "(shmcached: at most 128m)");
             s->item_size_max = (uint32_t)size;
             item_size_given = 1;
+            s->given |= SET_GIVEN_ITEM_SIZE;
             break;
         }
         case 'f':
@@ -566,6 +568,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
                 return fail(err, errlen, "Factor must be greater than 1 (at most 100, e.g. 1.25)");
             if (s->factor > 100.0)
                 return fail(err, errlen, "Factor must be at most 100 (above 1, e.g. 1.25)");
+            s->given |= SET_GIVEN_FACTOR;
             break;
         case 'n':
             if (parse_int(optarg, INT_MIN, INT_MAX, &v))
@@ -576,6 +579,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             if (v < 8) /* the library's floor (shmc_config.chunk_size_min) */
                 return fail(err, errlen, "Chunk size must be at least 8 bytes (8 up to half of -I)");
             s->chunk_size = v;
+            s->given |= SET_GIVEN_CHUNK_SIZE;
             break;
         case 'C':
             s->use_cas = 0;
