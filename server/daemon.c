@@ -9,9 +9,11 @@
  * The segment:
  *  - with -e PATH: an existing segment at PATH is attached and kept (warm
  *    restart, also after a crash: shmc_open repairs what a dead process
- *    left); its own configuration wins over -m/-I/-f/-n/-M/-o (a note at
- *    -v when they differ).  Missing, it is created with the flags.  It is
- *    never removed by the server.
+ *    left); its own configuration wins over -M/-o hashpower... (a note at
+ *    -v when they differ); -m/-I/-f/-n given and differing start a clean
+ *    cache, as memcached's (restart.c, which also keeps memcached's
+ *    PATH.meta restart file).  Missing, it is created with the flags.  The
+ *    server removes it only to start such a clean cache.
  *  - without -e: /dev/shm/shmcached-<port> (or -<addr>-<port> with -l, or
  *    derived from the -s path, or -udp<port>).  It is the server's own
  *    cache, like memcached's memory: a stale one from a previous run of the
@@ -60,6 +62,7 @@
 #include "conn.h"
 #include "crawler.h"
 #include "proto_detail.h"
+#include "restart.h"
 #include "sasl.h"
 
 #define MAX_LISTENERS 64
@@ -245,6 +248,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("inline_ascii_response %s", "no");
     S("ext_item_size %d", 512);
     S("slab_automove_freeratio %.3f", s->slab_automove_freeratio);
+    S("memory_file %s", s->segment ? s->segment : "(null)"); /* memcached's, also without -e */
     S("segment %s", d->segment);
     S("segment_attached %s", d->segment_attached ? "yes" : "no");
     S("segment_protection %s", shmc_protection_name(shmc_protection_of(d->cache)));
@@ -857,6 +861,8 @@ static const char *segment_reason(shmc_status st, const char *path)
                  "file, and write access to %s to create it: ls -ld %s %s)", shmc_strerror(st), dir,
                  dir, path);
         return hint;
+    case SHMC_BUSY: /* restart.c printed why and what to do */
+        return "in use by other processes, with other settings";
     case SHMC_NOT_SEGMENT:
     case SHMC_FILE_EXISTS:
         snprintf(hint, sizeof hint, "%s (name another segment with -e)", shmc_strerror(st));
@@ -907,17 +913,10 @@ static int open_segment(daemon_t *d)
     if (segment_group(&d->st, &want) < 0)
         return -1;
     shmc_status st;
-    if (d->st.segment) {
+    if (d->st.segment) { /* the .meta file and differing settings: restart.c */
         snprintf(d->segment, sizeof d->segment, "%s", d->st.segment);
-        st = shmc_open_with(d->segment, &d->opts, &d->cache);
-        if (st == SHMC_OK) {
-            d->segment_attached = 1;
-        } else if (st == SHMC_NO_FILE) {
-            st = shmc_create_with(d->segment, &want, &d->opts, &d->cache);
-            if (st == SHMC_FILE_EXISTS) /* raced with another creator */
-                st = shmc_open_with(d->segment, &d->opts, &d->cache),
-                d->segment_attached = st == SHMC_OK;
-        }
+        st = restart_open(d->segment, &d->st, &want, &d->opts, &d->cache, &d->segment_attached,
+                          &d->started);
     } else {
         default_segment_path(&d->st, d->segment, sizeof d->segment);
         st = shmc_destroy(d->segment);
@@ -1164,6 +1163,7 @@ int main(int argc, char **argv)
     if (s->pid_file)
         save_pid(s->pid_file);
 
+    d->started = time(NULL); /* a warm restart (restart.c) moves it back to the first start */
     if (open_segment(d) < 0) {
         if (s->socketpath)
             unlink(s->socketpath);
@@ -1171,7 +1171,6 @@ int main(int argc, char **argv)
             unlink(s->pid_file);
         return EXIT_FAILURE;
     }
-    d->started = time(NULL);
     d->srv.allow_shutdown = s->shutdown_command;
     d->srv.cas_enabled = s->use_cas;
     d->srv.flush_enabled = s->flush_enabled;
@@ -1286,6 +1285,8 @@ int main(int argc, char **argv)
     for (int u = 0; u < d->nudp; u++)
         close(d->udp_fds[u]);
     int ours = segment_still_ours(d); /* a replacement at the path is not ours to remove */
+    if (s->segment && ours) /* memcached's restart file, for the next start */
+        restart_save(d->segment, d->cache, s, d->started, d->version);
     shmc_close(d->cache);
     if (d->segment_owned && ours)
         shmc_destroy(d->segment);

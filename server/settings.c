@@ -542,6 +542,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             if (mb > SHMC_MEM_MAX)
                 return fail(err, errlen, "Memory limit is above shmcached's 16384 MB (16384m at most)");
             s->maxbytes = mb;
+            s->given |= SET_GIVEN_MAXBYTES;
             break;
         }
         case 'M':
@@ -557,6 +558,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
                                          "(shmcached: at most 128m)");
             s->item_size_max = (uint32_t)size;
             item_size_given = 1;
+            s->given |= SET_GIVEN_ITEM_SIZE;
             break;
         }
         case 'f':
@@ -567,6 +569,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
                 return fail(err, errlen, "Factor must be greater than 1 (at most 100, e.g. 1.25)");
             if (s->factor > 100.0)
                 return fail(err, errlen, "Factor must be at most 100 (above 1, e.g. 1.25)");
+            s->given |= SET_GIVEN_FACTOR;
             break;
         case 'n':
             if (parse_int(optarg, INT_MIN, INT_MAX, &v))
@@ -577,6 +580,7 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             if (v < 8) /* the library's floor (shmc_config.chunk_size_min) */
                 return fail(err, errlen, "Chunk size must be at least 8 bytes (8 up to half of -I)");
             s->chunk_size = v;
+            s->given |= SET_GIVEN_CHUNK_SIZE;
             break;
         case 'C':
             s->use_cas = 0;
@@ -795,9 +799,11 @@ const char *settings_usage(void)
 "-Y, --auth-file=<file>    enable ASCII protocol authentication. format:\n"
 "                          user:pass\\nuser2:pass2\\n\n"
 "-e, --memory-file=<file>  the shared-memory segment: attached if it exists\n"
-"                          (its data and its own configuration kept), else\n"
-"                          created. Default: /dev/shm/shmcached-<port>, or\n"
-"                          derived from -s, replaced at start, removed at exit\n"
+"                          (its data and its own configuration kept; -m -I -f\n"
+"                          -n given and differing start a clean cache), else\n"
+"                          created; <file>.meta written at a clean stop.\n"
+"                          Default: /dev/shm/shmcached-<port>, or derived\n"
+"                          from -s, replaced at start, removed at exit\n"
 "-o, --extended            comma separated list of extended options\n"
 "                          most options have a 'no_' prefix to disable\n"
 "   - maxconns_fast:       immediately close new connections after limit (default: enabled)\n"

@@ -30,6 +30,12 @@
  */
 #define SRV_LOCK_WAIT_MS_DEFAULT 100
 
+/* settings.given: a creation parameter set on the command line, not defaulted. */
+#define SET_GIVEN_MAXBYTES 1u   /* -m */
+#define SET_GIVEN_ITEM_SIZE 2u  /* -I */
+#define SET_GIVEN_FACTOR 4u     /* -f */
+#define SET_GIVEN_CHUNK_SIZE 8u /* -n */
+
 enum binding_protocol { PROTO_AUTO = 0, PROTO_ASCII, PROTO_BINARY };
 
 typedef struct settings {
@@ -60,6 +66,8 @@ typedef struct settings {
     double factor;            /* -f (1.25) */
     int chunk_size;           /* -n (48) */
     int evict_to_free;        /* !-M (1) */
+    unsigned given;           /* which of -m -I -f -n the command line set (SET_GIVEN_*):
+                                 with -e, only those are held against the segment's own */
     int hashpower_init;       /* -o hashpower (0 = default) */
     char hash_algorithm[16];  /* -o hash_algorithm (murmur3; we always use xxh3) */
     uint32_t slab_chunk_size_max; /* -o slab_chunk_max, bytes as memcached 1.6.18 (512k) */

@@ -561,11 +561,11 @@ check "-v says the segment was attached" grep -q "attached, data kept" "$TMP/srv
 N=$(readback)
 check "warm restart after SIGTERM: 1000/1000 keys read back (got $N)" test "$N" = 1000
 kill -9 "$SRV_PID"; wait "$SRV_PID" 2>/dev/null
-check "restart after kill -9" start_server "$TMP/srv3.log" -l 127.0.0.1 -p "$PORT" -e "$SEG" -m 128 -v
+check "restart after kill -9" start_server "$TMP/srv3.log" -l 127.0.0.1 -p "$PORT" -e "$SEG" -M -v
 N=$(readback)
 check "warm restart after kill -9: 1000/1000 keys read back (got $N)" test "$N" = 1000
 check "shmcachectl check: the segment is consistent" "$CTL" -S "$SEG" check
-check "a differing -m on an attached segment: a note, its own config wins" \
+check "a differing -M on an attached segment: a note, its own config wins" \
     grep -q "own configuration wins" "$TMP/srv3.log"
 stop_server
 
