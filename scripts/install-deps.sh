@@ -21,8 +21,8 @@
 set -euo pipefail
 
 # The library, the tool and the server: a C compiler, CMake, pkg-config,
-# XXH3 (libxxhash), and the server's libevent and Cyrus SASL.
-BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2-dev)
+# XXH3 (libxxhash), and the server's libevent, Cyrus SASL and OpenSSL (-Z).
+BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2-dev libssl-dev)
 # make check: cmocka (unit tests), the SASL PLAIN module (-S tests),
 # memcached and libmemcached (parity, the ycsb driver's mc backend, test_ycsb),
 # Python with pymemcache/pytest (server tests), clang (libFuzzer), QEMU +
