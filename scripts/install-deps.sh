@@ -27,13 +27,15 @@ BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2
 # memcached and libmemcached (parity, the ycsb driver's mc backend, test_ycsb),
 # Python with pymemcache/pytest (server tests), clang (libFuzzer), QEMU +
 # busybox + cpio (the protection-key suite where the CPU has no keys),
-# mandoc (man page lint), systemd (systemd-analyze verify of the unit).
+# mandoc (man page lint), systemd (systemd-analyze verify of the unit),
+# openssl (the command: test_tls and test_server make their certificates).
 TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcached-tools
            python3-pymemcache python3-pytest clang qemu-system-x86 busybox-static cpio
-           mandoc systemd)
+           mandoc systemd openssl)
 # make bench: memcached to compare with, libmemcached for build/ycsb's mc
-# backend, memcslap, gnuplot for the plots.
-BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox)
+# backend, memcslap, gnuplot for the plots, stunnel4 (bench/tls.sh: TLS in
+# front of memcached, beside memcached's own -Z).
+BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox stunnel4)
 
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
