@@ -359,7 +359,9 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         if (n > 0) {
             srv_count(SRV_BYTES_READ, (uint64_t)n);
             c->rlen += (size_t)n;
-            if ((size_t)n < room)
+            /* TLS hands out one record (at most 16 KiB) per read: after a
+             * full one, more is likely waiting in the socket */
+            if ((size_t)n < room && (!c->tls || n < 16384))
                 break;
             continue;
         }

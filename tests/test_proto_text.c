@@ -367,6 +367,8 @@ static void test_misc_commands(void **state)
     req(t, "verbosity 1\r\n", "OK\r\n");
     req(t, "verbosity\r\n", "ERROR\r\n");
     req(t, "verbosity x\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* no daemon (no -Z): memcached's answer without TLS */
+    req(t, "refresh_certs\r\n", "Error TLS not enabled\r\n");
     req(t, "cache_memlimit 100\r\n", "OK\r\n");
     req(t, "cache_memlimit 7\r\n", "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
     req(t, "cache_memlimit 2000000000\r\n",
