@@ -13,8 +13,9 @@
 #       (connect, handshake, "version", close): connections/s, p50, p99
 #
 # Every figure is the median over ROUNDS rounds, the rows in a different
-# order each round.  The CPU (lscpu) and shmcached's protection mode
-# ("stats settings" segment_protection) are printed with the figures.
+# order each round.  The CPU (lscpu), shmcached's protection mode ("stats
+# settings" segment_protection) and the load average are printed with the
+# figures.
 #
 #   bench/tls.sh           full: 3 rounds, 3 s runs, 500 handshakes
 #   bench/tls.sh --quick   1 round, 1 s runs, 200 handshakes
@@ -26,7 +27,7 @@ set -euo pipefail
 
 # shellcheck source=bench/common.sh
 . "$(dirname "$0")/common.sh"
-bench_args tls.sh 24 "$@"
+bench_args tls.sh 25 "$@"
 BUILD=${BUILD:-build}
 MEMCACHED=${MEMCACHED:-memcached}
 STUNNEL=${STUNNEL:-stunnel4}
@@ -112,6 +113,7 @@ stop_row() {
 field() { awk -v n="$2" '{ for (i = 1; i < NF; i++) if ($i == n) print $(i + 1) }' <<<"$1"; }
 
 PROT=?
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq "$ROUNDS"); do
     order=("${ROWS[@]}")
     if [ $((round % 2)) = 0 ]; then order=(); for ((i = ${#ROWS[@]} - 1; i >= 0; i--)); do order+=("${ROWS[$i]}"); done; fi
@@ -148,7 +150,8 @@ CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 echo
 echo "== TLS: $CPU, $(nproc) CPUs; shmcached protection: $PROT; -m $MEM -t $SRV_THREADS;"
 echo "   $CONC connections x ${SECS}s of 50% get / 50% set, 100-byte values; $HS connections one by one;"
-echo "   median of $ROUNDS round(s); TLSv1.3, OpenSSL $(openssl version | awk '{ print $2 }')"
+echo "   median of $ROUNDS round(s); TLSv1.3, OpenSSL $(openssl version | awk '{ print $2 }');"
+echo "   load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-24s %10s %9s %9s %10s %12s\n' server ops/s p50_us p99_us conns/s conn_p50_us
 for row in "${ROWS[@]}"; do
     printf '%-24s %10s %9s %9s %10s %12s\n' "${DESC[$row]}" "$(median "$row" ops)" "$(median "$row" p50)" \
