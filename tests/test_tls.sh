@@ -76,10 +76,12 @@ cat server.crt server.key > combined.pem # chain and key in one file
 cp server.crt live.crt; cp server.key live.key
 
 # A TLS client: tlsmc.py PORT DATA [options]; prints the reply (until the
-# server closes or 0.5 s of silence), or "TLSFAIL <reason>".  Options:
+# server closes, the reply's last line is a final one, END, OK, Error...,
+# VERSION..., or 0.5 s of silence), or "TLSFAIL <reason>".  Options:
 #   --ca FILE (verify the server against it; else no verification),
 #   --cert NAME (NAME.crt/NAME.key), --max V / --min V (1.1, 1.2, 1.3),
-#   --peer (print the server certificate's CN first), --wait S.
+#   --peer (print the server certificate's CN first), --wait S,
+#   --drain 1 (read until silence: many replies, each ending in END).
 cat > tlsmc.py <<'EOF'
 import socket, ssl, sys
 port, data = int(sys.argv[1]), sys.argv[2]
@@ -95,6 +97,11 @@ V = {"1.1": ssl.TLSVersion.TLSv1_1, "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TL
 if "--max" in opts: ctx.maximum_version = V[opts["--max"]]
 if "--min" in opts: ctx.minimum_version = V[opts["--min"]]
 wait = float(opts.get("--wait", "0.5"))
+FINAL = (b"END", b"OK", b"Error", b"VERSION", b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR")
+def complete(buf):
+    if "--drain" in opts or not buf.endswith(b"\r\n"):
+        return False
+    return buf[:-2].rsplit(b"\r\n", 1)[-1].startswith(FINAL)
 out = ""
 try:
     raw = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -118,6 +125,7 @@ try:
             d = s.recv(1 << 20)
             if not d: break
             buf += d
+            if complete(buf): break
     except socket.timeout:
         pass
     out += buf.decode("latin1")
@@ -197,7 +205,7 @@ while not reply.endswith(b"\r\n"): reply += s.recv(100)
 assert reply == b"STORED\r\n", reply
 s.sendall(b"get big\r\n" * 3)                # three copies back, read slowly
 want = (b"VALUE big 0 %d\r\n" % len(v) + v + b"\r\nEND\r\n") * 3
-got = b""
+got = bytearray()                            # (bytes += would copy 9 MB per recv)
 while len(got) < len(want):
     d = s.recv(1000)
     if not d: break
@@ -206,7 +214,7 @@ print("ok" if got == want else "bad %d of %d" % (len(got), len(want)))
 EOF
 )
 check "a 3 MB value over TLS both ways, three replies read slowly" test "$BIG" == ok
-OUT=$(tlsmc "$PORT" "$(python3 -c 'print("get k\\r\\n" * 2000, end="")')" | tr -d '\r' | grep -c '^hello$')
+OUT=$(tlsmc "$PORT" "$(python3 -c 'print("get k\\r\\n" * 2000, end="")')" --drain 1 | tr -d '\r' | grep -c '^hello$')
 check "2000 pipelined gets in one TLS write: 2000 replies" test "$OUT" == 2000
 OUT=$(python3 - "$PORT" <<'EOF'
 import socket, ssl, struct, sys
