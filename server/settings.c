@@ -174,6 +174,45 @@ static int parse_tls_version(const char *val, int *out)
     return -1;
 }
 
+/* The -o ssl_* options that name a file or a list: their settings array. */
+static char *ssl_string_option(settings *s, const char *name)
+{
+    if (!strcmp(name, "ssl_chain_cert"))
+        return s->ssl_chain_cert;
+    if (!strcmp(name, "ssl_key"))
+        return s->ssl_key;
+    if (!strcmp(name, "ssl_ca_cert"))
+        return s->ssl_ca_cert;
+    if (!strcmp(name, "ssl_ciphers"))
+        return s->ssl_ciphers;
+    return NULL;
+}
+
+/* The numeric -o ssl_* options (their value present); 0, or -1 with
+ * memcached 1.6.18's message.  name is one of them (parse_ssl_option). */
+static int parse_ssl_number(settings *s, const char *name, const char *val, char *err,
+                            size_t errlen)
+{
+    int v;
+    if (!strcmp(name, "ssl_keyformat")) {
+        if (parse_int(val, INT_MIN, INT_MAX, &s->ssl_keyformat))
+            return fail(err, errlen, "could not parse argument to ssl_keyformat (1: PEM, 2: DER)");
+    } else if (!strcmp(name, "ssl_wbuf_size")) {
+        if (parse_int(val, 0, INT_MAX / 1024, &s->ssl_wbuf_size))
+            return fail(err, errlen, "could not parse argument to ssl_wbuf_size (kilobytes)");
+    } else if (!strcmp(name, "ssl_verify_mode")) {
+        if (parse_int(val, INT_MIN, INT_MAX, &v))
+            return fail(err, errlen, "could not parse argument to ssl_verify_mode (0..3)");
+        if (v < 0 || v > 3)
+            return fail(err, errlen, "Invalid ssl_verify_mode. Use help to see valid options.");
+        s->ssl_verify_mode = v;
+    } else if (parse_tls_version(val, &s->ssl_min_version)) { /* ssl_min_version */
+        return fail(err, errlen, "Invalid ssl_min_version. Use help to see valid options. "
+                                 "(0..3 or tlsv1.0..tlsv1.3)");
+    }
+    return 0;
+}
+
 /*
  * The -o ssl_* options, with memcached 1.6.18's messages; taken with or
  * without -Z (memcached's way: they matter only with it).  Returns 1 if
@@ -183,21 +222,9 @@ static int parse_tls_version(const char *val, int *out)
 static int parse_ssl_option(settings *s, const char *name, const char *val, char *err,
                             size_t errlen)
 {
-    int v;
-    if (strncmp(name, "ssl_", 4))
-        return 0;
-    int flag = !strcmp(name, "ssl_session_cache") || !strcmp(name, "ssl_kernel_tls");
-    if (!flag && (!val || !*val))
-        return fail(err, errlen, "Missing %s argument", name);
-    if (!strcmp(name, "ssl_chain_cert"))
-        return copy_path(s->ssl_chain_cert, name, val, err, errlen) ? -1 : 1;
-    if (!strcmp(name, "ssl_key"))
-        return copy_path(s->ssl_key, name, val, err, errlen) ? -1 : 1;
-    if (!strcmp(name, "ssl_ca_cert"))
-        return copy_path(s->ssl_ca_cert, name, val, err, errlen) ? -1 : 1;
-    if (!strcmp(name, "ssl_ciphers"))
-        return copy_path(s->ssl_ciphers, name, val, err, errlen) ? -1 : 1;
-    if (!strcmp(name, "ssl_session_cache")) {
+    static const char *const numbers[] = {"ssl_keyformat", "ssl_wbuf_size", "ssl_verify_mode",
+                                          "ssl_min_version"};
+    if (!strcmp(name, "ssl_session_cache")) { /* flags: no value */
         s->ssl_session_cache = 1;
         return 1;
     }
@@ -205,31 +232,17 @@ static int parse_ssl_option(settings *s, const char *name, const char *val, char
         s->ssl_kernel_tls = 1;
         return 1;
     }
-    if (!strcmp(name, "ssl_keyformat")) {
-        if (parse_int(val, INT_MIN, INT_MAX, &s->ssl_keyformat))
-            return fail(err, errlen, "could not parse argument to ssl_keyformat (1: PEM, 2: DER)");
-        return 1;
-    }
-    if (!strcmp(name, "ssl_wbuf_size")) {
-        if (parse_int(val, 0, INT_MAX / 1024, &s->ssl_wbuf_size))
-            return fail(err, errlen, "could not parse argument to ssl_wbuf_size (kilobytes)");
-        return 1;
-    }
-    if (!strcmp(name, "ssl_verify_mode")) {
-        if (parse_int(val, INT_MIN, INT_MAX, &v))
-            return fail(err, errlen, "could not parse argument to ssl_verify_mode (0..3)");
-        if (v < 0 || v > 3)
-            return fail(err, errlen, "Invalid ssl_verify_mode. Use help to see valid options.");
-        s->ssl_verify_mode = v;
-        return 1;
-    }
-    if (!strcmp(name, "ssl_min_version")) {
-        if (parse_tls_version(val, &s->ssl_min_version))
-            return fail(err, errlen, "Invalid ssl_min_version. Use help to see valid options. "
-                                     "(0..3 or tlsv1.0..tlsv1.3)");
-        return 1;
-    }
-    return 0; /* an unknown ssl_ name: "Illegal suboption" */
+    char *str = ssl_string_option(s, name);
+    int number = 0;
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        number |= !strcmp(name, numbers[i]);
+    if (!str && !number)
+        return 0; /* not one of them (an unknown ssl_ name: "Illegal suboption") */
+    if (!val || !*val)
+        return fail(err, errlen, "Missing %s argument", name);
+    if (str)
+        return copy_path(str, name, val, err, errlen) ? -1 : 1;
+    return parse_ssl_number(s, name, val, err, errlen) ? -1 : 1;
 }
 
 /* -o name[=value],... (memcached's "extended" options). */
