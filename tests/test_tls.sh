@@ -164,6 +164,7 @@ start_tls() {
     local port=$1 log=$2; shift 2
     "$SRV" -u root -Z -l "${LISTEN:-127.0.0.1}" -p "$port" -U 0 -e "$BASE.$port" "$@" >"$log" 2>&1 &
     SRV_PID=$!
+    SRV_LOG=$log
     PIDS+=("$SRV_PID")
     for _ in $(seq 100); do
         if tlsmc "$port" 'version\r\n' --cert client --wait 0.2 2>/dev/null | grep -q '^VERSION 1'; then
@@ -175,12 +176,15 @@ start_tls() {
     cat "$log"
     return 1
 }
+# stop_server NAME: SIGTERM; a check that it exits 0 (under ASan: no error,
+# no leak), its log shown if not.
 stop_server() {
     kill -TERM "$SRV_PID" 2>/dev/null
     wait "$SRV_PID" 2>/dev/null
     local rc=$?
     SRV_PID=""
-    return $rc
+    if [[ $rc == 0 ]]; then pass "$1: the server exits 0"; else
+        fail "$1: the server exits $rc"; tail -20 "$SRV_LOG"; fi
 }
 stat_of() { # stat_of PORT NAME: the value of "STAT NAME" over TLS
     tlsmc "$1" 'stats\r\n' --cert client | tr -d '\r' | awk -v n="$2" '$1 == "STAT" && $2 == n { print $3 }'
@@ -317,10 +321,10 @@ SINCE=$(stat_of "$PORT" time_since_server_cert_refresh)
 UP=$(stat_of "$PORT" uptime)
 check "stats: time_since_server_cert_refresh counts from the last good load ($SINCE s of $UP)" \
     test "${SINCE:-99}" -le $((SECONDS - REFRESHED_AT + 1)) -a "${SINCE:-99}" -lt "${UP:-0}"
-stop_server
+stop_server "TLS with notls:"
 PORT2=$(free_port)
 "$SRV" -u root -l 127.0.0.1 -p "$PORT2" -U 0 -e "$BASE.plain" >"$TMP/plain.log" 2>&1 &
-SRV_PID=$!; PIDS+=("$SRV_PID")
+SRV_PID=$!; SRV_LOG=$TMP/plain.log; PIDS+=("$SRV_PID")
 for _ in $(seq 100); do raw "$PORT2" 'version\r\n' 2>/dev/null | grep -q VERSION && break; sleep 0.05; done
 check "refresh_certs without -Z: Error TLS not enabled" \
     test "$(raw "$PORT2" 'refresh_certs\r\n' | tr -d '\r' | head -1)" == "Error TLS not enabled"
@@ -328,7 +332,7 @@ SETS=$(raw "$PORT2" 'stats settings\r\n' | tr -d '\r')
 check "stats settings without -Z: ssl_enabled no, (null) files" \
     has "$SETS" "$(printf 'STAT ssl_enabled no\nSTAT ssl_chain_cert (null)\nSTAT ssl_key (null)')"
 check "stats without -Z: no ssl counters" bash -c "! grep -q ssl_handshake <<<\"\$1\"" _ "$(raw "$PORT2" 'stats\r\n')"
-stop_server
+stop_server "no -Z"
 
 # ---------------------------------------------------------------- 4. verify modes
 verify_case() { # verify_case MODE CLIENT EXPECT(ok|refused) NAME
@@ -369,7 +373,7 @@ for mode in 0 1 2 3; do
     fi
     check "stats settings: ssl_verify_mode $mode" has "$(tlsmc "$PORT" 'stats settings\r\n' --cert client)" \
         "STAT ssl_verify_mode $mode"
-    stop_server
+    stop_server "ssl_verify_mode=$mode"
 done
 
 # ---------------------------------------------------------------- 5. versions, ciphers
@@ -383,7 +387,7 @@ for v in tlsv1.3 3; do
         has "$(tlsmc "$PORT" 'version\r\n' --min 1.3)" "VERSION 1.6.18"
     check "ssl_min_version=$v: stats settings say tlsv1.3" \
         has "$(tlsmc "$PORT" 'stats settings\r\n')" "STAT ssl_min_version tlsv1.3"
-    stop_server
+    stop_server "ssl_min_version=$v"
 done
 PORT=$(free_port)
 check "start with the default ssl_min_version (the key in the chain's file)" \
@@ -397,12 +401,12 @@ ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))))
 sys.exit(0 if s.cipher()[0] == 'ECDHE-RSA-AES128-GCM-SHA256' else 1)
 EOF"
-stop_server
+stop_server "ssl_ciphers"
 
 # ---------------------------------------------------------------- UNIX socket
 SOCK="$TMP/tls.sock"
 "$SRV" -u root -Z -s "$SOCK" -e "$BASE.sock" -o "ssl_chain_cert=$TMP/combined.pem" >"$TMP/sock.log" 2>&1 &
-SRV_PID=$!; PIDS+=("$SRV_PID")
+SRV_PID=$!; SRV_LOG=$TMP/sock.log; PIDS+=("$SRV_PID")
 OUT=""
 for _ in $(seq 100); do
     OUT=$(python3 -c "
@@ -412,7 +416,7 @@ print(s.recv(100).decode().strip())" 2>/dev/null) && break
     sleep 0.05
 done
 check "-Z -s: the UNIX socket stays plaintext (as memcached)" has "$OUT" "VERSION 1.6.18"
-stop_server
+stop_server "-Z -s"
 
 # ---------------------------------------------------------------- 6. start-up errors
 # refused EXIT NAME MESSAGE ARGS...: the server exits EXIT, printing MESSAGE
