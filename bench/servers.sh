@@ -9,9 +9,9 @@
 # the servers' logs).  Then:
 #   srv_init                 picks a free TCP port per server and the socket paths
 #   srv_start NAME TRANSPORT [ARG...]
-#                            NAME memcached runs MEMCACHED, any other name
-#                            (shmcached, or a variant such as shmcached_bp)
-#                            runs SHMC, with the extra ARGs; TRANSPORT
+#                            NAME memcached (or memcached_VARIANT) runs
+#                            MEMCACHED, any other name (shmcached, or a
+#                            variant such as shmcached_bp) runs SHMC, with the extra ARGs; TRANSPORT
 #                            unix|tcp; sets SRV_PID and SRV_ADDR (socket path
 #                            or 127.0.0.1:port), also kept in SRV_PIDS[NAME]
 #                            and SRV_ADDRS[NAME]; exits 1 if the server does
@@ -39,7 +39,7 @@ srv_init() {
 srv_start() {
     local name=$1 tr=$2 bin=$SHMC sock=$TMP/$1.sock
     shift 2
-    [ "$name" = memcached ] && bin=$MEMCACHED
+    case $name in memcached*) bin=$MEMCACHED ;; esac
     [ -n "${SRV_PORTS[$name]:-}" ] || SRV_PORTS[$name]=$(srv_free_port)
     local port=${SRV_PORTS[$name]}
     local listen=(-l 127.0.0.1 -p "$port" -U 0)

@@ -24,8 +24,8 @@
 set -euo pipefail
 
 # The library, the tool and the server: a C compiler, CMake, pkg-config,
-# XXH3 (libxxhash), and the server's libevent and Cyrus SASL.
-BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2-dev)
+# XXH3 (libxxhash), and the server's libevent, Cyrus SASL and OpenSSL (-Z).
+BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2-dev libssl-dev)
 # The Python module (python/, built by CMake when these are there: no
 # setuptools): Python's headers.
 PYTHON_PKGS=(python3-dev)
@@ -33,15 +33,17 @@ PYTHON_PKGS=(python3-dev)
 # memcached and libmemcached (parity, the ycsb driver's mc backend, test_ycsb),
 # Python with pymemcache/pytest (server tests), clang (libFuzzer), QEMU +
 # busybox + cpio (the protection-key suite where the CPU has no keys),
-# mandoc (man page lint), systemd (systemd-analyze verify of the unit).
+# mandoc (man page lint), systemd (systemd-analyze verify of the unit),
+# openssl (the command: test_tls and test_server make their certificates).
 TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcached-tools
            python3-pymemcache python3-pytest clang qemu-system-x86 busybox-static cpio
-           mandoc systemd)
+           mandoc systemd openssl)
 # make bench: memcached to compare with, libmemcached for build/ycsb's mc
-# backend, memcslap, gnuplot for the plots; pymemcache and pylibmc for the
-# Python module's comparison (bench/python.sh).
-BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox python3-pymemcache
-            python3-pylibmc)
+# backend, memcslap, gnuplot for the plots, stunnel4 (bench/tls.sh: TLS in
+# front of memcached, beside memcached's own -Z); pymemcache and pylibmc for
+# the Python module's comparison (bench/python.sh).
+BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox stunnel4
+            python3-pymemcache python3-pylibmc)
 
 usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 

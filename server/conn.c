@@ -3,7 +3,8 @@
  * connection's buffer, hand the bytes to proto_text_process(), write the
  * replies (partial writes kept for EV_WRITE), close.  Also the UDP socket
  * (memcached's 8-byte frame header).  Also each connection's share of the
- * -o read_buf_mem_limit budget (conn_charge).  See conn.h.
+ * -o read_buf_mem_limit budget (conn_charge).  A TLS connection (-Z) reads
+ * and writes through tls.h instead of recv()/send().  See conn.h.
  */
 #include "conn.h"
 
@@ -14,6 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "tls.h"
 
 #define READ_CHUNK 16384
 /* Stop reading while this much output is queued (a client that sends
@@ -29,6 +32,37 @@ static size_t request_limit(const daemon_t *d)
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
+
+/* recv() of the connection: plaintext, through TLS when it has it. */
+static ssize_t conn_recv(conn *c, void *buf, size_t len)
+{
+    return c->tls ? tls_conn_read(c->tls, buf, len) : recv(c->fd, buf, len, 0);
+}
+
+/* send() of the connection, through TLS when it has it. */
+static ssize_t conn_send(conn *c, const void *buf, size_t len)
+{
+    return c->tls ? tls_conn_write(c->tls, buf, len) : send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* A TLS read must write first (its handshake) and the socket is full:
+ * come back to the read when it is writable (conn_on_write). */
+static void conn_tls_wait_writable(conn *c)
+{
+    c->tls_read_blocked = 1;
+    if (!c->writing) {
+        event_add(c->wev, NULL);
+        c->writing = 1;
+    }
+}
+
+/* TLS holds plaintext already decrypted, which no socket event will
+ * announce: read it now (when reading and no requests wait to run). */
+static void conn_tls_kick(conn *c)
+{
+    if (c->tls && c->reading && !c->pending && !c->closing && tls_conn_buffered(c->tls))
+        event_active(c->rev, EV_READ, 0);
+}
 
 /*
  * -o read_buf_mem_limit: charge the budget for what c's buffers hold now,
@@ -84,6 +118,7 @@ static void conn_free(conn *c)
     if (c->watch_ev)
         event_free(c->watch_ev);
     proto_watch_end(&c->sess);
+    tls_conn_free(c->tls);
     close(c->fd);
     if (d->st.verbose > 1)
         fprintf(stderr, "<%d connection closed.\n", c->fd);
@@ -133,8 +168,12 @@ static size_t send_limit(const conn *c)
 static int conn_flush(conn *c)
 {
     size_t lim = send_limit(c);
+    /* A TLS write that would block is retried with at least the bytes it
+     * offered (tls.h): they were on their way already. */
+    if (c->tls && c->wpos + tls_conn_owed(c->tls) > lim)
+        lim = c->wpos + tls_conn_owed(c->tls);
     while (c->wpos < lim) {
-        ssize_t n = send(c->fd, c->out.data + c->wpos, lim - c->wpos, MSG_NOSIGNAL);
+        ssize_t n = conn_send(c, c->out.data + c->wpos, lim - c->wpos);
         if (n > 0) {
             srv_count(SRV_BYTES_WRITTEN, (uint64_t)n);
             c->wpos += (size_t)n;
@@ -155,7 +194,7 @@ static int conn_flush(conn *c)
         return -1;
     }
     if (c->wpos < c->out.len) { /* the rest is held (send_limit) */
-        if (c->writing) { /* a later EAGAIN must add wev again */
+        if (c->writing && !c->tls_read_blocked) { /* a later EAGAIN must add wev again */
             event_del(c->wev);
             c->writing = 0;
         }
@@ -170,7 +209,7 @@ static int conn_flush(conn *c)
         memset(&c->out, 0, sizeof c->out);
     }
     (void)conn_charge(c); /* the replies written leave the budget */
-    if (c->writing) {
+    if (c->writing && !c->tls_read_blocked) {
         event_del(c->wev);
         c->writing = 0;
     }
@@ -292,8 +331,11 @@ static int conn_process(conn *c)
 static void conn_on_resume(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
-    if (c->pending && c->reading) /* not while the output is over the high-water mark */
-        (void)conn_process(c);
+    if (c->pending && c->reading) { /* not while the output is over the high-water mark */
+        if (conn_process(c) < 0)
+            return;
+        conn_tls_kick(c);
+    }
 }
 
 /* A read buffer's first size.  With a budget, memcached's 16 KiB, so the
@@ -349,11 +391,13 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         size_t room = c->rcap - c->rlen;
         if (room == 0)
             break; /* full of one request: conn_process refuses it */
-        ssize_t n = recv(c->fd, c->rbuf + c->rlen, room, 0);
+        ssize_t n = conn_recv(c, c->rbuf + c->rlen, room);
         if (n > 0) {
             srv_count(SRV_BYTES_READ, (uint64_t)n);
             c->rlen += (size_t)n;
-            if ((size_t)n < room)
+            /* TLS hands out one record (at most 16 KiB) per read: after a
+             * full one, more is likely waiting in the socket */
+            if ((size_t)n < room && (!c->tls || n < 16384))
                 break;
             continue;
         }
@@ -363,14 +407,21 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         }
         if (errno == EINTR)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (c->tls && tls_conn_wants_write(c->tls))
+                conn_tls_wait_writable(c);
             break;
-        conn_free(c); /* ECONNRESET and friends */
+        }
+        if (c->w->d->st.verbose > 1 && c->tls)
+            fprintf(stderr, "<%d TLS failed: %s, closing\n", c->fd, strerror(errno));
+        conn_free(c); /* ECONNRESET and friends; TLS: not TLS, refused, failed */
         return;
     }
     if (conn_process(c) < 0)
         return;
     conn_drop_rbuf(c);
+    if (!eof)
+        conn_tls_kick(c);
     if (eof && !c->pending) {
         /* The client is gone or half-closed: write what is left, then close.
          * (With requests still buffered, they run first: the socket stays
@@ -387,13 +438,22 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
+    if (c->tls_read_blocked) { /* the TLS read (a handshake) may go on now */
+        c->tls_read_blocked = 0;
+        if (c->wpos >= send_limit(c)) { /* and no reply waits for the socket */
+            event_del(c->wev);
+            c->writing = 0;
+        }
+        conn_on_read(fd, EV_READ, c);
+        return;
+    }
     if (conn_flush(c) < 0)
         return;
     /* Drained below the high-water mark, or all that may go now is gone and
      * the rest is held until a data block arrives: read again. */
     if (c->wpos >= send_limit(c) && !c->closing && !c->reading) {
         set_reading(c, 1);
-        if (c->rlen)
+        if (c->rlen || (c->tls && tls_conn_buffered(c->tls)))
             event_active(c->rev, EV_READ, 0);
     }
 }
@@ -420,18 +480,20 @@ void conn_new(worker *w, const new_conn *nc)
     c->rev = event_new(w->base, c->fd, EV_READ | EV_PERSIST, conn_on_read, c);
     c->wev = event_new(w->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
     c->resume_ev = evtimer_new(w->base, conn_on_resume, c);
+    c->tls = nc->tls ? tls_conn_new(c->fd) : NULL;
     pthread_mutex_lock(&w->lock);
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
     pthread_mutex_unlock(&w->lock);
-    if (!c->rev || !c->wev || !c->resume_ev) {
+    if (!c->rev || !c->wev || !c->resume_ev || (nc->tls && !c->tls)) {
         conn_free(c);
         return;
     }
     if (d->st.verbose > 1)
-        fprintf(stderr, "<%d new auto-negotiating client connection\n", c->fd);
+        fprintf(stderr, "<%d new auto-negotiating client connection%s\n", c->fd,
+                c->tls ? " (TLS)" : "");
     set_reading(c, 1);
 }
 

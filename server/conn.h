@@ -28,10 +28,13 @@
 struct event;
 struct event_base;
 struct daemon;
+struct tls_conn;
 
 typedef struct conn {
     int fd;
     struct worker *w;
+    struct tls_conn *tls;   /* -Z on a TCP listener: reads and writes go through it (tls.h) */
+    int tls_read_blocked;   /* a TLS read waits for the socket to become writable */
     struct event *rev;      /* EV_READ|EV_PERSIST, with the idle timeout */
     struct event *wev;      /* EV_WRITE|EV_PERSIST, added while output is queued */
     char *rbuf;             /* rbuf[rpos..rpos+rlen): bytes read, not yet consumed */
@@ -55,6 +58,7 @@ typedef struct conn {
 /* A connection handed from the listener to a worker. */
 typedef struct new_conn {
     int fd;
+    int tls;                /* serve it with TLS (-Z, a TCP listener without notls:) */
     char addr[80];
     char listen_addr[80];
     struct new_conn *next;

@@ -64,6 +64,7 @@
 #include "proto_detail.h"
 #include "restart.h"
 #include "sasl.h"
+#include "tls.h"
 
 #define MAX_LISTENERS 64
 /* Descriptors allowed beyond -c for listeners, the segment, logs...
@@ -75,6 +76,7 @@ typedef struct listener {
     struct event *ev;
     char name[80]; /* "tcp:127.0.0.1:11211" / "unix:/path" */
     int is_unix;
+    int notls;     /* -l notls:...: plain TCP even with -Z */
 } listener;
 
 static daemon_t D;
@@ -108,10 +110,18 @@ static int hook_lru_crawler(void *daemon, int on)
     return __atomic_exchange_n(&d->st.lru_crawler, on, __ATOMIC_RELAXED);
 }
 
+/* "lru_crawler crawl" and stats: the crawler thread (crawler.h). */
 static int hook_crawl(void *daemon, uint64_t mask)
 {
     (void)daemon;
     return mask ? srv_crawler_request(mask) : srv_crawler_running();
+}
+
+/* "refresh_certs": tls.c reloads the -o ssl_* files (tls.h). */
+static int hook_refresh_certs(void *daemon, char *err, size_t errlen)
+{
+    (void)daemon;
+    return tls_refresh_certs(err, errlen);
 }
 
 static void hook_set_lru_segmented(void *daemon, int on)
@@ -191,6 +201,7 @@ static void hook_stats_general_listen(void *daemon, srv_buf *out)
     srv_buf_printf(out, "STAT threads %d\r\n", d->nworkers);
     srv_buf_printf(out, "STAT conn_yields %llu\r\n",
                    (unsigned long long)srv_counted(SRV_CONN_YIELDS));
+    tls_stats(out); /* -Z: ssl_handshake_errors, time_since_server_cert_refresh */
 }
 
 static void hook_stats_settings(void *daemon, srv_buf *out)
@@ -249,6 +260,7 @@ static void hook_stats_settings(void *daemon, srv_buf *out)
     S("ext_item_size %d", 512);
     S("slab_automove_freeratio %.3f", s->slab_automove_freeratio);
     S("memory_file %s", s->segment ? s->segment : "(null)"); /* memcached's, also without -e */
+    tls_stats_settings(s, out);
     S("segment %s", d->segment);
     S("segment_attached %s", d->segment_attached ? "yes" : "no");
     S("segment_protection %s", shmc_protection_name(shmc_protection_of(d->cache)));
@@ -548,6 +560,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
             continue;
         }
         nc->fd = fd;
+        nc->tls = d->st.ssl_enabled && !l->is_unix && !l->notls; /* memcached: TCP only */
         format_addr((struct sockaddr *)&ss, sl, nc->addr, sizeof nc->addr);
         snprintf(nc->listen_addr, sizeof nc->listen_addr, "%s", l->name);
         atomic_fetch_add(&d->curr_conns, 1);
@@ -561,7 +574,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     }
 }
 
-static int add_listener(int fd, const char *name, int is_unix)
+static int add_listener(int fd, const char *name, int is_unix, int notls)
 {
     int i = D.nlisteners;
     if (i >= MAX_LISTENERS) {
@@ -570,6 +583,7 @@ static int add_listener(int fd, const char *name, int is_unix)
     }
     listeners[i].fd = fd;
     listeners[i].is_unix = is_unix;
+    listeners[i].notls = notls;
     snprintf(listeners[i].name, sizeof listeners[i].name, "%s", name);
     D.nlisteners++;
     return 0;
@@ -622,7 +636,7 @@ static int write_port_file(void)
 
 /* Bind host:port (host NULL = any) for TCP (and UDP if udp_port); port -1:
  * a port the kernel chooses, as memcached's -p -1. */
-static int bind_inet(const char *host, int port, int type, int backlog)
+static int bind_inet(const char *host, int port, int type, int backlog, int notls)
 {
     struct addrinfo hints = {0}, *res = NULL;
     char portstr[16];
@@ -679,7 +693,7 @@ static int bind_inet(const char *host, int port, int type, int backlog)
             }
             snprintf(udp_names[D.nudp], sizeof udp_names[0], "%s", name);
             D.udp_fds[D.nudp++] = fd; /* served by every worker */
-        } else if (add_listener(fd, name, 0) < 0) {
+        } else if (add_listener(fd, name, 0, notls) < 0) {
             failed = 1;
             continue;
         }
@@ -723,7 +737,7 @@ static int bind_unix(const char *path, int mask, int backlog)
     }
     char name[80];
     snprintf(name, sizeof name, "unix:%s", path);
-    return add_listener(fd, name, 1);
+    return add_listener(fd, name, 1, 1);
 }
 
 /* -l: comma/space separated list of host, host:port, [v6]:port. */
@@ -732,9 +746,9 @@ static int bind_listeners(const settings *s)
     if (s->socketpath)
         return bind_unix(s->socketpath, s->access, s->backlog);
     if (!s->inter) {
-        if (s->port && bind_inet(NULL, s->port, SOCK_STREAM, s->backlog) < 0)
+        if (s->port && bind_inet(NULL, s->port, SOCK_STREAM, s->backlog, 0) < 0)
             return -1;
-        if (s->udpport && bind_inet(NULL, s->udpport, SOCK_DGRAM, 0) < 0)
+        if (s->udpport && bind_inet(NULL, s->udpport, SOCK_DGRAM, 0, 1) < 0)
             return -1;
         return 0;
     }
@@ -744,6 +758,9 @@ static int bind_listeners(const settings *s)
     int rc = 0;
     for (char *tok = strtok_r(list, ", ", &save); tok && !rc; tok = strtok_r(NULL, ", ", &save)) {
         int port = s->port, udpport = s->udpport;
+        int notls = !strncmp(tok, "notls:", 6); /* memcached: this listener plain under -Z */
+        if (notls)
+            tok += 6;
         char *host = tok;
         if (*tok == '[') {
             char *end = strchr(tok, ']');
@@ -765,9 +782,9 @@ static int bind_listeners(const settings *s)
         }
         if (!strcmp(host, "INADDR_ANY") || !*host)
             host = NULL;
-        if (port && bind_inet(host, port, SOCK_STREAM, s->backlog) < 0)
+        if (port && bind_inet(host, port, SOCK_STREAM, s->backlog, notls) < 0)
             rc = -1;
-        if (!rc && udpport && bind_inet(host, udpport, SOCK_DGRAM, 0) < 0)
+        if (!rc && udpport && bind_inet(host, udpport, SOCK_DGRAM, 0, 1) < 0)
             rc = -1;
     }
     free(list);
@@ -1134,6 +1151,13 @@ int main(int argc, char **argv)
     s->segment = absolute(s->segment);
 
     set_limits(s);
+    /* -Z: the certificate and key are read before -u drops root (memcached's
+     * order), so they may be readable by root only; refresh_certs reads them
+     * again as the -u user. */
+    if (tls_init(s, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return EX_USAGE;
+    }
     if (drop_privileges(s) < 0)
         return EX_OSERR;
     if (s->auth_file && load_authfile(s->auth_file) < 0)
@@ -1191,6 +1215,7 @@ int main(int argc, char **argv)
     d->hooks.lru_crawler = hook_lru_crawler;
     d->hooks.crawl = hook_crawl;
     d->hooks.set_lru_segmented = hook_set_lru_segmented;
+    d->hooks.refresh_certs = hook_refresh_certs;
 
     d->main_base = event_base_new();
     if (!d->main_base) {
@@ -1301,6 +1326,7 @@ int main(int argc, char **argv)
     close(d->shutdown_fd);
     event_base_free(d->main_base);
     free(d->workers);
+    tls_shutdown();
     if (s->verbose)
         fprintf(stderr, "shmcached stopped\n");
     /* a retired segment: EX_TEMPFAIL, for a supervisor to start a fresh server */

@@ -1522,6 +1522,20 @@ static bool is_store(enum text_cmd cmd)
     return (cmd >= TC_SET && cmd <= TC_CAS) || cmd == TC_MS;
 }
 
+/* "refresh_certs" (-Z): "OK", or memcached's "Error <reason>"; without a
+ * daemon (unit tests) TLS is not enabled. */
+static void exec_refresh_certs(ctx *c)
+{
+    char err[512] = "TLS not enabled";
+    if (c->s->hooks && c->s->hooks->refresh_certs &&
+        c->s->hooks->refresh_certs(c->s->daemon, err, sizeof err) == 0) {
+        put_str(c, "OK\r\n");
+        return;
+    }
+    PUTF(c, "Error %s\r\n", err);
+}
+
+
 static enum srv_action execute(ctx *c, text_request *r)
 {
     if (is_meta(r->cmd))
@@ -1602,6 +1616,7 @@ static enum srv_action execute(ctx *c, text_request *r)
     case TC_MA: exec_ma(c, r); break;
     case TC_MN: put(c, "MN\r\n", 4); break;
     case TC_ME: exec_me(c, r); break;
+    case TC_REFRESH_CERTS: exec_refresh_certs(c); break;
     }
     return SRV_CONTINUE;
 }

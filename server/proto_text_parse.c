@@ -659,6 +659,7 @@ long proto_text_parse(const char *in, size_t len, text_request *r)
         return (long)linelen;
     }
     if (tok_is(&t[0], "watch")) { r->cmd = TC_WATCH; return (long)linelen; }
+    if (tok_is(&t[0], "refresh_certs")) { r->cmd = TC_REFRESH_CERTS; return (long)linelen; }
     if (from_browser(r))
         return TEXT_CLOSE;
     return fail(r, TE_ERROR, (long)linelen);

@@ -42,6 +42,7 @@ enum text_cmd {
     TC_FLUSH_ALL, TC_VERSION, TC_VERBOSITY, TC_QUIT, TC_SHUTDOWN,
     TC_CACHE_MEMLIMIT, TC_STATS, TC_SLABS, TC_LRU_CRAWLER, TC_LRU, TC_WATCH,
     TC_MG, TC_MS, TC_MD, TC_MA, TC_MN, TC_ME,
+    TC_REFRESH_CERTS,  /* -Z: reload the certificate and key (any arguments ignored) */
 };
 
 /* The error replies a request can get from the parser alone. */

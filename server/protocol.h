@@ -259,6 +259,9 @@ typedef struct srv_daemon_hooks {
     int (*crawl)(void *daemon, uint64_t mask);
     /* "lru mode flat|segmented": records the daemon's lru_segmented */
     void (*set_lru_segmented)(void *daemon, int on);
+    /* "refresh_certs": reload the TLS certificate and key; 0, or -1 with
+     * the reason in err ("TLS not enabled" without -Z) */
+    int (*refresh_certs)(void *daemon, char *err, size_t errlen);
 } srv_daemon_hooks;
 
 /* srv_session.proto */

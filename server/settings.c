@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "shmcached.h" /* SHMC_LOCK_WAIT_MS_MAX */
 
@@ -71,6 +72,9 @@ void settings_init(settings *s)
     s->watch_enabled = 1;
     s->prefix_delimiter = ':';
     s->segment_mode = 0600; /* shmc_config_init's */
+    s->ssl_keyformat = 1;   /* SSL_FILETYPE_PEM */
+    s->ssl_wbuf_size = 16;
+    s->ssl_min_version = 2; /* TLSv1.2 */
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -148,6 +152,99 @@ int settings_parse_size(const char *str, uint64_t *out)
     return 0;
 }
 
+/* A path option's value into its settings array; -1 if too long. */
+static int copy_path(char *dst, const char *name, const char *val, char *err, size_t errlen)
+{
+    if (strlen(val) >= SETTINGS_PATH_MAX)
+        return fail(err, errlen, "%s is too long (at most %d bytes)", name, SETTINGS_PATH_MAX - 1);
+    memcpy(dst, val, strlen(val) + 1);
+    return 0;
+}
+
+/* -o ssl_min_version: memcached 1.6.18's 0..3, or the names "stats
+ * settings" prints (tlsv1.0 .. tlsv1.3, shmcached also takes them). */
+static int parse_tls_version(const char *val, int *out)
+{
+    static const char *const names[] = {"tlsv1.0", "tlsv1.1", "tlsv1.2", "tlsv1.3"};
+    for (int i = 0; i < 4; i++)
+        if (!strcasecmp(val, names[i]) || (val[0] == '0' + i && !val[1])) {
+            *out = i;
+            return 0;
+        }
+    return -1;
+}
+
+/* The -o ssl_* options that name a file or a list: their settings array. */
+static char *ssl_string_option(settings *s, const char *name)
+{
+    if (!strcmp(name, "ssl_chain_cert"))
+        return s->ssl_chain_cert;
+    if (!strcmp(name, "ssl_key"))
+        return s->ssl_key;
+    if (!strcmp(name, "ssl_ca_cert"))
+        return s->ssl_ca_cert;
+    if (!strcmp(name, "ssl_ciphers"))
+        return s->ssl_ciphers;
+    return NULL;
+}
+
+/* The numeric -o ssl_* options (their value present); 0, or -1 with
+ * memcached 1.6.18's message.  name is one of them (parse_ssl_option). */
+static int parse_ssl_number(settings *s, const char *name, const char *val, char *err,
+                            size_t errlen)
+{
+    int v;
+    if (!strcmp(name, "ssl_keyformat")) {
+        if (parse_int(val, INT_MIN, INT_MAX, &s->ssl_keyformat))
+            return fail(err, errlen, "could not parse argument to ssl_keyformat (1: PEM, 2: DER)");
+    } else if (!strcmp(name, "ssl_wbuf_size")) {
+        if (parse_int(val, 0, INT_MAX / 1024, &s->ssl_wbuf_size))
+            return fail(err, errlen, "could not parse argument to ssl_wbuf_size (kilobytes)");
+    } else if (!strcmp(name, "ssl_verify_mode")) {
+        if (parse_int(val, INT_MIN, INT_MAX, &v))
+            return fail(err, errlen, "could not parse argument to ssl_verify_mode (0..3)");
+        if (v < 0 || v > 3)
+            return fail(err, errlen, "Invalid ssl_verify_mode. Use help to see valid options.");
+        s->ssl_verify_mode = v;
+    } else if (parse_tls_version(val, &s->ssl_min_version)) { /* ssl_min_version */
+        return fail(err, errlen, "Invalid ssl_min_version. Use help to see valid options. "
+                                 "(0..3 or tlsv1.0..tlsv1.3)");
+    }
+    return 0;
+}
+
+/*
+ * The -o ssl_* options, with memcached 1.6.18's messages; taken with or
+ * without -Z (memcached's way: they matter only with it).  Returns 1 if
+ * name is one of them and its value is good, 0 if it is not one of them,
+ * -1 with the message in err.
+ */
+static int parse_ssl_option(settings *s, const char *name, const char *val, char *err,
+                            size_t errlen)
+{
+    static const char *const numbers[] = {"ssl_keyformat", "ssl_wbuf_size", "ssl_verify_mode",
+                                          "ssl_min_version"};
+    if (!strcmp(name, "ssl_session_cache")) { /* flags: no value */
+        s->ssl_session_cache = 1;
+        return 1;
+    }
+    if (!strcmp(name, "ssl_kernel_tls")) {
+        s->ssl_kernel_tls = 1;
+        return 1;
+    }
+    char *str = ssl_string_option(s, name);
+    int number = 0;
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        number |= !strcmp(name, numbers[i]);
+    if (!str && !number)
+        return 0; /* not one of them (an unknown ssl_ name: "Illegal suboption") */
+    if (!val || !*val)
+        return fail(err, errlen, "Missing %s argument", name);
+    if (str)
+        return copy_path(str, name, val, err, errlen) ? -1 : 1;
+    return parse_ssl_number(s, name, val, err, errlen) ? -1 : 1;
+}
+
 /* -o name[=value],... (memcached's "extended" options). */
 static int parse_extended(settings *s, const char *arg, char *err, size_t errlen)
 {
@@ -166,7 +263,12 @@ static int parse_extended(settings *s, const char *arg, char *err, size_t errlen
         if (!val || !*val)                                                           \
             return fail(err, errlen, "%s", msg);                                     \
     } while (0)
-        if (!strcmp(name, "maxconns_fast")) {
+        int ssl = parse_ssl_option(s, name, val, err, errlen);
+        if (ssl < 0)
+            return -1;
+        if (ssl > 0) {
+            /* taken */
+        } else if (!strcmp(name, "maxconns_fast")) {
             s->maxconns_fast = 1;
         } else if (!strcmp(name, "no_maxconns_fast")) {
             s->maxconns_fast = 0;
@@ -660,9 +762,8 @@ int settings_parse(settings *s, int argc, char **argv, char *err, size_t errlen)
             s->sasl = 1;
             break;
         case 'Z':
-            return fail(err, errlen, "This server is not built with TLS support. (shmcached has no "
-                                         "TLS yet, docs/server.md: serve on 127.0.0.1 or a UNIX socket "
-                                         "(-s), or put a TLS proxy in front)");
+            s->ssl_enabled = 1;
+            break;
         case ':':
             if (optopt)
                 return fail(err, errlen, "option requires an argument -- '%c' (shmcached -h "
@@ -763,6 +864,8 @@ const char *settings_usage(void)
 "-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
 "-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
 "-l, --listen=<addr>       interface to listen on (default: INADDR_ANY)\n"
+"                          if TLS/SSL is enabled, 'notls' prefix can be used to\n"
+"                          disable for specific listeners (-l notls:<ip>:<port>)\n"
 "-d, --daemon              run as a daemon\n"
 "-r, --enable-coredumps    maximize core file limit\n"
 "-u, --user=<user>         assume identity of <username> (only when run as root)\n"
@@ -804,6 +907,7 @@ const char *settings_usage(void)
 "                          created; <file>.meta written at a clean stop.\n"
 "                          Default: /dev/shm/shmcached-<port>, or derived\n"
 "                          from -s, replaced at start, removed at exit\n"
+"-Z, --enable-ssl          enable TLS/SSL on the TCP listeners (not -s, not -U)\n"
 "-o, --extended            comma separated list of extended options\n"
 "                          most options have a 'no_' prefix to disable\n"
 "   - maxconns_fast:       immediately close new connections after limit (default: enabled)\n"
@@ -834,6 +938,21 @@ const char *settings_usage(void)
 "   - modern / no_modern:  memcached 1.6 / 1.4 defaults\n"
 "   - segment_mode:        shmcached only: the segment file's mode when the server\n"
 "                          creates it, octal (default: 0600; 0660 lets its group attach)\n"
+"   - ssl_chain_cert:      certificate chain file in PEM format\n"
+"   - ssl_key:             private key, if not part of the -ssl_chain_cert\n"
+"   - ssl_keyformat:       private key format (1: PEM, 2: DER) (default: 1)\n"
+"   - ssl_verify_mode:     peer certificate verification mode, default is 0(None).\n"
+"                          valid values are 0(None), 1(Request), 2(Require)\n"
+"                          or 3(Once)\n"
+"   - ssl_ciphers:         specify cipher list to be used\n"
+"   - ssl_ca_cert:         PEM format file of acceptable client CA's\n"
+"   - ssl_wbuf_size:       accepted and shown (kilobytes; default: 16)\n"
+"   - ssl_session_cache:   enable server-side SSL session cache, to support session\n"
+"                          resumption\n"
+"   - ssl_kernel_tls:      enable kernel TLS offload (where OpenSSL has it)\n"
+"   - ssl_min_version:     minimum protocol version to accept (default: tlsv1.2)\n"
+"                          valid values are 0(tlsv1.0), 1(tlsv1.1), 2(tlsv1.2),\n"
+"                          or 3(tlsv1.3); also the names tlsv1.0 .. tlsv1.3\n"
 "   - segment_group:       shmcached only: the segment file's group, a name or a\n"
 "                          number (default: the server's group)\n";
 }

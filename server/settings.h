@@ -35,6 +35,8 @@
 #define SET_GIVEN_ITEM_SIZE 2u  /* -I */
 #define SET_GIVEN_FACTOR 4u     /* -f */
 #define SET_GIVEN_CHUNK_SIZE 8u /* -n */
+/* The longest path an -o ssl_* option may name (bytes, with the NUL). */
+#define SETTINGS_PATH_MAX 1024
 
 enum binding_protocol { PROTO_AUTO = 0, PROTO_ASCII, PROTO_BINARY };
 
@@ -103,6 +105,18 @@ typedef struct settings {
     int watch_enabled;        /* !-W (1) */
     const char *auth_file;    /* -Y */
     int sasl;                 /* -S: SASL PLAIN; the binary protocol only, no UDP */
+    /* TLS (-Z, -o ssl_*: tls.c); the paths as given ("" = none) */
+    int ssl_enabled;          /* -Z: TLS on every TCP listener but -l notls:... */
+    char ssl_chain_cert[SETTINGS_PATH_MAX]; /* -o ssl_chain_cert: PEM chain (required with -Z) */
+    char ssl_key[SETTINGS_PATH_MAX];        /* -o ssl_key ("": in the chain's file) */
+    int ssl_keyformat;        /* -o ssl_keyformat: OpenSSL's file type (1 PEM, 2 DER; 1) */
+    int ssl_verify_mode;      /* -o ssl_verify_mode: 0 none, 1 request, 2 require, 3 once (0) */
+    char ssl_ca_cert[SETTINGS_PATH_MAX];    /* -o ssl_ca_cert: client CAs, PEM ("": none) */
+    char ssl_ciphers[SETTINGS_PATH_MAX];    /* -o ssl_ciphers: OpenSSL cipher list ("": its own) */
+    int ssl_wbuf_size;        /* -o ssl_wbuf_size KB (16; shown: replies have their own buffer) */
+    int ssl_session_cache;    /* -o ssl_session_cache: server-side session resumption (off) */
+    int ssl_kernel_tls;       /* -o ssl_kernel_tls: ask OpenSSL for kernel TLS (off) */
+    int ssl_min_version;      /* -o ssl_min_version: 0 TLSv1.0 .. 3 TLSv1.3 (2) */
     /* process */
     int daemonize;            /* -d */
     const char *pid_file;     /* -P */

@@ -368,6 +368,8 @@ static void test_misc_commands(void **state)
     req(t, "verbosity 1\r\n", "OK\r\n");
     req(t, "verbosity\r\n", "ERROR\r\n");
     req(t, "verbosity x\r\n", "CLIENT_ERROR bad command line format\r\n");
+    /* no daemon (no -Z): memcached's answer without TLS */
+    req(t, "refresh_certs\r\n", "Error TLS not enabled\r\n");
     /* the segment (64 MiB) cannot grow; the limit moves below it */
     req(t, "cache_memlimit 100\r\n", "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
 

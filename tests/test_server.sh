@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_server.sh - drives build/shmcached, the memcached-compatible server:
 #   1. memccapable -a (libmemcached-tools' ascii protocol conformance);
-#   2. pymemcache's own integration tests (Debian's python3-pymemcache);
+#   2. pymemcache's own integration tests (Debian's python3-pymemcache), its
+#      TLS cases against a second server with -Z;
 #   3. a library client (shmcachectl) and a network client read each
 #      other's writes through the server's segment;
 #   4. warm restart with -e: after SIGTERM, and after kill -9;
@@ -387,13 +388,38 @@ refused "-Y -B auto is refused, exit 64" "$AUTH_BINARY" -Y "$TMP/sasl-authfile" 
 # That race is in the suite (it is there against memcached -t 4 too: no
 # reply orders two connections), so a failed run is
 # shown in full and run once more; the check needs a clean run.
+# Its TLS cases (test_tls) want a second server with TLS (--tls-port) whose
+# certificate the CA in the suite's certs/ca-root.crt signed; Debian ships
+# the tests without that directory, so they run from a copy beside a CA
+# made here (tests/test_tls.sh tests TLS itself).
 PYM=$(dpkg -L python3-pymemcache 2>/dev/null | grep 'test/test_integration.py$' | head -1)
+TLSPORT=$(free_port)
+pym_tls_setup() { # a CA, the suite's copy, and a -Z server on $TLSPORT
+    local d="$TMP/pym" o
+    mkdir -p "$d/certs" || return 1
+    cp "${PYM%/*}/test_integration.py" "${PYM%/*}/conftest.py" "$d/" || return 1
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$d/san.ext"
+    for o in "req -x509 -newkey rsa:2048 -nodes -keyout $d/ca.key -out $d/certs/ca-root.crt -days 2 -subj /CN=pym-ca" \
+             "req -newkey rsa:2048 -nodes -keyout $d/srv.key -out $d/srv.csr -subj /CN=localhost" \
+             "x509 -req -in $d/srv.csr -CA $d/certs/ca-root.crt -CAkey $d/ca.key -CAcreateserial -out $d/srv.crt -days 2 -extfile $d/san.ext"; do
+        openssl $o >/dev/null 2>&1 || { echo "openssl $o failed"; return 1; }
+    done
+    "$SRV" -u root -Z -l 127.0.0.1 -p "$TLSPORT" -U 0 -e "$BASE.tls" \
+        -o "ssl_chain_cert=$d/srv.crt,ssl_key=$d/srv.key" >"$TMP/tls.log" 2>&1 &
+    TLS_PID=$!
+    PIDS+=("$TLS_PID")
+    for _ in $(seq 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $TLSPORT))" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    cat "$TMP/tls.log"; return 1
+}
 if [[ -n $PYM ]]; then
-    PYDIR=${PYM%/pymemcache/test/test_integration.py}
+    check "a -Z server for pymemcache's TLS cases" pym_tls_setup
     for try in 1 2; do
-        OUT=$(cd "$PYDIR" && timeout 300 python3 -m pytest -p no:cacheprovider -q \
-              pymemcache/test/test_integration.py -m integration -k 'not tls' \
-              --server 127.0.0.1 --port "$PORT" 2>&1)
+        OUT=$(cd "$TMP/pym" && timeout 300 python3 -m pytest -p no:cacheprovider -q \
+              test_integration.py -m integration \
+              --server 127.0.0.1 --port "$PORT" --tls-server 127.0.0.1 --tls-port "$TLSPORT" 2>&1)
         if grep -qE '[0-9]+ (failed|error)' <<<"$OUT"; then
             echo "pymemcache run $try failed:"; echo "$OUT" | tail -40
         else
@@ -401,6 +427,9 @@ if [[ -n $PYM ]]; then
         fi
     done
     check "pymemcache integration tests (run $try)" bash -c "grep -qE '[0-9]+ passed' <<<\"\$1\" && ! grep -qE '[0-9]+ (failed|error)' <<<\"\$1\"" _ "$OUT"
+    check "pymemcache's TLS cases ran (none deselected or skipped)" \
+        bash -c "grep -qE '[0-9]+ passed' <<<\"\$1\" && ! grep -qE 'deselected|skipped' <<<\"\$1\"" _ "$OUT"
+    if [[ -n ${TLS_PID:-} ]]; then kill -TERM "$TLS_PID"; wait "$TLS_PID" 2>/dev/null; fi
 else
     fail "pymemcache's tests not found (python3-pymemcache)"
 fi

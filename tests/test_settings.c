@@ -383,7 +383,6 @@ static void test_errors(void **state)
     bad("empty path", "-e", "", NULL);
     bad("empty path", "-s", "", NULL);
     bad("-D", "-D", "ab", NULL);
-    bad("TLS", "-Z", NULL);
     /* -o */
     bad("Illegal suboption \"foo\"", "-o", "foo", NULL);
     bad("Illegal suboption \"ext_path\"", "-o", "ext_path=/x:1G", NULL);
@@ -538,7 +537,6 @@ static void test_errors_say_what_to_do(void **state)
     bad("(the UNIX socket, e.g. -s /run/shmcached/shmcached.sock)", "-s", "", NULL);
     bad("takes one character (e.g. -D :)", "-D", "ab", NULL);
     bad("Invalid value for -N: \"x\" (a number, 0 or more)", "-N", "x", NULL);
-    bad("shmcached has no TLS yet, docs/server.md", "-Z", NULL);
     bad("(shmcached -h lists the -o options)", "-o", "foo", NULL);
     bad("Missing numeric argument for hashpower (hashpower=12..31)", "-o", "hashpower", NULL);
     bad("is too low (12..31)", "-o", "hashpower=5", NULL);
@@ -624,6 +622,51 @@ static void test_memcached_1618_suboptions(void **state)
 
 /* Ports as memcached 1.6.18: -U N without -p serves TCP on N too (not with
  * -U 0); -1 is an ephemeral port, kept as -1 (stats settings shows it). */
+/* -Z and memcached 1.6.18's -o ssl_* suboptions (tls.c loads the files). */
+static void test_ssl_options(void **state)
+{
+    (void)state;
+    settings s;
+    ok(&s, NULL);
+    assert_int_equal(s.ssl_enabled, 0);
+    assert_int_equal(s.ssl_keyformat, 1);   /* PEM */
+    assert_int_equal(s.ssl_verify_mode, 0);
+    assert_int_equal(s.ssl_min_version, 2); /* TLSv1.2 */
+    assert_int_equal(s.ssl_wbuf_size, 16);
+    assert_string_equal(s.ssl_chain_cert, "");
+    ok(&s, "-Z", "-o", "ssl_chain_cert=/c.pem,ssl_key=k.pem,ssl_ca_cert=/ca.pem,ssl_verify_mode=3,"
+       "ssl_keyformat=2,ssl_ciphers=HIGH:!aNULL,ssl_min_version=tlsv1.3,ssl_session_cache,"
+       "ssl_kernel_tls,ssl_wbuf_size=32", NULL);
+    assert_int_equal(s.ssl_enabled, 1);
+    assert_string_equal(s.ssl_chain_cert, "/c.pem");
+    assert_string_equal(s.ssl_key, "k.pem");
+    assert_string_equal(s.ssl_ca_cert, "/ca.pem");
+    assert_string_equal(s.ssl_ciphers, "HIGH:!aNULL");
+    assert_int_equal(s.ssl_verify_mode, 3);
+    assert_int_equal(s.ssl_keyformat, 2);
+    assert_int_equal(s.ssl_min_version, 3);
+    assert_int_equal(s.ssl_session_cache, 1);
+    assert_int_equal(s.ssl_kernel_tls, 1);
+    assert_int_equal(s.ssl_wbuf_size, 32);
+    ok(&s, "--enable-ssl", "-o", "ssl_min_version=0", NULL);
+    assert_int_equal(s.ssl_enabled, 1);
+    assert_int_equal(s.ssl_min_version, 0);
+    ok(&s, "-o", "ssl_min_version=TLSv1.1", NULL);
+    assert_int_equal(s.ssl_min_version, 1);
+    bad("Invalid ssl_verify_mode. Use help to see valid options.", "-o", "ssl_verify_mode=4", NULL);
+    bad("Invalid ssl_verify_mode.", "-o", "ssl_verify_mode=-1", NULL);
+    bad("could not parse argument to ssl_verify_mode", "-o", "ssl_verify_mode=one", NULL);
+    bad("Invalid ssl_min_version.", "-o", "ssl_min_version=4", NULL);
+    bad("Invalid ssl_min_version.", "-o", "ssl_min_version=sslv3", NULL);
+    bad("could not parse argument to ssl_keyformat", "-o", "ssl_keyformat=PEM", NULL);
+    bad("could not parse argument to ssl_wbuf_size", "-o", "ssl_wbuf_size=-1", NULL);
+    bad("Missing ssl_chain_cert argument", "-o", "ssl_chain_cert", NULL);
+    bad("Missing ssl_key argument", "-o", "ssl_key=", NULL);
+    bad("Missing ssl_ca_cert argument", "-o", "ssl_ca_cert", NULL);
+    bad("Missing ssl_ciphers argument", "-o", "ssl_ciphers", NULL);
+    bad("Illegal suboption \"ssl_foo\"", "-o", "ssl_foo=1", NULL);
+}
+
 static void test_ports(void **state)
 {
     (void)state;
@@ -658,7 +701,7 @@ int main(void)
         cmocka_unit_test(test_sizes),      cmocka_unit_test(test_extended),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_reparse),
         cmocka_unit_test(test_usage), cmocka_unit_test(test_memcached_1618_suboptions),
-        cmocka_unit_test(test_ports),
+        cmocka_unit_test(test_ports),        cmocka_unit_test(test_ssl_options),
         cmocka_unit_test(test_segment_access), cmocka_unit_test(test_errors_say_what_to_do),
         cmocka_unit_test(test_sasl_protocol), cmocka_unit_test(test_authfile_protocol),
     };
