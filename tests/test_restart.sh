@@ -26,29 +26,11 @@ BUILD=${1:?usage: test_restart.sh BUILD_DIR}
 BUILD=$(cd "$BUILD" && pwd)
 SRV="$BUILD/shmcached"
 MEMCACHED=$(command -v memcached || true)
-TMP=$(mktemp -d)
+source "$(dirname "$0")/checks.sh" shmcached-restart
 chmod 755 "$TMP"
-BASE="/dev/shm/shmcached-restart.$$.$RANDOM"
 SEG="$BASE.seg"
 MSEG="$BASE.mc" # memcached's memory file
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$BASE".* "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PASS=0
-FAIL=0
-pass() { PASS=$((PASS + 1)); echo "ok: $1"; }
-fail() { FAIL=$((FAIL + 1)); echo "FAIL: $1"; }
 not() { ! "$@"; }
-check() { # check NAME COMMAND...
-    local name=$1; shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
 
 if [[ ! -x $SRV ]]; then
     echo "FAIL: $SRV not built"; echo "0 passed, 1 failed"; exit 1
@@ -395,5 +377,4 @@ check "... and memcached's words: failed to write metadata file" \
 check "... no temporary file left" test ! -e "$SEG.meta.tmp"
 rmdir "$SEG.meta"
 
-echo "$PASS passed, $FAIL failed"
-[[ $FAIL == 0 ]]
+checks_done

@@ -25,28 +25,9 @@ BUILD=${1:?usage: test_server.sh BUILD_DIR}
 BUILD=$(cd "$BUILD" && pwd)
 SRV="$BUILD/shmcached"
 CTL="$BUILD/shmcachectl"
-TMP=$(mktemp -d)
-BASE="/dev/shm/shmcached-test.$$.$RANDOM"
+source "$(dirname "$0")/checks.sh" shmcached-test
 SEG="$BASE.seg"
 SOCK="$TMP/mc.sock"
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -f "$BASE".*
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PASS=0
-FAIL=0
-pass() { PASS=$((PASS + 1)); echo "ok: $1"; }
-fail() { FAIL=$((FAIL + 1)); echo "FAIL: $1"; }
-check() { # check NAME COMMAND...
-    local name=$1; shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
 
 if [[ ! -x $SRV ]]; then
     echo "FAIL: $SRV not built"; echo "0 passed, 1 failed"; exit 1
@@ -393,6 +374,9 @@ refused "-Y -B auto is refused, exit 64" "$AUTH_BINARY" -Y "$TMP/sasl-authfile" 
 # the tests without that directory, so they run from a copy beside a CA
 # made here (tests/test_tls.sh tests TLS itself).
 PYM=$(dpkg -L python3-pymemcache 2>/dev/null | grep 'test/test_integration.py$' | head -1)
+# Debian's python3, which has python3-pytest (another python3 may come first in PATH)
+DEBIAN_PY=/usr/bin/python3
+[[ -x $DEBIAN_PY ]] || DEBIAN_PY=python3
 TLSPORT=$(free_port)
 pym_tls_setup() { # a CA, the suite's copy, and a -Z server on $TLSPORT
     local d="$TMP/pym" o
@@ -417,7 +401,7 @@ pym_tls_setup() { # a CA, the suite's copy, and a -Z server on $TLSPORT
 if [[ -n $PYM ]]; then
     check "a -Z server for pymemcache's TLS cases" pym_tls_setup
     for try in 1 2; do
-        OUT=$(cd "$TMP/pym" && timeout 300 python3 -m pytest -p no:cacheprovider -q \
+        OUT=$(cd "$TMP/pym" && timeout 300 "$DEBIAN_PY" -m pytest -p no:cacheprovider -q \
               test_integration.py -m integration \
               --server 127.0.0.1 --port "$PORT" --tls-server 127.0.0.1 --tls-port "$TLSPORT" 2>&1)
         if grep -qE '[0-9]+ (failed|error)' <<<"$OUT"; then
@@ -834,8 +818,12 @@ check "read_buf_mem_limit=1: the budget comes back: new connections served (2 ti
 STATS=$(rbuf "$PORT" stats)
 check "read_buf_mem_limit=1: stats response_obj_oom counts the refused get" \
     grep -qx "STAT response_obj_oom 1" <<<"$STATS"
-check "read_buf_mem_limit=1: stats read_buf_oom counts the connections closed" \
-    grep -qx "STAT read_buf_oom $(sed -n 's/^closed //p' <<<"$OUT")" <<<"$STATS"
+# (the client saw those closed within 50 ms each: the server's count is at
+# least theirs, and may be more)
+RBOOM=$(sed -n 's/^STAT read_buf_oom //p' <<<"$STATS")
+CLOSED=$(sed -n 's/^closed //p' <<<"$OUT")
+check "read_buf_mem_limit=1: stats read_buf_oom counts the connections closed ($RBOOM >= $CLOSED > 0)" \
+    test "${RBOOM:-0}" -ge "${CLOSED:-1}" -a "${CLOSED:-0}" -gt 0
 stop_server
 check "no read_buf_mem_limit: starts" start_server "$TMP/srv_rb0.log" -l 127.0.0.1 -p "$PORT"
 OUT=$(rbuf "$PORT" get; rbuf "$PORT" pipe)
@@ -1381,5 +1369,4 @@ check "stale: the segment created at the path since is left alone" \
     bash -c "[[ \$('$CTL' -S '$DSEG' get mine) == theirs ]]"
 "$CTL" -S "$DSEG" destroy --force >/dev/null 2>&1
 
-echo "$PASS passed, $FAIL failed"
-[[ $FAIL -eq 0 ]]
+checks_done

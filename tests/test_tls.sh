@@ -23,26 +23,7 @@ set -uo pipefail
 BUILD=${1:?usage: test_tls.sh BUILD_DIR}
 BUILD=$(cd "$BUILD" && pwd)
 SRV="$BUILD/shmcached"
-TMP=$(mktemp -d)
-BASE="/dev/shm/shmcached-tls.$$.$RANDOM"
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -f "$BASE".*
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PASS=0
-FAIL=0
-pass() { PASS=$((PASS + 1)); echo "ok: $1"; }
-fail() { FAIL=$((FAIL + 1)); echo "FAIL: $1"; }
-check() { # check NAME COMMAND...
-    local name=$1; shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
+source "$(dirname "$0")/checks.sh" shmcached-tls
 has() { grep -qF -- "$2" <<<"$1"; } # has TEXT NEEDLE
 
 if [[ ! -x $SRV ]]; then
@@ -461,5 +442,4 @@ refused 1 "ssl_wbuf_size=x: exit 1" "could not parse argument to ssl_wbuf_size" 
 refused 1 "ssl_chain_cert without a value: exit 1" "Missing ssl_chain_cert argument" -o ssl_chain_cert
 refused 1 "an unknown ssl_ option: exit 1" 'Illegal suboption "ssl_bogus"' -o ssl_bogus=1
 
-echo "$PASS passed, $FAIL failed"
-[[ $FAIL == 0 ]]
+checks_done
