@@ -1202,6 +1202,7 @@ int main(int argc, char **argv)
     d->srv.max_reqs_per_event = (uint32_t)s->reqs_per_event;
     d->srv.idle_timeout = s->idle_timeout;
     d->srv.dump_disabled = !s->dump_enabled;
+    d->srv.watch_disabled = !s->watch_enabled;
     d->srv.prefix_delimiter = s->prefix_delimiter;
     d->srv.version = d->version;
     d->srv.auth = s->auth_file ? &g_auth : NULL;

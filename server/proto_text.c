@@ -1035,6 +1035,10 @@ static enum srv_action exec_watch(ctx *c, text_request *r)
 {
     unsigned groups;
     uint64_t cursor;
+    if (c->set->watch_disabled) { /* -W, memcached's answer */
+        put_str(c, "CLIENT_ERROR watch commands not allowed\r\n");
+        return SRV_CONTINUE;
+    }
     if (watch_parse(&r->tok[1], r->ntokens - 2, &groups) < 0) {
         put_str(c, "ERROR\r\n");
         return SRV_CONTINUE;

@@ -74,6 +74,7 @@ typedef struct srv_settings {
     int idle_timeout;         /* -o idle_timeout: 0 off; when on, "stats" shows idle_kicks */
     srv_mem_budget *mem_budget; /* -o read_buf_mem_limit; NULL = no limit */
     int dump_disabled;        /* -X: stats cachedump and lru_crawler metadump refused */
+    int watch_disabled;       /* -W: watch refused */
     char prefix_delimiter;    /* -D: ends a key's prefix for "stats detail" (0: ':') */
 } srv_settings;
 

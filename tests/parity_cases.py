@@ -28,6 +28,8 @@ PAIRS = {
     "expiry": ["-m", "64", "-t", "2"],
     # page moves on request, from a known state
     "reassign": ["-m", "64", "-t", "2"],
+    # -W: watch refused; -X: metadump and cachedump refused
+    "nodump": ["-m", "64", "-t", "2", "-W", "-X"],
     # memcached's TEMP LRU
     "temp": ["-m", "64", "-t", "2", "-o", "temporary_ttl=30"],
     # -Y: the authfile is written by tests/parity.py (AUTHFILE)
@@ -1870,6 +1872,9 @@ def add_pairs(case, nk):
          custom=append_grows, pair="tiny", norm=lambda r, cm: r)
     case("slabs reassign: answers, and pages that move", [],
          custom=slabs_reassign, pair="reassign", norm=lambda r, cm: r)
+    case("-W -X: watch, metadump and cachedump refused",
+         b"watch fetchers\r\nlru_crawler metadump all\r\nstats cachedump 1 1\r\n",
+         pair="nodump")
     case("-o temporary_ttl: short TTLs go to the TEMP LRU", [],
          custom=temp_lru, pair="temp", norm=lambda r, cm: r)
     case("expired items are reclaimed in the background; lru_crawler crawl",

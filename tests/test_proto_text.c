@@ -548,6 +548,10 @@ static void test_cachedump(void **state)
     req(t, "stats cachedump 1 0\r\n", "CLIENT_ERROR stats cachedump not allowed\r\n");
     req(t, "lru_crawler metadump all\r\n", "ERROR metadump not allowed\r\n");
     g_set.dump_disabled = 0;
+    g_set.watch_disabled = 1; /* -W */
+    req(t, "watch fetchers\r\n", "CLIENT_ERROR watch commands not allowed\r\n");
+    assert_int_equal(t->action, SRV_CONTINUE);
+    g_set.watch_disabled = 0;
 }
 
 /* protocol.txt "lru_crawler metadump <all|hash|ids>": a line per live
