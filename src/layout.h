@@ -307,7 +307,9 @@ typedef struct seg_header {
                                    -m: npages has one more page per class for that (pool lock) */
     uint32_t temp_ttl;          /* 0, or items stored with a TTL up to this many seconds go to
                                    the TEMP LRU (memcached's temporary_ttl; shmc_set_temp_lru) */
-    uint32_t pad1;
+    uint32_t shrink_to;         /* 0, or the pages the classes shrink to after the limit was
+                                   lowered (slabs_set_limit: what they held less the drop),
+                                   so that first pages past the limit are not taken (pool lock) */
 
     /* counters of the whole segment */
     uint64_t slabs_moved;

@@ -750,6 +750,10 @@ shmc_status slabs_set_limit(shmc_cache *c, uint64_t bytes)
         return SHMC_INVALID;
     if (!lock_wait(c, &c->hdr->pool_lock.l))
         return SHMC_BUSY;
+    uint32_t old = c->hdr->limit_pages, given = pool_given(c), target = 0;
+    if (pages < old) /* the pages held now, less the drop: first pages past the limit stay */
+        target = given > old - pages ? given - (old - (uint32_t)pages) : 1;
+    __atomic_store_n(&c->hdr->shrink_to, target, __ATOMIC_RELAXED);
     __atomic_store_n(&c->hdr->limit_pages, (uint32_t)pages, __ATOMIC_RELAXED);
     lock_drop(&c->hdr->pool_lock.l);
     return SHMC_OK;
@@ -757,10 +761,13 @@ shmc_status slabs_set_limit(shmc_cache *c, uint64_t bytes)
 
 void slabs_shrink_step(shmc_cache *c)
 {
+    uint32_t target = __atomic_load_n(&c->hdr->shrink_to, __ATOMIC_RELAXED);
+    if (!target)
+        return; /* the common case: one load */
     uint32_t given = 0;
     for (unsigned i = 1; i <= c->hdr->nclasses; i++)
         given += __atomic_load_n(&c->classes[i].pages, __ATOMIC_RELAXED);
-    /* down to the limit, or to a page per class (move_page keeps the last) */
-    if (given > __atomic_load_n(&c->hdr->limit_pages, __ATOMIC_RELAXED))
-        (void)slabs_move_page(c, -1, 0);
+    /* down to the target, or to a page per class (move_page keeps the last) */
+    if (given <= target || slabs_move_page(c, -1, 0) == SHMC_NO_MEMORY)
+        __atomic_store_n(&c->hdr->shrink_to, 0, __ATOMIC_RELAXED); /* done */
 }

@@ -128,12 +128,15 @@ shmc_status slabs_move_page(shmc_cache *c, int src, unsigned dst);
 
 /* Set the memory limit (seg_header.limit_pages) to bytes, rounded down to
  * pages: SHMC_INVALID below two pages or above the segment's mem_bytes
- * (its pages are fixed at creation); SHMC_BUSY past the bound. */
+ * (its pages are fixed at creation); SHMC_BUSY past the bound.  Lowered,
+ * it also sets seg_header.shrink_to: the pages held now less the drop. */
 shmc_status slabs_set_limit(shmc_cache *c, uint64_t bytes);
 
-/* If the classes hold more pages than the limit (after it was lowered),
- * move the cheapest page to the pool, evicting its items: a maintenance
- * step, until the limit or a single page per class is reached. */
+/* After the limit was lowered (shrink_to set), move the cheapest page to
+ * the pool, evicting its items: a maintenance step, until the classes
+ * hold shrink_to pages or a page each.  Only the drop is given back:
+ * first pages taken past the limit (memcached's -m) are not, so a cache
+ * whose classes legitimately hold more than the limit does not churn. */
 void slabs_shrink_step(shmc_cache *c);
 
 /* Recount every class's pages from the page map (pool lock held): the

@@ -548,6 +548,27 @@ static void test_first_page_past_limit(void **state)
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
+/* First pages taken past the limit are the rule, not a surplus: a
+ * cache that holds them is not shrunk by maintenance (only a lowered
+ * limit gives pages back), so no class loses pages, and items, to them. */
+static void test_first_pages_do_not_shrink(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    for (int i = 100000; i < 126000; i++) /* the limit's four pages, one class */
+        assert_ok(put_key(c, "f", i, 100, 0));
+    for (int i = 0; i < 3; i++) /* three more classes, a first page each */
+        assert_ok(put_key(c, "g", i, 1000 + (size_t)i * 4000, 0));
+    shmc_stats s0 = tu_stats(c);
+    assert_u64_eq(s0.total_pages, 7);
+    for (int i = 0; i < 20; i++)
+        assert_ok(shmc_maintain(c));
+    shmc_stats s1 = tu_stats(c);
+    assert_u64_eq(s1.total_pages, 7);
+    assert_u64_eq(s1.slabs_moved, s0.slabs_moved);
+    assert_u64_eq(s1.evictions, s0.evictions);
+    assert_u64_eq(s1.curr_items, s0.curr_items);
+}
+
 /* memcached's "slabs reassign": a page moves on request, to the pool or
  * to another class, taking its items with it; a class keeps its last
  * page; bad ids are refused before anything moves. */
@@ -688,6 +709,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shards_share_pages, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_eviction_across_shards, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_first_page_past_limit, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_first_pages_do_not_shrink, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_slabs_reassign, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_set_memlimit, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_temp_lru, setup_small, tu_teardown),
