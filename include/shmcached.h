@@ -862,9 +862,9 @@ shmc_status shmc_slabs_reassign(shmc_cache *cache, int src, unsigned dst);
  * to bytes (rounded down to 1 MiB pages; shmc_stats.limit_maxbytes
  * shows it).  Lowering it takes effect for every class at once: none
  * grows past it (but for its first page, as at creation), and
- * maintenance steps (calls, shmc_maintain) move the surplus pages back
- * to the pool, evicting their items, down to the limit or a page per
- * class.  The pages stay in the segment's file: every process maps it
+ * maintenance steps (calls, shmc_maintain) move pages back to the pool,
+ * evicting their items, until the classes hold what they held less the
+ * drop (first pages taken past the limit stay), or a page each.  The pages stay in the segment's file: every process maps it
  * whole, so it never shrinks, and it cannot grow either.
  * SHMC_OK; SHMC_INVALID if cache is NULL, bytes is under 2 MiB or above
  * the segment's mem_bytes (shmc_config_get); SHMC_BUSY past the bound.
