@@ -162,6 +162,40 @@ static void test_hot_items_survive(void **state)
         fail_msg("%d of %d never-read old items survived", cold_left, ncold);
 }
 
+/* A store that must evict takes COLD's oldest item not read since it
+ * came there, however many read ones lie at COLD's tail: those go to
+ * WARM, HOT's tail moves down meanwhile (memcached's do_item_alloc_pull),
+ * and HOT's items, the newest, are not evicted in its place.  (They were
+ * once the tail held more read items than one pull looks at.) */
+static void test_evict_cold_past_read_tail(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    const size_t vlen = 200;
+    const int nread = 40; /* read items at COLD's tail: more than a store's pulls look at */
+    int n = 0;
+    while (tu_stats(c).evictions == 0)
+        assert_ok(put_key(c, "key", n++, vlen, 0));
+    for (int j = 0; j < 100; j++)
+        assert_ok(put_key(c, "key", n++, vlen, 0));
+    /* one writer, nothing read: the cache holds keys [lo, n), oldest in COLD */
+    int lo = 0;
+    while (lo < n && !check_key(c, "key", lo, vlen)) /* the hit on lo reads it */
+        lo++;
+    assert_int_not_equal(lo, n);
+    for (int i = lo + 1; i < lo + nread; i++)
+        assert_int_equal(check_key(c, "key", i, vlen), 1);
+
+    uint64_t evictions = tu_stats(c).evictions;
+    assert_ok(put_key(c, "key", n++, vlen, 0));
+    assert_u64_eq(tu_stats(c).evictions, evictions + 1);
+    /* the victim is the oldest unread item; every other one is held */
+    for (int i = lo; i < n; i++)
+        if (check_key(c, "key", i, vlen) != (i != lo + nread))
+            fail_msg("key%d is %s (oldest unread: key%d)", i,
+                     i == lo + nread ? "held" : "evicted", lo + nread);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
 /* memcached -M: "return error on memory exhausted instead of removing items". */
 static void test_no_evict(void **state)
 {
@@ -677,6 +711,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_eviction_keeps_storing, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_hot_items_survive, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_evict_cold_past_read_tail, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_no_evict, setup_noevict, tu_teardown),
         cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired, setup_noevict, tu_teardown),
         cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired_across_shards, setup_noevict,
