@@ -21,7 +21,9 @@
 # Environment: BUILD (default build), MEMCACHED (default memcached),
 # SRV_THREADS (server -t, default 2), NO_BUILD=1 (skip make), OUT (default
 # $BUILD/memory-results), KEYS (key space factor, default 4), OPS (gets per
-# item that fits, default 8).  Exit status 0, or 1 if a run failed.
+# item that fits, default 8), MEM_SIZES MEM_VALUES MEM_WRITERS MEM_THETAS
+# (space-separated lists replacing the matrix's).  Exit status 0, or 1 if
+# a run failed.
 set -euo pipefail
 
 FULL=0
@@ -29,7 +31,7 @@ ARGS=()
 for a in "$@"; do [ "$a" = --full ] && FULL=1 || ARGS+=("$a"); done
 # shellcheck source=bench/common.sh
 . "$(dirname "$0")/common.sh"
-bench_args memory.sh 24 "${ARGS[@]+"${ARGS[@]}"}"
+bench_args memory.sh 26 "${ARGS[@]+"${ARGS[@]}"}"
 BUILD=${BUILD:-build}
 MEMCACHED=${MEMCACHED:-memcached}
 SRV_THREADS=${SRV_THREADS:-2}
@@ -42,6 +44,11 @@ else SIZES=(8 16 64 256); CAP=5000000; fi
 VALUES=(100 10240 512000 mix)
 WRITERS=(1 4)
 THETAS=(0.7 0.99)
+# a smaller matrix (tests/test_ycsb.sh): space-separated lists
+[ -z "${MEM_SIZES:-}" ] || read -r -a SIZES <<<"$MEM_SIZES"
+[ -z "${MEM_VALUES:-}" ] || read -r -a VALUES <<<"$MEM_VALUES"
+[ -z "${MEM_WRITERS:-}" ] || read -r -a WRITERS <<<"$MEM_WRITERS"
+[ -z "${MEM_THETAS:-}" ] || read -r -a THETAS <<<"$MEM_THETAS"
 
 bench_build memory.sh
 DRV=$BUILD/bench_memory
@@ -125,10 +132,11 @@ awk -F, '
 
 # ---- plot -----------------------------------------------------------------
 # Per value size: items held and hit ratio against cache size, one line per
-# backend; 4 writers, theta 0.99 (the issue's case).
+# backend; the most writers and the last theta (4 and 0.99: the issue's case).
+PW=${WRITERS[${#WRITERS[@]} - 1]} PZ=${THETAS[${#THETAS[@]} - 1]}
 if command -v gnuplot >/dev/null; then
     for s in "${VALUES[@]}"; do
-        awk -F, -v s="$s" 'NR > 1 && $2 == s && $3 == 4 && $4 == 0.99 {
+        awk -F, -v s="$s" -v w="$PW" -v z="$PZ" 'NR > 1 && $2 == s && $3 == w && $4 == z {
                 I[$1, $5] = $8; H[$1, $5] = $11; if (!($1 in seen)) { seen[$1] = 1; M[++n] = $1 } }
             END { print "mib items_memcached items_shmcached items_lib hit_memcached hit_shmcached hit_lib"
                   for (i = 1; i <= n; i++) { m = M[i]; printf "%s", m
@@ -140,7 +148,7 @@ if command -v gnuplot >/dev/null; then
     gnuplot <<GP 2>"$TMP/gp" || { echo "memory.sh: gnuplot failed:" >&2; cat "$TMP/gp" >&2; }
 set terminal pngcairo size 1400,700 noenhanced font ",10"
 set output "$OUT/memory.png"
-set multiplot layout 2,4 title "Items held (top, log) and read-through hit ratio (bottom) against cache size; 4 writers, zipf 0.99"
+set multiplot layout 2,${#VALUES[@]} title "Items held (top, log) and read-through hit ratio (bottom) against cache size; $PW writers, zipf $PZ"
 set logscale x 2
 set grid
 set key top left font ",8"
