@@ -548,6 +548,39 @@ static void test_eviction_across_shards(void **state)
     shmc_close(other);
 }
 
+/* Items read since they were stored (WARM) are evicted last across shards
+ * too: while one shard holds only read items and another holds items never
+ * read, stores evict the unread ones, as one LRU per class would, even
+ * though the read items were written first. */
+static void test_read_items_outlive_other_shards_unread(void **state)
+{
+    tu_fix *f = *state;
+    const size_t vlen = 200;
+    shmc_cache *other;
+    assert_ok(shmc_open(f->path, &other)); /* slot 1: another shard than f->c's */
+    int n = 0;
+    while (tu_stats(f->c).evictions == 0)
+        assert_ok(put_key(f->c, "a", n++, vlen, 0));
+    int held = 0;
+    for (int i = 0; i < n; i++) /* every item f->c holds is read once */
+        held += check_key(f->c, "a", i, vlen);
+    assert_int_not_equal(held, 0);
+
+    const int stores = held / 2; /* a fresh half cache of items never read */
+    for (int j = 0; j < stores; j++)
+        assert_ok(put_key(other, "b", j, vlen, 0));
+    int kept = 0;
+    for (int i = 0; i < n; i++)
+        kept += check_key(f->c, "a", i, vlen);
+    print_message("read items kept: %d of %d after %d stores of unread ones\n", kept, held, stores);
+    if (kept < held - held / 20)
+        fail_msg("%d of %d read items evicted while unread ones were held", held - kept, held);
+    for (int j = stores - 10; j < stores; j++) /* the newest stores are held */
+        assert_int_equal(check_key(f->c, "b", j, vlen), 1);
+    assert_int_equal(shmc_check(f->c, stderr), 0);
+    shmc_close(other);
+}
+
 /* memcached's -m: once the classes hold the limit's pages, a class
  * with no page still takes its first one past the limit, so a full cache
  * of one size does not starve another size (nor evict for its first
@@ -722,6 +755,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_class_sums, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_shards_share_pages, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_eviction_across_shards, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_read_items_outlive_other_shards_unread, setup_small,
+                                        tu_teardown),
         cmocka_unit_test_setup_teardown(test_first_page_past_limit, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_slabs_reassign, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_set_memlimit, setup_small, tu_teardown),
