@@ -10,10 +10,10 @@
  * key space) and running the read-through loop in rounds of BATCH keys:
  * get them all, then set each one that missed.  A key's value size is a
  * function of the key alone: fixed (-s BYTES) or, with -s mix, log-uniform
- * between MIX_MIN and MIX_MAX bytes.  The key space is -k times the items
- * that the cache's bytes would hold if they held nothing but values and
- * keys ("fit"), and the run makes -o times fit operations (gets) in all,
- * so the cache fills and then evicts.  Hits are counted over each writer's
+ * between MIX_MIN and MIX_MAX bytes.  "fit" is the cache's bytes over the
+ * mean value size plus 16 (the items it would hold without headers); the
+ * key space is -k times fit, and the run makes -o times fit gets in all
+ * (at least MIN_OPS), so the cache fills and then evicts.  Hits are counted over each writer's
  * second half only (the steady state).  Every figure is a count, so the
  * run is equally valid on a loaded machine.
  *
