@@ -19,6 +19,8 @@
 #include "slabs.h"
 #include "value.h"
 
+#define LRU_EVICT_ROUNDS 10 /* tries at COLD per eviction, demoting between (memcached: 10) */
+
 /* The item a link r of a list of class clsid names, to be moved or used
  * as a whole: NULL at the end of the list (0), or if r is not a chunk of
  * the class - a damaged list ends there (bounds.h); what names the field
@@ -257,6 +259,23 @@ static item_t *lru_pull_tail(shmc_cache *c, slab_shard *sh, unsigned l, bool evi
     return NULL;
 }
 
+/* Move the tail of HOT, or if HOT is empty of WARM, down to COLD (a used
+ * HOT item to WARM); false if both are empty. */
+static bool lru_demote_tail(shmc_cache *c, slab_shard *sh)
+{
+    unsigned l = sh->tail[SEG_LRU_HOT] ? SEG_LRU_HOT : SEG_LRU_WARM;
+    if (!sh->tail[l])
+        return false;
+    item_t *it = list_item(c, slabs_shard_clsid(c, sh), sh->tail[l], "slab_shard.tail");
+    if (!it || item_lru(it) != l) {
+        if (it)
+            bounds_fail("item_t.place");
+        return false;
+    }
+    list_move(c, sh, it, item_take_active(it) && l == SEG_LRU_HOT ? SEG_LRU_WARM : SEG_LRU_COLD);
+    return true;
+}
+
 item_t *lru_reclaim(shmc_cache *c, slab_shard *sh, bool evict, uint32_t now)
 {
     /* dead items anywhere first; TEMP items are never evicted (memcached:
@@ -269,6 +288,16 @@ item_t *lru_reclaim(shmc_cache *c, slab_shard *sh, bool evict, uint32_t now)
     }
     if (!evict)
         return NULL;
+    /* memcached's do_item_alloc_pull: evict from COLD only, and when its
+     * tail is all active items (rescued to WARM), move HOT's tail down and
+     * try again; HOT and WARM are evicted from only when COLD stays empty */
+    for (int round = 0; round < LRU_EVICT_ROUNDS; round++) {
+        item_t *it = lru_pull_tail(c, sh, SEG_LRU_COLD, true, now);
+        if (it)
+            return it;
+        if (!lru_demote_tail(c, sh))
+            break;
+    }
     for (unsigned i = 1; i < 4; i++) {
         item_t *it = lru_pull_tail(c, sh, order[i], true, now);
         if (it)

@@ -394,6 +394,14 @@ static const item_t *shard_eviction_candidate(shmc_cache *c, slab_shard *sh)
     return NULL;
 }
 
+/* Whether shard sh's next victim would come from WARM or TEMP (its COLD
+ * and HOT are empty), read without its lock: a hint. */
+static bool shard_evicts_warm(slab_shard *sh)
+{
+    return !__atomic_load_n(&sh->tail[SEG_LRU_COLD], __ATOMIC_RELAXED) &&
+           !__atomic_load_n(&sh->tail[SEG_LRU_HOT], __ATOMIC_RELAXED);
+}
+
 /* Was a last used before b: older access time, then older write (lower
  * CAS)?  Read without locks, so a hint. */
 static bool item_used_before(const item_t *a, const item_t *b)
@@ -410,17 +418,25 @@ static bool item_used_before(const item_t *a, const item_t *b)
  * CAS), home shard s on a tie.  So a thread whose own shard holds only
  * its newest items evicts another shard's old ones, as memcached's one
  * LRU per class would; sharding does not make eviction favour old data.
+ * A shard whose victim would come from WARM (items read since they were
+ * stored; its COLD and HOT are empty) goes after every shard that still
+ * has COLD or HOT items, whatever their age: one LRU evicts WARM last.
  */
 static unsigned slabs_oldest_shard(shmc_cache *c, unsigned clsid, unsigned s)
 {
     unsigned best = s;
-    const item_t *bt = shard_eviction_candidate(c, slabs_shard(c, clsid, s));
+    slab_shard *sh = slabs_shard(c, clsid, s);
+    const item_t *bt = shard_eviction_candidate(c, sh);
+    bool bw = shard_evicts_warm(sh);
     for (unsigned k = 1; k < SEG_SHARDS; k++) {
         unsigned o = (s + k) % SEG_SHARDS;
-        const item_t *t = shard_eviction_candidate(c, slabs_shard(c, clsid, o));
-        if (t && (!bt || item_used_before(t, bt))) {
+        sh = slabs_shard(c, clsid, o);
+        const item_t *t = shard_eviction_candidate(c, sh);
+        bool tw = shard_evicts_warm(sh);
+        if (t && (!bt || (bw && !tw) || (bw == tw && item_used_before(t, bt)))) {
             best = o;
             bt = t;
+            bw = tw;
         }
     }
     return best;

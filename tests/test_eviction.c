@@ -162,6 +162,40 @@ static void test_hot_items_survive(void **state)
         fail_msg("%d of %d never-read old items survived", cold_left, ncold);
 }
 
+/* A store that must evict takes COLD's oldest item not read since it
+ * came there, however many read ones lie at COLD's tail: those go to
+ * WARM, HOT's tail moves down meanwhile (memcached's do_item_alloc_pull),
+ * and HOT's items, the newest, are not evicted in its place.  (They were
+ * once the tail held more read items than one pull looks at.) */
+static void test_evict_cold_past_read_tail(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    const size_t vlen = 200;
+    const int nread = 40; /* read items at COLD's tail: more than a store's pulls look at */
+    int n = 0;
+    while (tu_stats(c).evictions == 0)
+        assert_ok(put_key(c, "key", n++, vlen, 0));
+    for (int j = 0; j < 100; j++)
+        assert_ok(put_key(c, "key", n++, vlen, 0));
+    /* one writer, nothing read: the cache holds keys [lo, n), oldest in COLD */
+    int lo = 0;
+    while (lo < n && !check_key(c, "key", lo, vlen)) /* the hit on lo reads it */
+        lo++;
+    assert_int_not_equal(lo, n);
+    for (int i = lo + 1; i < lo + nread; i++)
+        assert_int_equal(check_key(c, "key", i, vlen), 1);
+
+    uint64_t evictions = tu_stats(c).evictions;
+    assert_ok(put_key(c, "key", n++, vlen, 0));
+    assert_u64_eq(tu_stats(c).evictions, evictions + 1);
+    /* the victim is the oldest unread item; every other one is held */
+    for (int i = lo; i < n; i++)
+        if (check_key(c, "key", i, vlen) != (i != lo + nread))
+            fail_msg("key%d is %s (oldest unread: key%d)", i,
+                     i == lo + nread ? "held" : "evicted", lo + nread);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
 /* memcached -M: "return error on memory exhausted instead of removing items". */
 static void test_no_evict(void **state)
 {
@@ -514,6 +548,39 @@ static void test_eviction_across_shards(void **state)
     shmc_close(other);
 }
 
+/* Items read since they were stored (WARM) are evicted last across shards
+ * too: while one shard holds only read items and another holds items never
+ * read, stores evict the unread ones, as one LRU per class would, even
+ * though the read items were written first. */
+static void test_read_items_outlive_other_shards_unread(void **state)
+{
+    tu_fix *f = *state;
+    const size_t vlen = 200;
+    shmc_cache *other;
+    assert_ok(shmc_open(f->path, &other)); /* slot 1: another shard than f->c's */
+    int n = 0;
+    while (tu_stats(f->c).evictions == 0)
+        assert_ok(put_key(f->c, "a", n++, vlen, 0));
+    int held = 0;
+    for (int i = 0; i < n; i++) /* every item f->c holds is read once */
+        held += check_key(f->c, "a", i, vlen);
+    assert_int_not_equal(held, 0);
+
+    const int stores = held / 2; /* a fresh half cache of items never read */
+    for (int j = 0; j < stores; j++)
+        assert_ok(put_key(other, "b", j, vlen, 0));
+    int kept = 0;
+    for (int i = 0; i < n; i++)
+        kept += check_key(f->c, "a", i, vlen);
+    print_message("read items kept: %d of %d after %d stores of unread ones\n", kept, held, stores);
+    if (kept < held - held / 20)
+        fail_msg("%d of %d read items evicted while unread ones were held", held - kept, held);
+    for (int j = stores - 10; j < stores; j++) /* the newest stores are held */
+        assert_int_equal(check_key(f->c, "b", j, vlen), 1);
+    assert_int_equal(shmc_check(f->c, stderr), 0);
+    shmc_close(other);
+}
+
 /* memcached's -m: once the classes hold the limit's pages, a class
  * with no page still takes its first one past the limit, so a full cache
  * of one size does not starve another size (nor evict for its first
@@ -698,6 +765,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_eviction_keeps_storing, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_hot_items_survive, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_evict_cold_past_read_tail, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_no_evict, setup_noevict, tu_teardown),
         cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired, setup_noevict, tu_teardown),
         cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired_across_shards, setup_noevict,
@@ -708,6 +776,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_class_sums, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_shards_share_pages, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_eviction_across_shards, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_read_items_outlive_other_shards_unread, setup_small,
+                                        tu_teardown),
         cmocka_unit_test_setup_teardown(test_first_page_past_limit, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_first_pages_do_not_shrink, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_slabs_reassign, setup_small, tu_teardown),

@@ -9,8 +9,9 @@
 #   - that a wrong value is caught: records loaded with one value size and
 #     read (-L, no load) expecting another must fail with exit status 1;
 #   - bad options: exit status 2 and a message naming the option;
-#   - the benchmark helpers bench_xcpu, bench_memlat and bench_gate run,
-#     print their figures' shape, and refuse bad arguments.
+#   - the benchmark helpers bench_xcpu, bench_memlat, bench_gate and
+#     bench_memory run, print their figures' shape, and refuse bad
+#     arguments; bench/memory.sh runs a one-cell matrix and prints its row.
 #
 #   bash tests/test_ycsb.sh BUILD_DIR
 set -uo pipefail
@@ -148,6 +149,28 @@ check "bench_gate get with batch 0: exit 2" test "$RC" = 2
 "$GATE" fill "$GSEG" 10 8 >/dev/null 2>&1; RC=$?
 check "bench_gate fill with 8-byte values: exit 2" test "$RC" = 2
 rm -f "$GSEG"
+
+# ---- bench_memory and bench/memory.sh: items held, refusals, hit ratio
+MEMB=$BUILD/bench_memory
+OUT=$("$MEMB" -b lib -p "$TMP/memseg" -m 2 -s 1000 -w 2 -z 0.9 2>&1); RC=$?
+check "bench_memory lib: exit 0 and a RESULT line with items held ($OUT)" \
+    bash -c "[ $RC = 0 ] && grep -Eq '^RESULT backend=lib .* items=[1-9][0-9]* refused=[0-9]+ .* hit_ratio=0\.[0-9]{4} ' <<<'$OUT'"
+check "bench_memory lib removes its segment" test ! -e "$TMP/memseg"
+"$MEMB" -b lib -p "$TMP/memseg" -m 1 >/dev/null 2>&1; RC=$?
+check "bench_memory -m 1: exit 2" test "$RC" = 2
+"$MEMB" -b mc >/dev/null 2>&1; RC=$?
+check "bench_memory -b mc without -a: exit 2" test "$RC" = 2
+OUT=$("$MEMB" -b mc -a "$TMP/no.sock" 2>&1); RC=$?
+check "bench_memory to no server: exit 1 and says so" \
+    bash -c "[ $RC = 1 ] && grep -q 'cannot connect' <<<'$OUT'"
+NO_BUILD=1 BUILD=$BUILD OUT=$TMP/mem MEM_SIZES=2 MEM_VALUES=1000 MEM_WRITERS=1 MEM_THETAS=0.9 \
+    bash "$(dirname "$0")/../bench/memory.sh" >"$TMP/mem.out" 2>&1; RC=$?
+check "bench/memory.sh on a 1-cell matrix: exit 0" test "$RC" = 0
+check "bench/memory.sh: a table row for the cell" grep -Eq '^\| 2 \| 1000 \| 1 \| 0\.9 \| ' "$TMP/mem.out"
+[[ $RC = 0 ]] || cat "$TMP/mem.out" >&2
+check "bench/memory.sh: shmcached's and the library's items in the CSV" \
+    bash -c "grep -Eq '^2,1000,1,0\.9,shmcached,[0-9]+,[0-9]+,[1-9]' '$TMP/mem/memory.csv' &&
+             grep -Eq '^2,1000,1,0\.9,lib,[0-9]+,[0-9]+,[1-9]' '$TMP/mem/memory.csv'"
 
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL -eq 0 ]]
