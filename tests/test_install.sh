@@ -61,7 +61,14 @@ PYDIR=$(cache_var SHMC_PYTHON_DIR)
 if [ -n "$PYDIR" ]; then
     check "the Python module's directory is in python3's sys.path: $PREFIX/$PYDIR" \
         /usr/bin/python3 -c 'import sys; assert sys.argv[1] in sys.path' "$PREFIX/$PYDIR"
-    check "installed: the package shmcached, importable" env PYTHONPATH="$P/$PYDIR" /usr/bin/python3 -c \
+    # python3 is not sanitized: in an ASan build the module needs the runtimes preloaded
+    PYENV=()
+    if [ "$(cache_var SHMC_SANITIZE)" = ON ]; then
+        CC=$(cache_var CMAKE_C_COMPILER)
+        PYENV=("LD_PRELOAD=$("$CC" -print-file-name=libasan.so) $("$CC" -print-file-name=libubsan.so)"
+               ASAN_OPTIONS=detect_leaks=0)
+    fi
+    check "installed: the package shmcached, importable" env "${PYENV[@]}" PYTHONPATH="$P/$PYDIR" /usr/bin/python3 -c \
         'import shmcached, sys; assert shmcached.__file__.startswith(sys.argv[1]); shmcached.Client' "$P/$PYDIR"
 fi
 check "shmc_open.3 sources libshmcached.3" grep -qx '.so man3/libshmcached.3' "$P/share/man/man3/shmc_open.3"
