@@ -8,7 +8,8 @@
 # each is killed and TMP and BASE.* are removed.  pass/fail/check count
 # every check (a failing one is reported, not fatal), and checks_done
 # prints the closing "N passed, M failed" line and returns 0 only if
-# nothing failed.
+# nothing failed.  free_port prints a free TCP port; mc ADDR BYTES [WAIT]
+# is a tiny memcached client (below).
 
 TMP=$(mktemp -d)
 BASE="/dev/shm/${1:?usage: source checks.sh NAME}.$$.$RANDOM"
@@ -34,3 +35,31 @@ checks_done() {
     echo "$PASS passed, $FAIL failed"
     [[ $FAIL -eq 0 ]]
 }
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# mc ADDR BYTES [WAIT]: send BYTES (Python escapes) to ADDR (host:port, or
+# a UNIX socket's path), print the reply until the server closes or WAIT
+# seconds (0.5) pass with nothing new.
+cat > "$TMP/mc.py" <<'PYEOF'
+import socket, sys
+addr, data = sys.argv[1], sys.argv[2]
+wait = float(sys.argv[3]) if len(sys.argv) > 3 else 0.5
+if addr.startswith("/"):
+    s = socket.socket(socket.AF_UNIX); s.connect(addr)
+else:
+    h, p = addr.rsplit(":", 1); s = socket.create_connection((h, int(p)))
+s.sendall(data.encode().decode("unicode_escape").encode("latin1"))
+s.settimeout(wait); buf = b""
+try:
+    while True:
+        d = s.recv(1 << 20)
+        if not d: break
+        buf += d
+except (socket.timeout, ConnectionResetError):
+    pass
+sys.stdout.write(buf.decode("latin1"))
+PYEOF
+mc() { python3 "$TMP/mc.py" "$@"; }

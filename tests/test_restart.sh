@@ -37,31 +37,10 @@ if [[ ! -x $SRV ]]; then
 fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 PORT2=$(free_port)
-
-# mc PORT BYTES: send BYTES (Python escapes), print the reply until "END"
-# or "STORED"/"NOT_FOUND"... of the last command, or 1 s of silence.
-cat >"$TMP/mc.py" <<'EOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin1"))
-s.settimeout(1.0)
-buf = b""
-try:
-    while True:
-        d = s.recv(1 << 16)
-        if not d:
-            break
-        buf += d
-except (socket.timeout, ConnectionResetError):
-    pass
-sys.stdout.write(buf.decode("latin1"))
-EOF
-mc() { python3 "$TMP/mc.py" "$@"; }
+# mc PORT BYTES: the reply of 127.0.0.1:PORT, until 1 s of silence (checks.sh)
+mcp() { mc "127.0.0.1:$1" "$2" 1.0; }
 
 PID=""
 # start WHICH LOG PORT ARGS...: start shmcached or memcached (WHICH = srv
@@ -124,7 +103,7 @@ print(good)
 EOF
 }
 stat_of() { # stat_of PORT "stats settings" NAME
-    mc "$1" "$2\r\n" | tr -d '\r' | awk -v n="$3" '$1 == "STAT" && $2 == n {print $3}'
+    mcp "$1" "$2\r\n" | tr -d '\r' | awk -v n="$3" '$1 == "STAT" && $2 == n {print $3}'
 }
 meta_val() { # meta_val FILE KEY: the value of "K<KEY> <value>"
     awk -v k="K$2" '$1 == k {print $2}' "$1"
@@ -218,7 +197,7 @@ check "after kill -9: the missing .meta is reported, the items kept" \
     grep -q "^\[restart\] no metadata save file, keeping the items of $SEG" "$TMP/s4.log"
 stop TERM
 check "restart with -A" start srv "$TMP/s5.log" "$PORT" -e "$SEG" -A
-mc "$PORT" 'shutdown graceful\r\n' >/dev/null
+mcp "$PORT" 'shutdown graceful\r\n' >/dev/null
 wait "$PID"; RC=$?
 check "'shutdown graceful': status 0 ($RC)" test "$RC" = 0
 check "'shutdown graceful' writes the .meta file" test -f "$SEG.meta"

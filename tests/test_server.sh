@@ -33,32 +33,6 @@ if [[ ! -x $SRV ]]; then
     echo "FAIL: $SRV not built"; echo "0 passed, 1 failed"; exit 1
 fi
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# A tiny memcached client: send the bytes of $2 (Python escapes), print the
-# reply until the server closes or $3 seconds pass with nothing new.
-cat > "$TMP/mc.py" <<'EOF'
-import socket, sys
-addr, data = sys.argv[1], sys.argv[2]
-wait = float(sys.argv[3]) if len(sys.argv) > 3 else 0.5
-if addr.startswith("/"):
-    s = socket.socket(socket.AF_UNIX); s.connect(addr)
-else:
-    h, p = addr.rsplit(":", 1); s = socket.create_connection((h, int(p)))
-s.sendall(data.encode().decode("unicode_escape").encode("latin1"))
-s.settimeout(wait); buf = b""
-try:
-    while True:
-        d = s.recv(1 << 20)
-        if not d: break
-        buf += d
-except (socket.timeout, ConnectionResetError):
-    pass
-sys.stdout.write(buf.decode("latin1"))
-EOF
-mc() { python3 "$TMP/mc.py" "$@"; }
 
 SRV_PID=""
 # start_server LOG ARGS...: start, wait until it answers "version".

@@ -31,10 +31,6 @@ if [[ ! -x $SRV ]]; then
 fi
 command -v openssl >/dev/null || { echo "FAIL: no openssl command"; echo "0 passed, 1 failed"; exit 1; }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # ---------------------------------------------------------------- certificates
 # A CA, the server's certificate (localhost, 127.0.0.1), a second one for
 # refresh_certs (CN refreshed), a client certificate from the CA, and a
