@@ -253,12 +253,13 @@ void slabs_recount_pages(shmc_cache *c)
         __atomic_store_n(&c->classes[i].pages, count[i], __ATOMIC_RELAXED);
 }
 
-/* The pages the classes hold (pool lock held). */
+/* The pages the classes hold: exact under the pool lock, an estimate
+ * without (the counts are stored atomically). */
 static uint32_t pool_given(shmc_cache *c)
 {
     uint32_t n = 0;
     for (unsigned i = 1; i <= c->hdr->nclasses; i++)
-        n += c->classes[i].pages;
+        n += __atomic_load_n(&c->classes[i].pages, __ATOMIC_RELAXED);
     return n;
 }
 
@@ -780,10 +781,7 @@ void slabs_shrink_step(shmc_cache *c)
     uint32_t target = __atomic_load_n(&c->hdr->shrink_to, __ATOMIC_RELAXED);
     if (!target)
         return; /* the common case: one load */
-    uint32_t given = 0;
-    for (unsigned i = 1; i <= c->hdr->nclasses; i++)
-        given += __atomic_load_n(&c->classes[i].pages, __ATOMIC_RELAXED);
     /* down to the target, or to a page per class (move_page keeps the last) */
-    if (given <= target || slabs_move_page(c, -1, 0) == SHMC_NO_MEMORY)
+    if (pool_given(c) <= target || slabs_move_page(c, -1, 0) == SHMC_NO_MEMORY)
         __atomic_store_n(&c->hdr->shrink_to, 0, __ATOMIC_RELAXED); /* done */
 }
