@@ -28,6 +28,7 @@
 #include "crawler.h"
 #include "events.h"
 #include "gate.h"
+#include "hash.h"
 #include "items.h"
 #include "lockdown.h"
 #include "protect.h"
@@ -355,18 +356,19 @@ key_check(const void *key, size_t nkey, uintptr_t frame)
 /* An optional out-pointer of n bytes: NULL, or caller memory. */
 #define OUT_OK(p) (!(p) || ARG_OK((p), sizeof *(p)))
 
-/* Count a call on lane n, running a maintenance round when it is due one. */
-static void api_pace(shmc_cache *c, seg_counters *n)
+/* Count k calls on lane n, running a maintenance round when they cross
+ * the lane's next one (and a sweep for dead clients when they cross one). */
+static void api_pace(shmc_cache *c, seg_counters *n, uint64_t k)
 {
-    uint64_t calls = __atomic_add_fetch(&n->calls, 1, __ATOMIC_RELAXED);
-    if (calls % MAINTAIN_EVERY == 0)
-        items_maintain(c, calls % REAP_EVERY == 0);
+    uint64_t calls = __atomic_add_fetch(&n->calls, k, __ATOMIC_RELAXED);
+    if (calls / MAINTAIN_EVERY != (calls - k) / MAINTAIN_EVERY)
+        items_maintain(c, calls / REAP_EVERY != (calls - k) / REAP_EVERY);
 }
 
 /* Leave the gate after a call on lane n. */
 static void api_leave(shmc_cache *c, seg_counters *n)
 {
-    api_pace(c, n);
+    api_pace(c, n, 1);
     gate_leave();
 }
 
@@ -400,22 +402,39 @@ static __attribute__((noinline, cold)) void api_event_key(shmc_cache *c, unsigne
     events_put_key(c, kind, st, op, key, nkey, ttl, 0, 0);
 }
 
+static shmc_status api_get_hashed(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
+                                  bool touch, int64_t exptime, item_out *o, item_batch *b,
+                                  uintptr_t frame);
+
 /* The body of every single-key read, inside the gate: o->buf and o->cap
  * are checked here.  The frame is the public entry point's. */
 static shmc_status api_get_in(shmc_cache *c, const void *key, size_t nkey, bool touch,
                               int64_t exptime, item_out *o, uintptr_t frame)
 {
     shmc_status st = key_check(key, nkey, frame);
-    if (st == SHMC_OK && !o->no_value && (!ARG_OK(o->buf, o->cap) || (!o->buf && o->cap)))
-        st = SHMC_INVALID;
     if (st != SHMC_OK)
         return st;
+    return api_get_hashed(c, key, nkey, hash_key(key, nkey), touch, exptime, o, NULL, frame);
+}
+
+/* api_get_in's body once the key is checked and hashed (a batch hashes
+ * its keys ahead, see api_get_multi_in): o->buf and o->cap are checked,
+ * then the read.  b: NULL, or the batch (which counts its calls and hits,
+ * see api_get_multi_in). */
+static shmc_status api_get_hashed(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
+                                  bool touch, int64_t exptime, item_out *o, item_batch *b,
+                                  uintptr_t frame)
+{
+    if (!o->no_value && (!ARG_OK(o->buf, o->cap) || (!o->buf && o->cap)))
+        return SHMC_INVALID;
     seg_counters *n = gate_lane(c);
     uint32_t damage = bounds_hits();
-    st = bounds_status(damage, items_get(c, n, key, nkey, touch, exptime, o));
+    shmc_status st =
+        bounds_status(damage, items_get_hashed(c, n, key, nkey, hash, touch, exptime, o, b));
     if (events_on(c) && st != SHMC_BUFFER_TOO_SMALL) /* a size probe is no get */
         api_event_get(c, st, touch, key, nkey, &o->info);
-    api_pace(c, n);
+    if (!b)
+        api_pace(c, n, 1);
     return st;
 }
 
@@ -540,16 +559,58 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
     }
 }
 
-/* One entry of a batch, inside the gate: the entry is read once into
- * locals, checked, and its results stored back (the array itself was
- * checked as a whole). */
-static void api_get_one(shmc_cache *c, void *entry, uintptr_t frame)
+/*
+ * Batched reads keep several keys' memory round trips in flight: in one
+ * pass, entry i is hashed and its bucket fetched, entry i - GET_AHEAD's
+ * first chain item fetched, entry i - 2 * GET_AHEAD's second one if the
+ * first was another key's, and entry i - 3 * GET_AHEAD read.  Each
+ * stage's miss has GET_AHEAD entries' worth of work to hide behind.
+ */
+#define GET_AHEAD 4
+#define GET_HOPS 3                          /* chain items fetched ahead */
+#define GET_LAG ((GET_HOPS + 1) * GET_AHEAD) /* from hashing an entry to reading it */
+#define GET_RING (GET_LAG + 1)              /* entries in flight */
+
+/* What the stages before the read learnt of an entry. */
+typedef struct get_ahead {
+    const void *key;  /* the key pointer it hashed (NULL: the key was refused) */
+    size_t key_len;   /* its length */
+    uint32_t hash;    /* hash_key of it, as read then */
+    ref_t at;         /* the chain item fetched last (items_prefetch_chain) */
+} get_ahead;
+
+/* The first stage: the entry's key checked and hashed, its bucket asked for. */
+static void api_get_stage_hash(shmc_cache *c, const shmc_value *v, get_ahead *a, uintptr_t frame)
 {
-    shmc_value *v = entry;
+    a->key = v->key;
+    a->key_len = v->key_len;
+    if (key_check(a->key, a->key_len, frame) != SHMC_OK) {
+        a->key = NULL;
+        return;
+    }
+    a->hash = hash_key(a->key, a->key_len);
+    a->at = 0;
+    items_prefetch_bucket(c, a->hash);
+}
+
+/* The last stage: the entry is read once into locals, checked, and its
+ * results stored back (the array itself was checked as a whole).  The
+ * first stage's hash is used only for the same key pointer and length;
+ * should the caller change the key's bytes meanwhile, the hash does not
+ * match it and the read is a miss (items_get_hashed). */
+static void api_get_one(shmc_cache *c, shmc_value *v, const get_ahead *a, item_batch *b,
+                        uintptr_t frame)
+{
     shmc_value in = *v;
     item_out o;
     item_out_plain(&o, in.buf, in.cap);
-    shmc_status st = api_get_in(c, in.key, in.key_len, false, 0, &o, frame);
+    shmc_status st = key_check(in.key, in.key_len, frame);
+    if (st == SHMC_OK) {
+        uint32_t hash = a->key && a->key == in.key && a->key_len == in.key_len
+                            ? a->hash
+                            : hash_key(in.key, in.key_len);
+        st = api_get_hashed(c, in.key, in.key_len, hash, false, 0, &o, b, frame);
+    }
     if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
         v->len = o.info.len;
         v->flags = o.info.flags;
@@ -558,11 +619,56 @@ static void api_get_one(shmc_cache *c, void *entry, uintptr_t frame)
     v->status = st;
 }
 
-/* A batch of n entries of size bytes at arr, each run by one() (inside
- * the gate), under one gate: the array is checked as a whole, each entry
- * by one().  frame is the public entry point's. */
+/* The chain stages: hop h (0: the bucket's first item) of the entry a. */
+static void api_get_stage_chain(shmc_cache *c, get_ahead *a, unsigned h)
+{
+    if (a->key && (h == 0 || a->at))
+        a->at = items_prefetch_chain(c, a->hash, a->at);
+}
+
+#define GET_PACE 64 /* a batch's reads between two counts of its calls and hits */
+
+/* Count a batch's reads so far on the lane (their calls, and the hits
+ * of the lock-free path) and start a new tally. */
+static void api_get_tally(shmc_cache *c, item_batch *b, uint64_t reads)
+{
+    seg_counters *n = gate_lane(c);
+    if (b->fast_hits)
+        __atomic_fetch_add(&n->get_hits, b->fast_hits, __ATOMIC_RELAXED);
+    api_pace(c, n, reads);
+    items_batch_start(c, b);
+}
+
+/* shmc_get_multi inside the gate, the array checked: the stages. */
+static void api_get_multi_in(shmc_cache *c, void *arr, size_t n, uintptr_t frame)
+{
+    shmc_value *v = arr;
+    get_ahead ring[GET_RING];
+    item_batch b;
+    items_batch_start(c, &b);
+    for (size_t i = 0; i < n + GET_LAG; i++) {
+        if (i < n)
+            api_get_stage_hash(c, &v[i], &ring[i % GET_RING], frame);
+        for (unsigned h = 0; h < GET_HOPS; h++) {
+            size_t back = (h + 1) * GET_AHEAD;
+            if (i >= back && i - back < n)
+                api_get_stage_chain(c, &ring[(i - back) % GET_RING], h);
+        }
+        if (i < GET_LAG)
+            continue;
+        size_t k = i - GET_LAG;
+        api_get_one(c, &v[k], &ring[k % GET_RING], &b, frame);
+        if ((k + 1) % GET_PACE == 0 || k + 1 == n)
+            api_get_tally(c, &b, (k % GET_PACE) + 1);
+    }
+}
+
+/* A batch of n entries of size bytes at arr, run by all() (inside the
+ * gate), under one gate: the array is checked as a whole here, each
+ * entry by all().  frame is the public entry point's. */
 static shmc_status api_batch(shmc_cache *c, void *arr, size_t n, size_t size,
-                             void (*one)(shmc_cache *, void *, uintptr_t), uintptr_t frame)
+                             void (*all)(shmc_cache *, void *, size_t, uintptr_t),
+                             uintptr_t frame)
 {
     if (n > SIZE_MAX / size || (n && !arr))
         return SHMC_INVALID;
@@ -571,8 +677,7 @@ static shmc_status api_batch(shmc_cache *c, void *arr, size_t n, size_t size,
         return gst;
     shmc_status st = SHMC_INVALID;
     if (ARG_OK(arr, n * size)) {
-        for (size_t i = 0; i < n; i++)
-            one(c, (char *)arr + i * size, frame);
+        all(c, arr, n, frame);
         st = SHMC_OK;
     }
     gate_leave();
@@ -581,7 +686,7 @@ static shmc_status api_batch(shmc_cache *c, void *arr, size_t n, size_t size,
 
 shmc_status shmc_get_multi(shmc_cache *c, shmc_value *values, size_t n)
 {
-    return api_batch(c, values, n, sizeof *values, api_get_one, GATE_FRAME());
+    return api_batch(c, values, n, sizeof *values, api_get_multi_in, GATE_FRAME());
 }
 
 shmc_status shmc_store(shmc_cache *c, shmc_store_mode mode, const void *key, size_t nkey,
@@ -627,7 +732,7 @@ static shmc_status api_store_in(shmc_cache *c, shmc_store_mode mode, const void 
     st = bounds_status(damage, st);
     if (events_on(c))
         api_event_store(c, st, mode, kbuf, nkey, vlen, exptime);
-    api_pace(c, n);
+    api_pace(c, n, 1);
     return st;
 }
 
@@ -652,9 +757,8 @@ shmc_status shmc_store_ex(shmc_cache *c, shmc_store_mode mode, const void *key, 
 
 /* One entry of a batched store, inside the gate: read once into locals,
  * checked, stored; its results written back. */
-static void api_store_one(shmc_cache *c, void *entry, uintptr_t frame)
+static void api_store_one(shmc_cache *c, shmc_store_req *r, uintptr_t frame)
 {
-    shmc_store_req *r = entry;
     shmc_store_req in = *r;
     uint64_t cas = 0;
     shmc_status st = api_store_in(c, in.mode, in.key, in.key_len, in.value, in.value_len,
@@ -663,9 +767,17 @@ static void api_store_one(shmc_cache *c, void *entry, uintptr_t frame)
     r->status = st;
 }
 
+/* shmc_store_multi inside the gate, the array checked: one entry after
+ * another (a store's misses are few next to its locks and writes). */
+static void api_store_multi_in(shmc_cache *c, void *arr, size_t n, uintptr_t frame)
+{
+    for (size_t i = 0; i < n; i++)
+        api_store_one(c, (shmc_store_req *)arr + i, frame);
+}
+
 shmc_status shmc_store_multi(shmc_cache *c, shmc_store_req *reqs, size_t n)
 {
-    return api_batch(c, reqs, n, sizeof *reqs, api_store_one, GATE_FRAME());
+    return api_batch(c, reqs, n, sizeof *reqs, api_store_multi_in, GATE_FRAME());
 }
 
 shmc_status shmc_set(shmc_cache *c, const void *key, size_t nkey, const void *value,

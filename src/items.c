@@ -399,14 +399,83 @@ static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint3
     return false;
 }
 
+/* A batch's first stage for a key: start fetching its bucket. */
+void items_prefetch_bucket(const shmc_cache *c, uint32_t hash)
+{
+    __builtin_prefetch(&c->buckets[hash_bucket(c, hash)]);
+}
+
+/* Start fetching the header of the item at r, if r lies in the pages (a
+ * prefetch cannot fault, but the address must be sane).  Returns r, or 0
+ * if not followed. */
+static ref_t item_prefetch_header(const shmc_cache *c, ref_t r)
+{
+    if (!r || !item_ref_in_pages(c, r, 0))
+        return 0;
+    const char *it = (const char *)seg_item(c, r);
+    __builtin_prefetch(it);
+    __builtin_prefetch(it + sizeof(item_t) - 1);
+    return r;
+}
+
+#define PREFETCH_BODY_MAX 256 /* key and value bytes fetched ahead; a copy streams the rest */
+
+/* Start fetching the key and value lines of it (its header has arrived):
+ * up to PREFETCH_BODY_MAX bytes, within the pages. */
+static void item_prefetch_body(const shmc_cache *c, const item_t *it)
+{
+    size_t body = (size_t)__atomic_load_n(&it->nkey, __ATOMIC_RELAXED) +
+                  __atomic_load_n(&it->nbytes, __ATOMIC_RELAXED);
+    const char *p = (const char *)it->data, *end = p + (body < PREFETCH_BODY_MAX ? body : PREFETCH_BODY_MAX);
+    if (end > (const char *)c->base + c->size)
+        return;
+    for (; p < end; p += 64)
+        __builtin_prefetch(p);
+    __builtin_prefetch(end - 1);
+}
+
+/* A batch's chain stage.  at 0: the bucket has arrived, its first item's
+ * header is fetched.  Else the header of the item at at (fetched by the
+ * previous step) has arrived: if the item is of this hash, its key and
+ * value are fetched (and 0 returned: the walk is done); else its
+ * successor's header is.  Reads without the lock: hints only, checked as
+ * item_get_unlocked checks.  Returns the ref whose header is fetched now,
+ * 0 if none. */
+ref_t items_prefetch_chain(const shmc_cache *c, uint32_t hash, ref_t at)
+{
+    if (!at)
+        return item_prefetch_header(c, hash_head(c, hash));
+    const item_t *it = seg_item(c, at);
+    if (__atomic_load_n(&it->hash, __ATOMIC_RELAXED) == hash) {
+        item_prefetch_body(c, it);
+        return 0;
+    }
+    return item_prefetch_header(c, __atomic_load_n(&it->h_next, __ATOMIC_RELAXED));
+}
+
 shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
                       bool touch, int64_t exptime, item_out *out)
 {
-    uint32_t hash = hash_key(key, nkey);
-    uint32_t now = clock_now(c);
+    return items_get_hashed(c, n, key, nkey, hash_key(key, nkey), touch, exptime, out, NULL);
+}
+
+void items_batch_start(const shmc_cache *c, item_batch *b)
+{
+    b->now = clock_now(c);
+    b->fast_hits = 0;
+}
+
+shmc_status items_get_hashed(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
+                             uint32_t hash, bool touch, int64_t exptime, item_out *out,
+                             item_batch *b)
+{
+    uint32_t now = b ? b->now : clock_now(c);
     if (!touch && out->recache_below <= 0 &&
         item_get_unlocked(c, key, nkey, hash, now, out)) {
-        COUNT(n, get_hits);
+        if (b)
+            b->fast_hits++; /* a locked add each would stall the batch's misses */
+        else
+            COUNT(n, get_hits);
         return SHMC_OK;
     }
     uint32_t exp = touch ? clock_exptime(c, exptime) : 0;

@@ -35,6 +35,37 @@ static inline void item_out_plain(item_out *o, void *buf, size_t cap)
 shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
                       bool touch, int64_t exptime, item_out *out);
 
+/* What the reads of one batch share (shmc_get_multi). */
+typedef struct item_batch {
+    uint32_t now;        /* segment-relative seconds, read once for the batch */
+    uint64_t fast_hits;  /* hits of the lock-free path, for the caller to count */
+} item_batch;
+
+/* Start a batch: the clock read once. */
+void items_batch_start(const shmc_cache *c, item_batch *b);
+
+/* items_get with the key's hash made by the caller (hash_key(key, nkey)).
+ * A hash that is not the key's (the caller's key changed meanwhile) gives
+ * SHMC_NOT_FOUND and changes nothing but the miss counters: no item of
+ * that key is filed under that hash.  b: NULL, or the batch this read is
+ * part of: its clock is used, and a hit of the lock-free path is counted
+ * in b->fast_hits, which the caller adds to the lane's get_hits. */
+shmc_status items_get_hashed(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
+                             uint32_t hash, bool touch, int64_t exptime, item_out *out,
+                             item_batch *b);
+
+/*
+ * The prefetch stages of a batched read (shmc_get_multi): for each key,
+ * items_prefetch_bucket(hash); some keys later at =
+ * items_prefetch_chain(hash, 0) (the chain's first item); some keys
+ * later, while at is not 0, at = items_prefetch_chain(hash, at) (the
+ * next item, if the first was another key's); then items_get_hashed.  The
+ * keys' cache misses then overlap instead of queueing one after another.
+ * Hints only: they change nothing, and a damaged ref is not followed.
+ */
+void items_prefetch_bucket(const shmc_cache *c, uint32_t hash);
+ref_t items_prefetch_chain(const shmc_cache *c, uint32_t hash, ref_t at);
+
 shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                         const void *key, size_t nkey, const void *val, size_t vlen,
                         uint32_t flags, int64_t exptime, uint64_t cas_in, uint64_t new_cas,

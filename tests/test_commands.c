@@ -1532,6 +1532,64 @@ static int setup_small_index(void **state)
     return tu_setup(state, "index", &cfg);
 }
 
+/* A long batch (its reads are pipelined: hashed, prefetched, then read
+ * several entries later; its hits counted every few dozen entries)
+ * answers every entry as shmc_get answers it alone: hits, misses,
+ * repeats, bad keys and small buffers mixed, over chains longer than one
+ * item (a small index), and counts each key once in the stats. */
+static void test_get_multi_pipeline(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    enum { STORED = 3000, N = 1000 };
+    for (int i = 0; i < STORED; i++) {
+        char key[32], val[32];
+        snprintf(key, sizeof key, "pipe:%d", i);
+        snprintf(val, sizeof val, "value-%d", i * 3);
+        assert_ok(tu_set(c, key, val, (uint32_t)i, 0));
+    }
+    static char keys[N][32], bufs[N][32];
+    shmc_value *v = calloc(N, sizeof *v);
+    assert_non_null(v);
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "pipe:%d", (i * 7) % 4000); /* a quarter missing */
+        v[i].key = keys[i];
+        v[i].key_len = i % 97 == 5 ? 0 : strlen(keys[i]);             /* a bad key now and then */
+        v[i].buf = bufs[i];
+        v[i].cap = i % 50 == 3 ? 4 : sizeof bufs[i];                  /* and a small buffer */
+        v[i].status = SHMC_SYSTEM;
+    }
+    shmc_stats a = tu_stats(c);
+    assert_ok(shmc_get_multi(c, v, N));
+    shmc_stats b = tu_stats(c);
+    uint64_t hits = 0, misses = 0;
+    for (int i = 0; i < N; i++) {
+        char one[32];
+        size_t len = v[i].cap;
+        uint32_t flags = 0;
+        uint64_t cas = 0;
+        shmc_status st = shmc_get(c, v[i].key, v[i].key_len, one, &len, &flags, &cas);
+        if (v[i].status != st)
+            fail_msg("entry %d (%s): batch %s, alone %s", i, keys[i],
+                     tu_status_name(v[i].status), tu_status_name(st));
+        if (st == SHMC_OK) {
+            hits++;
+            assert_u64_eq(v[i].len, len);
+            assert_memory_equal(bufs[i], one, len);
+            assert_u64_eq(v[i].flags, flags);
+            assert_u64_eq(v[i].cas, cas);
+        } else if (st == SHMC_BUFFER_TOO_SMALL) {
+            assert_u64_eq(v[i].len, len);
+        } else if (st == SHMC_NOT_FOUND) {
+            misses++;
+        }
+    }
+    assert_u64_cmp(hits, >, N / 2);
+    assert_u64_cmp(misses, >, N / 10);
+    assert_u64_eq(b.get_hits, a.get_hits + hits);
+    assert_u64_eq(b.get_misses, a.get_misses + misses);
+    free(v);
+}
+
 static void test_index_grows(void **state)
 {
     shmc_cache *c = CACHE(state);
@@ -1849,6 +1907,7 @@ int main(void)
         T(test_get_buffer_too_small),
         T(test_get_alloc),
         T(test_get_multi),
+        cmocka_unit_test_setup_teardown(test_get_multi_pipeline, setup_small_index, tu_teardown),
         T(test_store_multi),
         cmocka_unit_test(test_reentry_from_signal_handler),
         T(test_null_args),
