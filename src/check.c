@@ -34,6 +34,7 @@
 #include "segment.h"
 #include "slabs.h"
 #include "value.h"
+#include "mem.h"
 
 enum { SEEN_HASH = 1, SEEN_LRU = 2, SEEN_FREE = 4 };
 
@@ -195,7 +196,7 @@ static bool chain_has_live_twin(shmc_cache *c, ref_t from, const item_t *it, uin
     for (ref_t r = from; r && bounds_follow(c, &w, r); r = seg_item(c, r)->h_next) {
         item_t *o = seg_item(c, r);
         if (o->hash == it->hash && o->nkey == it->nkey && bounds_span(c, o->data, o->nkey) &&
-            memcmp(o->data, it->data, it->nkey) == 0 && clock_liveness(c, o, now) == ITEM_LIVE)
+            mem_equal(o->data, it->data, it->nkey) && clock_liveness(c, o, now) == ITEM_LIVE)
             return true;
     }
     return false;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "vdso.h"
 
 #define REALTIME_MAXDELTA (60 * 60 * 24 * 30) /* memcached: larger is absolute */
 
@@ -18,7 +19,7 @@
  * fraction of the second in *ts (coarse: it moves a few ms at a time). */
 static inline int64_t clock_read(const shmc_cache *c, struct timespec *ts)
 {
-    clock_gettime(CLOCK_REALTIME_COARSE, ts);
+    vdso_clock_gettime(CLOCK_REALTIME_COARSE, ts);
     return (int64_t)ts->tv_sec + __atomic_load_n(&c->hdr->clock_offset, __ATOMIC_RELAXED);
 }
 

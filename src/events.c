@@ -153,7 +153,7 @@ bool events_pos_ok(const shmc_cache *c, uint64_t pos)
 static int64_t ev_mono_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    vdso_clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 

@@ -28,6 +28,7 @@
 #include "registry.h"
 #include "slabs.h"
 #include "value.h"
+#include "mem.h"
 
 /*
  * Take a linked item that has left its chain out of its LRU (shard sh,
@@ -86,7 +87,7 @@ static inline bool item_has_key(const shmc_cache *c, const item_t *it, const voi
                                 size_t nkey, uint32_t hash)
 {
     return it->hash == hash && it->nkey == nkey && bounds_span(c, it->data, nkey) &&
-           memcmp(it->data, key, nkey) == 0;
+           mem_equal(it->data, key, nkey);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "sys.h"
+#include "vdso.h"
 
 #define LOCK_SPINS 200
 
@@ -59,7 +60,7 @@ __thread lock_call lock_thread_call;
 static int64_t now_ns(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    vdso_clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 

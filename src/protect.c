@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "protect.h"
+#include "vdso.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -59,6 +60,7 @@ shmc_status protect_decide(shmc_protection want)
         }
         protect_g.pkey = key;
         protect_g.vault = v;
+        protect_g.clock_gettime = (vdso_clock_fn)vdso_find("__vdso_clock_gettime");
         protect_g.decided = 1;
         /* from now on the facts never change: a stray write faults */
         if (mprotect(&protect_global, sizeof protect_global, PROT_READ) != 0) {

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <time.h>
+
 #include "shmcached.h"
 
 struct vault;
@@ -33,10 +35,14 @@ struct vault;
  * read them (the gate must, before it opens the key) but a stray write
  * faults, and shmc_lockdown() forbids making the page writable again.
  */
+/* The vDSO's clock_gettime (vdso.h). */
+typedef int (*vdso_clock_fn)(clockid_t id, struct timespec *ts);
+
 typedef struct protect_state {
     int decided;                /* 1 once the first attach chose the process's mode */
     int pkey;                   /* the process's key; -1: this process runs unprotected */
     struct vault *vault;        /* the handle vault (vault.h), tagged with pkey */
+    vdso_clock_fn clock_gettime; /* the vDSO's clock_gettime; NULL: the system call */
 } protect_state;
 
 /* The page holding protect_state alone (nothing else may share it). */

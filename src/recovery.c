@@ -23,6 +23,7 @@
 #include "lru.h"
 #include "slabs.h"
 #include "value.h"
+#include "mem.h"
 
 /* Does a chunk header found by a scan look like a real linked item? */
 static bool item_plausible(const shmc_cache *c, const item_t *it, unsigned clsid)
@@ -64,7 +65,7 @@ static item_t *chain_find_live(shmc_cache *c, item_t *it, uint32_t now)
         }
         item_t *o = seg_item(c, r);
         if (o->hash == it->hash && o->nkey == it->nkey &&
-            memcmp(o->data, it->data, it->nkey) == 0 && clock_liveness(c, o, now) == ITEM_LIVE)
+            mem_equal(o->data, it->data, it->nkey) && clock_liveness(c, o, now) == ITEM_LIVE)
             return o;
     }
     return NULL;

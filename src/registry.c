@@ -22,6 +22,7 @@
 #include "lock.h"
 #include "recovery.h"
 #include "sys.h"
+#include "vdso.h"
 
 /* What /proc says of a process. */
 enum proc_answer {
@@ -238,7 +239,9 @@ shmc_status registry_attach(shmc_cache *c, const client_id *me)
     c->token = lock_token(i, slot_new_generation(s));
     if (was_dead)
         slot_reap(c, i);
-    s->attached_at = (uint64_t)time(NULL);
+    struct timespec now;
+    vdso_clock_gettime(CLOCK_REALTIME, &now);
+    s->attached_at = (uint64_t)now.tv_sec;
     memset(s->lanes, 0, sizeof s->lanes);
     __atomic_store_n(&s->owner, SLOT_OWNER(c->pid, SLOT_ACTIVE), __ATOMIC_RELEASE);
     return SHMC_OK;

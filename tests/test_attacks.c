@@ -22,9 +22,10 @@
  *     entry point are refused like the segment; so are forged and stale
  *     handles and a fork child's inherited one; one bad get_multi entry
  *     fails alone.
- *  5. The caller's malloc never runs with the key open (checked with
- *     RDPKRU where the process runs in mpk mode; skipped under
- *     AddressSanitizer, which owns malloc).
+ *  5. The caller's malloc, memcpy, memmove, memset, memcmp and
+ *     clock_gettime never run with the key open (checked with RDPKRU
+ *     where the process runs in mpk mode; skipped under AddressSanitizer,
+ *     which owns them).
  *  6. The lane index in TLS takes garbage without harm; the protection
  *     page is read-only.
  *  7. No file descriptor of the process reaches the segment file.
@@ -46,6 +47,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 
 #include "cache.h"
 #include "layout.h"
@@ -81,6 +83,82 @@ void *malloc(size_t n)
             __atomic_fetch_add(&malloc_calls_key_open, 1, __ATOMIC_RELAXED);
     }
     return __libc_malloc(n);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* The caller's memcpy, memmove, memset, memcmp and clock_gettime       */
+/* (item 5 again): the library calls none of them with the key open.   */
+/* Each works byte by byte (GCC must not turn the loops back into       */
+/* calls) and counts the calls that found the key open.                 */
+/* ------------------------------------------------------------------ */
+
+enum { LIBC_MEMCPY, LIBC_MEMMOVE, LIBC_MEMSET, LIBC_MEMCMP, LIBC_CLOCK, LIBC_N };
+static const char *const libc_names[LIBC_N] = {"memcpy", "memmove", "memset", "memcmp",
+                                               "clock_gettime"};
+static volatile int libc_watching;
+static unsigned long libc_calls[LIBC_N], libc_calls_key_open[LIBC_N];
+
+static void libc_note(int which)
+{
+    if (!libc_watching)
+        return;
+    __atomic_fetch_add(&libc_calls[which], 1, __ATOMIC_RELAXED);
+    if (watch_pkey >= 0 && !(pkru_read() & PKRU_AD(watch_pkey)))
+        __atomic_fetch_add(&libc_calls_key_open[which], 1, __ATOMIC_RELAXED);
+}
+
+#if MALLOC_INTERPOSED /* AddressSanitizer owns these too */
+#define BYTEWISE __attribute__((optimize("no-tree-loop-distribute-patterns")))
+
+BYTEWISE void *memcpy(void *d, const void *s, size_t n)
+{
+    libc_note(LIBC_MEMCPY);
+    unsigned char *p = d;
+    const unsigned char *q = s;
+    for (size_t i = 0; i < n; i++)
+        p[i] = q[i];
+    return d;
+}
+
+BYTEWISE void *memmove(void *d, const void *s, size_t n)
+{
+    libc_note(LIBC_MEMMOVE);
+    unsigned char *p = d;
+    const unsigned char *q = s;
+    if (p < q)
+        for (size_t i = 0; i < n; i++)
+            p[i] = q[i];
+    else
+        for (size_t i = n; i-- > 0;)
+            p[i] = q[i];
+    return d;
+}
+
+BYTEWISE void *memset(void *d, int c, size_t n)
+{
+    libc_note(LIBC_MEMSET);
+    unsigned char *p = d;
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)c;
+    return d;
+}
+
+BYTEWISE int memcmp(const void *a, const void *b, size_t n)
+{
+    libc_note(LIBC_MEMCMP);
+    const unsigned char *p = a, *q = b;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != q[i])
+            return p[i] < q[i] ? -1 : 1;
+    return 0;
+}
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+    libc_note(LIBC_CLOCK);
+    long r = syscall(SYS_clock_gettime, id, ts);
+    return r < 0 ? -1 : 0;
 }
 #endif
 
@@ -945,6 +1023,82 @@ static void test_malloc_runs_with_key_closed(void **state)
     aftermath(f);
 }
 
+/* Every kind of call, over the truth values (one of them chained), with
+ * memcpy, memmove, memset, memcmp and clock_gettime interposed: none is
+ * called with the key open.  Before the library was built to expand its
+ * copies and compares inline and to read the clock in the vDSO, gets and
+ * stores called memcpy and clock_gettime with the key open. */
+static void test_libc_runs_with_key_closed(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c;
+    if (!MALLOC_INTERPOSED)
+        skip(); /* a sanitizer build: it owns these functions */
+    bool mpk = shmc_protection_of(c) == SHMC_PROTECT_MPK;
+    watch_pkey = mpk ? protect_g.pkey : -1;
+    memset(libc_calls, 0, sizeof libc_calls);
+    memset(libc_calls_key_open, 0, sizeof libc_calls_key_open);
+    libc_watching = 1;
+    /* the detector itself: the test's own calls reach the interposers */
+    char a[8] = "abcdefg", b[8];
+    void *(*volatile cp)(void *, const void *, size_t) = memcpy;
+    cp(b, a, sizeof a);
+    struct timespec ts;
+    int (*volatile clk)(clockid_t, struct timespec *) = clock_gettime;
+    clk(CLOCK_MONOTONIC, &ts);
+    assert_u64_eq(libc_calls[LIBC_MEMCPY], 1);
+    assert_u64_eq(libc_calls[LIBC_CLOCK], 1);
+    /* x86-64 kernels link the vDSO with a SysV hash table: found */
+    assert_non_null(protect_g.clock_gettime);
+
+    char key[32], *buf = malloc(800000);
+    assert_non_null(buf);
+    shmc_value v[NTRUTH];
+    for (unsigned i = 0; i < NTRUTH; i++) {
+        truth_key(i, key, sizeof key);
+        size_t len = 800000;
+        assert_ok(shmc_get(c, KS(key), buf, &len, NULL, NULL));
+        assert_u64_eq(len, truth_len(i));
+    }
+    static char keys[NTRUTH][32], bufs[NTRUTH][64];
+    for (unsigned i = 0; i < NTRUTH; i++) {
+        truth_key(i, keys[i], sizeof keys[i]);
+        v[i] = (shmc_value){.key = keys[i], .key_len = strlen(keys[i]), .buf = bufs[i],
+                            .cap = sizeof bufs[i]};
+    }
+    assert_ok(shmc_get_multi(c, v, NTRUTH));
+    memset(buf, 'x', 300000);
+    assert_ok(shmc_set(c, KS("libc:big"), buf, 300000, 0, 60)); /* chained */
+    assert_ok(shmc_set(c, KS("libc:n"), "41", 2, 0, 0));
+    assert_ok(shmc_store(c, SHMC_APPEND, KS("libc:n"), "0", 1, 0, 0, 0, NULL));
+    uint64_t r;
+    assert_ok(shmc_incr(c, KS("libc:n"), 1, &r));
+    assert_u64_eq(r, 411);
+    assert_ok(shmc_touch(c, KS("libc:big"), 120));
+    size_t len = 800000;
+    assert_ok(shmc_get(c, KS("libc:big"), buf, &len, NULL, NULL));
+    assert_ok(shmc_delete(c, KS("libc:big"), 0));
+    assert_ok(shmc_delete(c, KS("libc:n"), 0));
+    shmc_stats st;
+    assert_ok(shmc_stats_get(c, &st));
+    assert_u64_eq(shmc_check(c, NULL), 0);
+    shmc_cache *h2;
+    assert_ok(shmc_open(f->path, &h2));
+    assert_ok(tu_set(h2, "k", "v", 0, 0));
+    shmc_close(h2);
+    libc_watching = 0;
+    watch_pkey = -1;
+    free(buf);
+    for (int i = 0; i < LIBC_N; i++) {
+        print_message("%s: %lu calls, %lu with the key open (%s)\n", libc_names[i],
+                      libc_calls[i], libc_calls_key_open[i],
+                      mpk ? "PKRU read at each" : "none mode: PKRU not checked");
+    }
+    for (int i = 0; i < LIBC_N; i++)
+        assert_u64_eq(libc_calls_key_open[i], 0);
+    aftermath(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* 6. The lane index in TLS                                             */
 /* ------------------------------------------------------------------ */
@@ -1420,6 +1574,7 @@ int main(int argc, char **argv)
         T(test_inherited_handle_refused),
         T(test_get_multi_bad_entry),
         T(test_malloc_runs_with_key_closed),
+        T(test_libc_runs_with_key_closed),
         T(test_tls_lane_garbage),
         T(test_no_descriptor_on_segment),
         cmocka_unit_test_setup_teardown(test_fork_child_keeps_no_dead_parent_alive, setup,
