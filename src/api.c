@@ -562,8 +562,9 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
 /*
  * Batched reads keep several keys' memory round trips in flight: in one
  * pass, entry i is hashed and its bucket fetched, entry i - GET_AHEAD's
- * first chain item fetched, entry i - 2 * GET_AHEAD's second one if the
- * first was another key's, and entry i - 3 * GET_AHEAD read.  Each
+ * first chain item's header fetched, then GET_HOPS - 1 times, GET_AHEAD
+ * entries apart, the next item's if the last was another key's (or the
+ * key and value if it was this one), and entry i - GET_LAG read.  Each
  * stage's miss has GET_AHEAD entries' worth of work to hide behind.
  */
 #define GET_AHEAD 4
