@@ -99,6 +99,7 @@ static const char *const libc_names[LIBC_N] = {"memcpy", "memmove", "memset", "m
 static volatile int libc_watching;
 static unsigned long libc_calls[LIBC_N], libc_calls_key_open[LIBC_N];
 
+#if MALLOC_INTERPOSED /* AddressSanitizer owns these too */
 static void libc_note(int which)
 {
     if (!libc_watching)
@@ -108,7 +109,6 @@ static void libc_note(int which)
         __atomic_fetch_add(&libc_calls_key_open[which], 1, __ATOMIC_RELAXED);
 }
 
-#if MALLOC_INTERPOSED /* AddressSanitizer owns these too */
 #define BYTEWISE __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
 BYTEWISE void *memcpy(void *d, const void *s, size_t n)
