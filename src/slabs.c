@@ -691,9 +691,27 @@ static bool page_cost_less(page_cost a, page_cost b)
     return item_used_before(a.oldest, b.oldest);
 }
 
+/*
+ * Whether class clsid's only page is nearly empty (an eighth of its chunks
+ * or fewer hold items) while the classes hold no more pages than the
+ * limit.  A few items of a size next to a busy class's can hold a page
+ * the busy class needs (8 MiB of 100 B values whose 3-byte keys fall one
+ * class below the rest: 10 items kept an eighth of the cache).  Such a
+ * page may move, its items evicted; the class's next page is then its
+ * first, which memcached's -m rule grants past the limit, but only once:
+ * past the limit no class is sparse.
+ */
+static bool slabs_last_page_sparse(shmc_cache *c, unsigned clsid)
+{
+    const slab_class *cls = &c->classes[clsid];
+    return __atomic_load_n(&cls->pages, __ATOMIC_RELAXED) == 1 &&
+           slabs_items(c, clsid) * 8 <= cls->perslab &&
+           pool_given(c) <= __atomic_load_n(&c->hdr->limit_pages, __ATOMIC_RELAXED);
+}
+
 /* The class to take a page from for dst: the cheapest (page_cost) among
- * those with two pages or more, or with one if dst has none (unless
- * keep_last); 0 if no class can give one. */
+ * those with two pages or more, or with one if dst has none or if it is
+ * sparse (unless keep_last); 0 if no class can give one. */
 static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst, uint32_t now, bool keep_last)
 {
     unsigned best = 0;
@@ -703,7 +721,9 @@ static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst, uint32_t now, boo
         if (i == dst || pages == 0)
             continue;
         page_cost pc = slabs_page_cost(c, i, now);
-        if (pages < 2 && (keep_last || (!pc.free && c->classes[dst].pages > 0)))
+        if (pages < 2 && !keep_last && slabs_last_page_sparse(c, i))
+            pc.free = true; /* its few items cost less than the page they hold */
+        else if (pages < 2 && (keep_last || (!pc.free && c->classes[dst].pages > 0)))
             continue;
         if (!best || page_cost_less(pc, best_cost)) {
             best = i;

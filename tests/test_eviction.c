@@ -615,6 +615,57 @@ static void test_first_page_past_limit(void **state)
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
+/* The class a size lands in, and its stats. */
+static shmc_class_stats class_of_size(shmc_cache *c, size_t vlen, unsigned *id)
+{
+    shmc_class_stats cs = {0};
+    for (unsigned i = 1; i <= shmc_class_count(c); i++) {
+        assert_ok(shmc_class_stats_get(c, i, &cs));
+        if (cs.chunk_size >= shmc_item_overhead() + 12 + vlen) {
+            *id = i;
+            return cs;
+        }
+    }
+    fail_msg("no class for %zu bytes", vlen);
+    return cs;
+}
+
+/* A few items in a class next to a busy one held a whole page of it (8
+ * MiB of 100 B values whose shortest keys fell a class lower: 10 items
+ * kept an eighth of the cache).  A class's only page, nearly empty, moves
+ * to the class that evicts while the classes are within the limit; the
+ * sparse class's next page is its first, past the limit, and no more. */
+static void test_sparse_last_page_moves(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c;
+    uint64_t limit = f->cfg.mem_bytes / MiB;
+    for (int i = 0; i < 10; i++) /* the sparse class: 10 items, its first page */
+        assert_ok(put_key(c, "sparse", i, 40, 0));
+    unsigned busy_id, sparse_id;
+    shmc_class_stats busy = class_of_size(c, 100, &busy_id);
+    class_of_size(c, 40, &sparse_id);
+    assert_int_not_equal(busy_id, sparse_id);
+    for (int i = 0; i < (int)(limit * busy.chunks_per_page * 3); i++)
+        assert_ok(put_key(c, "busy", i, 100, 0));
+    assert_ok(shmc_class_stats_get(c, busy_id, &busy));
+    shmc_stats s = tu_stats(c);
+    print_message("busy class: %" PRIu64 " pages, %" PRIu64 " items; all: %" PRIu64 " pages\n",
+                  busy.total_pages, busy.curr_items, s.total_pages);
+    assert_u64_eq(busy.total_pages, limit);
+    assert_u64_eq(busy.curr_items, limit * busy.chunks_per_page);
+    /* the sparse class comes back on a first page past the limit, once */
+    for (int i = 0; i < 10; i++)
+        assert_ok(put_key(c, "sparse", i, 40, 0));
+    for (int i = 0; i < (int)(busy.chunks_per_page * 2); i++)
+        assert_ok(put_key(c, "busy2", i, 100, 0));
+    s = tu_stats(c);
+    assert_u64_eq(s.total_pages, limit + 1);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(check_key(c, "sparse", i, 40), 1);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
 /* First pages taken past the limit are the rule, not a surplus: a
  * cache that holds them is not shrunk by maintenance (only a lowered
  * limit gives pages back), so no class loses pages, and items, to them. */
@@ -780,6 +831,7 @@ int main(void)
                                         tu_teardown),
         cmocka_unit_test_setup_teardown(test_first_page_past_limit, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_first_pages_do_not_shrink, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_sparse_last_page_moves, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_slabs_reassign, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_set_memlimit, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_temp_lru, setup_small, tu_teardown),
