@@ -391,19 +391,23 @@ if command -v gnuplot >/dev/null; then
         for w in "${WORKLOADS[@]}"; do
             awk -F, -v w="$w" -v shape="$shape" -v kind=tput '
                 function sh(r, v) { return r == 100000 && v == 100 ? "small" : (r == 1000 && v == 10240 ? "large" : "other") }
+                # every panel has the same columns, in the order of the
+                # whole shape (the headline rotates its order per
+                # workload): a column is one backend and one colour
+                NR > 1 && sh($5, $6) == shape && $9 == "all" && !($1 in seen) { seen[$1] = 1; L[++n] = $1 }
                 NR > 1 && $3 == w && sh($5, $6) == shape && $9 == "all" && $10 == "ops_per_s" {
-                    if (!($1 in seen)) { seen[$1] = 1; L[++n] = $1 }
                     V[$1, $8] = $11; T[$8] = 1 }
                 END { printf "threads"; for (i = 1; i <= n; i++) printf " %s", L[i]; printf "\n"
                       for (t = 1; t <= 64; t++) if (t in T) { printf "%d", t; for (i = 1; i <= n; i++) printf " %s", (L[i] SUBSEP t) in V ? V[L[i], t] : "NaN"; printf "\n" } }
             ' "$MEDIANS" >"$OUT/$shape-$w-tput.dat"
             awk -F, -v w="$w" -v shape="$shape" '
                 function sh(r, v) { return r == 100000 && v == 100 ? "small" : (r == 1000 && v == 10240 ? "large" : "other") }
+                NR > 1 && sh($5, $6) == shape && $9 == "all" && !($1 in seen) { seen[$1] = 1; L[++n] = $1 }
                 NR > 1 && $3 == w && sh($5, $6) == shape && $8 == 1 && $9 == (w == "E" ? "scan" : "read") && $10 ~ /^p[0-9.]+_ns$/ {
-                    if (!($1 in seen)) { seen[$1] = 1; L[++n] = $1 }
-                    V[$1, $10] = $11 }
+                    V[$1, $10] = $11; has[$1] = 1 }
                 END { print "backend p50 p90 p99 p99.9"
-                      for (i = 1; i <= n; i++) printf "%s %s %s %s %s\n", L[i], V[L[i], "p50_ns"], V[L[i], "p90_ns"], V[L[i], "p99_ns"], V[L[i], "p99.9_ns"] }
+                      for (i = 1; i <= n; i++) if (L[i] in has)
+                          printf "%s %s %s %s %s\n", L[i], V[L[i], "p50_ns"], V[L[i], "p90_ns"], V[L[i], "p99_ns"], V[L[i], "p99.9_ns"] }
             ' "$MEDIANS" >"$OUT/$shape-$w-lat.dat"
         done
         ncol=$(head -1 "$OUT/$shape-A-tput.dat" | wc -w)
