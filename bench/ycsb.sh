@@ -30,7 +30,8 @@
 # Environment: BUILD (default build), MEMCACHED (default memcached), REDIS
 # (default redis-server), MEM (server -m, default 1024), SRV_THREADS
 # (memcached's and shmcached's -t, default 2), SECS (run seconds), REPEATS
-# (headline rounds, default 3), NO_BUILD=1 (skip make), OUT (default
+# (headline rounds, default 3), LMDB_WRITEMAP=1 (LMDB with MDB_WRITEMAP: a
+# writable map, faster commits), NO_BUILD=1 (skip make), OUT (default
 # $BUILD/ycsb-results).  A peer whose backend or server is missing is
 # skipped with a message.  Exit status: 0, or 1 if any run reported a
 # miss, a wrong value or an error (or could not run).
@@ -38,13 +39,16 @@ set -euo pipefail
 
 # shellcheck source=bench/common.sh
 . "$(dirname "$0")/common.sh"
-bench_args ycsb.sh 36 "$@"
+bench_args ycsb.sh 37 "$@"
 BUILD=${BUILD:-build}
 MEMCACHED=${MEMCACHED:-memcached}
 REDIS=${REDIS:-redis-server}
 MEM=${MEM:-1024}
 SRV_THREADS=${SRV_THREADS:-2}
 REPEATS=${REPEATS:-3}
+LMDB_OPTS=()
+LMDB_DESC="MDB_NOSYNC, read-only map"
+[ "${LMDB_WRITEMAP:-0}" = 1 ] && LMDB_OPTS=(-W) LMDB_DESC="MDB_NOSYNC, MDB_WRITEMAP"
 OUT=${OUT:-$BUILD/ycsb-results}
 if [ "$QUICK" = 1 ]; then
     SHAPES=(small); SECS=${SECS:-1}; TRANSPORTS=(unix); PROTOS=(text)
@@ -85,11 +89,13 @@ LOG=$OUT/ycsb.log
 rm -f "$CSV" "$JSON" "$OUT"/*.png "$OUT"/*.dat "$OUT/medians.csv"
 : >"$LOG"
 TMP=$(mktemp -d)
+# LMDB's environments go to memory, as the library's segment (/dev/shm)
+LMDB_TMP=$(mktemp -d /dev/shm/ycsb-lmdb.XXXXXX)
 . "$ROOT/bench/servers.sh"
 srv_init
 cleanup() {
     srv_stop
-    rm -rf "$TMP"
+    rm -rf "$TMP" "$LMDB_TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -180,7 +186,7 @@ headline_run() {
         fi ;;
     lmdb)
         CLIENT_PIN=()
-        drive lmdb -b lmdb -f "$TMP/lmdb-$RUNS" -s "$shape" -w "$w" -t "$t" ;;
+        drive lmdb -b lmdb "${LMDB_OPTS[@]}" -f "$LMDB_TMP/$RUNS" -s "$shape" -w "$w" -t "$t" ;;
     memcached | redis)
         local label=memcached-unix-text bk=mc
         [ "$name" = redis ] && label=redis-unix bk=redis
@@ -201,7 +207,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU_MODEL=$(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
 echo "== ycsb.sh: workloads ${WORKLOADS[*]}, threads ${THREADS[*]}, shapes ${SHAPES[*]}, $SECS s per run, $REPEATS headline rounds"
 echo "   CPU: ${CPU_MODEL:-unknown}, $(nproc) CPUs; load average before: $LOAD_BEFORE"
-echo "   peers: ${PEERS[*]:-none}; servers: ${SERVERS[*]:-none} over ${TRANSPORTS[*]}, ${PROTOS[*]}; memcached -m $MEM -t $SRV_THREADS"
+echo "   peers: ${PEERS[*]:-none} (LMDB: $LMDB_DESC); servers: ${SERVERS[*]:-none} over ${TRANSPORTS[*]}, ${PROTOS[*]}; memcached -m $MEM -t $SRV_THREADS"
 echo "   every table: $LOG"
 # the runs to come, for the ETA: per shape, workload and thread count, the
 # headline rounds (lib and each peer; lib-2proc once; memcached's unpinned
@@ -291,7 +297,7 @@ END { for (i = 1; i <= nk; i++) print order[i], sprintf("%.10g", median(order[i]
 # the library's protection mode, as its first run reported it
 PROT=$(sed -n 's/^target: libshmcached calls .*, protection \([a-z]*\).*/\1/p' "$LOG" | head -1)
 TABLES=$OUT/tables.md
-awk -F, -v prot="${PROT:-unknown}" -v cpu="${CPU_MODEL:-unknown}" -v repeats="$REPEATS" '
+awk -F, -v prot="${PROT:-unknown}" -v cpu="${CPU_MODEL:-unknown}" -v repeats="$REPEATS" -v lmdb="$LMDB_DESC" '
 function shape(records, vb) { return records == 100000 && vb == 100 ? "small" : (records == 1000 && vb == 10240 ? "large" : records "x" vb) }
 function num(v, d) { return v == "" ? "-" : sprintf("%." d "f", v) }
 function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.1fx", a / b) }
@@ -312,7 +318,7 @@ function target(s, w, peer, pl, x,   a, b, verdict) {
 }
 function headline(s, desc,   wi, t, l, a, i) {
     printf "\n### Headline: the library (protection %s) against its peers, %s\n\n", prot, desc
-    printf "CPU: %s. Medians of %d run(s). ops/s of every operation; p50 of a read (of a scan of 1-100 records for E), ns. lib: libshmcached calls; LMDB: in-process, MDB_NOSYNC; memcached and Redis over a UNIX socket.\n\n", cpu, repeats
+    printf "CPU: %s. Medians of %d run(s). ops/s of every operation; p50 of a read (of a scan of 1-100 records for E), ns. lib: libshmcached calls; LMDB: in-process, %s; memcached and Redis over a UNIX socket.\n\n", cpu, repeats, lmdb
     printf "| workload | threads | lib ops/s | LMDB ops/s | lib / LMDB | memcached ops/s | lib / memcached | Redis ops/s | lib / Redis | lib p50 | LMDB p50 | memcached p50 | Redis p50 |\n"
     printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     for (wi = 1; wi <= 6; wi++) for (t = 1; t <= 2; t++) {

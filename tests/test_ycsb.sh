@@ -114,6 +114,10 @@ if has_backend lmdb; then
     done
     ok_run "lmdb E, 2 processes x 2 threads" -b lmdb -w E -n 2000 -o 10000 -P 2 -t 2 -f "$TMP/lmdb-p"
     ok_run "lmdb F, 2 processes" -b lmdb -w F -n 2000 -o 10000 -P 2 -f "$TMP/lmdb-p"
+    OUT=$("$YCSB" -b lmdb -W -w A -n 2000 -o 10000 -t 2 -P 2 -f "$TMP/lmdb-w" -V 2>&1); RC=$?
+    check "lmdb A with MDB_WRITEMAP (-W): exit 0, verified, says so" \
+        bash -c "[ $RC = 0 ] && grep -q '^target: .*|MDB_WRITEMAP' <<<'$OUT' &&
+                 grep -q '^RESULT: ok, all values verified' <<<'$OUT'"
     counted "lmdb C counts" read 3000 -b lmdb -w C -n 1000 -o 3000 -t 2 -f "$TMP/lmdb-c"
     mkdir "$TMP/lmdb-there"
     OUT=$("$YCSB" -b lmdb -o 10 -f "$TMP/lmdb-there" 2>&1); RC=$?
@@ -170,6 +174,7 @@ bad_opt "redis without an address" "needs -a" -b redis
 bad_opt "lmdb with an address" "-a and -L are for" -b lmdb -a /tmp/x
 bad_opt "binary protocol for redis" "-B is for backend mc" -b redis -a /tmp/x -B
 bad_opt "a segment size for redis" "-f and -m are for" -b redis -a /tmp/x -m 64
+bad_opt "MDB_WRITEMAP for lib" "-W is for backend lmdb" -b lib -W
 bad_opt "unknown workload G" "A, B, C, D, E or F" -w G
 
 # ---- bench_xcpu: the cache-line round trip ycsb.sh prints per 2-thread run

@@ -19,7 +19,11 @@
  *           MDB_SET_RANGE on the first key, then MDB_NEXT (keys are
  *           zero-padded, so B+tree order is record order).
  * Durability is off as far as LMDB allows (MDB_NOSYNC | MDB_NOMETASYNC):
- * a cache keeps nothing across a crash of the machine either.  Records
+ * a cache keeps nothing across a crash of the machine either.  The map
+ * stays read-only to the process, LMDB's default, so a stray write of the
+ * program cannot corrupt the store (the protection the library keeps with
+ * its keys); -W (MDB_WRITEMAP) trades that for commits that write the map
+ * in place instead of with a pwrite per page.  Records
  * are the other backends' byte for byte (record.h: 14-byte keys, values of
  * -v bytes).  Built only when CMake finds LMDB.
  */
@@ -77,7 +81,7 @@ static int env_open(const ycsb_config *cfg, uint64_t bytes, MDB_env **env, char 
     if (rc == 0) /* a read slot per worker thread, and the load's */
         rc = mdb_env_set_maxreaders(*env, cfg->threads * cfg->processes + 8);
     if (rc == 0)
-        rc = mdb_env_open(*env, env_dir, LMDB_FLAGS, 0600);
+        rc = mdb_env_open(*env, env_dir, LMDB_FLAGS | (cfg->writemap ? MDB_WRITEMAP : 0), 0600);
     if (rc != 0) {
         snprintf(err, errlen, "LMDB environment in %s (map %llu MB): %s", env_dir,
                  (unsigned long long)(bytes >> 20), mdb_strerror(rc));
@@ -257,10 +261,10 @@ static void lmdb_teardown(void)
 
 static void lmdb_describe(const ycsb_config *cfg, char *buf, size_t cap)
 {
-    (void)cfg;
-    snprintf(buf, cap, "%s in %s (map %llu MB), MDB_NOSYNC|MDB_NOMETASYNC|MDB_NOTLS, "
-             "a write transaction per write", MDB_VERSION_STRING, env_dir,
-             (unsigned long long)map_mb);
+    snprintf(buf, cap, "LMDB %d.%d.%d in %s (map %llu MB), MDB_NOSYNC|MDB_NOMETASYNC|MDB_NOTLS%s, "
+             "a write transaction per write", MDB_VERSION_MAJOR, MDB_VERSION_MINOR,
+             MDB_VERSION_PATCH, env_dir, (unsigned long long)map_mb,
+             cfg->writemap ? "|MDB_WRITEMAP" : "");
 }
 
 void ycsb_backend_lmdb_emergency_unlink(void)

@@ -110,6 +110,8 @@ static void usage(FILE *out)
         "  -b B     backend: lib (default), mc, lmdb or redis\n"
         "  -a ADDR  mc, redis: the server, a UNIX socket path (has a '/') or host:port\n"
         "  -B       mc: binary protocol (default text)\n"
+        "  -W       lmdb: MDB_WRITEMAP (commits write the map in place; the map is\n"
+        "           then writable by the process, no longer read-only)\n"
         "  -L       mc, redis: records already loaded: no flush, no load phase\n"
         "  -f PATH  lib: segment path (default /dev/shm/ycsb-<pid>); lmdb: a new\n"
         "           directory for the environment (default /dev/shm/ycsb-lmdb-<pid>);\n"
@@ -198,6 +200,8 @@ static void finish(ycsb_config *c)
         bad("%s", "-a and -L are for backends mc and redis");
     if (c->binary && strcmp(c->backend, "mc") != 0)
         bad("%s", "-B is for backend mc");
+    if (c->writemap && strcmp(c->backend, "lmdb") != 0)
+        bad("%s", "-W is for backend lmdb");
     if (server && (c->segment || c->mem_mb))
         bad("%s", "-f and -m are for backends lib and lmdb");
     if (c->dist == DIST_COUNT)
@@ -218,7 +222,7 @@ void ycsb_parse_args(int argc, char **argv, ycsb_config *c)
 {
     set_defaults(c);
     int ch;
-    while ((ch = getopt(argc, argv, "w:D:s:n:v:t:P:d:o:I:b:a:BLf:m:Vl:c:j:qCh")) != -1) {
+    while ((ch = getopt(argc, argv, "w:D:s:n:v:t:P:d:o:I:b:a:BWLf:m:Vl:c:j:qCh")) != -1) {
         switch (ch) {
         case 'w':
             if (strlen(optarg) != 1 || !(c->workload = ycsb_workload_find(optarg[0])))
@@ -242,6 +246,7 @@ void ycsb_parse_args(int argc, char **argv, ycsb_config *c)
         case 'b': c->backend = optarg; break;
         case 'a': c->address = optarg; break;
         case 'B': c->binary = 1; break;
+        case 'W': c->writemap = 1; break;
         case 'L': c->skip_load = 1; break;
         case 'f': c->segment = optarg; break;
         case 'm': c->mem_mb = parse_u64(optarg, "-m", 2, 1 << 14); break;

@@ -58,6 +58,7 @@ typedef struct ycsb_config {
     uint64_t mem_mb;               /* -m lib: segment size, lmdb: map size, in MB (0: from
                                       the records) */
     int binary;                    /* -B mc: binary protocol */
+    int writemap;                  /* -W lmdb: MDB_WRITEMAP (a writable map) */
     int verify;                    /* -V check every value read */
     int skip_load;                 /* -L records are already loaded (mc, redis): no flush,
                                       no load */
