@@ -90,6 +90,8 @@ else
     ok_run "mc text A" -b mc -a "$SOCK" -w A -n 2000 -o 10000
     ok_run "mc binary F" -b mc -a "$SOCK" -B -w F -n 2000 -o 10000
     ok_run "mc text D, 2 threads" -b mc -a "$SOCK" -w D -n 2000 -o 10000 -t 2
+    ok_run "mc text E, 2 threads" -b mc -a "$SOCK" -w E -n 2000 -o 5000 -t 2
+    ok_run "mc binary E" -b mc -a "$SOCK" -B -w E -n 2000 -o 5000
     # The server now holds 2000 records of 100 bytes; reading them as
     # 200-byte records without loading must be judged wrong.
     "$YCSB" -b mc -a "$SOCK" -w C -n 2000 -v 200 -o 2000 -L -V >"$TMP/wrong.out" 2>&1; rc=$?
