@@ -7,8 +7,10 @@
 #                                   anything else: an error, exit 2
 #   bench_build NAME                unless NO_BUILD is set: make (JOBS, default
 #                                   2), quiet unless it fails (then exit 1)
-#   bench_ycsb_has_mc YCSB          true if YCSB is built with its libmemcached
-#                                   backend (not without libmemcached-dev)
+#   bench_ycsb_has NAME YCSB        true if YCSB is built with backend NAME (mc,
+#                                   lmdb, redis: not without the library's -dev
+#                                   package)
+#   bench_ycsb_has_mc YCSB          bench_ycsb_has mc YCSB
 #   bench_progress_start TOTAL      TOTAL steps (runs) are to come: starts the
 #                                   clock of the ETA
 #   bench_progress WHAT             one step starts: prints
@@ -41,8 +43,12 @@ bench_build() {
     rm -f "$log"
 }
 
+bench_ycsb_has() {
+    [ -x "$2" ] && ! "$2" -b "$1" -a /dev/null/x -d 1 2>&1 | grep -q "not built in"
+}
+
 bench_ycsb_has_mc() {
-    [ -x "$1" ] && ! "$1" -b mc -a /dev/null/x -d 1 2>&1 | grep -q "not built in"
+    bench_ycsb_has mc "$1"
 }
 
 bench_progress_start() {

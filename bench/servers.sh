@@ -1,17 +1,23 @@
 # bench/servers.sh - sourced by benchmark scripts (bash): start and stop
 # memcached-protocol servers, build/shmcached and the real memcached, with
-# the same flags, on a UNIX socket or loopback TCP.  Each server has its own
+# the same flags, and Redis (ycsb.sh's peer), on a UNIX socket or loopback
+# TCP.  Each server has its own
 # socket and port, so both may run at once (ycsb.sh interleaves its runs
 # against them, so that the machine's drift falls on both alike).
 #
 # The caller sets: SHMC (build/shmcached), MEMCACHED (memcached binary),
-# MEM (-m), SRV_THREADS (-t), TMP (a private directory for the sockets and
-# the servers' logs).  Then:
+# REDIS (redis-server binary, for a redis server), MEM (-m), SRV_THREADS
+# (-t), TMP (a private directory for the sockets and the servers' logs).
+# Then:
 #   srv_init                 picks a free TCP port per server and the socket paths
 #   srv_start NAME TRANSPORT [ARG...]
 #                            NAME memcached (or memcached_VARIANT) runs
-#                            MEMCACHED, any other name (shmcached, or a
-#                            variant such as shmcached_bp) runs SHMC, with the extra ARGs; TRANSPORT
+#                            MEMCACHED, redis (or redis_VARIANT) runs REDIS
+#                            as a cache (no snapshots, no append-only file,
+#                            no memory limit, one I/O thread: its
+#                            defaults; -m and -t are memcached's flags), any
+#                            other name (shmcached, or a variant such as
+#                            shmcached_bp) runs SHMC, with the extra ARGs; TRANSPORT
 #                            unix|tcp; sets SRV_PID and SRV_ADDR (socket path
 #                            or 127.0.0.1:port), also kept in SRV_PIDS[NAME]
 #                            and SRV_ADDRS[NAME]; exits 1 if the server does
@@ -39,7 +45,7 @@ srv_init() {
 srv_start() {
     local name=$1 tr=$2 bin=$SHMC sock=$TMP/$1.sock
     shift 2
-    case $name in memcached*) bin=$MEMCACHED ;; esac
+    case $name in memcached*) bin=$MEMCACHED ;; redis*) bin=$REDIS ;; esac
     [ -n "${SRV_PORTS[$name]:-}" ] || SRV_PORTS[$name]=$(srv_free_port)
     local port=${SRV_PORTS[$name]}
     local listen=(-l 127.0.0.1 -p "$port" -U 0)
@@ -49,7 +55,13 @@ srv_start() {
         listen=(-s "$sock")
         SRV_ADDR=$sock
     fi
-    "$bin" "${SRV_USER[@]}" "${listen[@]}" -m "$MEM" -t "$SRV_THREADS" -c 4096 "$@" >"$TMP/$name-$tr.log" 2>&1 &
+    local flags=("${SRV_USER[@]}" "${listen[@]}" -m "$MEM" -t "$SRV_THREADS" -c 4096)
+    case $name in redis*)
+        listen=(--port "$port" --bind 127.0.0.1)
+        [ "$tr" = unix ] && listen=(--port 0 --unixsocket "$sock" --unixsocketperm 700)
+        flags=("${listen[@]}" --save '' --appendonly no --dir "$TMP") ;;
+    esac
+    "$bin" "${flags[@]}" "$@" >"$TMP/$name-$tr.log" 2>&1 &
     SRV_PID=$!
     SRV_PIDS[$name]=$SRV_PID
     SRV_ADDRS[$name]=$SRV_ADDR

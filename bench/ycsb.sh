@@ -1,68 +1,101 @@
 #!/usr/bin/env bash
-# bench/ycsb.sh - the headline benchmark: YCSB core workloads A, B, C, D, F
-# through build/ycsb against
-#   lib         libshmcached calls, 1 process (threads share its handle)
-#   lib-2proc   libshmcached calls, 2 processes (-P 2), each attaching the segment
-#   shmcached-{unix,tcp}-{text,binary}  build/shmcached through libmemcached
-#   memcached-{unix,tcp}-{text,binary}  the real memcached, the same way
+# bench/ycsb.sh - the headline benchmark: YCSB core workloads A to F
+# through build/ycsb against the library and the peers a user would pick
+# instead of it:
+#   lib          libshmcached calls, 1 process (threads share its handle)
+#   lib-2proc    libshmcached calls, 2 processes (-P 2), each attaching the segment
+#   lmdb         an LMDB environment in /dev/shm (MDB_NOSYNC), in-process
+#   memcached-unix-text  memcached through libmemcached over a UNIX socket
+#   redis-unix   Redis through hiredis over a UNIX socket (no persistence)
+# then build/shmcached against memcached, side by side, as
+#   shmcached-{unix,tcp}-{text,binary}, memcached-{unix,tcp}-{text,binary}
 # at 1 and 2 client threads, both shapes (100,000 x 100 B and 1,000 x
-# 10 KB), every value verified.  The two servers of a transport run side by
-# side with the same -m and -t, and each run against one is followed by the
-# same run against the other; 1-client-thread runs against a server pin
-# client and server to CPU 0 (place_server below says why), and
+# 10 KB), every value verified.  The headline runs repeat REPEATS times,
+# each round running lib, lmdb, memcached and redis one after the other
+# (the order rotating), so the machine's drift falls on all alike; tables
+# show medians over the repeats.  1-client-thread runs against a server
+# pin client and server to CPU 0 (place_server below says why), and
 # memcached's 1-thread workload C runs once more unpinned, as the
 # scheduler places it by default ("memcached-unix-text-unpinned").
-# Writes build/ycsb-results/ycsb.csv (+ ycsb.json, one object per run),
-# prints markdown tables with ratios against memcached over the same
-# transport, and draws PNG plots with gnuplot when it is installed.
+# Writes build/ycsb-results/ycsb.csv (+ ycsb.json, one object per run,
+# medians.csv), prints markdown tables with the CPU and the protection
+# mode, ratios (library / peer) against the issue's targets, and draws PNG
+# plots with gnuplot when it is installed.
 #
-#   bench/ycsb.sh           full: both shapes, 3 s per run (about 15 minutes)
-#   bench/ycsb.sh --quick   small shape only, 1 s per run (about 3-4 minutes)
+#   bench/ycsb.sh           full: both shapes, 3 s per run, every transport
+#                           and protocol of the servers (about 35 minutes)
+#   bench/ycsb.sh --quick   small shape, 1 s per run, servers over UNIX
+#                           sockets, text protocol only (about 5 minutes)
 #
-# Environment: BUILD (default build), MEMCACHED (default memcached), MEM
-# (server -m, default 1024), SRV_THREADS (server -t, default 2), SECS (run
-# seconds), NO_BUILD=1 (skip make), OUT (default $BUILD/ycsb-results).
-# Exit status: 0, or 1 if any run reported a miss, a wrong value or an
-# error (or could not run).
+# Environment: BUILD (default build), MEMCACHED (default memcached), REDIS
+# (default redis-server), MEM (server -m, default 1024), SRV_THREADS
+# (memcached's and shmcached's -t, default 2), SECS (run seconds), REPEATS
+# (headline rounds, default 3), LMDB_WRITEMAP=1 (LMDB with MDB_WRITEMAP: a
+# writable map, faster commits), NO_BUILD=1 (skip make), OUT (default
+# $BUILD/ycsb-results).  A peer whose backend or server is missing is
+# skipped with a message.  Exit status: 0, or 1 if any run reported a
+# miss, a wrong value or an error (or could not run).
 set -euo pipefail
 
 # shellcheck source=bench/common.sh
 . "$(dirname "$0")/common.sh"
-bench_args ycsb.sh 26 "$@"
+bench_args ycsb.sh 37 "$@"
 BUILD=${BUILD:-build}
 MEMCACHED=${MEMCACHED:-memcached}
+REDIS=${REDIS:-redis-server}
 MEM=${MEM:-1024}
 SRV_THREADS=${SRV_THREADS:-2}
+REPEATS=${REPEATS:-3}
+LMDB_OPTS=()
+LMDB_DESC="MDB_NOSYNC, read-only map"
+[ "${LMDB_WRITEMAP:-0}" = 1 ] && LMDB_OPTS=(-W) LMDB_DESC="MDB_NOSYNC, MDB_WRITEMAP"
 OUT=${OUT:-$BUILD/ycsb-results}
-if [ "$QUICK" = 1 ]; then SHAPES=(small); SECS=${SECS:-1}; else SHAPES=(small large); SECS=${SECS:-3}; fi
-WORKLOADS=(A B C D F)
+if [ "$QUICK" = 1 ]; then
+    SHAPES=(small); SECS=${SECS:-1}; TRANSPORTS=(unix); PROTOS=(text)
+else
+    SHAPES=(small large); SECS=${SECS:-3}; TRANSPORTS=(unix tcp); PROTOS=(text binary)
+fi
+WORKLOADS=(A B C D E F)
 THREADS=(1 2)
 
 bench_build ycsb.sh
 YCSB=$BUILD/ycsb
 SHMC=$BUILD/shmcached
 [ -x "$YCSB" ] || { echo "ycsb.sh: $YCSB not built" >&2; exit 1; }
+# PEERS: the headline's peers that can run here
 SERVERS=()
-if ! bench_ycsb_has_mc "$YCSB"; then
-    echo "ycsb.sh: $YCSB has no mc backend (libmemcached-dev missing at build time): library only" >&2
+PEERS=()
+bench_ycsb_has lmdb "$YCSB" && PEERS+=(lmdb) ||
+    echo "ycsb.sh: $YCSB has no lmdb backend (liblmdb-dev missing at build time): no LMDB" >&2
+if ! bench_ycsb_has mc "$YCSB"; then
+    echo "ycsb.sh: $YCSB has no mc backend (libmemcached-dev missing at build time): no servers" >&2
 else
     [ -x "$SHMC" ] && SERVERS+=(shmcached) || echo "ycsb.sh: $SHMC not built: skipping it" >&2
-    command -v "$MEMCACHED" >/dev/null && SERVERS+=(memcached) ||
+    command -v "$MEMCACHED" >/dev/null && { SERVERS+=(memcached); PEERS+=(memcached); } ||
         echo "ycsb.sh: $MEMCACHED not found (apt-get install memcached): skipping it" >&2
+fi
+if ! bench_ycsb_has redis "$YCSB"; then
+    echo "ycsb.sh: $YCSB has no redis backend (libhiredis-dev missing at build time): no Redis" >&2
+elif ! command -v "$REDIS" >/dev/null; then
+    echo "ycsb.sh: $REDIS not found (apt-get install redis-server): no Redis" >&2
+else
+    PEERS+=(redis)
 fi
 
 mkdir -p "$OUT"
 CSV=$OUT/ycsb.csv
 JSON=$OUT/ycsb.json
 LOG=$OUT/ycsb.log
-rm -f "$CSV" "$JSON" "$OUT"/*.png "$OUT"/*.dat
+rm -f "$CSV" "$JSON" "$OUT"/*.png "$OUT"/*.dat "$OUT/medians.csv"
 : >"$LOG"
 TMP=$(mktemp -d)
+# LMDB's environments go to memory, as the library's segment (/dev/shm)
+LMDB_TMP=$(mktemp -d /dev/shm/ycsb-lmdb.XXXXXX)
 . "$ROOT/bench/servers.sh"
 srv_init
 cleanup() {
     srv_stop
-    rm -rf "$TMP"
+    rm -rf "$TMP" "$LMDB_TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -75,8 +108,8 @@ CLIENT_PIN=()
 # request/reply pair lands on one vCPU (about 9 us a round trip here) or on
 # two (about 45 us: waking the idle vCPU) as the scheduler happens to
 # choose, and that lottery, not the server, decided the 1-thread figures.
-# One CPU is the fast case, for memcached as for shmcached.  Runs with 2
-# client threads keep both CPUs busy and run unpinned.
+# One CPU is the fast case, for memcached and Redis as for shmcached.  Runs
+# with 2 client threads keep both CPUs busy and run unpinned.
 PIN_OK=0
 command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ] && PIN_OK=1
 place_server() {
@@ -136,38 +169,89 @@ xcpu_probe() {
     echo "== cache-line round trip CPU 0 <-> CPU 1 before $1 $3 t=$4: $ns ns" >>"$LOG"
 }
 
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "== ycsb.sh: workloads ${WORKLOADS[*]}, threads ${THREADS[*]}, shapes ${SHAPES[*]}, $SECS s per run, $(nproc) CPUs"
-echo "   servers: ${SERVERS[*]:-none} with -m $MEM -t $SRV_THREADS; load average before: $LOAD_BEFORE"
-echo "   every table: $LOG"
-# the runs to come, for the ETA: the library's (1 and 2 processes), then
-# each server's over both transports and protocols, and memcached's
-# unpinned read once per shape (where client and server can be pinned)
-NSRV=${#SERVERS[@]}
-HAS_MEMCACHED=0
-for name in "${SERVERS[@]}"; do [ "$name" = memcached ] && HAS_MEMCACHED=1; done
-NS=${#SHAPES[@]} NW=${#WORKLOADS[@]} NT=${#THREADS[@]}
-bench_progress_start $((NS * NW * NT * 2 + NSRV * 2 * NS * 2 * NW * NT + HAS_MEMCACHED * PIN_OK * NS))
-for shape in "${SHAPES[@]}"; do
-    for w in "${WORKLOADS[@]}"; do
-        for t in "${THREADS[@]}"; do
-            [ "$t" -ge 2 ] && xcpu_probe lib "$shape" "$w" "$t" 1
-            drive lib -b lib -s "$shape" -w "$w" -t "$t"
+# headline_run NAME SHAPE W T ROUND: one headline run of NAME (lib, lmdb,
+# memcached, redis); lib also runs lib-2proc, and memcached's 1-thread C
+# once more unpinned, in the first round.  `loaded` (per shape) says which
+# server already holds the shape's records (-L: no flush, no load).
+headline_run() {
+    local name=$1 shape=$2 w=$3 t=$4 r=$5 load
+    case $name in
+    lib)
+        CLIENT_PIN=()
+        [ "$t" -ge 2 ] && xcpu_probe lib "$shape" "$w" "$t" 1
+        drive lib -b lib -s "$shape" -w "$w" -t "$t"
+        if [ "$r" = 1 ]; then
             [ "$t" -ge 2 ] && xcpu_probe lib-2proc "$shape" "$w" "$t" 2
             drive lib-2proc -b lib -s "$shape" -w "$w" -t "$t" -P 2
+        fi ;;
+    lmdb)
+        CLIENT_PIN=()
+        drive lmdb -b lmdb "${LMDB_OPTS[@]}" -f "$LMDB_TMP/$RUNS" -s "$shape" -w "$w" -t "$t" ;;
+    memcached | redis)
+        local label=memcached-unix-text bk=mc
+        [ "$name" = redis ] && label=redis-unix bk=redis
+        load=${loaded[$name]:+-L}
+        place_server "$name" "$t"
+        drive "$label" -b "$bk" -a "${SRV_ADDRS[$name]}" -s "$shape" -w "$w" -t "$t" $load
+        loaded[$name]=1
+        # memcached's 1-thread read also as the scheduler places it, as it
+        # runs by default
+        if [ "$name" = memcached ] && [ "$PIN_OK" = 1 ] && [ "$w-$t-$r" = C-1-1 ]; then
+            place_server "$name" 2 # unpins the server; the client runs unpinned
+            drive memcached-unix-text-unpinned -b mc -a "${SRV_ADDRS[$name]}" -s "$shape" -w C -t 1 -L
+        fi ;;
+    esac
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+CPU_MODEL=$(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+echo "== ycsb.sh: workloads ${WORKLOADS[*]}, threads ${THREADS[*]}, shapes ${SHAPES[*]}, $SECS s per run, $REPEATS headline rounds"
+echo "   CPU: ${CPU_MODEL:-unknown}, $(nproc) CPUs; load average before: $LOAD_BEFORE"
+echo "   peers: ${PEERS[*]:-none} (LMDB: $LMDB_DESC); servers: ${SERVERS[*]:-none} over ${TRANSPORTS[*]}, ${PROTOS[*]}; memcached -m $MEM -t $SRV_THREADS"
+echo "   every table: $LOG"
+# the runs to come, for the ETA: per shape, workload and thread count, the
+# headline rounds (lib and each peer; lib-2proc once; memcached's unpinned
+# read once), then each server over every transport and protocol
+NS=${#SHAPES[@]} NW=${#WORKLOADS[@]} NT=${#THREADS[@]}
+HAS_MEMCACHED=0
+for name in "${PEERS[@]}"; do [ "$name" = memcached ] && HAS_MEMCACHED=1; done
+bench_progress_start $((NS * NW * NT * (REPEATS * (1 + ${#PEERS[@]}) + 1) + HAS_MEMCACHED * PIN_OK * NS +
+    ${#SERVERS[@]} * ${#TRANSPORTS[@]} * ${#PROTOS[@]} * NS * NW * NT))
+
+# ---- the headline: the library against LMDB, memcached and Redis ---------
+for name in "${PEERS[@]}"; do
+    case $name in memcached | redis) srv_start "$name" unix ;; esac
+done
+ROUND=(lib "${PEERS[@]}")
+for shape in "${SHAPES[@]}"; do
+    declare -A loaded=()
+    turn=0
+    for r in $(seq "$REPEATS"); do
+        for w in "${WORKLOADS[@]}"; do
+            for t in "${THREADS[@]}"; do
+                n=${#ROUND[@]} k=$((turn++ % ${#ROUND[@]}))
+                for i in $(seq 0 $((n - 1))); do
+                    headline_run "${ROUND[$(((i + k) % n))]}" "$shape" "$w" "$t" "$r"
+                done
+            done
         done
     done
+    unset loaded
 done
+CLIENT_PIN=()
+srv_stop
+
+# ---- build/shmcached against memcached, over every transport ------------
 # The servers of one transport run side by side, and every run against one
 # is followed by the same run against the other (the order alternating), so
 # that the machine's drift during the benchmark falls on both alike.
-for tr in unix tcp; do
+for tr in "${TRANSPORTS[@]}"; do
     [ ${#SERVERS[@]} -gt 0 ] || break
     for name in "${SERVERS[@]}"; do srv_start "$name" "$tr"; done
     for shape in "${SHAPES[@]}"; do
         declare -A loaded=() # the first run of a shape per server flushes and loads; the others reuse the records
         turn=0
-        for proto in text binary; do
+        for proto in "${PROTOS[@]}"; do
             popt=()
             [ "$proto" = binary ] && popt=(-B)
             for w in "${WORKLOADS[@]}"; do
@@ -179,14 +263,6 @@ for tr in unix tcp; do
                         place_server "$name" "$t"
                         drive "$name-$tr-$proto" -b mc -a "${SRV_ADDRS[$name]}" "${popt[@]}" -s "$shape" -w "$w" -t "$t" $load
                         loaded[$name]=1
-                        # memcached's 1-thread read also as the scheduler
-                        # places it, as it runs by default (the issue's
-                        # reference figure, about 29 us, is that placement)
-                        if [ "$name" = memcached ] && [ "$PIN_OK" = 1 ] &&
-                            [ "$tr-$proto-$w-$t" = unix-text-C-1 ]; then
-                            place_server "$name" 2 # unpins the server; the client runs unpinned
-                            drive "$name-$tr-$proto-unpinned" -b mc -a "${SRV_ADDRS[$name]}" -s "$shape" -w C -t 1 -L
-                        fi
                     done
                 done
             done
@@ -200,13 +276,33 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- tables -------------------------------------------------------------
 # The CSV: label,backend,workload,dist,records,value_bytes,processes,threads,op,metric,value
-# One awk program reads it into F[label,shape,workload,threads,op,metric].
+# medians.csv: the same, one line per figure, its value the median over the
+# runs of that label, shape, workload and thread count (the headline's
+# repeats; one run for the others).  The tables and plots read it.
+MEDIANS=$OUT/medians.csv
+awk -F, -v OFS=, '
+function median(k,   m, i, j, a, t) {
+    m = n[k]
+    for (i = 1; i <= m; i++) a[i] = v[k, i] + 0
+    for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+}
+NR == 1 { print; next }
+{
+    k = $1; for (i = 2; i <= 10; i++) k = k OFS $i
+    if (!(k in n)) order[++nk] = k
+    v[k, ++n[k]] = $11
+}
+END { for (i = 1; i <= nk; i++) print order[i], sprintf("%.10g", median(order[i])) }' "$CSV" >"$MEDIANS"
+# the library's protection mode, as its first run reported it
+PROT=$(sed -n 's/^target: libshmcached calls .*, protection \([a-z]*\).*/\1/p' "$LOG" | head -1)
 TABLES=$OUT/tables.md
-awk -F, -v quick="$QUICK" '
+awk -F, -v prot="${PROT:-unknown}" -v cpu="${CPU_MODEL:-unknown}" -v repeats="$REPEATS" -v lmdb="$LMDB_DESC" '
 function shape(records, vb) { return records == 100000 && vb == 100 ? "small" : (records == 1000 && vb == 10240 ? "large" : records "x" vb) }
 function num(v, d) { return v == "" ? "-" : sprintf("%." d "f", v) }
 function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.1fx", a / b) }
 function ratio2(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
+function rop(w) { return w == "E" ? "scan" : "read" }
 NR > 1 {
     s = shape($5, $6); k = $1 SUBSEP s SUBSEP $3 SUBSEP $8 SUBSEP $9 SUBSEP $10
     F[k] = $11
@@ -214,97 +310,119 @@ NR > 1 {
     if (!(s in sseen)) { sseen[s] = 1; shapes[++ns] = s }
 }
 function get(l, s, w, t, op, m) { return F[l, s, w, t, op, m] }
+# target W PEER PEERLABEL X: one row of the targets table, lib / PEER >= X at 2 threads
+function target(s, w, peer, pl, x,   a, b, verdict) {
+    a = get("lib", s, w, 2, "all", "ops_per_s"); b = get(pl, s, w, 2, "all", "ops_per_s")
+    verdict = (a == "" || b == "" || b + 0 == 0) ? "not measured" : (a / b >= x ? "MET" : "NOT MET")
+    printf "| %s, 2 threads: lib >= %gx %s | %s | %s | %s | %s |\n", w, x, peer, num(a, 0), num(b, 0), ratio(a, b), verdict
+}
+function headline(s, desc,   wi, t, l, a, i) {
+    printf "\n### Headline: the library (protection %s) against its peers, %s\n\n", prot, desc
+    printf "CPU: %s. Medians of %d run(s). ops/s of every operation; p50 of a read (of a scan of 1-100 records for E), ns. lib: libshmcached calls; LMDB: in-process, %s; memcached and Redis over a UNIX socket.\n\n", cpu, repeats, lmdb
+    printf "| workload | threads | lib ops/s | LMDB ops/s | lib / LMDB | memcached ops/s | lib / memcached | Redis ops/s | lib / Redis | lib p50 | LMDB p50 | memcached p50 | Redis p50 |\n"
+    printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    for (wi = 1; wi <= 6; wi++) for (t = 1; t <= 2; t++) {
+        a = get("lib", s, W[wi], t, "all", "ops_per_s")
+        printf "| %s | %d | %s |", W[wi], t, num(a, 0)
+        for (i = 1; i <= 3; i++) {
+            l = PL[i]
+            printf " %s | %s |", num(get(l, s, W[wi], t, "all", "ops_per_s"), 0), ratio(a, get(l, s, W[wi], t, "all", "ops_per_s"))
+        }
+        printf " %s |", num(get("lib", s, W[wi], t, rop(W[wi]), "p50_ns"), 0)
+        for (i = 1; i <= 3; i++) printf " %s |", num(get(PL[i], s, W[wi], t, rop(W[wi]), "p50_ns"), 0)
+        printf "\n"
+    }
+    a = get("memcached-unix-text-unpinned", s, "C", 1, "read", "p50_ns")
+    if (a != "")
+        printf "\n1-thread C against memcached placed by the scheduler (not pinned with its client on CPU 0): read p50 %s ns, %s the library'"'"'s.\n", num(a, 0), ratio(a, get("lib", s, "C", 1, "read", "p50_ns"))
+    printf "\n#### Targets (issue 19), 2 threads, %s\n\n| target | lib ops/s | peer ops/s | ratio | verdict |\n|---|---|---|---|---|\n", desc
+    target(s, "A", "memcached", PL[2], 20); target(s, "B", "memcached", PL[2], 20); target(s, "C", "memcached", PL[2], 20)
+    target(s, "A", "Redis", PL[3], 20); target(s, "B", "Redis", PL[3], 20); target(s, "C", "Redis", PL[3], 20)
+    target(s, "C", "LMDB", PL[1], 2.5); target(s, "A", "LMDB", PL[1], 10)
+}
 END {
-    split("A B C D F", W, " ")
+    split("A B C D E F", W, " ")
+    split("lmdb memcached-unix-text redis-unix", PL, " ")
     for (si = 1; si <= ns; si++) {
         s = shapes[si]
         desc = s == "small" ? "100,000 records x 100 B" : (s == "large" ? "1,000 records x 10 KB" : s)
+        headline(s, desc)
         printf "\n### Throughput, ops/s (%s)\n\n| workload | threads |", desc
         for (i = 1; i <= nl; i++) printf " %s |", labels[i]
         printf "\n|---|---|"; for (i = 1; i <= nl; i++) printf "---|"; printf "\n"
-        for (wi = 1; wi <= 5; wi++) for (t = 1; t <= 2; t++) {
+        for (wi = 1; wi <= 6; wi++) for (t = 1; t <= 2; t++) {
             printf "| %s | %d |", W[wi], t
             for (i = 1; i <= nl; i++) printf " %s |", num(get(labels[i], s, W[wi], t, "all", "ops_per_s"), 0)
             printf "\n"
         }
-        printf "\n### Read latency p50 / p99, ns (%s)\n\n| workload | threads |", desc
+        printf "\n### Read latency p50 / p99, ns (%s; E: a scan)\n\n| workload | threads |", desc
         for (i = 1; i <= nl; i++) printf " %s |", labels[i]
         printf "\n|---|---|"; for (i = 1; i <= nl; i++) printf "---|"; printf "\n"
-        for (wi = 1; wi <= 5; wi++) for (t = 1; t <= 2; t++) {
+        for (wi = 1; wi <= 6; wi++) for (t = 1; t <= 2; t++) {
             printf "| %s | %d |", W[wi], t
             for (i = 1; i <= nl; i++) {
                 l = labels[i]
-                printf " %s / %s |", num(get(l, s, W[wi], t, "read", "p50_ns"), 0), num(get(l, s, W[wi], t, "read", "p99_ns"), 0)
+                printf " %s / %s |", num(get(l, s, W[wi], t, rop(W[wi]), "p50_ns"), 0), num(get(l, s, W[wi], t, rop(W[wi]), "p99_ns"), 0)
             }
             printf "\n"
-        }
-        printf "\n### Headline: the library against memcached over a UNIX socket (text protocol), %s\n\n", desc
-        printf "| figure | lib | memcached-unix-text | ratio | target | CPU 0 <-> 1 cache-line round trip before the lib run, ns |\n|---|---|---|---|---|---|\n"
-        for (wi = 1; wi <= 5; wi++) {
-            a = get("lib", s, W[wi], 1, "read", "p50_ns"); b = get("memcached-unix-text", s, W[wi], 1, "read", "p50_ns")
-            printf "| %s read p50, 1 thread, ns | %s | %s | %s lower | %s | |\n", W[wi], num(a, 0), num(b, 0), ratio(b, a),
-                W[wi] == "C" ? ((a > 0 && b / a >= 100) ? ">= 100x: met" : ">= 100x: NOT met") : ""
-        }
-        a = get("lib", s, "C", 1, "read", "p50_ns"); b = get("memcached-unix-text-unpinned", s, "C", 1, "read", "p50_ns")
-        if (b != "")
-            printf "| C read p50, 1 thread, ns; memcached placed by the scheduler, not pinned | %s | %s | %s lower | %s | |\n",
-                num(a, 0), num(b, 0), ratio(b, a), (a > 0 && b / a >= 100) ? ">= 100x: met" : ">= 100x: NOT met"
-        for (wi = 1; wi <= 5; wi++) {
-            a = get("lib", s, W[wi], 2, "all", "ops_per_s"); b = get("memcached-unix-text", s, W[wi], 2, "all", "ops_per_s")
-            tgt = ""
-            if (W[wi] ~ /[ABC]/) tgt = (b > 0 && a / b >= 20) ? ">= 20x: met" : ">= 20x: NOT met"
-            printf "| %s ops/s, 2 threads | %s | %s | %s | %s | %s |\n", W[wi], num(a, 0), num(b, 0), ratio(a, b), tgt,
-                num(get("lib", s, W[wi], 2, "probe", "xcpu_rtt_ns"), 0)
         }
         printf "\n### build/shmcached against memcached over the same socket and protocol, %s\n\n", desc
         printf "| transport | workload | ops/s ratio, 1 thread | ops/s ratio, 2 threads | read p50 ratio, 1 thread (lower is better) |\n|---|---|---|---|---|\n"
         split("unix-text unix-binary tcp-text tcp-binary", TR, " ")
-        for (ti = 1; ti <= 4; ti++) for (wi = 1; wi <= 5; wi++) {
+        for (ti = 1; ti <= 4; ti++) for (wi = 1; wi <= 6; wi++) {
             sl = "shmcached-" TR[ti]; ml = "memcached-" TR[ti]
             if (get(sl, s, W[wi], 1, "all", "ops_per_s") == "" || get(ml, s, W[wi], 1, "all", "ops_per_s") == "") continue
             printf "| %s | %s | %s | %s | %s |\n", TR[ti], W[wi],
                 ratio2(get(sl, s, W[wi], 1, "all", "ops_per_s"), get(ml, s, W[wi], 1, "all", "ops_per_s")),
                 ratio2(get(sl, s, W[wi], 2, "all", "ops_per_s"), get(ml, s, W[wi], 2, "all", "ops_per_s")),
-                ratio2(get(sl, s, W[wi], 1, "read", "p50_ns"), get(ml, s, W[wi], 1, "read", "p50_ns"))
+                ratio2(get(sl, s, W[wi], 1, rop(W[wi]), "p50_ns"), get(ml, s, W[wi], 1, rop(W[wi]), "p50_ns"))
         }
+        printf "\nCPU 0 <-> CPU 1 cache-line round trip before the 2-thread lib runs (bench_xcpu), median, ns:"
+        for (wi = 1; wi <= 6; wi++) printf " %s %s;", W[wi], num(get("lib", s, W[wi], 2, "probe", "xcpu_rtt_ns"), 0)
+        printf "\n"
     }
-}' "$CSV" >"$TABLES"
+}' "$MEDIANS" >"$TABLES"
 cat "$TABLES"
 echo
 echo "runs: $RUNS, failed or with problems: $FAILED; load average before: $LOAD_BEFORE; after: $LOAD_AFTER"
-echo "CSV: $CSV  JSON: $JSON  tables: $TABLES  log: $LOG"
+echo "CSV: $CSV  medians: $MEDIANS  JSON: $JSON  tables: $TABLES  log: $LOG"
 
 # ---- plots --------------------------------------------------------------
 # Per shape: ops/s against threads per backend (log scale), one panel per
-# workload; read latency percentiles per backend at 1 thread, one panel per
-# workload.  Data files: $OUT/<shape>-<workload>-{tput,lat}.dat
+# workload; read latency percentiles (E: scan) per backend at 1 thread, one
+# panel per workload; medians over the repeats.  Data files:
+# $OUT/<shape>-<workload>-{tput,lat}.dat
 if command -v gnuplot >/dev/null; then
     for shape in "${SHAPES[@]}"; do
         for w in "${WORKLOADS[@]}"; do
             awk -F, -v w="$w" -v shape="$shape" -v kind=tput '
                 function sh(r, v) { return r == 100000 && v == 100 ? "small" : (r == 1000 && v == 10240 ? "large" : "other") }
+                # every panel has the same columns, in the order of the
+                # whole shape (the headline rotates its order per
+                # workload): a column is one backend and one colour
+                NR > 1 && sh($5, $6) == shape && $9 == "all" && !($1 in seen) { seen[$1] = 1; L[++n] = $1 }
                 NR > 1 && $3 == w && sh($5, $6) == shape && $9 == "all" && $10 == "ops_per_s" {
-                    if (!($1 in seen)) { seen[$1] = 1; L[++n] = $1 }
                     V[$1, $8] = $11; T[$8] = 1 }
                 END { printf "threads"; for (i = 1; i <= n; i++) printf " %s", L[i]; printf "\n"
                       for (t = 1; t <= 64; t++) if (t in T) { printf "%d", t; for (i = 1; i <= n; i++) printf " %s", (L[i] SUBSEP t) in V ? V[L[i], t] : "NaN"; printf "\n" } }
-            ' "$CSV" >"$OUT/$shape-$w-tput.dat"
+            ' "$MEDIANS" >"$OUT/$shape-$w-tput.dat"
             awk -F, -v w="$w" -v shape="$shape" '
                 function sh(r, v) { return r == 100000 && v == 100 ? "small" : (r == 1000 && v == 10240 ? "large" : "other") }
-                NR > 1 && $3 == w && sh($5, $6) == shape && $8 == 1 && $9 == "read" && $10 ~ /^p[0-9.]+_ns$/ {
-                    if (!($1 in seen)) { seen[$1] = 1; L[++n] = $1 }
-                    V[$1, $10] = $11 }
+                NR > 1 && sh($5, $6) == shape && $9 == "all" && !($1 in seen) { seen[$1] = 1; L[++n] = $1 }
+                NR > 1 && $3 == w && sh($5, $6) == shape && $8 == 1 && $9 == (w == "E" ? "scan" : "read") && $10 ~ /^p[0-9.]+_ns$/ {
+                    V[$1, $10] = $11; has[$1] = 1 }
                 END { print "backend p50 p90 p99 p99.9"
-                      for (i = 1; i <= n; i++) printf "%s %s %s %s %s\n", L[i], V[L[i], "p50_ns"], V[L[i], "p90_ns"], V[L[i], "p99_ns"], V[L[i], "p99.9_ns"] }
-            ' "$CSV" >"$OUT/$shape-$w-lat.dat"
+                      for (i = 1; i <= n; i++) if (L[i] in has)
+                          printf "%s %s %s %s %s\n", L[i], V[L[i], "p50_ns"], V[L[i], "p90_ns"], V[L[i], "p99_ns"], V[L[i], "p99.9_ns"] }
+            ' "$MEDIANS" >"$OUT/$shape-$w-lat.dat"
         done
         ncol=$(head -1 "$OUT/$shape-A-tput.dat" | wc -w)
         gnuplot <<EOF 2>>"$LOG" || echo "ycsb.sh: gnuplot failed (see $LOG)" >&2
-# Throughput: one panel per workload; the sixth panel holds the legend
+# Throughput: one panel per workload; the seventh panel holds the legend
 # alone, at full size, so no backend's name is cut short.
-set terminal pngcairo size 1500,900 noenhanced font ",10"
+set terminal pngcairo size 2000,900 noenhanced font ",10"
 set output "$OUT/throughput-$shape.png"
-set multiplot layout 2,3 title "YCSB throughput against client threads per process (lib-2proc: 2 processes), $shape shape (ops/s, log scale)"
+set multiplot layout 2,4 title "YCSB throughput against client threads per process (lib-2proc: 2 processes), $shape shape (ops/s, log scale)"
 set logscale y
 set xtics 1
 set xrange [0.8:2.2]
@@ -323,9 +441,9 @@ unset multiplot
 # Read latency: one full-width panel per workload, so that every backend's
 # name fits under its bars.
 reset
-set terminal pngcairo size 1300,1500 noenhanced font ",10"
+set terminal pngcairo size 1300,1800 noenhanced font ",10"
 set output "$OUT/latency-$shape.png"
-set multiplot layout 5,1 title "YCSB read latency percentiles, 1 client thread, $shape shape (ns, log scale)"
+set multiplot layout 6,1 title "YCSB read latency percentiles (E: a scan of 1-100 records), 1 client thread, $shape shape (ns, log scale)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

@@ -14,7 +14,8 @@
 #                                      protection-key suite (~250 MB), mandoc,
 #                                      systemd-analyze...
 #   scripts/install-deps.sh --bench    --build, --python, and memcached,
-#                                      libmemcached, gnuplot, pymemcache, pylibmc
+#                                      libmemcached, LMDB, hiredis, Redis,
+#                                      gnuplot, pymemcache, pylibmc
 #                                      (make bench, bench/*.sh)
 #   scripts/install-deps.sh --all      all of the above
 #   scripts/install-deps.sh --list SET print the packages of SET, install nothing
@@ -31,21 +32,25 @@ BUILD_PKGS=(build-essential cmake pkg-config libxxhash-dev libevent-dev libsasl2
 PYTHON_PKGS=(python3-dev)
 # make check: cmocka (unit tests), the SASL PLAIN module (-S tests),
 # memcached and libmemcached (parity, the ycsb driver's mc backend, test_ycsb),
+# LMDB, hiredis and Redis (the ycsb driver's lmdb and redis backends, which
+# test_ycsb runs),
 # Python with pymemcache/pytest (server tests), clang (libFuzzer), QEMU +
 # busybox + cpio (the protection-key suite where the CPU has no keys),
 # mandoc (man page lint), systemd (systemd-analyze verify of the unit),
 # openssl (the command: test_tls and test_server make their certificates).
 TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcached-tools
-           python3-pymemcache python3-pytest clang qemu-system-x86 busybox-static cpio
+           liblmdb-dev libhiredis-dev redis-server python3-pymemcache python3-pytest clang qemu-system-x86 busybox-static cpio
            mandoc systemd openssl)
 # make bench: memcached to compare with, libmemcached for build/ycsb's mc
-# backend, memcslap, gnuplot for the plots, stunnel4 (bench/tls.sh: TLS in
+# backend, LMDB, hiredis and Redis for its lmdb and redis backends (the
+# peers of bench/ycsb.sh's headline table), memcslap, gnuplot for the plots, stunnel4 (bench/tls.sh: TLS in
 # front of memcached, beside memcached's own -Z); pymemcache and pylibmc for
 # the Python module's comparison (bench/python.sh).
-BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox stunnel4
+BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools liblmdb-dev libhiredis-dev
+            redis-server gnuplot-nox stunnel4
             python3-pymemcache python3-pylibmc)
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 
 want=()
 list_only=0

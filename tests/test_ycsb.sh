@@ -2,10 +2,15 @@
 # test_ycsb.sh - build/ycsb end to end, small and fast (not a benchmark: no
 # figure is judged, only that every workload runs, every value read back is
 # right, and bad command lines are refused):
-#   - each workload A B C D F on the lib backend, every value verified (-V),
-#     one process and two (-P 2), with the CSV and JSON outputs;
+#   - each workload A B C D E F on the lib backend, every value verified
+#     (-V), one process and two (-P 2), with the CSV and JSON outputs;
 #   - the mc backend against build/shmcached over a UNIX socket, text and
 #     binary protocol, when ycsb was built with libmemcached;
+#   - the peers' backends: lmdb (each workload, threads and processes, its
+#     directory removed after) and redis against a redis-server on a UNIX
+#     socket; where their libraries are installed (pkg-config finds them)
+#     they must be built in; the reads issued must all be found, counted in
+#     the table; a wrong option or a missing server is a clear error;
 #   - that a wrong value is caught: records loaded with one value size and
 #     read (-L, no load) expecting another must fail with exit status 1;
 #   - bad options: exit status 2 and a message naming the option;
@@ -21,8 +26,10 @@ YCSB=$BUILD/ycsb
 SRV=$BUILD/shmcached
 TMP=$(mktemp -d)
 SRV_PID=
+REDIS_PID=
 cleanup() {
     [[ -n $SRV_PID ]] && { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; }
+    [[ -n $REDIS_PID ]] && { kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; }
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -48,14 +55,29 @@ ok_run() {
     [[ $rc = 0 ]] || { echo "$out"; cat "$TMP/err"; } >&2
 }
 
-for w in A B C D F; do
+for w in A B C D E F; do
     ok_run "lib $w" -b lib -w "$w" -n 2000 -o 20000 -c "$TMP/out.csv" -j "$TMP/out.json"
 done
+ok_run "lib E, 2 processes x 2 threads" -b lib -w E -n 2000 -o 20000 -P 2 -t 2
 ok_run "lib A, 2 processes x 2 threads" -b lib -w A -n 2000 -o 20000 -P 2 -t 2
 ok_run "lib F, uniform" -b lib -w F -D uniform -n 2000 -o 20000
 check "CSV has a header and a line per figure" \
     bash -c "head -1 '$TMP/out.csv' | grep -q '^label,backend,workload' && [ \$(wc -l <'$TMP/out.csv') -gt 20 ]"
-check "JSON: one object per run" bash -c "[ \$(grep -c '^{' '$TMP/out.json') = 5 ]"
+check "JSON: one object per run" bash -c "[ \$(grep -c '^{' '$TMP/out.json') = 6 ]"
+check "JSON: workload E's scans" grep -q '"workload":"E".*"scan":{"count":[1-9]' "$TMP/out.json"
+
+# op_row OUT OP: "count misses wrong errors" of OP's row in a ycsb table
+op_row() { awk -v op="$2" '$1 == op { print $2, $(NF - 2), $(NF - 1), $NF }' <<<"$1"; }
+# counted NAME OP COUNT ARGS...: a run whose OP row says COUNT done, none
+# missed, wrong or failed (reads found = reads issued, after the load)
+counted() {
+    local name=$1 op=$2 n=$3 out row
+    shift 3
+    out=$("$YCSB" "$@" -V 2>&1)
+    row=$(op_row "$out" "$op")
+    check "$name: $n ${op}s, 0 misses, 0 wrong, 0 errors (got '$row')" test "$row" = "$n 0 0 0"
+}
+counted "lib C counts" read 3000 -b lib -w C -n 1000 -o 3000
 check "JSON parses" python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$TMP/out.json"
 
 if "$YCSB" -b mc -a /dev/null/x -d 1 2>&1 | grep -q "not built in"; then
@@ -68,6 +90,8 @@ else
     ok_run "mc text A" -b mc -a "$SOCK" -w A -n 2000 -o 10000
     ok_run "mc binary F" -b mc -a "$SOCK" -B -w F -n 2000 -o 10000
     ok_run "mc text D, 2 threads" -b mc -a "$SOCK" -w D -n 2000 -o 10000 -t 2
+    ok_run "mc text E, 2 threads" -b mc -a "$SOCK" -w E -n 2000 -o 5000 -t 2
+    ok_run "mc binary E" -b mc -a "$SOCK" -B -w E -n 2000 -o 5000
     # The server now holds 2000 records of 100 bytes; reading them as
     # 200-byte records without loading must be judged wrong.
     "$YCSB" -b mc -a "$SOCK" -w C -n 2000 -v 200 -o 2000 -L -V >"$TMP/wrong.out" 2>&1; rc=$?
@@ -75,6 +99,61 @@ else
     check "a wrong value is caught: counted as wrong" \
         awk '$1 == "read" && $(NF - 1) > 0 {found = 1} END {exit !found}' "$TMP/wrong.out"
     check "a wrong value is caught: reported" grep -q '^RESULT: PROBLEMS FOUND' "$TMP/wrong.out"
+fi
+
+# ---- the peers' backends: LMDB and Redis
+# has_backend NAME: ycsb was built with it (else it names the package)
+has_backend() { ! "$YCSB" -b "$1" -a /dev/null/x -o 1 2>&1 | grep -q "not built in"; }
+for peer in lmdb:lmdb redis:hiredis; do
+    if pkg-config --exists "${peer#*:}" 2>/dev/null; then
+        check "${peer%%:*} backend built (${peer#*:} is installed)" has_backend "${peer%%:*}"
+    fi
+done
+if has_backend lmdb; then
+    for w in A B C D E F; do
+        ok_run "lmdb $w, 2 threads" -b lmdb -w "$w" -n 2000 -o 10000 -t 2 -f "$TMP/lmdb-$w"
+        check "lmdb $w: its directory removed" test ! -e "$TMP/lmdb-$w"
+    done
+    ok_run "lmdb E, 2 processes x 2 threads" -b lmdb -w E -n 2000 -o 10000 -P 2 -t 2 -f "$TMP/lmdb-p"
+    ok_run "lmdb F, 2 processes" -b lmdb -w F -n 2000 -o 10000 -P 2 -f "$TMP/lmdb-p"
+    OUT=$("$YCSB" -b lmdb -W -w A -n 2000 -o 10000 -t 2 -P 2 -f "$TMP/lmdb-w" -V 2>&1); RC=$?
+    check "lmdb A with MDB_WRITEMAP (-W): exit 0, verified, says so" \
+        bash -c "[ $RC = 0 ] && grep -q '^target: .*|MDB_WRITEMAP' <<<'$OUT' &&
+                 grep -q '^RESULT: ok, all values verified' <<<'$OUT'"
+    counted "lmdb C counts" read 3000 -b lmdb -w C -n 1000 -o 3000 -t 2 -f "$TMP/lmdb-c"
+    mkdir "$TMP/lmdb-there"
+    OUT=$("$YCSB" -b lmdb -o 10 -f "$TMP/lmdb-there" 2>&1); RC=$?
+    check "lmdb into an existing directory: exit 1, says so ($OUT)" \
+        bash -c "[ $RC = 1 ] && grep -q 'does not exist yet' <<<'$OUT'"
+    OUT=$("$YCSB" -b lmdb -n 100000 -m 2 -o 10 -f "$TMP/lmdb-small" 2>&1); RC=$?
+    check "lmdb map too small: exit 1, load errors reported" \
+        bash -c "[ $RC = 1 ] && grep -Eq '^load: .* [1-9][0-9]* errors' <<<'$OUT'"
+    check "lmdb map too small: its directory removed" test ! -e "$TMP/lmdb-small"
+else
+    echo "note: ycsb has no lmdb backend (liblmdb-dev missing): lmdb cases skipped"
+fi
+if has_backend redis && command -v redis-server >/dev/null; then
+    RSOCK=$TMP/redis.sock
+    redis-server --port 0 --unixsocket "$RSOCK" --unixsocketperm 700 --save '' \
+        --appendonly no --dir "$TMP" >"$TMP/redis.log" 2>&1 &
+    REDIS_PID=$!
+    for _ in $(seq 100); do [[ -S $RSOCK ]] && break; sleep 0.05; done
+    for w in A B C D E F; do
+        ok_run "redis $w" -b redis -a "$RSOCK" -w "$w" -n 1000 -o 3000
+    done
+    ok_run "redis E, 2 processes x 2 threads" -b redis -a "$RSOCK" -w E -n 1000 -o 3000 -P 2 -t 2
+    counted "redis C counts" read 2000 -b redis -a "$RSOCK" -w C -n 1000 -o 2000 -t 2
+    # the server holds 1000 records of 100 bytes: read as 200-byte ones
+    "$YCSB" -b redis -a "$RSOCK" -w C -n 1000 -v 200 -o 1000 -L -V >"$TMP/rwrong.out" 2>&1; rc=$?
+    check "redis: a wrong value is caught: exit 1, 1000 wrong" \
+        bash -c "[ $rc = 1 ] && [ \"\$(awk '\$1 == \"read\" {print \$(NF - 1)}' '$TMP/rwrong.out')\" = 1000 ]"
+    kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=
+    OUT=$("$YCSB" -b redis -a "$RSOCK" -o 10 2>&1); RC=$?
+    check "redis with no server: exit 1, names the socket ($OUT)" \
+        bash -c "[ $RC = 1 ] && grep -q 'redis server $RSOCK' <<<'$OUT'"
+else
+    echo "note: ycsb has no redis backend or redis-server is missing: redis cases skipped"
 fi
 
 # bad_opt NAME EXPECTED_WORD ARGS...: exit 2 and a message naming the option
@@ -93,6 +172,12 @@ bad_opt "unknown backend" "backend" -b foo
 bad_opt "mc without an address" "needs -a" -b mc
 bad_opt "bad distribution" "-D" -D foo
 bad_opt "negative duration" "-d" -d -1
+bad_opt "redis without an address" "needs -a" -b redis
+bad_opt "lmdb with an address" "-a and -L are for" -b lmdb -a /tmp/x
+bad_opt "binary protocol for redis" "-B is for backend mc" -b redis -a /tmp/x -B
+bad_opt "a segment size for redis" "-f and -m are for" -b redis -a /tmp/x -m 64
+bad_opt "MDB_WRITEMAP for lib" "-W is for backend lmdb" -b lib -W
+bad_opt "unknown workload G" "A, B, C, D, E or F" -w G
 
 # ---- bench_xcpu: the cache-line round trip ycsb.sh prints per 2-thread run
 XCPU=$BUILD/bench_xcpu

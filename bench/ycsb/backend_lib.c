@@ -1,6 +1,7 @@
 /*
  * backend_lib.c - the YCSB driver's "lib" backend: libshmcached calls
- * (shmc_get / shmc_set) on a segment the driver creates for the run and
+ * (shmc_get / shmc_set; a scan is one shmc_get_multi of its keys: a hash
+ * table has no key order) on a segment the driver creates for the run and
  * destroys at the end.  One handle per process, shared by its threads
  * (handles are thread-safe); a forked worker process attaches the same
  * segment with shmc_open.  Protection is the library's default
@@ -90,6 +91,29 @@ static bk_status lib_write(void *conn, const char *key, size_t klen, const char 
     return shmc_set(conn, key, klen, val, vlen, 0, 0) == SHMC_OK ? BK_OK : BK_ERROR;
 }
 
+/* One shmc_get_multi of the scan's keys: one gate crossing for them all. */
+static bk_status lib_scan(void *conn, const char *keys, size_t klen, unsigned n, char *bufs,
+                          size_t cap, size_t *lens)
+{
+    shmc_value v[YCSB_SCAN_MAX];
+    if (n > YCSB_SCAN_MAX)
+        return BK_ERROR;
+    for (unsigned i = 0; i < n; i++)
+        v[i] = (shmc_value){.key = keys + i * klen, .key_len = klen, .buf = bufs + i * cap,
+                            .cap = cap};
+    if (shmc_get_multi(conn, v, n) != SHMC_OK)
+        return BK_ERROR;
+    for (unsigned i = 0; i < n; i++) {
+        if (v[i].status == SHMC_OK || v[i].status == SHMC_BUFFER_TOO_SMALL)
+            lens[i] = v[i].len; /* a too-long value fails the length check */
+        else if (v[i].status == SHMC_NOT_FOUND)
+            lens[i] = BK_ABSENT;
+        else
+            return BK_ERROR;
+    }
+    return BK_OK;
+}
+
 static void lib_close(void *conn)
 {
     (void)conn; /* the process handle outlives its threads */
@@ -139,6 +163,7 @@ const ycsb_backend ycsb_backend_lib = {
     .read = lib_read,
     .update = lib_write,
     .insert = lib_write,
+    .scan = lib_scan,
     .close = lib_close,
     .proc_close = lib_proc_close,
     .teardown = lib_teardown,

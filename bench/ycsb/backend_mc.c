@@ -3,7 +3,9 @@
  * libmemcached-dev) to one memcached-protocol server, the real memcached
  * or build/shmcached, over a UNIX socket (an address with a '/') or TCP
  * (host:port), text protocol or binary (-B).  One memcached_st per thread,
- * as a multi-threaded memcached client does.  Built only when CMake finds
+ * as a multi-threaded memcached client does.  A scan (workload E) is one
+ * multi-get (memcached_mget) of its keys: memcached has no key order, and
+ * a client that knows the keys asks for them in one round trip.  Built only when CMake finds
  * libmemcached.
  */
 #define _GNU_SOURCE
@@ -110,6 +112,47 @@ static bk_status mc_write(void *conn, const char *key, size_t klen, const char *
     return rc == MEMCACHED_SUCCESS ? BK_OK : BK_ERROR;
 }
 
+/* Which of the scan's n keys is key/len: n if none. */
+static unsigned key_index(const char *keys, size_t klen, unsigned n, const char *key, size_t len)
+{
+    for (unsigned i = 0; i < n && len == klen; i++)
+        if (memcmp(keys + i * klen, key, klen) == 0)
+            return i;
+    return n;
+}
+
+static bk_status mc_scan(void *conn, const char *keys, size_t klen, unsigned n, char *bufs,
+                         size_t cap, size_t *lens)
+{
+    const char *kp[YCSB_SCAN_MAX];
+    size_t kl[YCSB_SCAN_MAX];
+    if (n > YCSB_SCAN_MAX)
+        return BK_ERROR;
+    for (unsigned i = 0; i < n; i++) {
+        kp[i] = keys + i * klen;
+        kl[i] = klen;
+        lens[i] = BK_ABSENT;
+    }
+    memcached_return_t rc = memcached_mget(conn, kp, kl, n);
+    if (rc != MEMCACHED_SUCCESS)
+        return BK_ERROR;
+    memcached_result_st res;
+    if (!memcached_result_create(conn, &res))
+        return BK_ERROR;
+    while (memcached_fetch_result(conn, &res, &rc)) {
+        unsigned i = key_index(keys, klen, n, memcached_result_key_value(&res),
+                               memcached_result_key_length(&res));
+        if (i == n)
+            continue; /* not asked for: the record stays absent */
+        size_t len = memcached_result_length(&res);
+        memcpy(bufs + i * cap, memcached_result_value(&res), len < cap ? len : cap);
+        lens[i] = len;
+    }
+    memcached_result_free(&res);
+    return rc == MEMCACHED_END || rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND ? BK_OK
+                                                                                  : BK_ERROR;
+}
+
 static void mc_close(void *conn)
 {
     memcached_free(conn);
@@ -134,6 +177,7 @@ const ycsb_backend ycsb_backend_mc = {
     .read = mc_read,
     .update = mc_write,
     .insert = mc_write,
+    .scan = mc_scan,
     .close = mc_close,
     .proc_close = mc_nothing,
     .teardown = mc_nothing,

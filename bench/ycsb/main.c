@@ -2,7 +2,8 @@
  * main.c - build/ycsb, the YCSB-style benchmark driver: parse the command
  * line, set up the backend, load the records, run the workload, report,
  * clean up (also after SIGINT/SIGTERM: the first signal stops the run and
- * the normal end follows; a second one removes the lib segment and dies).
+ * the normal end follows; a second one removes the lib segment or the lmdb
+ * environment and dies).
  * Exit status: 0 all good, 1 a miss of a record that must exist, a wrong
  * value, an error or an interruption, 2 a bad command line.
  */
@@ -29,6 +30,9 @@ static void on_signal(int sig)
         return;
     }
     ycsb_backend_lib_emergency_unlink();
+#ifdef YCSB_HAVE_LMDB
+    ycsb_backend_lmdb_emergency_unlink();
+#endif
     signal(sig, SIG_DFL);
     raise(sig);
 }

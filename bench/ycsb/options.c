@@ -20,12 +20,13 @@ static const ycsb_workload workloads[] = {
     {'B', {95, 5, 0, 0}, DIST_ZIPFIAN, "read mostly: 95% read, 5% update"},
     {'C', {100, 0, 0, 0}, DIST_ZIPFIAN, "read only: 100% read"},
     {'D', {95, 0, 5, 0}, DIST_LATEST, "read latest: 95% read, 5% insert"},
+    {'E', {0, 0, 5, 0, 95}, DIST_ZIPFIAN, "short ranges: 95% scan of 1-100 records, 5% insert"},
     {'F', {50, 0, 0, 50}, DIST_ZIPFIAN, "read-modify-write: 50% read, 50% rmw"},
 };
 
 const char *ycsb_op_name(ycsb_op op)
 {
-    static const char *const names[OP_COUNT] = {"read", "update", "insert", "rmw"};
+    static const char *const names[OP_COUNT] = {"read", "update", "insert", "rmw", "scan"};
     return op < OP_COUNT ? names[op] : "?";
 }
 
@@ -48,31 +49,53 @@ ycsb_op ycsb_workload_pick(const ycsb_workload *w, uint64_t r)
     return OP_READ;
 }
 
+/* The backends, built or not: a missing one names its Debian package. */
+static const struct {
+    const char *name;          /* -b NAME */
+    const ycsb_backend *bk;    /* NULL: not built */
+    const char *missing;       /* why not, when not built */
+} backends[] = {
+    {"lib", &ycsb_backend_lib, NULL},
+#ifdef YCSB_HAVE_LIBMEMCACHED
+    {"mc", &ycsb_backend_mc, NULL},
+#else
+    {"mc", NULL, "libmemcached (Debian libmemcached-dev)"},
+#endif
+#ifdef YCSB_HAVE_LMDB
+    {"lmdb", &ycsb_backend_lmdb, NULL},
+#else
+    {"lmdb", NULL, "LMDB (Debian liblmdb-dev)"},
+#endif
+#ifdef YCSB_HAVE_HIREDIS
+    {"redis", &ycsb_backend_redis, NULL},
+#else
+    {"redis", NULL, "hiredis (Debian libhiredis-dev)"},
+#endif
+};
+
 const ycsb_backend *ycsb_backend_find(const char *name, char *err, size_t errlen)
 {
-    if (strcmp(name, "lib") == 0)
-        return &ycsb_backend_lib;
-#ifdef YCSB_HAVE_LIBMEMCACHED
-    if (strcmp(name, "mc") == 0)
-        return &ycsb_backend_mc;
-#else
-    if (strcmp(name, "mc") == 0) {
-        snprintf(err, errlen, "backend mc is not built in: libmemcached (Debian "
-                              "libmemcached-dev) was missing at build time");
-        return NULL;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        if (strcmp(name, backends[i].name) != 0)
+            continue;
+        if (!backends[i].bk)
+            snprintf(err, errlen, "backend %s is not built in: %s was missing at build time "
+                     "(install it and rebuild)", name, backends[i].missing);
+        return backends[i].bk;
     }
-#endif
-    snprintf(err, errlen, "unknown backend '%s' (lib or mc)", name);
+    snprintf(err, errlen, "unknown backend '%s' (lib, mc, lmdb or redis)", name);
     return NULL;
 }
 
 static void usage(FILE *out)
 {
     fprintf(out,
-        "usage: ycsb [-w A|B|C|D|F] [-b lib|mc] [-a ADDR] [options]\n"
-        "YCSB core workloads against libshmcached (lib) or a memcached server (mc).\n"
+        "usage: ycsb [-w A-F] [-b lib|mc|lmdb|redis] [-a ADDR] [options]\n"
+        "YCSB core workloads against libshmcached (lib), a memcached server (mc),\n"
+        "an LMDB environment (lmdb) or a Redis server (redis).\n"
         "  -w W     workload (default A): A 50/50 read/update, B 95/5 read/update,\n"
-        "           C read only, D 95/5 read latest/insert, F 50/50 read/read-modify-write\n"
+        "           C read only, D 95/5 read latest/insert, E 95/5 scan/insert\n"
+        "           (scans of 1-%d records), F 50/50 read/read-modify-write\n"
         "  -D DIST  key distribution: zipfian|uniform|latest (default: the workload's;\n"
         "           zipfian is YCSB's scrambled zipfian, theta 0.99)\n"
         "  -s SHAPE small = -n 100000 -v 100, large = -n 1000 -v 10240\n"
@@ -84,12 +107,17 @@ static void usage(FILE *out)
         "  -o N     run phase operations over all workers, instead of -d\n"
         "  -I N     inserts allowed (D) before the run stops (default: max(records,\n"
         "           512 MB / (value + 64)))\n"
-        "  -b B     backend: lib (default) or mc\n"
-        "  -a ADDR  mc: the server, a UNIX socket path (has a '/') or host:port\n"
+        "  -b B     backend: lib (default), mc, lmdb or redis\n"
+        "  -a ADDR  mc, redis: the server, a UNIX socket path (has a '/') or host:port\n"
         "  -B       mc: binary protocol (default text)\n"
-        "  -L       mc: records already loaded: no flush, no load phase\n"
-        "  -f PATH  lib: segment path (default /dev/shm/ycsb-<pid>; destroyed at the end)\n"
-        "  -m MB    lib: segment size (default: from records, inserts and value size)\n"
+        "  -W       lmdb: MDB_WRITEMAP (commits write the map in place; the map is\n"
+        "           then writable by the process, no longer read-only)\n"
+        "  -L       mc, redis: records already loaded: no flush, no load phase\n"
+        "  -f PATH  lib: segment path (default /dev/shm/ycsb-<pid>); lmdb: a new\n"
+        "           directory for the environment (default /dev/shm/ycsb-lmdb-<pid>);\n"
+        "           destroyed at the end\n"
+        "  -m MB    lib: segment size; lmdb: map size (default: from records, inserts\n"
+        "           and value size)\n"
         "  -V       verify every value read (key, length, every byte); misses and\n"
         "           wrong values always make the exit status 1\n"
         "  -l NAME  label of this run in the outputs (default: backend name)\n"
@@ -98,7 +126,7 @@ static void usage(FILE *out)
         "  -q       quick: -d 2\n"
         "  -C       time with clock_gettime instead of rdtsc\n"
         "  -h       this help\n",
-        RECORD_MIN_VALUE);
+        YCSB_SCAN_MAX, RECORD_MIN_VALUE);
 }
 
 static _Noreturn void bad(const char *fmt, const char *arg)
@@ -165,12 +193,17 @@ static void finish(ycsb_config *c)
     char err[200];
     if (!ycsb_backend_find(c->backend, err, sizeof err))
         bad("%s", err);
-    if (strcmp(c->backend, "mc") == 0 && !c->address)
-        bad("%s", "backend mc needs -a (a UNIX socket path or host:port)");
-    if (strcmp(c->backend, "lib") == 0 && (c->address || c->binary || c->skip_load))
-        bad("%s", "-a, -B and -L are for backend mc");
-    if (strcmp(c->backend, "mc") == 0 && (c->segment || c->mem_mb))
-        bad("%s", "-f and -m are for backend lib");
+    int server = strcmp(c->backend, "mc") == 0 || strcmp(c->backend, "redis") == 0;
+    if (server && !c->address)
+        bad("backend %s needs -a (a UNIX socket path or host:port)", c->backend);
+    if (!server && (c->address || c->skip_load))
+        bad("%s", "-a and -L are for backends mc and redis");
+    if (c->binary && strcmp(c->backend, "mc") != 0)
+        bad("%s", "-B is for backend mc");
+    if (c->writemap && strcmp(c->backend, "lmdb") != 0)
+        bad("%s", "-W is for backend lmdb");
+    if (server && (c->segment || c->mem_mb))
+        bad("%s", "-f and -m are for backends lib and lmdb");
     if (c->dist == DIST_COUNT)
         c->dist = c->workload->dist;
     if (!c->ops && !c->duration)
@@ -189,11 +222,11 @@ void ycsb_parse_args(int argc, char **argv, ycsb_config *c)
 {
     set_defaults(c);
     int ch;
-    while ((ch = getopt(argc, argv, "w:D:s:n:v:t:P:d:o:I:b:a:BLf:m:Vl:c:j:qCh")) != -1) {
+    while ((ch = getopt(argc, argv, "w:D:s:n:v:t:P:d:o:I:b:a:BWLf:m:Vl:c:j:qCh")) != -1) {
         switch (ch) {
         case 'w':
             if (strlen(optarg) != 1 || !(c->workload = ycsb_workload_find(optarg[0])))
-                bad("-w takes A, B, C, D or F, not '%s'", optarg);
+                bad("-w takes A, B, C, D, E or F, not '%s'", optarg);
             break;
         case 'D': {
             int d = key_dist_parse(optarg);
@@ -213,6 +246,7 @@ void ycsb_parse_args(int argc, char **argv, ycsb_config *c)
         case 'b': c->backend = optarg; break;
         case 'a': c->address = optarg; break;
         case 'B': c->binary = 1; break;
+        case 'W': c->writemap = 1; break;
         case 'L': c->skip_load = 1; break;
         case 'f': c->segment = optarg; break;
         case 'm': c->mem_mb = parse_u64(optarg, "-m", 2, 1 << 14); break;

@@ -33,6 +33,9 @@ typedef struct worker_ctx {
     char key[RECORD_KEY_LEN];   /* the current key */
     char *val;                  /* value to write (vlen bytes) */
     char *buf;                  /* value read (2 x vlen capacity, to see long ones) */
+    char *scan_keys;            /* a scan's keys, YCSB_SCAN_MAX x RECORD_KEY_LEN (E only) */
+    char *scan_bufs;            /* a scan's values, YCSB_SCAN_MAX x 2 x vlen (E only) */
+    size_t *scan_lens;          /* a scan's value lengths, YCSB_SCAN_MAX (E only) */
 } __attribute__((aligned(64))) worker_ctx; /* whole lines: see ctx_array */
 
 /*
@@ -102,8 +105,15 @@ static int ctx_open(worker_ctx *c)
     size_t vlen = c->cfg->value_size;
     c->val = malloc(vlen);
     c->buf = malloc(2 * vlen);
+    int scans = c->cfg->workload->pct[OP_SCAN] != 0;
+    if (scans) {
+        c->scan_keys = malloc(YCSB_SCAN_MAX * RECORD_KEY_LEN);
+        c->scan_bufs = malloc(YCSB_SCAN_MAX * 2 * vlen);
+        c->scan_lens = malloc(YCSB_SCAN_MAX * sizeof *c->scan_lens);
+    }
+    int scan_ok = !scans || (c->scan_keys && c->scan_bufs && c->scan_lens);
     c->conn = c->bk->open(c->cfg, err, sizeof err);
-    if (!c->conn || !c->val || !c->buf) {
+    if (!c->conn || !c->val || !c->buf || !scan_ok) {
         fprintf(stderr, "ycsb: worker %u: %s\n", c->id, err[0] ? err : "out of memory");
         return -1;
     }
@@ -116,12 +126,15 @@ static void ctx_close(worker_ctx *c)
         c->bk->close(c->conn);
     free(c->val);
     free(c->buf);
+    free(c->scan_keys);
+    free(c->scan_bufs);
+    free(c->scan_lens);
 }
 
-/* Judge a read of record k: miss, wrong (length, or every byte with -V),
- * error; *ver gets its version.  1 if the value is good. */
-static int judge_read(worker_ctx *c, ycsb_op op, bk_status st, uint64_t k, size_t len,
-                      uint32_t *ver)
+/* Judge a read of record k into buf: miss, wrong (length, or every byte
+ * with -V), error; *ver gets its version.  1 if the value is good. */
+static int judge_value(worker_ctx *c, ycsb_op op, bk_status st, uint64_t k, const char *buf,
+                       size_t len, uint32_t *ver)
 {
     ycsb_worker *w = c->w;
     if (st == BK_MISS) {
@@ -132,15 +145,22 @@ static int judge_read(worker_ctx *c, ycsb_op op, bk_status st, uint64_t k, size_
         w->errors[op]++;
         return 0;
     }
-    int ok = c->cfg->verify ? record_check(c->fmt, c->buf, len, k, ver)
+    int ok = c->cfg->verify ? record_check(c->fmt, buf, len, k, ver)
                             : (len == c->cfg->value_size);
     if (!ok) {
         w->wrong[op]++;
         return 0;
     }
     if (!c->cfg->verify)
-        *ver = record_version(c->buf, len);
+        *ver = record_version(buf, len);
     return 1;
+}
+
+/* judge_value of a single read (into c->buf). */
+static int judge_read(worker_ctx *c, ycsb_op op, bk_status st, uint64_t k, size_t len,
+                      uint32_t *ver)
+{
+    return judge_value(c, op, st, k, c->buf, len, ver);
 }
 
 static void op_read(worker_ctx *c)
@@ -210,6 +230,37 @@ static void op_rmw(worker_ctx *c)
     hist_record(&c->w->hist[OP_RMW], bench_elapsed_ns(t0, t1));
 }
 
+/* Scan: from a record of the workload's distribution, 1 to YCSB_SCAN_MAX
+ * records on (uniform), stopping before the first record not known to
+ * exist; timed as one operation, every record judged as a read.  A missing
+ * record counts one miss, a wrong one one wrong value. */
+static void op_scan(worker_ctx *c)
+{
+    uint64_t first = keygen_next(&c->keys);
+    uint64_t n = 1 + keygen_rand(&c->keys) % YCSB_SCAN_MAX;
+    uint64_t end = insert_acked(&c->sh->inserts);
+    if (first + n > end)
+        n = end > first ? end - first : 1;
+    for (uint64_t i = 0; i < n; i++)
+        record_key(c->scan_keys + i * RECORD_KEY_LEN, first + i);
+    size_t cap = 2 * c->fmt->vlen;
+    uint64_t t0 = bench_start();
+    bk_status st = c->bk->scan(c->conn, c->scan_keys, RECORD_KEY_LEN, (unsigned)n, c->scan_bufs,
+                               cap, c->scan_lens);
+    uint64_t t1 = bench_stop();
+    hist_record(&c->w->hist[OP_SCAN], bench_elapsed_ns(t0, t1));
+    if (st != BK_OK) {
+        c->w->errors[OP_SCAN]++;
+        return;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        size_t len = c->scan_lens[i];
+        uint32_t ver;
+        judge_value(c, OP_SCAN, len == BK_ABSENT ? BK_MISS : BK_OK, first + i,
+                    c->scan_bufs + i * cap, len, &ver);
+    }
+}
+
 /* One operation of the workload's mix; -1 when the run must end. */
 static int do_one(worker_ctx *c)
 {
@@ -222,6 +273,7 @@ static int do_one(worker_ctx *c)
             return -1;
         break;
     case OP_RMW: op_rmw(c); break;
+    case OP_SCAN: op_scan(c); break;
     default: break;
     }
     c->w->count[op]++;

@@ -17,14 +17,18 @@
 #include "keygen.h"
 
 /* Operation types, as YCSB reports them. */
-typedef enum ycsb_op { OP_READ, OP_UPDATE, OP_INSERT, OP_RMW, OP_COUNT } ycsb_op;
+typedef enum ycsb_op { OP_READ, OP_UPDATE, OP_INSERT, OP_RMW, OP_SCAN, OP_COUNT } ycsb_op;
 
-/* "read", "update", "insert", "rmw". */
+/* A scan (workload E) reads 1 to YCSB_SCAN_MAX consecutive records, the
+ * length uniform (YCSB's maxscanlength and scanlengthdistribution). */
+#define YCSB_SCAN_MAX 100
+
+/* "read", "update", "insert", "rmw", "scan". */
 const char *ycsb_op_name(ycsb_op op);
 
 /* A core workload: its operation mix and default key distribution. */
 typedef struct ycsb_workload {
-    char name;                /* 'A', 'B', 'C', 'D' or 'F' */
+    char name;                /* 'A' to 'F' */
     unsigned pct[OP_COUNT];   /* percentage of each operation (sums to 100) */
     key_dist dist;            /* YCSB's default request distribution */
     const char *what;         /* one-line description */
@@ -47,13 +51,17 @@ typedef struct ycsb_config {
     double duration;               /* -d seconds of the run phase (when ops == 0) */
     uint64_t ops;                  /* -o operations in the run phase, all workers (0: -d) */
     uint64_t max_inserts;          /* -I inserts allowed before the run stops (workload D) */
-    const char *backend;           /* -b lib | mc */
-    const char *address;           /* -a mc: UNIX socket path or host:port */
-    const char *segment;           /* -f lib: segment path (default /dev/shm/ycsb-<pid>) */
-    uint64_t mem_mb;               /* -m lib: segment size in MB (0: from the records) */
+    const char *backend;           /* -b lib | mc | lmdb | redis */
+    const char *address;           /* -a mc, redis: UNIX socket path or host:port */
+    const char *segment;           /* -f lib: segment path (default /dev/shm/ycsb-<pid>);
+                                      lmdb: a new directory for the environment */
+    uint64_t mem_mb;               /* -m lib: segment size, lmdb: map size, in MB (0: from
+                                      the records) */
     int binary;                    /* -B mc: binary protocol */
+    int writemap;                  /* -W lmdb: MDB_WRITEMAP (a writable map) */
     int verify;                    /* -V check every value read */
-    int skip_load;                 /* -L records are already loaded (mc): no flush, no load */
+    int skip_load;                 /* -L records are already loaded (mc, redis): no flush,
+                                      no load */
     int quick;                     /* -q quick defaults */
     int force_clock;               /* -C time with clock_gettime */
     const char *label;             /* -l name of the run in the outputs */
