@@ -88,8 +88,8 @@ run_both() {
     local name=$1; shift
     "$@" 2>&1 | noaddr >"$TMP/$name.plain"
     SHMCACHED_PRELOAD_DEBUG=1 LD_PRELOAD="$PRELOAD" "$@" >"$TMP/$name.both" 2>&1
-    grep '^shmcached-preload\[' "$TMP/$name.both" >"$TMP/$name.debug"
-    grep -v '^shmcached-preload\[' "$TMP/$name.both" | noaddr >"$TMP/$name.preload"
+    grep -a '^shmcached-preload\[' "$TMP/$name.both" >"$TMP/$name.debug"
+    grep -av '^shmcached-preload\[' "$TMP/$name.both" | noaddr >"$TMP/$name.preload"
     same "$name: the same with and without the preload" "$TMP/$name.plain" "$TMP/$name.preload"
 }
 
@@ -230,8 +230,8 @@ killed_run() { # killed_run OUT ENV...: the "kill" client, the server killed mid
 }
 killed_run "$TMP/killed.plain"
 killed_run "$TMP/killed.both" SHMCACHED_PRELOAD_DEBUG=1 LD_PRELOAD="$PRELOAD"
-grep '^shmcached-preload\[' "$TMP/killed.both" >"$TMP/killed.debug"
-grep -v '^shmcached-preload\[' "$TMP/killed.both" >"$TMP/killed.preload"
+grep -a '^shmcached-preload\[' "$TMP/killed.both" >"$TMP/killed.debug"
+grep -av '^shmcached-preload\[' "$TMP/killed.both" >"$TMP/killed.preload"
 same "killed server: the same with and without the preload" "$TMP/killed.plain" "$TMP/killed.preload"
 check "killed server: it was local, then remote" bash -c \
     "grep -q ': local, segment' '$TMP/killed.debug' && grep -q \"remote from now on (the server's process is gone)\" '$TMP/killed.debug'"
