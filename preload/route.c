@@ -25,6 +25,7 @@ int shim_memc_ok(memcached_st *memc, int get_path)
         memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_NOREPLY) ||
         memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS) ||
         memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS) ||
+        memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS) ||
         memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_DISTRIBUTION) ==
             MEMCACHED_DISTRIBUTION_RANDOM)
         return 0;

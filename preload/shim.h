@@ -111,8 +111,8 @@ typedef struct shim_route {
 } shim_route;
 
 /* Whether memc's settings let the shim serve anything locally: not with
- * UDP, noreply, buffered requests, auto-ejection, random distribution, an
- * encoding key (docs/clients.md lists why).  get_path: also not with a
+ * UDP, noreply, buffered requests, auto-ejection, replicas, random
+ * distribution, an encoding key (docs/clients.md lists why).  get_path: also not with a
  * GET_FAILURE (read-through) callback. */
 int shim_memc_ok(memcached_st *memc, int get_path);
 
