@@ -155,8 +155,10 @@ typedef struct shim_memc {
     size_t next;                 /* the next one to hand out */
     int remote_pending;          /* 1: the real mget was called too: fetch it after */
     int local_mget;              /* 1: the last mget was (partly) served here */
-    int encrypted;               /* 1: memcached_set_encoding_key was called: libmemcached
-                                    encrypts values, so every call goes to it */
+    int socket_only;             /* 1: every call goes to libmemcached: its values are
+                                    encrypted (memcached_set_encoding_key), or it sent
+                                    writes without waiting for their answers (noreply,
+                                    buffered), which a local read must not overtake */
     int cleared;                 /* 1: a local call ran after the error below was set, so
                                     libmemcached would now report success (errors.c) */
     memcached_return_t err_rc;   /* the real memcached_last_error then */
@@ -172,10 +174,10 @@ shim_memc *shim_state_find(const memcached_st *memc);
 void shim_state_clear(shim_memc *st);
 /* Remove memc's state (memcached_free). */
 void shim_state_drop(const memcached_st *memc);
-/* Mark memc's values as encrypted by libmemcached (never served here). */
-void shim_state_encrypted(const memcached_st *memc);
-/* Whether memc's values are encrypted by libmemcached. */
-int shim_state_is_encrypted(const memcached_st *memc);
+/* Send every call of memc to libmemcached from now on (socket_only). */
+void shim_state_socket_only(const memcached_st *memc);
+/* Whether memc was marked so. */
+int shim_state_is_socket_only(const memcached_st *memc);
 
 /* ------------------------------------------------------------------ */
 /* errors.c                                                            */

@@ -242,6 +242,23 @@ static void bad_input(memcached_st *m)
     say(m, "mget no keys", memcached_mget(m, NULL, NULL, 0));
 }
 
+/* Behaviours whose answers are the socket's: noreply, buffered requests. */
+static void socket_behaviours(memcached_st *m)
+{
+    memcached_st *c = memcached_clone(NULL, m);
+    memcached_behavior_set(c, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+    set(c, "nr", "noreply", 1);
+    say(c, "delete nr, noreply", memcached_delete(c, "nr", 2, 0));
+    memcached_behavior_set(c, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+    memcached_behavior_set(c, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1);
+    set(c, "bf", "buffered", 2);
+    say(c, "flush_buffers", memcached_flush_buffers(c));
+    memcached_behavior_set(c, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 0);
+    get(c, "bf");
+    get(c, "nr");
+    memcached_free(c);
+}
+
 /* Values libmemcached encrypts (memcached_set_encoding_key): stored as its
  * ciphertext, read back decrypted, by the clone too; read without the
  * key, the ciphertext (its length and whether it is the plain text). */
@@ -320,6 +337,7 @@ int main(int argc, char **argv)
     memcached_st *clone = memcached_clone(NULL, m);
     get(clone, "k1");
     memcached_free(clone);
+    socket_behaviours(m);
     encrypted(m);
     too_large(m);
     memcached_free(m);
