@@ -174,6 +174,9 @@ shim_memc *shim_state_find(const memcached_st *memc);
 void shim_state_clear(shim_memc *st);
 /* Remove memc's state (memcached_free). */
 void shim_state_drop(const memcached_st *memc);
+/* In a fork child: the table's lock, which another thread of the parent
+ * may have held at the fork, is made anew. */
+void shim_state_after_fork(void);
 /* Send every call of memc to libmemcached from now on (socket_only). */
 void shim_state_socket_only(const memcached_st *memc);
 /* Whether memc was marked so. */

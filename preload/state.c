@@ -115,3 +115,8 @@ int shim_state_is_socket_only(const memcached_st *memc)
     shim_memc *st = shim_state_find(memc);
     return st && st->socket_only;
 }
+
+void shim_state_after_fork(void)
+{
+    pthread_mutex_init(&state_lock, NULL); /* a thread of the parent may have held it */
+}
