@@ -180,6 +180,9 @@ run_both cluster "$PY" "$HERE/preload/client_pylibmc.py" "$PORT,$MPORT" cluster
 check "memcached is found remote (not a shmcached)" \
     grep -q "127.0.0.1:$MPORT: remote (not a shmcached" "$TMP/cluster.debug"
 check "shmcached is local in the same client" grep -q "127.0.0.1:$PORT: local" "$TMP/cluster.debug"
+run_both ops_moved "$OPS" "$CONF" "$MPORT"
+check "servers_reset + server_add: keys follow to memcached" \
+    grep -q "get moved -> \"on the other\"" "$TMP/ops_moved.preload"
 check "the cluster's keys are on both servers" bash -c \
     "grep -q '^on $MPORT: .*key' '$TMP/cluster.preload' && grep -q '^on $PORT: .*key' '$TMP/cluster.preload'"
 
