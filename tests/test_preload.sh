@@ -36,8 +36,12 @@ if [[ ! -f $PRELOAD ]]; then
     exit 77
 fi
 # An ASan build's preload needs the sanitizer runtimes loaded first in
-# programs that are not sanitized themselves (all of these).
-if ldd "$PRELOAD" | grep -q libasan; then
+# programs that are not sanitized themselves (all of these).  PHP cannot
+# run so: ASan refuses its RTLD_DEEPBIND loads of other extensions
+# (opcache) before the preload's dlopen sees them.
+SANITIZED=0
+if grep -q libasan <(ldd "$PRELOAD"); then # (not a pipe: grep -q may end it early)
+    SANITIZED=1
     CC=${CC:-cc}
     PRELOAD="$("$CC" -print-file-name=libasan.so) $("$CC" -print-file-name=libubsan.so) $PRELOAD"
 fi
@@ -157,11 +161,15 @@ for t in set get mget; do
 done
 
 # ---- PHP's Memcached and pylibmc ----
-run_both php_text php "$HERE/preload/client.php" "$PORT" text
-run_both php_binary php "$HERE/preload/client.php" "$PORT" binary
-check "php: the extension was loaded in front of libmemcached" \
-    grep -q "dlopen .*memcached.so without RTLD_DEEPBIND" "$TMP/php_text.debug"
-check "php ran to its end" grep -q "get a after flush: false" "$TMP/php_binary.plain"
+if [[ $SANITIZED == 0 ]]; then
+    run_both php_text php "$HERE/preload/client.php" "$PORT" text
+    run_both php_binary php "$HERE/preload/client.php" "$PORT" binary
+    check "php: the extension was loaded in front of libmemcached" \
+        grep -q "dlopen .*memcached.so without RTLD_DEEPBIND" "$TMP/php_text.debug"
+    check "php ran to its end" grep -q "get a after flush: false" "$TMP/php_binary.plain"
+else
+    echo "note: PHP not run with the sanitizers' preload (ASan refuses RTLD_DEEPBIND)"
+fi
 run_both pylibmc_text "$PY" "$HERE/preload/client_pylibmc.py" "$PORT" text
 run_both pylibmc_binary "$PY" "$HERE/preload/client_pylibmc.py" "$PORT" binary
 check "pylibmc ran to its end" grep -q "get a after flush: None" "$TMP/pylibmc_binary.plain"
@@ -224,9 +232,9 @@ killed_run() { # killed_run OUT ENV...: the "kill" client, the server killed mid
     env "$@" "$PY" "$HERE/preload/client_pylibmc.py" "$port" kill <"$fifo" >"$out.raw" 2>&1 &
     local client=$!
     exec 3>"$fifo" # the client's stdin stays open until "go"
-    for _ in $(seq 100); do grep -q '^ready' "$out.raw" && break; sleep 0.05; done
+    for _ in $(seq 300); do grep -q '^ready' "$out.raw" && break; sleep 0.05; done
     kill -9 "$pid"; wait "$pid" 2>/dev/null
-    echo go >&3
+    (trap '' PIPE; echo go >&3) 2>/dev/null # the client may have died: not us
     exec 3>&-
     wait "$client"
     noaddr <"$out.raw" | sed "s/:$port /:PORT /g" >"$out" # a new server, a new port
