@@ -141,7 +141,7 @@ const char *shim_namespace(memcached_st *memc, size_t *len);
 typedef struct shim_found {
     char key[MEMCACHED_MAX_KEY]; /* the key as the program asked it (no namespace) */
     size_t key_len;              /* its length */
-    char *value;                 /* malloc'd, key_len... value_len bytes + NUL */
+    char *value;                 /* malloc'd: value_len bytes and a NUL */
     size_t value_len;            /* its length */
     uint32_t flags;              /* client flags */
     uint64_t cas;                /* the segment's CAS (0 when libmemcached would not ask) */

@@ -63,7 +63,7 @@ start() {
     PIDS+=("$pid")
     printf -v "${which}_PID" %s "$pid"
     for _ in $(seq 100); do
-        mc "127.0.0.1:$port" 'version\r\n' 0.2 | grep -q VERSION && return 0
+        grep -q VERSION <(mc "127.0.0.1:$port" 'version\r\n' 0.2) && return 0
         sleep 0.05
     done
     return 1
