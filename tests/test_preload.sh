@@ -113,6 +113,15 @@ check "ops_text: the server was found local" grep -q "127.0.0.1:$PORT: local, se
 run_both ops_binary "$OPS" "$CONF --BINARY-PROTOCOL"
 check "ops: the run did the calls" grep -q "^get k1 -> \"casd\"" "$TMP/ops_text.plain"
 
+# ---- a server on a UNIX socket is this host's too ----
+SOCK="$TMP/mc.sock"
+"$SRV" -u root -s "$SOCK" -e "$BASE.unix" >"$TMP/srv.unix.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 100); do [[ -S $SOCK ]] && break; sleep 0.05; done
+run_both ops_unix "$OPS" "--SOCKET=\"$SOCK\""
+check "ops_unix: the UNIX socket's server was found local" \
+    grep -q "server $SOCK: local, segment $BASE.unix" "$TMP/ops_unix.debug"
+
 # ---- served by library calls: the socket barely moves ----
 # served_locally ENV...: 2000 pylibmc gets with ENV; true if get_hits rose
 # by them while bytes_read grew by less than one byte per get.
