@@ -112,6 +112,8 @@ check "ops_text: the server was found local" grep -q "127.0.0.1:$PORT: local, se
     "$TMP/ops_text.debug"
 run_both ops_binary "$OPS" "$CONF --BINARY-PROTOCOL"
 check "ops: the run did the calls" grep -q "^get k1 -> \"casd\"" "$TMP/ops_text.plain"
+check "ops: four threads on their clones read every value back" \
+    grep -q "^threads: 0 values read back wrong" "$TMP/ops_binary.preload"
 
 # ---- a server on a UNIX socket is this host's too ----
 SOCK="$TMP/mc.sock"

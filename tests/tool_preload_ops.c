@@ -13,6 +13,7 @@
  * memcached_flush, so both runs start from the same empty cache.
  */
 #include <libmemcached/memcached.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,62 @@ static void namespace_ops(memcached_st *m)
     get(m, "nk");
 }
 
+/* One thread of threads(): its own clone, its own keys, every value read
+ * back by get and by mget; mismatches counted. */
+typedef struct worker {
+    memcached_st *m; /* the thread's clone */
+    int id;          /* its number, in its keys */
+    int bad;         /* values read back wrong */
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    char key[32], val[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "t%d-%d", w->id, i % 50);
+        snprintf(val, sizeof val, "v%d-%d", w->id, i);
+        size_t len;
+        uint32_t flags;
+        memcached_return_t rc = memcached_set(w->m, key, strlen(key), val, strlen(val), 0, 0);
+        char *v = memcached_get(w->m, key, strlen(key), &len, &flags, &rc);
+        w->bad += !v || len != strlen(val) || memcmp(v, val, len) != 0;
+        free(v);
+        const char *keys[] = {key};
+        size_t lens[] = {strlen(key)};
+        memcached_mget(w->m, keys, lens, 1);
+        memcached_result_st *r;
+        int got = 0;
+        while ((r = memcached_fetch_result(w->m, NULL, &rc))) {
+            got += memcached_result_length(r) == strlen(val) &&
+                   !memcmp(memcached_result_value(r), val, strlen(val));
+            memcached_result_free(r);
+        }
+        w->bad += got != 1;
+    }
+    return NULL;
+}
+
+/* Four threads, each on its own clone (libmemcached's rule: one thread
+ * per memcached_st at a time). */
+static void threads(memcached_st *m)
+{
+    enum { NT = 4 };
+    worker w[NT];
+    pthread_t t[NT];
+    for (int i = 0; i < NT; i++) {
+        w[i] = (worker){.m = memcached_clone(NULL, m), .id = i};
+        pthread_create(&t[i], NULL, worker_run, &w[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < NT; i++) {
+        pthread_join(t[i], NULL);
+        bad += w[i].bad;
+        memcached_free(w[i].m);
+    }
+    printf("threads: %d values read back wrong\n", bad);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 && argc != 3) {
@@ -356,6 +413,7 @@ int main(int argc, char **argv)
     get(clone, "k1");
     memcached_free(clone);
     socket_behaviours(m);
+    threads(m);
     if (argc == 3)
         server_changes(m, argv[2]);
     encrypted(m);
