@@ -199,6 +199,13 @@ run_both cluster "$PY" "$HERE/preload/client_pylibmc.py" "$PORT,$MPORT" cluster
 check "memcached is found remote (not a shmcached)" \
     grep -q "127.0.0.1:$MPORT: remote (not a shmcached" "$TMP/cluster.debug"
 check "shmcached is local in the same client" grep -q "127.0.0.1:$PORT: local" "$TMP/cluster.debug"
+# every intercepted call with its keys spread over both (consistent hashing)
+CCONF="--SERVER=127.0.0.1:$PORT --SERVER=127.0.0.1:$MPORT --DISTRIBUTION=consistent"
+run_both ops_cluster_text "$OPS" "$CCONF"
+run_both ops_cluster_binary "$OPS" "$CCONF --BINARY-PROTOCOL"
+check "ops_cluster: memcached remote, shmcached local" bash -c \
+    "grep -q '$MPORT: remote (not a shmcached' '$TMP/ops_cluster_text.debug' &&
+     grep -q '$PORT: local' '$TMP/ops_cluster_text.debug'"
 run_both ops_moved "$OPS" "$CONF" "$MPORT"
 check "servers_reset + server_add: keys follow to memcached" \
     grep -q "get moved -> \"on the other\"" "$TMP/ops_moved.preload"

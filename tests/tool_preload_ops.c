@@ -48,6 +48,24 @@ static void set(memcached_st *m, const char *key, const char *value, uint32_t fl
     say(m, what, memcached_set(m, key, strlen(key), value, strlen(value), 0, flags));
 }
 
+/* Lines of one mget's results, printed sorted: across servers the order
+ * is the answers' (with the preload, the local ones first). */
+static char lines[16][600];
+static int nlines;
+
+static int line_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void lines_print(void)
+{
+    qsort(lines, (size_t)nlines, sizeof lines[0], line_cmp);
+    for (int i = 0; i < nlines; i++)
+        fputs(lines[i], stdout);
+    nlines = 0;
+}
+
 /* mget keys, then fetch_result each: key, value, flags, CAS present. */
 static void mget_fetch_result(memcached_st *m, const char *const *keys, size_t n)
 {
@@ -58,12 +76,14 @@ static void mget_fetch_result(memcached_st *m, const char *const *keys, size_t n
     memcached_result_st *r;
     memcached_return_t rc;
     while ((r = memcached_fetch_result(m, NULL, &rc))) {
-        printf("  result %.*s = \"%.*s\" flags %u cas %s\n", (int)memcached_result_key_length(r),
-               memcached_result_key_value(r), (int)memcached_result_length(r),
-               memcached_result_value(r), memcached_result_flags(r),
-               memcached_result_cas(r) ? "yes" : "no");
+        if (nlines < 16)
+            snprintf(lines[nlines++], sizeof lines[0], "  result %.*s = \"%.*s\" flags %u cas %s\n",
+                     (int)memcached_result_key_length(r), memcached_result_key_value(r),
+                     (int)memcached_result_length(r), memcached_result_value(r),
+                     memcached_result_flags(r), memcached_result_cas(r) ? "yes" : "no");
         memcached_result_free(r);
     }
+    lines_print();
     say(m, "  fetch_result end", rc);
     r = memcached_fetch_result(m, NULL, &rc);
     say(m, "  fetch_result after end", rc);
@@ -83,18 +103,22 @@ static void mget_fetch(memcached_st *m, const char *const *keys, size_t n)
     memcached_return_t rc;
     char *v;
     while ((v = memcached_fetch(m, key, &klen, &vlen, &flags, &rc))) {
-        printf("  fetch %.*s = \"%.*s\" flags %u\n", (int)klen, key, (int)vlen, v, flags);
+        if (nlines < 16)
+            snprintf(lines[nlines++], sizeof lines[0], "  fetch %.*s = \"%.*s\" flags %u\n",
+                     (int)klen, key, (int)vlen, v, flags);
         free(v);
     }
+    lines_print();
     say(m, "  fetch end", rc);
 }
 
 static memcached_return_t count_cb(const memcached_st *m, memcached_result_st *r, void *ctx)
 {
     (void)m;
-    printf("  callback %.*s = \"%.*s\"\n", (int)memcached_result_key_length(r),
-           memcached_result_key_value(r), (int)memcached_result_length(r),
-           memcached_result_value(r));
+    if (nlines < 16)
+        snprintf(lines[nlines++], sizeof lines[0], "  callback %.*s = \"%.*s\"\n",
+                 (int)memcached_result_key_length(r), memcached_result_key_value(r),
+                 (int)memcached_result_length(r), memcached_result_value(r));
     ++*(int *)ctx;
     return MEMCACHED_SUCCESS;
 }
@@ -108,6 +132,7 @@ static void mget_execute(memcached_st *m, const char *const *keys, size_t n)
     int calls = 0;
     memcached_execute_fn cb[] = {count_cb};
     say(m, "  fetch_execute", memcached_fetch_execute(m, cb, &calls, 1));
+    lines_print();
     printf("  callbacks %d\n", calls);
 }
 
@@ -215,9 +240,12 @@ static void by_key(memcached_st *m)
     say(m, "mget_by_key", memcached_mget_by_key(m, "grp", 3, keys, lens, 3));
     memcached_result_st *r;
     while ((r = memcached_fetch_result(m, NULL, &rc))) {
-        printf("  result %.*s\n", (int)memcached_result_key_length(r), memcached_result_key_value(r));
+        if (nlines < 16)
+            snprintf(lines[nlines++], sizeof lines[0], "  result %.*s\n",
+                     (int)memcached_result_key_length(r), memcached_result_key_value(r));
         memcached_result_free(r);
     }
+    lines_print();
     say(m, "  end", rc);
     uint64_t c = cas_of(m, "bk");
     say(m, "cas_by_key", memcached_cas_by_key(m, "grp", 3, "bk", 2, "c", 1, 0, 0, c + 1000));
