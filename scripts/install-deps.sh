@@ -37,10 +37,12 @@ PYTHON_PKGS=(python3-dev)
 # Python with pymemcache/pytest (server tests), clang (libFuzzer), QEMU +
 # busybox + cpio (the protection-key suite where the CPU has no keys),
 # mandoc (man page lint), systemd (systemd-analyze verify of the unit),
-# openssl (the command: test_tls and test_server make their certificates).
+# openssl (the command: test_tls and test_server make their certificates),
+# PHP's Memcached and pylibmc (test_preload runs them through the preload).
 TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcached-tools
-           liblmdb-dev libhiredis-dev redis-server python3-pymemcache python3-pytest clang qemu-system-x86 busybox-static cpio
-           mandoc systemd openssl)
+           liblmdb-dev libhiredis-dev redis-server python3-pymemcache python3-pytest clang
+           qemu-system-x86 busybox-static cpio mandoc systemd openssl
+           php-cli php-memcached python3-pylibmc)
 # make bench: memcached to compare with, libmemcached for build/ycsb's mc
 # backend, LMDB, hiredis and Redis for its lmdb and redis backends (the
 # peers of bench/ycsb.sh's headline table), memcslap, gnuplot for the plots, stunnel4 (bench/tls.sh: TLS in
