@@ -316,7 +316,7 @@ if [ "${PROT:-}" != none ] && grep -qw pku /proc/cpuinfo && grep -qw ospke /proc
     done
     rm -f "$GSEG"
     med3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
-    FLOOR_GATE=$(awk -v a="$(med3 "${gm[@]}")" -v b="$(med3 "${gn[@]}")" 'BEGIN { d = a - b; printf "%.1f", d > 0 ? d : 0 }')
+    FLOOR_GATE=$(awk -v a="$(med3 "${gm[@]}")" -v b="$(med3 "${gn[@]}")" 'BEGIN { d = a - b; printf "%.1f", (d > 0 ? d : 0) }')
 fi
 TABLES=$OUT/tables.md
 awk -F, -v prot="${PROT:-unknown}" -v cpu="${CPU_MODEL:-unknown}" -v repeats="$REPEATS" -v lmdb="$LMDB_DESC" \
