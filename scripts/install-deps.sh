@@ -14,7 +14,7 @@
 #                                      protection-key suite (~250 MB), mandoc,
 #                                      systemd-analyze...
 #   scripts/install-deps.sh --bench    --build, --python, and memcached,
-#                                      libmemcached, gnuplot, pymemcache, pylibmc
+#                                      libmemcached, gnuplot, pymemcache, pylibmc, PHP
 #                                      (make bench, bench/*.sh)
 #   scripts/install-deps.sh --all      all of the above
 #   scripts/install-deps.sh --list SET print the packages of SET, install nothing
@@ -42,9 +42,10 @@ TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcache
 # make bench: memcached to compare with, libmemcached for build/ycsb's mc
 # backend, memcslap, gnuplot for the plots, stunnel4 (bench/tls.sh: TLS in
 # front of memcached, beside memcached's own -Z); pymemcache and pylibmc for
-# the Python module's comparison (bench/python.sh).
+# the Python module's comparison (bench/python.sh); php-cli and php-memcached
+# (with pylibmc and memcslap: the existing clients of bench/clients.sh).
 BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools gnuplot-nox stunnel4
-            python3-pymemcache python3-pylibmc)
+            python3-pymemcache python3-pylibmc php-cli php-memcached)
 
 usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
