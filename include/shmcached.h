@@ -807,6 +807,23 @@ shmc_status shmc_class_stats_get(shmc_cache *cache, unsigned class_id, shmc_clas
  * SHMC_OK, or SHMC_INVALID if an argument is NULL. */
 shmc_status shmc_config_get(shmc_cache *cache, shmc_config *out);
 
+/** Which segment a handle attached: the file and the creation (shmc_segment_identity). */
+typedef struct shmc_segment_id {
+    uint64_t dev;     /**< st_dev of the segment file when the handle attached it */
+    uint64_t ino;     /**< st_ino of that file */
+    int64_t created;  /**< Unix time the segment was created (from its header) */
+} shmc_segment_id;
+
+/**
+ * The identity of the segment a handle attached, for telling whether two
+ * processes share the same one (a server publishes it in its "stats" as
+ * segment_id dev:ino:created, and the libmemcached preload compares it with
+ * what it attached itself).  A file replaced at the same path has another
+ * inode or creation time; a segment destroyed since answers SHMC_STALE.
+ * SHMC_OK, SHMC_INVALID (bad handle or out), SHMC_STALE.
+ */
+shmc_status shmc_segment_identity(shmc_cache *cache, shmc_segment_id *out);
+
 /**
  * Run one step of background maintenance now: reclaim expired items from
  * LRU tails, balance HOT/WARM/COLD, move a slab page if automove wants

@@ -130,6 +130,22 @@ static void hook_set_lru_segmented(void *daemon, int on)
     __atomic_store_n(&d->st.lru_segmented, on, __ATOMIC_RELAXED);
 }
 
+/* shmcached's own: which segment this server serves, so that a client on
+ * this host (the libmemcached preload, docs/clients.md) may attach the
+ * same one: its path, and its identity as dev:ino:created (decimal;
+ * shmc_segment_identity) for the client to check against what it
+ * attached.  Nothing when the identity cannot be read (the segment
+ * retired). */
+static void hook_stats_segment(daemon_t *d, srv_buf *out)
+{
+    shmc_segment_id id;
+    if (shmc_segment_identity(d->cache, &id) != SHMC_OK)
+        return;
+    srv_buf_printf(out, "STAT segment_path %s\r\n", d->segment);
+    srv_buf_printf(out, "STAT segment_id %llu:%llu:%lld\r\n", (unsigned long long)id.dev,
+                   (unsigned long long)id.ino, (long long)id.created);
+}
+
 static void hook_stats_general(void *daemon, srv_buf *out)
 {
     daemon_t *d = daemon;
@@ -137,6 +153,7 @@ static void hook_stats_general(void *daemon, srv_buf *out)
     getrusage(RUSAGE_SELF, &ru);
     time_t now = time(NULL);
     srv_buf_printf(out, "STAT pid %ld\r\n", (long)getpid());
+    hook_stats_segment(d, out);
     srv_buf_printf(out, "STAT uptime %ld\r\n", (long)(now - d->started));
     srv_buf_printf(out, "STAT time %ld\r\n", (long)now);
     srv_buf_printf(out, "STAT version %s\r\n", d->version);

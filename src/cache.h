@@ -45,6 +45,8 @@ struct shmc_cache {
     int64_t wait_ns;            /* how long a call waits on locks of live owners before
                                    SHMC_BUSY (lock.h); < 0: for ever */
     uint32_t nclasses;          /* classes in use, as validated at attach (bounds.h) */
+    uint64_t file_dev;          /* st_dev of the segment file when it was attached */
+    uint64_t file_ino;          /* st_ino of that file (shmc_segment_identity) */
     const owner_ops *owners;    /* liveness and repair, for the layers below (registry.c) */
     seg_header *hdr;            /* == base */
     slab_class *classes;        /* indexed by class id (entry 0 unused) */

@@ -160,6 +160,16 @@ static void *segment_map(int fd, size_t size, bool tag)
 /* Point the handle's region pointers into the mapping, by the layout in
  * h (a copy: the mapping itself may be readable only inside a gate), and
  * keep the geometry the checks of bounds.h use. */
+/* Remember which file the mapping came from (shmc_segment_identity). */
+static void segment_note_file(shmc_cache *c, int fd)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) == 0) {
+        c->file_dev = (uint64_t)sb.st_dev;
+        c->file_ino = (uint64_t)sb.st_ino;
+    }
+}
+
 static void segment_bind(shmc_cache *c, const seg_header *h)
 {
     c->hdr = (seg_header *)c->base;
@@ -282,6 +292,7 @@ shmc_status segment_create(shmc_cache *c, const char *path, const shmc_config *c
     }
     unlink(tmp);
     free(tmp);
+    segment_note_file(c, fd);
     close(fd); /* the mapping is all we keep: no descriptor reaches the bytes */
     return SHMC_OK;
 
@@ -497,6 +508,7 @@ shmc_status segment_attach(shmc_cache *c, const char *path)
     }
     void *base = segment_map(fd, h.file_size, true);
     int e = errno;
+    segment_note_file(c, fd);
     close(fd); /* the mapping is all we keep: no descriptor reaches the bytes */
     if (base == MAP_FAILED) {
         errno = e;

@@ -161,6 +161,21 @@ shmc_status shmc_class_stats_get(shmc_cache *c, unsigned id, shmc_class_stats *o
     return st;
 }
 
+shmc_status shmc_segment_identity(shmc_cache *c, shmc_segment_id *out)
+{
+    shmc_status gst = gate_enter_out(c, out, sizeof *out, GATE_FRAME());
+    if (gst != SHMC_OK)
+        return gst;
+    shmc_segment_id o;
+    memset(&o, 0, sizeof o);
+    o.dev = c->file_dev;
+    o.ino = c->file_ino;
+    o.created = c->hdr->created;
+    gate_leave();
+    *out = o;
+    return SHMC_OK;
+}
+
 shmc_status shmc_config_get(shmc_cache *c, shmc_config *out)
 {
     shmc_status gst = gate_enter_out(c, out, sizeof *out, GATE_FRAME());

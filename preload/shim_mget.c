@@ -1,0 +1,234 @@
+/*
+ * shim_mget.c - memcached_mget, _mget_by_key, _fetch, _fetch_result and
+ * _fetch_execute with some keys on local segments.
+ *
+ * An mget reads its local keys at once (hits only, as a server answers)
+ * into the memcached_st's shim state (state.c), and sends the others to
+ * the real mget.  The fetch calls hand out the local results first, then
+ * the real ones, then END: so a program sees each hit once and END after
+ * both, and libmemcached's own state only ever holds the remote part.
+ * An mget with no local key is the real call alone (and forgets the
+ * results of a former one still pending here, as libmemcached would).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "shim.h"
+
+REAL_SLOT(memcached_mget_by_key);
+REAL_SLOT(memcached_fetch);
+REAL_SLOT(memcached_fetch_result);
+REAL_SLOT(memcached_fetch_execute);
+
+/* Read keys[i] from its segment into st's results: 1 if it was served here
+ * (a hit or a miss), 0 if it must go to the real mget. */
+static int mget_one(memcached_st *ptr, shim_memc *st, const char *group_key,
+                    size_t group_key_length, const char *key, size_t key_len, int want_cas)
+{
+    shim_route r;
+    if (!shim_route_key(ptr, group_key, group_key_length, key, key_len, &r))
+        return 0;
+    const char *value;
+    size_t len = 0;
+    uint32_t flags = 0;
+    uint64_t cas = 0;
+    shmc_status s = shim_read(&r, &value, &len, &flags, &cas);
+    if (s == SHMC_NOT_FOUND)
+        return 1;
+    char *copy = s == SHMC_OK ? malloc(len + 1) : NULL;
+    if (!copy) {
+        if (shim_segment_broken(s))
+            shim_server_failed(r.srv, s);
+        return 0;
+    }
+    memcpy(copy, value, len);
+    copy[len] = '\0';
+    shim_found *f = &st->found[st->nfound++];
+    memcpy(f->key, key, key_len);
+    f->key_len = key_len;
+    f->value = copy;
+    f->value_len = len;
+    f->flags = flags;
+    f->cas = want_cas ? cas : 0;
+    return 1;
+}
+
+SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const char *group_key,
+                                                     size_t group_key_length,
+                                                     const char *const *keys,
+                                                     const size_t *key_length,
+                                                     size_t number_of_keys)
+{
+    shim_memc *st = NULL;
+    if (shim_active() && ptr) {
+        st = shim_state_find(ptr);
+        if (st)
+            shim_state_clear(st); /* a new mget: the former's results are gone */
+    }
+    if (!shim_active() || !shim_memc_ok(ptr, 1) || number_of_keys > SIZE_MAX / sizeof(char *) ||
+        !shim_keys_ok(ptr, keys, key_length, number_of_keys) || !(st = shim_state(ptr)))
+        return CALL_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys,
+                         key_length, number_of_keys);
+    const char *group = group_key && group_key_length ? group_key : NULL;
+    const char **rkeys = malloc(number_of_keys * sizeof *rkeys);
+    size_t *rlens = malloc(number_of_keys * sizeof *rlens);
+    st->found = malloc(number_of_keys * sizeof *st->found);
+    if (!rkeys || !rlens || !st->found) {
+        free(rkeys);
+        free(rlens);
+        shim_state_clear(st);
+        return CALL_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys,
+                         key_length, number_of_keys);
+    }
+    int want_cas = shim_wants_cas(ptr);
+    size_t nremote = 0, nlocal = 0;
+    for (size_t i = 0; i < number_of_keys; i++) {
+        if (mget_one(ptr, st, group, group_key_length, keys[i], key_length[i], want_cas)) {
+            nlocal++;
+        } else {
+            rkeys[nremote] = keys[i];
+            rlens[nremote++] = key_length[i];
+        }
+    }
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+    st->local_mget = nlocal > 0;
+    if (nremote) {
+        rc = CALL_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, rkeys, rlens,
+                       nremote);
+        st->remote_pending = 1;
+    }
+    free(rkeys);
+    free(rlens);
+    return rc;
+}
+
+SHIM_EXPORT memcached_return_t memcached_mget(memcached_st *ptr, const char *const *keys,
+                                              const size_t *key_length, size_t number_of_keys)
+{
+    return memcached_mget_by_key(ptr, NULL, 0, keys, key_length, number_of_keys);
+}
+
+/* The shim state of ptr if a local mget is being fetched, else NULL. */
+static shim_memc *fetching(memcached_st *ptr)
+{
+    if (!shim_active() || !ptr)
+        return NULL;
+    shim_memc *st = shim_state_find(ptr);
+    return st && st->local_mget ? st : NULL;
+}
+
+/* The next local result of st, or NULL when they are all handed out. */
+static shim_found *next_local(shim_memc *st)
+{
+    return st->next < st->nfound ? &st->found[st->next++] : NULL;
+}
+
+SHIM_EXPORT memcached_result_st *memcached_fetch_result(memcached_st *ptr,
+                                                        memcached_result_st *result,
+                                                        memcached_return_t *error)
+{
+    memcached_return_t unused;
+    if (!error)
+        error = &unused;
+    shim_memc *st = fetching(ptr);
+    if (!st)
+        return CALL_REAL(memcached_fetch_result, ptr, result, error);
+    shim_found *f = next_local(st);
+    if (f) {
+        memcached_result_st *res = result ? result : memcached_result_create(ptr, NULL);
+        if (!res) {
+            *error = MEMCACHED_MEMORY_ALLOCATION_FAILURE;
+            return NULL;
+        }
+        shim_result_fill(res, f);
+        free(f->value);
+        f->value = NULL;
+        *error = MEMCACHED_SUCCESS;
+        return res;
+    }
+    int remote = st->remote_pending;
+    shim_state_clear(st);
+    if (remote)
+        return CALL_REAL(memcached_fetch_result, ptr, result, error);
+    *error = MEMCACHED_END;
+    return NULL;
+}
+
+SHIM_EXPORT char *memcached_fetch(memcached_st *ptr, char *key, size_t *key_length,
+                                  size_t *value_length, uint32_t *flags,
+                                  memcached_return_t *error)
+{
+    memcached_return_t unused;
+    if (!error)
+        error = &unused;
+    shim_memc *st = fetching(ptr);
+    if (!st)
+        return CALL_REAL(memcached_fetch, ptr, key, key_length, value_length, flags, error);
+    shim_found *f = next_local(st);
+    char *v = f ? shim_value_copy(ptr, f->value, f->value_len) : NULL;
+    if (!v) {
+        int remote = f ? 0 : st->remote_pending;
+        if (!f)
+            shim_state_clear(st);
+        if (remote)
+            return CALL_REAL(memcached_fetch, ptr, key, key_length, value_length, flags, error);
+        *error = f ? MEMCACHED_MEMORY_ALLOCATION_FAILURE : MEMCACHED_END;
+        if (value_length)
+            *value_length = 0;
+        if (key_length)
+            *key_length = 0;
+        if (flags)
+            *flags = 0;
+        if (key)
+            *key = 0;
+        return NULL;
+    }
+    if (value_length)
+        *value_length = f->value_len;
+    if (key) {
+        memcpy(key, f->key, f->key_len); /* libmemcached: key_length bytes, not NUL-ended */
+        if (key_length)
+            *key_length = f->key_len;
+    }
+    if (flags)
+        *flags = f->flags;
+    free(f->value);
+    f->value = NULL;
+    *error = MEMCACHED_SUCCESS;
+    return v;
+}
+
+/* fetch_execute over the local results, then the remote ones, calling
+ * the program's callbacks (outside the library: plain client code), as
+ * libmemcached's own loop: a callback's failure stops that result's
+ * callbacks and makes the answer MEMCACHED_SOME_ERRORS. */
+SHIM_EXPORT memcached_return_t memcached_fetch_execute(memcached_st *ptr,
+                                                       memcached_execute_fn *callback,
+                                                       void *context,
+                                                       uint32_t number_of_callbacks)
+{
+    if (!fetching(ptr))
+        return CALL_REAL(memcached_fetch_execute, ptr, callback, context, number_of_callbacks);
+    memcached_result_st stack_result;
+    memcached_result_st *result = memcached_result_create(ptr, &stack_result);
+    if (!result)
+        return MEMCACHED_MEMORY_ALLOCATION_FAILURE;
+    memcached_return_t rc;
+    int some_errors = 0;
+    while (memcached_fetch_result(ptr, result, &rc)) {
+        if (memcached_failed(rc)) {
+            some_errors |= rc != MEMCACHED_NOTFOUND;
+            continue;
+        }
+        for (uint32_t x = 0; x < number_of_callbacks; x++) {
+            if (memcached_failed(callback[x](ptr, result, context))) {
+                some_errors = 1;
+                break;
+            }
+        }
+    }
+    memcached_result_free(result);
+    if (some_errors)
+        return MEMCACHED_SOME_ERRORS;
+    return memcached_success(rc) ? MEMCACHED_SUCCESS : rc;
+}
