@@ -17,7 +17,8 @@
 #   3. the local shard is served by calls: N preloaded gets of a key raise
 #      its server's get_hits and cmd_get by N and its bytes_read by less
 #      than one byte per get, where N plain gets raise bytes_read by N
-#      requests' worth;
+#      requests' worth; the preload says (SHMCACHED_PRELOAD_DEBUG=1) that
+#      each server is local, on the segment it serves, and nutcracker remote;
 #   4. killing one server (kill -9) breaks its shard only: the other keys
 #      still read through plain, preload and proxy and can be written;
 #      the killed shard's keys fail (a libmemcached connection error;
@@ -288,6 +289,16 @@ if [[ $HAVE_PRELOAD = 1 ]]; then
         test "$hits $cmdgets" = "$N $N"
     check "preload: bytes_read +$bytes, under one byte per get (the socket: $REQ a get)" \
         test "$bytes" -lt "$N"
+    # its decisions (SHMCACHED_PRELOAD_DEBUG=1): each server local, on the
+    # segment it serves; nutcracker (which answers no "stats") remote
+    awk '{ print "get", $1 }' "$TMP/owners" | SHMCACHED_PRELOAD_DEBUG=1 preload "$SERVERS" \
+        2>"$TMP/decisions" >/dev/null
+    for p in "${PORTS[@]}"; do
+        check "preload: server $p is local, on its segment" \
+            grep -q "server 127\.0\.0\.1:$p: local, segment ${SEG[$p]} " "$TMP/decisions"
+    done
+    echo "get ${KEY}" | SHMCACHED_PRELOAD_DEBUG=1 preload "$PROXY" 2>"$TMP/decisions-proxy" >/dev/null
+    check "preload: nutcracker is remote" grep -q "server $PROXY: remote" "$TMP/decisions-proxy"
 else
     echo "skip: the local shard by calls (no preload)"
 fi
