@@ -44,14 +44,17 @@ const char *shim_namespace(memcached_st *memc, size_t *len)
     return ns;
 }
 
-/* libmemcached's memcached_key_test for one key: length 1..250, and with
- * verify_key on the text protocol, printable characters only. */
+/* libmemcached's memcached_key_test for one key: length 1..250; and on
+ * the text protocol, printable characters only. */
 static int key_ok(memcached_st *memc, const char *key, size_t len)
 {
     if (!key || len == 0 || len >= MEMCACHED_MAX_KEY)
         return 0;
-    if (memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_VERIFY_KEY) &&
-        !memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL)) {
+    /* on text, a key with a space or a control character cannot be sent
+     * as it is: libmemcached refuses it with verify_key, else the server
+     * answers an error (or libmemcached fails on its answer): the socket
+     * decides, as without the preload */
+    if (!memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL)) {
         for (size_t i = 0; i < len; i++)
             if (!isgraph((unsigned char)key[i]))
                 return 0;

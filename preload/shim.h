@@ -148,6 +148,11 @@ typedef struct shim_memc {
     size_t next;                 /* the next one to hand out */
     int remote_pending;          /* 1: the real mget was called too: fetch it after */
     int local_mget;              /* 1: the last mget was (partly) served here */
+    int cleared;                 /* 1: a local call ran after the error below was set, so
+                                    libmemcached would now report success (errors.c) */
+    memcached_return_t err_rc;   /* the real memcached_last_error then */
+    int err_errno;               /* the real memcached_last_error_errno then */
+    char err_msg[256];           /* the real memcached_last_error_message then */
 } shim_memc;
 
 /* memc's state, created on first use (NULL only if memory ran out). */
@@ -158,6 +163,25 @@ shim_memc *shim_state_find(const memcached_st *memc);
 void shim_state_clear(shim_memc *st);
 /* Remove memc's state (memcached_free). */
 void shim_state_drop(const memcached_st *memc);
+
+/* ------------------------------------------------------------------ */
+/* errors.c                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A call on memc was answered locally: from now on memcached_last_error*
+ * report success, as libmemcached's own call would have left them (each
+ * of its calls clears the error first), until libmemcached's error state
+ * changes. */
+void shim_local_done(memcached_st *memc);
+
+/* A call on memc goes to the real libmemcached, one that clears the
+ * error state first as all libmemcached's commands do (not the fetch
+ * calls): whatever error state it leaves is libmemcached's own again. */
+void shim_passing(const memcached_st *memc);
+
+/* CALL_REAL for the intercepted calls' pass-through (memc: their first
+ * argument, the memcached_st). */
+#define PASS_REAL(fn, memc, ...) (shim_passing(memc), CALL_REAL(fn, memc, __VA_ARGS__))
 
 /* ------------------------------------------------------------------ */
 /* result.c                                                            */

@@ -22,6 +22,7 @@ static char *local_get(memcached_st *ptr, const shim_route *r, size_t *value_len
     shmc_status st = shim_read(r, &value, &len, &f, NULL);
     *done = 1;
     if (st == SHMC_NOT_FOUND) {
+        shim_local_done(ptr);
         *value_length = 0;
         *flags = 0;
         *error = MEMCACHED_NOTFOUND;
@@ -37,6 +38,7 @@ static char *local_get(memcached_st *ptr, const shim_route *r, size_t *value_len
     *value_length = len;
     *flags = f;
     *error = MEMCACHED_SUCCESS;
+    shim_local_done(ptr);
     return copy;
 }
 
@@ -59,7 +61,7 @@ SHIM_EXPORT char *memcached_get_by_key(memcached_st *ptr, const char *group_key,
         if (done)
             return v;
     }
-    return CALL_REAL(memcached_get_by_key, ptr, group_key, group_key_length, key, key_length,
+    return PASS_REAL(memcached_get_by_key, ptr, group_key, group_key_length, key, key_length,
                      value_length, flags, error);
 }
 

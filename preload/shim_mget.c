@@ -9,6 +9,8 @@
  * both, and libmemcached's own state only ever holds the remote part.
  * An mget with no local key is the real call alone (and forgets the
  * results of a former one still pending here, as libmemcached would).
+ * The fetch calls pass through with CALL_REAL, not PASS_REAL: unlike the
+ * others, libmemcached's do not clear the error state (errors.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +69,7 @@ SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const ch
     }
     if (!shim_active() || !shim_memc_ok(ptr, 1) || number_of_keys > SIZE_MAX / sizeof(char *) ||
         !shim_keys_ok(ptr, keys, key_length, number_of_keys) || !(st = shim_state(ptr)))
-        return CALL_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys,
+        return PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys,
                          key_length, number_of_keys);
     const char *group = group_key && group_key_length ? group_key : NULL;
     const char **rkeys = malloc(number_of_keys * sizeof *rkeys);
@@ -77,7 +79,7 @@ SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const ch
         free(rkeys);
         free(rlens);
         shim_state_clear(st);
-        return CALL_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys,
+        return PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys,
                          key_length, number_of_keys);
     }
     int want_cas = shim_wants_cas(ptr);
@@ -92,8 +94,10 @@ SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const ch
     }
     memcached_return_t rc = MEMCACHED_SUCCESS;
     st->local_mget = nlocal > 0;
+    if (nlocal)
+        shim_local_done(ptr);
     if (nremote) {
-        rc = CALL_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, rkeys, rlens,
+        rc = PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, rkeys, rlens,
                        nremote);
         st->remote_pending = 1;
     }
@@ -123,6 +127,31 @@ static shim_found *next_local(shim_memc *st)
     return st->next < st->nfound ? &st->found[st->next++] : NULL;
 }
 
+/* The result struct fetch_result fills, chosen as libmemcached chooses it:
+ * the caller's; else the memcached_st's own if it is not in use; else a
+ * new one.  NULL if memory ran out. */
+static memcached_result_st *result_to_fill(memcached_st *ptr, memcached_result_st *result)
+{
+    if (result)
+        return result;
+    if (ptr->result.options.is_initialized)
+        return memcached_result_create(ptr, NULL);
+    return memcached_result_create(ptr, &ptr->result);
+}
+
+/* The end of a fetch with nothing left anywhere: libmemcached's code
+ * (END once this result struct carried a result, NOT FOUND before), and
+ * the struct freed if it was allocated for the call. */
+static memcached_return_t local_end(memcached_result_st *res)
+{
+    memcached_return_t rc = res->count ? MEMCACHED_END : MEMCACHED_NOTFOUND;
+    if (res->options.is_allocated)
+        memcached_result_free(res);
+    else
+        memcached_result_reset(res);
+    return rc;
+}
+
 SHIM_EXPORT memcached_result_st *memcached_fetch_result(memcached_st *ptr,
                                                         memcached_result_st *result,
                                                         memcached_return_t *error)
@@ -134,26 +163,44 @@ SHIM_EXPORT memcached_result_st *memcached_fetch_result(memcached_st *ptr,
     if (!st)
         return CALL_REAL(memcached_fetch_result, ptr, result, error);
     shim_found *f = next_local(st);
-    if (f) {
-        memcached_result_st *res = result ? result : memcached_result_create(ptr, NULL);
-        if (!res) {
-            *error = MEMCACHED_MEMORY_ALLOCATION_FAILURE;
-            return NULL;
-        }
-        shim_result_fill(res, f);
-        free(f->value);
-        f->value = NULL;
-        *error = MEMCACHED_SUCCESS;
-        return res;
-    }
-    int remote = st->remote_pending;
-    shim_state_clear(st);
-    if (remote)
+    if (!f && st->remote_pending) {
+        shim_state_clear(st);
         return CALL_REAL(memcached_fetch_result, ptr, result, error);
-    *error = MEMCACHED_END;
+    }
+    memcached_result_st *res = result_to_fill(ptr, result);
+    if (!res) {
+        *error = MEMCACHED_MEMORY_ALLOCATION_FAILURE;
+        return NULL;
+    }
+    if (!f) {
+        shim_state_clear(st);
+        *error = local_end(res);
+        return NULL;
+    }
+    shim_result_fill(res, f);
+    res->count++;
+    free(f->value);
+    f->value = NULL;
+    *error = MEMCACHED_SUCCESS;
+    return res;
+}
+
+/* memcached_fetch's outputs when there is no result. */
+static char *fetch_none(char *key, size_t *key_length, size_t *value_length, uint32_t *flags)
+{
+    if (value_length)
+        *value_length = 0;
+    if (key_length)
+        *key_length = 0;
+    if (flags)
+        *flags = 0;
+    if (key)
+        *key = 0;
     return NULL;
 }
 
+/* As libmemcached's: fetch_result into the memcached_st's own result,
+ * then the value taken out of it (allocated with its allocators). */
 SHIM_EXPORT char *memcached_fetch(memcached_st *ptr, char *key, size_t *key_length,
                                   size_t *value_length, uint32_t *flags,
                                   memcached_return_t *error)
@@ -161,41 +208,21 @@ SHIM_EXPORT char *memcached_fetch(memcached_st *ptr, char *key, size_t *key_leng
     memcached_return_t unused;
     if (!error)
         error = &unused;
-    shim_memc *st = fetching(ptr);
-    if (!st)
+    if (!fetching(ptr))
         return CALL_REAL(memcached_fetch, ptr, key, key_length, value_length, flags, error);
-    shim_found *f = next_local(st);
-    char *v = f ? shim_value_copy(ptr, f->value, f->value_len) : NULL;
-    if (!v) {
-        int remote = f ? 0 : st->remote_pending;
-        if (!f)
-            shim_state_clear(st);
-        if (remote)
-            return CALL_REAL(memcached_fetch, ptr, key, key_length, value_length, flags, error);
-        *error = f ? MEMCACHED_MEMORY_ALLOCATION_FAILURE : MEMCACHED_END;
-        if (value_length)
-            *value_length = 0;
-        if (key_length)
-            *key_length = 0;
-        if (flags)
-            *flags = 0;
-        if (key)
-            *key = 0;
-        return NULL;
-    }
+    memcached_result_st *res = memcached_fetch_result(ptr, &ptr->result, error);
+    if (!res || memcached_failed(*error))
+        return fetch_none(key, key_length, value_length, flags);
     if (value_length)
-        *value_length = f->value_len;
+        *value_length = memcached_result_length(res);
     if (key) {
-        memcpy(key, f->key, f->key_len); /* libmemcached: key_length bytes, not NUL-ended */
+        memcpy(key, res->item_key, res->key_length); /* key_length bytes, not NUL-ended */
         if (key_length)
-            *key_length = f->key_len;
+            *key_length = res->key_length;
     }
     if (flags)
-        *flags = f->flags;
-    free(f->value);
-    f->value = NULL;
-    *error = MEMCACHED_SUCCESS;
-    return v;
+        *flags = res->item_flags;
+    return memcached_result_take_value(res);
 }
 
 /* fetch_execute over the local results, then the remote ones, calling
@@ -209,10 +236,7 @@ SHIM_EXPORT memcached_return_t memcached_fetch_execute(memcached_st *ptr,
 {
     if (!fetching(ptr))
         return CALL_REAL(memcached_fetch_execute, ptr, callback, context, number_of_callbacks);
-    memcached_result_st stack_result;
-    memcached_result_st *result = memcached_result_create(ptr, &stack_result);
-    if (!result)
-        return MEMCACHED_MEMORY_ALLOCATION_FAILURE;
+    memcached_result_st *result = &ptr->result; /* as libmemcached's loop */
     memcached_return_t rc;
     int some_errors = 0;
     while (memcached_fetch_result(ptr, result, &rc)) {
@@ -227,7 +251,6 @@ SHIM_EXPORT memcached_return_t memcached_fetch_execute(memcached_st *ptr,
             }
         }
     }
-    memcached_result_free(result);
     if (some_errors)
         return MEMCACHED_SOME_ERRORS;
     return memcached_success(rc) ? MEMCACHED_SUCCESS : rc;

@@ -35,12 +35,12 @@ static int route(memcached_st *memc, const char *group_key, size_t group_key_len
 }
 
 /* The code for a plain outcome of a call that is not a store, or -1. */
-static int plain_rc(const shim_route *r, shmc_status st)
+static int plain_rc(memcached_st *memc, const shim_route *r, shmc_status st)
 {
-    if (st == SHMC_OK)
-        return MEMCACHED_SUCCESS;
-    if (st == SHMC_NOT_FOUND)
-        return MEMCACHED_NOTFOUND;
+    if (st == SHMC_OK || st == SHMC_NOT_FOUND) {
+        shim_local_done(memc);
+        return st == SHMC_OK ? MEMCACHED_SUCCESS : MEMCACHED_NOTFOUND;
+    }
     if (shim_segment_broken(st))
         shim_server_failed(r->srv, st);
     return -1;
@@ -52,11 +52,11 @@ SHIM_EXPORT memcached_return_t memcached_delete_by_key(memcached_st *ptr, const 
 {
     shim_route r;
     if (expiration == 0 && route(ptr, group_key, group_key_length, key, key_length, &r)) {
-        int rc = plain_rc(&r, shmc_delete(r.cache, r.key, r.key_len, 0));
+        int rc = plain_rc(ptr, &r, shmc_delete(r.cache, r.key, r.key_len, 0));
         if (rc >= 0)
             return (memcached_return_t)rc;
     }
-    return CALL_REAL(memcached_delete_by_key, ptr, group_key, group_key_length, key, key_length,
+    return PASS_REAL(memcached_delete_by_key, ptr, group_key, group_key_length, key, key_length,
                      expiration);
 }
 
@@ -70,7 +70,7 @@ SHIM_EXPORT memcached_return_t memcached_delete(memcached_st *ptr, const char *k
  * *value (UINT64_MAX when it failed, as libmemcached leaves it), or -1.
  * With create, a missing key is added holding initial (the binary
  * protocol's incr with an initial value), with exptime expiration. */
-static int local_arith(const shim_route *r, int incr, uint64_t offset, int create,
+static int local_arith(memcached_st *memc, const shim_route *r, int incr, uint64_t offset, int create,
                        uint64_t initial, time_t expiration, uint64_t *value)
 {
     for (int tries = 0; tries < 4; tries++) {
@@ -85,7 +85,7 @@ static int local_arith(const shim_route *r, int incr, uint64_t offset, int creat
                 continue; /* added meanwhile by another client: count on it */
             v = initial;
         }
-        int rc = plain_rc(r, st);
+        int rc = plain_rc(memc, r, st);
         if (rc >= 0)
             *value = rc == MEMCACHED_SUCCESS ? v : UINT64_MAX;
         return rc;
@@ -106,21 +106,21 @@ static memcached_return_t arith_by_key(memcached_st *ptr, int incr, const char *
     int ok = !with_initial || memcached_behavior_get(ptr, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL);
     if (ok && route(ptr, group_key, group_key_length, key, key_length, &r)) {
         int create = with_initial && (uint32_t)expiration != EXPIRATION_NOT_ADD;
-        int rc = local_arith(&r, incr, offset, create, initial, expiration,
+        int rc = local_arith(ptr, &r, incr, offset, create, initial, expiration,
                              value ? value : &unused);
         if (rc >= 0)
             return (memcached_return_t)rc;
     }
     if (with_initial)
-        return incr ? CALL_REAL(memcached_increment_with_initial_by_key, ptr, group_key,
+        return incr ? PASS_REAL(memcached_increment_with_initial_by_key, ptr, group_key,
                                 group_key_length, key, key_length, offset, initial, expiration,
                                 value)
-                    : CALL_REAL(memcached_decrement_with_initial_by_key, ptr, group_key,
+                    : PASS_REAL(memcached_decrement_with_initial_by_key, ptr, group_key,
                                 group_key_length, key, key_length, offset, initial, expiration,
                                 value);
-    return incr ? CALL_REAL(memcached_increment_by_key, ptr, group_key, group_key_length, key,
+    return incr ? PASS_REAL(memcached_increment_by_key, ptr, group_key, group_key_length, key,
                             key_length, offset, value)
-                : CALL_REAL(memcached_decrement_by_key, ptr, group_key, group_key_length, key,
+                : PASS_REAL(memcached_decrement_by_key, ptr, group_key, group_key_length, key,
                             key_length, offset, value);
 }
 
@@ -202,11 +202,11 @@ SHIM_EXPORT memcached_return_t memcached_touch_by_key(memcached_st *ptr, const c
 {
     shim_route r;
     if (expiration >= 0 && route(ptr, group_key, group_key_length, key, key_length, &r)) {
-        int rc = plain_rc(&r, shmc_touch(r.cache, r.key, r.key_len, (int64_t)expiration));
+        int rc = plain_rc(ptr, &r, shmc_touch(r.cache, r.key, r.key_len, (int64_t)expiration));
         if (rc >= 0)
             return (memcached_return_t)rc;
     }
-    return CALL_REAL(memcached_touch_by_key, ptr, group_key, group_key_length, key, key_length,
+    return PASS_REAL(memcached_touch_by_key, ptr, group_key, group_key_length, key, key_length,
                      expiration);
 }
 
@@ -226,14 +226,14 @@ SHIM_EXPORT memcached_return_t memcached_exist_by_key(memcached_st *memc, const 
     if (route(memc, group_key, group_key_length, key, key_length, &r)) {
         shmc_status st = shmc_store(r.cache, SHMC_ADD, r.key, r.key_len, "", 0, 0,
                                     EXIST_EXPIRATION, 0, NULL);
-        if (st == SHMC_OK)
-            return MEMCACHED_NOTFOUND;
-        if (st == SHMC_NOT_STORED)
-            return MEMCACHED_SUCCESS;
+        if (st == SHMC_OK || st == SHMC_NOT_STORED) {
+            shim_local_done(memc);
+            return st == SHMC_OK ? MEMCACHED_NOTFOUND : MEMCACHED_SUCCESS;
+        }
         if (shim_segment_broken(st))
             shim_server_failed(r.srv, st);
     }
-    return CALL_REAL(memcached_exist_by_key, memc, group_key, group_key_length, key, key_length);
+    return PASS_REAL(memcached_exist_by_key, memc, group_key, group_key_length, key, key_length);
 }
 
 SHIM_EXPORT memcached_return_t memcached_exist(memcached_st *memc, const char *key,
@@ -244,7 +244,9 @@ SHIM_EXPORT memcached_return_t memcached_exist(memcached_st *memc, const char *k
 
 SHIM_EXPORT void memcached_free(memcached_st *ptr)
 {
-    if (ptr)
+    if (ptr) {
+        shim_passing(ptr); /* its cleared error, if any, is no longer counted */
         shim_state_drop(ptr);
+    }
     REAL(memcached_free)(ptr);
 }

@@ -38,7 +38,10 @@ static int local_store(memcached_st *memc, shmc_store_mode mode, const char *gro
                                 (int64_t)expiration, mode == SHMC_CAS ? cas : 0, NULL);
     if (shim_segment_broken(st))
         shim_server_failed(r.srv, st);
-    return shim_store_rc(memc, mode, st);
+    int rc = shim_store_rc(memc, mode, st);
+    if (rc >= 0)
+        shim_local_done(memc);
+    return rc;
 }
 
 /* The six by_key calls: locally, else the real one. */
@@ -52,7 +55,7 @@ static int local_store(memcached_st *memc, shmc_store_mode mode, const char *gro
                              value_length, expiration, flags, 0);                                \
         if (rc >= 0)                                                                             \
             return (memcached_return_t)rc;                                                       \
-        return CALL_REAL(fn, ptr, group_key, group_key_length, key, key_length, value,          \
+        return PASS_REAL(fn, ptr, group_key, group_key_length, key, key_length, value,          \
                          value_length, expiration, flags);                                       \
     }
 
@@ -72,7 +75,7 @@ SHIM_EXPORT memcached_return_t memcached_cas_by_key(memcached_st *ptr, const cha
                          value_length, expiration, flags, cas);
     if (rc >= 0)
         return (memcached_return_t)rc;
-    return CALL_REAL(memcached_cas_by_key, ptr, group_key, group_key_length, key, key_length,
+    return PASS_REAL(memcached_cas_by_key, ptr, group_key, group_key_length, key, key_length,
                      value, value_length, expiration, flags, cas);
 }
 
