@@ -7,7 +7,9 @@
 #            which serves the keys of this host's servers by library calls;
 #   proxy    twemproxy (Debian's nutcracker: distribution ketama, hash
 #            md5, the three servers), through libmemcached to it alone;
-#   library  build/shmcachectl on the segment of the key's owner.
+#   library  build/shmcachectl on the segment of the key's owner;
+# and reads through php-memcached and pylibmc (tests/tool_ketama_get.*,
+# with their ketama settings), plain and preloaded.
 # It checks:
 #   1. the owner of every key computed by libmemcached is twemproxy's: after
 #      writes through the proxy alone, each server's curr_items is the
@@ -37,6 +39,7 @@ set -uo pipefail
 
 BUILD=${1:?usage: test_cluster.sh BUILD_DIR}
 BUILD=$(cd "$BUILD" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
 SRV=$BUILD/shmcached
 CTL=$BUILD/shmcachectl
 CLIENT=$BUILD/tool_mcclient
@@ -249,10 +252,27 @@ read_all() {
     preload) preload "$SERVERS" ;;
     proxy) plain "$PROXY" ;;
     library) library_get ;;
+    php) php "$HERE/tool_ketama_get.php" "$SERVERS" ;;
+    php+preload) LD_PRELOAD=$PRELOAD php "$HERE/tool_ketama_get.php" "$SERVERS" ;;
+    pylibmc) "$PY" "$HERE/tool_ketama_get.py" "$SERVERS" ;;
+    pylibmc+preload) LD_PRELOAD=$PRELOAD "$PY" "$HERE/tool_ketama_get.py" "$SERVERS" ;;
     esac <"$TMP/gets-written"
 }
 readers=(plain proxy library)
 [[ $HAVE_PRELOAD = 1 ]] && readers+=(preload)
+# the same ketama through the clients of PHP and Python, plain and preloaded
+if php -r 'exit(class_exists("Memcached") ? 0 : 1);' 2>/dev/null; then
+    readers+=(php)
+    [[ $HAVE_PRELOAD = 1 ]] && readers+=(php+preload)
+else
+    echo "skip: reads through php-memcached (php-cli, php-memcached not installed)"
+fi
+if "$PY" -c 'import pylibmc' 2>/dev/null; then
+    readers+=(pylibmc)
+    [[ $HAVE_PRELOAD = 1 ]] && readers+=(pylibmc+preload)
+else
+    echo "skip: reads through pylibmc (python3-pylibmc not installed)"
+fi
 for r in "${readers[@]}"; do
     read_all "$r" >"$TMP/read-$r"
     for g in "${written[@]}"; do
