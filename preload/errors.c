@@ -66,10 +66,10 @@ void shim_local_done(memcached_st *memc)
 }
 
 /* 1 if memc's error is one a local call has cleared since. */
-static int cleared(const memcached_st *shell)
+static int cleared(const memcached_st *shell, int on)
 {
     memcached_st *memc = (memcached_st *)shell;
-    if (!shim_active() || !memc)
+    if (!on || !memc)
         return 0;
     shim_memc *st = shim_state_find(memc);
     if (!st || !st->cleared)
@@ -91,22 +91,22 @@ void shim_passing(const memcached_st *memc)
 
 SHIM_EXPORT memcached_return_t memcached_last_error(const memcached_st *memc)
 {
-    return cleared(memc) ? MEMCACHED_SUCCESS : CALL_REAL(memcached_last_error, memc);
+    return cleared(memc, SHIM_ON()) ? MEMCACHED_SUCCESS : CALL_REAL(memcached_last_error, memc);
 }
 
 SHIM_EXPORT const char *memcached_last_error_message(const memcached_st *memc)
 {
-    return cleared(memc) ? memcached_strerror(memc, MEMCACHED_SUCCESS)
+    return cleared(memc, SHIM_ON()) ? memcached_strerror(memc, MEMCACHED_SUCCESS)
                          : CALL_REAL(memcached_last_error_message, memc);
 }
 
 SHIM_EXPORT int memcached_last_error_errno(const memcached_st *memc)
 {
-    return cleared(memc) ? 0 : CALL_REAL(memcached_last_error_errno, memc);
+    return cleared(memc, SHIM_ON()) ? 0 : CALL_REAL(memcached_last_error_errno, memc);
 }
 
 SHIM_EXPORT const char *memcached_error(const memcached_st *memc)
 {
-    return cleared(memc) ? memcached_strerror(memc, MEMCACHED_SUCCESS)
+    return cleared(memc, SHIM_ON()) ? memcached_strerror(memc, MEMCACHED_SUCCESS)
                          : CALL_REAL(memcached_error, memc);
 }

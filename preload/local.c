@@ -88,12 +88,12 @@ static void shim_env_init(void)
         shim_debug("SHMCACHED_PRELOAD=off: every call goes to libmemcached");
 }
 
-int shim_active(void)
+int shim_active(const void *caller)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (__builtin_expect(env_enabled < 0, 0))
         pthread_once(&once, shim_env_init);
-    return env_enabled && !shim_nested();
+    return env_enabled && !shim_nested() && !shim_from_libmemcached(caller);
 }
 
 void shim_debug(const char *fmt, ...)

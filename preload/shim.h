@@ -66,13 +66,20 @@ int shim_nested(void);
 void shim_real_begin(void);
 void shim_real_end(void);
 
+/* 1 if caller (a return address) lies in libmemcached's own code: a call
+ * libmemcached makes of its own exported function, whose outer call the
+ * shim did not see (then pass through: the outer call is libmemcached's). */
+int shim_from_libmemcached(const void *caller);
+
 /* ------------------------------------------------------------------ */
 /* local.c                                                             */
 /* ------------------------------------------------------------------ */
 
-/* 1 unless SHMCACHED_PRELOAD=off (read once), and not inside a real call:
- * the test every intercepted call makes first. */
-int shim_active(void);
+/* 1 unless SHMCACHED_PRELOAD=off (read once), or inside a real call, or
+ * called from libmemcached itself (caller: the intercepted call's return
+ * address): the test every intercepted call makes first, with SHIM_ON(). */
+int shim_active(const void *caller);
+#define SHIM_ON() shim_active(__builtin_return_address(0))
 /* 1 if SHMCACHED_PRELOAD_DEBUG=1: shim_debug prints one line to stderr. */
 void shim_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -50,7 +50,7 @@ SHIM_EXPORT char *memcached_get_by_key(memcached_st *ptr, const char *group_key,
     shim_route r;
     /* libmemcached's get hashes the key itself unless a group key is given */
     const char *group = group_key && group_key_length ? group_key : NULL;
-    if (shim_active() && shim_memc_ok(ptr, 1) &&
+    if (SHIM_ON() && shim_memc_ok(ptr, 1) &&
         shim_route_key(ptr, group, group_key_length, key, key_length, &r)) {
         size_t len_unused;
         uint32_t flags_unused;

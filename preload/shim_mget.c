@@ -62,12 +62,13 @@ SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const ch
                                                      size_t number_of_keys)
 {
     shim_memc *st = NULL;
-    if (shim_active() && ptr) {
+    int on = SHIM_ON();
+    if (on && ptr) {
         st = shim_state_find(ptr);
         if (st)
             shim_state_clear(st); /* a new mget: the former's results are gone */
     }
-    if (!shim_active() || !shim_memc_ok(ptr, 1) || number_of_keys > SIZE_MAX / sizeof(char *) ||
+    if (!on || !shim_memc_ok(ptr, 1) || number_of_keys > SIZE_MAX / sizeof(char *) ||
         !shim_keys_ok(ptr, keys, key_length, number_of_keys) || !(st = shim_state(ptr)))
         return PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys,
                          key_length, number_of_keys);
@@ -112,10 +113,11 @@ SHIM_EXPORT memcached_return_t memcached_mget(memcached_st *ptr, const char *con
     return memcached_mget_by_key(ptr, NULL, 0, keys, key_length, number_of_keys);
 }
 
-/* The shim state of ptr if a local mget is being fetched, else NULL. */
-static shim_memc *fetching(memcached_st *ptr)
+/* The shim state of ptr if a local mget is being fetched, else NULL (on:
+ * the caller's SHIM_ON()). */
+static shim_memc *fetching(memcached_st *ptr, int on)
 {
-    if (!shim_active() || !ptr)
+    if (!on || !ptr)
         return NULL;
     shim_memc *st = shim_state_find(ptr);
     return st && st->local_mget ? st : NULL;
@@ -159,7 +161,7 @@ SHIM_EXPORT memcached_result_st *memcached_fetch_result(memcached_st *ptr,
     memcached_return_t unused;
     if (!error)
         error = &unused;
-    shim_memc *st = fetching(ptr);
+    shim_memc *st = fetching(ptr, SHIM_ON());
     if (!st)
         return CALL_REAL(memcached_fetch_result, ptr, result, error);
     shim_found *f = next_local(st);
@@ -208,7 +210,7 @@ SHIM_EXPORT char *memcached_fetch(memcached_st *ptr, char *key, size_t *key_leng
     memcached_return_t unused;
     if (!error)
         error = &unused;
-    if (!fetching(ptr))
+    if (!fetching(ptr, SHIM_ON()))
         return CALL_REAL(memcached_fetch, ptr, key, key_length, value_length, flags, error);
     memcached_result_st *res = memcached_fetch_result(ptr, &ptr->result, error);
     if (!res || memcached_failed(*error))
@@ -234,7 +236,7 @@ SHIM_EXPORT memcached_return_t memcached_fetch_execute(memcached_st *ptr,
                                                        void *context,
                                                        uint32_t number_of_callbacks)
 {
-    if (!fetching(ptr))
+    if (!fetching(ptr, SHIM_ON()))
         return CALL_REAL(memcached_fetch_execute, ptr, callback, context, number_of_callbacks);
     memcached_result_st *result = &ptr->result; /* as libmemcached's loop */
     memcached_return_t rc;

@@ -26,11 +26,12 @@ REAL_SLOT(memcached_free);
 /* The expiration of the empty item memcached_exist adds (libmemcached's). */
 #define EXIST_EXPIRATION 2678400
 
-/* Route key for a call that is not a get: 1 and *r filled, or 0 (real call). */
-static int route(memcached_st *memc, const char *group_key, size_t group_key_len, const char *key,
-                 size_t key_len, shim_route *r)
+/* Route key for a call that is not a get: 1 and *r filled, or 0 (real
+ * call).  on: the intercepted call's SHIM_ON(). */
+static int route(int on, memcached_st *memc, const char *group_key, size_t group_key_len,
+                 const char *key, size_t key_len, shim_route *r)
 {
-    return shim_active() && shim_memc_ok(memc, 0) &&
+    return on && shim_memc_ok(memc, 0) &&
            shim_route_key(memc, group_key, group_key_len, key, key_len, r);
 }
 
@@ -51,7 +52,7 @@ SHIM_EXPORT memcached_return_t memcached_delete_by_key(memcached_st *ptr, const 
                                                        size_t key_length, time_t expiration)
 {
     shim_route r;
-    if (expiration == 0 && route(ptr, group_key, group_key_length, key, key_length, &r)) {
+    if (expiration == 0 && route(SHIM_ON(), ptr, group_key, group_key_length, key, key_length, &r)) {
         int rc = plain_rc(ptr, &r, shmc_delete(r.cache, r.key, r.key_len, 0));
         if (rc >= 0)
             return (memcached_return_t)rc;
@@ -94,7 +95,7 @@ static int local_arith(memcached_st *memc, const shim_route *r, int incr, uint64
 }
 
 /* incr/decr by key, with or without an initial value. */
-static memcached_return_t arith_by_key(memcached_st *ptr, int incr, const char *group_key,
+static memcached_return_t arith_by_key(int on, memcached_st *ptr, int incr, const char *group_key,
                                        size_t group_key_length, const char *key,
                                        size_t key_length, uint64_t offset, int with_initial,
                                        uint64_t initial, time_t expiration, uint64_t *value)
@@ -104,7 +105,7 @@ static memcached_return_t arith_by_key(memcached_st *ptr, int incr, const char *
     /* with an initial value: binary protocol only (libmemcached refuses it
      * on text); "do not create" is the expiration 0xffffffff */
     int ok = !with_initial || memcached_behavior_get(ptr, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL);
-    if (ok && route(ptr, group_key, group_key_length, key, key_length, &r)) {
+    if (ok && route(on, ptr, group_key, group_key_length, key, key_length, &r)) {
         int create = with_initial && (uint32_t)expiration != EXPIRATION_NOT_ADD;
         int rc = local_arith(ptr, &r, incr, offset, create, initial, expiration,
                              value ? value : &unused);
@@ -130,7 +131,7 @@ SHIM_EXPORT memcached_return_t memcached_increment_by_key(memcached_st *ptr,
                                                           const char *key, size_t key_length,
                                                           uint64_t offset, uint64_t *value)
 {
-    return arith_by_key(ptr, 1, group_key, group_key_length, key, key_length, offset, 0, 0, 0,
+    return arith_by_key(SHIM_ON(), ptr, 1, group_key, group_key_length, key, key_length, offset, 0, 0, 0,
                         value);
 }
 
@@ -140,7 +141,7 @@ SHIM_EXPORT memcached_return_t memcached_decrement_by_key(memcached_st *ptr,
                                                           const char *key, size_t key_length,
                                                           uint64_t offset, uint64_t *value)
 {
-    return arith_by_key(ptr, 0, group_key, group_key_length, key, key_length, offset, 0, 0, 0,
+    return arith_by_key(SHIM_ON(), ptr, 0, group_key, group_key_length, key, key_length, offset, 0, 0, 0,
                         value);
 }
 
@@ -162,7 +163,7 @@ SHIM_EXPORT memcached_return_t memcached_increment_with_initial_by_key(
     memcached_st *ptr, const char *group_key, size_t group_key_length, const char *key,
     size_t key_length, uint64_t offset, uint64_t initial, time_t expiration, uint64_t *value)
 {
-    return arith_by_key(ptr, 1, group_key, group_key_length, key, key_length, offset, 1, initial,
+    return arith_by_key(SHIM_ON(), ptr, 1, group_key, group_key_length, key, key_length, offset, 1, initial,
                         expiration, value);
 }
 
@@ -170,7 +171,7 @@ SHIM_EXPORT memcached_return_t memcached_decrement_with_initial_by_key(
     memcached_st *ptr, const char *group_key, size_t group_key_length, const char *key,
     size_t key_length, uint64_t offset, uint64_t initial, time_t expiration, uint64_t *value)
 {
-    return arith_by_key(ptr, 0, group_key, group_key_length, key, key_length, offset, 1, initial,
+    return arith_by_key(SHIM_ON(), ptr, 0, group_key, group_key_length, key, key_length, offset, 1, initial,
                         expiration, value);
 }
 
@@ -201,7 +202,7 @@ SHIM_EXPORT memcached_return_t memcached_touch_by_key(memcached_st *ptr, const c
                                                       size_t key_length, time_t expiration)
 {
     shim_route r;
-    if (expiration >= 0 && route(ptr, group_key, group_key_length, key, key_length, &r)) {
+    if (expiration >= 0 && route(SHIM_ON(), ptr, group_key, group_key_length, key, key_length, &r)) {
         int rc = plain_rc(ptr, &r, shmc_touch(r.cache, r.key, r.key_len, (int64_t)expiration));
         if (rc >= 0)
             return (memcached_return_t)rc;
@@ -223,7 +224,7 @@ SHIM_EXPORT memcached_return_t memcached_exist_by_key(memcached_st *memc, const 
                                                       size_t key_length)
 {
     shim_route r;
-    if (route(memc, group_key, group_key_length, key, key_length, &r)) {
+    if (route(SHIM_ON(), memc, group_key, group_key_length, key, key_length, &r)) {
         shmc_status st = shmc_store(r.cache, SHMC_ADD, r.key, r.key_len, "", 0, 0,
                                     EXIST_EXPIRATION, 0, NULL);
         if (st == SHMC_OK || st == SHMC_NOT_STORED) {

@@ -22,12 +22,12 @@ REAL_SLOT(memcached_prepend_by_key);
 REAL_SLOT(memcached_cas_by_key);
 
 /* One store on the key's local segment: libmemcached's code, or -1 when
- * the real call must do it. */
-static int local_store(memcached_st *memc, shmc_store_mode mode, const char *group_key,
+ * the real call must do it (on: the intercepted call's SHIM_ON()). */
+static int local_store(int on, memcached_st *memc, shmc_store_mode mode, const char *group_key,
                        size_t group_key_len, const char *key, size_t key_len, const char *value,
                        size_t value_len, time_t expiration, uint32_t flags, uint64_t cas)
 {
-    if (!shim_active() || !shim_memc_ok(memc, 0))
+    if (!on || !shim_memc_ok(memc, 0))
         return -1;
     if ((!value && value_len) || expiration < 0 || (mode == SHMC_CAS && cas == 0))
         return -1; /* libmemcached's own answers (a CAS of 0 is a set in binary) */
@@ -51,7 +51,7 @@ static int local_store(memcached_st *memc, shmc_store_mode mode, const char *gro
                                       size_t key_length, const char *value, size_t value_length, \
                                       time_t expiration, uint32_t flags)                        \
     {                                                                                            \
-        int rc = local_store(ptr, mode, group_key, group_key_length, key, key_length, value,    \
+        int rc = local_store(SHIM_ON(), ptr, mode, group_key, group_key_length, key, key_length, value,    \
                              value_length, expiration, flags, 0);                                \
         if (rc >= 0)                                                                             \
             return (memcached_return_t)rc;                                                       \
@@ -71,7 +71,7 @@ SHIM_EXPORT memcached_return_t memcached_cas_by_key(memcached_st *ptr, const cha
                                                     size_t value_length, time_t expiration,
                                                     uint32_t flags, uint64_t cas)
 {
-    int rc = local_store(ptr, SHMC_CAS, group_key, group_key_length, key, key_length, value,
+    int rc = local_store(SHIM_ON(), ptr, SHMC_CAS, group_key, group_key_length, key, key_length, value,
                          value_length, expiration, flags, cas);
     if (rc >= 0)
         return (memcached_return_t)rc;
