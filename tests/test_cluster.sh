@@ -23,8 +23,11 @@
 #      each server is local, on the segment it serves, and nutcracker remote;
 #   4. killing one server (kill -9) breaks its shard only: the other keys
 #      still read through plain, preload and proxy and can be written;
-#      the killed shard's keys fail (a libmemcached connection error;
-#      twemproxy's SERVER_ERROR), never read as a miss or a stale value.
+#      the killed shard's keys fail with libmemcached's connection
+#      errors, the same through the preload (never a miss, never the
+#      stale segment's value); through nutcracker they do not read (it
+#      answers SERVER_ERROR on the wire, which libmemcached 1.1 reports
+#      to a get as a miss) and a set fails with SERVER ERROR.
 #
 #   bash tests/test_cluster.sh BUILD_DIR
 #
