@@ -17,7 +17,9 @@
 #                   in quick mode (bench/ycsb.sh --quick)
 #   make install    install the library (shared and static), its header, its
 #                   pkg-config files, shmcachectl, the server, the Python
-#                   module (where python3-dev is installed), the man pages,
+#                   module (where python3-dev is installed), the libmemcached
+#                   preload libshmcached-memcached.so (where libmemcached-dev
+#                   is), the man pages,
 #                   the systemd unit and /etc/shmcached.conf (kept if present)
 #                   under $(DESTDIR)$(PREFIX); then ldconfig, unless DESTDIR is set
 #   make uninstall  remove what make install put there (not the conf file)
@@ -68,9 +70,10 @@ bench:
 	NO_BUILD=1 BUILD=$(BUILD) bench/ycsb.sh --quick
 
 install: configure
-	@$(STEP) "build the library, the tool, the server and the Python module" \
+	@$(STEP) "build the library, the tool, the server, the Python module and the preload" \
 	    cmake --build $(BUILD) -j $(JOBS) --target shmcached shmcached_static shmcachectl shmcached_server \
-	    $$(grep -q '^shmcached_python:' $(BUILD)/Makefile && echo shmcached_python)
+	    $$(grep -q '^shmcached_python:' $(BUILD)/Makefile && echo shmcached_python) \
+	    $$(grep -q '^shmcached_memcached:' $(BUILD)/Makefile && echo shmcached_memcached)
 	@DESTDIR="$(DESTDIR)" $(STEP) "install into $(DESTDIR)$(PREFIX)" cmake --install $(BUILD)
 	@DESTDIR="$(DESTDIR)" ./scripts/post-install.sh install "$(DESTDIR)" "$(BUILD)"
 

@@ -28,6 +28,8 @@ int shim_memc_ok(memcached_st *memc, int get_path)
         memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_DISTRIBUTION) ==
             MEMCACHED_DISTRIBUTION_RANDOM)
         return 0;
+    if (shim_state_is_encrypted(memc))
+        return 0; /* values are libmemcached's ciphertext: its business */
     if (get_path) {
         memcached_return_t rc;
         if (memcached_callback_get(memc, MEMCACHED_CALLBACK_GET_FAILURE, &rc))

@@ -155,6 +155,8 @@ typedef struct shim_memc {
     size_t next;                 /* the next one to hand out */
     int remote_pending;          /* 1: the real mget was called too: fetch it after */
     int local_mget;              /* 1: the last mget was (partly) served here */
+    int encrypted;               /* 1: memcached_set_encoding_key was called: libmemcached
+                                    encrypts values, so every call goes to it */
     int cleared;                 /* 1: a local call ran after the error below was set, so
                                     libmemcached would now report success (errors.c) */
     memcached_return_t err_rc;   /* the real memcached_last_error then */
@@ -170,6 +172,10 @@ shim_memc *shim_state_find(const memcached_st *memc);
 void shim_state_clear(shim_memc *st);
 /* Remove memc's state (memcached_free). */
 void shim_state_drop(const memcached_st *memc);
+/* Mark memc's values as encrypted by libmemcached (never served here). */
+void shim_state_encrypted(const memcached_st *memc);
+/* Whether memc's values are encrypted by libmemcached. */
+int shim_state_is_encrypted(const memcached_st *memc);
 
 /* ------------------------------------------------------------------ */
 /* errors.c                                                            */

@@ -1,7 +1,9 @@
 /*
  * shim_misc.c - memcached_delete, _increment, _decrement (with and
- * without an initial value), _touch, _exist, their _by_key forms, and
- * memcached_free (which drops the shim's state of the memcached_st).
+ * without an initial value), _touch, _exist, their _by_key forms;
+ * memcached_free (which drops the shim's state of the memcached_st), and
+ * memcached_set_encoding_key and memcached_clone, which mark a
+ * memcached_st whose values libmemcached encrypts (never served here).
  *
  * As in shim_store.c: a plain outcome is answered here, any other sends
  * the call to the real libmemcached.  memcached_flush is not here: the
@@ -20,6 +22,8 @@ REAL_SLOT(memcached_decrement_with_initial_by_key);
 REAL_SLOT(memcached_touch_by_key);
 REAL_SLOT(memcached_exist_by_key);
 REAL_SLOT(memcached_free);
+REAL_SLOT(memcached_set_encoding_key);
+REAL_SLOT(memcached_clone);
 
 /* The expiration memcached's binary incr/decr takes as "do not create". */
 #define EXPIRATION_NOT_ADD 0xffffffffu
@@ -250,4 +254,21 @@ SHIM_EXPORT void memcached_free(memcached_st *ptr)
         shim_state_drop(ptr);
     }
     REAL(memcached_free)(ptr);
+}
+
+SHIM_EXPORT memcached_return_t memcached_set_encoding_key(memcached_st *ptr, const char *str,
+                                                          size_t length)
+{
+    memcached_return_t rc = CALL_REAL(memcached_set_encoding_key, ptr, str, length);
+    if (ptr && rc == MEMCACHED_SUCCESS)
+        shim_state_encrypted(ptr);
+    return rc;
+}
+
+SHIM_EXPORT memcached_st *memcached_clone(memcached_st *clone, const memcached_st *source)
+{
+    memcached_st *m = CALL_REAL(memcached_clone, clone, source);
+    if (m && source && shim_state_is_encrypted(source))
+        shim_state_encrypted(m);
+    return m;
 }

@@ -7,7 +7,8 @@
  * program's).  A memcached_st is used by one thread at a time
  * (libmemcached's rule), but different ones by different threads: the
  * table itself is under a mutex.  Entries go on memcached_free
- * (shim_misc.c); a clone starts without one.
+ * (shim_misc.c); a clone starts without one but for the encryption mark,
+ * which it inherits as libmemcached's clone inherits the key.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -24,6 +25,8 @@ typedef struct state_node {
 } state_node;
 
 static state_node *buckets[STATE_BUCKETS];
+/* memcached_st marked encrypted: while there are none, nothing is looked up */
+static unsigned long nencrypted;
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static size_t bucket_of(const memcached_st *memc)
@@ -88,7 +91,26 @@ void shim_state_drop(const memcached_st *memc)
         *pp = n->next;
     pthread_mutex_unlock(&state_lock);
     if (n) {
+        if (n->st.encrypted)
+            __atomic_sub_fetch(&nencrypted, 1, __ATOMIC_RELAXED);
         shim_state_clear(&n->st);
         free(n);
     }
+}
+
+void shim_state_encrypted(const memcached_st *memc)
+{
+    shim_memc *st = shim_state(memc);
+    if (st && !st->encrypted) {
+        st->encrypted = 1;
+        __atomic_add_fetch(&nencrypted, 1, __ATOMIC_RELAXED);
+    }
+}
+
+int shim_state_is_encrypted(const memcached_st *memc)
+{
+    if (!__atomic_load_n(&nencrypted, __ATOMIC_RELAXED))
+        return 0;
+    shim_memc *st = shim_state_find(memc);
+    return st && st->encrypted;
 }

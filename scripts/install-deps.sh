@@ -35,11 +35,12 @@ PYTHON_PKGS=(python3-dev)
 # busybox + cpio (the protection-key suite where the CPU has no keys),
 # mandoc (man page lint), systemd (systemd-analyze verify of the unit),
 # openssl (the command: test_tls and test_server make their certificates),
-# nutcracker (twemproxy), php-cli, php-memcached and python3-pylibmc (the
-# proxy and the PHP and Python clients of test_cluster's ketama cluster).
+# PHP's Memcached and pylibmc (test_preload runs them through the preload;
+# test_cluster reads its ketama cluster through them), nutcracker
+# (twemproxy: test_cluster's proxy).
 TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcached-tools
            python3-pymemcache python3-pytest clang qemu-system-x86 busybox-static cpio
-           mandoc systemd openssl nutcracker php-cli php-memcached python3-pylibmc)
+           mandoc systemd openssl php-cli php-memcached python3-pylibmc nutcracker)
 # make bench: memcached to compare with, libmemcached for build/ycsb's mc
 # backend, memcslap, gnuplot for the plots, stunnel4 (bench/tls.sh: TLS in
 # front of memcached, beside memcached's own -Z); pymemcache and pylibmc for

@@ -55,6 +55,14 @@ for f in share/man/man1/shmcached.1 share/man/man1/shmcachectl.1 share/man/man3/
     check "installed: $PREFIX/$f" test -e "$P/$f"
 done
 check "installed: $SYSCONF/shmcached.conf" test -e "$STAGE$SYSCONF/shmcached.conf"
+# the libmemcached preload, where it was built (libmemcached-dev): one file
+# in the libdir, exporting libmemcached's calls and none of the library's
+if [[ -f $BUILD/libshmcached-memcached.so ]]; then
+    PRE=$STAGE$LIBDIR/libshmcached-memcached.so
+    check "installed: $LIBDIR/libshmcached-memcached.so" test -e "$PRE"
+    check "the preload exports memcached_get and no shmc_ call" bash -c \
+        'nm -D --defined-only "$1" | grep -qw memcached_get && ! nm -D --defined-only "$1" | grep -q " shmc_"' _ "$PRE"
+fi
 # the Python module, where it was built (python3-dev), in a directory of
 # Debian's python3's sys.path once unstaged, and importable from there
 PYDIR=$(cache_var SHMC_PYTHON_DIR)

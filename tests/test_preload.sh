@@ -35,6 +35,12 @@ if [[ ! -f $PRELOAD ]]; then
     echo "skip: $PRELOAD not built (libmemcached-dev missing)"
     exit 77
 fi
+# An ASan build's preload needs the sanitizer runtimes loaded first in
+# programs that are not sanitized themselves (all of these).
+if ldd "$PRELOAD" | grep -q libasan; then
+    CC=${CC:-cc}
+    PRELOAD="$("$CC" -print-file-name=libasan.so) $("$CC" -print-file-name=libubsan.so) $PRELOAD"
+fi
 for tool in memccp memccat memcrm memcexist memctouch memcslap memccapable php memcached; do
     command -v "$tool" >/dev/null || fail "$tool is installed (scripts/install-deps.sh --test)"
 done

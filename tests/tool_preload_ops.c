@@ -242,6 +242,29 @@ static void bad_input(memcached_st *m)
     say(m, "mget no keys", memcached_mget(m, NULL, NULL, 0));
 }
 
+/* Values libmemcached encrypts (memcached_set_encoding_key): stored as its
+ * ciphertext, read back decrypted, by the clone too; read without the
+ * key, the ciphertext (its length and whether it is the plain text). */
+static void encrypted(memcached_st *m)
+{
+    memcached_st *e = memcached_clone(NULL, m);
+    say(e, "set_encoding_key", memcached_set_encoding_key(e, "secret", 6));
+    set(e, "enc", "plain text", 0);
+    get(e, "enc");
+    memcached_st *e2 = memcached_clone(NULL, e);
+    get(e2, "enc");
+    memcached_free(e2);
+    memcached_free(e);
+    size_t len = 0;
+    uint32_t flags;
+    memcached_return_t rc;
+    char *v = memcached_get(m, "enc", 3, &len, &flags, &rc);
+    printf("enc without the key: %zu bytes, %s\n", len,
+           v && len == 10 && !memcmp(v, "plain text", 10) ? "the plain text" : "not the plain text");
+    say(m, "get enc without the key", rc);
+    free(v);
+}
+
 /* Last: after a value too large for the server, libmemcached's connection
  * is out of step with the server's answers (with memcached 1.6.18 too),
  * so nothing follows it on this memcached_st. */
@@ -297,6 +320,7 @@ int main(int argc, char **argv)
     memcached_st *clone = memcached_clone(NULL, m);
     get(clone, "k1");
     memcached_free(clone);
+    encrypted(m);
     too_large(m);
     memcached_free(m);
     return 0;
