@@ -75,6 +75,7 @@ static int env_debug = -1;   /* SHMCACHED_PRELOAD_DEBUG=1 */
 static void shim_atfork_child(void)
 {
     pthread_mutex_init(&servers_lock, NULL); /* a thread of the parent may have held it */
+    shim_state_after_fork();
     __atomic_add_fetch(&shim_fork_gen, 1, __ATOMIC_RELEASE);
 }
 

@@ -9,14 +9,23 @@
  * in libmemcached-1.0/struct/result.h, for which there is no setter), and
  * the store outcomes in libmemcached's codes for each protocol.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
 
-/* The calling thread's scratch buffer for values read from the segment. */
+/* The calling thread's scratch buffer for values read from the segment,
+ * freed when the thread ends (scratch_key's destructor). */
 static __thread char *scratch;
 static __thread size_t scratch_cap;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_key_make(void)
+{
+    (void)pthread_key_create(&scratch_key, free);
+}
 
 /* Make the scratch buffer hold at least need bytes; 0, or -1 (no memory). */
 static int scratch_grow(size_t need)
@@ -31,6 +40,8 @@ static int scratch_grow(size_t need)
         return -1;
     scratch = p;
     scratch_cap = cap;
+    pthread_once(&scratch_once, scratch_key_make);
+    (void)pthread_setspecific(scratch_key, p);
     return 0;
 }
 

@@ -21,15 +21,22 @@ int shim_memc_ok(memcached_st *memc, int get_path)
         return 0;
     /* Behaviours whose answers differ from a plain request's, or that
      * decide servers in ways memcached_server_by_key does not repeat. */
+    if (memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_NOREPLY) ||
+        memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS)) {
+        /* writes sent without waiting for their answers: a read served
+         * here could overtake them, so this memcached_st stays on its
+         * sockets, where the server keeps them in order, for good */
+        shim_state_socket_only(memc);
+        return 0;
+    }
     if (memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_USE_UDP) ||
-        memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_NOREPLY) ||
-        memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS) ||
         memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS) ||
+        memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS) ||
         memcached_behavior_get(memc, MEMCACHED_BEHAVIOR_DISTRIBUTION) ==
             MEMCACHED_DISTRIBUTION_RANDOM)
         return 0;
-    if (shim_state_is_encrypted(memc))
-        return 0; /* values are libmemcached's ciphertext: its business */
+    if (shim_state_is_socket_only(memc))
+        return 0; /* marked: an encoding key, or noreply/buffered writes (above) */
     if (get_path) {
         memcached_return_t rc;
         if (memcached_callback_get(memc, MEMCACHED_CALLBACK_GET_FAILURE, &rc))

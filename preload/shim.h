@@ -111,8 +111,8 @@ typedef struct shim_route {
 } shim_route;
 
 /* Whether memc's settings let the shim serve anything locally: not with
- * UDP, noreply, buffered requests, auto-ejection, random distribution, an
- * encoding key (docs/clients.md lists why).  get_path: also not with a
+ * UDP, noreply, buffered requests, auto-ejection, replicas, random
+ * distribution, an encoding key (docs/clients.md lists why).  get_path: also not with a
  * GET_FAILURE (read-through) callback. */
 int shim_memc_ok(memcached_st *memc, int get_path);
 
@@ -141,7 +141,7 @@ const char *shim_namespace(memcached_st *memc, size_t *len);
 typedef struct shim_found {
     char key[MEMCACHED_MAX_KEY]; /* the key as the program asked it (no namespace) */
     size_t key_len;              /* its length */
-    char *value;                 /* malloc'd, key_len... value_len bytes + NUL */
+    char *value;                 /* malloc'd: value_len bytes and a NUL */
     size_t value_len;            /* its length */
     uint32_t flags;              /* client flags */
     uint64_t cas;                /* the segment's CAS (0 when libmemcached would not ask) */
@@ -155,8 +155,10 @@ typedef struct shim_memc {
     size_t next;                 /* the next one to hand out */
     int remote_pending;          /* 1: the real mget was called too: fetch it after */
     int local_mget;              /* 1: the last mget was (partly) served here */
-    int encrypted;               /* 1: memcached_set_encoding_key was called: libmemcached
-                                    encrypts values, so every call goes to it */
+    int socket_only;             /* 1: every call goes to libmemcached: its values are
+                                    encrypted (memcached_set_encoding_key), or it sent
+                                    writes without waiting for their answers (noreply,
+                                    buffered), which a local read must not overtake */
     int cleared;                 /* 1: a local call ran after the error below was set, so
                                     libmemcached would now report success (errors.c) */
     memcached_return_t err_rc;   /* the real memcached_last_error then */
@@ -172,10 +174,13 @@ shim_memc *shim_state_find(const memcached_st *memc);
 void shim_state_clear(shim_memc *st);
 /* Remove memc's state (memcached_free). */
 void shim_state_drop(const memcached_st *memc);
-/* Mark memc's values as encrypted by libmemcached (never served here). */
-void shim_state_encrypted(const memcached_st *memc);
-/* Whether memc's values are encrypted by libmemcached. */
-int shim_state_is_encrypted(const memcached_st *memc);
+/* In a fork child: the table's lock, which another thread of the parent
+ * may have held at the fork, is made anew. */
+void shim_state_after_fork(void);
+/* Send every call of memc to libmemcached from now on (socket_only). */
+void shim_state_socket_only(const memcached_st *memc);
+/* Whether memc was marked so. */
+int shim_state_is_socket_only(const memcached_st *memc);
 
 /* ------------------------------------------------------------------ */
 /* errors.c                                                            */

@@ -55,6 +55,26 @@ static int mget_one(memcached_st *ptr, shim_memc *st, const char *group_key,
     return 1;
 }
 
+/* Serve the local keys of an mget into st (hits only), and list the
+ * others in rkeys/rlens: how many went there (*nremote), and whether any
+ * was served here (the return value). */
+static int mget_split(memcached_st *ptr, shim_memc *st, const char *group, size_t group_len,
+                      const char *const *keys, const size_t *key_length, size_t n,
+                      const char **rkeys, size_t *rlens, size_t *nremote)
+{
+    int want_cas = shim_wants_cas(ptr), any = 0;
+    *nremote = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mget_one(ptr, st, group, group_len, keys[i], key_length[i], want_cas)) {
+            any = 1;
+        } else {
+            rkeys[*nremote] = keys[i];
+            rlens[(*nremote)++] = key_length[i];
+        }
+    }
+    return any;
+}
+
 SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const char *group_key,
                                                      size_t group_key_length,
                                                      const char *const *keys,
@@ -63,44 +83,32 @@ SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const ch
 {
     shim_memc *st = NULL;
     int on = SHIM_ON();
-    if (on && ptr) {
-        st = shim_state_find(ptr);
-        if (st)
-            shim_state_clear(st); /* a new mget: the former's results are gone */
-    }
-    if (!on || !shim_memc_ok(ptr, 1) || number_of_keys > SIZE_MAX / sizeof(char *) ||
-        !shim_keys_ok(ptr, keys, key_length, number_of_keys) || !(st = shim_state(ptr)))
-        return PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys,
-                         key_length, number_of_keys);
-    const char *group = group_key && group_key_length ? group_key : NULL;
-    const char **rkeys = malloc(number_of_keys * sizeof *rkeys);
-    size_t *rlens = malloc(number_of_keys * sizeof *rlens);
-    st->found = malloc(number_of_keys * sizeof *st->found);
-    if (!rkeys || !rlens || !st->found) {
-        free(rkeys);
-        free(rlens);
-        shim_state_clear(st);
-        return PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys,
-                         key_length, number_of_keys);
-    }
-    int want_cas = shim_wants_cas(ptr);
-    size_t nremote = 0, nlocal = 0;
-    for (size_t i = 0; i < number_of_keys; i++) {
-        if (mget_one(ptr, st, group, group_key_length, keys[i], key_length[i], want_cas)) {
-            nlocal++;
-        } else {
-            rkeys[nremote] = keys[i];
-            rlens[nremote++] = key_length[i];
-        }
+    if (on && ptr && (st = shim_state_find(ptr)))
+        shim_state_clear(st); /* a new mget: the former's results are gone */
+    const char **rkeys = NULL;
+    size_t *rlens = NULL, nremote = 0;
+    if (on && shim_memc_ok(ptr, 1) && number_of_keys <= SIZE_MAX / sizeof(shim_found) &&
+        shim_keys_ok(ptr, keys, key_length, number_of_keys) && (st = shim_state(ptr)) &&
+        (rkeys = malloc(number_of_keys * sizeof *rkeys)) &&
+        (rlens = malloc(number_of_keys * sizeof *rlens)) &&
+        (st->found = malloc(number_of_keys * sizeof *st->found))) {
+        const char *group = group_key && group_key_length ? group_key : NULL;
+        st->local_mget = mget_split(ptr, st, group, group_key_length, keys, key_length,
+                                    number_of_keys, rkeys, rlens, &nremote);
     }
     memcached_return_t rc = MEMCACHED_SUCCESS;
-    st->local_mget = nlocal > 0;
-    if (nlocal)
+    if (st && st->local_mget) {
         shim_local_done(ptr);
-    if (nremote) {
-        rc = PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, rkeys, rlens,
-                       nremote);
-        st->remote_pending = 1;
+        if (nremote) {
+            rc = PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, rkeys, rlens,
+                           nremote);
+            st->remote_pending = 1;
+        }
+    } else { /* nothing served here (or no memory to try): all to libmemcached */
+        if (st)
+            shim_state_clear(st);
+        rc = PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys, key_length,
+                       number_of_keys);
     }
     free(rkeys);
     free(rlens);

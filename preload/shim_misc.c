@@ -261,14 +261,17 @@ SHIM_EXPORT memcached_return_t memcached_set_encoding_key(memcached_st *ptr, con
 {
     memcached_return_t rc = CALL_REAL(memcached_set_encoding_key, ptr, str, length);
     if (ptr && rc == MEMCACHED_SUCCESS)
-        shim_state_encrypted(ptr);
+        shim_state_socket_only(ptr);
     return rc;
 }
 
 SHIM_EXPORT memcached_st *memcached_clone(memcached_st *clone, const memcached_st *source)
 {
     memcached_st *m = CALL_REAL(memcached_clone, clone, source);
-    if (m && source && shim_state_is_encrypted(source))
-        shim_state_encrypted(m);
+    if (m && source && shim_state_is_socket_only(source) &&
+        !memcached_behavior_get(m, MEMCACHED_BEHAVIOR_NOREPLY) &&
+        !memcached_behavior_get(m, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS))
+        shim_state_socket_only(m); /* for its encoding key (a mark for noreply is
+                                      kept too: cautious, not needed) */
     return m;
 }

@@ -7,8 +7,9 @@
  * program's).  A memcached_st is used by one thread at a time
  * (libmemcached's rule), but different ones by different threads: the
  * table itself is under a mutex.  Entries go on memcached_free
- * (shim_misc.c); a clone starts without one but for the encryption mark,
- * which it inherits as libmemcached's clone inherits the key.
+ * (shim_misc.c); a clone starts without one but for the socket_only mark
+ * of an encoding key, which it inherits as libmemcached's clone inherits
+ * the key.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -25,8 +26,8 @@ typedef struct state_node {
 } state_node;
 
 static state_node *buckets[STATE_BUCKETS];
-/* memcached_st marked encrypted: while there are none, nothing is looked up */
-static unsigned long nencrypted;
+/* memcached_st marked socket_only: while there are none, nothing is looked up */
+static unsigned long nsocket_only;
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static size_t bucket_of(const memcached_st *memc)
@@ -91,26 +92,31 @@ void shim_state_drop(const memcached_st *memc)
         *pp = n->next;
     pthread_mutex_unlock(&state_lock);
     if (n) {
-        if (n->st.encrypted)
-            __atomic_sub_fetch(&nencrypted, 1, __ATOMIC_RELAXED);
+        if (n->st.socket_only)
+            __atomic_sub_fetch(&nsocket_only, 1, __ATOMIC_RELAXED);
         shim_state_clear(&n->st);
         free(n);
     }
 }
 
-void shim_state_encrypted(const memcached_st *memc)
+void shim_state_socket_only(const memcached_st *memc)
 {
     shim_memc *st = shim_state(memc);
-    if (st && !st->encrypted) {
-        st->encrypted = 1;
-        __atomic_add_fetch(&nencrypted, 1, __ATOMIC_RELAXED);
+    if (st && !st->socket_only) {
+        st->socket_only = 1;
+        __atomic_add_fetch(&nsocket_only, 1, __ATOMIC_RELAXED);
     }
 }
 
-int shim_state_is_encrypted(const memcached_st *memc)
+int shim_state_is_socket_only(const memcached_st *memc)
 {
-    if (!__atomic_load_n(&nencrypted, __ATOMIC_RELAXED))
+    if (!__atomic_load_n(&nsocket_only, __ATOMIC_RELAXED))
         return 0;
     shim_memc *st = shim_state_find(memc);
-    return st && st->encrypted;
+    return st && st->socket_only;
+}
+
+void shim_state_after_fork(void)
+{
+    pthread_mutex_init(&state_lock, NULL); /* a thread of the parent may have held it */
 }

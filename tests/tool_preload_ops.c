@@ -2,8 +2,9 @@
  * tool_preload_ops.c - every libmemcached call the preload intercepts, once
  * each, with its outcome printed (tests/test_preload.sh).
  *
- * Usage: tool_preload_ops 'CONFIG'  (a libmemcached configuration string:
- * "--SERVER=127.0.0.1:11211 --BINARY-PROTOCOL ...").  The test runs it
+ * Usage: tool_preload_ops 'CONFIG' [OTHER_PORT]  (a libmemcached
+ * configuration string: "--SERVER=127.0.0.1:11211 --BINARY-PROTOCOL ...";
+ * OTHER_PORT: a second server on 127.0.0.1 to move keys to).  The test runs it
  * with and without LD_PRELOAD=libshmcached-memcached.so against the same
  * server and compares the two outputs line by line: each line is what a
  * program sees (the return code, the value, the flags, whether a CAS came
@@ -242,6 +243,40 @@ static void bad_input(memcached_st *m)
     say(m, "mget no keys", memcached_mget(m, NULL, NULL, 0));
 }
 
+/* Behaviours whose answers are the socket's: noreply, buffered requests. */
+static void socket_behaviours(memcached_st *m)
+{
+    memcached_st *c = memcached_clone(NULL, m);
+    memcached_behavior_set(c, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+    set(c, "nr", "noreply", 1);
+    say(c, "delete nr, noreply", memcached_delete(c, "nr", 2, 0));
+    memcached_behavior_set(c, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+    memcached_behavior_set(c, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1);
+    set(c, "bf", "buffered", 2);
+    say(c, "flush_buffers", memcached_flush_buffers(c));
+    get(c, "nr"); /* no "get bf": libmemcached may take set's answer for get's */
+    memcached_free(c);
+}
+
+/* memcached_servers_reset and memcached_server_add move keys between
+ * servers: the preload must follow (other: a second server's port). */
+static void server_changes(memcached_st *m, const char *other)
+{
+    memcached_st *c = memcached_clone(NULL, m);
+    set(c, "moved", "on the first", 1);
+    memcached_servers_reset(c);
+    say(c, "server_add other", memcached_server_add(c, "127.0.0.1", (in_port_t)atoi(other)));
+    say(c, "flush other", memcached_flush(c, 0));
+    get(c, "moved");
+    set(c, "moved", "on the other", 2);
+    get(c, "moved");
+    memcached_st *c2 = memcached_clone(NULL, c);
+    get(c2, "moved");
+    memcached_free(c2);
+    memcached_free(c);
+    get(m, "moved");
+}
+
 /* Values libmemcached encrypts (memcached_set_encoding_key): stored as its
  * ciphertext, read back decrypted, by the clone too; read without the
  * key, the ciphertext (its length and whether it is the plain text). */
@@ -292,8 +327,8 @@ static void namespace_ops(memcached_st *m)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: tool_preload_ops 'LIBMEMCACHED CONFIG'\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: tool_preload_ops 'LIBMEMCACHED CONFIG' [OTHER_PORT]\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* every line out before a libmemcached assert */
@@ -320,6 +355,9 @@ int main(int argc, char **argv)
     memcached_st *clone = memcached_clone(NULL, m);
     get(clone, "k1");
     memcached_free(clone);
+    socket_behaviours(m);
+    if (argc == 3)
+        server_changes(m, argv[2]);
     encrypted(m);
     too_large(m);
     memcached_free(m);
