@@ -6,9 +6,10 @@
 # its gets served by library calls), over TCP on loopback and over a UNIX
 # socket (the fast plain path):
 #
-#   memcslap   libmemcached's own load tool, `memcslap -t get -c 1`: it
-#              stores E keys (its random values, about 2.6 KB on average)
-#              then gets each once; ops/s = E / its get time (it has no p50)
+#   memcslap   libmemcached's own load tool, `memcslap -F -t get -c 1`: it
+#              empties the server, stores E keys (its random values, about
+#              2.6 KB on average) then gets each once; ops/s = E / its get
+#              time (it has no p50)
 #   ycsb mc    build/ycsb's libmemcached backend, workload C (read only,
 #              zipfian), 10000 records x 100 B, 1 thread: ops/s and p50
 #   php        php-cli with php-memcached (bench/clients_php.php): 1000
@@ -35,9 +36,10 @@ set -euo pipefail
 
 # shellcheck source=bench/common.sh
 . "$(dirname "$0")/common.sh"
-bench_args clients.sh 33 "$@"
+bench_args clients.sh 34 "$@"
 BUILD=${BUILD:-build}
 PRELOAD=${PRELOAD:-$BUILD/libshmcached-memcached.so}
+case $PRELOAD in /*) ;; *) PRELOAD=$ROOT/$PRELOAD ;; esac # LD_PRELOAD: from any directory
 MEM=${MEM:-256}
 SRV_THREADS=${THREADS:-2}
 MEMCACHED=memcached # servers.sh's name for the real one: not started here
@@ -79,7 +81,7 @@ field() { awk -v n="$2" '{ for (i = 1; i < NF; i++) if ($i == n) print $(i + 1) 
 # client runs under RUN_ENV (empty: plain; env LD_PRELOAD=...: preloaded).
 run_memcslap() {
     local out secs
-    out=$("${RUN_ENV[@]}" memcslap -s "$1" -t get -c 1 -e "$SLAP" 2>&1) || { echo "$out" >&2; return 1; }
+    out=$("${RUN_ENV[@]}" memcslap -s "$1" -F -t get -c 1 -e "$SLAP" 2>&1) || { echo "$out" >&2; return 1; }
     secs=$(sed -n 's/^Time to get .* \([0-9.]*\) seconds\.$/\1/p' <<<"$out")
     [ -n "$secs" ] || { echo "$out" >&2; return 1; }
     awk -v n="$SLAP" -v s="$secs" 'BEGIN { printf "ops_per_s %d p50_ns -\n", (s > 0 ? n / s : 0) }'
