@@ -293,7 +293,7 @@ static const char *probe(shim_server *s, int unix_socket)
     int fd = probe_connect((struct sockaddr *)&ss, len, deadline);
     if (fd < 0)
         return "no answer to the probe";
-    static __thread char answer[16384];
+    static char answer[16384]; /* servers_lock held: one probe at a time */
     int rc = probe_stats(fd, answer, sizeof answer, deadline);
     close(fd);
     if (rc < 0)
@@ -306,10 +306,10 @@ static const char *probe(shim_server *s, int unix_socket)
 /* ------------------------------------------------------------------ */
 
 /* Attach s->path and check it is the segment the server serves: the
- * handle, or NULL with *why set. */
+ * handle, or NULL with *why set (servers_lock held: *why is static). */
 static shmc_cache *attach(shim_server *s, const char **why)
 {
-    static __thread char reason[PATH_MAX + 128];
+    static char reason[PATH_MAX + 128];
     shmc_cache *c = NULL;
     shmc_status st = shmc_open(s->path, &c);
     if (st != SHMC_OK) {
