@@ -192,6 +192,17 @@ keys() { local i; for ((i = 0; i < $2; i++)); do echo "cl-$1-$i"; done; }
 sets() { keys "$1" "$2" | awk '{ print "set", $1, "v-" $1 }'; }
 gets() { sed 's/^set \([^ ]*\) .*/get \1/'; }
 
+# ---- 0. the clients refuse what they cannot run ----------------------------
+
+"$CLIENT" </dev/null >/dev/null 2>&1
+check "tool_mcclient without servers: exit 2" test $? = 2
+"$CLIENT" "127.0.0.1:70000" </dev/null >/dev/null 2>"$TMP/err"
+check "tool_mcclient 127.0.0.1:70000: exit 3, naming the server" \
+    bash -c "test $? = 3 && grep -q '127.0.0.1:70000' '$TMP/err'"
+echo "get a b" | "$CLIENT" "$SERVERS" >/dev/null 2>"$TMP/err"
+check "tool_mcclient, a line that is not a command: exit 4, naming the line" \
+    bash -c "test $? = 4 && grep -q 'line 1' '$TMP/err'"
+
 # ---- 1. one owner per key: libmemcached's ketama is twemproxy's ----------
 
 GROUPS_W=(proxy plain library preload)

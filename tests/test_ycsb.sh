@@ -188,6 +188,15 @@ if [[ -f $BUILD/libshmcached-memcached.so ]] && command -v memcslap >/dev/null &
         done
     done
     [[ $RC = 0 ]] || cat "$TMP/clients.out" >&2
+    # its PHP and Python loops refuse bad arguments and a server that is not there
+    for loop in "php $(dirname "$0")/../bench/clients_php.php" \
+                "/usr/bin/python3 $(dirname "$0")/../bench/clients_pylibmc.py"; do
+        $loop "$TMP/no.sock" 0 1 1 >/dev/null 2>&1; RC=$?
+        check "${loop##*/} with 0 keys: exit 2" test "$RC" = 2
+        OUT=$($loop "$TMP/no.sock" 10 0.1 10 2>&1); RC=$?
+        check "${loop##*/} to no server: exit 1, naming the failed store ($OUT)" \
+            bash -c "[ $RC = 1 ] && grep -q 'bench-0' <<<'$OUT'"
+    done
 else
     echo "skip: bench/clients.sh (needs the preload, memcslap, php-memcached and pylibmc)"
 fi
