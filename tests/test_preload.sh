@@ -112,6 +112,17 @@ check "ops_text: the server was found local" grep -q "127.0.0.1:$PORT: local, se
     "$TMP/ops_text.debug"
 run_both ops_binary "$OPS" "$CONF --BINARY-PROTOCOL"
 check "ops: the run did the calls" grep -q "^get k1 -> \"casd\"" "$TMP/ops_text.plain"
+check "ops: four threads on their clones read every value back" \
+    grep -q "^threads: 0 values read back wrong" "$TMP/ops_binary.preload"
+
+# ---- a server on a UNIX socket is this host's too ----
+SOCK="$TMP/mc.sock"
+"$SRV" -u root -s "$SOCK" -e "$BASE.unix" >"$TMP/srv.unix.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 100); do [[ -S $SOCK ]] && break; sleep 0.05; done
+run_both ops_unix "$OPS" "--SOCKET=\"$SOCK\""
+check "ops_unix: the UNIX socket's server was found local" \
+    grep -q "server $SOCK: local, segment $BASE.unix" "$TMP/ops_unix.debug"
 
 # ---- served by library calls: the socket barely moves ----
 # served_locally ENV...: 2000 pylibmc gets with ENV; true if get_hits rose
@@ -188,6 +199,13 @@ run_both cluster "$PY" "$HERE/preload/client_pylibmc.py" "$PORT,$MPORT" cluster
 check "memcached is found remote (not a shmcached)" \
     grep -q "127.0.0.1:$MPORT: remote (not a shmcached" "$TMP/cluster.debug"
 check "shmcached is local in the same client" grep -q "127.0.0.1:$PORT: local" "$TMP/cluster.debug"
+# every intercepted call with its keys spread over both (consistent hashing)
+CCONF="--SERVER=127.0.0.1:$PORT --SERVER=127.0.0.1:$MPORT --DISTRIBUTION=consistent"
+run_both ops_cluster_text "$OPS" "$CCONF"
+run_both ops_cluster_binary "$OPS" "$CCONF --BINARY-PROTOCOL"
+check "ops_cluster: memcached remote, shmcached local" bash -c \
+    "grep -q '$MPORT: remote (not a shmcached' '$TMP/ops_cluster_text.debug' &&
+     grep -q '$PORT: local' '$TMP/ops_cluster_text.debug'"
 run_both ops_moved "$OPS" "$CONF" "$MPORT"
 check "servers_reset + server_add: keys follow to memcached" \
     grep -q "get moved -> \"on the other\"" "$TMP/ops_moved.preload"

@@ -667,6 +667,45 @@ static void test_config_get(void **state)
     tu_remove(path);
 }
 
+/* shmc_segment_identity: the attached file's dev and inode and the
+ * creation time, the same through every handle of the segment; SHMC_STALE
+ * once the segment was destroyed, and another identity for the segment
+ * created anew at its path. */
+static void test_segment_identity(void **state)
+{
+    (void)state;
+    char path[TU_PATH_MAX];
+    scratch(path, "ident");
+    time_t before = time(NULL);
+    shmc_cache *c = NULL, *c2 = NULL;
+    assert_ok(shmc_create(path, NULL, &c));
+    assert_ok(shmc_open(path, &c2));
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    shmc_segment_id a, b;
+    memset(&a, 0xAB, sizeof a);
+    assert_ok(shmc_segment_identity(c, &a));
+    assert_ok(shmc_segment_identity(c2, &b));
+    assert_u64_eq(a.dev, (uint64_t)sb.st_dev);
+    assert_u64_eq(a.ino, (uint64_t)sb.st_ino);
+    assert_true(a.created >= before && a.created <= time(NULL));
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(shmc_segment_identity(c, NULL), SHMC_INVALID);
+    assert_int_equal(shmc_segment_identity(NULL, &b), SHMC_INVALID);
+    shmc_close(c2);
+    /* destroyed: the old handle says so; a new segment at the same path,
+     * while the old one is still mapped (as a server keeps it), is another */
+    assert_ok(shmc_destroy(path));
+    assert_int_equal(shmc_segment_identity(c, &b), SHMC_STALE);
+    shmc_cache *c3 = NULL;
+    assert_ok(shmc_create(path, NULL, &c3));
+    assert_ok(shmc_segment_identity(c3, &b));
+    assert_true(b.ino != a.ino || b.dev != a.dev);
+    shmc_close(c3);
+    shmc_close(c);
+    tu_remove(path);
+}
+
 /* The client registry has max_clients slots; a closed handle frees one. */
 static void test_too_many_clients(void **state)
 {
@@ -855,6 +894,7 @@ int main(void)
         T(test_two_handles),
         T(test_fork_child_sees_writes),
         T(test_config_get),
+        T(test_segment_identity),
         T(test_too_many_clients),
         T(test_dead_client_reaped),
         T(test_dead_clients_free_slots),

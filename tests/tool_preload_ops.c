@@ -13,6 +13,7 @@
  * memcached_flush, so both runs start from the same empty cache.
  */
 #include <libmemcached/memcached.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,24 @@ static void set(memcached_st *m, const char *key, const char *value, uint32_t fl
     say(m, what, memcached_set(m, key, strlen(key), value, strlen(value), 0, flags));
 }
 
+/* Lines of one mget's results, printed sorted: across servers the order
+ * is the answers' (with the preload, the local ones first). */
+static char lines[16][600];
+static int nlines;
+
+static int line_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void lines_print(void)
+{
+    qsort(lines, (size_t)nlines, sizeof lines[0], line_cmp);
+    for (int i = 0; i < nlines; i++)
+        fputs(lines[i], stdout);
+    nlines = 0;
+}
+
 /* mget keys, then fetch_result each: key, value, flags, CAS present. */
 static void mget_fetch_result(memcached_st *m, const char *const *keys, size_t n)
 {
@@ -57,12 +76,14 @@ static void mget_fetch_result(memcached_st *m, const char *const *keys, size_t n
     memcached_result_st *r;
     memcached_return_t rc;
     while ((r = memcached_fetch_result(m, NULL, &rc))) {
-        printf("  result %.*s = \"%.*s\" flags %u cas %s\n", (int)memcached_result_key_length(r),
-               memcached_result_key_value(r), (int)memcached_result_length(r),
-               memcached_result_value(r), memcached_result_flags(r),
-               memcached_result_cas(r) ? "yes" : "no");
+        if (nlines < 16)
+            snprintf(lines[nlines++], sizeof lines[0], "  result %.*s = \"%.*s\" flags %u cas %s\n",
+                     (int)memcached_result_key_length(r), memcached_result_key_value(r),
+                     (int)memcached_result_length(r), memcached_result_value(r),
+                     memcached_result_flags(r), memcached_result_cas(r) ? "yes" : "no");
         memcached_result_free(r);
     }
+    lines_print();
     say(m, "  fetch_result end", rc);
     r = memcached_fetch_result(m, NULL, &rc);
     say(m, "  fetch_result after end", rc);
@@ -82,18 +103,22 @@ static void mget_fetch(memcached_st *m, const char *const *keys, size_t n)
     memcached_return_t rc;
     char *v;
     while ((v = memcached_fetch(m, key, &klen, &vlen, &flags, &rc))) {
-        printf("  fetch %.*s = \"%.*s\" flags %u\n", (int)klen, key, (int)vlen, v, flags);
+        if (nlines < 16)
+            snprintf(lines[nlines++], sizeof lines[0], "  fetch %.*s = \"%.*s\" flags %u\n",
+                     (int)klen, key, (int)vlen, v, flags);
         free(v);
     }
+    lines_print();
     say(m, "  fetch end", rc);
 }
 
 static memcached_return_t count_cb(const memcached_st *m, memcached_result_st *r, void *ctx)
 {
     (void)m;
-    printf("  callback %.*s = \"%.*s\"\n", (int)memcached_result_key_length(r),
-           memcached_result_key_value(r), (int)memcached_result_length(r),
-           memcached_result_value(r));
+    if (nlines < 16)
+        snprintf(lines[nlines++], sizeof lines[0], "  callback %.*s = \"%.*s\"\n",
+                 (int)memcached_result_key_length(r), memcached_result_key_value(r),
+                 (int)memcached_result_length(r), memcached_result_value(r));
     ++*(int *)ctx;
     return MEMCACHED_SUCCESS;
 }
@@ -107,6 +132,7 @@ static void mget_execute(memcached_st *m, const char *const *keys, size_t n)
     int calls = 0;
     memcached_execute_fn cb[] = {count_cb};
     say(m, "  fetch_execute", memcached_fetch_execute(m, cb, &calls, 1));
+    lines_print();
     printf("  callbacks %d\n", calls);
 }
 
@@ -214,9 +240,12 @@ static void by_key(memcached_st *m)
     say(m, "mget_by_key", memcached_mget_by_key(m, "grp", 3, keys, lens, 3));
     memcached_result_st *r;
     while ((r = memcached_fetch_result(m, NULL, &rc))) {
-        printf("  result %.*s\n", (int)memcached_result_key_length(r), memcached_result_key_value(r));
+        if (nlines < 16)
+            snprintf(lines[nlines++], sizeof lines[0], "  result %.*s\n",
+                     (int)memcached_result_key_length(r), memcached_result_key_value(r));
         memcached_result_free(r);
     }
+    lines_print();
     say(m, "  end", rc);
     uint64_t c = cas_of(m, "bk");
     say(m, "cas_by_key", memcached_cas_by_key(m, "grp", 3, "bk", 2, "c", 1, 0, 0, c + 1000));
@@ -325,6 +354,62 @@ static void namespace_ops(memcached_st *m)
     get(m, "nk");
 }
 
+/* One thread of threads(): its own clone, its own keys, every value read
+ * back by get and by mget; mismatches counted. */
+typedef struct worker {
+    memcached_st *m; /* the thread's clone */
+    int id;          /* its number, in its keys */
+    int bad;         /* values read back wrong */
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    char key[32], val[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "t%d-%d", w->id, i % 50);
+        snprintf(val, sizeof val, "v%d-%d", w->id, i);
+        size_t len;
+        uint32_t flags;
+        memcached_return_t rc = memcached_set(w->m, key, strlen(key), val, strlen(val), 0, 0);
+        char *v = memcached_get(w->m, key, strlen(key), &len, &flags, &rc);
+        w->bad += !v || len != strlen(val) || memcmp(v, val, len) != 0;
+        free(v);
+        const char *keys[] = {key};
+        size_t lens[] = {strlen(key)};
+        memcached_mget(w->m, keys, lens, 1);
+        memcached_result_st *r;
+        int got = 0;
+        while ((r = memcached_fetch_result(w->m, NULL, &rc))) {
+            got += memcached_result_length(r) == strlen(val) &&
+                   !memcmp(memcached_result_value(r), val, strlen(val));
+            memcached_result_free(r);
+        }
+        w->bad += got != 1;
+    }
+    return NULL;
+}
+
+/* Four threads, each on its own clone (libmemcached's rule: one thread
+ * per memcached_st at a time). */
+static void threads(memcached_st *m)
+{
+    enum { NT = 4 };
+    worker w[NT];
+    pthread_t t[NT];
+    for (int i = 0; i < NT; i++) {
+        w[i] = (worker){.m = memcached_clone(NULL, m), .id = i};
+        pthread_create(&t[i], NULL, worker_run, &w[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < NT; i++) {
+        pthread_join(t[i], NULL);
+        bad += w[i].bad;
+        memcached_free(w[i].m);
+    }
+    printf("threads: %d values read back wrong\n", bad);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 && argc != 3) {
@@ -356,6 +441,7 @@ int main(int argc, char **argv)
     get(clone, "k1");
     memcached_free(clone);
     socket_behaviours(m);
+    threads(m);
     if (argc == 3)
         server_changes(m, argv[2]);
     encrypted(m);
