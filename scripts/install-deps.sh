@@ -15,7 +15,7 @@
 #                                      systemd-analyze...
 #   scripts/install-deps.sh --bench    --build, --python, and memcached,
 #                                      libmemcached, LMDB, hiredis, Redis,
-#                                      gnuplot, pymemcache, pylibmc
+#                                      gnuplot, pymemcache, pylibmc, PHP
 #                                      (make bench, bench/*.sh)
 #   scripts/install-deps.sh --all      all of the above
 #   scripts/install-deps.sh --list SET print the packages of SET, install nothing
@@ -38,19 +38,22 @@ PYTHON_PKGS=(python3-dev)
 # busybox + cpio (the protection-key suite where the CPU has no keys),
 # mandoc (man page lint), systemd (systemd-analyze verify of the unit),
 # openssl (the command: test_tls and test_server make their certificates),
-# PHP's Memcached and pylibmc (test_preload runs them through the preload).
+# PHP's Memcached and pylibmc (test_preload runs them through the preload;
+# test_cluster reads its ketama cluster through them), nutcracker
+# (twemproxy: test_cluster's proxy).
 TEST_PKGS=(libcmocka-dev libsasl2-modules memcached libmemcached-dev libmemcached-tools
            liblmdb-dev libhiredis-dev redis-server python3-pymemcache python3-pytest clang
            qemu-system-x86 busybox-static cpio mandoc systemd openssl
-           php-cli php-memcached python3-pylibmc)
+           php-cli php-memcached python3-pylibmc nutcracker)
 # make bench: memcached to compare with, libmemcached for build/ycsb's mc
 # backend, LMDB, hiredis and Redis for its lmdb and redis backends (the
 # peers of bench/ycsb.sh's headline table), memcslap, gnuplot for the plots, stunnel4 (bench/tls.sh: TLS in
 # front of memcached, beside memcached's own -Z); pymemcache and pylibmc for
-# the Python module's comparison (bench/python.sh).
+# the Python module's comparison (bench/python.sh); php-cli and php-memcached
+# (with pylibmc and memcslap: the existing clients of bench/clients.sh).
 BENCH_PKGS=(memcached libmemcached-dev libmemcached-tools liblmdb-dev libhiredis-dev
             redis-server gnuplot-nox stunnel4
-            python3-pymemcache python3-pylibmc)
+            python3-pymemcache python3-pylibmc php-cli php-memcached)
 
 usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 

@@ -16,7 +16,8 @@
 #   - bad options: exit status 2 and a message naming the option;
 #   - the benchmark helpers bench_xcpu, bench_memlat, bench_gate and
 #     bench_memory run, print their figures' shape, and refuse bad
-#     arguments; bench/memory.sh runs a one-cell matrix and prints its row.
+#     arguments; bench/memory.sh runs a one-cell matrix and prints its row;
+#     bench/clients.sh --quick prints a row with figures for every client.
 #
 #   bash tests/test_ycsb.sh BUILD_DIR
 set -uo pipefail
@@ -256,6 +257,34 @@ check "bench/memory.sh: a table row for the cell" grep -Eq '^\| 2 \| 1000 \| 1 \
 check "bench/memory.sh: shmcached's and the library's items in the CSV" \
     bash -c "grep -Eq '^2,1000,1,0\.9,shmcached,[0-9]+,[0-9]+,[1-9]' '$TMP/mem/memory.csv' &&
              grep -Eq '^2,1000,1,0\.9,lib,[0-9]+,[0-9]+,[1-9]' '$TMP/mem/memory.csv'"
+
+# ---- bench/clients.sh: every client's row, plain and preloaded
+if [[ -f $BUILD/libshmcached-memcached.so ]] && command -v memcslap >/dev/null &&
+    php -r 'exit(class_exists("Memcached") ? 0 : 1);' 2>/dev/null &&
+    /usr/bin/python3 -c 'import pylibmc' 2>/dev/null; then
+    # (the ASan build's preload goes into uninstrumented php and python3)
+    NO_BUILD=1 BUILD=$BUILD ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0:detect_leaks=0" \
+        bash "$(dirname "$0")/../bench/clients.sh" --quick >"$TMP/clients.out" 2>&1; RC=$?
+    check "bench/clients.sh --quick: exit 0" test "$RC" = 0
+    for row in "memcslap" "ycsb mc, C" "php-memcached" "pylibmc"; do
+        for t in "TCP" "UNIX socket"; do
+            check "bench/clients.sh: $row, $t: plain and preloaded ops/s and their ratio" \
+                grep -Eq "^$row, $t +[0-9]+ +[0-9]+ +[0-9.]+x " "$TMP/clients.out"
+        done
+    done
+    [[ $RC = 0 ]] || cat "$TMP/clients.out" >&2
+    # its PHP and Python loops refuse bad arguments and a server that is not there
+    for loop in "php $(dirname "$0")/../bench/clients_php.php" \
+                "/usr/bin/python3 $(dirname "$0")/../bench/clients_pylibmc.py"; do
+        $loop "$TMP/no.sock" 0 1 1 >/dev/null 2>&1; RC=$?
+        check "${loop##*/} with 0 keys: exit 2" test "$RC" = 2
+        OUT=$($loop "$TMP/no.sock" 10 0.1 10 2>&1); RC=$?
+        check "${loop##*/} to no server: exit 1, naming the failed store ($OUT)" \
+            bash -c "[ $RC = 1 ] && grep -q 'bench-0' <<<'$OUT'"
+    done
+else
+    echo "skip: bench/clients.sh (needs the preload, memcslap, php-memcached and pylibmc)"
+fi
 
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL -eq 0 ]]
