@@ -725,6 +725,21 @@ static bool is_space(char ch)
     return ch == ' ' || (ch >= '\t' && ch <= '\r');
 }
 
+/* The decimal digits of v into out (at least 20 bytes; no NUL); their
+ * count.  snprintf would be the client's to interpose, with the key open. */
+static size_t format_u64(uint64_t v, char *out)
+{
+    char rev[20];
+    size_t n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    return n;
+}
+
 /* Parse the value as memcached's incr/decr reads it (strtoull): optional
  * white space and sign, decimal digits within 64 bits, then white space
  * or the end of the value (what follows the white space is not looked
@@ -781,11 +796,11 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
     } else {
         v = incr ? v + delta : (delta > v ? 0 : v - delta); /* incr wraps, decr floors */
         char digits[24];
-        int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-        item_t *it = item_alloc(c, n, old->data, old->nkey, hash, (size_t)len, old->flags,
+        size_t len = format_u64(v, digits);
+        item_t *it = item_alloc(c, n, old->data, old->nkey, hash, len, old->flags,
                                 old->exptime, now, &st);
         if (it) {
-            memcpy(item_value(it), digits, (size_t)len);
+            memcpy(item_value(it), digits, len);
             /* memcached rewrites a result that fits in place, so the item
              * keeps its flags: fetched (meta h, me fetch=), stale (meta X)
              * and the recache token already handed out (meta W/Z; losing it

@@ -48,7 +48,10 @@ static enum proc_answer proc_read(uint32_t pid, uint64_t *start)
     if (n <= 0)
         return n == -ESRCH ? PROC_GONE : PROC_UNKNOWN;
     buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* the command name may hold anything but not past here */
+    char *p = NULL; /* the last ')': the command name may hold anything but not past here */
+    for (long i = n - 1; i >= 0 && !p; i--) /* (strrchr would be the client's) */
+        if (buf[i] == ')')
+            p = buf + i;
     if (!p || p[1] != ' ' || !p[2])
         return PROC_UNKNOWN;
     char state = p[2];

@@ -93,9 +93,10 @@ void *malloc(size_t n)
 /* calls) and counts the calls that found the key open.                 */
 /* ------------------------------------------------------------------ */
 
-enum { LIBC_MEMCPY, LIBC_MEMMOVE, LIBC_MEMSET, LIBC_MEMCMP, LIBC_CLOCK, LIBC_N };
+enum { LIBC_MEMCPY, LIBC_MEMMOVE, LIBC_MEMSET, LIBC_MEMCMP, LIBC_CLOCK, LIBC_SNPRINTF,
+       LIBC_STRRCHR, LIBC_N };
 static const char *const libc_names[LIBC_N] = {"memcpy", "memmove", "memset", "memcmp",
-                                               "clock_gettime"};
+                                               "clock_gettime", "snprintf", "strrchr"};
 static volatile int libc_watching;
 static unsigned long libc_calls[LIBC_N], libc_calls_key_open[LIBC_N];
 
@@ -159,6 +160,28 @@ int clock_gettime(clockid_t id, struct timespec *ts)
     libc_note(LIBC_CLOCK);
     long r = syscall(SYS_clock_gettime, id, ts);
     return r < 0 ? -1 : 0;
+}
+
+int snprintf(char *buf, size_t n, const char *fmt, ...)
+{
+    libc_note(LIBC_SNPRINTF);
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+BYTEWISE char *strrchr(const char *s, int c)
+{
+    libc_note(LIBC_STRRCHR);
+    const char *last = NULL;
+    for (;; s++) {
+        if (*s == (char)c)
+            last = s;
+        if (!*s)
+            return (char *)last;
+    }
 }
 #endif
 
@@ -1024,10 +1047,11 @@ static void test_malloc_runs_with_key_closed(void **state)
 }
 
 /* Every kind of call, over the truth values (one of them chained), with
- * memcpy, memmove, memset, memcmp and clock_gettime interposed: none is
- * called with the key open.  Before the library was built to expand its
- * copies and compares inline and to read the clock in the vDSO, gets and
- * stores called memcpy and clock_gettime with the key open. */
+ * memcpy, memmove, memset, memcmp, clock_gettime, snprintf and strrchr
+ * interposed: none is called with the key open.  Before the library was
+ * built to expand its copies and compares inline and to read the clock in
+ * the vDSO, gets and stores called memcpy and clock_gettime with the key
+ * open, and incr formatted its result with snprintf. */
 static void test_libc_runs_with_key_closed(void **state)
 {
     tu_fix *f = *state;
