@@ -693,8 +693,8 @@ static bool page_cost_less(page_cost a, page_cost b)
 
 /*
  * Whether class clsid's only page is nearly empty (an eighth of its chunks
- * or fewer hold items) while the classes hold no more pages than the
- * limit.  A few items of a size next to a busy class's can hold a page
+ * or fewer hold items).  slabs_pick_victim moves such a page only while
+ * the classes hold no more pages than the limit.  A few items of a size next to a busy class's can hold a page
  * the busy class needs (8 MiB of 100 B values whose 3-byte keys fall one
  * class below the rest: 10 items kept an eighth of the cache).  Such a
  * page may move, its items evicted; the class's next page is then its
@@ -705,8 +705,7 @@ static bool slabs_last_page_sparse(shmc_cache *c, unsigned clsid)
 {
     const slab_class *cls = &c->classes[clsid];
     return __atomic_load_n(&cls->pages, __ATOMIC_RELAXED) == 1 &&
-           slabs_items(c, clsid) * 8 <= cls->perslab &&
-           pool_given(c) <= __atomic_load_n(&c->hdr->limit_pages, __ATOMIC_RELAXED);
+           slabs_items(c, clsid) * 8 <= cls->perslab;
 }
 
 /* The class to take a page from for dst: the cheapest (page_cost) among
@@ -716,12 +715,15 @@ static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst, uint32_t now, boo
 {
     unsigned best = 0;
     page_cost best_cost = {false, NULL};
+    /* counted once for the walk, not per class: pool_given sums them all */
+    bool within_limit = !keep_last && pool_given(c) <= __atomic_load_n(&c->hdr->limit_pages,
+                                                                      __ATOMIC_RELAXED);
     for (unsigned i = 1; i <= c->hdr->nclasses; i++) {
         uint32_t pages = __atomic_load_n(&c->classes[i].pages, __ATOMIC_RELAXED);
         if (i == dst || pages == 0)
             continue;
         page_cost pc = slabs_page_cost(c, i, now);
-        if (pages < 2 && !keep_last && slabs_last_page_sparse(c, i))
+        if (pages < 2 && within_limit && slabs_last_page_sparse(c, i))
             pc.free = true; /* its few items cost less than the page they hold */
         else if (pages < 2 && (keep_last || (!pc.free && c->classes[dst].pages > 0)))
             continue;
