@@ -693,13 +693,13 @@ static bool page_cost_less(page_cost a, page_cost b)
 
 /*
  * Whether class clsid's only page is nearly empty (an eighth of its chunks
- * or fewer hold items).  slabs_pick_victim moves such a page only while
- * the classes hold no more pages than the limit.  A few items of a size next to a busy class's can hold a page
- * the busy class needs (8 MiB of 100 B values whose 3-byte keys fall one
- * class below the rest: 10 items kept an eighth of the cache).  Such a
- * page may move, its items evicted; the class's next page is then its
- * first, which memcached's -m rule grants past the limit, but only once:
- * past the limit no class is sparse.
+ * or fewer hold items).  A few items of a size next to a busy class's can
+ * hold a page the busy class needs (8 MiB of 100 B values whose 3-byte
+ * keys fall one class below the rest: 10 items kept an eighth of the
+ * cache).  slabs_pick_victim lets such a page move, its items evicted,
+ * only while the classes hold no more pages than the limit: the class's
+ * next page is then its first, which memcached's -m rule grants past the
+ * limit, but only once.
  */
 static bool slabs_last_page_sparse(shmc_cache *c, unsigned clsid)
 {
