@@ -24,41 +24,10 @@ uint32_t hash_key(const void *key, size_t nkey)
     return (uint32_t)XXH3_64bits(key, nkey);
 }
 
-static inline uint64_t hash_word(const shmc_cache *c)
-{
-    return __atomic_load_n(&c->hdr->hash_word, __ATOMIC_ACQUIRE);
-}
-
-/* Buckets before the current round of splits: N0 << level.  (The level
- * is masked so that a damaged word cannot make the shift undefined.) */
-static inline uint64_t word_round(const shmc_cache *c, uint64_t w)
-{
-    return (1ull << c->hdr->hash_power) << ((w >> 32) & 31);
-}
-
 uint64_t hash_buckets(const shmc_cache *c)
 {
     uint64_t w = hash_word(c);
     return word_round(c, w) + (uint32_t)w;
-}
-
-static uint64_t bucket_for(const shmc_cache *c, uint64_t w, uint32_t hash)
-{
-    uint64_t m = word_round(c, w);
-    uint64_t b = hash & (m - 1);
-    if (b < (uint32_t)w)
-        b = hash & (2 * m - 1);
-    return b & c->bucket_mask; /* a no-op unless hash_word is damaged (bounds.h) */
-}
-
-uint64_t hash_bucket(const shmc_cache *c, uint32_t hash)
-{
-    return bucket_for(c, hash_word(c), hash);
-}
-
-ref_t hash_head(const shmc_cache *c, uint32_t hash)
-{
-    return __atomic_load_n(&c->buckets[hash_bucket(c, hash)], __ATOMIC_ACQUIRE);
 }
 
 void hash_insert(shmc_cache *c, item_t *it)

@@ -27,11 +27,46 @@ static inline seg_lock *hash_stripe(shmc_cache *c, uint32_t hash)
 /* Number of buckets now. */
 uint64_t hash_buckets(const shmc_cache *c);
 
-/* Bucket index of a hash now (stripe lock held). */
-uint64_t hash_bucket(const shmc_cache *c, uint32_t hash);
+/* The bucket index and chain head are inline: every get runs them, a
+ * batch several times a key (hash.c owns the rest of the table). */
 
-/* Head of the chain for hash (stripe lock held); 0 if empty. */
-ref_t hash_head(const shmc_cache *c, uint32_t hash);
+/* The table's growth word: the level above 32 bits, the split below. */
+static inline uint64_t hash_word(const shmc_cache *c)
+{
+    return __atomic_load_n(&c->hdr->hash_word, __ATOMIC_ACQUIRE);
+}
+
+/* Buckets before the current round of splits: N0 << level.  (The level
+ * is masked so that a damaged word cannot make the shift undefined.) */
+static inline uint64_t word_round(const shmc_cache *c, uint64_t w)
+{
+    return (1ull << c->hdr->hash_power) << ((w >> 32) & 31);
+}
+
+/* Bucket index of a hash under growth word w: buckets below the split
+ * have been split, so they use one more bit. */
+static inline uint64_t hash_bucket_for(const shmc_cache *c, uint64_t w, uint32_t hash)
+{
+    uint64_t m = word_round(c, w);
+    uint64_t b = hash & (m - 1);
+    if (b < (uint32_t)w)
+        b = hash & (2 * m - 1);
+    return b & c->bucket_mask; /* a no-op unless hash_word is damaged (bounds.h) */
+}
+
+/* Bucket index of a hash now (stripe lock held, or a hint: a reader
+ * without it checks what it finds, items.c). */
+static inline uint64_t hash_bucket(const shmc_cache *c, uint32_t hash)
+{
+    return hash_bucket_for(c, hash_word(c), hash);
+}
+
+/* Head of the chain for hash (stripe lock held, or a hint as above); 0 if
+ * empty. */
+static inline ref_t hash_head(const shmc_cache *c, uint32_t hash)
+{
+    return __atomic_load_n(&c->buckets[hash_bucket(c, hash)], __ATOMIC_ACQUIRE);
+}
 
 /* Link it at the head of its chain (stripe lock held). */
 void hash_insert(shmc_cache *c, item_t *it);
