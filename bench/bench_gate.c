@@ -70,7 +70,9 @@ static uint64_t run_batches(shmc_cache *c, const uint32_t *order, const char (*o
                             uint32_t batch, size_t vlen, uint64_t deadline_ns, uint64_t *gets)
 {
     enum { MAXB = 256 };
-    static char bufs[MAXB][4096];
+    /* 4 KiB and a line apart: 4 KiB apart, every buffer would fall in one
+     * L1 set, and the copies into them would miss for that alone */
+    static char bufs[MAXB][4096 + 64];
     shmc_value v[MAXB];
     uint32_t at[MAXB];
     uint64_t bad = 0, done = 0;

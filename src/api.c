@@ -31,6 +31,7 @@
 #include "hash.h"
 #include "items.h"
 #include "lockdown.h"
+#include "mem.h"
 #include "protect.h"
 #include "registry.h"
 #include "segment.h"
@@ -402,39 +403,30 @@ static __attribute__((noinline, cold)) void api_event_key(shmc_cache *c, unsigne
     events_put_key(c, kind, st, op, key, nkey, ttl, 0, 0);
 }
 
-static shmc_status api_get_hashed(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
-                                  bool touch, int64_t exptime, item_out *o, item_batch *b,
-                                  uintptr_t frame);
+/* The buffer of a read: o->buf and o->cap caller memory (unless only
+ * the metadata is asked for), buf NULL only for a capacity of 0. */
+static inline bool out_buf_ok(const item_out *o, uintptr_t frame)
+{
+    return o->no_value || (ARG_OK(o->buf, o->cap) && (o->buf || !o->cap));
+}
 
-/* The body of every single-key read, inside the gate: o->buf and o->cap
- * are checked here.  The frame is the public entry point's. */
+/* The body of every single-key read, inside the gate: the key, then
+ * o->buf and o->cap are checked, the item read, the event put and the
+ * call counted.  The frame is the public entry point's. */
 static shmc_status api_get_in(shmc_cache *c, const void *key, size_t nkey, bool touch,
                               int64_t exptime, item_out *o, uintptr_t frame)
 {
     shmc_status st = key_check(key, nkey, frame);
     if (st != SHMC_OK)
         return st;
-    return api_get_hashed(c, key, nkey, hash_key(key, nkey), touch, exptime, o, NULL, frame);
-}
-
-/* api_get_in's body once the key is checked and hashed (a batch hashes
- * its keys ahead, see api_get_multi_in): o->buf and o->cap are checked,
- * then the read.  b: NULL, or the batch (which counts its calls and hits,
- * see api_get_multi_in). */
-static shmc_status api_get_hashed(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
-                                  bool touch, int64_t exptime, item_out *o, item_batch *b,
-                                  uintptr_t frame)
-{
-    if (!o->no_value && (!ARG_OK(o->buf, o->cap) || (!o->buf && o->cap)))
+    if (!out_buf_ok(o, frame))
         return SHMC_INVALID;
     seg_counters *n = gate_lane(c);
     uint32_t damage = bounds_hits();
-    shmc_status st =
-        bounds_status(damage, items_get_hashed(c, n, key, nkey, hash, touch, exptime, o, b));
+    st = bounds_status(damage, items_get(c, n, key, nkey, touch, exptime, o));
     if (events_on(c) && st != SHMC_BUFFER_TOO_SMALL) /* a size probe is no get */
         api_event_get(c, st, touch, key, nkey, &o->info);
-    if (!b)
-        api_pace(c, n, 1);
+    api_pace(c, n, 1);
     return st;
 }
 
@@ -560,107 +552,65 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
 }
 
 /*
- * Batched reads keep several keys' memory round trips in flight: in one
- * pass, entry i is hashed and its bucket fetched, entry i - GET_AHEAD's
- * first chain item's header fetched, then GET_HOPS - 1 times, GET_AHEAD
- * entries apart, the next item's if the last was another key's (or the
- * key and value if it was this one), and entry i - GET_LAG read.  Each
- * stage's miss has GET_AHEAD entries' worth of work to hide behind.
+ * Batched reads: the caller's entries are taken GET_CHUNK at a time.
+ * Each entry is read once into an item_req, its key and buffer checked and
+ * its key hashed; items_get_batch then reads the chunk in stages, so that
+ * the keys' cache misses overlap; the results are written back.  The
+ * caller's array is not read again after the check: another thread that
+ * changes an entry meanwhile changes nothing of this read.
  */
-#define GET_AHEAD 4
-#define GET_HOPS 3                          /* chain items fetched ahead */
-#define GET_LAG ((GET_HOPS + 1) * GET_AHEAD) /* from hashing an entry to reading it */
-#define GET_RING (GET_LAG + 1)              /* entries in flight */
+#define GET_CHUNK 32 /* entries in one items_get_batch */
 
-/* What the stages before the read learnt of an entry. */
-typedef struct get_ahead {
-    const void *key;  /* the key pointer it hashed (NULL: the key was refused) */
-    size_t key_len;   /* its length */
-    uint32_t hash;    /* hash_key of it, as read then */
-    ref_t at;         /* the chain item fetched last (items_prefetch_chain) */
-} get_ahead;
-
-/* The first stage: the entry's key checked and hashed, its bucket asked for. */
-static void api_get_stage_hash(shmc_cache *c, const shmc_value *v, get_ahead *a, uintptr_t frame)
+/* An entry read once into r and checked: the key, then the buffer; its
+ * key hashed.  r->asked false (with the status) if refused. */
+static void api_get_req(const shmc_value *v, item_req *r, uintptr_t frame)
 {
-    a->key = v->key;
-    a->key_len = v->key_len;
-    if (key_check(a->key, a->key_len, frame) != SHMC_OK) {
-        a->key = NULL;
-        return;
-    }
-    a->hash = hash_key(a->key, a->key_len);
-    a->at = 0;
-    items_prefetch_bucket(c, a->hash);
+    const void *key = v->key, *buf = v->buf;
+    size_t nkey = v->key_len, cap = v->cap;
+    r->key = key;
+    r->nkey = nkey;
+    item_out_plain(&r->out, (void *)buf, cap);
+    r->status = key_check(key, nkey, frame);
+    if (r->status == SHMC_OK && !out_buf_ok(&r->out, frame))
+        r->status = SHMC_INVALID;
+    r->asked = r->status == SHMC_OK;
+    if (r->asked)
+        r->hash = hash_key(key, nkey);
 }
 
-/* The last stage: the entry is read once into locals, checked, and its
- * results stored back (the array itself was checked as a whole).  The
- * first stage's hash is used only for the same key pointer and length;
- * should the caller change the key's bytes meanwhile, the hash does not
- * match it and the read is a miss (items_get_hashed). */
-static void api_get_one(shmc_cache *c, shmc_value *v, const get_ahead *a, item_batch *b,
-                        uintptr_t frame)
+/* An entry's results written back (its event first, if events are on). */
+static void api_get_result(shmc_cache *c, shmc_value *v, const item_req *r)
 {
-    shmc_value in = *v;
-    item_out o;
-    item_out_plain(&o, in.buf, in.cap);
-    shmc_status st = key_check(in.key, in.key_len, frame);
-    if (st == SHMC_OK) {
-        uint32_t hash = a->key && a->key == in.key && a->key_len == in.key_len
-                            ? a->hash
-                            : hash_key(in.key, in.key_len);
-        st = api_get_hashed(c, in.key, in.key_len, hash, false, 0, &o, b, frame);
-    }
+    shmc_status st = r->status;
+    if (r->asked && events_on(c) && st != SHMC_BUFFER_TOO_SMALL) /* a size probe is no get */
+        api_event_get(c, st, false, r->key, r->nkey, &r->out.info);
     if (st == SHMC_OK || st == SHMC_BUFFER_TOO_SMALL) {
-        v->len = o.info.len;
-        v->flags = o.info.flags;
-        v->cas = o.info.cas;
+        v->len = r->out.info.len;
+        v->flags = r->out.info.flags;
+        v->cas = r->out.info.cas;
     }
     v->status = st;
 }
 
-/* The chain stages: hop h (0: the bucket's first item) of the entry a. */
-static void api_get_stage_chain(shmc_cache *c, get_ahead *a, unsigned h)
-{
-    if (a->key && (h == 0 || a->at))
-        a->at = items_prefetch_chain(c, a->hash, a->at);
-}
-
-#define GET_PACE 64 /* a batch's reads between two counts of its calls and hits */
-
-/* Count a batch's reads so far on the lane (their calls, and the hits
- * of the lock-free path) and start a new tally. */
-static void api_get_tally(shmc_cache *c, item_batch *b, uint64_t reads)
-{
-    seg_counters *n = gate_lane(c);
-    if (b->fast_hits)
-        __atomic_fetch_add(&n->get_hits, b->fast_hits, __ATOMIC_RELAXED);
-    api_pace(c, n, reads);
-    items_batch_start(c, b);
-}
-
-/* shmc_get_multi inside the gate, the array checked: the stages. */
+/* shmc_get_multi inside the gate, the array checked: chunk by chunk, the
+ * lane's calls and lock-free hits counted after each. */
 static void api_get_multi_in(shmc_cache *c, void *arr, size_t n, uintptr_t frame)
 {
     shmc_value *v = arr;
-    get_ahead ring[GET_RING];
-    item_batch b;
-    items_batch_start(c, &b);
-    for (size_t i = 0; i < n + GET_LAG; i++) {
-        if (i < n)
-            api_get_stage_hash(c, &v[i], &ring[i % GET_RING], frame);
-        for (unsigned h = 0; h < GET_HOPS; h++) {
-            size_t back = (h + 1) * GET_AHEAD;
-            if (i >= back && i - back < n)
-                api_get_stage_chain(c, &ring[(i - back) % GET_RING], h);
-        }
-        if (i < GET_LAG)
-            continue;
-        size_t k = i - GET_LAG;
-        api_get_one(c, &v[k], &ring[k % GET_RING], &b, frame);
-        if ((k + 1) % GET_PACE == 0 || k + 1 == n)
-            api_get_tally(c, &b, (k % GET_PACE) + 1);
+    item_req r[GET_CHUNK];
+    for (size_t at = 0; at < n; at += GET_CHUNK) {
+        size_t m = n - at < GET_CHUNK ? n - at : GET_CHUNK;
+        for (size_t i = 0; i < m; i++)
+            api_get_req(&v[at + i], &r[i], frame);
+        seg_counters *lane = gate_lane(c);
+        item_batch b;
+        items_batch_start(c, &b);
+        items_get_batch(c, lane, r, m, &b);
+        for (size_t i = 0; i < m; i++)
+            api_get_result(c, &v[at + i], &r[i]);
+        if (b.fast_hits)
+            __atomic_fetch_add(&lane->get_hits, b.fast_hits, __ATOMIC_RELAXED);
+        api_pace(c, lane, m);
     }
 }
 
@@ -726,7 +676,7 @@ static shmc_status api_store_in(shmc_cache *c, shmc_store_mode mode, const void 
     if (st != SHMC_OK)
         return st;
     char kbuf[SHMC_KEY_MAX];
-    memcpy(kbuf, key, nkey);
+    mem_copy(kbuf, key, nkey);
     seg_counters *n = gate_lane(c);
     uint32_t damage = bounds_hits();
     st = items_store(c, n, mode, kbuf, nkey, value, vlen, flags, exptime, cas_in, new_cas, cas);

@@ -152,7 +152,8 @@ static void item_bump(item_t *it, uint32_t now)
 
 /* What a read reports about a live item (stripe lock held, before it is
  * bumped). */
-static void item_report(const item_t *it, uint32_t now, shmc_item_info *info)
+static inline __attribute__((always_inline)) void item_report(const item_t *it, uint32_t now,
+                                                              shmc_item_info *info)
 {
     info->flags = it->flags;
     info->cas = it->cas;
@@ -207,7 +208,7 @@ static item_t *item_alloc_once(shmc_cache *c, seg_counters *n, const void *key, 
     it->nbytes = (uint32_t)vlen;
     it->nkey = (uint8_t)nkey;
     it->iflags = extra ? IFLAG_CHAINED : 0;
-    memcpy(it->data, key, nkey);
+    mem_copy(it->data, key, nkey);
     if (extra && !value_alloc_chunks(c, it)) {
         slabs_release(c, it);
         *st = lock_call_timed_out() ? SHMC_BUSY : SHMC_NO_MEMORY;
@@ -407,7 +408,7 @@ static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint3
             return false;
         item_report(it, now, &out->info);
         if (!out->no_value && nbytes)
-            memcpy(out->buf, it->data + nkey, nbytes);
+            mem_copy(out->buf, it->data + nkey, nbytes);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st ||
             __atomic_load_n(&it->cas, __ATOMIC_RELAXED) != cas)
@@ -425,12 +426,6 @@ static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint3
         return true;
     }
     return false;
-}
-
-/* A batch's first stage for a key: start fetching its bucket. */
-void items_prefetch_bucket(const shmc_cache *c, uint32_t hash)
-{
-    __builtin_prefetch(&c->buckets[hash_bucket(c, hash)]);
 }
 
 /* Start fetching the header of the item at r, if r lies in the pages (a
@@ -462,23 +457,45 @@ static void item_prefetch_body(const shmc_cache *c, const item_t *it)
     __builtin_prefetch(end - 1);
 }
 
-/* A batch's chain stage.  at 0: the bucket has arrived, its first item's
- * header is fetched.  Else the header of the item at at (fetched by the
- * previous step) has arrived: if the item is of this hash, its key and
- * value are fetched (and 0 returned: the walk is done); else its
- * successor's header is.  Reads without the lock: hints only, checked as
- * item_get_unlocked checks.  Returns the ref whose header is fetched now,
- * 0 if none. */
-ref_t items_prefetch_chain(const shmc_cache *c, uint32_t hash, ref_t at)
+/* A batch's chain stage for a key whose item header at at has arrived:
+ * if the item is of this hash, its key and value are fetched (and 0
+ * returned: the walk is done); else its successor's header is.  Reads
+ * without the lock: hints only, checked as item_get_unlocked checks.
+ * Returns the ref whose header is fetched now, 0 if none. */
+static ref_t item_prefetch_next(const shmc_cache *c, uint32_t hash, ref_t at)
 {
-    if (!at)
-        return item_prefetch_header(c, hash_head(c, hash));
     const item_t *it = seg_item(c, at);
     if (__atomic_load_n(&it->hash, __ATOMIC_RELAXED) == hash) {
         item_prefetch_body(c, it);
         return 0;
     }
     return item_prefetch_header(c, __atomic_load_n(&it->h_next, __ATOMIC_RELAXED));
+}
+
+#define GET_HOPS 3 /* chain items a batch fetches ahead of its reads */
+
+void items_get_batch(shmc_cache *c, seg_counters *n, item_req *r, size_t m, item_batch *b)
+{
+    uint64_t w = hash_word(c); /* for the hints: the reads look again */
+    for (size_t i = 0; i < m; i++)
+        if (r[i].asked)
+            __builtin_prefetch(&c->buckets[hash_bucket_for(c, w, r[i].hash)]);
+    for (size_t i = 0; i < m; i++)
+        if (r[i].asked)
+            r[i].at = item_prefetch_header(
+                c, __atomic_load_n(&c->buckets[hash_bucket_for(c, w, r[i].hash)], __ATOMIC_RELAXED));
+    for (unsigned h = 1; h < GET_HOPS; h++)
+        for (size_t i = 0; i < m; i++)
+            if (r[i].asked && r[i].at)
+                r[i].at = item_prefetch_next(c, r[i].hash, r[i].at);
+    for (size_t i = 0; i < m; i++) {
+        if (!r[i].asked)
+            continue;
+        uint32_t damage = bounds_hits();
+        shmc_status st = items_get_hashed(c, n, r[i].key, r[i].nkey, r[i].hash, false, 0,
+                                          &r[i].out, b);
+        r[i].status = bounds_status(damage, st);
+    }
 }
 
 shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,

@@ -54,17 +54,28 @@ shmc_status items_get_hashed(shmc_cache *c, seg_counters *n, const void *key, si
                              uint32_t hash, bool touch, int64_t exptime, item_out *out,
                              item_batch *b);
 
+/* One key of a batched read (shmc_get_multi), as api.c read and checked
+ * it from the caller's entry. */
+typedef struct item_req {
+    const void *key;    /* the key: caller memory, checked */
+    size_t nkey;        /* its length, 1 to SHMC_KEY_MAX */
+    uint32_t hash;      /* hash_key(key, nkey), as the key read then */
+    bool asked;         /* whether to read it (false: its key or buffer was refused) */
+    ref_t at;           /* items_get_batch's own: the chain item it fetched last */
+    shmc_status status; /* out, if asked: as items_get_hashed's, SHMC_CORRUPT on damage */
+    item_out out;       /* buf and cap checked by api.c; info out */
+} item_req;
+
 /*
- * The prefetch stages of a batched read (shmc_get_multi): for each key,
- * items_prefetch_bucket(hash); some keys later at =
- * items_prefetch_chain(hash, 0) (the chain's first item); some keys
- * later, while at is not 0, at = items_prefetch_chain(hash, at) (the
- * next item, if the first was another key's); then items_get_hashed.  The
- * keys' cache misses then overlap instead of queueing one after another.
- * Hints only: they change nothing, and a damaged ref is not followed.
+ * Read m keys in stages, so that their cache misses overlap instead of
+ * queueing one after another: every key's bucket is fetched, then every
+ * chain's first item header, then (GET_HOPS - 1 times) the key and value
+ * of an item of the key's hash or the next item's header, then each key
+ * is read as items_get_hashed reads it (a read of the lock-free path
+ * counts its hit in b->fast_hits).  The fetches are hints: they change
+ * nothing, and a damaged ref is not followed.
  */
-void items_prefetch_bucket(const shmc_cache *c, uint32_t hash);
-ref_t items_prefetch_chain(const shmc_cache *c, uint32_t hash, ref_t at);
+void items_get_batch(shmc_cache *c, seg_counters *n, item_req *r, size_t m, item_batch *b);
 
 shmc_status items_store(shmc_cache *c, seg_counters *n, shmc_store_mode mode,
                         const void *key, size_t nkey, const void *val, size_t vlen,

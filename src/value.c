@@ -12,6 +12,7 @@
 
 #include "bounds.h"
 #include "lock.h"
+#include "mem.h"
 #include "slabs.h"
 
 /* Bytes of value a data chunk holds, and the class of chained items. */
@@ -75,9 +76,9 @@ static void value_span(shmc_cache *c, item_t *it, size_t off, char *buf, size_t 
             return;
         }
         if (to_value)
-            memcpy(it->data + it->nkey + off, buf, len);
+            mem_copy(it->data + it->nkey + off, buf, len);
         else
-            memcpy(buf, it->data + it->nkey + off, len);
+            mem_copy(buf, it->data + it->nkey + off, len);
         return;
     }
     if (!head_ok(c, it))

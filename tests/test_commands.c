@@ -1590,6 +1590,41 @@ static void test_get_multi_pipeline(void **state)
     free(v);
 }
 
+/* Every value length up to past mem_copy's short-copy limit (src/mem.h:
+ * 16-byte pieces with an overlapping last one, 8 and 4 with overlapping
+ * halves, bytes below 4), stored from and read into every alignment,
+ * through shmc_get and shmc_get_multi: the bytes come back exactly, and
+ * not one byte is written past the value's end in the caller's buffer. */
+static void test_value_lengths_copy(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    enum { MAXLEN = 600, GUARD = 32 };
+    static unsigned char val[MAXLEN + 16], got[MAXLEN + 16 + GUARD];
+    for (size_t len = 0; len <= MAXLEN; len++) {
+        size_t align = len % 16;
+        for (size_t i = 0; i < len; i++)
+            val[align + i] = (unsigned char)(len * 31 + i * 7 + 1);
+        char key[32];
+        snprintf(key, sizeof key, "len:%zu", len);
+        assert_ok(shmc_set(c, key, strlen(key), val + align, len, 0, 0));
+        memset(got, 0xA5, sizeof got);
+        size_t n = len;
+        assert_ok(shmc_get(c, key, strlen(key), got + align, &n, NULL, NULL));
+        assert_u64_eq(n, len);
+        assert_memory_equal(got + align, val + align, len);
+        for (size_t i = 0; i < GUARD; i++)
+            assert_int_equal(got[align + len + i], 0xA5);
+        memset(got, 0xA5, sizeof got);
+        shmc_value v = {.key = key, .key_len = strlen(key), .buf = got + 15 - align, .cap = len};
+        assert_ok(shmc_get_multi(c, &v, 1));
+        assert_ok(v.status);
+        assert_u64_eq(v.len, len);
+        assert_memory_equal(got + 15 - align, val + align, len);
+        for (size_t i = 0; i < GUARD; i++)
+            assert_int_equal(got[15 - align + len + i], 0xA5);
+    }
+}
+
 static void test_index_grows(void **state)
 {
     shmc_cache *c = CACHE(state);
@@ -1909,6 +1944,7 @@ int main(void)
         T(test_get_multi),
         cmocka_unit_test_setup_teardown(test_get_multi_pipeline, setup_small_index, tu_teardown),
         T(test_store_multi),
+        T(test_value_lengths_copy),
         cmocka_unit_test(test_reentry_from_signal_handler),
         T(test_null_args),
         T(test_strerror),
