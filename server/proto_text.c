@@ -292,39 +292,127 @@ static size_t get_reply_limit(const ctx *c)
     return room < limit ? room : limit;
 }
 
+/* What follows one key's read in a get: the detail stats, and the end
+ * of the reply if the read or the reply's size says so (the values
+ * gathered since start are dropped).  False once the reply is ended. */
+static bool get_key_done(ctx *c, const char *k, size_t nk, shmc_status st, size_t start,
+                         size_t limit)
+{
+    detail_record(c->set->prefix_delimiter, k, nk, DETAIL_GET, st == SHMC_OK);
+    if (st == SHMC_SYSTEM)
+        c->oom = true;
+    if (srv_unavailable_msg(st)) { /* the values gathered are dropped, as past the limit */
+        c->out->len = start;
+        unavailable(c, st, false);
+        return false;
+    }
+    if (c->out->len - start > limit) {
+        c->out->len = start;
+        srv_count(SRV_RESPONSE_OBJ_OOM, 1); /* memcached counts its answer so */
+        put_str(c, "SERVER_ERROR out of memory writing get response\r\n");
+        return false;
+    }
+    return true;
+}
+
+/* The next key of a get line at *p (before end), or NULL at its end. */
+static const char *get_key_next(const char **p, const char *end, size_t *nk)
+{
+    const char *q = *p;
+    while (q < end && *q == ' ')
+        q++;
+    const char *k = q;
+    while (q < end && *q != ' ')
+        q++;
+    *p = q;
+    *nk = (size_t)(q - k);
+    return *nk ? k : NULL;
+}
+
+/*
+ * A get or gets reads its keys GET_BATCH at a time with one
+ * shmc_get_multi: one gate for them all, and their cache misses overlap
+ * (src/items.c, items_get_batch).  The values land in a scratch area of
+ * GET_SLOT bytes a key and are written out in the keys' order; a larger
+ * value is read again alone, straight into the reply, as get_value_block
+ * reads (the batch's read of it was a size probe, which counts nothing).
+ */
+#define GET_BATCH 32
+#define GET_SLOT 1024
+
+static __thread char get_scratch[GET_BATCH][GET_SLOT]; /* a worker thread's batch values */
+
+/* One entry of a batch read, written out as get_value_block writes it. */
+static shmc_status get_batch_block(ctx *c, const shmc_value *v, bool with_cas)
+{
+    if (v->status == SHMC_BUFFER_TOO_SMALL) {
+        shmc_get_options o = {0};
+        return get_value_block(c, v->key, v->key_len, &o, with_cas);
+    }
+    if (v->status != SHMC_OK)
+        return v->status;
+    size_t room = sizeof "VALUE   4294967295 18446744073709551615 18446744073709551615\r\n" +
+                  v->key_len;
+    if (!srv_buf_reserve(c->out, room + v->len + 2))
+        return SHMC_SYSTEM;
+    char *hdr = c->out->data + c->out->len;
+    uint64_t cs = c->set->cas_enabled ? v->cas : 0;
+    size_t hl = value_header(hdr, v->key, v->key_len, v->flags, v->len, with_cas, cs);
+    memcpy(hdr + hl, v->buf, v->len);
+    memcpy(hdr + hl + v->len, "\r\n", 2);
+    c->out->len += hl + v->len + 2;
+    return SHMC_OK;
+}
+
+/* A get or gets: batch by batch.  False once the reply is ended. */
+static bool get_batched(ctx *c, const char **p, const char *end, bool with_cas, size_t start,
+                        size_t limit)
+{
+    while (!c->oom) {
+        shmc_value v[GET_BATCH];
+        size_t m = 0, nk;
+        for (const char *k; m < GET_BATCH && (k = get_key_next(p, end, &nk)); m++)
+            v[m] = (shmc_value){.key = k, .key_len = nk, .buf = get_scratch[m], .cap = GET_SLOT};
+        if (m == 0)
+            return true;
+        shmc_status all = shmc_get_multi(c->cache, v, m);
+        for (size_t i = 0; i < m; i++) {
+            if (all != SHMC_OK)
+                v[i].status = all; /* busy or stale: no entry was read */
+            shmc_status st = get_batch_block(c, &v[i], with_cas);
+            if (!get_key_done(c, v[i].key, v[i].key_len, st, start, limit))
+                return false;
+            if (c->oom)
+                return true;
+        }
+    }
+    return true;
+}
+
+/* A gat or gats: key by key, each read with its touch. */
+static bool get_touching(ctx *c, const char **p, const char *end, bool with_cas,
+                         int64_t exptime, size_t start, size_t limit)
+{
+    size_t nk;
+    for (const char *k; !c->oom && (k = get_key_next(p, end, &nk));) {
+        shmc_get_options o = {.flags = SHMC_GET_TOUCH, .exptime = exptime};
+        shmc_status st = get_value_block(c, k, nk, &o, with_cas);
+        if (!get_key_done(c, k, nk, st, start, limit))
+            return false;
+    }
+    return true;
+}
+
 static void exec_get(ctx *c, text_request *r)
 {
     bool with_cas = r->cmd == TC_GETS || r->cmd == TC_GATS;
     bool touch = r->cmd == TC_GAT || r->cmd == TC_GATS;
-    const char *p = r->keys, *end = r->line_end;
+    const char *p = r->keys;
     size_t start = c->out->len, limit = get_reply_limit(c);
-    while (p < end && !c->oom) {
-        while (p < end && *p == ' ')
-            p++;
-        const char *k = p;
-        while (p < end && *p != ' ')
-            p++;
-        size_t nk = (size_t)(p - k);
-        if (nk == 0)
-            break;
-        shmc_get_options o = {.flags = touch ? SHMC_GET_TOUCH : 0, .exptime = r->exptime};
-        shmc_status st = get_value_block(c, k, nk, &o, with_cas);
-        detail_record(c->set->prefix_delimiter, k, nk, DETAIL_GET, st == SHMC_OK);
-        if (st == SHMC_SYSTEM)
-            c->oom = true;
-        if (srv_unavailable_msg(st)) { /* the values gathered are dropped, as past the limit */
-            c->out->len = start;
-            unavailable(c, st, false);
-            return;
-        }
-        if (c->out->len - start > limit) {
-            c->out->len = start;
-            srv_count(SRV_RESPONSE_OBJ_OOM, 1); /* memcached counts its answer so */
-            put_str(c, "SERVER_ERROR out of memory writing get response\r\n");
-            return;
-        }
-    }
-    put(c, "END\r\n", 5);
+    bool go = touch ? get_touching(c, &p, r->line_end, with_cas, r->exptime, start, limit)
+                    : get_batched(c, &p, r->line_end, with_cas, start, limit);
+    if (go)
+        put(c, "END\r\n", 5);
 }
 
 /*

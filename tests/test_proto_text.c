@@ -164,6 +164,68 @@ static void test_get_multi(void **state)
     req(t, "gets\r\n", "ERROR\r\n");
 }
 
+/* get and gets read their keys 32 at a time into 1 KiB slots
+ * (server/proto_text.c, get_batched): a line of 75 keys, in three
+ * batches, with values of every size around the slot (1023-1025 bytes,
+ * larger ones read alone), misses and repeats, answers
+ * exactly the blocks of the keys in their order, with their CAS. */
+static void test_get_batches(void **state)
+{
+    pt *t = *state;
+    enum { KEYS = 75 };
+    static const size_t sizes[] = {0, 1, 100, 1023, 1024, 1025, 4000, 70000};
+    static char val[70000];
+    static char line[8192], exp[1 << 20], gexp[1 << 20];
+    int misses = 0;
+    strcpy(line, "get");
+    exp[0] = gexp[0] = '\0';
+    char *e = exp, *g = gexp;
+    for (int i = 0; i < KEYS; i++) {
+        char key[32];
+        int j = i % 50; /* i >= 50 repeats key j */
+        if (j % 11 == 7) { /* a key that was never stored */
+            snprintf(key, sizeof key, "nokey%d", j);
+            misses++;
+        } else {
+            snprintf(key, sizeof key, "bk%d", j);
+            size_t len = sizes[j % 8];
+            for (size_t b = 0; b < len; b++)
+                val[b] = (char)('a' + (b + (size_t)j) % 26);
+            if (i < 50)
+                assert_ok(shmc_set(t->f->c, key, strlen(key), val, len, (uint32_t)j, 0));
+            uint64_t cas = 0;
+            size_t got = sizeof val;
+            assert_ok(shmc_get(t->f->c, key, strlen(key), val, &got, NULL, &cas));
+            assert_u64_eq(got, len);
+            e += sprintf(e, "VALUE %s %d %zu\r\n", key, j, len);
+            g += sprintf(g, "VALUE %s %d %zu %llu\r\n", key, j, len,
+                         (unsigned long long)cas);
+            memcpy(e, val, len);
+            memcpy(g, val, len);
+            e += len;
+            g += len;
+            e += sprintf(e, "\r\n");
+            g += sprintf(g, "\r\n");
+        }
+        strcat(line, " ");
+        strcat(line, key);
+    }
+    strcpy(e, "END\r\n");
+    strcpy(g, "END\r\n");
+    strcat(line, "\r\n");
+    shmc_stats a;
+    assert_ok(shmc_stats_get(t->f->c, &a));
+    req(t, line, exp);
+    line[0] = 'g', memmove(line + 4, line + 3, strlen(line + 3) + 1), line[3] = 's';
+    req(t, line, gexp);
+    shmc_stats b;
+    assert_ok(shmc_stats_get(t->f->c, &b));
+    /* values read twice (a size probe, then alone) count once */
+    assert_int_equal(misses, 6);
+    assert_u64_eq(b.get_hits - a.get_hits, 2 * (KEYS - misses));
+    assert_u64_eq(b.get_misses - a.get_misses, 2 * misses);
+}
+
 static void test_gets_cas(void **state)
 {
     pt *t = *state;
@@ -1174,6 +1236,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metadump, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_stats_detail, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_get_multi, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_get_batches, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_gets_cas, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_storage_errors, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_too_large, pt_setup, pt_teardown),
