@@ -22,25 +22,19 @@ REAL_SLOT(memcached_fetch);
 REAL_SLOT(memcached_fetch_result);
 REAL_SLOT(memcached_fetch_execute);
 
-/* Read keys[i] from its segment into st's results: 1 if it was served here
- * (a hit or a miss), 0 if it must go to the real mget. */
-static int mget_one(memcached_st *ptr, shim_memc *st, const char *group_key,
-                    size_t group_key_length, const char *key, size_t key_len, int want_cas)
+/* Keep the outcome of reading key (routed to r) in st's results: 1 if it
+ * was served here (a hit, kept, or a miss), 0 if it must go to the real
+ * mget (no memory for the copy, or the segment failed: then it is marked
+ * so). */
+static int mget_take(shim_memc *st, const shim_route *r, const char *key, size_t key_len,
+                     shmc_status s, const char *value, size_t len, uint32_t flags, uint64_t cas)
 {
-    shim_route r;
-    if (!shim_route_key(ptr, group_key, group_key_length, key, key_len, &r))
-        return 0;
-    const char *value;
-    size_t len = 0;
-    uint32_t flags = 0;
-    uint64_t cas = 0;
-    shmc_status s = shim_read(&r, &value, &len, &flags, &cas);
     if (s == SHMC_NOT_FOUND)
         return 1;
     char *copy = s == SHMC_OK ? malloc(len + 1) : NULL;
     if (!copy) {
         if (shim_segment_broken(s))
-            shim_server_failed(r.srv, s);
+            shim_server_failed(r->srv, s);
         return 0;
     }
     memcpy(copy, value, len);
@@ -51,28 +45,100 @@ static int mget_one(memcached_st *ptr, shim_memc *st, const char *group_key,
     f->value = copy;
     f->value_len = len;
     f->flags = flags;
-    f->cas = want_cas ? cas : 0;
+    f->cas = cas;
     return 1;
 }
 
+/*
+ * The local keys of an mget are read MGET_BATCH at a time with one
+ * shmc_get_multi per segment (one gate, the keys' cache misses
+ * overlapped: src/items.c), into slots of MGET_SLOT bytes; a larger value
+ * is read again alone (the batch's read of it was a size probe, which
+ * counts nothing).  Hits keep the keys' order.
+ */
+#define MGET_BATCH 32
+#define MGET_SLOT 1024
+
+typedef struct mget_batch {
+    shim_route r[MGET_BATCH];         /* the routes of the keys pending, all to one segment */
+    const char *key[MGET_BATCH];      /* the keys as the program gave them */
+    size_t key_len[MGET_BATCH];       /* their lengths */
+    shmc_value v[MGET_BATCH];         /* the reads, into slot */
+    char slot[MGET_BATCH][MGET_SLOT]; /* the values read */
+    size_t n;                         /* keys pending */
+} mget_batch;
+
+/* Where the keys an mget sends to the real call are listed. */
+typedef struct mget_remote {
+    const char **keys; /* the keys */
+    size_t *lens;      /* their lengths */
+    size_t n;          /* how many */
+} mget_remote;
+
+static void remote_add(mget_remote *rem, const char *key, size_t key_len)
+{
+    rem->keys[rem->n] = key;
+    rem->lens[rem->n++] = key_len;
+}
+
+/* Read the pending keys of b (one shmc_get_multi) into st, the others to
+ * rem; b is empty after. */
+static void mget_flush(shim_memc *st, mget_batch *b, int want_cas, mget_remote *rem)
+{
+    if (!b->n)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        b->v[i] = (shmc_value){.key = b->r[i].key, .key_len = b->r[i].key_len,
+                               .buf = b->slot[i], .cap = MGET_SLOT};
+    shmc_status all = shmc_get_multi(b->r[0].cache, b->v, b->n);
+    for (size_t i = 0; i < b->n; i++) {
+        shmc_value *v = &b->v[i];
+        const char *value = v->buf;
+        size_t len = v->len;
+        shmc_status s = all != SHMC_OK ? all : v->status;
+        if (s == SHMC_BUFFER_TOO_SMALL)
+            s = shim_read(&b->r[i], &value, &len, &v->flags, &v->cas);
+        if (!mget_take(st, &b->r[i], b->key[i], b->key_len[i], s, value, len, v->flags,
+                       want_cas ? v->cas : 0))
+            remote_add(rem, b->key[i], b->key_len[i]);
+    }
+    b->n = 0;
+}
+
 /* Serve the local keys of an mget into st (hits only), and list the
- * others in rkeys/rlens: how many went there (*nremote), and whether any
- * was served here (the return value). */
+ * others in rem: whether any was served here (the return value). */
 static int mget_split(memcached_st *ptr, shim_memc *st, const char *group, size_t group_len,
                       const char *const *keys, const size_t *key_length, size_t n,
-                      const char **rkeys, size_t *rlens, size_t *nremote)
+                      mget_batch *b, mget_remote *rem)
 {
-    int want_cas = shim_wants_cas(ptr), any = 0;
-    *nremote = 0;
+    int want_cas = shim_wants_cas(ptr);
+    b->n = 0;
+    rem->n = 0;
     for (size_t i = 0; i < n; i++) {
-        if (mget_one(ptr, st, group, group_len, keys[i], key_length[i], want_cas)) {
-            any = 1;
-        } else {
-            rkeys[*nremote] = keys[i];
-            rlens[(*nremote)++] = key_length[i];
+        shim_route *r = &b->r[b->n];
+        if (!shim_route_key(ptr, group, group_len, keys[i], key_length[i], r)) {
+            remote_add(rem, keys[i], key_length[i]);
+            continue;
         }
+        if (b->n && r->cache != b->r[0].cache) { /* another local segment: read alone, */
+            mget_flush(st, b, want_cas, rem);    /* after the keys before it */
+            const char *value;
+            size_t len = 0;
+            uint32_t flags = 0;
+            uint64_t cas = 0;
+            shmc_status s = shim_read(r, &value, &len, &flags, &cas);
+            if (!mget_take(st, r, keys[i], key_length[i], s, value, len, flags,
+                           want_cas ? cas : 0))
+                remote_add(rem, keys[i], key_length[i]);
+            continue;
+        }
+        b->key[b->n] = keys[i];
+        b->key_len[b->n++] = key_length[i];
+        if (b->n == MGET_BATCH)
+            mget_flush(st, b, want_cas, rem);
     }
-    return any;
+    mget_flush(st, b, want_cas, rem);
+    return rem->n < n;
 }
 
 SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const char *group_key,
@@ -85,23 +151,23 @@ SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const ch
     int on = SHIM_ON();
     if (on && ptr && (st = shim_state_find(ptr)))
         shim_state_clear(st); /* a new mget: the former's results are gone */
-    const char **rkeys = NULL;
-    size_t *rlens = NULL, nremote = 0;
+    mget_remote rem = {0};
+    mget_batch *b = NULL;
     if (on && shim_memc_ok(ptr, 1) && number_of_keys <= SIZE_MAX / sizeof(shim_found) &&
         shim_keys_ok(ptr, keys, key_length, number_of_keys) && (st = shim_state(ptr)) &&
-        (rkeys = malloc(number_of_keys * sizeof *rkeys)) &&
-        (rlens = malloc(number_of_keys * sizeof *rlens)) &&
+        (rem.keys = malloc(number_of_keys * sizeof *rem.keys)) &&
+        (rem.lens = malloc(number_of_keys * sizeof *rem.lens)) && (b = malloc(sizeof *b)) &&
         (st->found = malloc(number_of_keys * sizeof *st->found))) {
         const char *group = group_key && group_key_length ? group_key : NULL;
         st->local_mget = mget_split(ptr, st, group, group_key_length, keys, key_length,
-                                    number_of_keys, rkeys, rlens, &nremote);
+                                    number_of_keys, b, &rem);
     }
     memcached_return_t rc = MEMCACHED_SUCCESS;
     if (st && st->local_mget) {
         shim_local_done(ptr);
-        if (nremote) {
-            rc = PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, rkeys, rlens,
-                           nremote);
+        if (rem.n) {
+            rc = PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, rem.keys,
+                           rem.lens, rem.n);
             st->remote_pending = 1;
         }
     } else { /* nothing served here (or no memory to try): all to libmemcached */
@@ -110,8 +176,9 @@ SHIM_EXPORT memcached_return_t memcached_mget_by_key(memcached_st *ptr, const ch
         rc = PASS_REAL(memcached_mget_by_key, ptr, group_key, group_key_length, keys, key_length,
                        number_of_keys);
     }
-    free(rkeys);
-    free(rlens);
+    free(b);
+    free(rem.keys);
+    free(rem.lens);
     return rc;
 }
 
