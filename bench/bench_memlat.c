@@ -1,7 +1,8 @@
 /*
  * bench_memlat.c - how much of the host's cache this VM gets
  * (build/bench_memlat): the latency of one dependent load at random
- * within working sets of growing size.
+ * within working sets of growing size, and the time a load takes when
+ * many independent ones are in flight at once.
  *
  * Each size is one array of 64-byte cells linked into a single random
  * cycle; a walk loads cell after cell, each address coming from the load
@@ -13,9 +14,17 @@
  * one such load (the record), which is why the read latency of 100,000
  * records (about 20 MB) follows it: docs/performance.md has the figures.
  *
+ * The second figure loads cells at random addresses that no load waits
+ * for, each fetched some loads ahead, so the CPU keeps as many misses in
+ * flight as it can: past the caches, that is the most lines a second
+ * this guest can fetch at random, the floor of a batched read
+ * (shmc_get_multi), which fetches a few lines a key that way
+ * (bench/gate.sh prints it).
+ *
  *   build/bench_memlat [-c CPU] [-n LOADS] [-m MAX_MB]
  *
- * Prints one line per size: "SIZE KB: X ns per dependent load".
+ * Prints one line per size:
+ * "SIZE KB: X ns per dependent load, Y ns per independent load".
  * Exit 0; 2 on a bad option; 1 if memory or the CPU cannot be had.
  */
 #define _GNU_SOURCE
@@ -68,12 +77,40 @@ static double walk_ns(const uint64_t *a, size_t start, size_t n, long loads)
     return (double)(t1 - t0) / (double)loads;
 }
 
+#define SPREAD_CELLS (1u << 20) /* random cell numbers, read in order, over and over */
+#define SPREAD_AHEAD 16         /* loads fetched ahead of the one summed */
+
+/* Nanoseconds per load of loads loads at random cells of a (n cells):
+ * the cell numbers drawn beforehand and read in order, each cell fetched
+ * SPREAD_AHEAD loads before it is summed, as a batched read fetches its
+ * lines, so that as many misses are in flight as the CPU allows.  -1 if
+ * there is no memory for the cell numbers. */
+static double spread_ns(const uint64_t *a, size_t n, long loads, bench_rng *r)
+{
+    uint32_t *cell = malloc(SPREAD_CELLS * sizeof *cell);
+    if (!cell)
+        return -1;
+    for (size_t i = 0; i < SPREAD_CELLS; i++)
+        cell[i] = (uint32_t)(rng_next(r) % n) * (CELL / 8);
+    uint64_t sum = 0;
+    uint64_t t0 = bench_mono_ns();
+    for (long i = 0; i < loads; i++) {
+        __builtin_prefetch(&a[cell[(i + SPREAD_AHEAD) % SPREAD_CELLS]]);
+        sum += a[cell[i % SPREAD_CELLS]];
+    }
+    uint64_t t1 = bench_mono_ns();
+    __asm__ volatile("" : : "r"(sum));
+    free(cell);
+    return (double)(t1 - t0) / (double)loads;
+}
+
 static void usage(FILE *f, const char *argv0)
 {
     fprintf(f,
             "usage: %s [-c CPU] [-n LOADS] [-m MAX_MB]\n"
-            "Latency of a dependent random load in working sets of 256 KB up to\n"
-            "MAX_MB (default 64), doubling.\n"
+            "Latency of a dependent random load, and time per random load with\n"
+            "many in flight, in working sets of 256 KB up to MAX_MB (default 64),\n"
+            "doubling.\n"
             "  -c CPU    run on this CPU (default: where the scheduler puts it)\n"
             "  -n LOADS  loads timed per size (default 2000000)\n"
             "  -m MB     largest working set (default 64)\n",
@@ -124,8 +161,14 @@ int main(int argc, char **argv)
             free(a);
             return 1;
         }
-        printf("%8zu KB: %6.1f ns per dependent load\n", bytes >> 10,
-               walk_ns(a, start, n, loads));
+        double dep = walk_ns(a, start, n, loads), spread = spread_ns(a, n, loads, &r);
+        if (spread < 0) {
+            fprintf(stderr, "%s: out of memory at %zu KB\n", argv[0], bytes >> 10);
+            free(a);
+            return 1;
+        }
+        printf("%8zu KB: %6.1f ns per dependent load, %5.1f ns per independent load\n",
+               bytes >> 10, dep, spread);
         fflush(stdout);
         free(a);
     }

@@ -3,7 +3,8 @@
 # (build/bench_gate) reads the same segment in "none" and "mpk" mode, one
 # process per mode, alternated round by round; medians and ratios printed,
 # with the CPU.  Single gets (one gate each) and shmc_get_multi batches of
-# 32 (one gate per batch), over 4096 keys and over 1M keys, 100-byte values.
+# 32 (one gate per batch), over 4096 keys and over 1M keys, 100-byte values;
+# then the memory floor of a 1M-key batch (build/bench_memlat).
 #
 #   bench/gate.sh            7 rounds of 1 s per mode and shape (about 3 minutes)
 #   bench/gate.sh --quick    3 rounds of 0.5 s (about 1 minute)
@@ -59,3 +60,14 @@ for n in 4096 1000000; do
     done
     rm -f "$SEG"
 done
+
+# The machine's floor for a batch of 1M keys: a key's read fetches its
+# bucket's line and the lines of its item (a 48-byte header, the 14-byte
+# key and the 100-byte value, from an 8-byte boundary: 3.5 lines on
+# average), and no faster than bench_memlat's random lines with many in
+# flight, over a working set of the segment's size (256 MB).
+line=$("$BUILD/bench_memlat" -m 256 -n 4000000 | sed -n 's/^ *262144 KB:.*, *\([0-9.]*\) ns per independent load/\1/p')
+if [ -n "$line" ]; then
+    lines=$(awk 'BEGIN { t = 0; for (a = 0; a < 64; a += 8) t += int((a + 48 + 14 + 100 + 63) / 64); print 1 + t / 8 }')
+    awk -v l="$line" -v k="$lines" 'BEGIN { printf "memory floor of a 1M-key batch: %.1f lines a key x %.1f ns a random line (many in flight, 256 MB) = %.0f ns a key\n", k, l, k * l }'
+fi
