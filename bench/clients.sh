@@ -17,6 +17,8 @@
 #              gets each timed with hrtime() (p50, less the timer's cost)
 #   pylibmc    /usr/bin/python3 with pylibmc (bench/clients_pylibmc.py),
 #              the same as php with time.perf_counter_ns()
+#   pylibmc x100  the same with get_multi of 100 keys (memcached_mget):
+#              ops/s counts keys, the p50 is of one 100-key call
 #
 # Table: path, plain ops/s, preloaded ops/s, ratio, plain p50,
 # preloaded p50, ratio (plain / preloaded: the target is 10x for each).
@@ -36,7 +38,7 @@ set -euo pipefail
 
 # shellcheck source=bench/common.sh
 . "$(dirname "$0")/common.sh"
-bench_args clients.sh 34 "$@"
+bench_args clients.sh 36 "$@"
 BUILD=${BUILD:-build}
 PRELOAD=${PRELOAD:-$BUILD/libshmcached-memcached.so}
 case $PRELOAD in /*) ;; *) PRELOAD=$ROOT/$PRELOAD ;; esac # LD_PRELOAD: from any directory
@@ -67,9 +69,9 @@ srv_init
 trap 'srv_stop; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 
-CLIENTS=(memcslap ycsb php pylibmc)
+CLIENTS=(memcslap ycsb php pylibmc pylibmc_multi)
 TRANSPORTS=(tcp unix)
-declare -A DESC=([memcslap]="memcslap" [ycsb]="ycsb mc, C" [php]="php-memcached" [pylibmc]="pylibmc"
+declare -A DESC=([memcslap]="memcslap" [ycsb]="ycsb mc, C" [php]="php-memcached" [pylibmc]="pylibmc" [pylibmc_multi]="pylibmc mget x100"
                  [tcp]="TCP" [unix]="UNIX socket")
 declare -A ADDR R # ADDR[transport]; R[client,transport,mode,figure,round]
 
@@ -95,6 +97,7 @@ run_ycsb() {
 }
 run_php() { "${RUN_ENV[@]}" php "$ROOT/bench/clients_php.php" "$1" 1000 "$SECS" "$LAT"; }
 run_pylibmc() { "${RUN_ENV[@]}" "$PY" "$ROOT/bench/clients_pylibmc.py" "$1" 1000 "$SECS" "$LAT"; }
+run_pylibmc_multi() { "${RUN_ENV[@]}" "$PY" "$ROOT/bench/clients_pylibmc.py" "$1" 1000 "$SECS" $((LAT / 100)) 100; }
 
 # measure CLIENT TRANSPORT MODE ROUND: one run, kept in R
 measure() {
