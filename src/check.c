@@ -26,6 +26,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "crashpoint.h"
+#include "fmt.h"
 #include "gate.h"
 #include "hash.h"
 #include "lock.h"
@@ -60,9 +61,8 @@ static void problem(checker *k, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     char *p = k->text + k->text_len;
-    int n = vsnprintf(p, CHECK_LINE, fmt, ap);
+    k->text_len += fmt_vformat(p, CHECK_LINE, fmt, ap); /* libc's may be the client's */
     va_end(ap);
-    k->text_len += n < 0 ? 0 : (size_t)n < CHECK_LINE ? (size_t)n : CHECK_LINE - 1;
     k->text[k->text_len++] = '\n';
 }
 

@@ -22,6 +22,7 @@
 #include "cas.h"
 #include "clock.h"
 #include "crashpoint.h"
+#include "fmt.h"
 #include "hash.h"
 #include "lock.h"
 #include "lru.h"
@@ -742,21 +743,6 @@ static bool is_space(char ch)
     return ch == ' ' || (ch >= '\t' && ch <= '\r');
 }
 
-/* The decimal digits of v into out (at least 20 bytes; no NUL); their
- * count.  snprintf would be the client's to interpose, with the key open. */
-static size_t format_u64(uint64_t v, char *out)
-{
-    char rev[20];
-    size_t n = 0;
-    do {
-        rev[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = rev[n - 1 - i];
-    return n;
-}
-
 /* Parse the value as memcached's incr/decr reads it (strtoull): optional
  * white space and sign, decimal digits within 64 bits, then white space
  * or the end of the value (what follows the white space is not looked
@@ -813,7 +799,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
     } else {
         v = incr ? v + delta : (delta > v ? 0 : v - delta); /* incr wraps, decr floors */
         char digits[24];
-        size_t len = format_u64(v, digits);
+        size_t len = fmt_u64(v, digits);
         item_t *it = item_alloc(c, n, old->data, old->nkey, hash, len, old->flags,
                                 old->exptime, now, &st);
         if (it) {

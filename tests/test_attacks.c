@@ -43,6 +43,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -94,9 +95,10 @@ void *malloc(size_t n)
 /* ------------------------------------------------------------------ */
 
 enum { LIBC_MEMCPY, LIBC_MEMMOVE, LIBC_MEMSET, LIBC_MEMCMP, LIBC_CLOCK, LIBC_SNPRINTF,
-       LIBC_STRRCHR, LIBC_N };
-static const char *const libc_names[LIBC_N] = {"memcpy", "memmove", "memset", "memcmp",
-                                               "clock_gettime", "snprintf", "strrchr"};
+       LIBC_STRRCHR, LIBC_VSNPRINTF, LIBC_N };
+static const char *const libc_names[LIBC_N] = {"memcpy", "memmove", "memset",
+                                               "memcmp", "clock_gettime", "snprintf",
+                                               "strrchr", "vsnprintf"};
 static volatile int libc_watching;
 static unsigned long libc_calls[LIBC_N], libc_calls_key_open[LIBC_N];
 
@@ -162,12 +164,27 @@ int clock_gettime(clockid_t id, struct timespec *ts)
     return r < 0 ? -1 : 0;
 }
 
+/* libc's vsnprintf, found past this program's own. */
+static int real_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
+{
+    static int (*real)(char *, size_t, const char *, va_list);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "vsnprintf");
+    return real(buf, n, fmt, ap);
+}
+
+int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
+{
+    libc_note(LIBC_VSNPRINTF);
+    return real_vsnprintf(buf, n, fmt, ap);
+}
+
 int snprintf(char *buf, size_t n, const char *fmt, ...)
 {
     libc_note(LIBC_SNPRINTF);
     va_list ap;
     va_start(ap, fmt);
-    int r = vsnprintf(buf, n, fmt, ap);
+    int r = real_vsnprintf(buf, n, fmt, ap);
     va_end(ap);
     return r;
 }
@@ -1123,6 +1140,56 @@ static void test_libc_runs_with_key_closed(void **state)
     aftermath(f);
 }
 
+/* shmc_check describes what it finds while the gate is open: with
+ * vsnprintf and snprintf interposed, a check of a segment with one item's
+ * hash damaged reports it, and calls neither with the key open (it
+ * called vsnprintf until the library formatted its own messages,
+ * src/fmt.c). */
+static void test_check_formats_with_key_closed(void **state)
+{
+    tu_fix *f = *state;
+    if (!MALLOC_INTERPOSED)
+        skip(); /* a sanitizer build: it owns these functions */
+    tu_fix *d = tu_fix_new("attacks-check-damage", NULL);
+    assert_non_null(d);
+    assert_ok(tu_set(d->c, "fmt:damage-me", "value", 0, 0));
+    shmc_close(d->c);
+    d->c = NULL;
+    size_t len = 0;
+    unsigned char *file = tu_read_file(d->path, &len);
+    assert_non_null(file);
+    unsigned char *key = memmem(file, len, "fmt:damage-me", 13);
+    assert_non_null(key);
+    item_t *it = (item_t *)(key - sizeof(item_t));
+    assert_int_equal(it->nkey, 13);
+    it->hash ^= 1; /* found by shmc_check: its key no longer matches its hash */
+    assert_int_equal(tu_write_file(d->path, file, len), 0);
+    free(file);
+    assert_ok(shmc_open(d->path, &d->c));
+    bool mpk = shmc_protection_of(d->c) == SHMC_PROTECT_MPK;
+    watch_pkey = mpk ? protect_g.pkey : -1;
+    memset(libc_calls, 0, sizeof libc_calls);
+    memset(libc_calls_key_open, 0, sizeof libc_calls_key_open);
+    char *report = NULL;
+    size_t report_len = 0;
+    FILE *out = open_memstream(&report, &report_len);
+    assert_non_null(out);
+    libc_watching = 1;
+    unsigned problems = shmc_check(d->c, out);
+    libc_watching = 0;
+    watch_pkey = -1;
+    fclose(out);
+    print_message("shmc_check: %u problem(s): %s", problems, report);
+    assert_true(problems >= 1);
+    assert_non_null(strstr(report, "key does not match its hash"));
+    free(report);
+    for (int i = 0; i < LIBC_N; i++)
+        assert_u64_eq(libc_calls_key_open[i], 0);
+    d->skip_check = 1; /* damaged on purpose */
+    assert_int_equal(tu_fix_free(d), 0);
+    aftermath(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* 6. The lane index in TLS                                             */
 /* ------------------------------------------------------------------ */
@@ -1599,6 +1666,7 @@ int main(int argc, char **argv)
         T(test_get_multi_bad_entry),
         T(test_malloc_runs_with_key_closed),
         T(test_libc_runs_with_key_closed),
+        T(test_check_formats_with_key_closed),
         T(test_tls_lane_garbage),
         T(test_no_descriptor_on_segment),
         cmocka_unit_test_setup_teardown(test_fork_child_keeps_no_dead_parent_alive, setup,
