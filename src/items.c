@@ -475,16 +475,23 @@ static ref_t item_prefetch_next(const shmc_cache *c, uint32_t hash, ref_t at)
 
 #define GET_HOPS 3 /* chain items a batch fetches ahead of its reads */
 
+/* The bucket slot of hash under growth word w (a hint: read without the
+ * stripe lock, so the table may grow meanwhile; the read looks again). */
+static const ref_t *item_bucket_hint(const shmc_cache *c, uint64_t w, uint32_t hash)
+{
+    return &c->buckets[hash_bucket_for(c, w, hash)];
+}
+
 void items_get_batch(shmc_cache *c, seg_counters *n, item_req *r, size_t m, item_batch *b)
 {
-    uint64_t w = hash_word(c); /* for the hints: the reads look again */
+    uint64_t w = hash_word(c);
     for (size_t i = 0; i < m; i++)
         if (r[i].asked)
-            __builtin_prefetch(&c->buckets[hash_bucket_for(c, w, r[i].hash)]);
+            __builtin_prefetch(item_bucket_hint(c, w, r[i].hash));
     for (size_t i = 0; i < m; i++)
         if (r[i].asked)
             r[i].at = item_prefetch_header(
-                c, __atomic_load_n(&c->buckets[hash_bucket_for(c, w, r[i].hash)], __ATOMIC_RELAXED));
+                c, __atomic_load_n(item_bucket_hint(c, w, r[i].hash), __ATOMIC_RELAXED));
     for (unsigned h = 1; h < GET_HOPS; h++)
         for (size_t i = 0; i < m; i++)
             if (r[i].asked && r[i].at)
