@@ -565,11 +565,12 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
  * key hashed.  r->asked false (with the status) if refused. */
 static void api_get_req(const shmc_value *v, item_req *r, uintptr_t frame)
 {
-    const void *key = v->key, *buf = v->buf;
+    const void *key = v->key;
+    void *buf = v->buf;
     size_t nkey = v->key_len, cap = v->cap;
     r->key = key;
     r->nkey = nkey;
-    item_out_plain(&r->out, (void *)buf, cap);
+    item_out_plain(&r->out, buf, cap);
     r->status = key_check(key, nkey, frame);
     if (r->status == SHMC_OK && !out_buf_ok(&r->out, frame))
         r->status = SHMC_INVALID;
