@@ -1140,6 +1140,68 @@ static void test_libc_runs_with_key_closed(void **state)
     aftermath(f);
 }
 
+/* A second thread rewrites a batch's entries while shmc_get_multi runs,
+ * pointing their buffers into the segment (at another item's value) and
+ * back: each entry is checked once and read from the copy it was checked
+ * in (api.c, api_get_req), so no read lands in the segment.  With the
+ * buffer read again from the caller's array after the check, the victim's
+ * bytes are overwritten within the first rounds. */
+struct rewriter {
+    shmc_value *v;         /* the batch */
+    size_t n;              /* its entries */
+    char *bad;             /* the buffer it swaps in: inside the segment */
+    char (*good)[64];      /* the entries' own buffers */
+    volatile int stop;     /* set by the test when it is done */
+};
+
+static void *rewrite_entries(void *arg)
+{
+    struct rewriter *w = arg;
+    for (unsigned long round = 0; !w->stop; round++)
+        for (size_t i = 0; i < w->n; i++)
+            __atomic_store_n(&w->v[i].buf, (round + i) & 1 ? w->bad : w->good[i],
+                             __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static void test_get_multi_entries_rewritten(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c;
+    seg_view s = seg_of(f, c);
+    unsigned char victim[64];
+    tu_fill(victim, sizeof victim, 77);
+    assert_ok(shmc_set(c, KS("rewrite-victim"), victim, sizeof victim, 0, 0));
+    size_t voff = file_find(f->path, victim, sizeof victim);
+    enum { N = 64, ROUNDS = 3000 };
+    static char good[N][64];
+    static shmc_value v[N];
+    for (size_t i = 0; i < N; i++)
+        v[i] = (shmc_value){.key = "truth:1", .key_len = 7, .buf = good[i], .cap = 64};
+    struct rewriter w = {v, N, s.base + voff, good, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, rewrite_entries, &w), 0);
+    unsigned long ok = 0, refused = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        assert_ok(shmc_get_multi(c, v, N));
+        for (size_t i = 0; i < N; i++) {
+            shmc_status st = v[i].status;
+            if (st != SHMC_OK)
+                assert_status(st, SHMC_INVALID);
+            ok += st == SHMC_OK;
+            refused += st == SHMC_INVALID;
+        }
+    }
+    w.stop = 1;
+    pthread_join(t, NULL);
+    print_message("%lu reads, %lu refused (buffer in the segment when checked)\n", ok, refused);
+    assert_true(ok > 0 && refused > 0); /* the race was run both ways */
+    unsigned char now[64];
+    file_read(f->path, voff, now, sizeof now);
+    assert_bytes_equal(now, victim, sizeof victim);
+    aftermath(f);
+}
+
 /* shmc_check describes what it finds while the gate is open: with
  * vsnprintf and snprintf interposed, a check of a segment with one item's
  * hash damaged reports it, and calls neither with the key open (it
@@ -1664,6 +1726,7 @@ int main(int argc, char **argv)
         T(test_forged_handles),
         T(test_inherited_handle_refused),
         T(test_get_multi_bad_entry),
+        T(test_get_multi_entries_rewritten),
         T(test_malloc_runs_with_key_closed),
         T(test_libc_runs_with_key_closed),
         T(test_check_formats_with_key_closed),
