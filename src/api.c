@@ -562,12 +562,15 @@ shmc_status shmc_get_alloc(shmc_cache *c, const void *key, size_t nkey, void **v
 #define GET_CHUNK 32 /* entries in one items_get_batch */
 
 /* An entry read once into r and checked: the key, then the buffer; its
- * key hashed.  r->asked false (with the status) if refused. */
+ * key hashed.  r->asked false (with the status) if refused.  Each field
+ * is one load (atomic, so that the compiler cannot read the caller's
+ * memory again where it would otherwise keep a copy). */
 static void api_get_req(const shmc_value *v, item_req *r, uintptr_t frame)
 {
-    const void *key = v->key;
-    void *buf = v->buf;
-    size_t nkey = v->key_len, cap = v->cap;
+    const void *key = __atomic_load_n(&v->key, __ATOMIC_RELAXED);
+    void *buf = __atomic_load_n(&v->buf, __ATOMIC_RELAXED);
+    size_t nkey = __atomic_load_n(&v->key_len, __ATOMIC_RELAXED);
+    size_t cap = __atomic_load_n(&v->cap, __ATOMIC_RELAXED);
     r->key = key;
     r->nkey = nkey;
     item_out_plain(&r->out, buf, cap);
