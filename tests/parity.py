@@ -101,8 +101,10 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.seg and os.path.exists(self.seg):
-            os.unlink(self.seg)
+        if self.seg:  # the segment, and the restart file a clean stop writes
+            for p in (self.seg, self.seg + ".meta"):
+                if os.path.exists(p):
+                    os.unlink(p)
 
 # ------------------------------------------------------------ exchange
 
@@ -349,8 +351,9 @@ def run_refusals(refusals, mcd, shm, subst, seg, env, filt):
         flags = [subst.get(a, a) for a in flags]
         a = refusal(mcd, flags, [], env)
         b = refusal(shm, flags, ["-e", seg], env)
-        if os.path.exists(seg):
-            os.unlink(seg)
+        for p in (seg, seg + ".meta"):
+            if os.path.exists(p):
+                os.unlink(p)
         if a == b and a[0] != "started":
             passed += 1
             print("ok: %s" % name)

@@ -30,7 +30,7 @@ SEG=/dev/shm/shmc-test-systemd.$$
 SRV_PID=""
 cleanup() {
     [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-    rm -f "$SEG"
+    rm -f "$SEG" "$SEG.meta" # .meta: the restart file a clean stop writes
     rm -rf "$TMP"
 }
 trap cleanup EXIT

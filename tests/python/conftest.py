@@ -79,7 +79,7 @@ def server():
     yield sock, segpath
     proc.terminate()
     proc.wait(10)
-    for p in (sock, segpath):
+    for p in (sock, segpath, segpath + ".meta"):  # .meta: written by a clean stop
         if os.path.exists(p):
             os.unlink(p)
 
