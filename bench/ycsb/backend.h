@@ -9,7 +9,9 @@
  * worker thread open ... close; teardown once at the end in the first
  * process (also after SIGINT).  A forked worker process (-P) calls
  * proc_open before its threads open and proc_close after they close:
- * nothing setup opened before the fork is used in it.
+ * nothing setup opened before the fork is used in it.  proc_open,
+ * proc_close and teardown may be NULL: nothing to do (mc and redis
+ * connect per thread and make nothing to remove).
  */
 #ifndef YCSB_BACKEND_H
 #define YCSB_BACKEND_H

@@ -80,14 +80,6 @@ static int mc_setup(const ycsb_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-static int mc_proc_open(const ycsb_config *cfg, char *err, size_t errlen)
-{
-    (void)cfg;
-    (void)err;
-    (void)errlen;
-    return 0; /* connections are per thread */
-}
-
 static void *mc_open(const ycsb_config *cfg, char *err, size_t errlen)
 {
     return mc_connect(cfg, err, errlen);
@@ -158,10 +150,6 @@ static void mc_close(void *conn)
     memcached_free(conn);
 }
 
-static void mc_nothing(void)
-{
-}
-
 static void mc_describe(const ycsb_config *cfg, char *buf, size_t cap)
 {
     snprintf(buf, cap, "libmemcached %s to %s (%s), %s protocol", LIBMEMCACHED_VERSION_STRING,
@@ -172,14 +160,14 @@ static void mc_describe(const ycsb_config *cfg, char *buf, size_t cap)
 const ycsb_backend ycsb_backend_mc = {
     .name = "mc",
     .setup = mc_setup,
-    .proc_open = mc_proc_open,
+    .proc_open = NULL, /* connections are per thread */
     .open = mc_open,
     .read = mc_read,
     .update = mc_write,
     .insert = mc_write,
     .scan = mc_scan,
     .close = mc_close,
-    .proc_close = mc_nothing,
-    .teardown = mc_nothing,
+    .proc_close = NULL,
+    .teardown = NULL,
     .describe = mc_describe,
 };

@@ -93,14 +93,6 @@ static int rd_setup(const ycsb_config *cfg, char *err, size_t errlen)
     return rc;
 }
 
-static int rd_proc_open(const ycsb_config *cfg, char *err, size_t errlen)
-{
-    (void)cfg;
-    (void)err;
-    (void)errlen;
-    return 0; /* connections are per thread */
-}
-
 static void *rd_open(const ycsb_config *cfg, char *err, size_t errlen)
 {
     return rd_connect(cfg, err, errlen);
@@ -168,10 +160,6 @@ static void rd_close(void *conn)
     redisFree(conn);
 }
 
-static void rd_nothing(void)
-{
-}
-
 static void rd_describe(const ycsb_config *cfg, char *buf, size_t cap)
 {
     snprintf(buf, cap, "hiredis %d.%d.%d to Redis %s at %s (%s), GET/SET, scans as MGET",
@@ -182,14 +170,14 @@ static void rd_describe(const ycsb_config *cfg, char *buf, size_t cap)
 const ycsb_backend ycsb_backend_redis = {
     .name = "redis",
     .setup = rd_setup,
-    .proc_open = rd_proc_open,
+    .proc_open = NULL, /* connections are per thread */
     .open = rd_open,
     .read = rd_read,
     .update = rd_write,
     .insert = rd_write,
     .scan = rd_scan,
     .close = rd_close,
-    .proc_close = rd_nothing,
-    .teardown = rd_nothing,
+    .proc_close = NULL,
+    .teardown = NULL,
     .describe = rd_describe,
 };

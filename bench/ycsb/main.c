@@ -112,7 +112,8 @@ int main(int argc, char **argv)
     print_header(&cfg, res, timer);
     fflush(stdout);
     int rc = measure(&cfg, bk, &fmt, sh, res);
-    bk->teardown();
+    if (bk->teardown)
+        bk->teardown();
     runner_shared_free(sh, &cfg);
     record_fmt_free(&fmt);
     free(res);

@@ -389,7 +389,7 @@ static _Noreturn void worker_process(const ycsb_config *cfg, const ycsb_backend 
     char err[256] = "";
     worker_ctx ctx[cfg->threads];
     pthread_t tid[cfg->threads];
-    if (bk->proc_open(cfg, err, sizeof err) < 0) {
+    if (bk->proc_open && bk->proc_open(cfg, err, sizeof err) < 0) {
         fprintf(stderr, "ycsb: process %u: %s\n", p, err);
         runner_request_stop(sh);
         _exit(1);
@@ -400,7 +400,8 @@ static _Noreturn void worker_process(const ycsb_config *cfg, const ycsb_backend 
     }
     for (unsigned i = 0; i < cfg->threads; i++)
         pthread_join(tid[i], NULL);
-    bk->proc_close();
+    if (bk->proc_close)
+        bk->proc_close();
     _exit(0);
 }
 
