@@ -375,6 +375,23 @@ static size_t file_find(const char *path, const void *p, size_t n)
     return off;
 }
 
+/* A victim item: 64 bytes drawn from seed into victim, stored under key;
+ * returns where the file holds them (the only copy), for victim_intact. */
+static size_t victim_plant(tu_fix *f, const char *key, unsigned char victim[64], uint64_t seed)
+{
+    tu_fill(victim, 64, seed);
+    assert_ok(shmc_set(f->c, key, strlen(key), victim, 64, 0, 0));
+    return file_find(f->path, victim, 64);
+}
+
+/* The victim's bytes at voff of the file are still the ones planted. */
+static void victim_intact(tu_fix *f, size_t voff, const unsigned char victim[64])
+{
+    unsigned char now[64];
+    file_read(f->path, voff, now, sizeof now);
+    assert_bytes_equal(now, victim, 64);
+}
+
 /* The start of the segment file, where its header and class table are:
  * a refused call must leave every byte of it alone. */
 #define SNAP_BYTES (64u << 10)
@@ -447,12 +464,10 @@ static void test_confused_deputy_segment(void **state)
     shmc_cache *c = f->c;
     seg_view s = seg_of(f, c);
     unsigned char victim[64], chosen[64];
-    tu_fill(victim, sizeof victim, 4242);
+    size_t voff = victim_plant(f, "victim", victim, 4242);
     memset(chosen, 'X', sizeof chosen);
-    assert_ok(shmc_set(c, KS("victim"), victim, sizeof victim, 0, 0));
     assert_ok(shmc_set(c, KS("src"), chosen, sizeof chosen, 0, 0));
     assert_ok(shmc_set(c, KS("num"), "5", 1, 0, 0));
-    size_t voff = file_find(f->path, victim, sizeof victim);
     char *targets[] = {s.base + voff, s.base, s.base + s.size - 64};
 
     static unsigned char before[SNAP_BYTES], after[SNAP_BYTES];
@@ -461,9 +476,7 @@ static void test_confused_deputy_segment(void **state)
         every_pointer_refused(c, targets[t], 64);
     file_read(f->path, 0, after, SNAP_BYTES);
     assert_bytes_equal(after, before, SNAP_BYTES);
-    unsigned char now[64];
-    file_read(f->path, voff, now, sizeof now);
-    assert_bytes_equal(now, victim, sizeof victim);
+    victim_intact(f, voff, victim);
 
     assert_missing(c, "copy");
     assert_value(c, "src", chosen, sizeof chosen);
@@ -480,9 +493,7 @@ static void test_confused_deputy_alloc_and_options(void **state)
     shmc_cache *c = f->c;
     seg_view s = seg_of(f, c);
     unsigned char victim[64];
-    tu_fill(victim, sizeof victim, 4343);
-    assert_ok(shmc_set(c, KS("victim"), victim, sizeof victim, 0, 0));
-    size_t voff = file_find(f->path, victim, sizeof victim);
+    size_t voff = victim_plant(f, "victim", victim, 4343);
     char *p = s.base + voff;
 
     static unsigned char before[SNAP_BYTES], after[SNAP_BYTES];
@@ -500,9 +511,7 @@ static void test_confused_deputy_alloc_and_options(void **state)
     REFUSED(shmc_get_info(c, KS("victim"), (const shmc_get_options *)s.base, buf, &len, NULL));
     file_read(f->path, 0, after, SNAP_BYTES);
     assert_bytes_equal(after, before, SNAP_BYTES);
-    unsigned char now[64];
-    file_read(f->path, voff, now, sizeof now);
-    assert_bytes_equal(now, victim, sizeof victim);
+    victim_intact(f, voff, victim);
 
     /* and the calls work with caller memory */
     assert_ok(shmc_get_alloc(c, KS("victim"), &v, &len, NULL, NULL));
@@ -983,9 +992,7 @@ static __attribute__((noinline)) void test_get_multi_bad_entry(void **state)
     shmc_cache *c = f->c;
     seg_view s = seg_of(f, c);
     unsigned char victim[64];
-    tu_fill(victim, sizeof victim, 99);
-    assert_ok(shmc_set(c, KS("victim"), victim, sizeof victim, 0, 0));
-    size_t voff = file_find(f->path, victim, sizeof victim);
+    size_t voff = victim_plant(f, "victim", victim, 99);
     char b0[64], b2[64], b8[64];
     char *deep = (char *)__builtin_frame_address(0) - (64u << 10);
     shmc_value mv[] = {
@@ -1012,9 +1019,7 @@ static __attribute__((noinline)) void test_get_multi_bad_entry(void **state)
     tu_fill(w, truth_len(3), 1003);
     assert_u64_eq(mv[8].len, truth_len(3));
     assert_bytes_equal(b8, w, truth_len(3));
-    unsigned char now[64];
-    file_read(f->path, voff, now, sizeof now);
-    assert_bytes_equal(now, victim, sizeof victim);
+    victim_intact(f, voff, victim);
     aftermath(f);
 }
 
@@ -1170,9 +1175,7 @@ static void test_get_multi_entries_rewritten(void **state)
     shmc_cache *c = f->c;
     seg_view s = seg_of(f, c);
     unsigned char victim[64];
-    tu_fill(victim, sizeof victim, 77);
-    assert_ok(shmc_set(c, KS("rewrite-victim"), victim, sizeof victim, 0, 0));
-    size_t voff = file_find(f->path, victim, sizeof victim);
+    size_t voff = victim_plant(f, "rewrite-victim", victim, 77);
     enum { N = 64, ROUNDS = 3000 };
     static char good[N][64];
     static shmc_value v[N];
@@ -1196,9 +1199,7 @@ static void test_get_multi_entries_rewritten(void **state)
     pthread_join(t, NULL);
     print_message("%lu reads, %lu refused (buffer in the segment when checked)\n", ok, refused);
     assert_true(ok > 0 && refused > 0); /* the race was run both ways */
-    unsigned char now[64];
-    file_read(f->path, voff, now, sizeof now);
-    assert_bytes_equal(now, victim, sizeof victim);
+    victim_intact(f, voff, victim);
     aftermath(f);
 }
 
