@@ -218,6 +218,10 @@ static shmc_status get_info_alloc(shmc_cache *cache, const char *k, size_t nk,
  * known, and the value slides down behind it (a move within the buffer,
  * not a second copy from the cache).
  */
+/* The longest "VALUE key flags bytes cas\r\n" for a key of nk bytes. */
+#define VALUE_HEADER_MAX(nk) \
+    (sizeof "VALUE   4294967295 18446744073709551615 18446744073709551615\r\n" + (nk))
+
 /* "VALUE key flags bytes [cas]\r\n" at dst; returns its length. */
 static size_t value_header(char *dst, const char *k, size_t nk, uint32_t flags, size_t bytes,
                            bool with_cas, uint64_t cas)
@@ -243,7 +247,7 @@ static size_t value_header(char *dst, const char *k, size_t nk, uint32_t flags, 
 static shmc_status get_value_block(ctx *c, const char *k, size_t nk,
                                    const shmc_get_options *o, bool with_cas)
 {
-    size_t room = sizeof "VALUE   4294967295 18446744073709551615 18446744073709551615\r\n" + nk;
+    size_t room = VALUE_HEADER_MAX(nk);
     size_t guess = 2048;
     for (int tries = 0; tries < 16; tries++) {
         if (!srv_buf_reserve(c->out, room + guess + 2))
@@ -351,8 +355,7 @@ static shmc_status get_batch_block(ctx *c, const shmc_value *v, bool with_cas)
     }
     if (v->status != SHMC_OK)
         return v->status;
-    size_t room = sizeof "VALUE   4294967295 18446744073709551615 18446744073709551615\r\n" +
-                  v->key_len;
+    size_t room = VALUE_HEADER_MAX(v->key_len);
     if (!srv_buf_reserve(c->out, room + v->len + 2))
         return SHMC_SYSTEM;
     char *hdr = c->out->data + c->out->len;
