@@ -450,7 +450,8 @@ static void item_prefetch_body(const shmc_cache *c, const item_t *it)
 {
     size_t body = (size_t)__atomic_load_n(&it->nkey, __ATOMIC_RELAXED) +
                   __atomic_load_n(&it->nbytes, __ATOMIC_RELAXED);
-    const char *p = (const char *)it->data, *end = p + (body < PREFETCH_BODY_MAX ? body : PREFETCH_BODY_MAX);
+    const char *p = (const char *)it->data;
+    const char *end = p + (body < PREFETCH_BODY_MAX ? body : PREFETCH_BODY_MAX);
     if (end > (const char *)c->base + c->size)
         return;
     for (; p < end; p += 64)
@@ -805,7 +806,7 @@ shmc_status items_arith(shmc_cache *c, seg_counters *n, const void *key, size_t 
         st = SHMC_NOT_NUMERIC;
     } else {
         v = incr ? v + delta : (delta > v ? 0 : v - delta); /* incr wraps, decr floors */
-        char digits[24];
+        char digits[FMT_U64_MAX];
         size_t len = fmt_u64(v, digits);
         item_t *it = item_alloc(c, n, old->data, old->nkey, hash, len, old->flags,
                                 old->exptime, now, &st);
