@@ -167,7 +167,10 @@ static void mget_batches(memcached_st *m)
     while ((r = memcached_fetch_result(m, NULL, &rc))) {
         const char *v = memcached_result_value(r);
         size_t len = memcached_result_length(r);
-        int i = atoi(memcached_result_key_value(r) + 2), same = n < N;
+        char kb[16] = ""; /* the result's key is not NUL-terminated (binary protocol) */
+        size_t kl = memcached_result_key_length(r);
+        memcpy(kb, memcached_result_key_value(r), kl < sizeof kb - 1 ? kl : sizeof kb - 1);
+        int i = atoi(kb + 2), same = n < N;
         for (size_t j = 0; same && j < len; j++)
             same = v[j] == (char)('A' + (i + (int)j) % 26);
         if (n < N)
