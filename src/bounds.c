@@ -25,7 +25,7 @@ bool bounds_chained(const shmc_cache *c, const item_t *it)
     uint32_t n = value_extra_chunks(c, it->nkey, it->nbytes);
     const ref_t *refs = value_refs((item_t *)it); /* in the head: bounds_item checked its size */
     for (uint32_t i = 0; i < n; i++)
-        if (!bounds_chunk_at(c, refs[i], c->nclasses))
+        if (!bounds_chunk_at(c, refs[i], value_chunk_class(c, it->nkey, it->nbytes, n, i)))
             return bounds_fail("chained value ref (item_t.data)");
     return true;
 }

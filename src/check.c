@@ -221,7 +221,7 @@ static void check_chunks_of(checker *k, item_t *head, unsigned clsid)
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     for (uint32_t i = 0; i < n; i++) {
         ref_t r = value_refs(head)[i];
-        uint8_t *m = chunk_mark(k, r, c->hdr->nclasses);
+        uint8_t *m = chunk_mark(k, r, value_chunk_class(c, head->nkey, head->nbytes, n, i));
         item_t *d = m ? seg_item(c, r) : NULL;
         if (!d || STATE_KIND(d->state) != CHUNK_DATA || d->h_next != seg_ref(c, head))
             problem(k, "chained item %u: data chunk %u of %u is not its own", seg_ref(c, head),
@@ -312,7 +312,7 @@ static void check_chunks(checker *k)
                     problem(k, "data chunk %u is in a list", r);
                 else if (!value_chunk_orphaned(c, it, clsid))
                     break;
-                else if (held_by_dead_client(c, value_chunk_head(c, it, clsid)))
+                else if (held_by_dead_client(c, value_chunk_head(c, it)))
                     k->recoverable++; /* its head is a dead client's */
                 else
                     problem(k, "data chunk %u belongs to no item (leaked)", r);

@@ -38,11 +38,12 @@
  * (held too: sh itself, or another of the class, so that the chunk goes
  * from one LRU to the other free list in one step).  A publish passes its
  * own lane's shard, so the chunk a lane frees is the next it allocates,
- * still in its CPU's cache.  unlinked and freed name the crash points of
- * the caller's command (freed may be NULL).
+ * still in its CPU's cache.  ts is the lock of its chained value's tail,
+ * held too (value_tail_shard; NULL if none).  unlinked and freed name the
+ * crash points of the caller's command (freed may be NULL).
  */
 static void item_retire(shmc_cache *c, item_t *it, slab_shard *sh, slab_shard *dst,
-                        const char *unlinked, const char *freed)
+                        slab_shard *ts, const char *unlinked, const char *freed)
 {
     if (STATE_KIND(item_state(it)) == CHUNK_LINKED) { /* a repair may have run */
         lru_unlink(c, sh, it);
@@ -50,7 +51,7 @@ static void item_retire(shmc_cache *c, item_t *it, slab_shard *sh, slab_shard *d
         slabs_free_locked(c, dst, it);
         if (freed)
             CRASH_POINT(freed);
-        value_free_chunks(c, dst, it); /* chained values: sh == dst, shard 0 */
+        value_free_chunks(c, dst, ts, it); /* chained values: sh == dst, shard 0 */
     }
     (void)unlinked;
     (void)freed;
@@ -65,13 +66,14 @@ static bool item_unlink(shmc_cache *c, item_t *it)
     if (!bounds_clsid(c, it->clsid)) /* checked when found; written since through a damaged link */
         return bounds_fail("item_t.clsid");
     slab_shard *sh = slabs_shard_of(c, it); /* stays its shard while we hold the stripe */
-    if (!lock_wait(c, &sh->lock))
+    slab_shard *ts = value_tail_shard(c, it);   /* so does its tail's */
+    if (!slabs_lock_pair(c, sh, ts ? ts : sh))
         return false;
     hash_remove(c, it);
     CRASH_POINT("unlink.unchained");
     /* a death past the free is a finished delete: no crash point there */
-    item_retire(c, it, sh, sh, "unlink.lru_unlinked", NULL);
-    lock_drop(&sh->lock);
+    item_retire(c, it, sh, sh, ts, "unlink.lru_unlinked", NULL);
+    slabs_unlock_pair(sh, ts ? ts : sh);
     return true;
 }
 
@@ -210,7 +212,7 @@ static item_t *item_alloc_once(shmc_cache *c, seg_counters *n, const void *key, 
     it->nkey = (uint8_t)nkey;
     it->iflags = extra ? IFLAG_CHAINED : 0;
     mem_copy(it->data, key, nkey);
-    if (extra && !value_alloc_chunks(c, it)) {
+    if (extra && !value_alloc_chunks(c, it, lane_shard(c, n))) {
         slabs_release(c, it);
         *st = lock_call_timed_out() ? SHMC_BUSY : SHMC_NO_MEMORY;
         return NULL;
@@ -272,12 +274,13 @@ static bool publish_lock_any(shmc_cache *c, item_t *it, slab_shard *home, slab_s
 /*
  * Take the shard locks a publication of it in place of old needs (stripe
  * held): *in, the shard it enters (the lane's home shard of its class,
- * or if that is busy any other of the class that is free), and *out, the
- * one old leaves (its own: NULL without old).  Two are waited for only in
+ * or if that is busy any other of the class that is free), *out, the
+ * one old leaves (its own: NULL without old), and ts, old's tail's
+ * (value_tail_shard; NULL if none).  Two or three are waited for only in
  * address order (slabs.h).  false, holding none, if a live client holds
  * one past the call's bound (lock.h), or old's class id is damaged.
  */
-static bool publish_lock(shmc_cache *c, item_t *it, item_t *old, unsigned home,
+static bool publish_lock(shmc_cache *c, item_t *it, item_t *old, slab_shard *ts, unsigned home,
                          slab_shard **in, slab_shard **out)
 {
     if (old && !bounds_clsid(c, old->clsid)) /* as item_unlink */
@@ -286,6 +289,8 @@ static bool publish_lock(shmc_cache *c, item_t *it, item_t *old, unsigned home,
     slab_shard *osh = old ? slabs_shard_of(c, old) : NULL;
     *in = sh;
     *out = osh;
+    if (ts) /* old is a large value with a tail: rare enough to wait in order */
+        return slabs_lock_set(c, (slab_shard *[]){sh, osh, ts}, 3);
     if (lock_try(c, &sh->lock)) { /* the common case: home is free */
         if (!osh || osh == sh || lock_try(c, &osh->lock))
             return true;
@@ -315,7 +320,8 @@ static bool item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old
             __builtin_prefetch(seg_item(c, nx), 1);
     }
     slab_shard *sh = NULL, *osh = NULL;
-    if (!publish_lock(c, it, old, lane_shard(c, n), &sh, &osh))
+    slab_shard *ts = old ? value_tail_shard(c, old) : NULL; /* stripe held: stays */
+    if (!publish_lock(c, it, old, ts, lane_shard(c, n), &sh, &osh))
         return false;
     uint64_t fresh = cas_make(c, it->hash); /* also names this publication */
     if (it->cas) /* an explicit CAS (meta E): keep generated ones above it */
@@ -334,9 +340,12 @@ static bool item_publish(shmc_cache *c, seg_counters *n, item_t *it, item_t *old
         hash_replace(c, old, it);
         CRASH_POINT("publish.chained");
         /* old's chunk goes to the lane's shard if it is of the same class */
-        item_retire(c, old, osh, old->clsid == it->clsid ? sh : osh, "publish.old_unlinked",
-                    "publish.old_freed");
-        slabs_unlock_pair(sh, osh);
+        item_retire(c, old, osh, old->clsid == it->clsid ? sh : osh, ts,
+                    "publish.old_unlinked", "publish.old_freed");
+        if (ts)
+            slabs_unlock_set((slab_shard *[]){sh, osh, ts}, 3);
+        else
+            slabs_unlock_pair(sh, osh);
     } else {
         lock_drop(&sh->lock);
         hash_insert(c, it);

@@ -26,12 +26,14 @@
 #include <stdint.h>
 
 #define SEG_MAGIC "SHMCACHD"            /* first 8 bytes of every segment */
-#define SEG_FORMAT_VERSION 6u           /* bumped on any layout change (2: sharded classes;
+#define SEG_FORMAT_VERSION 7u           /* bumped on any layout change (2: sharded classes;
                                            3: CAS values made per stripe; 4: liveness by
                                            pid and start time; 5: a lock word's reader
                                            bit, lock.h; 6: a page per class past the
                                            limit, seg_header.limit_pages; the TEMP
-                                           LRU; the event ring, events.h) */
+                                           LRU; the event ring, events.h; 7: a
+                                           chained value's last data chunk of the
+                                           class that fits it, value.h) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */

@@ -127,6 +127,20 @@ static inline bool lock_try(shmc_cache *c, seg_lock *l)
                                        __ATOMIC_RELAXED);
 }
 
+/* lock_try, or true if this handle holds l already (then as a writer
+ * from now on: a repair, which changes what it guards, follows our death
+ * even where we took it as a reader).  *took: taken here, to drop. */
+static inline bool lock_try_or_mine(shmc_cache *c, seg_lock *l, bool *took)
+{
+    uint32_t w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+    *took = false;
+    if (w && (w & ~(LOCK_WAITERS | LOCK_READER)) == c->token) {
+        __atomic_fetch_and(&l->word, ~LOCK_READER, __ATOMIC_ACQ_REL);
+        return true;
+    }
+    return *took = lock_try(c, l);
+}
+
 void lock_wake(seg_lock *l);
 
 /* Release l. */

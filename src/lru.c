@@ -198,22 +198,27 @@ static void lru_drop(shmc_cache *c, slab_shard *sh, item_t *it, enum item_livene
 
 /* Take linked item it of shard sh as ours (CHUNK_ALLOC), out of the index
  * and its list, counted as why says (sh's lock held); its chained value's
- * data chunks go to sh's free list.  false if its stripe lock is busy or
- * it is no longer linked. */
+ * data chunks go to sh's free list, its tail to its own shard's.  false
+ * if its stripe lock or its tail's shard lock is busy (taken out of
+ * order: never waited for), or it is no longer linked. */
 static bool lru_take(shmc_cache *c, slab_shard *sh, item_t *it, enum item_liveness why)
 {
     seg_lock *s = hash_stripe(c, it->hash);
     if (!lock_try(c, s))
         return false;
     /* the stripe repair may have run; the item is still ours to judge */
-    if (STATE_KIND(item_state(it)) != CHUNK_LINKED) {
+    slab_shard *ts = NULL;
+    if (STATE_KIND(item_state(it)) != CHUNK_LINKED ||
+        ((ts = value_tail_shard(c, it)) && !lock_try(c, &ts->lock))) {
         lock_drop(s);
         return false;
     }
     lru_drop(c, sh, it, why);
     CRASH_POINT("lru.evict_dropped");
     item_set_alloc(it, c->slot);
-    value_free_chunks(c, sh, it); /* the head left LINKED first: value.h */
+    value_free_chunks(c, sh, ts, it); /* the head left LINKED first: value.h */
+    if (ts)
+        lock_drop(&ts->lock);
     lock_drop(s);
     return true;
 }

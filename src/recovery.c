@@ -34,20 +34,22 @@ static bool item_plausible(const shmc_cache *c, const item_t *it, unsigned clsid
            item_total(it->nkey, it->nbytes) <= room && hash_key(it->data, it->nkey) == it->hash;
 }
 
-/* Free the data chunks that no head owns any more (the largest class's
- * shard 0 lock held, which holds them all; run after the heads' fates
- * are settled). */
-static void free_orphan_chunks(shmc_cache *c)
+/* Free the data chunks of class clsid naming shard s (SEG_SHARDS: any)
+ * that no head owns any more (the lock of each such shard held; run after
+ * the heads' fates are settled: a reap frees a dead client's heads, in
+ * the largest class, before it looks at any class's data chunks). */
+static void free_orphan_chunks(shmc_cache *c, unsigned clsid, unsigned s)
 {
-    unsigned clsid = c->hdr->nclasses; /* only the largest class holds chained values */
-    slab_shard *sh = slabs_shard(c, clsid, 0);
     for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
         if (__atomic_load_n(&c->pagemap[pg], __ATOMIC_ACQUIRE) != clsid)
             continue;
         item_t *it;
-        SLABS_FOR_EACH_CHUNK(c, pg, clsid, it)
-            if (STATE_KIND(item_state(it)) == CHUNK_DATA && value_chunk_orphaned(c, it, clsid))
-                slabs_free_locked(c, sh, it);
+        SLABS_FOR_EACH_CHUNK(c, pg, clsid, it) {
+            unsigned in = item_shard(it);
+            if (STATE_KIND(item_state(it)) == CHUNK_DATA && (s == SEG_SHARDS || in == s) &&
+                value_chunk_orphaned(c, it, clsid))
+                slabs_free_locked(c, slabs_shard(c, clsid, in), it);
+        }
     }
 }
 
@@ -118,6 +120,25 @@ static bool slot_alive(shmc_cache *c, alive_cache *ac, uint32_t slot)
     return ac->known[slot] == 1;
 }
 
+/* Free chunk it of shard sh (its lock held, its list being rebuilt),
+ * allocated to a dead client.  If it is a head whose value's data chunks
+ * were adopted, its tail, of another class, is freed too where its lock
+ * is ours already (shmc_check holds every lock) or free now (a lower lock
+ * than sh's, so never waited for): the shard's full data chunks are freed
+ * by the orphan pass after the rebuild, and a tail left here by the
+ * reaper's. */
+static void free_dead_head(shmc_cache *c, slab_shard *sh, item_t *it)
+{
+    slab_shard *ts = value_tail_shard(c, it);
+    bool took;
+    if (ts && lock_try_or_mine(c, &ts->lock, &took)) {
+        value_free_chunks(c, NULL, ts, it);
+        if (took)
+            lock_drop(&ts->lock);
+    }
+    slabs_free_locked(c, sh, it);
+}
+
 /*
  * A shard lock's owner died: rebuild the shard's free list and LRU lists
  * from the states of the chunks that name it, freeing chunks allocated to
@@ -146,13 +167,13 @@ static void repair_shard(shmc_cache *c, unsigned clsid, unsigned s)
                 continue;
             if (STATE_KIND(st) == CHUNK_LINKED)
                 lru_append(c, sh, it);
-            else if (STATE_KIND(st) == CHUNK_FREE ||
-                     (STATE_KIND(st) == CHUNK_ALLOC && !slot_alive(c, &ac, STATE_SLOT(st))))
+            else if (STATE_KIND(st) == CHUNK_FREE)
                 slabs_free_locked(c, sh, it);
+            else if (STATE_KIND(st) == CHUNK_ALLOC && !slot_alive(c, &ac, STATE_SLOT(st)))
+                free_dead_head(c, sh, it);
         }
     }
-    if (clsid == c->hdr->nclasses && s == 0)
-        free_orphan_chunks(c);
+    free_orphan_chunks(c, clsid, s);
 }
 
 /* The pool lock's owner died: the page map is the truth, and each
@@ -185,7 +206,8 @@ void recovery_repair_lock(shmc_cache *c, seg_lock *l)
 void recovery_reap_slot(shmc_cache *c, uint32_t slot)
 {
     uint32_t mine = STATE_MAKE(CHUNK_ALLOC, slot);
-    for (unsigned clsid = 1; clsid <= c->hdr->nclasses; clsid++) {
+    /* the largest class first: its heads' fates settle their tails' */
+    for (unsigned clsid = c->hdr->nclasses; clsid >= 1; clsid--) {
         slabs_lock_class(c, clsid);
         for (uint32_t pg = 0; pg < c->hdr->npages; pg++) {
             if (c->pagemap[pg] != clsid)
@@ -195,8 +217,7 @@ void recovery_reap_slot(shmc_cache *c, uint32_t slot)
                 if (item_state(it) == mine) /* the page's class, not the header's clsid */
                     slabs_free_locked(c, slabs_shard(c, clsid, item_shard(it)), it);
         }
-        if (clsid == c->hdr->nclasses)
-            free_orphan_chunks(c);
+        free_orphan_chunks(c, clsid, SEG_SHARDS);
         slabs_unlock_class(c, clsid);
         if (clsid == c->hdr->nclasses / 2)
             CRASH_POINT("reap.half");

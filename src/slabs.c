@@ -198,6 +198,45 @@ bool slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b)
     return true;
 }
 
+#define LOCK_SET_MAX 4
+
+/* The distinct shards of set, in address order, into out; returns how many. */
+static unsigned lock_set_sort(slab_shard *const *set, unsigned n, slab_shard **out)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n && i < LOCK_SET_MAX; i++) {
+        unsigned j = k;
+        while (j > 0 && out[j - 1] > set[i])
+            j--;
+        if (j > 0 && out[j - 1] == set[i])
+            continue;
+        memmove(&out[j + 1], &out[j], (k - j) * sizeof *out);
+        out[j] = set[i];
+        k++;
+    }
+    return k;
+}
+
+bool slabs_lock_set(shmc_cache *c, slab_shard *const *set, unsigned n)
+{
+    slab_shard *s[LOCK_SET_MAX];
+    unsigned k = lock_set_sort(set, n, s);
+    for (unsigned i = 0; i < k; i++)
+        if (!lock_wait(c, &s[i]->lock)) {
+            while (i-- > 0)
+                lock_drop(&s[i]->lock);
+            return false;
+        }
+    return true;
+}
+
+void slabs_unlock_set(slab_shard *const *set, unsigned n)
+{
+    slab_shard *s[LOCK_SET_MAX];
+    for (unsigned k = lock_set_sort(set, n, s); k-- > 0;)
+        lock_drop(&s[k]->lock);
+}
+
 void slabs_unlock_pair(slab_shard *a, slab_shard *b)
 {
     if (b != a)
@@ -557,21 +596,45 @@ static void slabs_unempty(shmc_cache *c, unsigned clsid, uint32_t pg, item_t *st
     }
 }
 
+/* Take lock l for a page move unless the move holds it already (its shard
+ * is of class held, every shard lock of which the move holds), never
+ * waiting; *took says whether it was taken here. */
+static bool slabs_try_extra(shmc_cache *c, slab_shard *sh, unsigned held, bool *took)
+{
+    *took = sh && slabs_shard_clsid(c, sh) != held;
+    return !*took || lock_try(c, &sh->lock);
+}
+
 /*
- * Evict linked item it of class clsid for a page move (every shard lock
- * of the class held): false if its stripe is busy, or it is live and
- * evict is off.  Its chunk (and a chained value's data chunks) go to the
- * free list of its shard.
+ * Evict linked item it for a page move of class held (every shard lock of
+ * held held): it is of that class, or the head of a chained value whose
+ * tail is.  The locks of its shard and its tail's that the move does not
+ * hold are taken, never waiting.  false if one of those or its stripe is
+ * busy, or it is live and evict is off.  Its chunk and its value's data
+ * chunks go to the free lists of their shards.
  */
-static bool slabs_evict_linked(shmc_cache *c, item_t *it, bool evict, uint32_t now)
+static bool slabs_evict_linked(shmc_cache *c, item_t *it, unsigned held, bool evict, uint32_t now)
 {
     if (STATE_KIND(item_state(it)) != CHUNK_LINKED || !bounds_item(c, it))
         return false;
-    slab_shard *sh = slabs_shard_of(c, it);
     enum item_liveness why = clock_liveness(c, it, now);
     seg_lock *s = hash_stripe(c, it->hash);
     if ((why == ITEM_LIVE && !evict) || !lock_try(c, s))
         return false;
+    slab_shard *sh = slabs_shard_of(c, it), *ts = NULL; /* both stay: stripe held */
+    bool took_sh = false, took_ts = false;
+    if (STATE_KIND(item_state(it)) != CHUNK_LINKED || /* read before the stripe, for a head */
+        !slabs_try_extra(c, sh, held, &took_sh)) {
+        lock_drop(s);
+        return false;
+    }
+    ts = value_tail_shard(c, it);
+    if (!slabs_try_extra(c, ts, held, &took_ts)) {
+        if (took_sh)
+            lock_drop(&sh->lock);
+        lock_drop(s);
+        return false;
+    }
     if (why == ITEM_LIVE && events_on(c))
         events_put_item(c, SHMC_EV_EVICT, it, now);
     hash_remove(c, it);
@@ -581,16 +644,20 @@ static bool slabs_evict_linked(shmc_cache *c, item_t *it, bool evict, uint32_t n
     else
         sh->reclaimed++;
     slabs_free_locked(c, sh, it);
-    value_free_chunks(c, sh, it);
+    value_free_chunks(c, sh, ts, it);
+    if (took_ts)
+        lock_drop(&ts->lock);
+    if (took_sh)
+        lock_drop(&sh->lock);
     lock_drop(s);
     return true;
 }
 
 /*
  * Empty page pg of class clsid (every shard lock of the class held): take
- * its free chunks off their free lists and evict its items.  Fails,
- * undoing, if a chunk is allocated to a client or its stripe is busy, or
- * (no_evict) holds an item.
+ * its free chunks off their free lists and evict its items, and the items
+ * whose data chunks it holds.  Fails, undoing, if a chunk is allocated to
+ * a client or its stripe is busy, or (no_evict) holds an item.
  */
 static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool evict, uint32_t now)
 {
@@ -601,12 +668,12 @@ static bool slabs_empty_page(shmc_cache *c, unsigned clsid, uint32_t pg, bool ev
         if (++i == cls->perslab / 2 + 1)
             CRASH_POINT("slabs.reassign_half");
         if (STATE_KIND(item_state(it)) == CHUNK_DATA && it->h_next) { /* evict its item */
-            item_t *head = value_chunk_head(c, it, clsid);
-            if (head && head->clsid == clsid)
-                slabs_evict_linked(c, head, evict, now);
+            item_t *head = value_chunk_head(c, it);
+            if (head)
+                slabs_evict_linked(c, head, clsid, evict, now);
         }
         uint32_t st = STATE_KIND(item_state(it));
-        if (st == CHUNK_LINKED && slabs_evict_linked(c, it, evict, now))
+        if (st == CHUNK_LINKED && slabs_evict_linked(c, it, clsid, evict, now))
             st = STATE_KIND(item_state(it)); /* now FREE, on a free list */
         if (st != CHUNK_FREE) {
             slabs_unempty(c, clsid, pg, it);

@@ -104,6 +104,12 @@ void slabs_unlock_class(shmc_cache *c, unsigned clsid);
  * false, holding neither, if past the call's bound (lock.h). */
 bool slabs_lock_pair(shmc_cache *c, slab_shard *a, slab_shard *b);
 
+/* Take / drop the locks of the n (at most 4) shards in set, each once
+ * however often it is named, the lower address first: as slabs_lock_pair
+ * (a publication replacing a large value takes its tail's too). */
+bool slabs_lock_set(shmc_cache *c, slab_shard *const *set, unsigned n);
+void slabs_unlock_set(slab_shard *const *set, unsigned n);
+
 /* Lock a shard of class clsid other than shard s that is free now, never
  * waiting (the largest class has one shard: slabs_home); NULL if none is.
  * For a chunk of ours, which any shard of its class may take. */

@@ -32,22 +32,38 @@ uint32_t value_extra_chunks(const shmc_cache *c, size_t nkey, size_t vlen)
     return (uint32_t)((vlen - head_room + per - 1) / per);
 }
 
+/* Bytes of the value the head of n data chunks holds. */
+static size_t head_len(const shmc_cache *c, size_t nkey, uint32_t n)
+{
+    return c->classes[c->hdr->nclasses].size - sizeof(item_t) - value_refs_at(nkey) -
+           n * sizeof(ref_t);
+}
+
+unsigned value_chunk_class(const shmc_cache *c, size_t nkey, size_t vlen, uint32_t n,
+                           uint32_t i)
+{
+    if (i + 1 < n)
+        return c->hdr->nclasses;
+    size_t tail = vlen - head_len(c, nkey, n) - (size_t)(n - 1) * data_cap(c);
+    return slabs_clsid(c, sizeof(item_t) + tail);
+}
+
 /* The part of the value held by segment i (0 = the head): pointer and length. */
 static char *segment_at(shmc_cache *c, item_t *it, uint32_t n, uint32_t i, size_t *len)
 {
     size_t refs_at = value_refs_at(it->nkey);
-    size_t head_len = c->classes[c->hdr->nclasses].size - sizeof(item_t) - refs_at -
-                      n * sizeof(ref_t);
+    size_t first = head_len(c, it->nkey, n);
     if (i == 0) {
-        *len = it->nbytes < head_len ? it->nbytes : head_len;
+        *len = it->nbytes < first ? it->nbytes : first;
         return it->data + refs_at + n * sizeof(ref_t);
     }
-    size_t before = head_len + (size_t)(i - 1) * data_cap(c);
+    size_t before = first + (size_t)(i - 1) * data_cap(c);
     size_t rest = it->nbytes - before;
     *len = rest < data_cap(c) ? rest : data_cap(c);
     ref_t r = value_refs(it)[i - 1];
-    if (!bounds_chunk(c, r, c->nclasses)) { /* bounds_item checked it: damaged since */
-        bounds_fail("chained value ref (item_t.data)");
+    /* the chunk's class holds *len bytes: both come from nkey and nbytes */
+    if (!bounds_chunk(c, r, value_chunk_class(c, it->nkey, it->nbytes, n, i - 1))) {
+        bounds_fail("chained value ref (item_t.data)"); /* bounds_item checked it: damaged since */
         *len = 0;
         return it->data;
     }
@@ -134,20 +150,32 @@ void value_copy(shmc_cache *c, item_t *dst, size_t dst_off, item_t *src)
     }
 }
 
-bool value_alloc_chunks(shmc_cache *c, item_t *head)
+bool value_alloc_chunks(shmc_cache *c, item_t *head, unsigned s)
 {
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     ref_t *refs = value_refs(head);
     memset(refs, 0, n * sizeof(ref_t));
     for (uint32_t i = 0; i < n; i++) {
-        item_t *d = slabs_alloc(c, c->hdr->nclasses, 0);
+        item_t *d = slabs_alloc(c, value_chunk_class(c, head->nkey, head->nbytes, n, i), s);
         if (!d) {
             value_release_chunks(c, head);
             return false;
         }
+        d->iflags = 0; /* not a head: slabs_release must not follow refs */
         refs[i] = seg_ref(c, d); /* ours (CHUNK_ALLOC) until adopted */
     }
     return true;
+}
+
+/* Data chunk i of head's n, if its ref names a chunk of its class (else
+ * NULL, the damage recorded). */
+static item_t *data_chunk(shmc_cache *c, item_t *head, uint32_t n, uint32_t i)
+{
+    ref_t r = value_refs(head)[i];
+    if (bounds_chunk_at(c, r, value_chunk_class(c, head->nkey, head->nbytes, n, i)))
+        return seg_item(c, r);
+    bounds_fail("chained value ref (item_t.data)");
+    return NULL;
 }
 
 void value_release_chunks(shmc_cache *c, item_t *head)
@@ -157,13 +185,20 @@ void value_release_chunks(shmc_cache *c, item_t *head)
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     slab_shard *sh = slabs_shard(c, c->hdr->nclasses, 0); /* the largest class: not sharded */
     uint32_t mine = STATE_MAKE(CHUNK_ALLOC, c->slot);
+    item_t *tail = NULL;
     lock_take(c, &sh->lock);
     for (uint32_t i = 0; i < n; i++) {
-        ref_t r = value_refs(head)[i];
-        if (bounds_chunk_at(c, r, c->nclasses) && item_state(seg_item(c, r)) == mine)
-            slabs_free_locked(c, sh, seg_item(c, r));
+        item_t *d = value_refs(head)[i] ? data_chunk(c, head, n, i) : NULL;
+        if (!d || item_state(d) != mine)
+            continue;
+        if (value_chunk_class(c, head->nkey, head->nbytes, n, i) == c->hdr->nclasses)
+            slabs_free_locked(c, sh, d);
+        else
+            tail = d; /* its own class's lock: not under this one (slabs.h) */
     }
     lock_drop(&sh->lock);
+    if (tail)
+        slabs_release(c, tail);
 }
 
 void value_adopt_chunks(shmc_cache *c, item_t *head)
@@ -173,48 +208,67 @@ void value_adopt_chunks(shmc_cache *c, item_t *head)
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     ref_t hr = seg_ref(c, head);
     for (uint32_t i = 0; i < n; i++) {
-        ref_t r = value_refs(head)[i];
-        if (!bounds_chunk_at(c, r, c->nclasses)) { /* ours since value_alloc_chunks */
-            bounds_fail("chained value ref (item_t.data)");
+        item_t *d = data_chunk(c, head, n, i); /* ours since value_alloc_chunks */
+        if (!d)
             continue;
-        }
-        item_t *d = seg_item(c, r);
         d->h_next = hr;
         item_set_state(d, STATE_MAKE(CHUNK_DATA, 0));
     }
 }
 
-void value_free_chunks(shmc_cache *c, slab_shard *sh, item_t *head)
+/* Whether d is head's data chunk (state and back ref). */
+static bool chunk_is_heads(shmc_cache *c, const item_t *d, const item_t *head)
+{
+    return STATE_KIND(item_state(d)) == CHUNK_DATA && d->h_next == seg_ref(c, head);
+}
+
+slab_shard *value_tail_shard(shmc_cache *c, item_t *head)
+{
+    if (!value_is_chained(head) || !head_ok(c, head))
+        return NULL;
+    uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
+    unsigned t = value_chunk_class(c, head->nkey, head->nbytes, n, n - 1);
+    if (t == c->hdr->nclasses)
+        return NULL;
+    item_t *d = data_chunk(c, head, n, n - 1);
+    return d && chunk_is_heads(c, d, head) ? slabs_shard(c, t, item_shard(d)) : NULL;
+}
+
+void value_free_chunks(shmc_cache *c, slab_shard *sh, slab_shard *ts, item_t *head)
 {
     if (!value_is_chained(head) || !head_ok(c, head))
         return;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
-    ref_t hr = seg_ref(c, head);
     for (uint32_t i = 0; i < n; i++) {
-        ref_t r = value_refs(head)[i];
-        item_t *d = bounds_chunk_at(c, r, c->nclasses) ? seg_item(c, r) : NULL;
-        if (d && STATE_KIND(item_state(d)) == CHUNK_DATA && d->h_next == hr)
-            slabs_free_locked(c, sh, d);
+        item_t *d = data_chunk(c, head, n, i);
+        if (!d || !chunk_is_heads(c, d, head))
+            continue;
+        unsigned cls = value_chunk_class(c, head->nkey, head->nbytes, n, i);
+        if (cls == c->hdr->nclasses) {
+            if (sh)
+                slabs_free_locked(c, sh, d);
+        }
+        else if (slabs_shard(c, cls, item_shard(d)) == ts) /* else left to the reaper */
+            slabs_free_locked(c, ts, d);
     }
 }
 
-item_t *value_chunk_head(shmc_cache *c, const item_t *chunk, unsigned clsid)
+item_t *value_chunk_head(shmc_cache *c, const item_t *chunk)
 {
-    return bounds_chunk_at(c, chunk->h_next, clsid) ? seg_item(c, chunk->h_next) : NULL;
+    return bounds_chunk_at(c, chunk->h_next, c->nclasses) ? seg_item(c, chunk->h_next) : NULL;
 }
 
 bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid)
 {
-    ref_t hr = chunk->h_next;
-    if (!bounds_chunk_at(c, hr, clsid))
+    item_t *head = value_chunk_head(c, chunk);
+    if (!head)
         return true;
-    item_t *head = seg_item(c, hr);
     uint32_t st = item_state(head);
     bool held = STATE_KIND(st) == CHUNK_LINKED ||
                 (STATE_KIND(st) == CHUNK_ALLOC && c->owners->slot_alive(c, STATE_SLOT(st)));
     if (!held || !value_is_chained(head))
         return true;
-    if (clsid != c->nclasses || item_total(head->nkey, head->nbytes) > c->hdr->item_size_max) {
+    if (item_total(head->nkey, head->nbytes) > c->hdr->item_size_max) {
         bounds_fail("item_t.nbytes (chained)"); /* its refs would run past its chunk */
         return true;
     }
@@ -222,6 +276,6 @@ bool value_chunk_orphaned(shmc_cache *c, item_t *chunk, unsigned clsid)
     ref_t me = seg_ref(c, chunk);
     for (uint32_t i = 0; i < n; i++)
         if (value_refs(head)[i] == me)
-            return false;
+            return value_chunk_class(c, head->nkey, head->nbytes, n, i) != clsid;
     return true;
 }

@@ -1,6 +1,7 @@
 /*
  * test_large.c - large items (memcached -I 8m): multi-megabyte values
- * stored and read back byte-exact, appended to, evicted; the size limit;
+ * stored and read back byte-exact, appended to, evicted; the last data
+ * chunk of a chained value in the class that fits it; the size limit;
  * and shmc_create's configuration checks.
  */
 #include "testutil.h"
@@ -205,6 +206,156 @@ static void test_large_eviction(void **state)
     }
     assert_value_str(c, "small999", "v");
     free(v);
+    free(want);
+}
+
+static int setup_16m(void **state)
+{
+    shmc_config cfg;
+    shmc_config_init(&cfg); /* item_size_max 1 MiB: chunks of 512 KiB at most */
+    cfg.mem_bytes = 16 * MiB;
+    return tu_setup(state, "tail", &cfg);
+}
+
+/* The class whose chunks hold len bytes of item, and the largest. */
+static unsigned class_for(shmc_cache *c, size_t len)
+{
+    unsigned n = shmc_class_count(c);
+    for (unsigned id = 1; id <= n; id++) {
+        shmc_class_stats cs;
+        assert_ok(shmc_class_stats_get(c, id, &cs));
+        if (cs.chunk_size >= len)
+            return id;
+    }
+    return n;
+}
+
+static shmc_class_stats class_stats(shmc_cache *c, unsigned id)
+{
+    shmc_class_stats cs;
+    assert_ok(shmc_class_stats_get(c, id, &cs));
+    return cs;
+}
+
+/* Store keys tail0.. of len bytes each until nstores; the ones still held
+ * must read back byte-exact.  Returns how many are held. */
+static uint64_t store_tails(shmc_cache *c, size_t len, unsigned nstores)
+{
+    unsigned char *v = malloc(len), *out = malloc(len);
+    assert_non_null(v);
+    assert_non_null(out);
+    for (unsigned i = 0; i < nstores; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "tail%u", i);
+        tu_fill(v, len, i + 7);
+        assert_ok(shmc_set(c, KS(key), v, len, 0, 0));
+    }
+    uint64_t held = 0;
+    for (unsigned i = 0; i < nstores; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "tail%u", i);
+        size_t got = len;
+        shmc_status st = shmc_get(c, KS(key), out, &got, NULL, NULL);
+        if (st == SHMC_NOT_FOUND)
+            continue;
+        assert_ok(st);
+        assert_u64_eq(got, len);
+        tu_fill(v, len, i + 7);
+        assert_bytes_equal(out, v, len);
+        held++;
+    }
+    free(v);
+    free(out);
+    return held;
+}
+
+/*
+ * A value a little over the largest chunk (530,000 bytes against 512 KiB)
+ * takes a head of the largest class and a tail of the class that fits
+ * the rest, as memcached's chunked items: 16 MiB holds about 28 such
+ * items.  With two chunks of the largest class each (before), one item a
+ * page: at most 16.  Deleting them frees the tails too.
+ */
+static void test_large_tail_fits_class(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    size_t len = 530000;
+    unsigned largest = shmc_class_count(c);
+    uint64_t held = store_tails(c, len, 40);
+    shmc_stats s = tu_stats(c);
+    print_message("%" PRIu64 " of 40 values of %zu bytes held in 16 MiB\n", held, len);
+    assert_u64_eq(s.curr_items, held);
+    assert_u64_cmp(held, >=, 24);
+    /* the tail: what the head (512 KiB less its header, key and ref) leaves */
+    unsigned t = class_for(c, len - class_stats(c, largest).chunk_size + 1024);
+    assert_int_not_equal(t, largest);
+    assert_u64_eq(class_stats(c, largest).used_chunks, held);
+    assert_u64_eq(class_stats(c, t).used_chunks, held);
+    assert_int_equal(shmc_check(c, stderr), 0);
+
+    for (unsigned i = 0; i < 40; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "tail%u", i);
+        shmc_status st = shmc_delete(c, KS(key), 0);
+        assert_true(st == SHMC_OK || st == SHMC_NOT_FOUND);
+    }
+    assert_u64_eq(class_stats(c, largest).used_chunks, 0);
+    assert_u64_eq(class_stats(c, t).used_chunks, 0);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
+/*
+ * Page moves with tails (812,000-byte values: tails of about 300 KB, 3 a
+ * page): moving a page of the tails' class evicts the items whose tails
+ * it holds, through their heads in the largest class; moving pages of
+ * the largest class until one holds heads frees those heads' tails.  What stays reads back whole
+ * and nothing leaks.
+ */
+static void test_large_tail_page_moves(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    size_t len = 812000;
+    unsigned largest = shmc_class_count(c);
+    uint64_t held = store_tails(c, len, 24);
+    unsigned t = class_for(c, len - class_stats(c, largest).chunk_size + 1024);
+    assert_int_not_equal(t, largest);
+    assert_u64_cmp(class_stats(c, t).total_pages, >=, 3);
+    uint64_t pages = class_stats(c, t).total_pages;
+
+    assert_ok(shmc_slabs_reassign(c, (int)t, 0));
+    assert_u64_eq(class_stats(c, t).total_pages, pages - 1);
+    uint64_t after_t = tu_stats(c).curr_items;
+    assert_u64_cmp(after_t, <, held);
+    assert_u64_eq(class_stats(c, t).used_chunks, after_t);
+    assert_u64_eq(class_stats(c, largest).used_chunks, after_t);
+    assert_int_equal(shmc_check(c, stderr), 0);
+
+    /* the first pages to go are those the evictions above left free */
+    for (unsigned i = 0; i < 8 && tu_stats(c).curr_items == after_t; i++)
+        assert_ok(shmc_slabs_reassign(c, (int)largest, 0));
+    uint64_t after_l = tu_stats(c).curr_items;
+    assert_u64_cmp(after_l, <, after_t);
+    assert_u64_eq(class_stats(c, t).used_chunks, after_l);
+    assert_u64_eq(class_stats(c, largest).used_chunks, after_l);
+    assert_int_equal(shmc_check(c, stderr), 0);
+    /* and what is held still reads back whole: store_tails' reads */
+    unsigned char *out = malloc(len), *want = malloc(len);
+    assert_non_null(out);
+    assert_non_null(want);
+    uint64_t read = 0;
+    for (unsigned i = 0; i < 24; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "tail%u", i);
+        size_t got = len;
+        if (shmc_get(c, KS(key), out, &got, NULL, NULL) != SHMC_OK)
+            continue;
+        tu_fill(want, len, i + 7);
+        assert_u64_eq(got, len);
+        assert_bytes_equal(out, want, len);
+        read++;
+    }
+    assert_u64_eq(read, after_l);
+    free(out);
     free(want);
 }
 
@@ -467,6 +618,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_eviction, setup_large, tu_teardown),
         cmocka_unit_test_setup_teardown(test_large_stores_in_flight_wait, setup_small_large,
                                         tu_teardown),
+        cmocka_unit_test_setup_teardown(test_large_tail_fits_class, setup_16m, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_large_tail_page_moves, setup_16m, tu_teardown),
         cmocka_unit_test(test_config_validation),
         cmocka_unit_test(test_max_item_size_limit),
     };
