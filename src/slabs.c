@@ -760,19 +760,24 @@ static bool page_cost_less(page_cost a, page_cost b)
 
 /*
  * Whether class clsid's only page is nearly empty (an eighth of its chunks
- * or fewer hold items).  A few items of a size next to a busy class's can
- * hold a page the busy class needs (8 MiB of 100 B values whose 3-byte
- * keys fall one class below the rest: 10 items kept an eighth of the
- * cache).  slabs_pick_victim lets such a page move, its items evicted,
- * only while the classes hold no more pages than the limit: the class's
- * next page is then its first, which memcached's -m rule grants past the
- * limit, but only once.
+ * or fewer hold items), and holds fewer items than a page of class dst
+ * will.  A few items of a size next to a busy class's can hold a page the
+ * busy class needs (8 MiB of 100 B values whose 3-byte keys fall one
+ * class below the rest: 10 items kept an eighth of the cache).
+ * slabs_pick_victim lets such a page move, its items evicted, only while
+ * the classes hold no more pages than the limit: the class's next page is
+ * then its first, which memcached's -m rule grants past the limit, but
+ * only once.  The page must be worth more items in dst than it holds: a
+ * page of 96-byte chunks holding 181 items is 1.7% full, but it is worth
+ * two 512 KB items in the largest class (with values of 10 B to 1 MB at
+ * 64 MiB, such moves held 0.89 of memcached's items).
  */
-static bool slabs_last_page_sparse(shmc_cache *c, unsigned clsid)
+static bool slabs_last_page_sparse(shmc_cache *c, unsigned clsid, unsigned dst)
 {
     const slab_class *cls = &c->classes[clsid];
-    return __atomic_load_n(&cls->pages, __ATOMIC_RELAXED) == 1 &&
-           slabs_items(c, clsid) * 8 <= cls->perslab;
+    uint64_t items = slabs_items(c, clsid);
+    return __atomic_load_n(&cls->pages, __ATOMIC_RELAXED) == 1 && items * 8 <= cls->perslab &&
+           dst >= 1 && dst <= c->hdr->nclasses && items < c->classes[dst].perslab;
 }
 
 /* The class to take a page from for dst: the cheapest (page_cost) among
@@ -790,7 +795,7 @@ static unsigned slabs_pick_victim(shmc_cache *c, unsigned dst, uint32_t now, boo
         if (i == dst || pages == 0)
             continue;
         page_cost pc = slabs_page_cost(c, i, now);
-        if (pages < 2 && within_limit && slabs_last_page_sparse(c, i))
+        if (pages < 2 && within_limit && slabs_last_page_sparse(c, i, dst))
             pc.free = true; /* its few items cost less than the page they hold */
         else if (pages < 2 && (keep_last || (!pc.free && c->classes[dst].pages > 0)))
             continue;

@@ -666,6 +666,36 @@ static void test_sparse_last_page_moves(void **state)
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
+/* But a sparse page is not worth more than it holds: 300 items of 40
+ * bytes keep their class's only page (2.7% full) against a class of
+ * 400 KB values, 2 a page, that wants it (with values of 10 B to 1 MB,
+ * such moves evicted a small class's items over and over: 0.89 of
+ * memcached's items at 64 MiB). */
+static void test_sparse_page_stays_for_fewer_items(void **state)
+{
+    tu_fix *f = *state;
+    shmc_cache *c = f->c;
+    for (int i = 0; i < 300; i++)
+        assert_ok(put_key(c, "small", i, 40, 0));
+    uint64_t small_items = tu_stats(c).curr_items;
+    unsigned big_id;
+    class_of_size(c, 400000, &big_id);
+    /* enough evictions (hundreds) for automove to look for a page */
+    for (int i = 0; i < 300; i++)
+        assert_ok(put_key(c, "big", i, 400000, 0));
+    shmc_class_stats big;
+    assert_ok(shmc_class_stats_get(c, big_id, &big));
+    shmc_stats s = tu_stats(c);
+    print_message("small items: %" PRIu64 " -> %" PRIu64 "; big: %" PRIu64 " pages, %" PRIu64
+                  " evictions; moves %" PRIu64 "\n", small_items, s.curr_items - big.curr_items,
+                  big.total_pages, big.evictions, s.slabs_moved);
+    assert_u64_cmp(big.evictions, >=, 128);
+    assert_u64_eq(s.evictions, big.evictions); /* none of the small items */
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(check_key(c, "small", i, 40), 1);
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
 /* First pages taken past the limit are the rule, not a surplus: a
  * cache that holds them is not shrunk by maintenance (only a lowered
  * limit gives pages back), so no class loses pages, and items, to them. */
@@ -832,6 +862,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_page_past_limit, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_first_pages_do_not_shrink, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_sparse_last_page_moves, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_sparse_page_stays_for_fewer_items, setup_small,
+                                        tu_teardown),
         cmocka_unit_test_setup_teardown(test_slabs_reassign, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_set_memlimit, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_temp_lru, setup_small, tu_teardown),
