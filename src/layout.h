@@ -33,7 +33,8 @@
                                            limit, seg_header.limit_pages; the TEMP
                                            LRU; the event ring, events.h; 7: a
                                            chained value's last data chunk of the
-                                           class that fits it, value.h) */
+                                           class that fits it, value.h;
+                                           seg_header.automove_at) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
@@ -292,7 +293,7 @@ typedef struct seg_header {
 
     /* flush_all */
     uint32_t flush_time;        /* items with atime <= this are dead once now >= it; 0 none */
-    uint32_t pad0;
+    uint32_t automove_at;       /* second of the last automatic page move (slabs.c) */
     uint64_t flush_cas;         /* items with cas <= this are dead (flush_all now) */
 
     /* the index: linear hashing; buckets = (1<<hash_power << level) + split */

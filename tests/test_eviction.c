@@ -346,12 +346,15 @@ static void test_size_shift(void **state)
         assert_ok(put_key(c, "s", i, small, 0));
     shmc_stats s1 = tu_stats(c);
     assert_u64_cmp(s1.evictions, >, 0);
+    assert_ok(shmc_clock_advance(c, 60)); /* the small items grow old */
 
     int max_rounds = 0;
     for (int i = 0; i < nlarge; i++) {
         int r = store_with_maintain(c, "L", i, large);
         if (r > max_rounds)
             max_rounds = r;
+        if (i % 16 == 15)
+            assert_ok(shmc_clock_advance(c, 1)); /* automove: a page a second */
     }
     shmc_stats s2 = tu_stats(c);
     print_message("large stores: worst case %d maintenance rounds; slabs_moved %" PRIu64
@@ -373,6 +376,37 @@ static void test_size_shift(void **state)
     /* a few maintenance steps later everything is still consistent */
     for (int i = 0; i < 50; i++)
         assert_ok(shmc_maintain(c));
+    assert_int_equal(shmc_check(c, stderr), 0);
+}
+
+/* Automove takes a page from another class only if that class's least
+ * recently used item is older than the evicting class's by memcached's
+ * ratio (0.8), and at most once a second: classes of like ages kept
+ * trading pages, each move a page of items evicted (values of 10 B to
+ * 1 MB at 256 MiB: 43 moves in 2 seconds, 0.98 of memcached's items). */
+static void test_automove_needs_older_items(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    for (int i = 0; i < 50000; i++) /* the limit's pages, all to 100 B values */
+        assert_ok(put_key(c, "s", i, 100, 0));
+    /* 20 KB values evict in their first page, within the same second:
+     * the small items are no older, so no page moves */
+    for (int i = 0; i < 400; i++)
+        assert_ok(put_key(c, "L", i, 20 * 1024, 0));
+    shmc_stats s1 = tu_stats(c);
+    assert_u64_cmp(s1.evictions, >=, 300);
+    assert_u64_eq(s1.slabs_moved, 0);
+    /* the small items now 100 s old: one page moves, and no other this second */
+    assert_ok(shmc_clock_advance(c, 100));
+    for (int i = 400; i < 800; i++)
+        assert_ok(put_key(c, "L", i, 20 * 1024, 0));
+    shmc_stats s2 = tu_stats(c);
+    assert_u64_eq(s2.slabs_moved, 1);
+    /* a second later, another */
+    assert_ok(shmc_clock_advance(c, 1));
+    for (int i = 800; i < 1200; i++)
+        assert_ok(put_key(c, "L", i, 20 * 1024, 0));
+    assert_u64_eq(tu_stats(c).slabs_moved, 2);
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
@@ -852,6 +886,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_evict_reclaims_expired_across_shards, setup_noevict,
                                         tu_teardown),
         cmocka_unit_test_setup_teardown(test_size_shift, setup_small, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_automove_needs_older_items, setup_small,
+                                        tu_teardown),
         cmocka_unit_test_setup_teardown(test_churn_accounting, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_expired_before_evicted, setup_small, tu_teardown),
         cmocka_unit_test_setup_teardown(test_class_sums, setup_small, tu_teardown),
