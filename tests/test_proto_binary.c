@@ -500,6 +500,54 @@ static void test_incr_decr(void **state)
     DONE();
 }
 
+/* Values on both sides of the first read's guess (2 KiB) and far past
+ * it, by Get, GetK and GAT: read straight into the reply, a larger one
+ * read again at its size, each counted as one hit. */
+static void test_get_sizes(void **state)
+{
+    pt *t = *state;
+    BUFS;
+    static const uint32_t sizes[] = {0, 1, 2047, 2048, 2049, 70000};
+    unsigned char ex[8], tx[4];
+    ext_set(ex, 7, 0);
+    ext_exp(tx, 100);
+    unsigned char fl[4] = {0, 0, 0, 7};
+    char *v = malloc(70000);
+    assert_non_null(v);
+    for (size_t i = 0; i < 70000; i++)
+        v[i] = (char)('a' + i % 23);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        uint32_t n = sizes[i];
+        RESET();
+        rq(&q, BIN_SET, "sz", ex, 8, v, n, 0);
+        feed_chunked(t, q.data, q.len, q.len);
+        uint64_t cas = cas_of(t, "sz");
+        shmc_stats before;
+        assert_int_equal(shmc_stats_get(t->s.cache, &before), SHMC_OK);
+        RESET();
+        rq(&q, BIN_GET, "sz", NULL, 0, NULL, 0, 0);
+        rq(&q, BIN_GETK, "sz", NULL, 0, NULL, 0, 0);
+        rq(&q, BIN_GAT, "sz", tx, 4, NULL, 0, 0);
+        rs(&e, BIN_GET, 0, 4, 0, 4 + n, cas);
+        srv_buf_add(&e, fl, 4);
+        srv_buf_add(&e, v, n);
+        rs(&e, BIN_GETK, 0, 4, 2, 6 + n, cas);
+        srv_buf_add(&e, fl, 4);
+        srv_buf_add(&e, "sz", 2);
+        srv_buf_add(&e, v, n);
+        rs(&e, BIN_GAT, 0, 4, 0, 4 + n, cas);
+        srv_buf_add(&e, fl, 4);
+        srv_buf_add(&e, v, n);
+        run(t, &q, &e);
+        shmc_stats after;
+        assert_int_equal(shmc_stats_get(t->s.cache, &after), SHMC_OK);
+        assert_u64_eq(after.get_hits - before.get_hits, 2);
+        assert_u64_eq(after.touch_hits - before.touch_hits, 1);
+    }
+    free(v);
+    DONE();
+}
+
 static void test_touch_gat(void **state)
 {
     pt *t = *state;
@@ -1052,6 +1100,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stat, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_errors, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_too_large, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_get_sizes, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_split, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_retired, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_sasl, pt_setup, pt_teardown),
