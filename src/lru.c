@@ -235,6 +235,38 @@ bool lru_reclaim_dead(shmc_cache *c, slab_shard *sh, item_t *it, uint32_t now)
     return true;
 }
 
+#define LRU_TAIL_OWNER_LOOK 64 /* items of each list lru_evict_tail_owner looks at */
+
+/* Whether linked chained head it has its tail in class clsid. */
+static bool tail_in_class(shmc_cache *c, const item_t *it, unsigned clsid)
+{
+    if (!value_is_chained(it))
+        return false;
+    uint32_t n = value_extra_chunks(c, it->nkey, it->nbytes);
+    return value_chunk_class(c, it->nkey, it->nbytes, n, n - 1) == clsid;
+}
+
+bool lru_evict_tail_owner(shmc_cache *c, slab_shard *sh, unsigned clsid, uint32_t now)
+{
+    static const unsigned order[] = {SEG_LRU_COLD, SEG_LRU_HOT, SEG_LRU_WARM};
+    unsigned own = slabs_shard_clsid(c, sh);
+    for (unsigned i = 0; i < 3; i++) {
+        ref_t r = sh->tail[order[i]];
+        for (int tries = 0; r && tries < LRU_TAIL_OWNER_LOOK; tries++) {
+            item_t *it = list_item(c, own, r, tries ? "item_t.prev (LRU)" : "slab_shard.tail");
+            if (!it || !bounds_item(c, it) || it->clsid != own || item_lru(it) != order[i])
+                break; /* damaged (recorded): leave this list */
+            r = it->prev;
+            if (tail_in_class(c, it, clsid) &&
+                lru_take(c, sh, it, clock_liveness(c, it, now))) {
+                slabs_free_locked(c, sh, it);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Try to take one item off the tail of list l: returns it dropped, or
  * NULL.  Active COLD items are rescued to WARM on the way. */
 static item_t *lru_pull_tail(shmc_cache *c, slab_shard *sh, unsigned l, bool evict, uint32_t now)

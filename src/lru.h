@@ -47,4 +47,13 @@ unsigned lru_crawl(shmc_cache *c, slab_shard *sh, unsigned budget, uint32_t now)
  * or its stripe lock is busy. */
 bool lru_reclaim_dead(shmc_cache *c, slab_shard *sh, item_t *it, uint32_t now);
 
+/* Evict, from shard sh of the largest class (its lock held), the least
+ * recently used chained item whose tail is of class clsid, looking at
+ * LRU_TAIL_OWNER_LOOK items from the tail of COLD, then HOT, then WARM:
+ * its head goes to sh's free list, its tail to its own shard's.  For a
+ * class whose chunks are all tails, which nothing else evicts (values
+ * just over the largest chunk, in a small cache: one page of 2 chunks).
+ * true if one was. */
+bool lru_evict_tail_owner(shmc_cache *c, slab_shard *sh, unsigned clsid, uint32_t now);
+
 #endif

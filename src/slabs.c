@@ -517,6 +517,23 @@ static item_t *slabs_reclaim_any(shmc_cache *c, unsigned clsid, unsigned s, bool
     return it;
 }
 
+/* Evict the least recently used large value whose tail is of class
+ * clsid (lru_evict_tail_owner), for an allocation in a class whose
+ * chunks are all such tails, which its own LRU cannot free (at 8 MiB,
+ * values of 10 B to 1 MB made 12 stores refused so).  Takes the largest
+ * class's lock alone.  true if one was. */
+static bool slabs_evict_tail_owner(shmc_cache *c, unsigned clsid, uint32_t now)
+{
+    if (clsid >= c->hdr->nclasses)
+        return false;
+    slab_shard *big = slabs_shard(c, c->hdr->nclasses, 0);
+    if (!lock_wait(c, &big->lock))
+        return false;
+    bool ok = lru_evict_tail_owner(c, big, clsid, now);
+    lock_drop(&big->lock);
+    return ok;
+}
+
 /*
  * Every source but a page move; *evictions as above.  A first pass takes
  * only shard locks that are free, and only what costs nothing: free
@@ -525,7 +542,7 @@ static item_t *slabs_reclaim_any(shmc_cache *c, unsigned clsid, unsigned s, bool
  * call's bound, and may take a new page and evict.  The other shards'
  * free chunks come before a new page, so that a class's pages fill up
  * before it takes another: sharding must not multiply the memory a class
- * holds.
+ * holds.  Last, the owner of a tail held in the class is evicted.
  */
 static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint32_t now,
                                 uint64_t *evictions, bool moved)
@@ -544,6 +561,11 @@ static item_t *slabs_alloc_once(shmc_cache *c, unsigned clsid, unsigned s, uint3
         it = slabs_alloc_home(c, clsid, s, true, now, true, moved);
     if (!it)
         it = slabs_reclaim_any(c, clsid, s, !c->hdr->no_evict, now, evictions, true);
+    if (!it && !c->hdr->no_evict && slabs_evict_tail_owner(c, clsid, now)) {
+        it = slabs_alloc_home(c, clsid, s, false, now, false, false);
+        if (!it)
+            it = slabs_steal_free(c, clsid, s, true);
+    }
     return it;
 }
 
@@ -562,9 +584,11 @@ static void slabs_take_moved(shmc_cache *c, unsigned clsid, unsigned s)
 /*
  * memcached's automove (slab_automove 1), for class dst, which keeps
  * evicting: take a page from the cheapest class (slabs_pick_victim) if
- * that costs no live item, or if its least recently used item is older
- * than dst's by memcached's ratio (slab_automove_ratio 0.8); at most once
- * a second in the whole segment (memcached decides once a second).
+ * that costs no live item worth keeping (free chunks, dead items, a
+ * sparse last page), or if its least recently used item is older than
+ * dst's by memcached's ratio (slab_automove_ratio 0.8), such a move at
+ * most once a second in the whole segment (memcached decides once a
+ * second).
  * Without those limits pages went back and forth between classes of like
  * ages, each move evicting a page of items: with values of 10 B to 1 MB
  * at 256 MiB, 43 moves in 2 seconds and 0.98 of memcached's items, which
@@ -865,23 +889,20 @@ static uint32_t item_age(const item_t *it, uint32_t now)
 
 static bool slabs_automove(shmc_cache *c, unsigned dst, uint32_t now)
 {
-    uint32_t last = __atomic_load_n(&c->hdr->automove_at, __ATOMIC_RELAXED);
-    if (now <= last)
-        return false; /* a page a second at most, for the whole segment */
     page_cost src_cost;
     unsigned src = slabs_pick_victim(c, dst, now, false, &src_cost);
     if (!src)
         return false;
-    if (!src_cost.free) { /* a live item goes: only if src's is older by the ratio */
+    if (!src_cost.free) { /* the LRU item goes: older by the ratio, once a second */
+        uint32_t last = __atomic_load_n(&c->hdr->automove_at, __ATOMIC_RELAXED);
         page_cost dst_cost = slabs_page_cost(c, dst, now);
-        if (!src_cost.oldest || !dst_cost.oldest ||
+        if (now <= last || !src_cost.oldest || !dst_cost.oldest ||
             (uint64_t)item_age(dst_cost.oldest, now) * AUTOMOVE_RATIO_DEN >=
-                (uint64_t)item_age(src_cost.oldest, now) * AUTOMOVE_RATIO_NUM)
+                (uint64_t)item_age(src_cost.oldest, now) * AUTOMOVE_RATIO_NUM ||
+            !__atomic_compare_exchange_n(&c->hdr->automove_at, &last, now, false,
+                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             return false;
     }
-    if (!__atomic_compare_exchange_n(&c->hdr->automove_at, &last, now, false, __ATOMIC_RELAXED,
-                                     __ATOMIC_RELAXED))
-        return false; /* another client's move this second */
     return slabs_release_page(c, src, now);
 }
 

@@ -67,7 +67,9 @@ static inline unsigned slabs_home(const shmc_cache *c, unsigned clsid, unsigned 
  * list, the other shards' free lists (a batch moves home), a new page for
  * the home shard, its expired items, the other shards' expired items and
  * (unless no_evict) eviction, from the shard whose LRU tail was used
- * least recently and then the others, and a page moved from another class.
+ * least recently and then the others, a large value whose tail holds a
+ * chunk of the class (lru_evict_tail_owner), and a page moved from
+ * another class.
  * Takes one shard lock at a time.  The chunk comes back in state
  * CHUNK_ALLOC owned by c->slot, with clsid set; it names the shard it
  * came from until it is linked or freed.  NULL when no memory can be

@@ -609,6 +609,54 @@ static void test_large_stores_in_flight_wait(void **state)
     assert_u64_eq(shmc_check(f->c, stderr), 0);
 }
 
+/* A class whose every chunk holds a tail has nothing in its LRU to evict:
+ * the owner of its least recently used tail, a head in the largest class,
+ * is evicted instead.  Every class holds its first page (8 MiB, past the
+ * limit: no page moves); two values of 960,000 bytes leave their tails in
+ * both chunks of the 493,552-byte class, then a 450,000-byte value needs
+ * one of them.  Before, it was refused (SHMC_NO_MEMORY; values of 10 B to
+ * 1 MB at 8 MiB: 12 stores refused). */
+static void test_large_class_full_of_tails(void **state)
+{
+    tu_fix *f = *state;
+    static char filler[500 * 1000];
+    memset(filler, 'f', sizeof filler);
+    unsigned k = 0;
+    for (double len = 50; len < sizeof filler; len *= 1.25, k++) {
+        char key[32];
+        snprintf(key, sizeof key, "class:%u", k);
+        assert_ok(shmc_set(f->c, KS(key), filler, (size_t)len, 0, 0));
+    }
+    assert_ok(shmc_set(f->c, KS("class:largest"), filler, sizeof filler, 0, 0));
+    size_t len = 960000;
+    unsigned char *v = malloc(len), *out = malloc(len);
+    assert_non_null(v);
+    assert_non_null(out);
+    for (unsigned i = 0; i < 2; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "chained%u", i);
+        tu_fill(v, len, i);
+        assert_ok(shmc_set(f->c, KS(key), v, len, 0, 0));
+    }
+    tu_fill(v, 450000, 9);
+    shmc_status st = shmc_set(f->c, KS("plain"), v, 450000, 0, 0);
+    if (st != SHMC_OK)
+        fail_msg("a 450,000-byte value among tails: " TU_STATUS_FMT, TU_STATUS_ARGS(st));
+    size_t got = len;
+    assert_ok(shmc_get(f->c, KS("plain"), out, &got, NULL, NULL));
+    assert_u64_eq(got, 450000);
+    assert_bytes_equal(out, v, 450000);
+    assert_missing(f->c, "chained0"); /* the least recently used owner */
+    got = len;
+    assert_ok(shmc_get(f->c, KS("chained1"), out, &got, NULL, NULL));
+    tu_fill(v, len, 1);
+    assert_u64_eq(got, len);
+    assert_bytes_equal(out, v, len);
+    assert_u64_eq(shmc_check(f->c, stderr), 0);
+    free(v);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,6 +668,8 @@ int main(void)
                                         tu_teardown),
         cmocka_unit_test_setup_teardown(test_large_tail_fits_class, setup_16m, tu_teardown),
         cmocka_unit_test_setup_teardown(test_large_tail_page_moves, setup_16m, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_large_class_full_of_tails, setup_small_large,
+                                        tu_teardown),
         cmocka_unit_test(test_config_validation),
         cmocka_unit_test(test_max_item_size_limit),
     };
