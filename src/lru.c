@@ -243,7 +243,7 @@ static bool tail_in_class(shmc_cache *c, const item_t *it, unsigned clsid)
     if (!value_is_chained(it))
         return false;
     uint32_t n = value_extra_chunks(c, it->nkey, it->nbytes);
-    return value_chunk_class(c, it->nkey, it->nbytes, n, n - 1) == clsid;
+    return n && value_chunk_class(c, it->nkey, it->nbytes, n, n - 1) == clsid;
 }
 
 bool lru_evict_tail_owner(shmc_cache *c, slab_shard *sh, unsigned clsid, uint32_t now)

@@ -227,6 +227,8 @@ slab_shard *value_tail_shard(shmc_cache *c, item_t *head)
     if (!value_is_chained(head) || !head_ok(c, head))
         return NULL;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
+    if (n == 0) /* chained, yet short enough for one chunk: damaged (no tail to read) */
+        return NULL;
     unsigned t = value_chunk_class(c, head->nkey, head->nbytes, n, n - 1);
     if (t == c->hdr->nclasses)
         return NULL;

@@ -34,9 +34,9 @@
 /* Data chunks an item with this key and value length needs (0: none). */
 uint32_t value_extra_chunks(const shmc_cache *c, size_t nkey, size_t vlen);
 
-/* The class of data chunk i (0-based) of the n an item with this key and
- * value length has: the largest class, but for the last (the tail) the
- * smallest class that holds its part. */
+/* The class of data chunk i (0-based) of the n (at least 1) an item with
+ * this key and value length has: the largest class, but for the last (the
+ * tail) the smallest class that holds its part. */
 unsigned value_chunk_class(const shmc_cache *c, size_t nkey, size_t vlen, uint32_t n,
                            uint32_t i);
 

@@ -1253,6 +1253,45 @@ static void test_check_formats_with_key_closed(void **state)
     aftermath(f);
 }
 
+/* An item of the largest class marked chained (damage: IFLAG_CHAINED,
+ * a length that needs no data chunk) is deleted, replaced and checked
+ * without reading past its chunk: its last data chunk's ref would be
+ * refs[-1], 16 GB away (a crash before value_tail_shard answered "no
+ * tail" for it). */
+static void test_chained_flag_on_whole_item(void **state)
+{
+    tu_fix *f = *state;
+    tu_fix *d = tu_fix_new("attacks-chained-flag", NULL);
+    assert_non_null(d);
+    static char big[500 * 1000]; /* the largest class (512 KiB chunks), one chunk */
+    memset(big, 'b', sizeof big);
+    assert_ok(shmc_set(d->c, "flag:one", 8, big, sizeof big, 0, 0));
+    assert_ok(shmc_set(d->c, "flag:two", 8, big, sizeof big, 0, 0));
+    shmc_close(d->c);
+    d->c = NULL;
+    size_t len = 0;
+    unsigned char *file = tu_read_file(d->path, &len);
+    assert_non_null(file);
+    for (int i = 0; i < 2; i++) {
+        unsigned char *key = memmem(file, len, i ? "flag:two" : "flag:one", 8);
+        assert_non_null(key);
+        item_t *it = (item_t *)(key - sizeof(item_t));
+        assert_int_equal(it->nkey, 8);
+        it->iflags |= IFLAG_CHAINED;
+    }
+    assert_int_equal(tu_write_file(d->path, file, len), 0);
+    free(file);
+    assert_ok(shmc_open(d->path, &d->c));
+    shmc_status st = shmc_delete(d->c, "flag:one", 8, 0);
+    assert_true(st == SHMC_OK || st == SHMC_NOT_FOUND || st == SHMC_CORRUPT);
+    st = shmc_set(d->c, "flag:two", 8, "new", 3, 0, 0);
+    assert_true(st == SHMC_OK || st == SHMC_CORRUPT);
+    shmc_check(d->c, NULL);
+    d->skip_check = 1; /* damaged on purpose */
+    assert_int_equal(tu_fix_free(d), 0);
+    aftermath(f);
+}
+
 /* ------------------------------------------------------------------ */
 /* 6. The lane index in TLS                                             */
 /* ------------------------------------------------------------------ */
@@ -1731,6 +1770,7 @@ int main(int argc, char **argv)
         T(test_malloc_runs_with_key_closed),
         T(test_libc_runs_with_key_closed),
         T(test_check_formats_with_key_closed),
+        T(test_chained_flag_on_whole_item),
         T(test_tls_lane_garbage),
         T(test_no_descriptor_on_segment),
         cmocka_unit_test_setup_teardown(test_fork_child_keeps_no_dead_parent_alive, setup,
