@@ -34,7 +34,8 @@
                                            LRU; the event ring, events.h; 7: a
                                            chained value's last data chunk of the
                                            class that fits it, value.h;
-                                           seg_header.automove_at) */
+                                           seg_header.automove_at,
+                                           slab_class.evicting) */
 
 #define SEG_PAGE_SIZE (1u << 20)        /* slab page size: 1 MiB, as memcached's */
 #define SEG_ITEM_SIZE_MAX (128u << 20)  /* largest item_size_max accepted */
@@ -167,6 +168,9 @@ typedef struct slab_class {
     uint32_t perslab;           /* chunks per page */
     uint32_t pages;             /* pages owned now (pool lock) */
     uint32_t pad;
+    uint64_t evicting;          /* automove's window (slabs.c): the second of bit 0 << 32 |
+                                   a bit for each of the 32 seconds before it in which
+                                   the class evicted; no lock (a hint) */
     slab_shard shards[SEG_SHARDS] __attribute__((aligned(64)));
 } __attribute__((aligned(64))) slab_class;
 

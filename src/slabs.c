@@ -585,10 +585,11 @@ static void slabs_take_moved(shmc_cache *c, unsigned clsid, unsigned s)
  * memcached's automove (slab_automove 1), for class dst, which keeps
  * evicting: take a page from the cheapest class (slabs_pick_victim) if
  * that costs no live item worth keeping (free chunks, dead items, a
- * sparse last page), or if its least recently used item is older than
- * dst's by memcached's ratio (slab_automove_ratio 0.8), such a move at
- * most once a second in the whole segment (memcached decides once a
- * second).
+ * sparse last page), or else, as memcached decides: if dst evicted in
+ * more than half of the last 30 seconds (slab_automove_window), and the
+ * source's least recently used item is older than dst's by the ratio
+ * 0.8 (slab_automove_ratio); such a move at most once a second in the
+ * whole segment.
  * Without those limits pages went back and forth between classes of like
  * ages, each move evicting a page of items: with values of 10 B to 1 MB
  * at 256 MiB, 43 moves in 2 seconds and 0.98 of memcached's items, which
@@ -597,6 +598,39 @@ static void slabs_take_moved(shmc_cache *c, unsigned clsid, unsigned s)
 static bool slabs_automove(shmc_cache *c, unsigned dst, uint32_t now);
 #define AUTOMOVE_RATIO_NUM 4u /* dst's oldest item younger than 4/5 of src's */
 #define AUTOMOVE_RATIO_DEN 5u
+#define AUTOMOVE_WINDOW 30u   /* seconds looked back (memcached's slab_automove_window) */
+
+/* Note that class clsid evicted in second now (slab_class.evicting):
+ * one write a second at most, the others read the word and go. */
+static void slabs_note_evicting(shmc_cache *c, unsigned clsid, uint32_t now)
+{
+    uint64_t *w = &c->classes[clsid].evicting;
+    uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
+    for (;;) {
+        uint32_t at = (uint32_t)(old >> 32), bits = (uint32_t)old;
+        if (at == now && (bits & 1))
+            return;
+        if (now < at) /* a clock behind ours: its second is as good */
+            return;
+        uint32_t shift = now - at;
+        uint64_t want = (uint64_t)now << 32 | ((shift < 32 ? bits << shift : 0) | 1u);
+        if (__atomic_compare_exchange_n(w, &old, want, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+            return;
+    }
+}
+
+/* In how many of the last AUTOMOVE_WINDOW seconds up to now class clsid
+ * evicted. */
+static unsigned slabs_evicting_seconds(shmc_cache *c, unsigned clsid, uint32_t now)
+{
+    uint64_t w = __atomic_load_n(&c->classes[clsid].evicting, __ATOMIC_RELAXED);
+    uint32_t at = (uint32_t)(w >> 32), bits = (uint32_t)w;
+    if (now < at || now - at >= AUTOMOVE_WINDOW)
+        return 0;
+    uint32_t keep = AUTOMOVE_WINDOW - (now - at); /* bits still inside the window */
+    return (unsigned)__builtin_popcount(bits & (keep >= 32 ? ~0u : (1u << keep) - 1));
+}
 
 item_t *slabs_alloc(shmc_cache *c, unsigned clsid, unsigned s)
 {
@@ -608,6 +642,8 @@ item_t *slabs_alloc(shmc_cache *c, unsigned clsid, unsigned s)
         item_t *it = slabs_alloc_once(c, clsid, s, now, &evictions, moved);
         if (it) {
             it->clsid = (uint8_t)clsid;
+            if (evictions && c->hdr->slab_automove)
+                slabs_note_evicting(c, clsid, now);
             if (evictions && c->hdr->slab_automove && evictions % 64 == 0 &&
                 slabs_automove(c, clsid, now))
                 slabs_take_moved(c, clsid, s);
@@ -895,8 +931,10 @@ static bool slabs_automove(shmc_cache *c, unsigned dst, uint32_t now)
         return false;
     if (!src_cost.free) { /* the LRU item goes: older by the ratio, once a second */
         uint32_t last = __atomic_load_n(&c->hdr->automove_at, __ATOMIC_RELAXED);
+        if (now <= last || slabs_evicting_seconds(c, dst, now) <= AUTOMOVE_WINDOW / 2)
+            return false;
         page_cost dst_cost = slabs_page_cost(c, dst, now);
-        if (now <= last || !src_cost.oldest || !dst_cost.oldest ||
+        if (!src_cost.oldest || !dst_cost.oldest ||
             (uint64_t)item_age(dst_cost.oldest, now) * AUTOMOVE_RATIO_DEN >=
                 (uint64_t)item_age(src_cost.oldest, now) * AUTOMOVE_RATIO_NUM ||
             !__atomic_compare_exchange_n(&c->hdr->automove_at, &last, now, false,

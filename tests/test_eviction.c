@@ -340,7 +340,7 @@ static void test_size_shift(void **state)
 {
     shmc_cache *c = CACHE(state);
     const size_t small = 100, large = 20 * 1024;
-    const int nsmall = 50000, nlarge = 300;
+    const int nsmall = 50000, nlarge = 600;
 
     for (int i = 0; i < nsmall; i++)
         assert_ok(put_key(c, "s", i, small, 0));
@@ -353,8 +353,8 @@ static void test_size_shift(void **state)
         int r = store_with_maintain(c, "L", i, large);
         if (r > max_rounds)
             max_rounds = r;
-        if (i % 16 == 15)
-            assert_ok(shmc_clock_advance(c, 1)); /* automove: a page a second */
+        if (i % 16 == 15) /* automove: after 16 of 30 seconds evicting, a page a second */
+            assert_ok(shmc_clock_advance(c, 1));
     }
     shmc_stats s2 = tu_stats(c);
     print_message("large stores: worst case %d maintenance rounds; slabs_moved %" PRIu64
@@ -379,11 +379,13 @@ static void test_size_shift(void **state)
     assert_int_equal(shmc_check(c, stderr), 0);
 }
 
-/* Automove takes a page from another class only if that class's least
- * recently used item is older than the evicting class's by memcached's
- * ratio (0.8), and at most once a second: classes of like ages kept
- * trading pages, each move a page of items evicted (values of 10 B to
- * 1 MB at 256 MiB: 43 moves in 2 seconds, 0.98 of memcached's items). */
+/* Automove takes a page from another class, evicting its items, only as
+ * memcached decides: the class has evicted in more than half of the last
+ * 30 seconds, the other class's least recently used item is older than
+ * its own by the ratio 0.8, and no such move was made this second.
+ * Without those, classes of like ages kept trading pages, each move a
+ * page of items evicted (values of 10 B to 1 MB at 256 MiB: 43 moves in
+ * 2 seconds, 0.98 of memcached's items; memcached moved none). */
 static void test_automove_needs_older_items(void **state)
 {
     shmc_cache *c = CACHE(state);
@@ -391,21 +393,29 @@ static void test_automove_needs_older_items(void **state)
         assert_ok(put_key(c, "s", i, 100, 0));
     /* 20 KB values evict in their first page, within the same second:
      * the small items are no older, so no page moves */
-    for (int i = 0; i < 400; i++)
-        assert_ok(put_key(c, "L", i, 20 * 1024, 0));
+    int k = 0;
+    for (; k < 400; k++)
+        assert_ok(put_key(c, "L", k, 20 * 1024, 0));
     shmc_stats s1 = tu_stats(c);
     assert_u64_cmp(s1.evictions, >=, 300);
     assert_u64_eq(s1.slabs_moved, 0);
-    /* the small items now 100 s old: one page moves, and no other this second */
+    /* the small items 100 s old; then 15 seconds of evictions: not yet
+     * more than half of 30 */
     assert_ok(shmc_clock_advance(c, 100));
-    for (int i = 400; i < 800; i++)
-        assert_ok(put_key(c, "L", i, 20 * 1024, 0));
-    shmc_stats s2 = tu_stats(c);
-    assert_u64_eq(s2.slabs_moved, 1);
+    for (int sec = 0; sec < 15; sec++) {
+        for (int i = 0; i < 64; i++, k++)
+            assert_ok(put_key(c, "L", k, 20 * 1024, 0));
+        assert_ok(shmc_clock_advance(c, 1));
+    }
+    assert_u64_eq(tu_stats(c).slabs_moved, 0);
+    /* the 16th second: one page moves, and no other this second */
+    for (int i = 0; i < 3 * 64; i++, k++)
+        assert_ok(put_key(c, "L", k, 20 * 1024, 0));
+    assert_u64_eq(tu_stats(c).slabs_moved, 1);
     /* a second later, another */
     assert_ok(shmc_clock_advance(c, 1));
-    for (int i = 800; i < 1200; i++)
-        assert_ok(put_key(c, "L", i, 20 * 1024, 0));
+    for (int i = 0; i < 3 * 64; i++, k++)
+        assert_ok(put_key(c, "L", k, 20 * 1024, 0));
     assert_u64_eq(tu_stats(c).slabs_moved, 2);
     assert_int_equal(shmc_check(c, stderr), 0);
 }
