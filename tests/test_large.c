@@ -526,6 +526,23 @@ static void test_max_item_size_limit(void **state)
 
 /* 8 MiB, memcached's default 1 MB items: a few values in flight take
  * every chunk of the largest class. */
+/* One item of each length from 50 bytes up by 1.25 until below upto,
+ * and one of upto bytes: a page for every class they fall in. */
+static void fill_classes(shmc_cache *c, size_t upto)
+{
+    char *filler = malloc(upto);
+    assert_non_null(filler);
+    memset(filler, 'f', upto);
+    unsigned k = 0;
+    for (double len = 50; len < (double)upto; len *= 1.25, k++) {
+        char key[32];
+        snprintf(key, sizeof key, "class:%u", k);
+        assert_ok(shmc_set(c, KS(key), filler, (size_t)len, 0, 0));
+    }
+    assert_ok(shmc_set(c, KS("class:last"), filler, upto, 0, 0));
+    free(filler);
+}
+
 static int setup_small_large(void **state)
 {
     shmc_config cfg;
@@ -583,14 +600,7 @@ static void test_large_stores_in_flight_wait(void **state)
     /* first an item in every class below the largest: each takes its
      * one page, which no page move may take from it, so the large
      * values share what is left */
-    static char filler[400 * 1000];
-    memset(filler, 'f', sizeof filler);
-    unsigned k = 0;
-    for (double len = 50; len < sizeof filler; len *= 1.25, k++) {
-        char key[32];
-        snprintf(key, sizeof key, "class:%u", k);
-        assert_ok(shmc_set(f->c, KS(key), filler, (size_t)len, 0, 0));
-    }
+    fill_classes(f->c, 400 * 1000);
     flight_writer w[FLIGHT_WRITERS];
     pthread_t t[FLIGHT_WRITERS];
     for (unsigned i = 0; i < FLIGHT_WRITERS; i++) {
@@ -619,15 +629,7 @@ static void test_large_stores_in_flight_wait(void **state)
 static void test_large_class_full_of_tails(void **state)
 {
     tu_fix *f = *state;
-    static char filler[500 * 1000];
-    memset(filler, 'f', sizeof filler);
-    unsigned k = 0;
-    for (double len = 50; len < sizeof filler; len *= 1.25, k++) {
-        char key[32];
-        snprintf(key, sizeof key, "class:%u", k);
-        assert_ok(shmc_set(f->c, KS(key), filler, (size_t)len, 0, 0));
-    }
-    assert_ok(shmc_set(f->c, KS("class:largest"), filler, sizeof filler, 0, 0));
+    fill_classes(f->c, 500 * 1000);
     size_t len = 960000;
     unsigned char *v = malloc(len), *out = malloc(len);
     assert_non_null(v);
