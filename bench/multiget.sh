@@ -14,12 +14,14 @@
 #   bench/multiget.sh --quick  1 round of 2 s
 #
 # Environment: BUILD (default build), MEMCACHED (default memcached),
-# BATCH (keys a get, default 100), KEYS (default 1000000), NO_BUILD=1.
+# BATCH (keys a get, default 100), KEYS (default 1000000), NO_BUILD=1,
+# PROTO (text, the default: "get k1 k2 ..."; binary: BATCH GetKQ and a
+# Noop, as libmemcached's mget sends them).
 set -euo pipefail
 
 # shellcheck source=bench/common.sh
 . "$(dirname "$0")/common.sh"
-bench_args multiget.sh 18 "$@"
+bench_args multiget.sh 19 "$@"
 BUILD=${BUILD:-build}
 SHMC=$BUILD/shmcached
 MEMCACHED=${MEMCACHED:-memcached}
@@ -27,6 +29,8 @@ MEM=1024
 SRV_THREADS=1
 BATCH=${BATCH:-100}
 KEYS=${KEYS:-1000000}
+PROTO=${PROTO:-text}
+case $PROTO in text | binary) ;; *) echo "multiget.sh: PROTO is text or binary" >&2; exit 2 ;; esac
 PY=/usr/bin/python3
 if [ "$QUICK" = 1 ]; then ROUNDS=1; SECS=2; else ROUNDS=3; SECS=4; fi
 bench_build multiget.sh
@@ -50,7 +54,7 @@ s.sendall(b'stats settings\r\n'); d = b''
 while not d.endswith(b'END\r\n'): d += s.recv(65536)
 print([l.split()[2].decode() for l in d.split(b'\r\n') if l.startswith(b'STAT segment_protection ')][0])")
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
-echo "== multi-key gets: $cpu, $(nproc) CPUs; shmcached segment: $prot; $KEYS keys x 100 B, $BATCH keys a get, $ROUNDS x ${SECS}s"
+echo "== multi-key gets ($PROTO): $cpu, $(nproc) CPUs; shmcached segment: $prot; $KEYS keys x 100 B, $BATCH keys a get, $ROUNDS x ${SECS}s"
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
@@ -62,7 +66,7 @@ for r in $(seq "$ROUNDS"); do
     for s in "${order[@]}"; do
         pid=${SRV_PIDS[$s]}
         t0=$(ticks "$pid")
-        out=$("$PY" "$ROOT/bench/multiget.py" "${SRV_ADDRS[$s]}" run "$KEYS" "$BATCH" "$SECS")
+        out=$("$PY" "$ROOT/bench/multiget.py" "${SRV_ADDRS[$s]}" run "$KEYS" "$BATCH" "$SECS" "$PROTO")
         t1=$(ticks "$pid")
         read -r _ keys _ secs <<<"$out"
         RATE[$s]+="$(awk -v k="$keys" -v s="$secs" 'BEGIN { printf "%.0f", k / s }')"$'\n'

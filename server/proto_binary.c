@@ -201,15 +201,13 @@ static shmc_status get_reply(bctx *c, const bin_request *r, const shmc_get_optio
     return SHMC_SYSTEM;
 }
 
-static void exec_get(bctx *c, const bin_request *r)
+/* The reply to a get-like request r that did not hit (st): nothing for
+ * a quiet miss, the key for GetK/GATK, else "Not found"; the error of a
+ * call that could not run; the connection closed if the reply could not
+ * grow (SHMC_SYSTEM). */
+static void get_missed(bctx *c, const bin_request *r, shmc_status st)
 {
-    bool touch = r->cmd == BIN_TOUCH || r->cmd == BIN_GAT || r->cmd == BIN_GATK;
     bool with_key = r->cmd == BIN_GETK || r->cmd == BIN_GATK;
-    shmc_get_options o = {.flags = touch ? SHMC_GET_TOUCH : 0, .exptime = (int64_t)r->exptime};
-    shmc_status st = get_reply(c, r, &o, with_key ? r->nkey : 0, r->cmd != BIN_TOUCH);
-    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_GET, st == SHMC_OK);
-    if (st == SHMC_OK)
-        return;
     if (st == SHMC_SYSTEM) {
         c->oom = true;
         return;
@@ -224,6 +222,69 @@ static void exec_get(bctx *c, const bin_request *r)
         put(c, r->key, r->nkey);
     } else {
         error(c, BIN_ST_KEY_ENOENT);
+    }
+}
+
+static void exec_get(bctx *c, const bin_request *r)
+{
+    bool touch = r->cmd == BIN_TOUCH || r->cmd == BIN_GAT || r->cmd == BIN_GATK;
+    bool with_key = r->cmd == BIN_GETK || r->cmd == BIN_GATK;
+    shmc_get_options o = {.flags = touch ? SHMC_GET_TOUCH : 0, .exptime = (int64_t)r->exptime};
+    shmc_status st = get_reply(c, r, &o, with_key ? r->nkey : 0, r->cmd != BIN_TOUCH);
+    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_GET, st == SHMC_OK);
+    if (st != SHMC_OK)
+        get_missed(c, r, st);
+}
+
+/*
+ * Runs of Get/GetK requests, quiet or not (libmemcached's mget: GetKQ ...
+ * Noop), are read BIN_BATCH at a time with one shmc_get_multi into a
+ * worker thread's slots, as the text protocol reads a get of several keys
+ * (proto_text.c get_batched): one gate, the keys' cache misses overlapped.
+ * The replies are those exec_get writes, in the requests' order; a value
+ * larger than its slot is read again alone, into the reply (the batch's
+ * read of it was a size probe, which counts nothing).
+ */
+#define BIN_BATCH 32
+#define BIN_SLOT 1024
+
+static __thread char bin_scratch[BIN_BATCH][BIN_SLOT]; /* a worker thread's batch values */
+
+/* The reply to batch entry r, read as v. */
+static void get_batch_reply(bctx *c, const bin_request *r, const shmc_value *v)
+{
+    if (v->status == SHMC_BUFFER_TOO_SMALL) {
+        exec_get(c, r);
+        return;
+    }
+    detail_record(c->set->prefix_delimiter, r->key, r->nkey, DETAIL_GET, v->status == SHMC_OK);
+    if (v->status != SHMC_OK) {
+        get_missed(c, r, v->status);
+        return;
+    }
+    uint16_t kl = r->cmd == BIN_GETK ? r->nkey : 0;
+    header(c, BIN_ST_OK, 4, kl, (uint32_t)(4 + kl + v->len), v->cas);
+    unsigned char ext[4];
+    wr32(ext, v->flags);
+    put(c, ext, 4);
+    put(c, r->key, kl);
+    put(c, v->buf, v->len);
+}
+
+/* Read the k (2..BIN_BATCH) get requests of reqs and reply to each, in
+ * order, until the connection must close or retire. */
+static void exec_get_batch(bctx *c, const bin_request *reqs, size_t k)
+{
+    shmc_value v[BIN_BATCH];
+    for (size_t i = 0; i < k; i++)
+        v[i] = (shmc_value){.key = reqs[i].key, .key_len = reqs[i].nkey,
+                            .buf = bin_scratch[i], .cap = BIN_SLOT};
+    shmc_status all = shmc_get_multi(c->cache, v, k);
+    for (size_t i = 0; i < k && !c->oom && !c->retired; i++) {
+        if (all != SHMC_OK)
+            v[i].status = all; /* busy or stale: no entry was read */
+        c->r = &reqs[i];
+        get_batch_reply(c, &reqs[i], &v[i]);
     }
 }
 
@@ -585,6 +646,36 @@ static enum srv_action execute(bctx *c, const bin_request *r)
     return SRV_CONTINUE;
 }
 
+/* Whether r is a Get or GetK (quiet or not) that exec_get_batch may read
+ * with others: well formed, nothing to skip, and allowed (-S). */
+static bool batchable(const bctx *c, const bin_request *r)
+{
+    return r->err == BE_NONE && r->swallow == 0 && (r->cmd == BIN_GET || r->cmd == BIN_GETK) &&
+           !(c->set->sasl && !c->s->sasl_authenticated && needs_auth(r->h.opcode));
+}
+
+/* Parse into reqs[1..] the batchable requests that follow reqs[0] in
+ * in[0..len), whole ones only, up to BIN_BATCH in all.  Returns how many
+ * reqs hold (1 if none follows), *used the bytes after reqs[0] they take;
+ * the first that is not batchable, or not whole, is left for the loop. */
+static size_t gather_gets(const bctx *c, const char *in, size_t len, bin_request *reqs,
+                          size_t *used)
+{
+    size_t k = 1;
+    *used = 0;
+    while (k < BIN_BATCH && *used < len) {
+        bin_request *q = &reqs[k];
+        q->item_size_max = c->set->item_size_max;
+        q->no_cas = !c->set->cas_enabled;
+        long n = proto_binary_parse((const unsigned char *)in + *used, len - *used, q);
+        if (n <= 0 || !batchable(c, q))
+            break;
+        *used += (size_t)n;
+        k++;
+    }
+    return k;
+}
+
 size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf *out,
                             enum srv_action *action)
 {
@@ -621,7 +712,19 @@ size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf 
         off += (size_t)n;
         s->bin_swallow = r.swallow;
         c.r = &r;
-        enum srv_action a = execute(&c, &r);
+        enum srv_action a = SRV_CONTINUE;
+        bin_request reqs[BIN_BATCH];
+        size_t used = 0, k = 0;
+        if (batchable(&c, &r)) {
+            reqs[0] = r;
+            k = gather_gets(&c, in + off, len - off, reqs, &used);
+        }
+        if (k > 1) {
+            off += used;
+            exec_get_batch(&c, reqs, k);
+        } else {
+            a = execute(&c, &r);
+        }
         if (c.oom) {
             *action = SRV_CLOSE;
             return len;

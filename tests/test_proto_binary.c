@@ -548,6 +548,106 @@ static void test_get_sizes(void **state)
     DONE();
 }
 
+/* The keys b0..b39 of test_get_batches: values of these sizes, flags i. */
+static const uint32_t batch_sizes[] = {0, 1, 100, 1023, 1024, 1025, 70000};
+
+static void batch_value(char *v, int i, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++)
+        v[j] = (char)('a' + (i + j) % 26);
+}
+
+/* 45 gets of b0..b44 (b40..b44 missing), GetKQ/GetQ/GetK/Get in turn, a
+ * SetQ of b0 before the 21st and a Noop, into q; the replies request by
+ * request into e; the hits and misses they count. */
+static void batch_requests(pt *t, srv_buf *q, srv_buf *e, char *v, unsigned *hits,
+                           unsigned *misses)
+{
+    static const uint8_t ops[] = {BIN_GETKQ, BIN_GETQ, BIN_GETK, BIN_GET};
+    unsigned char ex[8], fl[4];
+    *hits = *misses = 0;
+    for (int i = 0; i < 45; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "b%d", i);
+        uint8_t op = ops[i % 4];
+        bool quiet = op == BIN_GETKQ || op == BIN_GETQ;
+        bool with_key = op == BIN_GETKQ || op == BIN_GETK;
+        uint16_t kl = (uint16_t)strlen(key);
+        if (i == 20) { /* a store ends a batch; b0 was read before it */
+            ext_set(ex, 7, 0);
+            rq(q, BIN_SETQ, "b0", ex, 8, "new", 3, 0);
+        }
+        rq(q, op, key, NULL, 0, NULL, 0, 0);
+        if (i >= 40) {
+            ++*misses;
+            if (!quiet && with_key) {
+                rs(e, op, BIN_ST_KEY_ENOENT, 0, kl, kl, 0);
+                srv_buf_add(e, key, kl);
+            } else if (!quiet) {
+                rs_err(e, op, BIN_ST_KEY_ENOENT);
+            }
+            continue;
+        }
+        ++*hits;
+        uint32_t n = batch_sizes[i % 7];
+        batch_value(v, i, n);
+        for (int b = 0; b < 4; b++)
+            fl[b] = (unsigned char)((uint32_t)i >> (24 - 8 * b));
+        rs(e, op, 0, 4, with_key ? kl : 0, 4 + (with_key ? kl : 0) + n, cas_of(t, key));
+        srv_buf_add(e, fl, 4);
+        if (with_key)
+            srv_buf_add(e, key, kl);
+        srv_buf_add(e, v, n);
+    }
+    rq(q, BIN_NOOP, NULL, NULL, 0, NULL, 0, 0);
+    rs(e, BIN_NOOP, 0, 0, 0, 0, 0);
+}
+
+/* Store b<i> as batch_requests expects it. */
+static void batch_store(pt *t, char *v, int i)
+{
+    char key[16];
+    unsigned char ex[8];
+    snprintf(key, sizeof key, "b%d", i);
+    batch_value(v, i, batch_sizes[i % 7]);
+    ext_set(ex, (uint32_t)i, 0);
+    srv_buf q = {0};
+    rq(&q, BIN_SETQ, key, ex, 8, v, batch_sizes[i % 7], 0);
+    feed_chunked(t, q.data, q.len, q.len);
+    assert_int_equal(t->out.len, 0);
+    srv_buf_free(&q);
+}
+
+/* Runs of Get/GetK/GetQ/GetKQ are read in batches (exec_get_batch): 45
+ * gets over 40 keys of 0 to 70000 bytes and 5 misses, a Set in the middle
+ * (which ends a batch), a Noop.  The replies are byte for byte those of
+ * the requests fed one byte at a time (nothing batched), each get counted
+ * once. */
+static void test_get_batches(void **state)
+{
+    pt *t = *state;
+    BUFS;
+    char *v = malloc(70000);
+    assert_non_null(v);
+    for (int i = 0; i < 40; i++)
+        batch_store(t, v, i);
+    for (int split = 0; split < 2; split++) {
+        RESET();
+        unsigned hits, misses;
+        batch_requests(t, &q, &e, v, &hits, &misses);
+        shmc_stats before, after;
+        assert_int_equal(shmc_stats_get(t->s.cache, &before), SHMC_OK);
+        feed_chunked(t, q.data, q.len, split ? 1 : q.len);
+        assert_int_equal(shmc_stats_get(t->s.cache, &after), SHMC_OK);
+        assert_bytes(&t->out, &e);
+        assert_u64_eq(after.get_hits - before.get_hits, hits);
+        assert_u64_eq(after.get_misses - before.get_misses, misses);
+        batch_store(t, v, 0); /* b0 as it was before the SetQ */
+    }
+    DONE();
+    free(v);
+}
+
 static void test_touch_gat(void **state)
 {
     pt *t = *state;
@@ -1101,6 +1201,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_too_large, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_get_sizes, pt_setup, pt_teardown),
+        cmocka_unit_test_setup_teardown(test_get_batches, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_split, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_retired, pt_setup, pt_teardown),
         cmocka_unit_test_setup_teardown(test_sasl, pt_setup, pt_teardown),
