@@ -18,6 +18,7 @@
 #include "slabs.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "bounds.h"
 #include "clock.h"
@@ -26,6 +27,7 @@
 #include "hash.h"
 #include "lock.h"
 #include "lru.h"
+#include "sys.h"
 #include "value.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~7u)
@@ -124,12 +126,19 @@ slab_shard *slabs_try_other(shmc_cache *c, unsigned clsid, unsigned s)
     return NULL;
 }
 
+#define LOCK_ANY_PAUSE_NS 50000L /* between rounds of slabs_lock_any past the bound */
+
 /*
  * Lock a shard of class clsid to give chunks back to: shard s if it is
  * free, else any other that is (a chunk of ours may go to any shard of
- * its class), else s within the call's bound (lock.h), else s whatever
- * the wait: so only a client stopped holding every shard of the class (a
- * page move) makes this wait past the bound.
+ * its class), else s within the call's bound (lock.h), else whichever
+ * shard comes free first, however long that takes (the chunks must go
+ * back): each round waits on every shard in turn, which past the bound is
+ * a try that also takes over a dead owner's lock, then pauses.  So only a
+ * client stopped holding every shard of the class (a page move) makes
+ * this wait past the bound.  It waited on s alone before: a client
+ * stopped holding s, while the other shards were each held for a moment
+ * by other threads, hung a store of test_crash_stop for good.
  */
 static slab_shard *slabs_lock_any(shmc_cache *c, unsigned clsid, unsigned s)
 {
@@ -137,11 +146,18 @@ static slab_shard *slabs_lock_any(shmc_cache *c, unsigned clsid, unsigned s)
     if (lock_try(c, &sh->lock))
         return sh;
     slab_shard *o = slabs_try_other(c, clsid, s);
-    if (o)
-        return o;
-    if (!lock_wait(c, &sh->lock))
-        lock_take(c, &sh->lock);
-    return sh;
+    if (o || lock_wait(c, &sh->lock))
+        return o ? o : sh;
+    unsigned shards = clsid == c->hdr->nclasses ? 1 : SEG_SHARDS;
+    for (;;) {
+        for (unsigned k = 0; k < shards; k++) {
+            o = slabs_shard(c, clsid, (s + k) % shards);
+            if (lock_wait(c, &o->lock))
+                return o;
+        }
+        struct timespec pause = {0, LOCK_ANY_PAUSE_NS};
+        sys_call3(SYS_nanosleep, (long)&pause, 0, 0);
+    }
 }
 
 void slabs_release(shmc_cache *c, item_t *it)
