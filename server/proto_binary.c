@@ -172,6 +172,17 @@ static void success(bctx *c, const void *body, uint32_t n, uint64_t cas)
  */
 #define GET_GUESS 2048
 
+/* A hit's reply to r before its value, at p: the header (a value of len
+ * bytes), the flags and kl bytes of the key; returns its length. */
+static size_t hit_head_at(const bctx *c, unsigned char *p, const bin_request *r, uint16_t kl,
+                          size_t len, uint32_t flags, uint64_t cas)
+{
+    header_at(c, p, BIN_ST_OK, 4, kl, (uint32_t)(4 + kl + len), cas);
+    wr32(p + BIN_HEADER_LEN, flags);
+    memcpy(p + BIN_HEADER_LEN + 4, r->key, kl);
+    return BIN_HEADER_LEN + 4 + (size_t)kl;
+}
+
 static shmc_status get_reply(bctx *c, const bin_request *r, const shmc_get_options *o,
                              uint16_t kl, bool with_value)
 {
@@ -192,10 +203,7 @@ static shmc_status get_reply(bctx *c, const bin_request *r, const shmc_get_optio
             return st;
         if (!with_value)
             len = 0;
-        header_at(c, p, BIN_ST_OK, 4, kl, (uint32_t)(4 + kl + len), info.cas);
-        wr32(p + BIN_HEADER_LEN, info.flags);
-        memcpy(p + BIN_HEADER_LEN + 4, r->key, kl);
-        c->out->len += head + len;
+        c->out->len += hit_head_at(c, p, r, kl, len, info.flags, info.cas) + len;
         return SHMC_OK;
     }
     return SHMC_SYSTEM;
@@ -263,12 +271,14 @@ static void get_batch_reply(bctx *c, const bin_request *r, const shmc_value *v)
         return;
     }
     uint16_t kl = r->cmd == BIN_GETK ? r->nkey : 0;
-    header(c, BIN_ST_OK, 4, kl, (uint32_t)(4 + kl + v->len), v->cas);
-    unsigned char ext[4];
-    wr32(ext, v->flags);
-    put(c, ext, 4);
-    put(c, r->key, kl);
-    put(c, v->buf, v->len);
+    if (!srv_buf_reserve(c->out, BIN_HEADER_LEN + 4 + (size_t)kl + v->len)) {
+        c->oom = true;
+        return;
+    }
+    unsigned char *p = (unsigned char *)c->out->data + c->out->len;
+    size_t head = hit_head_at(c, p, r, kl, v->len, v->flags, v->cas);
+    memcpy(p + head, v->buf, v->len);
+    c->out->len += head + v->len;
 }
 
 /* Read the k (2..BIN_BATCH) get requests of reqs and reply to each, in
@@ -654,6 +664,15 @@ static bool batchable(const bctx *c, const bin_request *r)
            !(c->set->sasl && !c->s->sasl_authenticated && needs_auth(r->h.opcode));
 }
 
+/* Parse the first request of in[0..len) into r, with the limits of this
+ * server (proto_binary_parse's return). */
+static long parse_request(const bctx *c, const char *in, size_t len, bin_request *r)
+{
+    r->item_size_max = c->set->item_size_max;
+    r->no_cas = !c->set->cas_enabled;
+    return proto_binary_parse((const unsigned char *)in, len, r);
+}
+
 /* Parse into reqs[1..] the batchable requests that follow reqs[0] in
  * in[0..len), whole ones only, up to BIN_BATCH in all.  Returns how many
  * reqs hold (1 if none follows), *used the bytes after reqs[0] they take;
@@ -664,11 +683,8 @@ static size_t gather_gets(const bctx *c, const char *in, size_t len, bin_request
     size_t k = 1;
     *used = 0;
     while (k < BIN_BATCH && *used < len) {
-        bin_request *q = &reqs[k];
-        q->item_size_max = c->set->item_size_max;
-        q->no_cas = !c->set->cas_enabled;
-        long n = proto_binary_parse((const unsigned char *)in + *used, len - *used, q);
-        if (n <= 0 || !batchable(c, q))
+        long n = parse_request(c, in + *used, len - *used, &reqs[k]);
+        if (n <= 0 || !batchable(c, &reqs[k]))
             break;
         *used += (size_t)n;
         k++;
@@ -700,9 +716,7 @@ size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf 
             continue;
         }
         bin_request r;
-        r.item_size_max = c.set->item_size_max;
-        r.no_cas = !c.set->cas_enabled;
-        long n = proto_binary_parse((const unsigned char *)in + off, len - off, &r);
+        long n = parse_request(&c, in + off, len - off, &r);
         if (n == BIN_NEED_MORE)
             break;
         if (n < 0) {

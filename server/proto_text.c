@@ -73,6 +73,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "item_size.h"
 #include "protocol.h"
 #include "proto_text_parse.h"
@@ -119,7 +120,7 @@ static void put_num(ctx *c, const char *prefix, uint64_t v)
 {
     char num[24];
     put_str(c, prefix);
-    put(c, num, srv_fmt_u64(num, v));
+    put(c, num, fmt_u64(v, num));
 }
 
 /* The same for a signed value (a meta TTL of -1). */
@@ -131,7 +132,7 @@ static void put_snum(ctx *c, const char *prefix, int64_t v)
         v = -v;
     }
     char num[24];
-    put(c, num, srv_fmt_u64(num, (uint64_t)v));
+    put(c, num, fmt_u64((uint64_t)v, num));
 }
 
 #define PUTF(c, ...) do { if (!srv_buf_printf((c)->out, __VA_ARGS__)) (c)->oom = true; } while (0)
@@ -232,12 +233,12 @@ static size_t value_header(char *dst, const char *k, size_t nk, uint32_t flags, 
     memcpy(p, k, nk);
     p += nk;
     *p++ = ' ';
-    p += srv_fmt_u64(p, flags);
+    p += fmt_u64(flags, p);
     *p++ = ' ';
-    p += srv_fmt_u64(p, bytes);
+    p += fmt_u64(bytes, p);
     if (with_cas) {
         *p++ = ' ';
-        p += srv_fmt_u64(p, cas);
+        p += fmt_u64(cas, p);
     }
     *p++ = '\r';
     *p++ = '\n';
@@ -498,7 +499,7 @@ static void exec_arith(ctx *c, text_request *r)
     char num[32];
     switch (st) {
     case SHMC_OK:
-        num[srv_fmt_u64(num, res)] = '\0';
+        num[fmt_u64(res, num)] = '\0';
         reply(c, r, num);
         break;
     case SHMC_NOT_FOUND: reply(c, r, "NOT_FOUND"); break;
@@ -1537,7 +1538,7 @@ static void exec_ma(ctx *c, text_request *r)
     if (m->no_reply && !created)
         return;
     char num[24];
-    size_t nlen = srv_fmt_u64(num, res);
+    size_t nlen = fmt_u64(res, num);
     num[nlen] = '\0';
     if (m->value)
         put_num(c, "VA ", nlen);

@@ -31,10 +31,6 @@ bool srv_buf_reserve(srv_buf *b, size_t n);
 
 /* Append n bytes; false if memory ran out (the connection then closes). */
 bool srv_buf_add(srv_buf *b, const void *p, size_t n);
-/* Write v in decimal at dst (room for 20 digits); returns the digit count.
- * The reply paths use it instead of snprintf, which costs ~1,200
- * instructions per VALUE line. */
-size_t srv_fmt_u64(char *dst, uint64_t v);
 /* printf-style append. */
 bool srv_buf_printf(srv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void srv_buf_free(srv_buf *b);

@@ -41,19 +41,6 @@ bool srv_buf_add(srv_buf *b, const void *p, size_t n)
     return true;
 }
 
-size_t srv_fmt_u64(char *dst, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        dst[i] = tmp[n - 1 - i];
-    return n;
-}
-
 bool srv_buf_printf(srv_buf *b, const char *fmt, ...)
 {
     va_list ap;
