@@ -237,15 +237,6 @@ bool lru_reclaim_dead(shmc_cache *c, slab_shard *sh, item_t *it, uint32_t now)
 
 #define LRU_TAIL_OWNER_LOOK 64 /* items of each list lru_evict_tail_owner looks at */
 
-/* Whether linked chained head it has its tail in class clsid. */
-static bool tail_in_class(shmc_cache *c, const item_t *it, unsigned clsid)
-{
-    if (!value_is_chained(it))
-        return false;
-    uint32_t n = value_extra_chunks(c, it->nkey, it->nbytes);
-    return n && value_chunk_class(c, it->nkey, it->nbytes, n, n - 1) == clsid;
-}
-
 bool lru_evict_tail_owner(shmc_cache *c, slab_shard *sh, unsigned clsid, uint32_t now)
 {
     static const unsigned order[] = {SEG_LRU_COLD, SEG_LRU_HOT, SEG_LRU_WARM};
@@ -257,7 +248,7 @@ bool lru_evict_tail_owner(shmc_cache *c, slab_shard *sh, unsigned clsid, uint32_
             if (!it || !bounds_item(c, it) || it->clsid != own || item_lru(it) != order[i])
                 break; /* damaged (recorded): leave this list */
             r = it->prev;
-            if (tail_in_class(c, it, clsid) &&
+            if (value_tail_class(c, it) == clsid &&
                 lru_take(c, sh, it, clock_liveness(c, it, now))) {
                 slabs_free_locked(c, sh, it);
                 return true;

@@ -222,16 +222,22 @@ static bool chunk_is_heads(shmc_cache *c, const item_t *d, const item_t *head)
     return STATE_KIND(item_state(d)) == CHUNK_DATA && d->h_next == seg_ref(c, head);
 }
 
-slab_shard *value_tail_shard(shmc_cache *c, item_t *head)
+unsigned value_tail_class(const shmc_cache *c, const item_t *head)
 {
-    if (!value_is_chained(head) || !head_ok(c, head))
-        return NULL;
+    if (!value_is_chained(head))
+        return 0;
     uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     if (n == 0) /* chained, yet short enough for one chunk: damaged (no tail to read) */
+        return 0;
+    return value_chunk_class(c, head->nkey, head->nbytes, n, n - 1);
+}
+
+slab_shard *value_tail_shard(shmc_cache *c, item_t *head)
+{
+    unsigned t = value_tail_class(c, head);
+    if (!t || t == c->hdr->nclasses || !head_ok(c, head))
         return NULL;
-    unsigned t = value_chunk_class(c, head->nkey, head->nbytes, n, n - 1);
-    if (t == c->hdr->nclasses)
-        return NULL;
+    uint32_t n = value_extra_chunks(c, head->nkey, head->nbytes);
     item_t *d = data_chunk(c, head, n, n - 1);
     return d && chunk_is_heads(c, d, head) ? slabs_shard(c, t, item_shard(d)) : NULL;
 }

@@ -77,6 +77,10 @@ void value_release_chunks(shmc_cache *c, item_t *head);
  * becomes LINKED). */
 void value_adopt_chunks(shmc_cache *c, item_t *head);
 
+/* The class of head's last data chunk; 0 if it is not chained (or is
+ * marked so, but short enough for one chunk: damage). */
+unsigned value_tail_class(const shmc_cache *c, const item_t *head);
+
 /* The shard of linked head's tail, when it has one of a class smaller
  * than its own, to be locked beside the head's shard before the head
  * leaves LINKED; NULL if it has none, or the chunk its last ref names is
