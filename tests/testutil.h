@@ -413,6 +413,26 @@ static inline double tu_now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The second of the clock the library reads (clock.h: coarse real time,
+ * before the segment's clock_offset). */
+static inline int64_t tu_real_second(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME_COARSE, &t);
+    return (int64_t)t.tv_sec;
+}
+
+/* Wait for the library's real clock to start a new second, and return it:
+ * a test counting simulated seconds then has most of a second before a
+ * real tick adds one. */
+static inline int64_t tu_next_second(void)
+{
+    int64_t s = tu_real_second();
+    while (tu_real_second() == s)
+        usleep(1000);
+    return tu_real_second();
+}
+
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
 /* ------------------------------------------------------------------ */
