@@ -256,6 +256,31 @@ static bool too_large(const text_request *r, size_t nkey, uint32_t flags, size_t
     return mc_item_too_large(r->item_size_max, nkey, flags, vlen, !r->no_cas);
 }
 
+/*
+ * The data block of a storage command (classic or ms): vlen bytes after
+ * the command line of linelen bytes, then "\r\n".  e other than TE_NONE
+ * refuses the command, its block swallowed as it arrives (memcached reads
+ * it and drops it).  Returns the bytes the command takes, TEXT_NEED_MORE
+ * until the whole block is in, or the block consumed as TE_BAD_DATA_CHUNK
+ * when it does not end in "\r\n".
+ */
+static long data_block(const char *in, size_t len, size_t linelen, size_t vlen,
+                       enum text_err e, text_request *r)
+{
+    if (e != TE_NONE) {
+        r->swallow = vlen + 2;
+        return fail(r, e, (long)linelen);
+    }
+    size_t total = linelen + vlen + 2;
+    if (len < total)
+        return TEXT_NEED_MORE;
+    r->data = in + linelen;
+    r->data_len = vlen;
+    if (r->data[vlen] != '\r' || r->data[vlen + 1] != '\n')
+        return fail(r, TE_BAD_DATA_CHUNK, (long)total);
+    return (long)total;
+}
+
 /* Storage commands: set add replace append prepend cas. */
 static long parse_storage(const char *in, size_t len, size_t linelen, text_request *r,
                           bool handle_cas)
@@ -278,18 +303,8 @@ static long parse_storage(const char *in, size_t len, size_t linelen, text_reque
         return fail(r, TE_BAD_FORMAT, (long)linelen);
     if (vlen < 0 || vlen > INT_MAX - 2)
         return fail(r, TE_BAD_FORMAT, (long)linelen);
-    if (too_large(r, r->nkey, r->flags, (size_t)vlen)) {
-        r->swallow = (size_t)vlen + 2;
-        return fail(r, TE_TOO_LARGE, (long)linelen);
-    }
-    size_t total = linelen + (size_t)vlen + 2;
-    if (len < total)
-        return TEXT_NEED_MORE;
-    r->data = in + linelen;
-    r->data_len = (size_t)vlen;
-    if (r->data[vlen] != '\r' || r->data[vlen + 1] != '\n')
-        return fail(r, TE_BAD_DATA_CHUNK, (long)total);
-    return (long)total;
+    return data_block(in, len, linelen, (size_t)vlen,
+                      too_large(r, r->nkey, r->flags, (size_t)vlen) ? TE_TOO_LARGE : TE_NONE, r);
 }
 
 /* Meta flags, as memcached's _meta_flag_preparse. */
@@ -459,18 +474,7 @@ static long parse_meta(const char *in, size_t len, size_t linelen, text_request 
         e = TE_META_MS_MODE;
     if (e == TE_NONE && too_large(r, r->nkey, r->meta.client_flags, (size_t)vlen))
         e = TE_TOO_LARGE;
-    if (e != TE_NONE) {
-        r->swallow = (size_t)vlen + 2;
-        return fail(r, e, (long)linelen);
-    }
-    size_t total = linelen + (size_t)vlen + 2;
-    if (len < total)
-        return TEXT_NEED_MORE;
-    r->data = in + linelen;
-    r->data_len = (size_t)vlen;
-    if (r->data[vlen] != '\r' || r->data[vlen + 1] != '\n')
-        return fail(r, TE_BAD_DATA_CHUNK, (long)total);
-    return (long)total;
+    return data_block(in, len, linelen, (size_t)vlen, e, r);
 }
 
 /*
