@@ -1122,31 +1122,125 @@ static int load_authfile(const char *path)
     return -1;
 }
 
-int main(int argc, char **argv)
+/* What every session of this server shares (srv_config), from the
+ * settings, and the hooks through which the protocols reach the daemon. */
+static void configure_sessions(daemon_t *d)
 {
-    daemon_t *d = &D;
-    char err[1024];
-    d->nudp = 0;
-    settings_init(&d->st);
-    if (settings_parse(&d->st, argc, argv, err, sizeof err) < 0) {
-        fprintf(stderr, "%s\n", err);
-        return EXIT_FAILURE;
+    const settings *s = &d->st;
+    d->srv.allow_shutdown = s->shutdown_command;
+    d->srv.cas_enabled = s->use_cas;
+    d->srv.flush_enabled = s->flush_enabled;
+    d->srv.verbose = s->verbose;
+    d->srv.max_reqs_per_event = (uint32_t)s->reqs_per_event;
+    d->srv.idle_timeout = s->idle_timeout;
+    d->srv.dump_disabled = !s->dump_enabled;
+    d->srv.watch_disabled = !s->watch_enabled;
+    d->srv.prefix_delimiter = s->prefix_delimiter;
+    d->srv.version = d->version;
+    d->srv.auth = s->auth_file ? &g_auth : NULL;
+    d->mem_budget.limit = (size_t)s->read_buf_mem_limit << 20; /* MB; 0 = no limit */
+    d->srv.mem_budget = d->mem_budget.limit ? &d->mem_budget : NULL;
+    d->hooks.set_verbosity = hook_set_verbosity;
+    d->hooks.stats_general = hook_stats_general;
+    d->hooks.stats_general_listen = hook_stats_general_listen;
+    d->hooks.stats_settings = hook_stats_settings;
+    d->hooks.stats_conns = hook_stats_conns;
+    d->hooks.lru_crawler = hook_lru_crawler;
+    d->hooks.crawl = hook_crawl;
+    d->hooks.set_lru_segmented = hook_set_lru_segmented;
+    d->hooks.refresh_certs = hook_refresh_certs;
+}
+
+/* Start the -t worker threads, each with its event base, its wake-up
+ * eventfd and its watch on every UDP socket.  -1 (said on stderr) if one
+ * could not be set up; the process then exits. */
+static int start_workers(daemon_t *d)
+{
+    d->nworkers = d->st.num_threads;
+    d->workers = calloc((size_t)d->nworkers, sizeof *d->workers);
+    if (!d->workers)
+        return -1;
+    for (int i = 0; i < d->nworkers; i++) {
+        worker *w = &d->workers[i];
+        w->id = i;
+        w->d = d;
+        pthread_mutex_init(&w->lock, NULL);
+        w->base = event_base_new();
+        if (!w->base)
+            return -1;
+        w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (w->wake_fd < 0) {
+            fprintf(stderr, "eventfd: %s\n", strerror(errno));
+            return -1;
+        }
+        w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, worker_wake, w);
+        event_add(w->wake_ev, NULL);
+        for (int u = 0; u < d->nudp; u++) {
+            w->udp_ev[u] = event_new(w->base, d->udp_fds[u], EV_READ | EV_PERSIST, conn_udp_read, w);
+            if (!w->udp_ev[u] || event_add(w->udp_ev[u], NULL) < 0) {
+                fprintf(stderr, "failed to watch the UDP socket\n");
+                return -1;
+            }
+        }
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            fprintf(stderr, "Can't create thread: %s\n", strerror(errno));
+            return -1;
+        }
     }
+    return 0;
+}
+
+/* What the main thread's loop watches: the listeners (accepting), the
+ * accept retry timer, the shutdown eventfd and the signals SIGTERM,
+ * SIGINT and SIGUSR1 (their events in sigs, freed at the end). */
+static void watch_main(daemon_t *d, struct event *sigs[3])
+{
+    for (int i = 0; i < d->nlisteners; i++) {
+        listeners[i].ev = event_new(d->main_base, listeners[i].fd, EV_READ | EV_PERSIST, on_accept,
+                                    &listeners[i]);
+        event_add(listeners[i].ev, NULL);
+        if (d->st.verbose)
+            fprintf(stderr, "listening on %s\n", listeners[i].name);
+    }
+    if (d->st.verbose && d->nudp > 0)
+        fprintf(stderr, "listening on udp port %d\n", d->st.udpport);
+    accept_retry_ev = evtimer_new(d->main_base, accept_retry, NULL);
+    d->shutdown_ev = event_new(d->main_base, d->shutdown_fd, EV_READ | EV_PERSIST, on_shutdown, d);
+    event_add(d->shutdown_ev, NULL);
+    const int signums[3] = {SIGTERM, SIGINT, SIGUSR1};
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = evsignal_new(d->main_base, signums[i], on_signal, d);
+        event_add(sigs[i], NULL);
+    }
+}
+
+/* Stop the workers: each closes its connections and leaves its loop;
+ * then they are joined and their events freed. */
+static void stop_workers(daemon_t *d)
+{
+    for (int i = 0; i < d->nworkers; i++) {
+        atomic_store(&d->workers[i].stopping, 1);
+        wake(d->workers[i].wake_fd);
+    }
+    for (int i = 0; i < d->nworkers; i++) {
+        worker *w = &d->workers[i];
+        pthread_join(w->thread, NULL);
+        event_free(w->wake_ev);
+        close(w->wake_fd);
+        for (int u = 0; u < d->nudp; u++)
+            event_free(w->udp_ev[u]);
+        event_base_free(w->base);
+        pthread_mutex_destroy(&w->lock);
+    }
+}
+
+/* The options checked together, where one alone cannot tell: auth and
+ * protocols, the segment's, root's -u, a listener; paths made absolute
+ * (-d changes directory).  0, or the exit status (said on stderr). */
+static int check_options(daemon_t *d)
+{
     settings *s = &d->st;
-    snprintf(d->version, sizeof d->version, "1.6.18-shmcached-%s", SHMC_VERSION_STRING);
-    if (s->help) {
-        printf("shmcached %s (memcached 1.6 compatible)\n%s", SHMC_VERSION_STRING, settings_usage());
-        return EXIT_SUCCESS;
-    }
-    if (s->version) {
-        printf("shmcached %s\n", SHMC_VERSION_STRING);
-        return EXIT_SUCCESS;
-    }
-    if (s->license) {
-        printf("shmcached %s: see the project's license file. libevent %s: BSD 3-clause.\n",
-               SHMC_VERSION_STRING, event_get_version());
-        return EXIT_SUCCESS;
-    }
+    char err[1024];
     /* -S: binary only, no UDP; -Y: text only, no UDP (memcached's rules) */
     if (settings_check_auth(s, err, sizeof err) < 0) {
         fprintf(stderr, "%s\n", err);
@@ -1166,7 +1260,16 @@ int main(int argc, char **argv)
     s->socketpath = absolute(s->socketpath);
     s->pid_file = absolute(s->pid_file);
     s->segment = absolute(s->segment);
+    return 0;
+}
 
+/* Limits, TLS certificates (read as root), then -u's user, then the
+ * credentials read as that user (-Y's file, SASL).  0, or the exit status
+ * (said on stderr). */
+static int take_credentials(daemon_t *d)
+{
+    settings *s = &d->st;
+    char err[1024];
     set_limits(s);
     /* -Z: the certificate and key are read before -u drops root (memcached's
      * order), so they may be readable by root only; refresh_certs reads them
@@ -1187,6 +1290,73 @@ int main(int argc, char **argv)
             return EXIT_FAILURE;
         }
     }
+    return 0;
+}
+
+/* -h, -V, --license: true if one was asked for and printed. */
+static bool print_info(const settings *s)
+{
+    if (s->help)
+        printf("shmcached %s (memcached 1.6 compatible)\n%s", SHMC_VERSION_STRING, settings_usage());
+    else if (s->version)
+        printf("shmcached %s\n", SHMC_VERSION_STRING);
+    else if (s->license)
+        printf("shmcached %s: see the project's license file. libevent %s: BSD 3-clause.\n",
+               SHMC_VERSION_STRING, event_get_version());
+    else
+        return false;
+    return true;
+}
+
+/* Graceful shutdown, once the main loop has ended: stop accepting, let
+ * the workers close their connections, save the restart file, detach,
+ * and remove what this server made (its segment, if it is still the one
+ * at the path, its socket and pid files). */
+static void shut_down(daemon_t *d)
+{
+    const settings *s = &d->st;
+    if (s->verbose)
+        fprintf(stderr, "Gracefully stopping\n");
+    for (int i = 0; i < d->nlisteners; i++) {
+        event_free(listeners[i].ev);
+        listeners[i].ev = NULL;
+        close(listeners[i].fd);
+    }
+    stop_workers(d);
+    srv_crawler_stop();
+    for (int u = 0; u < d->nudp; u++)
+        close(d->udp_fds[u]);
+    int ours = segment_still_ours(d); /* a replacement at the path is not ours to remove */
+    if (s->segment && ours) /* memcached's restart file, for the next start */
+        restart_save(d->segment, d->cache, s, d->started, d->version);
+    shmc_close(d->cache);
+    if (d->segment_owned && ours)
+        shmc_destroy(d->segment);
+    if (s->socketpath)
+        unlink(s->socketpath);
+    if (s->pid_file)
+        unlink(s->pid_file);
+}
+
+int main(int argc, char **argv)
+{
+    daemon_t *d = &D;
+    char err[1024];
+    d->nudp = 0;
+    settings_init(&d->st);
+    if (settings_parse(&d->st, argc, argv, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_FAILURE;
+    }
+    settings *s = &d->st;
+    snprintf(d->version, sizeof d->version, "1.6.18-shmcached-%s", SHMC_VERSION_STRING);
+    if (print_info(s))
+        return EXIT_SUCCESS;
+    int rc = check_options(d);
+    if (rc == 0)
+        rc = take_credentials(d);
+    if (rc != 0)
+        return rc;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
 
@@ -1212,29 +1382,7 @@ int main(int argc, char **argv)
             unlink(s->pid_file);
         return EXIT_FAILURE;
     }
-    d->srv.allow_shutdown = s->shutdown_command;
-    d->srv.cas_enabled = s->use_cas;
-    d->srv.flush_enabled = s->flush_enabled;
-    d->srv.verbose = s->verbose;
-    d->srv.max_reqs_per_event = (uint32_t)s->reqs_per_event;
-    d->srv.idle_timeout = s->idle_timeout;
-    d->srv.dump_disabled = !s->dump_enabled;
-    d->srv.watch_disabled = !s->watch_enabled;
-    d->srv.prefix_delimiter = s->prefix_delimiter;
-    d->srv.version = d->version;
-    d->srv.auth = s->auth_file ? &g_auth : NULL;
-    d->mem_budget.limit = (size_t)s->read_buf_mem_limit << 20; /* MB; 0 = no limit */
-    d->srv.mem_budget = d->mem_budget.limit ? &d->mem_budget : NULL;
-    d->hooks.set_verbosity = hook_set_verbosity;
-    d->hooks.stats_general = hook_stats_general;
-    d->hooks.stats_general_listen = hook_stats_general_listen;
-    d->hooks.stats_settings = hook_stats_settings;
-    d->hooks.stats_conns = hook_stats_conns;
-    d->hooks.lru_crawler = hook_lru_crawler;
-    d->hooks.crawl = hook_crawl;
-    d->hooks.set_lru_segmented = hook_set_lru_segmented;
-    d->hooks.refresh_certs = hook_refresh_certs;
-
+    configure_sessions(d);
     d->main_base = event_base_new();
     if (!d->main_base) {
         fprintf(stderr, "failed to create the event base\n");
@@ -1245,98 +1393,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "eventfd: %s\n", strerror(errno));
         return EXIT_FAILURE;
     }
-    d->nworkers = s->num_threads;
-    d->workers = calloc((size_t)d->nworkers, sizeof *d->workers);
-    if (!d->workers)
+    if (start_workers(d) < 0)
         return EXIT_FAILURE;
-    for (int i = 0; i < d->nworkers; i++) {
-        worker *w = &d->workers[i];
-        w->id = i;
-        w->d = d;
-        pthread_mutex_init(&w->lock, NULL);
-        w->base = event_base_new();
-        if (!w->base)
-            return EXIT_FAILURE;
-        w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (w->wake_fd < 0) {
-            fprintf(stderr, "eventfd: %s\n", strerror(errno));
-            return EXIT_FAILURE;
-        }
-        w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, worker_wake, w);
-        event_add(w->wake_ev, NULL);
-        for (int u = 0; u < d->nudp; u++) {
-            w->udp_ev[u] = event_new(w->base, d->udp_fds[u], EV_READ | EV_PERSIST, conn_udp_read, w);
-            if (!w->udp_ev[u] || event_add(w->udp_ev[u], NULL) < 0) {
-                fprintf(stderr, "failed to watch the UDP socket\n");
-                return EXIT_FAILURE;
-            }
-        }
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            fprintf(stderr, "Can't create thread: %s\n", strerror(errno));
-            return EXIT_FAILURE;
-        }
-    }
     /* the background pass: 8 pages (8 MB of items) a tenth of a second */
     if (srv_crawler_start(d->cache, &d->st.lru_crawler, 8) != 0) {
         fprintf(stderr, "Can't create thread: %s\n", strerror(errno));
         return EXIT_FAILURE;
     }
-    for (int i = 0; i < d->nlisteners; i++) {
-        listeners[i].ev = event_new(d->main_base, listeners[i].fd, EV_READ | EV_PERSIST, on_accept,
-                                    &listeners[i]);
-        event_add(listeners[i].ev, NULL);
-        if (s->verbose)
-            fprintf(stderr, "listening on %s\n", listeners[i].name);
-    }
-    if (s->verbose && d->nudp > 0)
-        fprintf(stderr, "listening on udp port %d\n", s->udpport);
-    accept_retry_ev = evtimer_new(d->main_base, accept_retry, NULL);
-    d->shutdown_ev = event_new(d->main_base, d->shutdown_fd, EV_READ | EV_PERSIST, on_shutdown, d);
-    event_add(d->shutdown_ev, NULL);
     struct event *sigs[3];
-    const int signums[3] = {SIGTERM, SIGINT, SIGUSR1};
-    for (int i = 0; i < 3; i++) {
-        sigs[i] = evsignal_new(d->main_base, signums[i], on_signal, d);
-        event_add(sigs[i], NULL);
-    }
+    watch_main(d, sigs);
 
     event_base_loop(d->main_base, 0);
 
-    /* Graceful shutdown: stop accepting, close connections, detach. */
-    if (s->verbose)
-        fprintf(stderr, "Gracefully stopping\n");
-    for (int i = 0; i < d->nlisteners; i++) {
-        event_free(listeners[i].ev);
-        listeners[i].ev = NULL;
-        close(listeners[i].fd);
-    }
-    for (int i = 0; i < d->nworkers; i++) {
-        atomic_store(&d->workers[i].stopping, 1);
-        wake(d->workers[i].wake_fd);
-    }
-    for (int i = 0; i < d->nworkers; i++) {
-        worker *w = &d->workers[i];
-        pthread_join(w->thread, NULL);
-        event_free(w->wake_ev);
-        close(w->wake_fd);
-        for (int u = 0; u < d->nudp; u++)
-            event_free(w->udp_ev[u]);
-        event_base_free(w->base);
-        pthread_mutex_destroy(&w->lock);
-    }
-    srv_crawler_stop();
-    for (int u = 0; u < d->nudp; u++)
-        close(d->udp_fds[u]);
-    int ours = segment_still_ours(d); /* a replacement at the path is not ours to remove */
-    if (s->segment && ours) /* memcached's restart file, for the next start */
-        restart_save(d->segment, d->cache, s, d->started, d->version);
-    shmc_close(d->cache);
-    if (d->segment_owned && ours)
-        shmc_destroy(d->segment);
-    if (s->socketpath)
-        unlink(s->socketpath);
-    if (s->pid_file)
-        unlink(s->pid_file);
+    shut_down(d);
     for (int i = 0; i < 3; i++)
         event_free(sigs[i]);
     event_free(accept_retry_ev);
