@@ -704,6 +704,18 @@ expect_err "check a segment with a damaged header" \
     "shmcachectl: open $DAMAGED: $(shmc_corrupt_text): seg_header.hash_word; $(corrupt_hint)"$'\n'
 run "$CTL" -S "$DAMAGED" destroy
 expect_rc "destroy a damaged segment" 0
+expect_true "destroy removes a damaged segment" test ! -e "$DAMAGED"
+# a segment of another format version (an older or newer shmcached made
+# it): refused by open, removed by destroy, so an upgrade can start clean
+run "$CTL" -S "$DAMAGED" create -m 2
+expect_rc "create a segment to age" 0
+printf '\xff\xff\xff\xff' | dd of="$DAMAGED" bs=1 seek=8 conv=notrunc status=none
+run "$CTL" -S "$DAMAGED" info
+expect_rc "info on another format version" 1
+expect_true "info on another format version says so" grep -q "unsupported format version" "$TMP/err"
+run "$CTL" -S "$DAMAGED" destroy
+expect_rc "destroy a segment of another format version" 0
+expect_true "destroy removes a segment of another format version" test ! -e "$DAMAGED"
 
 # ------------------------------------------------------------------
 # a file that is not a segment
