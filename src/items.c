@@ -388,21 +388,30 @@ static bool item_ref_in_pages(const shmc_cache *c, ref_t r, size_t nkey)
  * moment after the check: so when the item's access time or bits need a
  * change (once a second for a hot item), that is done under the stripe
  * lock, after checking the publication once more.
+ *
+ * found, if not 0, is the chain item of this hash a batch met (its lines
+ * fetched, items_get_batch): the read starts there instead of at the
+ * bucket, and looks at that item only.  It was in the chain within this
+ * call, and its publication is checked as above, so what is read is what a
+ * walk of the chain would have read then.
  */
 static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
-                              uint32_t now, item_out *out)
+                              uint32_t now, item_out *out, ref_t found)
 {
-    ref_t r = hash_head(c, hash);
+    ref_t r = found ? found : hash_head(c, hash);
     for (unsigned step = 0; r && step < UNLOCKED_MAX_STEPS; step++) {
         if (!item_ref_in_pages(c, r, nkey))
             return false;
         item_t *it = seg_item(c, r);
-        item_prefetch(it);
+        if (!found)
+            item_prefetch(it);
         uint32_t st = item_state(it);
         uint64_t cas = __atomic_load_n(&it->cas, __ATOMIC_RELAXED);
         if (STATE_KIND(st) != CHUNK_LINKED)
             return false;
         if (!item_has_key(c, it, key, nkey, hash)) {
+            if (found)
+                return false; /* another key of the same hash: the caller walks */
             r = __atomic_load_n(&it->h_next, __ATOMIC_RELAXED);
             __atomic_thread_fence(__ATOMIC_ACQUIRE);
             if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st)
@@ -468,19 +477,35 @@ static void item_prefetch_body(const shmc_cache *c, const item_t *it)
     __builtin_prefetch(end - 1);
 }
 
-/* A batch's chain stage for a key whose item header at at has arrived:
- * if the item is of this hash, its key and value are fetched (and 0
- * returned: the walk is done); else its successor's header is.  Reads
- * without the lock: hints only, checked as item_get_unlocked checks.
- * Returns the ref whose header is fetched now, 0 if none. */
-static ref_t item_prefetch_next(const shmc_cache *c, uint32_t hash, ref_t at)
+/* A batch's chain stage for request q, whose item header at q->at has
+ * arrived: if the item is of q's hash, its key and value are fetched and
+ * q->found set (the walk is done); else q->at moves to its successor,
+ * whose header is fetched (0 if none).  Reads without the lock: hints
+ * only, checked as item_get_unlocked checks. */
+static void item_prefetch_next(const shmc_cache *c, item_req *q)
 {
-    const item_t *it = seg_item(c, at);
-    if (__atomic_load_n(&it->hash, __ATOMIC_RELAXED) == hash) {
+    const item_t *it = seg_item(c, q->at);
+    if (__atomic_load_n(&it->hash, __ATOMIC_RELAXED) == q->hash) {
         item_prefetch_body(c, it);
-        return 0;
+        q->found = true;
+        return;
     }
-    return item_prefetch_header(c, __atomic_load_n(&it->h_next, __ATOMIC_RELAXED));
+    q->at = item_prefetch_header(c, __atomic_load_n(&it->h_next, __ATOMIC_RELAXED));
+}
+
+/* A batch's read of request q: from the item its stages found, without
+ * the lock, if that item holds the key; else as items_get_hashed reads. */
+static void item_get_req(shmc_cache *c, seg_counters *n, item_req *q, item_batch *b)
+{
+    if (q->found && q->out.recache_below <= 0 &&
+        item_get_unlocked(c, q->key, q->nkey, q->hash, b->now, &q->out, q->at)) {
+        b->fast_hits++;
+        q->status = SHMC_OK;
+        return;
+    }
+    uint32_t damage = bounds_hits();
+    shmc_status st = items_get_hashed(c, n, q->key, q->nkey, q->hash, false, 0, &q->out, b);
+    q->status = bounds_status(damage, st);
 }
 
 #define GET_HOPS 3 /* chain items a batch fetches ahead of its reads */
@@ -498,22 +523,19 @@ void items_get_batch(shmc_cache *c, seg_counters *n, item_req *r, size_t m, item
     for (size_t i = 0; i < m; i++)
         if (r[i].asked)
             __builtin_prefetch(item_bucket_hint(c, w, r[i].hash));
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
+        r[i].found = false;
         if (r[i].asked)
             r[i].at = item_prefetch_header(
                 c, __atomic_load_n(item_bucket_hint(c, w, r[i].hash), __ATOMIC_RELAXED));
+    }
     for (unsigned h = 1; h < GET_HOPS; h++)
         for (size_t i = 0; i < m; i++)
-            if (r[i].asked && r[i].at)
-                r[i].at = item_prefetch_next(c, r[i].hash, r[i].at);
-    for (size_t i = 0; i < m; i++) {
-        if (!r[i].asked)
-            continue;
-        uint32_t damage = bounds_hits();
-        shmc_status st = items_get_hashed(c, n, r[i].key, r[i].nkey, r[i].hash, false, 0,
-                                          &r[i].out, b);
-        r[i].status = bounds_status(damage, st);
-    }
+            if (r[i].asked && r[i].at && !r[i].found)
+                item_prefetch_next(c, &r[i]);
+    for (size_t i = 0; i < m; i++)
+        if (r[i].asked)
+            item_get_req(c, n, &r[i], b);
 }
 
 shmc_status items_get(shmc_cache *c, seg_counters *n, const void *key, size_t nkey,
@@ -534,7 +556,7 @@ shmc_status items_get_hashed(shmc_cache *c, seg_counters *n, const void *key, si
 {
     uint32_t now = b ? b->now : clock_now(c);
     if (!touch && out->recache_below <= 0 &&
-        item_get_unlocked(c, key, nkey, hash, now, out)) {
+        item_get_unlocked(c, key, nkey, hash, now, out, 0)) {
         if (b)
             b->fast_hits++; /* a locked add each would stall the batch's misses */
         else

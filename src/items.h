@@ -62,6 +62,7 @@ typedef struct item_req {
     uint32_t hash;      /* hash_key(key, nkey), as the key read then */
     bool asked;         /* whether to read it (false: its key or buffer was refused) */
     ref_t at;           /* items_get_batch's own: the chain item it fetched last */
+    bool found;         /* items_get_batch's own: at is of the key's hash, its lines fetched */
     shmc_status status; /* out, if asked: as items_get_hashed's, SHMC_CORRUPT on damage */
     item_out out;       /* buf and cap checked by api.c; info out */
 } item_req;
@@ -71,8 +72,9 @@ typedef struct item_req {
  * queueing one after another: every key's bucket is fetched, then every
  * chain's first item header, then (GET_HOPS - 1 times) the key and value
  * of an item of the key's hash or the next item's header, then each key
- * is read as items_get_hashed reads it (a read of the lock-free path
- * counts its hit in b->fast_hits).  The fetches are hints: they change
+ * is read: from the item of its hash found, without the lock, if that is
+ * the key's; else as items_get_hashed reads it (a read of the lock-free
+ * path counts its hit in b->fast_hits).  The fetches are hints: they change
  * nothing, and a damaged ref is not followed.
  */
 void items_get_batch(shmc_cache *c, seg_counters *n, item_req *r, size_t m, item_batch *b);

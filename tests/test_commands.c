@@ -4,6 +4,7 @@
  * touch/gat, key and size limits, argument checking, error strings and
  * the statistics counters each command moves.
  */
+#include "hash.h"
 #include "testutil.h"
 
 #include <signal.h>
@@ -1590,6 +1591,75 @@ static void test_get_multi_pipeline(void **state)
     free(v);
 }
 
+/* Two keys of one 32-bit hash (hash_key, src/hash.h), found by trying
+ * "coll:N" keys: the birthday bound makes it a few hundred thousand. */
+static void colliding_keys(char a[32], char b[32])
+{
+    enum { SLOTS = 1 << 21 };
+    uint64_t *seen = calloc(SLOTS, sizeof *seen); /* hash << 32 | (N + 1); 0 empty */
+    assert_non_null(seen);
+    for (uint32_t n = 0; n < 4000000; n++) {
+        char k[32];
+        snprintf(k, sizeof k, "coll:%u", n);
+        uint32_t h = hash_key(k, strlen(k));
+        for (uint32_t i = h & (SLOTS - 1);; i = (i + 1) & (SLOTS - 1)) {
+            if (!seen[i]) {
+                seen[i] = (uint64_t)h << 32 | (n + 1);
+                break;
+            }
+            if ((uint32_t)(seen[i] >> 32) == h) {
+                snprintf(a, 32, "coll:%u", (uint32_t)seen[i] - 1);
+                snprintf(b, 32, "%s", k);
+                free(seen);
+                return;
+            }
+        }
+    }
+    fail_msg("no two keys of one hash in 4M");
+}
+
+/* Two keys of one hash in one chain: a batch's stages stop at the first
+ * item of the key's hash, and a read that starts there must still find
+ * the other key's item, or miss, as shmc_get does. */
+static void test_get_multi_hash_collision(void **state)
+{
+    shmc_cache *c = CACHE(state);
+    char a[32], b[32];
+    colliding_keys(a, b);
+    assert_int_equal(hash_key(a, strlen(a)), hash_key(b, strlen(b)));
+    print_message("%s and %s share hash %#x\n", a, b, hash_key(a, strlen(a)));
+    char bufs[4][32];
+    const char *ask[4] = {a, b, b, a};
+    shmc_value v[4];
+    for (int round = 0; round < 3; round++) {
+        if (round == 0) {
+            assert_ok(tu_set(c, a, "value-a", 1, 0)); /* b missing, its hash's chain not empty */
+        } else if (round == 1) {
+            assert_ok(tu_set(c, b, "value-b", 2, 0)); /* both in one chain */
+        } else {
+            assert_ok(shmc_delete(c, a, strlen(a), 0)); /* a gone, b behind nothing */
+        }
+        for (int i = 0; i < 4; i++)
+            v[i] = (shmc_value){.key = ask[i], .key_len = strlen(ask[i]), .buf = bufs[i],
+                                .cap = sizeof bufs[i], .status = SHMC_SYSTEM};
+        assert_ok(shmc_get_multi(c, v, 4));
+        for (int i = 0; i < 4; i++) {
+            bool is_a = ask[i] == a;
+            bool there = is_a ? round < 2 : round > 0;
+            if (!there) {
+                if (v[i].status != SHMC_NOT_FOUND)
+                    fail_msg("round %d, %s: %s, expected NOT_FOUND", round, ask[i],
+                             tu_status_name(v[i].status));
+                continue;
+            }
+            assert_status(v[i].status, SHMC_OK);
+            assert_u64_eq(v[i].len, 7);
+            assert_memory_equal(bufs[i], is_a ? "value-a" : "value-b", 7);
+            assert_u64_eq(v[i].flags, is_a ? 1 : 2);
+        }
+    }
+}
+
 /* Every value length up to past mem_copy's short-copy limit (src/mem.h:
  * 16-byte pieces with an overlapping last one, 8 and 4 with overlapping
  * halves, bytes below 4), stored from and read into every alignment,
@@ -1943,6 +2013,8 @@ int main(void)
         T(test_get_alloc),
         T(test_get_multi),
         cmocka_unit_test_setup_teardown(test_get_multi_pipeline, setup_small_index, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_get_multi_hash_collision, setup_small_index,
+                                        tu_teardown),
         T(test_store_multi),
         T(test_value_lengths_copy),
         cmocka_unit_test(test_reentry_from_signal_handler),
