@@ -236,6 +236,14 @@ check "bench_gate get with batch 0: exit 2" test "$RC" = 2
 check "bench_gate fill with 8-byte values: exit 2" test "$RC" = 2
 rm -f "$GSEG"
 
+# ---- bench/gate_pair.sh: one build against another, paired rounds
+OUT=$(KEYS=500 ROUNDS=1 bash "$(dirname "$0")/../bench/gate_pair.sh" "$BUILD" "$BUILD" 2>&1); RC=$?
+check "gate_pair.sh of a build against itself: exit 0 and a row with the ratio ($OUT)" \
+    bash -c "[ $RC = 0 ] && grep -Eq '^500 +[0-9.]+ +[0-9.]+ +[0-9.]+x$' <<<'$OUT'"
+OUT=$(bash "$(dirname "$0")/../bench/gate_pair.sh" "$TMP/no-build" 2>&1); RC=$?
+check "gate_pair.sh without a built OLD: exit 2 and says so" \
+    bash -c "[ $RC = 2 ] && grep -q 'no $TMP/no-build/bench_gate' <<<'$OUT'"
+
 # ---- bench_memory and bench/memory.sh: items held, refusals, hit ratio
 MEMB=$BUILD/bench_memory
 OUT=$("$MEMB" -b lib -p "$TMP/memseg" -m 2 -s 1000 -w 2 -z 0.9 2>&1); RC=$?
