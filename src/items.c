@@ -497,15 +497,16 @@ static void item_prefetch_next(const shmc_cache *c, item_req *q)
  * the lock, if that item holds the key; else as items_get_hashed reads. */
 static void item_get_req(shmc_cache *c, seg_counters *n, item_req *q, item_batch *b)
 {
+    uint32_t damage = bounds_hits();
+    shmc_status st;
     if (q->found && q->out.recache_below <= 0 &&
         item_get_unlocked(c, q->key, q->nkey, q->hash, b->now, &q->out, q->at)) {
         b->fast_hits++;
-        q->status = SHMC_OK;
-        return;
+        st = SHMC_OK;
+    } else {
+        st = items_get_hashed(c, n, q->key, q->nkey, q->hash, false, 0, &q->out, b);
     }
-    uint32_t damage = bounds_hits();
-    shmc_status st = items_get_hashed(c, n, q->key, q->nkey, q->hash, false, 0, &q->out, b);
-    q->status = bounds_status(damage, st);
+    q->status = bounds_status(damage, st); /* damage met on the way: SHMC_CORRUPT */
 }
 
 #define GET_HOPS 3 /* chain items a batch fetches ahead of its reads */
