@@ -368,7 +368,6 @@ NOINLINE void chaos_get_info(fuzz *z)
             o->flags = fl[below_n(z, sizeof fl / sizeof fl[0])];
             o->exptime = gen_exptime(z);
             o->recache_below = (int64_t)below_n(z, 3) * 50;
-            bad_flags = o->flags & ~3u;
         }
     }
     enum verdict vlen = V_OK;
@@ -379,6 +378,10 @@ NOINLINE void chaos_get_info(fuzz *z)
     if (len && judge(z, len, sizeof *len) == V_OK)
         *len = cap;
     shmc_item_info *info = gen_out(z, sizeof *info, false, &v);
+    /* the flags as the call will read them: len (or info) may share the
+     * options' memory, and *len = cap above may have rewritten them */
+    if (o && judge(z, o, sizeof *o) == V_OK)
+        bad_flags = o->flags & ~3u;
     shmc_status st = shmc_get_info(z->c, k, klen, o, buf, len, info);
     verdict_check(z, "get_info", v, bad_flags, st, GET_OUTCOMES);
 }
