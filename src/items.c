@@ -364,6 +364,44 @@ static bool item_ref_in_pages(const shmc_cache *c, ref_t r, size_t nkey)
     return off >= c->hdr->off_pages && off + sizeof(item_t) + nkey <= c->size;
 }
 
+/*
+ * The unlocked read of it, a linked item of this key whose state word st
+ * and CAS were read before its key was compared: the value copied into
+ * out, then the publication checked unchanged (item_get_unlocked says
+ * why that suffices), the item marked used if due.  false, out->buf
+ * perhaps written, where the locked path must decide.
+ */
+static inline __attribute__((always_inline)) bool
+item_read_unlocked(shmc_cache *c, item_t *it, uint32_t st, uint64_t cas, size_t nkey,
+                   uint32_t hash, uint32_t now, item_out *out)
+{
+    uint32_t nbytes = it->nbytes;
+    const uint8_t refuse = IFLAG_CHAINED | IFLAG_STALE | IFLAG_TOKEN;
+    if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & refuse) ||
+        (!out->no_value && nbytes > out->cap) ||
+        (size_t)(it->data - c->base) + nkey + nbytes > c->size ||
+        clock_liveness(c, it, now) != ITEM_LIVE)
+        return false;
+    item_report(it, now, &out->info);
+    if (!out->no_value && nbytes)
+        mem_copy(out->buf, it->data + nkey, nbytes);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st ||
+        __atomic_load_n(&it->cas, __ATOMIC_RELAXED) != cas)
+        return false;
+    out->info.len = nbytes; /* as copied, whatever item_report read */
+    out->info.cas = cas;
+    if (!out->no_bump && item_bump_due(it, now)) {
+        seg_lock *s = hash_stripe(c, hash);
+        if (lock_wait(c, s)) { /* else its marks wait for the next read */
+            if (item_state(it) == st && __atomic_load_n(&it->cas, __ATOMIC_RELAXED) == cas)
+                item_bump(it, now); /* else replaced or deleted: no longer ours to mark */
+            lock_drop(s);
+        }
+    }
+    return true;
+}
+
 #define UNLOCKED_MAX_STEPS 16 /* chain links an unlocked read follows before it gives up */
 
 /*
@@ -388,63 +426,48 @@ static bool item_ref_in_pages(const shmc_cache *c, ref_t r, size_t nkey)
  * moment after the check: so when the item's access time or bits need a
  * change (once a second for a hot item), that is done under the stripe
  * lock, after checking the publication once more.
- *
- * found, if not 0, is the chain item of this hash a batch met (its lines
- * fetched, items_get_batch): the read starts there instead of at the
- * bucket, and looks at that item only.  It was in the chain within this
- * call, and its publication is checked as above, so what is read is what a
- * walk of the chain would have read then.
  */
 static bool item_get_unlocked(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
-                              uint32_t now, item_out *out, ref_t found)
+                              uint32_t now, item_out *out)
 {
-    ref_t r = found ? found : hash_head(c, hash);
+    ref_t r = hash_head(c, hash);
     for (unsigned step = 0; r && step < UNLOCKED_MAX_STEPS; step++) {
         if (!item_ref_in_pages(c, r, nkey))
             return false;
         item_t *it = seg_item(c, r);
-        if (!found)
-            item_prefetch(it);
+        item_prefetch(it);
         uint32_t st = item_state(it);
         uint64_t cas = __atomic_load_n(&it->cas, __ATOMIC_RELAXED);
         if (STATE_KIND(st) != CHUNK_LINKED)
             return false;
         if (!item_has_key(c, it, key, nkey, hash)) {
-            if (found)
-                return false; /* another key of the same hash: the caller walks */
             r = __atomic_load_n(&it->h_next, __ATOMIC_RELAXED);
             __atomic_thread_fence(__ATOMIC_ACQUIRE);
             if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st)
                 return false; /* h_next may be a free list's link now */
             continue;
         }
-        uint32_t nbytes = it->nbytes;
-        const uint8_t refuse = IFLAG_CHAINED | IFLAG_STALE | IFLAG_TOKEN;
-        if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & refuse) ||
-            (!out->no_value && nbytes > out->cap) ||
-            (size_t)(it->data - c->base) + nkey + nbytes > c->size ||
-            clock_liveness(c, it, now) != ITEM_LIVE)
-            return false;
-        item_report(it, now, &out->info);
-        if (!out->no_value && nbytes)
-            mem_copy(out->buf, it->data + nkey, nbytes);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&it->state, __ATOMIC_RELAXED) != st ||
-            __atomic_load_n(&it->cas, __ATOMIC_RELAXED) != cas)
-            return false;
-        out->info.len = nbytes; /* as copied, whatever item_report read */
-        out->info.cas = cas;
-        if (!out->no_bump && item_bump_due(it, now)) {
-            seg_lock *s = hash_stripe(c, hash);
-            if (lock_wait(c, s)) { /* else its marks wait for the next read */
-                if (item_state(it) == st && __atomic_load_n(&it->cas, __ATOMIC_RELAXED) == cas)
-                    item_bump(it, now); /* else replaced or deleted: no longer ours to mark */
-                lock_drop(s);
-            }
-        }
-        return true;
+        return item_read_unlocked(c, it, st, cas, nkey, hash, now, out);
     }
     return false;
+}
+
+/* item_get_unlocked's read for a batch, of the one item r its stages
+ * found of this hash (its lines fetched) instead of a walk from the
+ * bucket.  The item was in the chain within this call, and it is checked
+ * as a walk's item is, so what is read is what a walk would have read
+ * then.  false as item_get_unlocked, and when the item is another key's
+ * (the same hash): the caller then walks. */
+static bool item_get_found(shmc_cache *c, const void *key, size_t nkey, uint32_t hash,
+                           uint32_t now, item_out *out, ref_t r)
+{
+    if (!item_ref_in_pages(c, r, nkey))
+        return false;
+    item_t *it = seg_item(c, r);
+    uint32_t st = item_state(it);
+    uint64_t cas = __atomic_load_n(&it->cas, __ATOMIC_RELAXED);
+    return STATE_KIND(st) == CHUNK_LINKED && item_has_key(c, it, key, nkey, hash) &&
+           item_read_unlocked(c, it, st, cas, nkey, hash, now, out);
 }
 
 /* Start fetching the header of the item at r, if r lies in the pages (a
@@ -494,13 +517,16 @@ static void item_prefetch_next(const shmc_cache *c, item_req *q)
 }
 
 /* A batch's read of request q: from the item its stages found, without
- * the lock, if that item holds the key; else as items_get_hashed reads. */
-static void item_get_req(shmc_cache *c, seg_counters *n, item_req *q, item_batch *b)
+ * the lock, if that item holds the key; else as items_get_hashed reads.
+ * A call of its own: inlined into the stage loops it cost a batch of
+ * 4096 keys its gain (paired runs, bench/gate_pair.sh). */
+static __attribute__((noinline)) void item_get_req(shmc_cache *c, seg_counters *n, item_req *q,
+                                                  item_batch *b)
 {
     uint32_t damage = bounds_hits();
     shmc_status st;
     if (q->found && q->out.recache_below <= 0 &&
-        item_get_unlocked(c, q->key, q->nkey, q->hash, b->now, &q->out, q->at)) {
+        item_get_found(c, q->key, q->nkey, q->hash, b->now, &q->out, q->at)) {
         b->fast_hits++;
         st = SHMC_OK;
     } else {
@@ -557,7 +583,7 @@ shmc_status items_get_hashed(shmc_cache *c, seg_counters *n, const void *key, si
 {
     uint32_t now = b ? b->now : clock_now(c);
     if (!touch && out->recache_below <= 0 &&
-        item_get_unlocked(c, key, nkey, hash, now, out, 0)) {
+        item_get_unlocked(c, key, nkey, hash, now, out)) {
         if (b)
             b->fast_hits++; /* a locked add each would stall the batch's misses */
         else
