@@ -388,8 +388,6 @@ static void test_size_shift(void **state)
  * Without those, classes of like ages kept trading pages, each move a
  * page of items evicted (values of 10 B to 1 MB at 256 MiB: 43 moves in
  * 2 seconds, 0.98 of memcached's items; memcached moved none). */
-static int setup_small(void **state);
-
 /* The steps of test_automove_needs_older_items, on a fresh cache: moved[]
  * gets the pages moved after 15 seconds of evictions, in the 16th, and a
  * second later.  false if the real clock ticked while they ran: its
