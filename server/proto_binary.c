@@ -246,18 +246,14 @@ static void exec_get(bctx *c, const bin_request *r)
 
 /*
  * Runs of Get/GetK requests, quiet or not (libmemcached's mget: GetKQ ...
- * Noop), are read BIN_BATCH at a time with one shmc_get_multi into a
- * worker thread's slots, as the text protocol reads a get of several keys
- * (proto_text.c get_batched): one gate, the keys' cache misses overlapped.
+ * Noop), are read SRV_GET_BATCH at a time with one shmc_get_multi into
+ * the worker thread's slots (srv_get_scratch, protocol.h), as the text
+ * protocol reads a get of several keys (proto_text.c get_batched): one
+ * gate, the keys' cache misses overlapped.
  * The replies are those exec_get writes, in the requests' order; a value
  * larger than its slot is read again alone, into the reply (the batch's
  * read of it was a size probe, which counts nothing).
  */
-#define BIN_BATCH 32
-#define BIN_SLOT 1024
-
-static __thread char bin_scratch[BIN_BATCH][BIN_SLOT]; /* a worker thread's batch values */
-
 /* The reply to batch entry r, read as v. */
 static void get_batch_reply(bctx *c, const bin_request *r, const shmc_value *v)
 {
@@ -281,14 +277,14 @@ static void get_batch_reply(bctx *c, const bin_request *r, const shmc_value *v)
     c->out->len += head + v->len;
 }
 
-/* Read the k (2..BIN_BATCH) get requests of reqs and reply to each, in
+/* Read the k (2..SRV_GET_BATCH) get requests of reqs and reply to each, in
  * order, until the connection must close or retire. */
 static void exec_get_batch(bctx *c, const bin_request *reqs, size_t k)
 {
-    shmc_value v[BIN_BATCH];
+    shmc_value v[SRV_GET_BATCH];
     for (size_t i = 0; i < k; i++)
         v[i] = (shmc_value){.key = reqs[i].key, .key_len = reqs[i].nkey,
-                            .buf = bin_scratch[i], .cap = BIN_SLOT};
+                            .buf = srv_get_scratch[i], .cap = SRV_GET_SLOT};
     shmc_status all = shmc_get_multi(c->cache, v, k);
     for (size_t i = 0; i < k && !c->oom && !c->retired; i++) {
         if (all != SHMC_OK)
@@ -674,7 +670,7 @@ static long parse_request(const bctx *c, const char *in, size_t len, bin_request
 }
 
 /* Parse into reqs[1..] the batchable requests that follow reqs[0] in
- * in[0..len), whole ones only, up to BIN_BATCH in all.  Returns how many
+ * in[0..len), whole ones only, up to SRV_GET_BATCH in all.  Returns how many
  * reqs hold (1 if none follows), *used the bytes after reqs[0] they take;
  * the first that is not batchable, or not whole, is left for the loop. */
 static size_t gather_gets(const bctx *c, const char *in, size_t len, bin_request *reqs,
@@ -682,7 +678,7 @@ static size_t gather_gets(const bctx *c, const char *in, size_t len, bin_request
 {
     size_t k = 1;
     *used = 0;
-    while (k < BIN_BATCH && *used < len) {
+    while (k < SRV_GET_BATCH && *used < len) {
         long n = parse_request(c, in + *used, len - *used, &reqs[k]);
         if (n <= 0 || !batchable(c, &reqs[k]))
             break;
@@ -727,7 +723,7 @@ size_t proto_binary_process(srv_session *s, const char *in, size_t len, srv_buf 
         s->bin_swallow = r.swallow;
         c.r = &r;
         enum srv_action a = SRV_CONTINUE;
-        bin_request reqs[BIN_BATCH];
+        bin_request reqs[SRV_GET_BATCH];
         size_t used = 0, k = 0;
         if (batchable(&c, &r)) {
             reqs[0] = r;

@@ -335,17 +335,14 @@ static const char *get_key_next(const char **p, const char *end, size_t *nk)
 }
 
 /*
- * A get or gets reads its keys GET_BATCH at a time with one
+ * A get or gets reads its keys SRV_GET_BATCH at a time with one
  * shmc_get_multi: one gate for them all, and their cache misses overlap
- * (src/items.c, items_get_batch).  The values land in a scratch area of
- * GET_SLOT bytes a key and are written out in the keys' order; a larger
- * value is read again alone, straight into the reply, as get_value_block
- * reads (the batch's read of it was a size probe, which counts nothing).
+ * (src/items.c, items_get_batch).  The values land in the worker's slots
+ * (srv_get_scratch, protocol.h) and are written out in the keys' order; a
+ * larger value is read again alone, straight into the reply, as
+ * get_value_block reads (the batch's read of it was a size probe, which
+ * counts nothing).
  */
-#define GET_BATCH 32
-#define GET_SLOT 1024
-
-static __thread char get_scratch[GET_BATCH][GET_SLOT]; /* a worker thread's batch values */
 
 /* One entry of a batch read, written out as get_value_block writes it. */
 static shmc_status get_batch_block(ctx *c, const shmc_value *v, bool with_cas)
@@ -373,10 +370,11 @@ static bool get_batched(ctx *c, const char **p, const char *end, bool with_cas, 
                         size_t limit)
 {
     while (!c->oom) {
-        shmc_value v[GET_BATCH];
+        shmc_value v[SRV_GET_BATCH];
         size_t m = 0, nk;
-        for (const char *k; m < GET_BATCH && (k = get_key_next(p, end, &nk)); m++)
-            v[m] = (shmc_value){.key = k, .key_len = nk, .buf = get_scratch[m], .cap = GET_SLOT};
+        for (const char *k; m < SRV_GET_BATCH && (k = get_key_next(p, end, &nk)); m++)
+            v[m] = (shmc_value){.key = k, .key_len = nk, .buf = srv_get_scratch[m],
+                                .cap = SRV_GET_SLOT};
         if (m == 0)
             return true;
         shmc_status all = shmc_get_multi(c->cache, v, m);

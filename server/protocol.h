@@ -36,6 +36,18 @@ bool srv_buf_printf(srv_buf *b, const char *fmt, ...) __attribute__((format(prin
 void srv_buf_free(srv_buf *b);
 
 /*
+ * A multi-key get's values, read SRV_GET_BATCH keys a shmc_get_multi into
+ * slots of SRV_GET_SLOT bytes, then written out in the keys' order (a
+ * larger value is read again alone): the text protocol's get of several
+ * keys (proto_text.c get_batched) and the binary's runs of Get/GetK
+ * (proto_binary.c exec_get_batch).  One set per worker thread, which the
+ * protocols share: each fills and empties it within one request.
+ */
+#define SRV_GET_BATCH 32
+#define SRV_GET_SLOT 1024
+extern __thread char srv_get_scratch[SRV_GET_BATCH][SRV_GET_SLOT];
+
+/*
  * -o read_buf_mem_limit: one budget of buffer bytes shared by every
  * connection of the daemon (memcached's pool of read buffers and response
  * objects).  Each connection charges what its read and reply buffers hold

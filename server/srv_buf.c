@@ -1,6 +1,7 @@
 /*
- * srv_buf.c - the growable output buffer of a connection, and the
- * daemon-wide budget of buffer bytes, -o read_buf_mem_limit (protocol.h).
+ * srv_buf.c - the growable output buffer of a connection, the worker
+ * thread's slots for batched gets, and the daemon-wide budget of buffer
+ * bytes, -o read_buf_mem_limit (protocol.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 
 #include "protocol.h"
+
+__thread char srv_get_scratch[SRV_GET_BATCH][SRV_GET_SLOT];
 
 bool srv_buf_reserve(srv_buf *b, size_t n)
 {
